@@ -1,0 +1,104 @@
+//! Maximum allocation: a bar per month (click one for its days), or a bar per day of the
+//! month drilled into, with a way back. Drill-down is a link, so it works without
+//! JavaScript and the month lives in the URL.
+
+use super::overlay_style;
+use crate::functions::allocation::AllocationView;
+use crate::url::PageState;
+use bandpool_domain::format::{format_mbps, month_label};
+use leptos::prelude::*;
+
+#[component]
+pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView {
+    let hover = RwSignal::new(None::<(String, String)>);
+    let g = view.geometry.clone();
+    let drill = view.month.is_none();
+    let areas = g
+        .bars
+        .iter()
+        .map(|bar| {
+            // The hover area spans the bar's whole column, so short bars are easy to reach.
+            let mut rect = bar.rect;
+            rect.y = g.plot.y;
+            rect.h = g.plot.h;
+            let style = overlay_style(&rect, g.width, g.height);
+            let tip = bar.tooltip.clone();
+            let left = format!("left:{:.3}%", (bar.rect.x + bar.rect.w / 2.0) / g.width * 100.0);
+            let enter = (tip.clone(), left);
+            let level = bar.level.key();
+            if drill {
+                let href = state.with_month(Some(bar.key.clone())).href();
+                view! {
+                    <a
+                        class="hit bar-hit"
+                        style=style
+                        href=href
+                        title=tip.clone()
+                        aria-label=format!("{} (show the days of this month)", tip)
+                        data-month=bar.key.clone()
+                        data-level=level
+                        on:mouseenter=move |_| hover.set(Some(enter.clone()))
+                        on:mouseleave=move |_| hover.set(None)
+                    ></a>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <div
+                        class="hit bar-hit"
+                        style=style
+                        title=tip
+                        data-day=bar.key.clone()
+                        data-level=level
+                        on:mouseenter=move |_| hover.set(Some(enter.clone()))
+                        on:mouseleave=move |_| hover.set(None)
+                    ></div>
+                }
+                .into_any()
+            }
+        })
+        .collect_view();
+    let rows = g
+        .bars
+        .iter()
+        .map(|bar| view! { <tr><th scope="row">{bar.label.clone()}</th><td>{format_mbps(bar.value_mbps)}</td><td>{bar.tooltip.clone()}</td></tr> })
+        .collect_view();
+    let title = match &view.month {
+        Some(m) => format!("Maximum allocation: each day of {}", month_label(m)),
+        None => "Maximum allocation: peak of each month".to_string(),
+    };
+    let back = view.month.as_ref().map(|_| {
+        let href = state.with_month(None).href();
+        view! { <a class="back-link" href=href>"← Back to all months"</a> }
+    });
+    let aspect = format!("aspect-ratio:{}/{}", g.width, g.height);
+    let empty_days = view.month.is_some() && g.bars.is_empty();
+    view! {
+        <section class="card allocation-history" aria-labelledby="allocation-history-title">
+            <div class="card-head">
+                <h2 id="allocation-history-title">{title.clone()}</h2>
+                {back}
+            </div>
+            {(!view.has_history).then(|| view! {
+                <p class="note empty">"No allocation history yet: bars appear as licenses are issued from the pool."</p>
+            })}
+            {empty_days.then(|| view! { <p class="note empty">"This month has no days with usage yet."</p> })}
+            <figure class="chart bars" style=aspect>
+                <div class="chart-svg" aria-hidden="true" inner_html=view.svg.clone()></div>
+                <div class="chart-overlay">{areas}</div>
+                {move || hover.get().map(|(text, left)| view! { <div class="chart-tooltip" role="tooltip" style=left>{text}</div> })}
+            </figure>
+            <p class="legend-line">
+                <span class="swatch level-normal"></span>"Up to 80% of capacity "
+                <span class="swatch level-warning"></span>"Above 80% "
+                <span class="swatch level-over"></span>"Above 100% "
+                <span class="capacity-key"></span>{format!("Capacity ({})", format_mbps(view.capacity_mbps))}
+            </p>
+            <table class="sr-only">
+                <caption>{title}</caption>
+                <thead><tr><th scope="col">"Period"</th><th scope="col">"Peak allocation"</th><th scope="col">"Details"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}

@@ -1,0 +1,19 @@
+//! The pieces pages are made of.
+
+pub mod allocation_chart;
+pub mod cylinder_chart;
+pub mod error_note;
+pub mod header;
+pub mod history_panel;
+pub mod license_overview;
+
+/// CSS placing an overlay element over a chart rectangle, in percent of the chart's size.
+pub fn overlay_style(rect: &bandpool_domain::chart::Rect, width: f64, height: f64) -> String {
+    format!(
+        "left:{:.3}%;top:{:.3}%;width:{:.3}%;height:{:.3}%",
+        rect.x / width * 100.0,
+        rect.y / height * 100.0,
+        rect.w / width * 100.0,
+        rect.h / height * 100.0
+    )
+}

@@ -1,0 +1,25 @@
+//! The cylinder chart: current allocation vs maximum capacity.
+
+use bandpool_domain::chart::CylinderGeometry;
+use bandpool_domain::pool::PoolSummary;
+use bandpool_domain::AppError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolView {
+    pub summary: PoolSummary,
+    pub geometry: CylinderGeometry,
+    /// The chart drawn by the server (plotters), shown with or without JavaScript.
+    pub svg: String,
+}
+
+#[server(prefix = "/_server")]
+pub async fn get_pool_view() -> Result<PoolView, AppError> {
+    let state = crate::state::app_state()?;
+    let tenant = state.tenant_id().await?;
+    let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
+    let geometry = bandpool_domain::chart::cylinder(&summary);
+    let svg = crate::charts::cylinder_svg(&geometry)?;
+    Ok(PoolView { summary, geometry, svg })
+}

@@ -1,0 +1,69 @@
+//! Bandpool's web portal: the HTML shell, the router and the pages, rendered on the server
+//! and hydrated in the browser.
+//!
+//! - `routes/`: one module per page.
+//! - `components/`: the pieces pages are made of (charts, the license table, the header).
+//! - `functions/`: server functions, one file per resource the pages read.
+//! - `charts` (server only): draws chart geometry to SVG with plotters.
+//! - `state` (server only): what server functions find in their context.
+
+pub mod components;
+pub mod functions;
+pub mod routes;
+pub mod url;
+
+#[cfg(feature = "ssr")]
+pub mod charts;
+#[cfg(feature = "ssr")]
+pub mod state;
+
+use components::header::Header;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::path;
+use routes::license_repository::LicenseRepository;
+use routes::not_found::NotFound;
+
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects run only in the browser, after hydration: browser tests wait for this marker
+    // before they click, so a page that renders but never hydrates fails them.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/bandpool.css"/>
+        <Title text="Bandpool"/>
+        <Router>
+            <Header/>
+            <main class="page">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/license-repository"/> }/>
+                    <Route path=path!("/license-repository") view=LicenseRepository/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

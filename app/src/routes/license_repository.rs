@@ -1,0 +1,106 @@
+//! The License Repository: Last refreshed, the cylinder chart, the Maximum allocation
+//! chart with its daily drill-down, a license's history and the License overview.
+
+use crate::components::allocation_chart::AllocationChart;
+use crate::components::cylinder_chart::CylinderChart;
+use crate::components::error_note::ErrorNote;
+use crate::components::history_panel::HistoryPanel;
+use crate::components::license_overview::LicenseOverview;
+use crate::functions::allocation::get_allocation_view;
+use crate::functions::licenses::get_license_history;
+use crate::functions::pool::get_pool_view;
+use crate::url::PageState;
+use bandpool_domain::format::format_datetime;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+#[component]
+pub fn LicenseRepository() -> impl IntoView {
+    let query = use_query_map();
+    let state = Memo::new(move |_| query.with(|q| PageState::from_lookup(|k| q.get(k))));
+    let month = Memo::new(move |_| state.get().month);
+    let history_id = Memo::new(move |_| state.get().history);
+
+    let pool = Resource::new(|| (), |_| get_pool_view());
+    let allocation = Resource::new(move || month.get(), get_allocation_view);
+    let history = Resource::new(
+        move || history_id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_license_history(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
+
+    view! {
+        <Title text="License Repository · Bandpool"/>
+        <div class="page-head">
+            <h1>"License Repository"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    pool.await.ok().map(|view| {
+                        let refreshed = view
+                            .summary
+                            .last_refreshed_at
+                            .map(format_datetime)
+                            .unwrap_or_else(|| "never".to_string());
+                        view! {
+                            <p class="last-refreshed">
+                                <span class="muted">"Last refreshed "</span>
+                                <time data-last-refreshed="">{refreshed}</time>
+                            </p>
+                        }
+                    })
+                })}
+            </Suspense>
+        </div>
+        <div class="charts">
+            <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
+                {move || Suspend::new(async move {
+                    match pool.await {
+                        Ok(view) => view! { <CylinderChart view/> }.into_any(),
+                        Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation history…"</section> }>
+                {move || {
+                    let st = state.get();
+                    Suspend::new(async move {
+                        match allocation.await {
+                            Ok(view) => view! { <AllocationChart view state=st/> }.into_any(),
+                            Err(error) => view! {
+                                <section class="card">
+                                    <ErrorNote error/>
+                                    <a href=st.with_month(None).href()>"Back to all months"</a>
+                                </section>
+                            }
+                            .into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </div>
+        <Transition fallback=|| ()>
+            {move || {
+                let st = state.get();
+                Suspend::new(async move {
+                    match history.await {
+                        Ok(Some(history)) => view! { <HistoryPanel history state=st/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! {
+                            <aside class="card history-panel">
+                                <ErrorNote error/>
+                                <a href=st.with_history(None).href()>"Close"</a>
+                            </aside>
+                        }
+                        .into_any(),
+                    }
+                })
+            }}
+        </Transition>
+        <LicenseOverview state/>
+    }
+}

@@ -1,0 +1,194 @@
+//! The one error type of Bandpool. Every variant has an HTTP status, a stable
+//! machine code and a human message; server functions and the REST API answer
+//! with the same codes. Internal failures never carry their text to the client:
+//! they are logged with the request id and answered with that id only.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// A query or body parameter is malformed or out of range.
+    #[error("Invalid parameter '{parameter}': {reason}")]
+    InvalidParameter { parameter: String, reason: String },
+    /// The thing asked for does not exist (for this tenant).
+    #[error("{what} was not found")]
+    NotFound { what: String },
+    /// No tenant has been set up in this deployment yet.
+    #[error("No tenant is set up yet: run `server seed-demo` or create one")]
+    NoTenant,
+    /// The database did not answer in time.
+    #[error("The database is not available right now; try again shortly")]
+    DatabaseUnavailable,
+    /// Anything unexpected; details are in the server log under this id.
+    #[error("Something went wrong on our side (request id {request_id})")]
+    Internal { request_id: String },
+    /// The server-function transport failed (network, decoding).
+    #[error("The request could not be completed: {0}")]
+    Transport(String),
+}
+
+/// What a client receives: `{"code": ..., "message": ...}` plus the request id of internal errors.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub request_id: Option<String>,
+}
+
+impl AppError {
+    pub fn invalid(parameter: impl Into<String>, reason: impl Into<String>) -> Self {
+        AppError::InvalidParameter {
+            parameter: parameter.into(),
+            reason: reason.into(),
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        AppError::NotFound { what: what.into() }
+    }
+
+    /// The stable machine code clients can match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::InvalidParameter { .. } => "invalid_parameter",
+            AppError::NotFound { .. } => "not_found",
+            AppError::NoTenant => "no_tenant",
+            AppError::DatabaseUnavailable => "database_unavailable",
+            AppError::Internal { .. } => "internal_error",
+            AppError::Transport(_) => "request_failed",
+        }
+    }
+
+    pub fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            AppError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            AppError::NotFound { .. } => StatusCode::NOT_FOUND,
+            AppError::NoTenant => StatusCode::NOT_FOUND,
+            AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Transport(_) => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn body(&self) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_string(),
+            message: self.to_string(),
+            request_id: match self {
+                AppError::Internal { request_id } => Some(request_id.clone()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            // Argument decoding failures are the caller's bad input.
+            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
+                AppError::invalid("arguments", m)
+            }
+            other => AppError::Transport(other.to_string()),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub use server::{current_request_id, REQUEST_ID};
+
+#[cfg(feature = "ssr")]
+mod server {
+    use super::AppError;
+    use axum::response::{IntoResponse, Response};
+
+    tokio::task_local! {
+        /// The id of the HTTP request being served, set by the server's request-id middleware.
+        pub static REQUEST_ID: String;
+    }
+
+    /// The current request's id, or a fresh one when called outside a request (a spawned render task).
+    pub fn current_request_id() -> String {
+        REQUEST_ID
+            .try_with(|id| id.clone())
+            .unwrap_or_else(|_| uuid::Uuid::new_v4().to_string())
+    }
+
+    impl AppError {
+        /// Log an unexpected failure with the request id, and hide its text from the client.
+        pub fn internal(error: impl std::fmt::Display) -> Self {
+            let request_id = current_request_id();
+            tracing::error!(%request_id, error = %error, "internal error");
+            AppError::Internal { request_id }
+        }
+    }
+
+    impl From<sqlx::Error> for AppError {
+        fn from(error: sqlx::Error) -> Self {
+            match error {
+                sqlx::Error::RowNotFound => AppError::not_found("The record"),
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                    let request_id = current_request_id();
+                    tracing::error!(%request_id, error = %error, "database unavailable");
+                    AppError::DatabaseUnavailable
+                }
+                other => AppError::internal(other),
+            }
+        }
+    }
+
+    impl From<sqlx::migrate::MigrateError> for AppError {
+        fn from(error: sqlx::migrate::MigrateError) -> Self {
+            AppError::internal(error)
+        }
+    }
+
+    impl IntoResponse for AppError {
+        fn into_response(self) -> Response {
+            (self.status(), axum::Json(self.body())).into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_a_stable_code_and_status() {
+        let cases = [
+            (AppError::invalid("page", "must be 1 or more"), "invalid_parameter", 400),
+            (AppError::not_found("License"), "not_found", 404),
+            (AppError::NoTenant, "no_tenant", 404),
+            (AppError::DatabaseUnavailable, "database_unavailable", 503),
+            (AppError::Internal { request_id: "r1".into() }, "internal_error", 500),
+            (AppError::Transport("x".into()), "request_failed", 400),
+        ];
+        for (error, code, status) in cases {
+            assert_eq!(error.code(), code);
+            assert_eq!(error.status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn internal_errors_carry_only_the_request_id() {
+        let body = AppError::Internal { request_id: "abc".into() }.body();
+        assert_eq!(body.request_id.as_deref(), Some("abc"));
+        assert!(body.message.contains("abc"));
+        assert!(!body.message.to_lowercase().contains("sql"));
+    }
+
+    #[test]
+    fn a_bad_parameter_says_which_and_why() {
+        let body = AppError::invalid("per_page", "must be between 1 and 500").body();
+        assert_eq!(body.code, "invalid_parameter");
+        assert!(body.message.contains("per_page"));
+        assert!(body.message.contains("between 1 and 500"));
+    }
+}

@@ -1,0 +1,81 @@
+//! The REST API under /api/v1: JSON, errors as `{code, message}`, described by the OpenAPI
+//! document at /api/v1/openapi.json. Every handler reads the tenant from the request's
+//! principal (`AppState::tenant_id`), never from the URL.
+
+pub mod export;
+pub mod licenses;
+pub mod openapi;
+pub mod pool;
+
+use app::state::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::Router;
+use bandpool_domain::AppError;
+use std::collections::HashMap;
+
+/// Every route of the API, as `(method, path)`; the OpenAPI document must describe each.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/v1/pool"),
+    ("get", "/api/v1/pool/allocation/monthly"),
+    ("get", "/api/v1/pool/allocation/daily"),
+    ("get", "/api/v1/licenses"),
+    ("get", "/api/v1/licenses/{id}/history"),
+    ("get", "/api/v1/licenses/export.csv"),
+    ("get", "/api/v1/openapi.json"),
+];
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/pool", get(pool::summary))
+        .route("/pool/allocation/monthly", get(pool::monthly))
+        .route("/pool/allocation/daily", get(pool::daily))
+        .route("/licenses", get(licenses::list))
+        .route("/licenses/export.csv", get(export::export_csv))
+        .route("/licenses/{id}/history", get(licenses::history))
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async { AppError::not_found("This API endpoint") })
+}
+
+/// A request's query parameters, checked against what the endpoint accepts: an unknown
+/// or repeated parameter is a 400 that names it.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let query = parts.uri.query().unwrap_or("");
+        let pairs: Vec<(String, String)> = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+            .map(|q| q.0)
+            .map_err(|_| AppError::invalid("query", format!("could not be decoded: {query:?}")))?;
+        let mut map = HashMap::new();
+        for (k, v) in pairs {
+            if map.insert(k.clone(), v).is_some() {
+                return Err(AppError::invalid(k, "is given more than once"));
+            }
+        }
+        Ok(Params(map))
+    }
+}
+
+impl Params {
+    /// Fail on any parameter not in `allowed`.
+    pub fn only(&self, allowed: &[&str]) -> Result<&Self, AppError> {
+        let mut names: Vec<&String> = self.0.keys().collect();
+        names.sort();
+        for name in names {
+            if !allowed.contains(&name.as_str()) {
+                let expected = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
+                return Err(AppError::invalid(name.clone(), format!("is not a parameter of this endpoint (expected: {expected})")));
+            }
+        }
+        Ok(self)
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0.get(name).cloned()
+    }
+}

@@ -1,0 +1,12 @@
+//! Bandpool's server. `main.rs` is the command line; this library builds the application
+//! so the integration tests can spawn exactly what production runs.
+//!
+//! - `settings`: typed settings from defaults, an optional file and BANDPOOL_* variables.
+//! - `web`: the axum router: Leptos pages and server functions, the REST API, middleware.
+//! - `api/`: the REST API under /api/v1, one file per resource, and its OpenAPI document.
+//! - `telemetry`: logging and request ids.
+
+pub mod api;
+pub mod settings;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,110 @@
+//! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`.
+
+use bandpool_server::settings::Settings;
+use bandpool_server::{telemetry, web};
+use bandpool_store::seed::{seed_demo, SeedOptions};
+use bandpool_store::{tenants, Clock, Db};
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "server", about = "Bandpool: a self-hostable portal for pooled load-balancer licensing")]
+struct Cli {
+    /// A settings file (TOML); BANDPOOL_* variables override it.
+    #[arg(long, env = "BANDPOOL_CONFIG", global = true)]
+    config: Option<std::path::PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the portal (the default). Migrates the database first.
+    Serve {
+        /// Seed the demo tenant first if the database has no tenant yet.
+        #[arg(long)]
+        seed_demo_if_empty: bool,
+    },
+    /// Create or update the database schema.
+    Migrate,
+    /// Create a demo tenant with a believable license pool.
+    SeedDemo {
+        /// How many licenses to create.
+        #[arg(long, default_value_t = 300)]
+        licenses: usize,
+        /// Do nothing when a tenant exists already.
+        #[arg(long)]
+        if_empty: bool,
+        #[arg(long, default_value = "Demo Networks")]
+        tenant_name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: settings: {e}");
+            std::process::exit(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    if let Err(e) = run(cli.command.unwrap_or(Command::Serve { seed_demo_if_empty: false }), settings).await {
+        eprintln!("error: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    let db = Db::connect_with(&settings.database_url, settings.db_max_connections).await?;
+    db.migrate().await?;
+    let clock = Clock::system();
+    match command {
+        Command::Migrate => {
+            println!("database migrated ({})", settings.redacted_database_url());
+        }
+        Command::SeedDemo { licenses, if_empty, tenant_name } => {
+            seed(&db, &clock, licenses, if_empty, tenant_name).await?;
+        }
+        Command::Serve { seed_demo_if_empty } => {
+            if seed_demo_if_empty || settings.seed_demo_if_empty {
+                seed(&db, &clock, 300, true, "Demo Networks".into()).await?;
+            }
+            web::serve(settings, db, clock).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn seed(db: &Db, clock: &Clock, licenses: usize, if_empty: bool, tenant_name: String) -> Result<(), Box<dyn std::error::Error>> {
+    if if_empty && tenants::count_tenants(db).await? > 0 {
+        println!("a tenant exists already; demo data not added");
+        return Ok(());
+    }
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} rows ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message("seeding");
+    let started = std::time::Instant::now();
+    let options = SeedOptions { licenses, tenant_name, ..SeedOptions::default() };
+    let report = seed_demo(db, clock.now(), &options, &|done, total| {
+        bar.set_length(total);
+        bar.set_position(done);
+    })
+    .await?;
+    bar.finish_and_clear();
+    println!(
+        "seeded tenant {} with {} licenses, {} history records, {} devices, {} days of allocation history; capacity {} Mb/s ({:.1}s)",
+        report.tenant_id,
+        report.licenses,
+        report.history_records,
+        report.devices,
+        report.allocation_days,
+        report.max_capacity_mbps,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

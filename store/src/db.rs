@@ -1,0 +1,243 @@
+//! The database handle: which engine, the pool, migrations, and write transactions that
+//! serialize writers to one pool (SQLite `BEGIN IMMEDIATE`; PostgreSQL row locks).
+
+use crate::Result;
+use bandpool_domain::AppError;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn from_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(DbKind::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Some(DbKind::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Db {
+    pub pool: AnyPool,
+    pub kind: DbKind,
+}
+
+/// A value bound to a portable query.
+#[derive(Debug, Clone)]
+pub enum Value {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+    OptText(Option<String>),
+}
+
+pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
+
+pub fn bind(query: AnyQuery<'_>, value: Value) -> AnyQuery<'_> {
+    match value {
+        Value::Int(v) => query.bind(v),
+        Value::OptInt(v) => query.bind(v),
+        Value::Text(v) => query.bind(v),
+        Value::OptText(v) => query.bind(v),
+    }
+}
+
+impl Db {
+    /// Connect to `sqlite:...` or `postgres://...`. An SQLite file and its folder are created.
+    pub async fn connect(url: &str) -> Result<Db> {
+        Self::connect_with(url, 10).await
+    }
+
+    pub async fn connect_with(url: &str, max_connections: u32) -> Result<Db> {
+        sqlx::any::install_default_drivers();
+        let kind = DbKind::from_url(url).ok_or_else(|| {
+            AppError::invalid("DATABASE_URL", "must start with sqlite: or postgres://")
+        })?;
+        let mut url = url.to_string();
+        if kind == DbKind::Sqlite {
+            let path = url
+                .trim_start_matches("sqlite://")
+                .trim_start_matches("sqlite:")
+                .split('?')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            if !path.is_empty() && path != ":memory:" {
+                if let Some(parent) = std::path::Path::new(&path).parent() {
+                    if !parent.as_os_str().is_empty() {
+                        std::fs::create_dir_all(parent).map_err(AppError::internal)?;
+                    }
+                }
+            }
+            if !url.contains("mode=") {
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str("mode=rwc");
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if kind == DbKind::Sqlite {
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url)
+            .await?;
+        Ok(Db { pool, kind })
+    }
+
+    pub async fn migrate(&self) -> Result<()> {
+        match self.kind {
+            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await?,
+            DbKind::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    /// Whether the database answers (for /healthz).
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Start a write transaction. On SQLite it takes the write lock up front, so no other
+    /// writer can interleave between a check and the write that depends on it.
+    pub async fn begin_write(&self) -> Result<WriteTx> {
+        let mut conn = self.pool.acquire().await?;
+        let begin = match self.kind {
+            DbKind::Sqlite => "BEGIN IMMEDIATE",
+            DbKind::Postgres => "BEGIN",
+        };
+        conn.execute(begin).await?;
+        Ok(WriteTx { conn: Some(conn), kind: self.kind })
+    }
+
+    pub async fn fetch_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
+    pub async fn fetch_optional(&self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_optional(&self.pool).await?)
+    }
+}
+
+/// A write transaction. Dropped without `commit`, its connection is closed rather than
+/// returned to the pool, which rolls the transaction back.
+pub struct WriteTx {
+    conn: Option<PoolConnection<Any>>,
+    kind: DbKind,
+}
+
+impl WriteTx {
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    pub fn conn(&mut self) -> &mut AnyConnection {
+        self.conn.as_mut().expect("a WriteTx holds its connection until commit")
+    }
+
+    /// Lock the tenant's pool row against concurrent writers (PostgreSQL; SQLite already
+    /// holds the database write lock from `BEGIN IMMEDIATE`).
+    pub async fn lock_pool(&mut self, tenant_id: &str) -> Result<()> {
+        if self.kind == DbKind::Postgres {
+            sqlx::query("SELECT tenant_id FROM pools WHERE tenant_id = $1 FOR UPDATE")
+                .bind(tenant_id.to_string())
+                .fetch_optional(self.conn())
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn execute(&mut self, sql: &str, values: Vec<Value>) -> Result<u64> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.execute(self.conn()).await?.rows_affected())
+    }
+
+    pub async fn fetch_optional(&mut self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_optional(self.conn()).await?)
+    }
+
+    pub async fn fetch_one(&mut self, sql: &str, values: Vec<Value>) -> Result<AnyRow> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_one(self.conn()).await?)
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        let mut conn = self.conn.take().expect("commit is called once");
+        conn.execute("COMMIT").await?;
+        Ok(())
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            // Not committed: detach and drop the raw connection so the server rolls back.
+            drop(conn.detach());
+        }
+    }
+}
+
+/// Insert many rows in as few statements as the engines allow.
+pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
+    const MAX_PARAMS: usize = 30_000;
+    let per_stmt = (MAX_PARAMS / columns.len()).clamp(1, 1000);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<Vec<Value>> = rows.by_ref().take(per_stmt).collect();
+        let mut sql = format!("INSERT INTO {table} ({}) VALUES ", columns.join(", "));
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('(');
+            for j in 0..row.len() {
+                if j > 0 {
+                    sql.push_str(", ");
+                }
+                n += 1;
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        tx.execute(&sql, chunk.into_iter().flatten().collect()).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,23 @@
+//! Bandpool's data layer.
+//!
+//! One set of queries, written in portable SQL with `$N` placeholders, runs on SQLite (the
+//! embedded default) and on PostgreSQL (several portal instances) through sqlx's `Any`
+//! driver. Times are stored as Unix seconds UTC and days as `YYYY-MM-DD` text, which both
+//! databases compare and sort the same way. Every read of tenant data takes the tenant id
+//! as its first argument; callers get it from the authenticated principal.
+
+pub mod allocation;
+pub mod clock;
+pub mod db;
+pub mod licenses;
+pub mod pool;
+pub mod seed;
+pub mod tenants;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use clock::Clock;
+pub use db::{Db, DbKind, WriteTx};
+
+/// Results of this crate carry the portal's one error type.
+pub type Result<T, E = bandpool_domain::AppError> = std::result::Result<T, E>;

@@ -1,0 +1,276 @@
+//! The License overview: paging, search and sort in the database; history; the export
+//! stream; and status changes, each written with its history record and the day's
+//! allocation peak in one transaction.
+
+use crate::allocation::record_allocation;
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::license::{
+    Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus, SortOrder,
+    StatusCounts,
+};
+use bandpool_domain::AppError;
+use futures::stream::{BoxStream, StreamExt};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+pub const LICENSE_COLUMNS: &str = "id, device_name, ip_address, serial_no, license_name, status, bandwidth_mbps, \
+     ssl_tps, grace_period_end, activated_at, recovered_at, issued_through_portal, connector_id";
+
+fn sort_expr(column: Column) -> &'static str {
+    match column {
+        Column::DeviceName => "device_name",
+        Column::IpAddress => "ip_address",
+        Column::SerialNo => "serial_no",
+        Column::LicenseName => "license_name",
+        Column::Status => {
+            "CASE status WHEN 'active' THEN 0 WHEN 'grace_period' THEN 1 WHEN 'expired' THEN 2 ELSE 3 END"
+        }
+        Column::Bandwidth => "bandwidth_mbps",
+        Column::SslTps => "ssl_tps",
+        Column::GracePeriod => "grace_period_end",
+        Column::ActivationDate => "activated_at",
+        Column::RecoveryDate => "recovered_at",
+    }
+}
+
+pub fn license_from_row(row: &AnyRow) -> Result<License> {
+    let status: String = row.try_get("status")?;
+    Ok(License {
+        id: row.try_get("id")?,
+        device_name: row.try_get("device_name")?,
+        ip_address: row.try_get("ip_address")?,
+        serial_no: row.try_get("serial_no")?,
+        license_name: row.try_get("license_name")?,
+        status: LicenseStatus::from_key(&status)
+            .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?,
+        bandwidth_mbps: row.try_get("bandwidth_mbps")?,
+        ssl_tps: row.try_get("ssl_tps")?,
+        grace_period_end: row.try_get("grace_period_end")?,
+        activated_at: row.try_get("activated_at")?,
+        recovered_at: row.try_get("recovered_at")?,
+        issued_through_portal: row.try_get::<i64, _>("issued_through_portal")? != 0,
+        connector_id: row.try_get("connector_id")?,
+    })
+}
+
+/// `%term%` for LIKE, with the term's own wildcards escaped.
+fn like_pattern(term: &str) -> String {
+    let mut out = String::from("%");
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+/// The WHERE clause and its values for a query's filter and search.
+fn filter(tenant_id: &str, query: &LicenseQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from("tenant_id = $1");
+    let mut values = vec![Value::Text(tenant_id.to_string())];
+    if let Some(status) = query.status {
+        values.push(Value::Text(status.key().to_string()));
+        sql.push_str(&format!(" AND status = ${}", values.len()));
+    }
+    if let Some(q) = &query.q {
+        values.push(Value::Text(like_pattern(q)));
+        let n = values.len();
+        sql.push_str(&format!(
+            " AND (LOWER(COALESCE(device_name, '')) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(COALESCE(ip_address, '')) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(serial_no) LIKE ${n} ESCAPE '\\' \
+             OR LOWER(license_name) LIKE ${n} ESCAPE '\\')"
+        ));
+    }
+    (sql, values)
+}
+
+pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
+    let rows = db
+        .fetch_all(
+            "SELECT status, COUNT(*) AS n FROM licenses WHERE tenant_id = $1 GROUP BY status",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?;
+    let mut counts = StatusCounts::default();
+    for row in rows {
+        let status: String = row.try_get("status")?;
+        let n: i64 = row.try_get("n")?;
+        if let Some(status) = LicenseStatus::from_key(&status) {
+            counts.set(status, n as u64);
+        }
+    }
+    Ok(counts)
+}
+
+/// One page of licenses; nulls sort last either way, ties break on id so pages never overlap.
+pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<LicensePage> {
+    let (where_sql, values) = filter(tenant_id, query);
+    let total: i64 = db
+        .fetch_optional(&format!("SELECT COUNT(*) AS n FROM licenses WHERE {where_sql}"), values.clone())
+        .await?
+        .map(|r| r.try_get("n"))
+        .transpose()?
+        .unwrap_or(0);
+    let expr = sort_expr(query.sort);
+    let dir = match query.order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    let sql = format!(
+        "SELECT {LICENSE_COLUMNS} FROM licenses WHERE {where_sql} \
+         ORDER BY ({expr}) IS NULL, {expr} {dir}, id {dir} LIMIT {} OFFSET {}",
+        query.per_page,
+        query.offset()
+    );
+    let rows = db.fetch_all(&sql, values).await?;
+    let licenses = rows.iter().map(license_from_row).collect::<Result<Vec<_>>>()?;
+    Ok(LicensePage {
+        licenses,
+        total: total as u64,
+        page: query.page,
+        per_page: query.per_page,
+        pages: query.pages_for(total as u64),
+        status_counts: status_counts(db, tenant_id).await?,
+    })
+}
+
+pub async fn get(db: &Db, tenant_id: &str, license_id: &str) -> Result<License> {
+    let row = db
+        .fetch_optional(
+            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
+            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The license"))?;
+    license_from_row(&row)
+}
+
+pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<LicenseHistory> {
+    let license = get(db, tenant_id, license_id).await?;
+    let rows = db
+        .fetch_all(
+            "SELECT at, from_status, to_status, note FROM license_history \
+             WHERE tenant_id = $1 AND license_id = $2 ORDER BY at, id",
+            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+        )
+        .await?;
+    let entries = rows
+        .iter()
+        .map(|row| {
+            let from: Option<String> = row.try_get("from_status")?;
+            let to: String = row.try_get("to_status")?;
+            Ok(HistoryEntry {
+                at: row.try_get("at")?,
+                from_status: from.as_deref().and_then(LicenseStatus::from_key),
+                to_status: LicenseStatus::from_key(&to)
+                    .ok_or_else(|| AppError::internal(format!("unknown history status {to:?}")))?,
+                note: row.try_get("note")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(LicenseHistory { license, entries })
+}
+
+/// Every license of the tenant, oldest activation first, as a stream: a task reads rows as
+/// the consumer takes them (a small bounded channel between), so memory stays flat however
+/// large the pool. Dropping the stream stops the read.
+pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<License>> {
+    let pool = db.pool.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<License>>(256);
+    tokio::spawn(async move {
+        let sql = format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id");
+        let mut rows = sqlx::query(&sql).bind(tenant_id).fetch(&pool);
+        while let Some(row) = rows.next().await {
+            let item = row.map_err(AppError::from).and_then(|r| license_from_row(&r));
+            let failed = item.is_err();
+            if sender.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
+}
+
+/// Change a license's status: the license, its history record and the day's allocation
+/// peak are written in one transaction. Killing recovers the license: the recovery date is
+/// set and the device name and IP address are removed from the row.
+pub async fn set_status(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_id: &str,
+    to: LicenseStatus,
+    note: &str,
+    now: i64,
+    grace_period_end: Option<i64>,
+) -> Result<License> {
+    tx.lock_pool(tenant_id).await?;
+    let row = tx
+        .fetch_optional(
+            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
+            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The license"))?;
+    let before = license_from_row(&row)?;
+    if before.status == to {
+        return Ok(before);
+    }
+    let killed = to == LicenseStatus::Killed;
+    tx.execute(
+        "UPDATE licenses SET status = $3, grace_period_end = $4, \
+         recovered_at = CASE WHEN $5 = 1 THEN $6 ELSE recovered_at END, \
+         device_name = CASE WHEN $5 = 1 THEN NULL ELSE device_name END, \
+         ip_address = CASE WHEN $5 = 1 THEN NULL ELSE ip_address END, \
+         device_id = CASE WHEN $5 = 1 THEN NULL ELSE device_id END \
+         WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(license_id.to_string()),
+            Value::Text(to.key().to_string()),
+            Value::OptInt(grace_period_end.or(before.grace_period_end)),
+            Value::Int(i64::from(killed)),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            Value::Text(uuid::Uuid::new_v4().to_string()),
+            Value::Text(license_id.to_string()),
+            Value::Text(tenant_id.to_string()),
+            Value::Int(now),
+            Value::OptText(Some(before.status.key().to_string())),
+            Value::Text(to.key().to_string()),
+            Value::Text(note.to_string()),
+        ],
+    )
+    .await?;
+    record_allocation(tx, tenant_id, now).await?;
+    let row = tx
+        .fetch_one(
+            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
+            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+        )
+        .await?;
+    license_from_row(&row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_terms_cannot_inject_wildcards() {
+        assert_eq!(like_pattern("LM_1%"), "%lm\\_1\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
+}

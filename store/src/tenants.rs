@@ -1,0 +1,92 @@
+//! Tenants, their pools, and the license-type catalogue.
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::pool::LicenseType;
+use bandpool_domain::AppError;
+use sqlx::Row;
+
+/// The license types the portal knows. A VLM-10G takes twice the capacity of a VLM-5000.
+pub fn catalogue() -> Vec<LicenseType> {
+    [
+        ("VLM-200", 200, 200),
+        ("VLM-500", 500, 500),
+        ("VLM-2000", 2_000, 1_000),
+        ("VLM-5000", 5_000, 4_000),
+        ("VLM-10G", 10_000, 8_000),
+    ]
+    .into_iter()
+    .map(|(name, bandwidth_mbps, ssl_tps)| LicenseType {
+        id: name.to_lowercase(),
+        name: name.to_string(),
+        bandwidth_mbps,
+        ssl_tps,
+    })
+    .collect()
+}
+
+/// Add the catalogue's license types that are missing.
+pub async fn ensure_license_types(tx: &mut WriteTx) -> Result<Vec<LicenseType>> {
+    let types = catalogue();
+    for t in &types {
+        tx.execute(
+            "INSERT INTO license_types (id, name, bandwidth_mbps, ssl_tps) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+            vec![
+                Value::Text(t.id.clone()),
+                Value::Text(t.name.clone()),
+                Value::Int(t.bandwidth_mbps),
+                Value::Int(t.ssl_tps),
+            ],
+        )
+        .await?;
+    }
+    Ok(types)
+}
+
+/// Create a tenant with its pool; returns the tenant id.
+pub async fn create_tenant(
+    tx: &mut WriteTx,
+    name: &str,
+    max_capacity_mbps: i64,
+    loadmaster_limit: i64,
+    now: i64,
+) -> Result<String> {
+    if name.trim().is_empty() {
+        return Err(AppError::invalid("name", "must not be empty"));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+        vec![Value::Text(id.clone()), Value::Text(name.trim().to_string()), Value::Int(now)],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO pools (tenant_id, max_capacity_mbps, loadmaster_limit, last_refreshed_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Int(max_capacity_mbps),
+            Value::Int(loadmaster_limit),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn count_tenants(db: &Db) -> Result<i64> {
+    let row = db.fetch_optional("SELECT COUNT(*) AS n FROM tenants", vec![]).await?;
+    Ok(row.map(|r| r.try_get::<i64, _>("n")).transpose()?.unwrap_or(0))
+}
+
+/// The tenant this portal serves pages for, until sign-in names the tenant of each
+/// request: the deployment's first tenant.
+pub async fn portal_tenant_id(db: &Db) -> Result<String> {
+    let row = db
+        .fetch_optional("SELECT id FROM tenants ORDER BY created_at, id LIMIT 1", vec![])
+        .await?;
+    match row {
+        Some(row) => Ok(row.try_get("id")?),
+        None => Err(AppError::NoTenant),
+    }
+}
