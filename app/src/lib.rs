@@ -20,8 +20,8 @@ pub mod state;
 use components::header::Header;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Redirect, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
 use routes::license_repository::LicenseRepository;
 use routes::not_found::NotFound;
 
@@ -32,6 +32,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
@@ -60,8 +61,9 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="page">
                 <Routes fallback=NotFound>
-                    <Route path=path!("/") view=|| view! { <Redirect path="/license-repository"/> }/>
-                    <Route path=path!("/license-repository") view=LicenseRepository/>
+                    // Async: the server waits for every resource, so the page is complete
+                    // without JavaScript (charts and table included).
+                    <Route path=path!("/license-repository") view=LicenseRepository ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

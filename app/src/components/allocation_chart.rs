@@ -31,6 +31,7 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                 view! {
                     <a
                         class="hit bar-hit"
+                        data-noscroll=""
                         style=style
                         href=href
                         title=tip.clone()
@@ -69,7 +70,7 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
     };
     let back = view.month.as_ref().map(|_| {
         let href = state.with_month(None).href();
-        view! { <a class="back-link" href=href>"← Back to all months"</a> }
+        view! { <a class="back-link" data-noscroll="" href=href>"← Back to all months"</a> }
     });
     let aspect = format!("aspect-ratio:{}/{}", g.width, g.height);
     let empty_days = view.month.is_some() && g.bars.is_empty();

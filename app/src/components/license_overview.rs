@@ -219,6 +219,7 @@ where
         let key = status.map(|s| s.key()).unwrap_or("all");
         view! {
             <a
+                data-noscroll=""
                 class=if active { "filter active" } else { "filter" }
                 href=st.with_status(status).href()
                 aria-current=if active { "true" } else { "false" }
@@ -252,7 +253,7 @@ where
             };
             view! {
                 <th scope="col" class=format!("col-{}", column.key()) aria-sort=aria>
-                    <a href=st.with_sort(*column).href()>{column.label()}{arrow}</a>
+                    <a data-noscroll="" href=st.with_sort(*column).href()>{column.label()}{arrow}</a>
                 </th>
             }
         })
@@ -265,7 +266,7 @@ where
             let arrow = license.has_history_arrow().then(|| {
                 let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
                 view! {
-                    <a class="history-arrow" href=st.with_history(Some(license.id.clone())).href() title="View license history">
+                    <a class="history-arrow" data-noscroll="" href=st.with_history(Some(license.id.clone())).href() title="View license history">
                         <span aria-hidden="true">"›"</span>
                         <span class="sr-only">{format!("View history of {name}")}</span>
                     </a>
@@ -332,7 +333,7 @@ where
     let last = page.page < page.pages;
     let nav_link = |enabled: bool, target: u32, label: &'static str, rel: &'static str| {
         if enabled {
-            view! { <a class="page-link" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
+            view! { <a class="page-link" data-noscroll="" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
         } else {
             view! { <span class="page-link disabled" aria-disabled="true">{label}</span> }.into_any()
         }

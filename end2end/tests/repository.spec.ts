@@ -1,0 +1,152 @@
+import { test, expect, LicenseRepository } from './fixtures';
+
+test('hovering a cylinder section names the license type and its active licenses', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await expect(page.getByText('Current allocation', { exact: true })).toBeVisible();
+  const section = page.locator('.cylinder-section').first();
+  const type = await section.getAttribute('data-license-type');
+  await section.hover();
+  await expect(repo.tooltip).toBeVisible();
+  await expect(repo.tooltip).toContainText(`${type}:`);
+  await expect(repo.tooltip).toContainText('active license');
+});
+
+test('a month drills down into its days and back', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  const months = page.locator('.bar-hit[data-month]');
+  await expect(months).toHaveCount(12);
+  await expect(page.locator('.bar-hit[data-level="over"]')).toHaveCount(1);
+  expect(await page.locator('.bar-hit[data-level="warning"]').count()).toBeGreaterThan(0);
+
+  const over = page.locator('.bar-hit[data-level="over"]');
+  const month = (await over.getAttribute('data-month'))!;
+  await over.hover();
+  await expect(repo.tooltip).toContainText('highest usage on');
+  await over.click();
+  await expect(page).toHaveURL(new RegExp(`month=${month}`));
+  await expect(page.getByRole('heading', { name: /each day of/ })).toBeVisible();
+  const days = page.locator('.bar-hit[data-day]');
+  expect(await days.count()).toBeGreaterThanOrEqual(28);
+  await days.nth(10).hover();
+  await expect(repo.tooltip).toContainText(`${month}-11: `);
+  await expect(repo.tooltip).toContainText('Mb/s');
+
+  await page.getByRole('link', { name: /Back to all months/ }).click();
+  await expect(months).toHaveCount(12);
+  expect(page.url()).not.toContain('month=');
+});
+
+test('search filters as you type and Reset returns to the default view', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await expect(repo.rows).toHaveCount(10);
+  await repo.search.pressSequentially('lm-ams', { delay: 30 });
+  await expect(page).toHaveURL(/q=lm-ams/);
+  await expect(repo.rows.first()).toContainText('lm-ams');
+  for (const name of await repo.rows.locator('td.col-device_name').allTextContents()) {
+    expect(name).toContain('lm-ams');
+  }
+  await repo.search.fill('no-such-device');
+  await expect(page.getByText('No licenses match “no-such-device”.')).toBeVisible();
+  await page.locator('.search').getByRole('link', { name: 'Reset' }).click();
+  await expect(page).toHaveURL(/\/license-repository$/);
+  await expect(repo.search).toHaveValue('');
+  await expect(repo.rows).toHaveCount(10);
+});
+
+test('a hidden column stays hidden after a reload', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await expect(repo.header('SSL TPS')).toBeVisible();
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('checkbox', { name: 'SSL TPS' }).uncheck();
+  await expect(repo.header('SSL TPS')).toBeHidden();
+  await expect(page.locator('td.col-ssl_tps').first()).toBeHidden();
+  await page.reload();
+  await expect(page.locator('body')).toHaveAttribute('data-hydrated', 'true');
+  await expect(repo.header('SSL TPS')).toBeHidden();
+  await expect(repo.header('Bandwidth')).toBeVisible();
+  await page.getByText('Columns', { exact: true }).click();
+  await expect(page.getByRole('checkbox', { name: 'SSL TPS' })).not.toBeChecked();
+});
+
+test('page size and page controls', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await expect(repo.pageStatus).toContainText('Page 1 of 30');
+  await page.getByRole('combobox', { name: 'Licenses per page' }).selectOption('25');
+  await expect(page).toHaveURL(/per_page=25/);
+  await expect(repo.rows).toHaveCount(25);
+  await expect(repo.pageStatus).toContainText('Page 1 of 12');
+  await page.getByRole('link', { name: 'Next ›' }).click();
+  await expect(page).toHaveURL(/page=2/);
+  await expect(repo.pageStatus).toContainText('Page 2 of 12');
+  await page.getByRole('link', { name: 'Last »' }).click();
+  await expect(repo.pageStatus).toContainText('Page 12 of 12');
+  await expect(repo.rows).toHaveCount(300 - 11 * 25);
+});
+
+test('a header click sorts by that column, a second click reverses it', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await repo.header('Bandwidth').getByRole('link').click();
+  await expect(page).toHaveURL(/sort=bandwidth/);
+  await expect(repo.rows.first().locator('td.col-bandwidth')).toHaveText('200 Mb/s');
+  await repo.header('Bandwidth').getByRole('link').click();
+  await expect(page).toHaveURL(/order=desc/);
+  await expect(repo.rows.first().locator('td.col-bandwidth')).toHaveText('10,000 Mb/s');
+});
+
+test('status filters show only their licenses; killed licenses have no history arrow', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  await page.locator('.status-filters a[data-status="killed"]').click();
+  await expect(page).toHaveURL(/status=killed/);
+  await expect(repo.rows.first()).toHaveAttribute('data-status', 'killed');
+  for (const status of await repo.rows.locator('td.col-status').allTextContents()) {
+    expect(status).toBe('Killed');
+  }
+  await expect(repo.rows.locator('.history-arrow')).toHaveCount(0);
+});
+
+test('the arrow opens a license history, or says there is none', async ({ page, request }) => {
+  // Find one active license with several history records and one with a single record.
+  const list = await (await request.get('/api/v1/licenses?status=active&per_page=500')).json();
+  let withHistory: any, without: any;
+  for (const license of list.licenses) {
+    const history = await (await request.get(`/api/v1/licenses/${license.id}/history`)).json();
+    if (history.entries.length > 1) withHistory ??= license;
+    else without ??= license;
+    if (withHistory && without) break;
+  }
+  const repo = new LicenseRepository(page);
+  for (const [license, expectation] of [
+    [withHistory, 'Connector'],
+    [without, 'No historical data available'],
+  ]) {
+    await repo.open(`?q=${license.device_name}`);
+    await expect(repo.rows).toHaveCount(1);
+    await repo.rows.first().locator('.history-arrow').click();
+    await expect(page.getByRole('heading', { name: `License history: ${license.device_name}` })).toBeVisible();
+    await expect(page.locator('.history-panel')).toContainText(expectation);
+  }
+});
+
+test('Export to CSV downloads every license as Pool_usage_YYYYMMDD.csv', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open('?status=killed&per_page=10');
+  const downloadPromise = page.waitForEvent('download');
+  await page.getByRole('link', { name: 'Export to CSV' }).click();
+  const download = await downloadPromise;
+  const today = new Date().toISOString().slice(0, 10).replace(/-/g, '');
+  expect(download.suggestedFilename()).toBe(`Pool_usage_${today}.csv`);
+  const fs = await import('fs');
+  const text = fs.readFileSync((await download.path())!, 'utf8');
+  const lines = text.trimEnd().split('\n');
+  expect(lines[0]).toBe(
+    'Device Name,IP Address,Serial no.,License Name,Status,Bandwidth,SSL TPS,Grace Period,Activation Date,Recovery Date',
+  );
+  expect(lines.length - 1).toBe(300);
+});
