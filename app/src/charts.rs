@@ -20,7 +20,10 @@ fn ellipse(cx: f64, cy: f64, rx: f64, ry: f64) -> Vec<(i32, i32)> {
     (0..48)
         .map(|i| {
             let a = i as f64 / 48.0 * std::f64::consts::TAU;
-            ((cx + rx * a.cos()).round() as i32, (cy + ry * a.sin()).round() as i32)
+            (
+                (cx + rx * a.cos()).round() as i32,
+                (cy + ry * a.sin()).round() as i32,
+            )
         })
         .collect()
 }
@@ -55,48 +58,81 @@ fn responsive(svg: String, width: f64, height: f64) -> String {
 pub fn cylinder_svg(g: &CylinderGeometry) -> Result<String, AppError> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32))
+            .into_drawing_area();
         let b = g.body;
         let cx = b.x + b.w / 2.0;
         let rx = b.w / 2.0;
         let empty = rgb(EMPTY_COLOR);
-        root.draw(&Polygon::new(ellipse(cx, b.bottom(), rx, g.rim), shade(EMPTY_COLOR, 0.9).filled()))
-            .map_err(draw_error)?;
-        root.draw(&Rectangle::new([p(b.x, b.y), p(b.x + b.w, b.bottom())], empty.filled()))
-            .map_err(draw_error)?;
+        root.draw(&Polygon::new(
+            ellipse(cx, b.bottom(), rx, g.rim),
+            shade(EMPTY_COLOR, 0.9).filled(),
+        ))
+        .map_err(draw_error)?;
+        root.draw(&Rectangle::new(
+            [p(b.x, b.y), p(b.x + b.w, b.bottom())],
+            empty.filled(),
+        ))
+        .map_err(draw_error)?;
         if let Some(first) = g.sections.first() {
-            root.draw(&Polygon::new(ellipse(cx, b.bottom(), rx, g.rim), shade(first.color, 0.8).filled()))
-                .map_err(draw_error)?;
+            root.draw(&Polygon::new(
+                ellipse(cx, b.bottom(), rx, g.rim),
+                shade(first.color, 0.8).filled(),
+            ))
+            .map_err(draw_error)?;
         }
         for s in &g.sections {
             let r = s.rect;
-            root.draw(&Rectangle::new([p(r.x, r.y), p(r.x + r.w, r.bottom())], rgb(s.color).filled()))
-                .map_err(draw_error)?;
-            root.draw(&Polygon::new(ellipse(cx, r.y, rx, g.rim), shade(s.color, 1.25).filled()))
-                .map_err(draw_error)?;
-            root.draw(&PathElement::new(vec![p(r.x, r.bottom()), p(r.x + r.w, r.bottom())], WHITE.stroke_width(1)))
-                .map_err(draw_error)?;
+            root.draw(&Rectangle::new(
+                [p(r.x, r.y), p(r.x + r.w, r.bottom())],
+                rgb(s.color).filled(),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&Polygon::new(
+                ellipse(cx, r.y, rx, g.rim),
+                shade(s.color, 1.25).filled(),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&PathElement::new(
+                vec![p(r.x, r.bottom()), p(r.x + r.w, r.bottom())],
+                WHITE.stroke_width(1),
+            ))
+            .map_err(draw_error)?;
         }
-        let top_fill = if g.sections.last().map(|s| s.rect.y <= b.y + 0.5).unwrap_or(false) {
+        let top_fill = if g
+            .sections
+            .last()
+            .map(|s| s.rect.y <= b.y + 0.5)
+            .unwrap_or(false)
+        {
             None
         } else {
             Some(shade(EMPTY_COLOR, 1.04))
         };
         if let Some(color) = top_fill {
-            root.draw(&Polygon::new(ellipse(cx, b.y, rx, g.rim), color.filled())).map_err(draw_error)?;
+            root.draw(&Polygon::new(ellipse(cx, b.y, rx, g.rim), color.filled()))
+                .map_err(draw_error)?;
         }
-        root.draw(&PathElement::new(ellipse(cx, b.y, rx, g.rim).into_iter().chain([p(cx + rx, b.y)]).collect::<Vec<_>>(), shade(EMPTY_COLOR, 0.75).stroke_width(1)))
-            .map_err(draw_error)?;
+        root.draw(&PathElement::new(
+            ellipse(cx, b.y, rx, g.rim)
+                .into_iter()
+                .chain([p(cx + rx, b.y)])
+                .collect::<Vec<_>>(),
+            shade(EMPTY_COLOR, 0.75).stroke_width(1),
+        ))
+        .map_err(draw_error)?;
         // The dotted maximum-capacity line.
         let mut x = b.x - 16.0;
         while x < b.x + b.w + 16.0 {
-            root.draw(&Circle::new(p(x, g.capacity_y), 1, BLACK.filled())).map_err(draw_error)?;
+            root.draw(&Circle::new(p(x, g.capacity_y), 1, BLACK.filled()))
+                .map_err(draw_error)?;
             x += 6.0;
         }
         let style = TextStyle::from(("sans-serif", 11).into_font())
             .color(&BLACK)
             .pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new("Max", p(b.x - 20.0, g.capacity_y), style)).map_err(draw_error)?;
+        root.draw(&Text::new("Max", p(b.x - 20.0, g.capacity_y), style))
+            .map_err(draw_error)?;
         root.present().map_err(draw_error)?;
     }
     Ok(responsive(svg, g.width, g.height))
@@ -119,46 +155,76 @@ fn axis_label(mbps: i64, scale_max: i64) -> String {
 pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32))
+            .into_drawing_area();
         let plot = g.plot;
         let grid = RGBColor(226, 232, 240);
         let label = TextStyle::from(("sans-serif", 11).into_font())
             .color(&RGBColor(71, 85, 105))
             .pos(Pos::new(HPos::Right, VPos::Center));
         for (value, y) in &g.ticks {
-            root.draw(&PathElement::new(vec![p(plot.x, *y), p(plot.x + plot.w, *y)], grid.stroke_width(1)))
-                .map_err(draw_error)?;
-            root.draw(&Text::new(axis_label(*value, g.scale_max_mbps), p(plot.x - 8.0, *y), label.clone()))
-                .map_err(draw_error)?;
+            root.draw(&PathElement::new(
+                vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
+                grid.stroke_width(1),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&Text::new(
+                axis_label(*value, g.scale_max_mbps),
+                p(plot.x - 8.0, *y),
+                label.clone(),
+            ))
+            .map_err(draw_error)?;
         }
-        let under = TextStyle::from(("sans-serif", if g.bars.len() > 12 { 9 } else { 11 }).into_font())
-            .color(&RGBColor(71, 85, 105))
-            .pos(Pos::new(HPos::Center, VPos::Top));
+        let under =
+            TextStyle::from(("sans-serif", if g.bars.len() > 12 { 9 } else { 11 }).into_font())
+                .color(&RGBColor(71, 85, 105))
+                .pos(Pos::new(HPos::Center, VPos::Top));
         for bar in &g.bars {
             let r = bar.rect;
             if r.h > 0.0 {
-                root.draw(&Rectangle::new([p(r.x, r.y), p(r.x + r.w, r.bottom())], rgb(level_color(bar.level)).filled()))
-                    .map_err(draw_error)?;
-            }
-            let short = if g.bars.len() > 12 { bar.label.clone() } else { bar.label.split(' ').next().unwrap_or("").to_string() };
-            root.draw(&Text::new(short, p(r.x + r.w / 2.0, plot.bottom() + 6.0), under.clone()))
+                root.draw(&Rectangle::new(
+                    [p(r.x, r.y), p(r.x + r.w, r.bottom())],
+                    rgb(level_color(bar.level)).filled(),
+                ))
                 .map_err(draw_error)?;
-        }
-        root.draw(&PathElement::new(vec![p(plot.x, plot.bottom()), p(plot.x + plot.w, plot.bottom())], RGBColor(100, 116, 139).stroke_width(1)))
+            }
+            let short = if g.bars.len() > 12 {
+                bar.label.clone()
+            } else {
+                bar.label.split(' ').next().unwrap_or("").to_string()
+            };
+            root.draw(&Text::new(
+                short,
+                p(r.x + r.w / 2.0, plot.bottom() + 6.0),
+                under.clone(),
+            ))
             .map_err(draw_error)?;
+        }
+        root.draw(&PathElement::new(
+            vec![p(plot.x, plot.bottom()), p(plot.x + plot.w, plot.bottom())],
+            RGBColor(100, 116, 139).stroke_width(1),
+        ))
+        .map_err(draw_error)?;
         let capacity = RGBColor(15, 23, 42);
         let mut x = plot.x;
         while x < plot.x + plot.w {
             let end = (x + 8.0).min(plot.x + plot.w);
-            root.draw(&PathElement::new(vec![p(x, g.capacity_y), p(end, g.capacity_y)], capacity.stroke_width(2)))
-                .map_err(draw_error)?;
+            root.draw(&PathElement::new(
+                vec![p(x, g.capacity_y), p(end, g.capacity_y)],
+                capacity.stroke_width(2),
+            ))
+            .map_err(draw_error)?;
             x += 13.0;
         }
         let cap_label = TextStyle::from(("sans-serif", 11).into_font())
             .color(&capacity)
             .pos(Pos::new(HPos::Right, VPos::Bottom));
-        root.draw(&Text::new("Capacity", p(plot.x + plot.w, g.capacity_y - 3.0), cap_label))
-            .map_err(draw_error)?;
+        root.draw(&Text::new(
+            "Capacity",
+            p(plot.x + plot.w, g.capacity_y - 3.0),
+            cap_label,
+        ))
+        .map_err(draw_error)?;
         root.present().map_err(draw_error)?;
     }
     Ok(responsive(svg, g.width, g.height))
@@ -176,11 +242,20 @@ mod tests {
             "t".into(),
             10_000,
             10,
-            vec![TypeSection { license_type: "VLM-5000".into(), allocated_mbps: 5_000, active_licenses: 1, grace_period_licenses: 0 }],
+            vec![TypeSection {
+                license_type: "VLM-5000".into(),
+                allocated_mbps: 5_000,
+                active_licenses: 1,
+                grace_period_licenses: 0,
+            }],
             None,
         );
         let svg = cylinder_svg(&bandpool_domain::chart::cylinder(&pool)).unwrap();
-        assert!(svg.contains("viewBox=\"0 0 240 320\""), "{}", &svg[..200.min(svg.len())]);
+        assert!(
+            svg.contains("viewBox=\"0 0 240 320\""),
+            "{}",
+            &svg[..200.min(svg.len())]
+        );
         assert!(svg.contains("<rect"));
         assert!(svg.contains("Max"));
         assert_eq!(svg.matches("<svg").count(), 1);
@@ -192,16 +267,37 @@ mod tests {
             capacity_mbps: 1000,
             has_history: true,
             months: vec![
-                MonthPeak { month: "2026-01".into(), peak_mbps: 500, peak_day: Some("2026-01-02".into()), level: UsageLevel::Normal },
-                MonthPeak { month: "2026-02".into(), peak_mbps: 900, peak_day: Some("2026-02-02".into()), level: UsageLevel::Warning },
-                MonthPeak { month: "2026-03".into(), peak_mbps: 1100, peak_day: Some("2026-03-02".into()), level: UsageLevel::Over },
+                MonthPeak {
+                    month: "2026-01".into(),
+                    peak_mbps: 500,
+                    peak_day: Some("2026-01-02".into()),
+                    level: UsageLevel::Normal,
+                },
+                MonthPeak {
+                    month: "2026-02".into(),
+                    peak_mbps: 900,
+                    peak_day: Some("2026-02-02".into()),
+                    level: UsageLevel::Warning,
+                },
+                MonthPeak {
+                    month: "2026-03".into(),
+                    peak_mbps: 1100,
+                    peak_day: Some("2026-03-02".into()),
+                    level: UsageLevel::Over,
+                },
             ],
         };
         let svg = bars_svg(&bandpool_domain::chart::monthly_bars(&data)).unwrap();
         assert!(svg.contains("Capacity"));
         assert!(svg.contains("Jan"));
         let lower = svg.to_lowercase();
-        assert!(lower.contains("#ea8a0c") || lower.contains("rgb(234,138,12)"), "orange bar missing");
-        assert!(lower.contains("#dc2626") || lower.contains("rgb(220,38,38)"), "red bar missing");
+        assert!(
+            lower.contains("#ea8a0c") || lower.contains("rgb(234,138,12)"),
+            "orange bar missing"
+        );
+        assert!(
+            lower.contains("#dc2626") || lower.contains("rgb(220,38,38)"),
+            "red bar missing"
+        );
     }
 }

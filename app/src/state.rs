@@ -15,7 +15,8 @@ pub struct AppState {
 
 /// The state, from a server function's context.
 pub fn app_state() -> Result<AppState, AppError> {
-    use_context::<AppState>().ok_or_else(|| AppError::internal("AppState missing from the server function context"))
+    use_context::<AppState>()
+        .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
 }
 
 impl AppState {

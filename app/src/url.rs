@@ -2,7 +2,9 @@
 //! drilled into, the license whose history is open), so a reload or a shared link shows
 //! the same view. This builds those URLs.
 
-use bandpool_domain::license::{Column, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder};
+use bandpool_domain::license::{
+    Column, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder,
+};
 
 pub const PAGE_PATH: &str = "/license-repository";
 
@@ -43,7 +45,10 @@ impl PageState {
         if pairs.is_empty() {
             return PAGE_PATH.to_string();
         }
-        let query: Vec<String> = pairs.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+        let query: Vec<String> = pairs
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v)))
+            .collect();
         format!("{PAGE_PATH}?{}", query.join("&"))
     }
 
@@ -52,7 +57,11 @@ impl PageState {
         change(&mut query);
         let mut next = self.clone();
         next.raw = LicenseQueryParams::from_lookup(|k| {
-            query.to_params().into_iter().find(|(name, _)| *name == k).map(|(_, v)| v)
+            query
+                .to_params()
+                .into_iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v)
         });
         next
     }
@@ -76,7 +85,11 @@ impl PageState {
     /// Sort by a column; a second click on the sorted column flips the order.
     pub fn with_sort(&self, column: Column) -> PageState {
         self.with_query(|q| {
-            q.order = if q.sort == column { q.order.flipped() } else { SortOrder::Asc };
+            q.order = if q.sort == column {
+                q.order.flipped()
+            } else {
+                SortOrder::Asc
+            };
             q.sort = column;
             q.page = 1;
         })
@@ -94,11 +107,17 @@ impl PageState {
     }
 
     pub fn with_month(&self, month: Option<String>) -> PageState {
-        PageState { month, ..self.clone() }
+        PageState {
+            month,
+            ..self.clone()
+        }
     }
 
     pub fn with_history(&self, license_id: Option<String>) -> PageState {
-        PageState { history: license_id, ..self.clone() }
+        PageState {
+            history: license_id,
+            ..self.clone()
+        }
     }
 }
 
@@ -107,7 +126,9 @@ pub fn encode(value: &str) -> String {
     let mut out = String::new();
     for b in value.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -126,11 +147,29 @@ mod tests {
             "month" => Some("2026-05".into()),
             _ => None,
         });
-        assert_eq!(state.href(), "/license-repository?q=lm%20ams&page=3&month=2026-05");
-        assert_eq!(state.with_status(Some(LicenseStatus::Killed)).href(), "/license-repository?status=killed&q=lm%20ams&month=2026-05");
-        assert_eq!(state.with_sort(Column::DeviceName).href(), "/license-repository?q=lm%20ams&order=desc&month=2026-05");
-        assert_eq!(state.with_month(None).with_page(4).href(), "/license-repository?q=lm%20ams&page=4");
-        assert_eq!(state.with_search("  ").with_month(None).href(), "/license-repository");
-        assert_eq!(state.with_per_page(25).with_month(None).href(), "/license-repository?q=lm%20ams&per_page=25");
+        assert_eq!(
+            state.href(),
+            "/license-repository?q=lm%20ams&page=3&month=2026-05"
+        );
+        assert_eq!(
+            state.with_status(Some(LicenseStatus::Killed)).href(),
+            "/license-repository?status=killed&q=lm%20ams&month=2026-05"
+        );
+        assert_eq!(
+            state.with_sort(Column::DeviceName).href(),
+            "/license-repository?q=lm%20ams&order=desc&month=2026-05"
+        );
+        assert_eq!(
+            state.with_month(None).with_page(4).href(),
+            "/license-repository?q=lm%20ams&page=4"
+        );
+        assert_eq!(
+            state.with_search("  ").with_month(None).href(),
+            "/license-repository"
+        );
+        assert_eq!(
+            state.with_per_page(25).with_month(None).href(),
+            "/license-repository?q=lm%20ams&per_page=25"
+        );
     }
 }

@@ -28,7 +28,11 @@ impl UsageLevel {
     pub fn of(value_mbps: i64, capacity_mbps: i64) -> Self {
         // Integer comparisons: value/capacity > 100% and > 80%, without rounding.
         if capacity_mbps <= 0 {
-            return if value_mbps > 0 { UsageLevel::Over } else { UsageLevel::Normal };
+            return if value_mbps > 0 {
+                UsageLevel::Over
+            } else {
+                UsageLevel::Normal
+            };
         }
         if value_mbps > capacity_mbps {
             UsageLevel::Over
@@ -108,7 +112,13 @@ pub fn months_back(day: NaiveDate, n: u32) -> NaiveDate {
 
 /// Fill `from..=to` day by day: a stored row gives its peak; a missing day carries the
 /// closing allocation of the last row before it (`carry_in` before the first row).
-pub fn fill_days(rows: &[DayRow], carry_in: i64, from: NaiveDate, to: NaiveDate, capacity: i64) -> Vec<DayPeak> {
+pub fn fill_days(
+    rows: &[DayRow],
+    carry_in: i64,
+    from: NaiveDate,
+    to: NaiveDate,
+    capacity: i64,
+) -> Vec<DayPeak> {
     let mut out = Vec::new();
     let mut closing = carry_in;
     let mut rows = rows.iter().filter(|r| r.day >= from).peekable();
@@ -172,7 +182,11 @@ mod tests {
     }
 
     fn row(day: &str, peak: i64, closing: i64) -> DayRow {
-        DayRow { day: d(day), peak_mbps: peak, closing_mbps: closing }
+        DayRow {
+            day: d(day),
+            peak_mbps: peak,
+            closing_mbps: closing,
+        }
     }
 
     #[test]

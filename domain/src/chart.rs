@@ -88,12 +88,21 @@ pub fn section_heights(values: &[i64], total_px: f64, min_px: f64) -> Vec<f64> {
     let mut fixed = vec![false; n];
     loop {
         let fixed_px = fixed.iter().filter(|f| **f).count() as f64 * min_px;
-        let free_sum: i64 = values.iter().zip(&fixed).filter(|(_, f)| !**f).map(|(v, _)| *v).sum();
+        let free_sum: i64 = values
+            .iter()
+            .zip(&fixed)
+            .filter(|(_, f)| !**f)
+            .map(|(v, _)| *v)
+            .sum();
         let free_px = total_px - fixed_px;
         let mut changed = false;
         for (i, v) in values.iter().enumerate() {
             if !fixed[i] {
-                let h = if free_sum > 0 { *v as f64 / free_sum as f64 * free_px } else { 0.0 };
+                let h = if free_sum > 0 {
+                    *v as f64 / free_sum as f64 * free_px
+                } else {
+                    0.0
+                };
                 if h < min_px {
                     fixed[i] = true;
                     changed = true;
@@ -130,7 +139,11 @@ pub fn cylinder(pool: &PoolSummary) -> CylinderGeometry {
     let allocated = pool.allocated_mbps.max(0);
     let scale_max = pool.max_capacity_mbps.max(allocated).max(1) as f64;
     let allocated_px = allocated as f64 / scale_max * body.h;
-    let values: Vec<i64> = pool.sections.iter().map(|s| s.allocated_mbps.max(0)).collect();
+    let values: Vec<i64> = pool
+        .sections
+        .iter()
+        .map(|s| s.allocated_mbps.max(0))
+        .collect();
     let heights = section_heights(&values, allocated_px, MIN_SECTION_PX);
     let mut y = body.bottom();
     let sections = pool
@@ -155,7 +168,12 @@ pub fn cylinder(pool: &PoolSummary) -> CylinderGeometry {
                 license_type: s.license_type.clone(),
                 allocated_mbps: s.allocated_mbps,
                 licenses,
-                rect: Rect { x: body.x, y, w: body.w, h },
+                rect: Rect {
+                    x: body.x,
+                    y,
+                    w: body.w,
+                    h,
+                },
                 color: SECTION_COLORS[i % SECTION_COLORS.len()],
                 tooltip,
             }
@@ -267,7 +285,10 @@ fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -
 
 fn percent_of(value: i64, capacity: i64) -> String {
     if capacity > 0 {
-        format!(" ({}% of capacity)", (value as f64 / capacity as f64 * 100.0).round() as i64)
+        format!(
+            " ({}% of capacity)",
+            (value as f64 / capacity as f64 * 100.0).round() as i64
+        )
     } else {
         String::new()
     }
@@ -288,7 +309,13 @@ pub fn monthly_bars(data: &MonthlyAllocation) -> BarGeometry {
                 ),
                 None => format!("{}: no usage", month_label(&m.month)),
             };
-            (m.month.clone(), month_label(&m.month), m.peak_mbps, m.level, tooltip)
+            (
+                m.month.clone(),
+                month_label(&m.month),
+                m.peak_mbps,
+                m.level,
+                tooltip,
+            )
         })
         .collect();
     bars(values, data.capacity_mbps)
@@ -369,8 +396,15 @@ mod tests {
     fn an_over_allocated_pool_rises_above_the_capacity_line_without_clipping() {
         let g = cylinder(&pool(10_000, &[("VLM-10G", 10_000), ("VLM-5000", 5_000)]));
         let top = g.sections.last().unwrap().rect.y;
-        assert!(top < g.capacity_y, "stack top {top} should be above capacity {}", g.capacity_y);
-        assert!((top - g.body.y).abs() < 1e-9, "the stack fills the body exactly");
+        assert!(
+            top < g.capacity_y,
+            "stack top {top} should be above capacity {}",
+            g.capacity_y
+        );
+        assert!(
+            (top - g.body.y).abs() < 1e-9,
+            "the stack fills the body exactly"
+        );
         assert!(g.capacity_y > g.body.y);
     }
 
@@ -387,8 +421,18 @@ mod tests {
             capacity_mbps: 1000,
             has_history: true,
             months: vec![
-                MonthPeak { month: "2026-01".into(), peak_mbps: 500, peak_day: Some("2026-01-05".into()), level: UsageLevel::Normal },
-                MonthPeak { month: "2026-02".into(), peak_mbps: 1500, peak_day: Some("2026-02-10".into()), level: UsageLevel::Over },
+                MonthPeak {
+                    month: "2026-01".into(),
+                    peak_mbps: 500,
+                    peak_day: Some("2026-01-05".into()),
+                    level: UsageLevel::Normal,
+                },
+                MonthPeak {
+                    month: "2026-02".into(),
+                    peak_mbps: 1500,
+                    peak_day: Some("2026-02-10".into()),
+                    level: UsageLevel::Over,
+                },
             ],
         };
         let g = monthly_bars(&data);

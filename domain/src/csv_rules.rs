@@ -36,7 +36,10 @@ pub fn row(license: &License) -> [String; 10] {
         license.status.label().to_string(),
         license.bandwidth_mbps.to_string(),
         license.ssl_tps.to_string(),
-        license.grace_period_end.map(format_date).unwrap_or_default(),
+        license
+            .grace_period_end
+            .map(format_date)
+            .unwrap_or_default(),
         format_date(license.activated_at),
         license.recovered_at.map(format_date).unwrap_or_default(),
     ]

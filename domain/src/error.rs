@@ -163,11 +163,21 @@ mod tests {
     #[test]
     fn every_variant_has_a_stable_code_and_status() {
         let cases = [
-            (AppError::invalid("page", "must be 1 or more"), "invalid_parameter", 400),
+            (
+                AppError::invalid("page", "must be 1 or more"),
+                "invalid_parameter",
+                400,
+            ),
             (AppError::not_found("License"), "not_found", 404),
             (AppError::NoTenant, "no_tenant", 404),
             (AppError::DatabaseUnavailable, "database_unavailable", 503),
-            (AppError::Internal { request_id: "r1".into() }, "internal_error", 500),
+            (
+                AppError::Internal {
+                    request_id: "r1".into(),
+                },
+                "internal_error",
+                500,
+            ),
             (AppError::Transport("x".into()), "request_failed", 400),
         ];
         for (error, code, status) in cases {
@@ -178,7 +188,10 @@ mod tests {
 
     #[test]
     fn internal_errors_carry_only_the_request_id() {
-        let body = AppError::Internal { request_id: "abc".into() }.body();
+        let body = AppError::Internal {
+            request_id: "abc".into(),
+        }
+        .body();
         assert_eq!(body.request_id.as_deref(), Some("abc"));
         assert!(body.message.contains("abc"));
         assert!(!body.message.to_lowercase().contains("sql"));

@@ -295,16 +295,27 @@ impl LicenseQueryParams {
 
     /// Validate: every problem names the parameter and says what is expected.
     pub fn parse(&self) -> Result<LicenseQuery, AppError> {
-        let blank = |v: &Option<String>| v.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+        let blank = |v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
         let mut query = LicenseQuery::default();
         if let Some(status) = blank(&self.status) {
             query.status = Some(LicenseStatus::from_key(&status).ok_or_else(|| {
-                AppError::invalid("status", "must be one of active, grace_period, expired, killed")
+                AppError::invalid(
+                    "status",
+                    "must be one of active, grace_period, expired, killed",
+                )
             })?);
         }
         if let Some(q) = blank(&self.q) {
             if q.chars().count() > MAX_SEARCH_LEN {
-                return Err(AppError::invalid("q", format!("must be at most {MAX_SEARCH_LEN} characters")));
+                return Err(AppError::invalid(
+                    "q",
+                    format!("must be at most {MAX_SEARCH_LEN} characters"),
+                ));
             }
             query.q = Some(q);
         }
@@ -334,7 +345,10 @@ impl LicenseQueryParams {
                 .ok()
                 .filter(|p| (1..=MAX_PER_PAGE).contains(p))
                 .ok_or_else(|| {
-                    AppError::invalid("per_page", format!("must be a whole number between 1 and {MAX_PER_PAGE}"))
+                    AppError::invalid(
+                        "per_page",
+                        format!("must be a whole number between 1 and {MAX_PER_PAGE}"),
+                    )
                 })?;
         }
         Ok(query)
@@ -384,7 +398,10 @@ mod tests {
 
     fn params(pairs: &[(&str, &str)]) -> LicenseQueryParams {
         LicenseQueryParams::from_lookup(|name| {
-            pairs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string())
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
         })
     }
 
@@ -413,7 +430,10 @@ mod tests {
         assert_eq!(q.q.as_deref(), Some("lm-1"));
         assert_eq!(q.offset(), 50);
         let again = LicenseQueryParams::from_lookup(|name| {
-            q.to_params().into_iter().find(|(k, _)| *k == name).map(|(_, v)| v)
+            q.to_params()
+                .into_iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v)
         })
         .parse()
         .unwrap();

@@ -91,7 +91,10 @@ mod tests {
             "t".into(),
             20_000,
             10,
-            vec![section("VLM-5000", 5_000, 1, 0), section("VLM-10G", 20_000, 1, 1)],
+            vec![
+                section("VLM-5000", 5_000, 1, 0),
+                section("VLM-10G", 20_000, 1, 1),
+            ],
             None,
         );
         assert_eq!(pool.allocated_mbps, 25_000);

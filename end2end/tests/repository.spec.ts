@@ -56,6 +56,16 @@ test('search filters as you type and Reset returns to the default view', async (
   await expect(repo.rows).toHaveCount(10);
 });
 
+test('a bad URL parameter shows a clear error, and Reset recovers', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open('?page=zero');
+  await expect(page.getByRole('alert')).toContainText("Invalid parameter 'page'");
+  await expect(page.getByRole('alert')).toContainText('invalid_parameter');
+  await page.getByRole('link', { name: 'Reset to the default view' }).click();
+  await expect(repo.rows).toHaveCount(10);
+  await expect(repo.search).toHaveValue('');
+});
+
 test('a hidden column stays hidden after a reload', async ({ page }) => {
   const repo = new LicenseRepository(page);
   await repo.open();
@@ -149,4 +159,21 @@ test('Export to CSV downloads every license as Pool_usage_YYYYMMDD.csv', async (
     'Device Name,IP Address,Serial no.,License Name,Status,Bandwidth,SSL TPS,Grace Period,Activation Date,Recovery Date',
   );
   expect(lines.length - 1).toBe(300);
+});
+
+test('a failed server call shows its code and request id, never internal text', async ({ page, pageErrors }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  // The real server cannot be made to fail mid-test, so the browser sees a failure as the
+  // server would send it: the error body with the request id only.
+  await page.route('**/_server/list_license_page*', (route) =>
+    route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ Internal: { request_id: 'req-123' } }) }),
+  );
+  await repo.search.fill('x');
+  await expect(page.getByRole('alert')).toContainText('Something went wrong on our side (request id req-123)');
+  await expect(page.getByRole('alert')).toContainText('internal_error');
+  // The browser logs the failed fetch itself; that one console error is expected here.
+  expect(pageErrors.splice(0)).toEqual([
+    'console error: Failed to load resource: the server responded with a status of 500 (Internal Server Error)',
+  ]);
 });

@@ -7,7 +7,10 @@ use bandpool_store::{tenants, Clock, Db};
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "server", about = "Bandpool: a self-hostable portal for pooled load-balancer licensing")]
+#[command(
+    name = "server",
+    about = "Bandpool: a self-hostable portal for pooled load-balancer licensing"
+)]
 struct Cli {
     /// A settings file (TOML); BANDPOOL_* variables override it.
     #[arg(long, env = "BANDPOOL_CONFIG", global = true)]
@@ -50,7 +53,14 @@ async fn main() {
         }
     };
     telemetry::init(&settings.log);
-    if let Err(e) = run(cli.command.unwrap_or(Command::Serve { seed_demo_if_empty: false }), settings).await {
+    if let Err(e) = run(
+        cli.command.unwrap_or(Command::Serve {
+            seed_demo_if_empty: false,
+        }),
+        settings,
+    )
+    .await
+    {
         eprintln!("error: {e}");
         std::process::exit(1);
     }
@@ -64,7 +74,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         Command::Migrate => {
             println!("database migrated ({})", settings.redacted_database_url());
         }
-        Command::SeedDemo { licenses, if_empty, tenant_name } => {
+        Command::SeedDemo {
+            licenses,
+            if_empty,
+            tenant_name,
+        } => {
             seed(&db, &clock, licenses, if_empty, tenant_name).await?;
         }
         Command::Serve { seed_demo_if_empty } => {
@@ -77,7 +91,13 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
     Ok(())
 }
 
-async fn seed(db: &Db, clock: &Clock, licenses: usize, if_empty: bool, tenant_name: String) -> Result<(), Box<dyn std::error::Error>> {
+async fn seed(
+    db: &Db,
+    clock: &Clock,
+    licenses: usize,
+    if_empty: bool,
+    tenant_name: String,
+) -> Result<(), Box<dyn std::error::Error>> {
     if if_empty && tenants::count_tenants(db).await? > 0 {
         println!("a tenant exists already; demo data not added");
         return Ok(());
@@ -89,7 +109,11 @@ async fn seed(db: &Db, clock: &Clock, licenses: usize, if_empty: bool, tenant_na
     );
     bar.set_message("seeding");
     let started = std::time::Instant::now();
-    let options = SeedOptions { licenses, tenant_name, ..SeedOptions::default() };
+    let options = SeedOptions {
+        licenses,
+        tenant_name,
+        ..SeedOptions::default()
+    };
     let report = seed_demo(db, clock.now(), &options, &|done, total| {
         bar.set_length(total);
         bar.set_position(done);

@@ -36,7 +36,11 @@ impl Settings {
             None => figment.merge(Toml::file("bandpool.toml")),
         };
         figment
-            .merge(Env::prefixed("BANDPOOL_").ignore(&["CONFIG", "TEST_POSTGRES_URL", "DEMO_PASSWORD"]))
+            .merge(Env::prefixed("BANDPOOL_").ignore(&[
+                "CONFIG",
+                "TEST_POSTGRES_URL",
+                "DEMO_PASSWORD",
+            ]))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
     }
@@ -47,7 +51,12 @@ impl Settings {
             (Some(scheme), Some(at)) if at > scheme => {
                 let creds = &self.database_url[scheme + 3..at];
                 let user = creds.split(':').next().unwrap_or("");
-                format!("{}{}@{}", &self.database_url[..scheme + 3], user, &self.database_url[at + 1..])
+                format!(
+                    "{}{}@{}",
+                    &self.database_url[..scheme + 3],
+                    user,
+                    &self.database_url[at + 1..]
+                )
             }
             _ => self.database_url.clone(),
         }
@@ -60,9 +69,15 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_logs() {
-        let s = Settings { database_url: "postgres://bp:secret@db:5432/bandpool".into(), ..Settings::default() };
+        let s = Settings {
+            database_url: "postgres://bp:secret@db:5432/bandpool".into(),
+            ..Settings::default()
+        };
         assert_eq!(s.redacted_database_url(), "postgres://bp@db:5432/bandpool");
-        assert_eq!(Settings::default().redacted_database_url(), "sqlite://data/bandpool.db");
+        assert_eq!(
+            Settings::default().redacted_database_url(),
+            "sqlite://data/bandpool.db"
+        );
     }
 
     #[test]

@@ -9,12 +9,20 @@ use bandpool_domain::error::REQUEST_ID;
 use tracing::Instrument;
 
 pub fn init(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_target(false).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
 }
 
 fn acceptable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Take the caller's x-request-id when it is sensible, or make one; scope the request in it.
@@ -30,9 +38,15 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
     request.headers_mut().insert("x-request-id", header.clone());
     let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
     let started = std::time::Instant::now();
-    let mut response = REQUEST_ID.scope(id, next.run(request).instrument(span.clone())).await;
+    let mut response = REQUEST_ID
+        .scope(id, next.run(request).instrument(span.clone()))
+        .await;
     span.in_scope(|| {
-        tracing::debug!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
+        tracing::debug!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "served"
+        );
     });
     response.headers_mut().insert("x-request-id", header);
     response

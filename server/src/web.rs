@@ -42,14 +42,24 @@ async fn health(State(db): State<Db>) -> Response {
     }
 }
 
-pub async fn serve(settings: Settings, db: Db, clock: Clock) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn serve(
+    settings: Settings,
+    db: Db,
+    clock: Clock,
+) -> Result<(), Box<dyn std::error::Error>> {
     let conf = get_configuration(None)?;
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
-    let state = AppState { leptos_options, db, clock };
+    let state = AppState {
+        leptos_options,
+        db,
+        clock,
+    };
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(database = %settings.redacted_database_url(), "Bandpool listening on http://{addr}");
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 
@@ -59,7 +69,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let terminate = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -113,7 +113,12 @@ async fn capacity(db: &Db, tenant_id: &str) -> Result<i64> {
 }
 
 /// The rows of `from..=to` and the closing allocation carried in from before `from`.
-async fn days_between(db: &Db, tenant_id: &str, from: NaiveDate, to: NaiveDate) -> Result<(Vec<DayRow>, i64, bool)> {
+async fn days_between(
+    db: &Db,
+    tenant_id: &str,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<DayRow>, i64, bool)> {
     let rows = db
         .fetch_all(
             "SELECT day, peak_mbps, closing_mbps FROM allocation_daily \
@@ -130,11 +135,17 @@ async fn days_between(db: &Db, tenant_id: &str, from: NaiveDate, to: NaiveDate) 
         .fetch_optional(
             "SELECT closing_mbps FROM allocation_daily WHERE tenant_id = $1 AND day < $2 \
              ORDER BY day DESC LIMIT 1",
-            vec![Value::Text(tenant_id.to_string()), Value::Text(day_key(from))],
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(day_key(from)),
+            ],
         )
         .await?;
     let has_before = before.is_some();
-    let carry = before.map(|r| r.try_get("closing_mbps")).transpose()?.unwrap_or(0);
+    let carry = before
+        .map(|r| r.try_get("closing_mbps"))
+        .transpose()?
+        .unwrap_or(0);
     let has_history = has_before || !rows.is_empty();
     Ok((rows, carry, has_history))
 }
@@ -151,17 +162,32 @@ pub async fn monthly(db: &Db, tenant_id: &str, today: NaiveDate) -> Result<Month
             month.peak_day = None;
         }
     }
-    Ok(MonthlyAllocation { capacity_mbps: capacity, months, has_history })
+    Ok(MonthlyAllocation {
+        capacity_mbps: capacity,
+        months,
+        has_history,
+    })
 }
 
 /// Each day of `month` (YYYY-MM) up to `today`, with its peak.
-pub async fn daily(db: &Db, tenant_id: &str, month: &str, today: NaiveDate) -> Result<DailyAllocation> {
-    let first = parse_month(month).ok_or_else(|| AppError::invalid("month", "must be a month as YYYY-MM"))?;
+pub async fn daily(
+    db: &Db,
+    tenant_id: &str,
+    month: &str,
+    today: NaiveDate,
+) -> Result<DailyAllocation> {
+    let first = parse_month(month)
+        .ok_or_else(|| AppError::invalid("month", "must be a month as YYYY-MM"))?;
     let capacity = capacity(db, tenant_id).await?;
     let last = (first + Months::new(1)).pred_opt().unwrap_or(first);
     let to = last.min(today);
     if first > first_of_month(today) {
-        return Ok(DailyAllocation { capacity_mbps: capacity, month: month.to_string(), days: vec![], has_history: false });
+        return Ok(DailyAllocation {
+            capacity_mbps: capacity,
+            month: month.to_string(),
+            days: vec![],
+            has_history: false,
+        });
     }
     let (rows, carry, has_history) = days_between(db, tenant_id, first, to).await?;
     Ok(DailyAllocation {

@@ -105,8 +105,16 @@ impl Db {
 
     pub async fn migrate(&self) -> Result<()> {
         match self.kind {
-            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite").run(&self.pool).await?,
-            DbKind::Postgres => sqlx::migrate!("../migrations/postgres").run(&self.pool).await?,
+            DbKind::Sqlite => {
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(&self.pool)
+                    .await?
+            }
+            DbKind::Postgres => {
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&self.pool)
+                    .await?
+            }
         }
         Ok(())
     }
@@ -126,7 +134,10 @@ impl Db {
             DbKind::Postgres => "BEGIN",
         };
         conn.execute(begin).await?;
-        Ok(WriteTx { conn: Some(conn), kind: self.kind })
+        Ok(WriteTx {
+            conn: Some(conn),
+            kind: self.kind,
+        })
     }
 
     pub async fn fetch_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
@@ -159,7 +170,9 @@ impl WriteTx {
     }
 
     pub fn conn(&mut self) -> &mut AnyConnection {
-        self.conn.as_mut().expect("a WriteTx holds its connection until commit")
+        self.conn
+            .as_mut()
+            .expect("a WriteTx holds its connection until commit")
     }
 
     /// Lock the tenant's pool row against concurrent writers (PostgreSQL; SQLite already
@@ -182,7 +195,11 @@ impl WriteTx {
         Ok(query.execute(self.conn()).await?.rows_affected())
     }
 
-    pub async fn fetch_optional(&mut self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+    pub async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> Result<Option<AnyRow>> {
         let mut query = sqlx::query(sql);
         for v in values {
             query = bind(query, v);
@@ -215,7 +232,12 @@ impl Drop for WriteTx {
 }
 
 /// Insert many rows in as few statements as the engines allow.
-pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[&str], rows: Vec<Vec<Value>>) -> Result<()> {
+pub async fn insert_rows(
+    tx: &mut WriteTx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+) -> Result<()> {
     const MAX_PARAMS: usize = 30_000;
     let per_stmt = (MAX_PARAMS / columns.len()).clamp(1, 1000);
     let mut rows = rows.into_iter().peekable();
@@ -237,7 +259,8 @@ pub async fn insert_rows(tx: &mut WriteTx, table: &str, columns: &[&str], rows: 
             }
             sql.push(')');
         }
-        tx.execute(&sql, chunk.into_iter().flatten().collect()).await?;
+        tx.execute(&sql, chunk.into_iter().flatten().collect())
+            .await?;
     }
     Ok(())
 }

@@ -6,15 +6,16 @@ use crate::allocation::record_allocation;
 use crate::db::{Db, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::{
-    Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus, SortOrder,
-    StatusCounts,
+    Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus,
+    SortOrder, StatusCounts,
 };
 use bandpool_domain::AppError;
 use futures::stream::{BoxStream, StreamExt};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-pub const LICENSE_COLUMNS: &str = "id, device_name, ip_address, serial_no, license_name, status, bandwidth_mbps, \
+pub const LICENSE_COLUMNS: &str =
+    "id, device_name, ip_address, serial_no, license_name, status, bandwidth_mbps, \
      ssl_tps, grace_period_end, activated_at, recovered_at, issued_through_portal, connector_id";
 
 fn sort_expr(column: Column) -> &'static str {
@@ -110,7 +111,10 @@ pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
 pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<LicensePage> {
     let (where_sql, values) = filter(tenant_id, query);
     let total: i64 = db
-        .fetch_optional(&format!("SELECT COUNT(*) AS n FROM licenses WHERE {where_sql}"), values.clone())
+        .fetch_optional(
+            &format!("SELECT COUNT(*) AS n FROM licenses WHERE {where_sql}"),
+            values.clone(),
+        )
         .await?
         .map(|r| r.try_get("n"))
         .transpose()?
@@ -127,7 +131,10 @@ pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<Lice
         query.offset()
     );
     let rows = db.fetch_all(&sql, values).await?;
-    let licenses = rows.iter().map(license_from_row).collect::<Result<Vec<_>>>()?;
+    let licenses = rows
+        .iter()
+        .map(license_from_row)
+        .collect::<Result<Vec<_>>>()?;
     Ok(LicensePage {
         licenses,
         total: total as u64,
@@ -142,7 +149,10 @@ pub async fn get(db: &Db, tenant_id: &str, license_id: &str) -> Result<License> 
     let row = db
         .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(license_id.to_string()),
+            ],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The license"))?;
@@ -155,7 +165,10 @@ pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<Licen
         .fetch_all(
             "SELECT at, from_status, to_status, note FROM license_history \
              WHERE tenant_id = $1 AND license_id = $2 ORDER BY at, id",
-            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(license_id.to_string()),
+            ],
         )
         .await?;
     let entries = rows
@@ -182,10 +195,14 @@ pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<Licen
     let pool = db.pool.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<License>>(256);
     tokio::spawn(async move {
-        let sql = format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id");
+        let sql = format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
+        );
         let mut rows = sqlx::query(&sql).bind(tenant_id).fetch(&pool);
         while let Some(row) = rows.next().await {
-            let item = row.map_err(AppError::from).and_then(|r| license_from_row(&r));
+            let item = row
+                .map_err(AppError::from)
+                .and_then(|r| license_from_row(&r));
             let failed = item.is_err();
             if sender.send(item).await.is_err() || failed {
                 break;
@@ -214,7 +231,10 @@ pub async fn set_status(
     let row = tx
         .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(license_id.to_string()),
+            ],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The license"))?;
@@ -258,7 +278,10 @@ pub async fn set_status(
     let row = tx
         .fetch_one(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![Value::Text(tenant_id.to_string()), Value::Text(license_id.to_string())],
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(license_id.to_string()),
+            ],
         )
         .await?;
     license_from_row(&row)

@@ -28,7 +28,11 @@ pub struct SeedOptions {
 
 impl Default for SeedOptions {
     fn default() -> Self {
-        SeedOptions { licenses: 300, tenant_name: "Demo Networks".into(), rng_seed: 2026 }
+        SeedOptions {
+            licenses: 300,
+            tenant_name: "Demo Networks".into(),
+            rng_seed: 2026,
+        }
     }
 }
 
@@ -55,7 +59,11 @@ struct Generated {
 }
 
 fn pick_type(rng: &mut StdRng, heavy: bool) -> usize {
-    let weights: [u32; 5] = if heavy { [0, 0, 2, 5, 3] } else { [30, 20, 25, 17, 8] };
+    let weights: [u32; 5] = if heavy {
+        [0, 0, 2, 5, 3]
+    } else {
+        [30, 20, 25, 17, 8]
+    };
     let total: u32 = weights.iter().sum();
     let mut r = rng.gen_range(0..total);
     for (i, w) in weights.iter().enumerate() {
@@ -87,7 +95,12 @@ fn base_license(rng: &mut StdRng, now: i64) -> Generated {
             g.status = LicenseStatus::Killed;
             g.recovered = Some(at);
             g.released = Some(at);
-            g.changes.push((at, LicenseStatus::Active, LicenseStatus::Killed, "License killed; capacity returned to the pool"));
+            g.changes.push((
+                at,
+                LicenseStatus::Active,
+                LicenseStatus::Killed,
+                "License killed; capacity returned to the pool",
+            ));
         }
     } else if r < 0.16 {
         let start = activated + rng.gen_range(10 * DAY..200 * DAY);
@@ -95,27 +108,59 @@ fn base_license(rng: &mut StdRng, now: i64) -> Generated {
             g.status = LicenseStatus::Expired;
             g.grace_end = Some(start + GRACE);
             g.released = Some(start + GRACE);
-            g.changes.push((start, LicenseStatus::Active, LicenseStatus::GracePeriod, "Connector stopped answering; 30-day grace period started"));
-            g.changes.push((start + GRACE, LicenseStatus::GracePeriod, LicenseStatus::Expired, "Grace period ended; capacity returned to the pool"));
+            g.changes.push((
+                start,
+                LicenseStatus::Active,
+                LicenseStatus::GracePeriod,
+                "Connector stopped answering; 30-day grace period started",
+            ));
+            g.changes.push((
+                start + GRACE,
+                LicenseStatus::GracePeriod,
+                LicenseStatus::Expired,
+                "Grace period ended; capacity returned to the pool",
+            ));
         }
     } else if r < 0.19 {
         let start = now - rng.gen_range(DAY..29 * DAY);
         if start > activated {
             g.status = LicenseStatus::GracePeriod;
             g.grace_end = Some(start + GRACE);
-            g.changes.push((start, LicenseStatus::Active, LicenseStatus::GracePeriod, "Connector stopped answering; 30-day grace period started"));
+            g.changes.push((
+                start,
+                LicenseStatus::Active,
+                LicenseStatus::GracePeriod,
+                "Connector stopped answering; 30-day grace period started",
+            ));
         }
     } else if r < 0.29 && now - activated > 20 * DAY {
         let start = activated + rng.gen_range(DAY..(now - activated) / 2);
         let back = start + rng.gen_range(3600..5 * DAY);
         g.grace_end = Some(start + GRACE);
-        g.changes.push((start, LicenseStatus::Active, LicenseStatus::GracePeriod, "Connector stopped answering; 30-day grace period started"));
-        g.changes.push((back, LicenseStatus::GracePeriod, LicenseStatus::Active, "Connector back online; license active again"));
+        g.changes.push((
+            start,
+            LicenseStatus::Active,
+            LicenseStatus::GracePeriod,
+            "Connector stopped answering; 30-day grace period started",
+        ));
+        g.changes.push((
+            back,
+            LicenseStatus::GracePeriod,
+            LicenseStatus::Active,
+            "Connector back online; license active again",
+        ));
     }
     g
 }
 
-fn killed_between(rng: &mut StdRng, from: i64, kill_from: i64, kill_to: i64, heavy: bool, note: &'static str) -> Generated {
+fn killed_between(
+    rng: &mut StdRng,
+    from: i64,
+    kill_from: i64,
+    kill_to: i64,
+    heavy: bool,
+    note: &'static str,
+) -> Generated {
     let activated = from + rng.gen_range(0..DAY);
     let killed = rng.gen_range(kill_from..kill_to);
     Generated {
@@ -143,7 +188,9 @@ fn replay(licenses: &[Generated], types: &[LicenseType]) -> BTreeMap<NaiveDate, 
     let mut days = BTreeMap::new();
     let mut running = 0i64;
     for (at, delta) in events {
-        let day = DateTime::from_timestamp(at, 0).map(|t| t.date_naive()).unwrap_or_default();
+        let day = DateTime::from_timestamp(at, 0)
+            .map(|t| t.date_naive())
+            .unwrap_or_default();
         let start = running;
         running += delta;
         let entry = days.entry(day).or_insert((start, start));
@@ -153,8 +200,16 @@ fn replay(licenses: &[Generated], types: &[LicenseType]) -> BTreeMap<NaiveDate, 
     days
 }
 
-fn peak_between(days: &BTreeMap<NaiveDate, (i64, i64)>, from: NaiveDate, to: NaiveDate) -> (i64, i64) {
-    let carry = days.range(..from).next_back().map(|(_, v)| v.1).unwrap_or(0);
+fn peak_between(
+    days: &BTreeMap<NaiveDate, (i64, i64)>,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> (i64, i64) {
+    let carry = days
+        .range(..from)
+        .next_back()
+        .map(|(_, v)| v.1)
+        .unwrap_or(0);
     let (mut max, mut min) = (carry, carry);
     for (_, (peak, closing)) in days.range(from..=to) {
         max = max.max(*peak);
@@ -178,7 +233,9 @@ pub async fn seed_demo(
 
     let total = options.licenses;
     let base_n = if total >= 12 { total * 3 / 4 } else { total };
-    let mut licenses: Vec<Generated> = (0..base_n).map(|_| base_license(&mut rng, now_ts)).collect();
+    let mut licenses: Vec<Generated> = (0..base_n)
+        .map(|_| base_license(&mut rng, now_ts))
+        .collect();
 
     // Capacity: recent months run at about 90% of it.
     let base_days = replay(&licenses, &types);
@@ -188,8 +245,12 @@ pub async fn seed_demo(
     // Last month's migration burst: temporary licenses, overlapping mid-month, push it above 100%.
     let burst_month = bandpool_domain::allocation::first_of_month(today) - Months::new(1);
     if total >= 12 {
-        let month_start = burst_month.and_hms_opt(0, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(now_ts);
-        let (_, base_min) = peak_between(&base_days, burst_month, burst_month + chrono::Days::new(27));
+        let month_start = burst_month
+            .and_hms_opt(0, 0, 0)
+            .map(|t| t.and_utc().timestamp())
+            .unwrap_or(now_ts);
+        let (_, base_min) =
+            peak_between(&base_days, burst_month, burst_month + chrono::Days::new(27));
         let mut needed = (capacity as f64 * 1.06) as i64 - base_min;
         while needed > 0 {
             let g = killed_between(
@@ -206,11 +267,21 @@ pub async fn seed_demo(
         // The rest of the budget: lab licenses from before the chart's window, long killed.
         let old = now_ts - HISTORY_DAYS * DAY;
         while licenses.len() < total {
-            licenses.push(killed_between(&mut rng, old, old + 2 * DAY, old + 12 * DAY, false, "Lab trial ended; license killed"));
+            licenses.push(killed_between(
+                &mut rng,
+                old,
+                old + 2 * DAY,
+                old + 12 * DAY,
+                false,
+                "Lab trial ended; license killed",
+            ));
         }
     }
     let days = replay(&licenses, &types);
-    let holding = licenses.iter().filter(|g| g.status.holds_capacity()).count() as i64;
+    let holding = licenses
+        .iter()
+        .filter(|g| g.status.holds_capacity())
+        .count() as i64;
 
     let tenant_id = crate::tenants::create_tenant(
         &mut tx,
@@ -237,7 +308,21 @@ pub async fn seed_demo(
             ]
         })
         .collect();
-    insert_rows(&mut tx, "connectors", &["id", "tenant_id", "name", "ip_address", "status", "last_seen_at", "created_at"], connector_rows).await?;
+    insert_rows(
+        &mut tx,
+        "connectors",
+        &[
+            "id",
+            "tenant_id",
+            "name",
+            "ip_address",
+            "status",
+            "last_seen_at",
+            "created_at",
+        ],
+        connector_rows,
+    )
+    .await?;
 
     let mut device_rows = Vec::new();
     let mut license_rows = Vec::new();
@@ -254,7 +339,14 @@ pub async fn seed_demo(
             let name = format!("lm-{}-{:04}", SITES[i % SITES.len()], i / SITES.len() + 1);
             let n = i + 1;
             let ip = format!("10.{}.{}.{}", (n >> 16) & 255, (n >> 8) & 255, n & 255);
-            device_rows.push((id.clone(), name.clone(), ip.clone(), serial.clone(), connector.clone(), g.activated));
+            device_rows.push((
+                id.clone(),
+                name.clone(),
+                ip.clone(),
+                serial.clone(),
+                connector.clone(),
+                g.activated,
+            ));
             (Some(id), Some(name), Some(ip))
         };
         license_rows.push(vec![
@@ -275,29 +367,34 @@ pub async fn seed_demo(
             Value::Int(i64::from(i % 10 != 9)),
             Value::OptText(Some(connector.clone())),
         ]);
-        let mut push_history = |at: i64, from: Option<LicenseStatus>, to: LicenseStatus, note: String| {
-            history_rows.push(vec![
-                Value::Text(uuid::Uuid::new_v4().to_string()),
-                Value::Text(license_id.clone()),
-                Value::Text(tenant_id.clone()),
-                Value::Int(at),
-                Value::OptText(from.map(|s| s.key().to_string())),
-                Value::Text(to.key().to_string()),
-                Value::Text(note),
-            ]);
-        };
+        let mut push_history =
+            |at: i64, from: Option<LicenseStatus>, to: LicenseStatus, note: String| {
+                history_rows.push(vec![
+                    Value::Text(uuid::Uuid::new_v4().to_string()),
+                    Value::Text(license_id.clone()),
+                    Value::Text(tenant_id.clone()),
+                    Value::Int(at),
+                    Value::OptText(from.map(|s| s.key().to_string())),
+                    Value::Text(to.key().to_string()),
+                    Value::Text(note),
+                ]);
+            };
         push_history(
             g.activated,
             None,
             LicenseStatus::Active,
-            format!("Licensed from the pool through connector-{}", SITES[i % connectors.len()]),
+            format!(
+                "Licensed from the pool through connector-{}",
+                SITES[i % connectors.len()]
+            ),
         );
         for (at, from, to, note) in &g.changes {
             push_history(*at, Some(*from), *to, note.to_string());
         }
     }
 
-    let total_rows = (device_rows.len() + license_rows.len() + history_rows.len() + days.len()) as u64;
+    let total_rows =
+        (device_rows.len() + license_rows.len() + history_rows.len() + days.len()) as u64;
     let mut done = 0u64;
     // Devices first (licenses point at them); every tenth pair is an HA pair, a few are GEO
     // partners. Partners are linked once every device exists.
@@ -310,7 +407,11 @@ pub async fn seed_demo(
         } else {
             None
         };
-        let geo = if k % 17 == 5 { device_rows.get(k + 1).map(|d| d.0.clone()) } else { None };
+        let geo = if k % 17 == 5 {
+            device_rows.get(k + 1).map(|d| d.0.clone())
+        } else {
+            None
+        };
         if ha.is_some() || geo.is_some() {
             links.push((id.clone(), Value::OptText(ha), Value::OptText(geo)));
         }
@@ -327,7 +428,17 @@ pub async fn seed_demo(
         ]);
     }
     let device_count = rows.len();
-    let device_columns = ["id", "tenant_id", "name", "ip_address", "serial_no", "connector_id", "ha_partner_id", "geo_partner_id", "created_at"];
+    let device_columns = [
+        "id",
+        "tenant_id",
+        "name",
+        "ip_address",
+        "serial_no",
+        "connector_id",
+        "ha_partner_id",
+        "geo_partner_id",
+        "created_at",
+    ];
     for chunk in chunks(rows, 2000) {
         let n = chunk.len() as u64;
         insert_rows(&mut tx, "devices", &device_columns, chunk).await?;
@@ -343,9 +454,22 @@ pub async fn seed_demo(
     }
 
     let license_columns = [
-        "id", "tenant_id", "device_id", "device_name", "ip_address", "serial_no", "license_type_id", "license_name",
-        "status", "bandwidth_mbps", "ssl_tps", "grace_period_end", "activated_at", "recovered_at",
-        "issued_through_portal", "connector_id",
+        "id",
+        "tenant_id",
+        "device_id",
+        "device_name",
+        "ip_address",
+        "serial_no",
+        "license_type_id",
+        "license_name",
+        "status",
+        "bandwidth_mbps",
+        "ssl_tps",
+        "grace_period_end",
+        "activated_at",
+        "recovered_at",
+        "issued_through_portal",
+        "connector_id",
     ];
     let license_count = license_rows.len();
     for chunk in chunks(license_rows, 2000) {
@@ -355,7 +479,15 @@ pub async fn seed_demo(
         progress(done, total_rows);
     }
     let history_count = history_rows.len();
-    let history_columns = ["id", "license_id", "tenant_id", "at", "from_status", "to_status", "note"];
+    let history_columns = [
+        "id",
+        "license_id",
+        "tenant_id",
+        "at",
+        "from_status",
+        "to_status",
+        "note",
+    ];
     for chunk in chunks(history_rows, 4000) {
         let n = chunk.len() as u64;
         insert_rows(&mut tx, "license_history", &history_columns, chunk).await?;
@@ -366,7 +498,10 @@ pub async fn seed_demo(
     let day_rows: Vec<Vec<Value>> = days
         .iter()
         .map(|(day, (peak, closing))| {
-            let at = day.and_hms_opt(12, 0, 0).map(|t| t.and_utc().timestamp()).unwrap_or(now_ts);
+            let at = day
+                .and_hms_opt(12, 0, 0)
+                .map(|t| t.and_utc().timestamp())
+                .unwrap_or(now_ts);
             vec![
                 Value::Text(tenant_id.clone()),
                 Value::Text(day.format("%Y-%m-%d").to_string()),
@@ -377,7 +512,13 @@ pub async fn seed_demo(
         })
         .collect();
     let allocation_days = day_rows.len();
-    insert_rows(&mut tx, "allocation_daily", &["tenant_id", "day", "peak_mbps", "peak_at", "closing_mbps"], day_rows).await?;
+    insert_rows(
+        &mut tx,
+        "allocation_daily",
+        &["tenant_id", "day", "peak_mbps", "peak_at", "closing_mbps"],
+        day_rows,
+    )
+    .await?;
     progress(total_rows, total_rows);
     check_consistency(&mut tx, &tenant_id, &days).await?;
     tx.commit().await?;
@@ -392,7 +533,11 @@ pub async fn seed_demo(
 }
 
 /// The replayed series must end at the licenses' own allocation.
-async fn check_consistency(tx: &mut WriteTx, tenant_id: &str, days: &BTreeMap<NaiveDate, (i64, i64)>) -> Result<()> {
+async fn check_consistency(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    days: &BTreeMap<NaiveDate, (i64, i64)>,
+) -> Result<()> {
     let allocation = crate::allocation::current_allocation(tx, tenant_id).await?;
     let closing = days.values().next_back().map(|v| v.1).unwrap_or(0);
     if allocation != closing {

@@ -58,7 +58,11 @@ pub async fn create_tenant(
     let id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
-        vec![Value::Text(id.clone()), Value::Text(name.trim().to_string()), Value::Int(now)],
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(name.trim().to_string()),
+            Value::Int(now),
+        ],
     )
     .await?;
     tx.execute(
@@ -75,15 +79,23 @@ pub async fn create_tenant(
 }
 
 pub async fn count_tenants(db: &Db) -> Result<i64> {
-    let row = db.fetch_optional("SELECT COUNT(*) AS n FROM tenants", vec![]).await?;
-    Ok(row.map(|r| r.try_get::<i64, _>("n")).transpose()?.unwrap_or(0))
+    let row = db
+        .fetch_optional("SELECT COUNT(*) AS n FROM tenants", vec![])
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64, _>("n"))
+        .transpose()?
+        .unwrap_or(0))
 }
 
 /// The tenant this portal serves pages for, until sign-in names the tenant of each
 /// request: the deployment's first tenant.
 pub async fn portal_tenant_id(db: &Db) -> Result<String> {
     let row = db
-        .fetch_optional("SELECT id FROM tenants ORDER BY created_at, id LIMIT 1", vec![])
+        .fetch_optional(
+            "SELECT id FROM tenants ORDER BY created_at, id LIMIT 1",
+            vec![],
+        )
         .await?;
     match row {
         Some(row) => Ok(row.try_get("id")?),

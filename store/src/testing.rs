@@ -15,7 +15,9 @@ pub struct TestDb {
 }
 
 fn in_ci() -> bool {
-    std::env::var("CI").map(|v| v == "true" || v == "1").unwrap_or(false)
+    std::env::var("CI")
+        .map(|v| v == "true" || v == "1")
+        .unwrap_or(false)
 }
 
 impl TestDb {
@@ -26,12 +28,18 @@ impl TestDb {
         let url = format!("sqlite://{}", path.display());
         let db = Db::connect(&url).await.expect("sqlite connects");
         db.migrate().await.expect("sqlite migrates");
-        TestDb { db, url, sqlite_path: Some(path), postgres: None }
+        TestDb {
+            db,
+            url,
+            sqlite_path: Some(path),
+            postgres: None,
+        }
     }
 
     /// A fresh PostgreSQL database, or None (with a note) when no server answers outside CI.
     pub async fn postgres() -> Option<TestDb> {
-        let admin = std::env::var("BANDPOOL_TEST_POSTGRES_URL").unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let admin = std::env::var("BANDPOOL_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
         let mut conn = match sqlx::PgConnection::connect(&admin).await {
             Ok(conn) => conn,
             Err(e) if !in_ci() => {
@@ -41,13 +49,23 @@ impl TestDb {
             Err(e) => panic!("PostgreSQL at {admin} is unreachable in CI: {e}"),
         };
         let name = format!("bp_test_{}", uuid::Uuid::new_v4().simple());
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create test database");
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create test database");
         let _ = conn.close().await;
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin.clone());
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_string())
+            .unwrap_or(admin.clone());
         let url = format!("{base}/{name}");
         let db = Db::connect(&url).await.expect("postgres connects");
         db.migrate().await.expect("postgres migrates");
-        Some(TestDb { db, url, sqlite_path: None, postgres: Some((admin, name)) })
+        Some(TestDb {
+            db,
+            url,
+            sqlite_path: None,
+            postgres: Some((admin, name)),
+        })
     }
 
     /// Remove the database (call at the end of a test; a failed test leaves it for the
@@ -61,7 +79,9 @@ impl TestDb {
         }
         if let Some((admin, name)) = &self.postgres {
             if let Ok(mut conn) = sqlx::PgConnection::connect(admin).await {
-                let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                let _ = conn
+                    .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                    .await;
             }
         }
     }

@@ -2,7 +2,9 @@
 //! with their daily peaks, the export stream, and tenant scoping.
 
 use bandpool_domain::allocation::UsageLevel;
-use bandpool_domain::license::{Column, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder};
+use bandpool_domain::license::{
+    Column, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder,
+};
 use bandpool_domain::AppError;
 use bandpool_store::seed::{seed_demo, SeedOptions};
 use bandpool_store::{allocation, db_test, licenses, pool, tenants, Db};
@@ -10,24 +12,41 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 async fn seeded(db: &Db, n: usize) -> String {
-    seed_demo(db, now(), &SeedOptions { licenses: n, ..SeedOptions::default() }, &|_, _| {})
-        .await
-        .expect("seed")
-        .tenant_id
+    seed_demo(
+        db,
+        now(),
+        &SeedOptions {
+            licenses: n,
+            ..SeedOptions::default()
+        },
+        &|_, _| {},
+    )
+    .await
+    .expect("seed")
+    .tenant_id
 }
 
 fn query(pairs: &[(&str, &str)]) -> LicenseQuery {
-    LicenseQueryParams::from_lookup(|k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string()))
-        .parse()
-        .unwrap()
+    LicenseQueryParams::from_lookup(|k| {
+        pairs
+            .iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    })
+    .parse()
+    .unwrap()
 }
 
 db_test!(seed_builds_a_believable_pool, |db: Db| async move {
-    let report = seed_demo(&db, now(), &SeedOptions::default(), &|_, _| {}).await.unwrap();
+    let report = seed_demo(&db, now(), &SeedOptions::default(), &|_, _| {})
+        .await
+        .unwrap();
     let t = report.tenant_id.clone();
     assert_eq!(report.licenses, 300);
     let counts = licenses::status_counts(&db, &t).await.unwrap();
@@ -38,110 +57,214 @@ db_test!(seed_builds_a_believable_pool, |db: Db| async move {
 
     let summary = pool::summary(&db, &t).await.unwrap();
     assert_eq!(summary.max_capacity_mbps, report.max_capacity_mbps);
-    assert!(summary.sections.len() >= 4, "license types: {:?}", summary.sections);
-    assert_eq!(summary.allocated_mbps, summary.sections.iter().map(|s| s.allocated_mbps).sum::<i64>());
+    assert!(
+        summary.sections.len() >= 4,
+        "license types: {:?}",
+        summary.sections
+    );
+    assert_eq!(
+        summary.allocated_mbps,
+        summary
+            .sections
+            .iter()
+            .map(|s| s.allocated_mbps)
+            .sum::<i64>()
+    );
     assert_eq!(summary.loadmasters, counts.active + counts.grace_period);
 
-    let monthly = allocation::monthly(&db, &t, now().date_naive()).await.unwrap();
+    let monthly = allocation::monthly(&db, &t, now().date_naive())
+        .await
+        .unwrap();
     assert_eq!(monthly.months.len(), 12);
     assert_eq!(monthly.months.last().unwrap().month, "2026-11");
-    let over = monthly.months.iter().filter(|m| m.level == UsageLevel::Over).count();
-    let warning = monthly.months.iter().filter(|m| m.level == UsageLevel::Warning).count();
+    let over = monthly
+        .months
+        .iter()
+        .filter(|m| m.level == UsageLevel::Over)
+        .count();
+    let warning = monthly
+        .months
+        .iter()
+        .filter(|m| m.level == UsageLevel::Warning)
+        .count();
     assert_eq!(over, 1, "{:?}", monthly.months);
     assert!(warning >= 1, "{:?}", monthly.months);
     // The current month's last day equals the live allocation (the charts agree with the table).
-    let daily = allocation::daily(&db, &t, "2026-11", now().date_naive()).await.unwrap();
+    let daily = allocation::daily(&db, &t, "2026-11", now().date_naive())
+        .await
+        .unwrap();
     assert_eq!(daily.days.len(), 23);
     assert!(daily.days.last().unwrap().peak_mbps >= summary.allocated_mbps);
 });
 
-db_test!(paging_search_and_sort_run_in_the_database, |db: Db| async move {
-    let t = seeded(&db, 300).await;
-    let first = licenses::list(&db, &t, &LicenseQuery::default()).await.unwrap();
-    assert_eq!(first.licenses.len(), 10);
-    assert_eq!(first.total, 300);
-    assert_eq!(first.pages, 30);
-    let names: Vec<_> = first.licenses.iter().map(|l| l.device_name.clone().unwrap()).collect();
-    let mut sorted = names.clone();
-    sorted.sort();
-    assert_eq!(names, sorted, "sorted by device name");
+db_test!(
+    paging_search_and_sort_run_in_the_database,
+    |db: Db| async move {
+        let t = seeded(&db, 300).await;
+        let first = licenses::list(&db, &t, &LicenseQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(first.licenses.len(), 10);
+        assert_eq!(first.total, 300);
+        assert_eq!(first.pages, 30);
+        let names: Vec<_> = first
+            .licenses
+            .iter()
+            .map(|l| l.device_name.clone().unwrap())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        assert_eq!(names, sorted, "sorted by device name");
 
-    // Killed licenses have no device name: they sort last, whichever the order.
-    let last = licenses::list(&db, &t, &query(&[("page", "30")])).await.unwrap();
-    assert!(last.licenses.iter().all(|l| l.device_name.is_none()));
-    let last_desc = licenses::list(&db, &t, &query(&[("page", "30"), ("order", "desc")])).await.unwrap();
-    assert!(last_desc.licenses.iter().all(|l| l.device_name.is_none()));
+        // Killed licenses have no device name: they sort last, whichever the order.
+        let last = licenses::list(&db, &t, &query(&[("page", "30")]))
+            .await
+            .unwrap();
+        assert!(last.licenses.iter().all(|l| l.device_name.is_none()));
+        let last_desc = licenses::list(&db, &t, &query(&[("page", "30"), ("order", "desc")]))
+            .await
+            .unwrap();
+        assert!(last_desc.licenses.iter().all(|l| l.device_name.is_none()));
 
-    // Pages never overlap.
-    let mut seen = std::collections::HashSet::new();
-    for page in 1..=6 {
-        let p = licenses::list(&db, &t, &query(&[("page", &page.to_string()), ("per_page", "50")])).await.unwrap();
-        for l in p.licenses {
-            assert!(seen.insert(l.id), "license on two pages");
+        // Pages never overlap.
+        let mut seen = std::collections::HashSet::new();
+        for page in 1..=6 {
+            let p = licenses::list(
+                &db,
+                &t,
+                &query(&[("page", &page.to_string()), ("per_page", "50")]),
+            )
+            .await
+            .unwrap();
+            for l in p.licenses {
+                assert!(seen.insert(l.id), "license on two pages");
+            }
         }
+        assert_eq!(seen.len(), 300);
+
+        let by_bw = licenses::list(&db, &t, &query(&[("sort", "bandwidth"), ("order", "desc")]))
+            .await
+            .unwrap();
+        assert_eq!(by_bw.licenses[0].bandwidth_mbps, 10_000);
+        assert_eq!(query(&[("sort", "bandwidth")]).sort, Column::Bandwidth);
+
+        let ams = licenses::list(&db, &t, &query(&[("q", "LM-AMS"), ("per_page", "500")]))
+            .await
+            .unwrap();
+        assert!(ams.total > 0);
+        assert!(ams.licenses.iter().all(|l| l
+            .device_name
+            .as_deref()
+            .unwrap()
+            .starts_with("lm-ams")));
+
+        let none = licenses::list(&db, &t, &query(&[("q", "no such device")]))
+            .await
+            .unwrap();
+        assert_eq!(none.total, 0);
+        assert_eq!(none.pages, 1);
+        let wildcard = licenses::list(&db, &t, &query(&[("q", "%")]))
+            .await
+            .unwrap();
+        assert_eq!(wildcard.total, 0, "a % in the search is a literal");
+
+        let killed = licenses::list(
+            &db,
+            &t,
+            &query(&[("status", "killed"), ("per_page", "500")]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(killed.total, killed.status_counts.killed);
+        assert!(killed
+            .licenses
+            .iter()
+            .all(|l| l.status == LicenseStatus::Killed && l.ip_address.is_none()));
+        assert_eq!(query(&[("order", "desc")]).order, SortOrder::Desc);
     }
-    assert_eq!(seen.len(), 300);
+);
 
-    let by_bw = licenses::list(&db, &t, &query(&[("sort", "bandwidth"), ("order", "desc")])).await.unwrap();
-    assert_eq!(by_bw.licenses[0].bandwidth_mbps, 10_000);
-    assert_eq!(query(&[("sort", "bandwidth")]).sort, Column::Bandwidth);
+db_test!(
+    history_and_status_changes_are_written_together,
+    |db: Db| async move {
+        let t = seeded(&db, 120).await;
+        let all = licenses::list(
+            &db,
+            &t,
+            &query(&[("status", "active"), ("per_page", "500")]),
+        )
+        .await
+        .unwrap();
+        let mut with_history = 0;
+        let mut without = 0;
+        for l in &all.licenses {
+            let h = licenses::history(&db, &t, &l.id).await.unwrap();
+            if h.has_historical_data() {
+                with_history += 1
+            } else {
+                without += 1
+            }
+            assert_eq!(h.entries[0].to_status, LicenseStatus::Active);
+        }
+        assert!(
+            with_history > 0 && without > 0,
+            "{with_history} with, {without} without history"
+        );
 
-    let ams = licenses::list(&db, &t, &query(&[("q", "LM-AMS"), ("per_page", "500")])).await.unwrap();
-    assert!(ams.total > 0);
-    assert!(ams.licenses.iter().all(|l| l.device_name.as_deref().unwrap().starts_with("lm-ams")));
-
-    let none = licenses::list(&db, &t, &query(&[("q", "no such device")])).await.unwrap();
-    assert_eq!(none.total, 0);
-    assert_eq!(none.pages, 1);
-    let wildcard = licenses::list(&db, &t, &query(&[("q", "%")])).await.unwrap();
-    assert_eq!(wildcard.total, 0, "a % in the search is a literal");
-
-    let killed = licenses::list(&db, &t, &query(&[("status", "killed"), ("per_page", "500")])).await.unwrap();
-    assert_eq!(killed.total, killed.status_counts.killed);
-    assert!(killed.licenses.iter().all(|l| l.status == LicenseStatus::Killed && l.ip_address.is_none()));
-    assert_eq!(query(&[("order", "desc")]).order, SortOrder::Desc);
-});
-
-db_test!(history_and_status_changes_are_written_together, |db: Db| async move {
-    let t = seeded(&db, 120).await;
-    let all = licenses::list(&db, &t, &query(&[("status", "active"), ("per_page", "500")])).await.unwrap();
-    let mut with_history = 0;
-    let mut without = 0;
-    for l in &all.licenses {
-        let h = licenses::history(&db, &t, &l.id).await.unwrap();
-        if h.has_historical_data() { with_history += 1 } else { without += 1 }
-        assert_eq!(h.entries[0].to_status, LicenseStatus::Active);
-    }
-    assert!(with_history > 0 && without > 0, "{with_history} with, {without} without history");
-
-    let target = &all.licenses[0];
-    let before = pool::summary(&db, &t).await.unwrap().allocated_mbps;
-    let at = now().timestamp() + 3600;
-    let mut tx = db.begin_write().await.unwrap();
-    let killed = licenses::set_status(&mut tx, &t, &target.id, LicenseStatus::Killed, "test kill", at, None).await.unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(killed.status, LicenseStatus::Killed);
-    assert_eq!(killed.recovered_at, Some(at));
-    assert!(killed.device_name.is_none() && killed.ip_address.is_none());
-    let after = pool::summary(&db, &t).await.unwrap().allocated_mbps;
-    assert_eq!(after, before - target.bandwidth_mbps);
-    let h = licenses::history(&db, &t, &target.id).await.unwrap();
-    assert_eq!(h.entries.last().unwrap().to_status, LicenseStatus::Killed);
-    assert_eq!(h.entries.last().unwrap().note, "test kill");
-    // Today's peak keeps the day's high; the series closes at the new allocation.
-    let daily = allocation::daily(&db, &t, "2026-11", now().date_naive()).await.unwrap();
-    assert!(daily.days.last().unwrap().peak_mbps >= before);
-
-    // A change that is rolled back leaves nothing behind.
-    let other = &all.licenses[1];
-    {
+        let target = &all.licenses[0];
+        let before = pool::summary(&db, &t).await.unwrap().allocated_mbps;
+        let at = now().timestamp() + 3600;
         let mut tx = db.begin_write().await.unwrap();
-        licenses::set_status(&mut tx, &t, &other.id, LicenseStatus::Killed, "dropped", at, None).await.unwrap();
-        drop(tx);
+        let killed = licenses::set_status(
+            &mut tx,
+            &t,
+            &target.id,
+            LicenseStatus::Killed,
+            "test kill",
+            at,
+            None,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        assert_eq!(killed.status, LicenseStatus::Killed);
+        assert_eq!(killed.recovered_at, Some(at));
+        assert!(killed.device_name.is_none() && killed.ip_address.is_none());
+        let after = pool::summary(&db, &t).await.unwrap().allocated_mbps;
+        assert_eq!(after, before - target.bandwidth_mbps);
+        let h = licenses::history(&db, &t, &target.id).await.unwrap();
+        assert_eq!(h.entries.last().unwrap().to_status, LicenseStatus::Killed);
+        assert_eq!(h.entries.last().unwrap().note, "test kill");
+        // Today's peak keeps the day's high; the series closes at the new allocation.
+        let daily = allocation::daily(&db, &t, "2026-11", now().date_naive())
+            .await
+            .unwrap();
+        assert!(daily.days.last().unwrap().peak_mbps >= before);
+
+        // A change that is rolled back leaves nothing behind.
+        let other = &all.licenses[1];
+        {
+            let mut tx = db.begin_write().await.unwrap();
+            licenses::set_status(
+                &mut tx,
+                &t,
+                &other.id,
+                LicenseStatus::Killed,
+                "dropped",
+                at,
+                None,
+            )
+            .await
+            .unwrap();
+            drop(tx);
+        }
+        assert_eq!(
+            licenses::get(&db, &t, &other.id).await.unwrap().status,
+            LicenseStatus::Active
+        );
+        assert_eq!(pool::summary(&db, &t).await.unwrap().allocated_mbps, after);
     }
-    assert_eq!(licenses::get(&db, &t, &other.id).await.unwrap().status, LicenseStatus::Active);
-    assert_eq!(pool::summary(&db, &t).await.unwrap().allocated_mbps, after);
-});
+);
 
 db_test!(export_streams_every_license, |db: Db| async move {
     let t = seeded(&db, 150).await;
@@ -153,18 +276,35 @@ db_test!(export_streams_every_license, |db: Db| async move {
 db_test!(tenants_see_only_their_own_licenses, |db: Db| async move {
     let a = seeded(&db, 40).await;
     let mut tx = db.begin_write().await.unwrap();
-    let b = tenants::create_tenant(&mut tx, "Other Corp", 10_000, 10, now().timestamp()).await.unwrap();
+    let b = tenants::create_tenant(&mut tx, "Other Corp", 10_000, 10, now().timestamp())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
-    let b_page = licenses::list(&db, &b, &LicenseQuery::default()).await.unwrap();
+    let b_page = licenses::list(&db, &b, &LicenseQuery::default())
+        .await
+        .unwrap();
     assert_eq!(b_page.total, 0);
-    let a_license = licenses::list(&db, &a, &LicenseQuery::default()).await.unwrap().licenses[0].id.clone();
-    assert!(matches!(licenses::history(&db, &b, &a_license).await, Err(AppError::NotFound { .. })));
+    let a_license = licenses::list(&db, &a, &LicenseQuery::default())
+        .await
+        .unwrap()
+        .licenses[0]
+        .id
+        .clone();
+    assert!(matches!(
+        licenses::history(&db, &b, &a_license).await,
+        Err(AppError::NotFound { .. })
+    ));
     let b_pool = pool::summary(&db, &b).await.unwrap();
     assert_eq!(b_pool.allocated_mbps, 0);
     assert!(b_pool.sections.is_empty());
-    let monthly = allocation::monthly(&db, &b, now().date_naive()).await.unwrap();
+    let monthly = allocation::monthly(&db, &b, now().date_naive())
+        .await
+        .unwrap();
     assert!(!monthly.has_history);
-    assert!(monthly.months.iter().all(|m| m.peak_mbps == 0 && m.peak_day.is_none()));
+    assert!(monthly
+        .months
+        .iter()
+        .all(|m| m.peak_mbps == 0 && m.peak_day.is_none()));
     assert_eq!(tenants::portal_tenant_id(&db).await.unwrap(), a);
 });
 
@@ -174,8 +314,12 @@ db_test!(daily_allocation_validates_its_month, |db: Db| async move {
         allocation::daily(&db, &t, "2026-13", now().date_naive()).await,
         Err(AppError::InvalidParameter { .. })
     ));
-    let future = allocation::daily(&db, &t, "2027-01", now().date_naive()).await.unwrap();
+    let future = allocation::daily(&db, &t, "2027-01", now().date_naive())
+        .await
+        .unwrap();
     assert!(future.days.is_empty());
-    let october = allocation::daily(&db, &t, "2026-10", now().date_naive()).await.unwrap();
+    let october = allocation::daily(&db, &t, "2026-10", now().date_naive())
+        .await
+        .unwrap();
     assert_eq!(october.days.len(), 31);
 });

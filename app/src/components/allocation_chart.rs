@@ -23,7 +23,10 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
             rect.h = g.plot.h;
             let style = overlay_style(&rect, g.width, g.height);
             let tip = bar.tooltip.clone();
-            let left = format!("left:{:.3}%", (bar.rect.x + bar.rect.w / 2.0) / g.width * 100.0);
+            let left = format!(
+                "left:{:.3}%",
+                (bar.rect.x + bar.rect.w / 2.0) / g.width * 100.0
+            );
             let enter = (tip.clone(), left);
             let level = bar.level.key();
             if drill {

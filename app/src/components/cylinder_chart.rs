@@ -38,7 +38,11 @@ pub fn CylinderChart(view: PoolView) -> impl IntoView {
     let aspect = format!("aspect-ratio:{}/{}", g.width, g.height);
     let over = s.is_over_allocated();
     let empty = s.sections.is_empty();
-    let available_class = if s.available_mbps < 0 { "figure-value over" } else { "figure-value" };
+    let available_class = if s.available_mbps < 0 {
+        "figure-value over"
+    } else {
+        "figure-value"
+    };
     view! {
         <section class="card allocation-now" aria-labelledby="allocation-now-title">
             <h2 id="allocation-now-title">"Current allocation vs Maximum capacity"</h2>

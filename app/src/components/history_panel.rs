@@ -9,7 +9,10 @@ use leptos::prelude::*;
 pub fn HistoryPanel(history: LicenseHistory, state: PageState) -> impl IntoView {
     let close = state.with_history(None).href();
     let l = &history.license;
-    let name = l.device_name.clone().unwrap_or_else(|| format!("Serial {}", l.serial_no));
+    let name = l
+        .device_name
+        .clone()
+        .unwrap_or_else(|| format!("Serial {}", l.serial_no));
     let body = if history.has_historical_data() {
         let items = history
             .entries

@@ -7,7 +7,9 @@ use super::error_note::ErrorNote;
 use crate::functions::licenses::list_licenses;
 use crate::url::PageState;
 use bandpool_domain::format::{format_date, format_mbps, group_thousands};
-use bandpool_domain::license::{Column, License, LicensePage, LicenseStatus, SortOrder, PAGE_SIZES};
+use bandpool_domain::license::{
+    Column, License, LicensePage, LicenseStatus, SortOrder, PAGE_SIZES,
+};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
@@ -36,7 +38,11 @@ impl ColumnChoice {
     }
 
     pub fn hidden_keys(&self) -> Vec<&'static str> {
-        Column::ALL.iter().filter(|c| !self.shows(**c)).map(|c| c.key()).collect()
+        Column::ALL
+            .iter()
+            .filter(|c| !self.shows(**c))
+            .map(|c| c.key())
+            .collect()
     }
 
     pub fn from_hidden<'a>(keys: impl Iterator<Item = &'a str>) -> Self {
@@ -83,8 +89,14 @@ fn cell(license: &License, column: Column) -> String {
         Column::Bandwidth => format_mbps(license.bandwidth_mbps),
         Column::SslTps => group_thousands(license.ssl_tps),
         Column::GracePeriod => match license.status {
-            LicenseStatus::GracePeriod => license.grace_period_end.map(|t| format!("Until {}", format_date(t))).unwrap_or_else(dash),
-            LicenseStatus::Expired => license.grace_period_end.map(|t| format!("Ended {}", format_date(t))).unwrap_or_else(dash),
+            LicenseStatus::GracePeriod => license
+                .grace_period_end
+                .map(|t| format!("Until {}", format_date(t)))
+                .unwrap_or_else(dash),
+            LicenseStatus::Expired => license
+                .grace_period_end
+                .map(|t| format!("Ended {}", format_date(t)))
+                .unwrap_or_else(dash),
             _ => dash(),
         },
         Column::ActivationDate => format_date(license.activated_at),
@@ -96,7 +108,14 @@ fn cell(license: &License, column: Column) -> String {
 pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
     let navigate = use_navigate();
     let go = move |href: String| {
-        navigate(&href, NavigateOptions { replace: true, scroll: false, ..Default::default() });
+        navigate(
+            &href,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
     };
     let columns = RwSignal::new(ColumnChoice::all());
     // Browser only (effects do not run on the server): restore the remembered choice.
@@ -117,7 +136,12 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
     let submit_go = go.clone();
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        submit_go(state.get_untracked().with_search(&search.get_untracked()).href());
+        submit_go(
+            state
+                .get_untracked()
+                .with_search(&search.get_untracked())
+                .href(),
+        );
     };
     let hidden = move |name: &'static str| {
         move || {
@@ -208,7 +232,12 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
 }
 
 #[component]
-fn LicenseTable<G>(page: LicensePage, st: PageState, columns: RwSignal<ColumnChoice>, go: G) -> impl IntoView
+fn LicenseTable<G>(
+    page: LicensePage,
+    st: PageState,
+    columns: RwSignal<ColumnChoice>,
+    go: G,
+) -> impl IntoView
 where
     G: Fn(String) + Clone + Send + Sync + 'static,
 {
@@ -294,11 +323,15 @@ where
 
     let empty = page.licenses.is_empty().then(|| {
         let text = if counts.total() == 0 {
-            "This pool has no licenses yet. LoadMasters licensed from the pool appear here.".to_string()
+            "This pool has no licenses yet. LoadMasters licensed from the pool appear here."
+                .to_string()
         } else if let Some(q) = &query.q {
             format!("No licenses match “{q}”.")
         } else if page.page > page.pages {
-            format!("There is no page {}: the last page is {}.", page.page, page.pages)
+            format!(
+                "There is no page {}: the last page is {}.",
+                page.page, page.pages
+            )
         } else if let Some(status) = query.status {
             format!("No licenses are in {}.", status.label())
         } else {
@@ -335,7 +368,8 @@ where
         if enabled {
             view! { <a class="page-link" data-noscroll="" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
         } else {
-            view! { <span class="page-link disabled" aria-disabled="true">{label}</span> }.into_any()
+            view! { <span class="page-link disabled" aria-disabled="true">{label}</span> }
+                .into_any()
         }
     };
     let _ = go;
@@ -391,7 +425,13 @@ mod tests {
         let text = choice.hidden_keys().join(",");
         assert_eq!(text, "ip_address,ssl_tps");
         assert_eq!(ColumnChoice::from_hidden(text.split(',')), choice);
-        assert_eq!(choice.table_class(), "licenses hide-ip_address hide-ssl_tps");
-        assert_eq!(ColumnChoice::from_hidden("bogus,".split(',')), ColumnChoice::all());
+        assert_eq!(
+            choice.table_class(),
+            "licenses hide-ip_address hide-ssl_tps"
+        );
+        assert_eq!(
+            ColumnChoice::from_hidden("bogus,".split(',')),
+            ColumnChoice::all()
+        );
     }
 }

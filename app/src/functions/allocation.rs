@@ -28,9 +28,19 @@ pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView
         }
         None => {
             let monthly = bandpool_store::allocation::monthly(&state.db, &tenant, today).await?;
-            (monthly_bars(&monthly), monthly.has_history, monthly.capacity_mbps)
+            (
+                monthly_bars(&monthly),
+                monthly.has_history,
+                monthly.capacity_mbps,
+            )
         }
     };
     let svg = crate::charts::bars_svg(&geometry)?;
-    Ok(AllocationView { month, capacity_mbps: capacity, has_history, geometry, svg })
+    Ok(AllocationView {
+        month,
+        capacity_mbps: capacity,
+        has_history,
+        geometry,
+        svg,
+    })
 }

@@ -4,10 +4,39 @@ use bandpool_domain::license::{LicenseHistory, LicensePage, LicenseQueryParams};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
 
-/// One page of the pool's licenses; the parameters are validated here, as the REST API does.
-#[server(prefix = "/_server")]
+/// One page of the pool's licenses for the raw URL parameters, validated here as the REST
+/// API validates them.
 pub async fn list_licenses(params: LicenseQueryParams) -> Result<LicensePage, AppError> {
-    let query = params.parse()?;
+    let LicenseQueryParams {
+        status,
+        q,
+        sort,
+        order,
+        page,
+        per_page,
+    } = params;
+    list_license_page(status, q, sort, order, page, per_page).await
+}
+
+// Flat optional arguments: an absent one is simply None on the wire.
+#[server(prefix = "/_server")]
+pub async fn list_license_page(
+    status: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
+    page: Option<String>,
+    per_page: Option<String>,
+) -> Result<LicensePage, AppError> {
+    let query = LicenseQueryParams {
+        status,
+        q,
+        sort,
+        order,
+        page,
+        per_page,
+    }
+    .parse()?;
     let state = crate::state::app_state()?;
     let tenant = state.tenant_id().await?;
     bandpool_store::licenses::list(&state.db, &tenant, &query).await

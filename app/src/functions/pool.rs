@@ -21,5 +21,9 @@ pub async fn get_pool_view() -> Result<PoolView, AppError> {
     let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
     let geometry = bandpool_domain::chart::cylinder(&summary);
     let svg = crate::charts::cylinder_svg(&geometry)?;
-    Ok(PoolView { summary, geometry, svg })
+    Ok(PoolView {
+        summary,
+        geometry,
+        svg,
+    })
 }

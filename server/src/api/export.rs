@@ -28,7 +28,10 @@ fn encode(licenses: &[License], with_header: bool) -> Result<Bytes, csv::Error> 
     Ok(Bytes::from(buffer))
 }
 
-pub async fn export_csv(State(state): State<AppState>, params: Params) -> Result<Response, AppError> {
+pub async fn export_csv(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Response, AppError> {
     params.only(&[])?;
     let tenant = state.tenant_id().await?;
     let file_name = export_file_name(state.clock.today());
@@ -48,7 +51,9 @@ pub async fn export_csv(State(state): State<AppState>, params: Params) -> Result
                 Some(Err(error)) => {
                     // Abort the body: the client sees a failed download, never a silently short file.
                     tracing::error!(%error, "export stopped by a database error");
-                    let _ = sender.send(Err(std::io::Error::other("export failed"))).await;
+                    let _ = sender
+                        .send(Err(std::io::Error::other("export failed")))
+                        .await;
                     return;
                 }
                 None => {}
@@ -69,11 +74,16 @@ pub async fn export_csv(State(state): State<AppState>, params: Params) -> Result
             }
         }
     });
-    let body = futures::stream::unfold(receiver, |mut r| async move { r.recv().await.map(|item| (item, r)) });
+    let body = futures::stream::unfold(receiver, |mut r| async move {
+        r.recv().await.map(|item| (item, r))
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{file_name}\"")),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
             (header::CACHE_CONTROL, "no-store".to_string()),
         ],
         Body::from_stream(body),

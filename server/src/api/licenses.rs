@@ -7,11 +7,16 @@ use axum::Json;
 use bandpool_domain::license::{LicenseHistory, LicensePage, LicenseQueryParams};
 use bandpool_domain::AppError;
 
-pub async fn list(State(state): State<AppState>, params: Params) -> Result<Json<LicensePage>, AppError> {
+pub async fn list(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<LicensePage>, AppError> {
     params.only(&LicenseQueryParams::NAMES)?;
     let query = LicenseQueryParams::from_lookup(|k| params.get(k)).parse()?;
     let tenant = state.tenant_id().await?;
-    Ok(Json(bandpool_store::licenses::list(&state.db, &tenant, &query).await?))
+    Ok(Json(
+        bandpool_store::licenses::list(&state.db, &tenant, &query).await?,
+    ))
 }
 
 pub async fn history(
@@ -24,5 +29,7 @@ pub async fn history(
         return Err(AppError::invalid("id", "is not a license id (a UUID)"));
     }
     let tenant = state.tenant_id().await?;
-    Ok(Json(bandpool_store::licenses::history(&state.db, &tenant, &id).await?))
+    Ok(Json(
+        bandpool_store::licenses::history(&state.db, &tenant, &id).await?,
+    ))
 }

@@ -48,9 +48,12 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
         let query = parts.uri.query().unwrap_or("");
-        let pairs: Vec<(String, String)> = axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
-            .map(|q| q.0)
-            .map_err(|_| AppError::invalid("query", format!("could not be decoded: {query:?}")))?;
+        let pairs: Vec<(String, String)> =
+            axum::extract::Query::<Vec<(String, String)>>::try_from_uri(&parts.uri)
+                .map(|q| q.0)
+                .map_err(|_| {
+                    AppError::invalid("query", format!("could not be decoded: {query:?}"))
+                })?;
         let mut map = HashMap::new();
         for (k, v) in pairs {
             if map.insert(k.clone(), v).is_some() {
@@ -68,8 +71,15 @@ impl Params {
         names.sort();
         for name in names {
             if !allowed.contains(&name.as_str()) {
-                let expected = if allowed.is_empty() { "none".to_string() } else { allowed.join(", ") };
-                return Err(AppError::invalid(name.clone(), format!("is not a parameter of this endpoint (expected: {expected})")));
+                let expected = if allowed.is_empty() {
+                    "none".to_string()
+                } else {
+                    allowed.join(", ")
+                };
+                return Err(AppError::invalid(
+                    name.clone(),
+                    format!("is not a parameter of this endpoint (expected: {expected})"),
+                ));
             }
         }
         Ok(self)

@@ -35,7 +35,18 @@ fn query(name: &str, description: &str, schema: Value) -> Value {
 
 pub fn spec() -> Value {
     let statuses = json!(["active", "grace_period", "expired", "killed"]);
-    let columns = json!(["device_name", "ip_address", "serial_no", "license_name", "status", "bandwidth", "ssl_tps", "grace_period", "activation_date", "recovery_date"]);
+    let columns = json!([
+        "device_name",
+        "ip_address",
+        "serial_no",
+        "license_name",
+        "status",
+        "bandwidth",
+        "ssl_tps",
+        "grace_period",
+        "activation_date",
+        "recovery_date"
+    ]);
     let mut export = json!({
         "summary": "Export every license of the pool as Pool_usage_YYYYMMDD.csv (all ten columns; Bandwidth in Mb/s)",
         "operationId": "exportLicenses",
@@ -128,9 +139,16 @@ mod tests {
         let doc = spec();
         let paths = doc["paths"].as_object().unwrap();
         for (method, path) in ROUTES {
-            assert!(paths.get(*path).and_then(|p| p.get(*method)).is_some(), "{method} {path} is not documented");
+            assert!(
+                paths.get(*path).and_then(|p| p.get(*method)).is_some(),
+                "{method} {path} is not documented"
+            );
         }
         let documented: usize = paths.values().map(|p| p.as_object().unwrap().len()).sum();
-        assert_eq!(documented, ROUTES.len(), "the document describes routes the API does not have");
+        assert_eq!(
+            documented,
+            ROUTES.len(),
+            "the document describes routes the API does not have"
+        );
     }
 }

@@ -8,23 +8,38 @@ use bandpool_domain::allocation::{DailyAllocation, MonthlyAllocation};
 use bandpool_domain::pool::PoolSummary;
 use bandpool_domain::AppError;
 
-pub async fn summary(State(state): State<AppState>, params: Params) -> Result<Json<PoolSummary>, AppError> {
+pub async fn summary(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<PoolSummary>, AppError> {
     params.only(&[])?;
     let tenant = state.tenant_id().await?;
-    Ok(Json(bandpool_store::pool::summary(&state.db, &tenant).await?))
+    Ok(Json(
+        bandpool_store::pool::summary(&state.db, &tenant).await?,
+    ))
 }
 
-pub async fn monthly(State(state): State<AppState>, params: Params) -> Result<Json<MonthlyAllocation>, AppError> {
+pub async fn monthly(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<MonthlyAllocation>, AppError> {
     params.only(&[])?;
     let tenant = state.tenant_id().await?;
-    Ok(Json(bandpool_store::allocation::monthly(&state.db, &tenant, state.clock.today()).await?))
+    Ok(Json(
+        bandpool_store::allocation::monthly(&state.db, &tenant, state.clock.today()).await?,
+    ))
 }
 
-pub async fn daily(State(state): State<AppState>, params: Params) -> Result<Json<DailyAllocation>, AppError> {
+pub async fn daily(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<DailyAllocation>, AppError> {
     let month = params
         .only(&["month"])?
         .get("month")
         .ok_or_else(|| AppError::invalid("month", "is required, as YYYY-MM"))?;
     let tenant = state.tenant_id().await?;
-    Ok(Json(bandpool_store::allocation::daily(&state.db, &tenant, &month, state.clock.today()).await?))
+    Ok(Json(
+        bandpool_store::allocation::daily(&state.db, &tenant, &month, state.clock.today()).await?,
+    ))
 }

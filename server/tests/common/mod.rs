@@ -18,7 +18,9 @@ pub struct TestApp {
 }
 
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z").unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 pub enum Seed {
@@ -41,14 +43,32 @@ impl TestApp {
             Seed::Nothing => {}
             Seed::EmptyPool => {
                 let mut tx = db.begin_write().await.unwrap();
-                bandpool_store::tenants::ensure_license_types(&mut tx).await.unwrap();
-                bandpool_store::tenants::create_tenant(&mut tx, "Empty Corp", 50_000, 20, now().timestamp()).await.unwrap();
+                bandpool_store::tenants::ensure_license_types(&mut tx)
+                    .await
+                    .unwrap();
+                bandpool_store::tenants::create_tenant(
+                    &mut tx,
+                    "Empty Corp",
+                    50_000,
+                    20,
+                    now().timestamp(),
+                )
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
             }
             Seed::Demo(n) => {
-                seed_demo(&db, now(), &SeedOptions { licenses: n, ..SeedOptions::default() }, &|_, _| {})
-                    .await
-                    .unwrap();
+                seed_demo(
+                    &db,
+                    now(),
+                    &SeedOptions {
+                        licenses: n,
+                        ..SeedOptions::default()
+                    },
+                    &|_, _| {},
+                )
+                .await
+                .unwrap();
             }
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -58,7 +78,11 @@ impl TestApp {
             .site_root("target/site")
             .site_addr(addr)
             .build();
-        let state = AppState { leptos_options, db: db.clone(), clock: clock.clone() };
+        let state = AppState {
+            leptos_options,
+            db: db.clone(),
+            clock: clock.clone(),
+        };
         let router = bandpool_server::web::router(state);
         tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -67,11 +91,20 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        TestApp { base: format!("http://{addr}"), client, db, clock }
+        TestApp {
+            base: format!("http://{addr}"),
+            client,
+            db,
+            clock,
+        }
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(format!("{}{path}", self.base)).send().await.unwrap()
+        self.client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
