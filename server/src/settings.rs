@@ -29,7 +29,7 @@ impl Default for Settings {
 }
 
 impl Settings {
-    pub fn load(file: Option<&std::path::Path>) -> Result<Settings, figment::Error> {
+    pub fn load(file: Option<&std::path::Path>) -> Result<Settings, Box<figment::Error>> {
         let mut figment = Figment::from(Serialized::defaults(Settings::default()));
         figment = match file {
             Some(path) => figment.merge(Toml::file_exact(path)),
@@ -43,6 +43,7 @@ impl Settings {
             ]))
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
+            .map_err(Box::new)
     }
 
     /// The database URL without its password, for logs.
@@ -81,6 +82,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the closure's error type.
     fn a_file_and_the_environment_override_defaults() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("bp.toml", "log = \"debug\"\ndb_max_connections = 3")?;
