@@ -522,6 +522,7 @@ pub async fn seed_demo(
     progress(total_rows, total_rows);
     check_consistency(&mut tx, &tenant_id, &days).await?;
     tx.commit().await?;
+    db.analyze().await?;
     Ok(SeedReport {
         tenant_id,
         licenses: license_count,
