@@ -228,17 +228,7 @@ pub async fn set_status(
     grace_period_end: Option<i64>,
 ) -> Result<License> {
     tx.lock_pool(tenant_id).await?;
-    let row = tx
-        .fetch_optional(
-            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(license_id.to_string()),
-            ],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The license"))?;
-    let before = license_from_row(&row)?;
+    let before = get_in(tx, tenant_id, license_id).await?;
     if before.status == to {
         return Ok(before);
     }
@@ -275,15 +265,21 @@ pub async fn set_status(
     )
     .await?;
     record_allocation(tx, tenant_id, now).await?;
+    get_in(tx, tenant_id, license_id).await
+}
+
+/// A license of the tenant, read inside a write transaction.
+async fn get_in(tx: &mut WriteTx, tenant_id: &str, license_id: &str) -> Result<License> {
     let row = tx
-        .fetch_one(
+        .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
             vec![
                 Value::Text(tenant_id.to_string()),
                 Value::Text(license_id.to_string()),
             ],
         )
-        .await?;
+        .await?
+        .ok_or_else(|| AppError::not_found("The license"))?;
     license_from_row(&row)
 }
 

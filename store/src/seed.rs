@@ -439,12 +439,16 @@ pub async fn seed_demo(
         "geo_partner_id",
         "created_at",
     ];
-    for chunk in chunks(rows, 2000) {
-        let n = chunk.len() as u64;
-        insert_rows(&mut tx, "devices", &device_columns, chunk).await?;
-        done += n;
-        progress(done, total_rows);
-    }
+    insert_counted(
+        &mut tx,
+        "devices",
+        &device_columns,
+        rows,
+        &mut done,
+        total_rows,
+        progress,
+    )
+    .await?;
     for (id, ha, geo) in links {
         tx.execute(
             "UPDATE devices SET ha_partner_id = $2, geo_partner_id = $3 WHERE id = $1",
@@ -472,12 +476,16 @@ pub async fn seed_demo(
         "connector_id",
     ];
     let license_count = license_rows.len();
-    for chunk in chunks(license_rows, 2000) {
-        let n = chunk.len() as u64;
-        insert_rows(&mut tx, "licenses", &license_columns, chunk).await?;
-        done += n;
-        progress(done, total_rows);
-    }
+    insert_counted(
+        &mut tx,
+        "licenses",
+        &license_columns,
+        license_rows,
+        &mut done,
+        total_rows,
+        progress,
+    )
+    .await?;
     let history_count = history_rows.len();
     let history_columns = [
         "id",
@@ -488,12 +496,16 @@ pub async fn seed_demo(
         "to_status",
         "note",
     ];
-    for chunk in chunks(history_rows, 4000) {
-        let n = chunk.len() as u64;
-        insert_rows(&mut tx, "license_history", &history_columns, chunk).await?;
-        done += n;
-        progress(done, total_rows);
-    }
+    insert_counted(
+        &mut tx,
+        "license_history",
+        &history_columns,
+        history_rows,
+        &mut done,
+        total_rows,
+        progress,
+    )
+    .await?;
 
     let day_rows: Vec<Vec<Value>> = days
         .iter()
@@ -549,11 +561,22 @@ async fn check_consistency(
     Ok(())
 }
 
-fn chunks<T>(rows: Vec<T>, size: usize) -> Vec<Vec<T>> {
-    let mut out = Vec::new();
+/// Insert rows a few thousand at a time, telling `progress` after each batch.
+async fn insert_counted(
+    tx: &mut WriteTx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    done: &mut u64,
+    total: u64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<()> {
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        out.push(rows.by_ref().take(size).collect());
+        let batch: Vec<Vec<Value>> = rows.by_ref().take(2000).collect();
+        *done += batch.len() as u64;
+        insert_rows(tx, table, columns, batch).await?;
+        progress(*done, total);
     }
-    out
+    Ok(())
 }

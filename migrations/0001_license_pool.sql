@@ -1,5 +1,5 @@
--- Bandpool's license pool (SQLite). Times are Unix seconds UTC; days are 'YYYY-MM-DD' (UTC).
--- Kept in step with ../postgres/0001_license_pool.sql: one set of queries runs against both.
+-- Bandpool's license pool. Portable SQL that SQLite and PostgreSQL both run: times are Unix seconds UTC,
+-- days are 'YYYY-MM-DD' text (UTC), booleans are 0/1 integers, ids are UUID text.
 
 CREATE TABLE tenants (
     id TEXT PRIMARY KEY,
