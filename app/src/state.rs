@@ -26,3 +26,20 @@ impl AppState {
         bandpool_store::tenants::portal_tenant_id(&self.db).await
     }
 }
+
+/// Finish a server function. Over HTTP (`/_server/...`), an error's status follows the error
+/// (400 for a bad parameter, 404, 503, 500) instead of a blanket 500. Called during a page's
+/// server render, it changes nothing: the page shows the error in place and stays a 200.
+pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let over_http = use_context::<axum::http::request::Parts>()
+            .map(|parts| parts.uri.path().starts_with("/_server/"))
+            .unwrap_or(false);
+        if over_http {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(error.status());
+            }
+        }
+    }
+    result
+}

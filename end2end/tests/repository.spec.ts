@@ -177,3 +177,11 @@ test('a failed server call shows its code and request id, never internal text', 
     'console error: Failed to load resource: the server responded with a status of 500 (Internal Server Error)',
   ]);
 });
+
+test('the page fits the window: nothing overflows sideways', async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(0);
+});

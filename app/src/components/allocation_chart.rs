@@ -98,11 +98,14 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                 <span class="swatch level-over"></span>"Above 100% "
                 <span class="capacity-key"></span>{format!("Capacity ({})", format_mbps(view.capacity_mbps))}
             </p>
-            <table class="sr-only">
+            // The table sits in a clipped box: a table itself grows to fit its text.
+            <div class="sr-only">
+            <table>
                 <caption>{title}</caption>
                 <thead><tr><th scope="col">"Period"</th><th scope="col">"Peak allocation"</th><th scope="col">"Details"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            </div>
         </section>
     }
 }

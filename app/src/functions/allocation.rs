@@ -15,32 +15,39 @@ pub struct AllocationView {
     pub svg: String,
 }
 
-#[server(prefix = "/_server")]
+#[server(prefix = "/_server", endpoint = "get_allocation_view")]
 pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView, AppError> {
-    use bandpool_domain::chart::{daily_bars, monthly_bars};
-    let state = crate::state::app_state()?;
-    let tenant = state.tenant_id().await?;
-    let today = state.clock.today();
-    let (geometry, has_history, capacity) = match &month {
-        Some(month) => {
-            let daily = bandpool_store::allocation::daily(&state.db, &tenant, month, today).await?;
-            (daily_bars(&daily), daily.has_history, daily.capacity_mbps)
+    crate::state::answer(
+        async move {
+            use bandpool_domain::chart::{daily_bars, monthly_bars};
+            let state = crate::state::app_state()?;
+            let tenant = state.tenant_id().await?;
+            let today = state.clock.today();
+            let (geometry, has_history, capacity) = match &month {
+                Some(month) => {
+                    let daily =
+                        bandpool_store::allocation::daily(&state.db, &tenant, month, today).await?;
+                    (daily_bars(&daily), daily.has_history, daily.capacity_mbps)
+                }
+                None => {
+                    let monthly =
+                        bandpool_store::allocation::monthly(&state.db, &tenant, today).await?;
+                    (
+                        monthly_bars(&monthly),
+                        monthly.has_history,
+                        monthly.capacity_mbps,
+                    )
+                }
+            };
+            let svg = crate::charts::bars_svg(&geometry)?;
+            Ok(AllocationView {
+                month,
+                capacity_mbps: capacity,
+                has_history,
+                geometry,
+                svg,
+            })
         }
-        None => {
-            let monthly = bandpool_store::allocation::monthly(&state.db, &tenant, today).await?;
-            (
-                monthly_bars(&monthly),
-                monthly.has_history,
-                monthly.capacity_mbps,
-            )
-        }
-    };
-    let svg = crate::charts::bars_svg(&geometry)?;
-    Ok(AllocationView {
-        month,
-        capacity_mbps: capacity,
-        has_history,
-        geometry,
-        svg,
-    })
+        .await,
+    )
 }

@@ -19,7 +19,7 @@ pub async fn list_licenses(params: LicenseQueryParams) -> Result<LicensePage, Ap
 }
 
 // Flat optional arguments: an absent one is simply None on the wire.
-#[server(prefix = "/_server")]
+#[server(prefix = "/_server", endpoint = "list_license_page")]
 pub async fn list_license_page(
     status: Option<String>,
     q: Option<String>,
@@ -28,23 +28,33 @@ pub async fn list_license_page(
     page: Option<String>,
     per_page: Option<String>,
 ) -> Result<LicensePage, AppError> {
-    let query = LicenseQueryParams {
-        status,
-        q,
-        sort,
-        order,
-        page,
-        per_page,
-    }
-    .parse()?;
-    let state = crate::state::app_state()?;
-    let tenant = state.tenant_id().await?;
-    bandpool_store::licenses::list(&state.db, &tenant, &query).await
+    crate::state::answer(
+        async move {
+            let query = LicenseQueryParams {
+                status,
+                q,
+                sort,
+                order,
+                page,
+                per_page,
+            }
+            .parse()?;
+            let state = crate::state::app_state()?;
+            let tenant = state.tenant_id().await?;
+            bandpool_store::licenses::list(&state.db, &tenant, &query).await
+        }
+        .await,
+    )
 }
 
-#[server(prefix = "/_server")]
+#[server(prefix = "/_server", endpoint = "get_license_history")]
 pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, AppError> {
-    let state = crate::state::app_state()?;
-    let tenant = state.tenant_id().await?;
-    bandpool_store::licenses::history(&state.db, &tenant, &license_id).await
+    crate::state::answer(
+        async move {
+            let state = crate::state::app_state()?;
+            let tenant = state.tenant_id().await?;
+            bandpool_store::licenses::history(&state.db, &tenant, &license_id).await
+        }
+        .await,
+    )
 }

@@ -14,16 +14,21 @@ pub struct PoolView {
     pub svg: String,
 }
 
-#[server(prefix = "/_server")]
+#[server(prefix = "/_server", endpoint = "get_pool_view")]
 pub async fn get_pool_view() -> Result<PoolView, AppError> {
-    let state = crate::state::app_state()?;
-    let tenant = state.tenant_id().await?;
-    let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
-    let geometry = bandpool_domain::chart::cylinder(&summary);
-    let svg = crate::charts::cylinder_svg(&geometry)?;
-    Ok(PoolView {
-        summary,
-        geometry,
-        svg,
-    })
+    crate::state::answer(
+        async move {
+            let state = crate::state::app_state()?;
+            let tenant = state.tenant_id().await?;
+            let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
+            let geometry = bandpool_domain::chart::cylinder(&summary);
+            let svg = crate::charts::cylinder_svg(&geometry)?;
+            Ok(PoolView {
+                summary,
+                geometry,
+                svg,
+            })
+        }
+        .await,
+    )
 }
