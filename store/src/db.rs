@@ -114,8 +114,15 @@ impl Db {
 
     /// Refresh the planner's statistics (after bulk loads): with them, SQLite scans the table
     /// for a search instead of walking an index that matches every row.
+    /// On SQLite it also moves the bulk load from the write-ahead log into the database file,
+    /// where reads find pages directly instead of through the log's index.
     pub async fn analyze(&self) -> Result<()> {
         sqlx::query("ANALYZE").execute(&self.pool).await?;
+        if self.kind == DbKind::Sqlite {
+            sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                .execute(&self.pool)
+                .await?;
+        }
         Ok(())
     }
 
