@@ -113,3 +113,20 @@ macro_rules! db_test {
         }
     };
 }
+
+/// The instant tests call "now": 2026-11-23 10:00 UTC.
+pub fn test_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::from_timestamp(1_795_428_000, 0).expect("a valid instant")
+}
+
+/// Seed the demo tenant with `licenses` licenses as of `test_now()`; returns its id.
+pub async fn seed_demo(db: &Db, licenses: usize) -> String {
+    let options = crate::seed::SeedOptions {
+        licenses,
+        ..crate::seed::SeedOptions::default()
+    };
+    crate::seed::seed_demo(db, test_now(), &options, &|_, _| {})
+        .await
+        .expect("seed")
+        .tenant_id
+}

@@ -12,24 +12,11 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 
 fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+    bandpool_store::testing::test_now()
 }
 
 async fn seeded(db: &Db, n: usize) -> String {
-    seed_demo(
-        db,
-        now(),
-        &SeedOptions {
-            licenses: n,
-            ..SeedOptions::default()
-        },
-        &|_, _| {},
-    )
-    .await
-    .expect("seed")
-    .tenant_id
+    bandpool_store::testing::seed_demo(db, n).await
 }
 
 fn query(pairs: &[(&str, &str)]) -> LicenseQuery {

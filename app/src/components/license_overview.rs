@@ -346,11 +346,10 @@ where
         }
     });
 
-    let per_page_go = go.clone();
     let state_for_size = st.clone();
     let on_size = move |ev: leptos::ev::Event| {
         if let Ok(n) = event_target_value(&ev).parse::<u32>() {
-            per_page_go(state_for_size.with_per_page(n).href());
+            go(state_for_size.with_per_page(n).href());
         }
     };
     let mut sizes: Vec<u32> = PAGE_SIZES.to_vec();
@@ -372,7 +371,6 @@ where
                 .into_any()
         }
     };
-    let _ = go;
     view! {
         {filters}
         <div class="table-wrap">

@@ -4,7 +4,6 @@
 #![allow(dead_code)]
 
 use app::state::AppState;
-use bandpool_store::seed::{seed_demo, SeedOptions};
 use bandpool_store::testing::TestDb;
 use bandpool_store::{Clock, Db};
 use chrono::{DateTime, Utc};
@@ -18,9 +17,7 @@ pub struct TestApp {
 }
 
 pub fn now() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-23T10:00:00Z")
-        .unwrap()
-        .with_timezone(&Utc)
+    bandpool_store::testing::test_now()
 }
 
 pub enum Seed {
@@ -58,17 +55,7 @@ impl TestApp {
                 tx.commit().await.unwrap();
             }
             Seed::Demo(n) => {
-                seed_demo(
-                    &db,
-                    now(),
-                    &SeedOptions {
-                        licenses: n,
-                        ..SeedOptions::default()
-                    },
-                    &|_, _| {},
-                )
-                .await
-                .unwrap();
+                bandpool_store::testing::seed_demo(&db, n).await;
             }
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
