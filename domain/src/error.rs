@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use server_fn::codec::JsonEncoding;
 use server_fn::error::{FromServerFnError, ServerFnErrorErr};
 
+/// On the wire (REST and server functions alike) an error is its `ErrorBody`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ErrorBody", from = "ErrorBody")]
 pub enum AppError {
     /// A query or body parameter is malformed or out of range.
     #[error("Invalid parameter '{parameter}': {reason}")]
@@ -29,13 +31,47 @@ pub enum AppError {
     Transport(String),
 }
 
-/// What a client receives: `{"code": ..., "message": ...}` plus the request id of internal errors.
+/// What a client receives: `{"code": ..., "message": ...}`, plus the fields that say what
+/// went wrong where a variant has them (`parameter` and `reason`, `what`, `request_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub code: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub parameter: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub what: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_id: Option<String>,
+}
+
+impl From<AppError> for ErrorBody {
+    fn from(error: AppError) -> Self {
+        error.body()
+    }
+}
+
+impl From<ErrorBody> for AppError {
+    fn from(body: ErrorBody) -> Self {
+        let text = |v: Option<String>| v.unwrap_or_default();
+        match body.code.as_str() {
+            "invalid_parameter" => AppError::InvalidParameter {
+                parameter: text(body.parameter),
+                reason: text(body.reason),
+            },
+            "not_found" => AppError::NotFound {
+                what: text(body.what),
+            },
+            "no_tenant" => AppError::NoTenant,
+            "database_unavailable" => AppError::DatabaseUnavailable,
+            "internal_error" => AppError::Internal {
+                request_id: text(body.request_id),
+            },
+            _ => AppError::Transport(body.message),
+        }
+    }
 }
 
 impl AppError {
@@ -75,14 +111,24 @@ impl AppError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
+        let mut body = ErrorBody {
             code: self.code().to_string(),
             message: self.to_string(),
-            request_id: match self {
-                AppError::Internal { request_id } => Some(request_id.clone()),
-                _ => None,
-            },
+            parameter: None,
+            reason: None,
+            what: None,
+            request_id: None,
+        };
+        match self {
+            AppError::InvalidParameter { parameter, reason } => {
+                body.parameter = Some(parameter.clone());
+                body.reason = Some(reason.clone());
+            }
+            AppError::NotFound { what } => body.what = Some(what.clone()),
+            AppError::Internal { request_id } => body.request_id = Some(request_id.clone()),
+            _ => {}
         }
+        body
     }
 }
 
@@ -195,6 +241,31 @@ mod tests {
         assert_eq!(body.request_id.as_deref(), Some("abc"));
         assert!(body.message.contains("abc"));
         assert!(!body.message.to_lowercase().contains("sql"));
+    }
+
+    #[test]
+    fn every_variant_round_trips_through_its_wire_body() {
+        for error in [
+            AppError::invalid("page", "must be 1 or more"),
+            AppError::not_found("The license"),
+            AppError::NoTenant,
+            AppError::DatabaseUnavailable,
+            AppError::Internal {
+                request_id: "r1".into(),
+            },
+            AppError::Transport("network down".into()),
+        ] {
+            let json = serde_json::to_value(&error).unwrap();
+            assert_eq!(json["code"], error.code());
+            assert_eq!(json["message"], error.to_string());
+            let back: AppError = serde_json::from_value(json).unwrap();
+            let expected = match &error {
+                // A transport failure is the client's own; only its message travels.
+                AppError::Transport(_) => AppError::Transport(error.to_string()),
+                other => other.clone(),
+            };
+            assert_eq!(back, expected);
+        }
     }
 
     #[test]

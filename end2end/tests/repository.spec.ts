@@ -167,7 +167,7 @@ test('a failed server call shows its code and request id, never internal text', 
   // The real server cannot be made to fail mid-test, so the browser sees a failure as the
   // server would send it: the error body with the request id only.
   await page.route('**/_server/list_license_page*', (route) =>
-    route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ Internal: { request_id: 'req-123' } }) }),
+    route.fulfill({ status: 500, contentType: 'application/json', body: JSON.stringify({ code: 'internal_error', message: 'Something went wrong on our side (request id req-123)', request_id: 'req-123' }) }),
   );
   await repo.search.fill('x');
   await expect(page.getByRole('alert')).toContainText('Something went wrong on our side (request id req-123)');

@@ -119,6 +119,7 @@ app_test!(
                 body["message"].as_str().unwrap().contains(parameter),
                 "{query}: {body}"
             );
+            assert_eq!(body["parameter"], parameter, "{query}: {body}");
         }
     }
 );

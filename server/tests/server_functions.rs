@@ -35,10 +35,13 @@ app_test!(
 
         let (status, body) = post(&app, "list_license_page", "page=zero").await;
         assert_eq!(status, 400, "{body}");
-        assert!(
-            body.contains("InvalidParameter") && body.contains("page"),
-            "{body}"
+        let error: serde_json::Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(
+            error["code"], "invalid_parameter",
+            "the REST API's shape: {body}"
         );
+        assert_eq!(error["parameter"], "page");
+        assert!(error["message"].as_str().unwrap().contains("page"));
 
         let missing = uuid::Uuid::new_v4();
         let (status, body) = post(
@@ -59,6 +62,7 @@ app_test!(
         app.db.pool.close().await;
         let (status, body) = post(&app, "get_pool_view", "").await;
         assert_eq!(status, 503, "{body}");
+        assert!(body.contains("\"code\":\"database_unavailable\""), "{body}");
         assert!(!body.to_lowercase().contains("sqlx"), "{body}");
     }
 );

@@ -88,6 +88,9 @@ pub fn spec() -> Value {
             "Error": { "type": "object", "required": ["code", "message"], "properties": {
                 "code": { "type": "string", "description": "Stable machine code, e.g. invalid_parameter, not_found, internal_error" },
                 "message": { "type": "string" },
+                "parameter": { "type": "string", "description": "invalid_parameter: the parameter at fault" },
+                "reason": { "type": "string", "description": "invalid_parameter: what is expected of it" },
+                "what": { "type": "string", "description": "not_found: what was not found" },
                 "request_id": { "type": "string", "description": "Present on internal errors: quote it to the operator" } } },
             "TypeSection": { "type": "object", "properties": {
                 "license_type": { "type": "string" }, "allocated_mbps": { "type": "integer" },
