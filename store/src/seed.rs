@@ -58,6 +58,19 @@ struct Generated {
     released: Option<i64>,
 }
 
+impl Generated {
+    /// Its connector went silent at `start`: a 30-day grace period began.
+    fn enter_grace(&mut self, start: i64) {
+        self.grace_end = Some(start + GRACE);
+        self.changes.push((
+            start,
+            LicenseStatus::Active,
+            LicenseStatus::GracePeriod,
+            "Connector stopped answering; 30-day grace period started",
+        ));
+    }
+}
+
 fn pick_type(rng: &mut StdRng, heavy: bool) -> usize {
     let weights: [u32; 5] = if heavy {
         [0, 0, 2, 5, 3]
@@ -105,15 +118,9 @@ fn base_license(rng: &mut StdRng, now: i64) -> Generated {
     } else if r < 0.16 {
         let start = activated + rng.gen_range(10 * DAY..200 * DAY);
         if start + GRACE < now - DAY {
+            g.enter_grace(start);
             g.status = LicenseStatus::Expired;
-            g.grace_end = Some(start + GRACE);
             g.released = Some(start + GRACE);
-            g.changes.push((
-                start,
-                LicenseStatus::Active,
-                LicenseStatus::GracePeriod,
-                "Connector stopped answering; 30-day grace period started",
-            ));
             g.changes.push((
                 start + GRACE,
                 LicenseStatus::GracePeriod,
@@ -124,25 +131,13 @@ fn base_license(rng: &mut StdRng, now: i64) -> Generated {
     } else if r < 0.19 {
         let start = now - rng.gen_range(DAY..29 * DAY);
         if start > activated {
+            g.enter_grace(start);
             g.status = LicenseStatus::GracePeriod;
-            g.grace_end = Some(start + GRACE);
-            g.changes.push((
-                start,
-                LicenseStatus::Active,
-                LicenseStatus::GracePeriod,
-                "Connector stopped answering; 30-day grace period started",
-            ));
         }
     } else if r < 0.29 && now - activated > 20 * DAY {
         let start = activated + rng.gen_range(DAY..(now - activated) / 2);
         let back = start + rng.gen_range(3600..5 * DAY);
-        g.grace_end = Some(start + GRACE);
-        g.changes.push((
-            start,
-            LicenseStatus::Active,
-            LicenseStatus::GracePeriod,
-            "Connector stopped answering; 30-day grace period started",
-        ));
+        g.enter_grace(start);
         g.changes.push((
             back,
             LicenseStatus::GracePeriod,
