@@ -97,10 +97,6 @@ pub fn parse_month(month: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(y.parse().ok()?, m.parse().ok()?, 1)
 }
 
-pub fn month_key(day: NaiveDate) -> String {
-    format!("{:04}-{:02}", day.year(), day.month())
-}
-
 pub fn first_of_month(day: NaiveDate) -> NaiveDate {
     day.with_day(1).expect("day 1 exists in every month")
 }
