@@ -5,7 +5,8 @@
 //! - `components/`: the pieces pages are made of (charts, the license table, the header).
 //! - `functions/`: server functions, one file per resource the pages read.
 //! - `charts` (server only): draws chart geometry to SVG with plotters.
-//! - `state` (server only): what server functions find in their context.
+//! - `state` (server only): what server functions find in their context, and `authorize`.
+//! - `mail` (server only): outgoing email.
 
 pub mod components;
 pub mod functions;
@@ -15,6 +16,8 @@ pub mod url;
 #[cfg(feature = "ssr")]
 pub mod charts;
 #[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
 pub mod state;
 
 use components::header::Header;
@@ -22,10 +25,37 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
+use routes::api_tokens::ApiTokens;
+use routes::event_log::EventLog;
 use routes::license_repository::LicenseRepository;
 use routes::not_found::NotFound;
+use routes::sign_in::{AcceptInvitation, ForgotPassword, ResetPassword, SignIn};
+use routes::tenants::Tenants;
+use routes::users::Users;
+
+/// The Content Security Policy of a page: scripts only from this site and the render's
+/// nonce (Leptos puts it on its hydration script), WebAssembly allowed to compile, style
+/// sheets only from this site; inline `style` attributes are allowed because the charts
+/// position their overlays with them. No framing, no plugins, forms post only here.
+pub fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; style-src-elem 'self'; style-src-attr 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    )
+}
 
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
+            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -64,6 +94,14 @@ pub fn App() -> impl IntoView {
                     // Async: the server waits for every resource, so the page is complete
                     // without JavaScript (charts and table included).
                     <Route path=path!("/license-repository") view=LicenseRepository ssr=SsrMode::Async/>
+                    <Route path=path!("/event-log") view=EventLog ssr=SsrMode::Async/>
+                    <Route path=path!("/users") view=Users ssr=SsrMode::Async/>
+                    <Route path=path!("/api-tokens") view=ApiTokens ssr=SsrMode::Async/>
+                    <Route path=path!("/tenants") view=Tenants ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in") view=SignIn ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=ForgotPassword ssr=SsrMode::Async/>
+                    <Route path=path!("/reset-password") view=ResetPassword ssr=SsrMode::Async/>
+                    <Route path=path!("/invitation") view=AcceptInvitation ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

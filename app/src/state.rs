@@ -2,15 +2,42 @@
 //! Server functions find it in their context; REST handlers extract it as axum state.
 
 use axum::extract::FromRef;
+use bandpool_domain::auth::{Permission, Principal, TenantAccess};
 use bandpool_domain::AppError;
 use bandpool_store::{Clock, Db};
 use leptos::prelude::*;
+
+use crate::mail::Mailer;
 
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: Db,
     pub clock: Clock,
+    pub mailer: Mailer,
+    pub portal: Portal,
+}
+
+/// How this deployment is reached and how people sign in to it.
+#[derive(Clone, Debug)]
+pub struct Portal {
+    /// The address people use, without a trailing slash (`https://licenses.example.com`);
+    /// emailed links start with it.
+    pub public_url: String,
+    /// Single sign-on is configured.
+    pub sso: bool,
+    /// Email + password accounts are on.
+    pub local_accounts: bool,
+}
+
+impl Portal {
+    pub fn link(&self, path_and_query: &str) -> String {
+        format!(
+            "{}{}",
+            self.public_url.trim_end_matches('/'),
+            path_and_query
+        )
+    }
 }
 
 /// The state, from a server function's context.
@@ -19,27 +46,66 @@ pub fn app_state() -> Result<AppState, AppError> {
         .ok_or_else(|| AppError::internal("AppState missing from the server function context"))
 }
 
-impl AppState {
-    /// The tenant whose data this request may see. Until sign-in exists, the portal serves
-    /// the deployment's first tenant; this is the one place that changes when it does.
-    pub async fn tenant_id(&self) -> Result<String, AppError> {
-        bandpool_store::tenants::portal_tenant_id(&self.db).await
-    }
+/// Who is asking: the server's authentication middleware put it in the request.
+pub fn principal() -> Result<Principal, AppError> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>().cloned())
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// The tenant this request may act in for `permission`, or why not. Every server function
+/// starts here; the tenant id it returns scopes every query that follows.
+pub fn authorize(permission: Permission) -> Result<(Principal, TenantAccess), AppError> {
+    let principal = principal()?;
+    let tenant = principal.require(permission)?.clone();
+    Ok((principal, tenant))
 }
 
 /// Finish a server function. Over HTTP (`/_server/...`), an error's status follows the error
-/// (400 for a bad parameter, 404, 503, 500) instead of a blanket 500. Called during a page's
-/// server render, it changes nothing: the page shows the error in place and stays a 200.
+/// (400 for a bad parameter, 401, 403, 404, 503, 500) instead of a blanket 500. Called during
+/// a page's server render, the page shows the error in place; its status stays 200 except
+/// for 401 and 403, so a page refused to a role is refused in its status too.
 pub fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     if let Err(error) = &result {
         let over_http = use_context::<axum::http::request::Parts>()
             .map(|parts| parts.uri.path().starts_with("/_server/"))
             .unwrap_or(false);
-        if over_http {
+        let refusal = matches!(
+            error,
+            AppError::Unauthenticated | AppError::Forbidden { .. }
+        );
+        if over_http || refusal {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(error.status());
             }
         }
     }
     result
+}
+
+/// Record a change in the event log, inside the transaction that makes it.
+pub async fn record_event(
+    tx: &mut bandpool_store::WriteTx,
+    principal: &Principal,
+    tenant_id: Option<&str>,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let state = app_state()?;
+    bandpool_store::events::record(
+        tx,
+        bandpool_store::events::NewEvent {
+            tenant_id,
+            at_ms: state.clock.now().timestamp_millis(),
+            actor: &bandpool_store::events::Actor::user(
+                &principal.user_id,
+                &principal.actor_label(),
+            ),
+            action,
+            target,
+            detail,
+        },
+    )
+    .await
 }

@@ -29,6 +29,36 @@ pub enum AppError {
     /// The server-function transport failed (network, decoding).
     #[error("The request could not be completed: {0}")]
     Transport(String),
+    /// No one is signed in (no session, or it expired).
+    #[error("Sign in to continue")]
+    Unauthenticated,
+    /// A sign-in with an unknown email or a wrong password (which of the two is not said).
+    #[error("The email or password is not right")]
+    InvalidCredentials,
+    /// A bearer token that is unknown, expired or revoked.
+    #[error("The API token is unknown, expired or revoked")]
+    InvalidToken,
+    /// Signed in, but the role (or the token's scope) does not allow this.
+    #[error("Your role does not allow you to {action}")]
+    Forbidden { action: String },
+    /// A state-changing request that came from another site.
+    #[error("This request came from another site and was refused")]
+    CrossSite,
+    /// Too many attempts; try again after `retry_after` seconds.
+    #[error("Too many attempts; try again in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
+    /// The change would leave the tenant without an Owner.
+    #[error("A tenant needs at least one Owner: make someone else Owner first")]
+    LastOwner,
+    /// An emailed link that expired, was replaced or was already used.
+    #[error("This link has expired or was already used; ask for a new one")]
+    LinkExpired,
+    /// Single sign-on did not complete (the provider's answer failed a check).
+    #[error("Single sign-on did not complete: {reason}")]
+    SignInFailed { reason: String },
+    /// The mail server did not take the message.
+    #[error("The email could not be sent right now; try again shortly")]
+    MailUnavailable,
 }
 
 /// What a client receives: `{"code": ..., "message": ...}`, plus the fields that say what
@@ -45,6 +75,10 @@ pub struct ErrorBody {
     pub what: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub retry_after: Option<u64>,
 }
 
 impl From<AppError> for ErrorBody {
@@ -69,6 +103,22 @@ impl From<ErrorBody> for AppError {
             "internal_error" => AppError::Internal {
                 request_id: text(body.request_id),
             },
+            "unauthenticated" => AppError::Unauthenticated,
+            "invalid_credentials" => AppError::InvalidCredentials,
+            "invalid_token" => AppError::InvalidToken,
+            "forbidden" => AppError::Forbidden {
+                action: text(body.action),
+            },
+            "cross_site_request" => AppError::CrossSite,
+            "rate_limited" => AppError::RateLimited {
+                retry_after: body.retry_after.unwrap_or(1),
+            },
+            "last_owner" => AppError::LastOwner,
+            "link_expired" => AppError::LinkExpired,
+            "sign_in_failed" => AppError::SignInFailed {
+                reason: text(body.reason),
+            },
+            "mail_unavailable" => AppError::MailUnavailable,
             _ => AppError::Transport(body.message),
         }
     }
@@ -86,6 +136,18 @@ impl AppError {
         AppError::NotFound { what: what.into() }
     }
 
+    pub fn forbidden(action: impl Into<String>) -> Self {
+        AppError::Forbidden {
+            action: action.into(),
+        }
+    }
+
+    pub fn sign_in_failed(reason: impl Into<String>) -> Self {
+        AppError::SignInFailed {
+            reason: reason.into(),
+        }
+    }
+
     /// The stable machine code clients can match on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -95,6 +157,16 @@ impl AppError {
             AppError::DatabaseUnavailable => "database_unavailable",
             AppError::Internal { .. } => "internal_error",
             AppError::Transport(_) => "request_failed",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidToken => "invalid_token",
+            AppError::Forbidden { .. } => "forbidden",
+            AppError::CrossSite => "cross_site_request",
+            AppError::RateLimited { .. } => "rate_limited",
+            AppError::LastOwner => "last_owner",
+            AppError::LinkExpired => "link_expired",
+            AppError::SignInFailed { .. } => "sign_in_failed",
+            AppError::MailUnavailable => "mail_unavailable",
         }
     }
 
@@ -107,6 +179,15 @@ impl AppError {
             AppError::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             AppError::Transport(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            AppError::Forbidden { .. } | AppError::CrossSite => StatusCode::FORBIDDEN,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::LastOwner => StatusCode::CONFLICT,
+            AppError::LinkExpired => StatusCode::GONE,
+            AppError::SignInFailed { .. } => StatusCode::BAD_REQUEST,
+            AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -118,6 +199,8 @@ impl AppError {
             reason: None,
             what: None,
             request_id: None,
+            action: None,
+            retry_after: None,
         };
         match self {
             AppError::InvalidParameter { parameter, reason } => {
@@ -126,6 +209,9 @@ impl AppError {
             }
             AppError::NotFound { what } => body.what = Some(what.clone()),
             AppError::Internal { request_id } => body.request_id = Some(request_id.clone()),
+            AppError::Forbidden { action } => body.action = Some(action.clone()),
+            AppError::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
+            AppError::SignInFailed { reason } => body.reason = Some(reason.clone()),
             _ => {}
         }
         body
@@ -197,7 +283,14 @@ mod server {
 
     impl IntoResponse for AppError {
         fn into_response(self) -> Response {
-            (self.status(), axum::Json(self.body())).into_response()
+            let mut response = (self.status(), axum::Json(self.body())).into_response();
+            if let AppError::RateLimited { retry_after } = self {
+                response.headers_mut().insert(
+                    http::header::RETRY_AFTER,
+                    http::HeaderValue::from(retry_after),
+                );
+            }
+            response
         }
     }
 }
@@ -225,6 +318,20 @@ mod tests {
                 500,
             ),
             (AppError::Transport("x".into()), "request_failed", 400),
+            (AppError::Unauthenticated, "unauthenticated", 401),
+            (AppError::InvalidCredentials, "invalid_credentials", 401),
+            (AppError::InvalidToken, "invalid_token", 401),
+            (AppError::forbidden("manage users"), "forbidden", 403),
+            (AppError::CrossSite, "cross_site_request", 403),
+            (
+                AppError::RateLimited { retry_after: 5 },
+                "rate_limited",
+                429,
+            ),
+            (AppError::LastOwner, "last_owner", 409),
+            (AppError::LinkExpired, "link_expired", 410),
+            (AppError::sign_in_failed("nonce"), "sign_in_failed", 400),
+            (AppError::MailUnavailable, "mail_unavailable", 503),
         ];
         for (error, code, status) in cases {
             assert_eq!(error.code(), code);
@@ -254,6 +361,16 @@ mod tests {
                 request_id: "r1".into(),
             },
             AppError::Transport("network down".into()),
+            AppError::Unauthenticated,
+            AppError::InvalidCredentials,
+            AppError::InvalidToken,
+            AppError::forbidden("manage users"),
+            AppError::CrossSite,
+            AppError::RateLimited { retry_after: 30 },
+            AppError::LastOwner,
+            AppError::LinkExpired,
+            AppError::sign_in_failed("the nonce did not match"),
+            AppError::MailUnavailable,
         ] {
             let json = serde_json::to_value(&error).unwrap();
             assert_eq!(json["code"], error.code());

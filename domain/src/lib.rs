@@ -6,10 +6,13 @@
 //! server renderer and the hydrated overlay draw from, the CSV rules, and the one
 //! error type with its stable codes.
 
+pub mod accounts;
 pub mod allocation;
+pub mod auth;
 pub mod chart;
 pub mod csv_rules;
 pub mod error;
+pub mod events;
 pub mod format;
 pub mod license;
 pub mod pool;

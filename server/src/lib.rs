@@ -3,10 +3,14 @@
 //!
 //! - `settings`: typed settings from defaults, an optional file and BANDPOOL_* variables.
 //! - `web`: the axum router: Leptos pages and server functions, the REST API, middleware.
+//! - `auth/`: sign-in (local and single sign-on), sessions, the principal of each request,
+//!   cross-site refusal, security headers, rate limits.
 //! - `api/`: the REST API under /api/v1, one file per resource, and its OpenAPI document.
 //! - `telemetry`: logging and request ids.
 
+pub mod accounts;
 pub mod api;
+pub mod auth;
 pub mod settings;
 pub mod telemetry;
 pub mod web;

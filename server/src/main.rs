@@ -1,7 +1,8 @@
-//! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`.
+//! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`,
+//! `server create-tenant --name N --owner-email E`, `server create-operator --email E`.
 
 use bandpool_server::settings::Settings;
-use bandpool_server::{telemetry, web};
+use bandpool_server::{accounts, telemetry, web};
 use bandpool_store::seed::{seed_demo, SeedOptions};
 use bandpool_store::{tenants, Clock, Db};
 use clap::{Parser, Subcommand};
@@ -39,6 +40,25 @@ enum Command {
         if_empty: bool,
         #[arg(long, default_value = "Demo Networks")]
         tenant_name: String,
+    },
+    /// Create a tenant with its pool and invite its first Owner by email (the link is
+    /// printed too, for a setup without a mail server).
+    CreateTenant {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        owner_email: String,
+        #[arg(long, default_value_t = 10_000)]
+        max_capacity_mbps: i64,
+        #[arg(long, default_value_t = 50)]
+        loadmaster_limit: i64,
+    },
+    /// Make someone an operator (creates tenants). The password comes from
+    /// BANDPOOL_OPERATOR_PASSWORD when set (local accounts); otherwise they sign in with
+    /// single sign-on or use "Forgot password".
+    CreateOperator {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -80,6 +100,42 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             tenant_name,
         } => {
             seed(&db, &clock, licenses, if_empty, tenant_name).await?;
+        }
+        Command::CreateTenant {
+            name,
+            owner_email,
+            max_capacity_mbps,
+            loadmaster_limit,
+        } => {
+            let actor = bandpool_store::events::Actor::system("command line");
+            let (tenant_id, link) = accounts::create_tenant_with_owner(
+                &db,
+                &clock,
+                &actor,
+                &name,
+                &owner_email,
+                max_capacity_mbps,
+                loadmaster_limit,
+            )
+            .await?;
+            let url = format!(
+                "{}/invitation?token={link}",
+                settings.public_url.trim_end_matches('/')
+            );
+            let mailer = app::mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
+            mailer
+                .send(
+                    &owner_email,
+                    &format!("You are invited to {name} on Bandpool"),
+                    &app::mail::invitation_text(&name, "Owner", &url),
+                )
+                .await?;
+            println!("tenant {tenant_id} created; {owner_email} invited as Owner:\n{url}");
+        }
+        Command::CreateOperator { email } => {
+            let password = std::env::var("BANDPOOL_OPERATOR_PASSWORD").ok();
+            let user_id = accounts::create_operator(&db, &clock, &email, password).await?;
+            println!("{email} ({user_id}) is an operator");
         }
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.seed_demo_if_empty {
@@ -130,5 +186,18 @@ async fn seed(
         report.max_capacity_mbps,
         started.elapsed().as_secs_f64()
     );
+    let from_env = std::env::var("BANDPOOL_DEMO_PASSWORD")
+        .ok()
+        .filter(|p| !p.is_empty());
+    match accounts::ensure_demo_owner(db, clock, &report.tenant_id, from_env).await? {
+        Some(generated) => println!(
+            "\n  Sign in as {} with the password {generated}\n  (generated now and shown only this once; set BANDPOOL_DEMO_PASSWORD to choose it)\n",
+            accounts::DEMO_OWNER
+        ),
+        None => println!(
+            "sign in as {} with the password in BANDPOOL_DEMO_PASSWORD (or the one printed when it was first created)",
+            accounts::DEMO_OWNER
+        ),
+    }
     Ok(())
 }

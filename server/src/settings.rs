@@ -15,6 +15,25 @@ pub struct Settings {
     pub log: String,
     /// Seed the demo tenant when serving an empty database.
     pub seed_demo_if_empty: bool,
+    /// The address people reach the portal at; emailed links start with it, and a
+    /// state-changing request must come from its origin. `https://...` makes cookies Secure.
+    pub public_url: String,
+    /// Single sign-on: the OpenID Connect issuer URL (discovery at
+    /// `<issuer>/.well-known/openid-configuration`), client id and client secret.
+    pub oidc_issuer: Option<String>,
+    pub oidc_client_id: Option<String>,
+    pub oidc_client_secret: Option<String>,
+    /// Email + password accounts. Unset: on exactly when no provider is configured.
+    pub local_accounts: Option<bool>,
+    /// Minutes of inactivity after which a session ends.
+    pub session_idle_minutes: i64,
+    /// `smtp://host:port` (or `smtps://user:pass@host`); unset: emails go to the log.
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub rate_sign_in_per_15_minutes: u32,
+    pub rate_password_resets_per_hour: u32,
+    pub rate_token_requests_per_minute: u32,
+    pub rate_bad_tokens_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -24,6 +43,18 @@ impl Default for Settings {
             db_max_connections: 10,
             log: "info".into(),
             seed_demo_if_empty: false,
+            public_url: "http://127.0.0.1:3000".into(),
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            local_accounts: None,
+            session_idle_minutes: 8 * 60,
+            smtp_url: None,
+            mail_from: "Bandpool <bandpool@localhost>".into(),
+            rate_sign_in_per_15_minutes: 10,
+            rate_password_resets_per_hour: 5,
+            rate_token_requests_per_minute: 600,
+            rate_bad_tokens_per_minute: 30,
         }
     }
 }
@@ -44,6 +75,24 @@ impl Settings {
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// Whether single sign-on is configured (all three of issuer, client id and secret).
+    pub fn oidc(&self) -> Option<(String, String, String)> {
+        match (
+            &self.oidc_issuer,
+            &self.oidc_client_id,
+            &self.oidc_client_secret,
+        ) {
+            (Some(i), Some(c), Some(s)) if !i.is_empty() && !c.is_empty() => {
+                Some((i.clone(), c.clone(), s.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    pub fn local_accounts(&self) -> bool {
+        self.local_accounts.unwrap_or(self.oidc().is_none())
     }
 
     /// The database URL without its password, for logs.

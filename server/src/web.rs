@@ -1,25 +1,113 @@
 //! The application: Leptos pages and server functions, the REST API, health, static files,
 //! and the middleware around them.
 
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use crate::auth::guard::{self, AllowedOrigins};
+use crate::auth::oidc::{Provider, ProviderSettings};
+use crate::auth::{
+    handlers, principal, rate_limit::RateLimiter, session_store, AuthContext, Limits,
+};
 use crate::settings::Settings;
 use crate::{api, telemetry};
-use app::state::AppState;
+use app::mail::Mailer;
+use app::state::{AppState, Portal};
 use app::{shell, App};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use axum::{middleware, Json, Router};
+use axum::routing::{get, post};
+use axum::{middleware, Extension, Json, Router};
 use bandpool_store::{Clock, Db};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
-pub fn router(state: AppState) -> Router {
+/// Everything a running portal is made of, from settings: the shared state, the mailer,
+/// single sign-on, limits. Production (`serve`) and the tests build it the same way.
+pub fn build(
+    settings: &Settings,
+    db: Db,
+    clock: Clock,
+    leptos_options: LeptosOptions,
+) -> Result<Router, String> {
+    let public_url = settings.public_url.trim_end_matches('/').to_string();
+    let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
+    let oidc = settings
+        .oidc()
+        .map(|(issuer, client_id, client_secret)| {
+            Provider::new(ProviderSettings {
+                issuer,
+                client_id,
+                client_secret,
+                redirect_url: format!("{public_url}/auth/oidc/callback"),
+            })
+        })
+        .transpose()?;
+    let state = AppState {
+        leptos_options,
+        db,
+        clock,
+        mailer,
+        portal: Portal {
+            public_url: public_url.clone(),
+            sso: oidc.is_some(),
+            local_accounts: settings.local_accounts(),
+        },
+    };
+    let auth = AuthContext {
+        oidc,
+        local_accounts: settings.local_accounts(),
+        limits: Limits {
+            sign_in_per_15_minutes: settings.rate_sign_in_per_15_minutes,
+            password_resets_per_hour: settings.rate_password_resets_per_hour,
+            token_requests_per_minute: settings.rate_token_requests_per_minute,
+            bad_tokens_per_minute: settings.rate_bad_tokens_per_minute,
+        },
+        limiter: RateLimiter::default(),
+    };
+    Ok(router(state, auth, settings.session_idle_minutes))
+}
+
+fn auth_routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/sign-in", post(handlers::sign_in))
+        .route("/auth/sso", get(handlers::sso_start))
+        .route("/auth/oidc/callback", get(handlers::sso_callback))
+        .route("/auth/sign-out", post(handlers::sign_out))
+        .route(
+            "/auth/sign-out-everywhere",
+            post(handlers::sign_out_everywhere),
+        )
+        .route("/auth/forgot-password", post(handlers::forgot_password))
+        .route("/auth/reset-password", post(handlers::reset_password))
+        .route("/auth/invitation", post(handlers::accept_invitation))
+        .route("/auth/tenant", post(handlers::switch_tenant))
+}
+
+fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Router {
     let routes = generate_route_list(App);
+    let pages: HashSet<String> = routes.iter().map(|r| r.path().to_string()).collect();
     let options = state.leptos_options.clone();
+    let secure = state.portal.public_url.starts_with("https://");
+    let sessions = SessionManagerLayer::new(session_store::DbSessionStore::new(state.db.clone()))
+        .with_name("bandpool_session")
+        .with_http_only(true)
+        // Lax: the cookie comes back with the identity provider's top-level redirect to
+        // the callback, and with nothing cross-site that changes state.
+        .with_same_site(SameSite::Lax)
+        .with_secure(secure)
+        .with_path("/")
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(
+            session_idle_minutes.max(1),
+        )));
+    let allowed = AllowedOrigins::new(&state.portal.public_url);
     Router::new()
         .route("/", get(|| async { Redirect::to("/license-repository") }))
         .route("/healthz", get(health))
         .nest("/api/v1", api::router())
+        .merge(auth_routes())
         .leptos_routes_with_context(
             &state,
             routes,
@@ -30,6 +118,17 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn(guard::page_gate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            principal::resolve,
+        ))
+        .layer(middleware::from_fn(guard::same_origin))
+        .layer(sessions)
+        .layer(Extension(Arc::new(auth)))
+        .layer(Extension(Arc::new(allowed)))
+        .layer(Extension(Arc::new(pages)))
+        .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)
 }
@@ -50,17 +149,43 @@ pub async fn serve(
     let conf = get_configuration(None)?;
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
-    let state = AppState {
-        leptos_options,
-        db,
-        clock,
-    };
+    let app = build(&settings, db.clone(), clock.clone(), leptos_options)?;
+    tokio::spawn(sweep_sessions(db));
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(database = %settings.redacted_database_url(), "Bandpool listening on http://{addr}");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    tracing::info!(
+        database = %settings.redacted_database_url(),
+        public_url = %settings.public_url,
+        single_sign_on = settings.oidc().is_some(),
+        local_accounts = settings.local_accounts(),
+        "Bandpool listening on http://{addr}"
+    );
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
+}
+
+/// Expired sessions are deleted every ten minutes (wall-clock time, as tower-sessions
+/// stamps their expiry). Running this on several instances at
+/// once is harmless: each deletes what has expired, and deleting twice deletes nothing.
+async fn sweep_sessions(db: Db) {
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        every.tick().await;
+        match bandpool_store::sessions::delete_expired(
+            &db,
+            time::OffsetDateTime::now_utc().unix_timestamp(),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
+            Err(error) => tracing::warn!(%error, "session sweep failed"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

@@ -249,14 +249,13 @@ app_test!(
 );
 
 app_test!(
-    no_tenant_yet_is_a_clear_error,
+    nobody_signed_in_is_a_clear_error,
     Seed::Nothing,
     |app: TestApp| async move {
         let (status, body) = app.get_json("/api/v1/pool").await;
-        assert_error(status, &body, 404, "no_tenant");
-        let (status, html) = app.get_text("/license-repository").await;
-        assert_eq!(status, 200);
-        assert!(html.contains("no_tenant"), "the page names the problem");
+        assert_error(status, &body, 401, "unauthenticated");
+        let (status, _) = app.get_text("/license-repository").await;
+        assert_eq!(status, 303, "a visitor is sent to the sign-in page");
     }
 );
 

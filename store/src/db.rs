@@ -155,6 +155,15 @@ impl Db {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
+    /// One write outside a transaction; returns the rows affected.
+    pub async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.execute(&self.pool).await?.rows_affected())
+    }
+
     pub async fn fetch_optional(&self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
         let mut query = sqlx::query(sql);
         for v in values {
@@ -162,6 +171,37 @@ impl Db {
         }
         Ok(query.fetch_optional(&self.pool).await?)
     }
+}
+
+/// Stream a query's rows, mapped, from a task of their own: memory stays flat however many
+/// rows match, and the stream is `'static` so a response body can own it.
+pub fn stream_rows<T: Send + 'static>(
+    db: &Db,
+    sql: String,
+    values: Vec<Value>,
+    map: fn(&AnyRow) -> Result<T>,
+) -> futures::stream::BoxStream<'static, Result<T>> {
+    use futures::StreamExt;
+    let pool = db.pool.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<T>>(256);
+    tokio::spawn(async move {
+        let mut query = sqlx::query(&sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        let mut rows = query.fetch(&pool);
+        while let Some(row) = rows.next().await {
+            let item = row.map_err(Into::into).and_then(|r| map(&r));
+            let failed = item.is_err();
+            if sender.send(item).await.is_err() || failed {
+                break;
+            }
+        }
+    });
+    futures::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|item| (item, receiver))
+    })
+    .boxed()
 }
 
 /// A write transaction. Dropped without `commit`, its connection is closed rather than
@@ -212,6 +252,14 @@ impl WriteTx {
             query = bind(query, v);
         }
         Ok(query.fetch_optional(self.conn()).await?)
+    }
+
+    pub async fn fetch_all(&mut self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_all(self.conn()).await?)
     }
 
     pub async fn fetch_one(&mut self, sql: &str, values: Vec<Value>) -> Result<AnyRow> {

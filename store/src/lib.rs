@@ -6,15 +6,20 @@
 //! databases compare and sort the same way. Every read of tenant data takes the tenant id
 //! as its first argument; callers get it from the authenticated principal.
 
+pub mod accounts;
 pub mod allocation;
 pub mod clock;
 pub mod db;
+pub mod events;
 pub mod licenses;
 pub mod pool;
+pub mod secret;
 pub mod seed;
+pub mod sessions;
 pub mod tenants;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod tokens;
 
 pub use clock::Clock;
 pub use db::{Db, DbKind, WriteTx};

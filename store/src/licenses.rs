@@ -10,7 +10,7 @@ use bandpool_domain::license::{
     SortOrder, StatusCounts,
 };
 use bandpool_domain::AppError;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -192,27 +192,10 @@ pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<Licen
 /// the consumer takes them (a small bounded channel between), so memory stays flat however
 /// large the pool. Dropping the stream stops the read.
 pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<License>> {
-    let pool = db.pool.clone();
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<License>>(256);
-    tokio::spawn(async move {
-        let sql = format!(
-            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
-        );
-        let mut rows = sqlx::query(&sql).bind(tenant_id).fetch(&pool);
-        while let Some(row) = rows.next().await {
-            let item = row
-                .map_err(AppError::from)
-                .and_then(|r| license_from_row(&r));
-            let failed = item.is_err();
-            if sender.send(item).await.is_err() || failed {
-                break;
-            }
-        }
-    });
-    futures::stream::unfold(receiver, |mut receiver| async move {
-        receiver.recv().await.map(|item| (item, receiver))
-    })
-    .boxed()
+    let sql = format!(
+        "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
+    );
+    crate::db::stream_rows(db, sql, vec![Value::Text(tenant_id)], license_from_row)
 }
 
 /// Change a license's status: the license, its history record and the day's allocation

@@ -1,5 +1,6 @@
 //! The pieces pages are made of.
 
+pub mod action_result;
 pub mod allocation_chart;
 pub mod cylinder_chart;
 pub mod error_note;

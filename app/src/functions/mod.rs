@@ -1,6 +1,12 @@
-//! Server functions: what the pages read from the server. Each runs for the tenant of the
-//! request (see `state::AppState::tenant_id`) and answers with the portal's error codes.
+//! Server functions: what the pages read and change on the server. Each asks
+//! `state::authorize` for its permission first and runs for the tenant of the request's
+//! principal; errors carry the portal's stable codes.
 
 pub mod allocation;
+pub mod events;
 pub mod licenses;
 pub mod pool;
+pub mod session;
+pub mod tenants;
+pub mod tokens;
+pub mod users;

@@ -1,5 +1,6 @@
 //! The cylinder chart: current allocation vs maximum capacity.
 
+use bandpool_domain::auth::Permission;
 use bandpool_domain::chart::CylinderGeometry;
 use bandpool_domain::pool::PoolSummary;
 use bandpool_domain::AppError;
@@ -19,7 +20,7 @@ pub async fn get_pool_view() -> Result<PoolView, AppError> {
     crate::state::answer(
         async move {
             let state = crate::state::app_state()?;
-            let tenant = state.tenant_id().await?;
+            let tenant = crate::state::authorize(Permission::ViewPool)?.1.tenant_id;
             let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
             let geometry = bandpool_domain::chart::cylinder(&summary);
             let svg = crate::charts::cylinder_svg(&geometry)?;

@@ -1,7 +1,8 @@
 //! The REST API under /api/v1: JSON, errors as `{code, message}`, described by the OpenAPI
 //! document at /api/v1/openapi.json. Every handler reads the tenant from the request's
-//! principal (`AppState::tenant_id`), never from the URL.
+//! principal (`Caller`), never from the URL.
 
+pub mod events;
 pub mod export;
 pub mod licenses;
 pub mod openapi;
@@ -12,6 +13,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::get;
 use axum::Router;
+use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
 use std::collections::HashMap;
 
@@ -23,6 +25,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/licenses"),
     ("get", "/api/v1/licenses/{id}/history"),
     ("get", "/api/v1/licenses/export.csv"),
+    ("get", "/api/v1/events"),
+    ("get", "/api/v1/events/export.csv"),
     ("get", "/api/v1/openapi.json"),
 ];
 
@@ -34,8 +38,35 @@ pub fn router() -> Router<AppState> {
         .route("/licenses", get(licenses::list))
         .route("/licenses/export.csv", get(export::export_csv))
         .route("/licenses/{id}/history", get(licenses::history))
+        .route("/events", get(events::list))
+        .route("/events/export.csv", get(export::export_events))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::not_found("This API endpoint") })
+}
+
+/// Who is calling: the principal the authentication middleware resolved from a session
+/// cookie or an `Authorization: Bearer` token. Missing, the call is unauthenticated (401).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Principal);
+
+impl Caller {
+    /// The tenant id to scope the call by, if the caller may do `permission`.
+    pub fn tenant(&self, permission: Permission) -> Result<String, AppError> {
+        Ok(self.0.require(permission)?.tenant_id.clone())
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .map(Caller)
+            .ok_or(AppError::Unauthenticated)
+    }
 }
 
 /// A request's query parameters, checked against what the endpoint accepts: an unknown
@@ -87,5 +118,9 @@ impl Params {
 
     pub fn get(&self, name: &str) -> Option<String> {
         self.0.get(name).cloned()
+    }
+
+    pub fn to_map(&self) -> HashMap<String, String> {
+        self.0.clone()
     }
 }

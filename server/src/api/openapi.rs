@@ -11,6 +11,9 @@ pub async fn document() -> Json<Value> {
 fn error_responses() -> Value {
     json!({
         "400": { "description": "A parameter is invalid; the message names it.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "401": { "description": "Not signed in, or the bearer token is unknown, expired or revoked (code unauthenticated or invalid_token).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "403": { "description": "The role or the token's scope does not allow this (code forbidden).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "429": { "description": "Too many requests with this token; see Retry-After (code rate_limited).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "404": { "description": "Not found.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "500": { "description": "Internal error; answered with a request id only.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "503": { "description": "The database is unavailable.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
@@ -34,6 +37,39 @@ fn query(name: &str, description: &str, schema: Value) -> Value {
 }
 
 pub fn spec() -> Value {
+    let event_params = json!([
+        query(
+            "actor",
+            "Part of the actor's name (case-insensitive)",
+            json!({ "type": "string" })
+        ),
+        query(
+            "action",
+            "One action",
+            json!({ "type": "string", "enum": bandpool_domain::events::ACTIONS })
+        ),
+        query(
+            "target",
+            "Part of the target's name (case-insensitive)",
+            json!({ "type": "string" })
+        ),
+        query(
+            "from",
+            "First day, YYYY-MM-DD (UTC)",
+            json!({ "type": "string", "format": "date" })
+        ),
+        query(
+            "to",
+            "Last day, YYYY-MM-DD (UTC)",
+            json!({ "type": "string", "format": "date" })
+        ),
+        query("page", "From 1", json!({ "type": "integer", "minimum": 1 })),
+        query(
+            "per_page",
+            "1 to 500, default 50",
+            json!({ "type": "integer", "minimum": 1, "maximum": 500 })
+        )
+    ]);
     let statuses = json!(["active", "grace_period", "expired", "killed"]);
     let columns = json!([
         "device_name",
@@ -54,6 +90,7 @@ pub fn spec() -> Value {
     });
     export["responses"]["200"] = json!({ "description": "CSV file", "content": { "text/csv": { "schema": { "type": "string" } } } });
     json!({
+        "security": [ { "bearer": [] }, { "session": [] } ],
         "openapi": "3.1.0",
         "info": { "title": "Bandpool API", "version": "1", "description": "Pooled LoadMaster licensing: the tenant's pool, its allocation history and its licenses." },
         "paths": {
@@ -82,9 +119,25 @@ pub fn spec() -> Value {
                 "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ]
             })) },
             "/api/v1/licenses/export.csv": { "get": export },
+            "/api/v1/events": { "get": ok("EventPage", json!({
+                "summary": "The event log, newest first (never editable)",
+                "operationId": "listEvents",
+                "parameters": event_params.clone()
+            })) },
+            "/api/v1/events/export.csv": { "get": {
+                "summary": "The event log as CSV (Event_log_YYYYMMDD.csv), with the same filters",
+                "operationId": "exportEvents",
+                "parameters": event_params,
+                "responses": { "200": { "description": "CSV", "content": { "text/csv": {} } } }
+            } },
             "/api/v1/openapi.json": { "get": { "summary": "This document", "operationId": "getOpenApi", "responses": { "200": { "description": "OpenAPI document", "content": { "application/json": {} } } } } }
         },
-        "components": { "schemas": {
+        "components": {
+          "securitySchemes": {
+            "bearer": { "type": "http", "scheme": "bearer", "description": "An API token (bp_...) made on the API tokens page by an Owner or Admin; scope read or read_write" },
+            "session": { "type": "apiKey", "in": "cookie", "name": "bandpool_session", "description": "A signed-in portal session" }
+          },
+          "schemas": {
             "Error": { "type": "object", "required": ["code", "message"], "properties": {
                 "code": { "type": "string", "description": "Stable machine code, e.g. invalid_parameter, not_found, internal_error" },
                 "message": { "type": "string" },
@@ -92,6 +145,13 @@ pub fn spec() -> Value {
                 "reason": { "type": "string", "description": "invalid_parameter: what is expected of it" },
                 "what": { "type": "string", "description": "not_found: what was not found" },
                 "request_id": { "type": "string", "description": "Present on internal errors: quote it to the operator" } } },
+            "Event": { "type": "object", "properties": {
+                "id": { "type": "string" }, "at_ms": { "type": "integer", "description": "Milliseconds since the Unix epoch, UTC" },
+                "actor": { "type": "string" }, "action": { "type": "string" }, "target": { "type": "string" },
+                "request_id": { "type": "string" }, "detail": { "type": "string" } } },
+            "EventPage": { "type": "object", "properties": {
+                "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } },
+                "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" } } },
             "TypeSection": { "type": "object", "properties": {
                 "license_type": { "type": "string" }, "allocated_mbps": { "type": "integer" },
                 "active_licenses": { "type": "integer" }, "grace_period_licenses": { "type": "integer" } } },

@@ -1,19 +1,22 @@
 //! GET /api/v1/pool and the allocation series behind the charts.
 
+use super::Caller;
 use super::Params;
 use app::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use bandpool_domain::allocation::{DailyAllocation, MonthlyAllocation};
+use bandpool_domain::auth::Permission;
 use bandpool_domain::pool::PoolSummary;
 use bandpool_domain::AppError;
 
 pub async fn summary(
     State(state): State<AppState>,
+    caller: Caller,
     params: Params,
 ) -> Result<Json<PoolSummary>, AppError> {
     params.only(&[])?;
-    let tenant = state.tenant_id().await?;
+    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
         bandpool_store::pool::summary(&state.db, &tenant).await?,
     ))
@@ -21,10 +24,11 @@ pub async fn summary(
 
 pub async fn monthly(
     State(state): State<AppState>,
+    caller: Caller,
     params: Params,
 ) -> Result<Json<MonthlyAllocation>, AppError> {
     params.only(&[])?;
-    let tenant = state.tenant_id().await?;
+    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
         bandpool_store::allocation::monthly(&state.db, &tenant, state.clock.today()).await?,
     ))
@@ -32,13 +36,14 @@ pub async fn monthly(
 
 pub async fn daily(
     State(state): State<AppState>,
+    caller: Caller,
     params: Params,
 ) -> Result<Json<DailyAllocation>, AppError> {
     let month = params
         .only(&["month"])?
         .get("month")
         .ok_or_else(|| AppError::invalid("month", "is required, as YYYY-MM"))?;
-    let tenant = state.tenant_id().await?;
+    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
         bandpool_store::allocation::daily(&state.db, &tenant, &month, state.clock.today()).await?,
     ))

@@ -1,11 +1,20 @@
 //! Spawn the real application on a free port, against a fresh SQLite or PostgreSQL
 //! database, with a fixed clock. `app_test!` runs a test once on each database.
+//!
+//! A seeded tenant gets three members (owner@, admin@ and reviewer@demo.test) and a second
+//! tenant ("Other Corp", owner@other.test). `app.client` is signed in as the Owner;
+//! `app.client_as(...)` gives a session for anyone, `app.anonymous()` none. Sessions are
+//! written straight into the session table (what a sign-in leaves there), so tests do not
+//! pay for Argon2 on every request; the sign-in tests go through the real form.
 
 #![allow(dead_code)]
 
-use app::state::AppState;
+pub mod mail;
+
+use bandpool_domain::auth::{Role, Scope};
+use bandpool_server::settings::Settings;
 use bandpool_store::testing::TestDb;
-use bandpool_store::{Clock, Db};
+use bandpool_store::{accounts, Clock, Db};
 use chrono::{DateTime, Utc};
 use leptos::prelude::LeptosOptions;
 
@@ -14,6 +23,9 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub db: Db,
     pub clock: Clock,
+    /// The seeded tenant (none for `Seed::Nothing`).
+    pub tenant_id: Option<String>,
+    pub other_tenant_id: Option<String>,
 }
 
 pub fn now() -> DateTime<Utc> {
@@ -29,21 +41,36 @@ pub enum Seed {
     Demo(usize),
 }
 
+pub const OWNER: &str = "owner@demo.test";
+pub const ADMIN: &str = "admin@demo.test";
+pub const REVIEWER: &str = "reviewer@demo.test";
+pub const OUTSIDER: &str = "owner@other.test";
+pub const OPERATOR: &str = "operator@bandpool.test";
+
 impl TestApp {
     pub async fn spawn(test_db: &TestDb, seed: Seed) -> TestApp {
+        Self::spawn_with(test_db, seed, |_| {}).await
+    }
+
+    /// Spawn with settings changed by `configure` (public_url is set to the test address).
+    pub async fn spawn_with(
+        test_db: &TestDb,
+        seed: Seed,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             bandpool_server::telemetry::init("debug");
         }
         let db = test_db.db.clone();
         let clock = Clock::manual(now());
-        match seed {
-            Seed::Nothing => {}
+        let tenant_id = match seed {
+            Seed::Nothing => None,
             Seed::EmptyPool => {
                 let mut tx = db.begin_write().await.unwrap();
                 bandpool_store::tenants::ensure_license_types(&mut tx)
                     .await
                     .unwrap();
-                bandpool_store::tenants::create_tenant(
+                let id = bandpool_store::tenants::create_tenant(
                     &mut tx,
                     "Empty Corp",
                     50_000,
@@ -53,37 +80,221 @@ impl TestApp {
                 .await
                 .unwrap();
                 tx.commit().await.unwrap();
+                Some(id)
             }
-            Seed::Demo(n) => {
-                bandpool_store::testing::seed_demo(&db, n).await;
+            Seed::Demo(n) => Some(bandpool_store::testing::seed_demo(&db, n).await),
+        };
+        let mut other_tenant_id = None;
+        if let Some(tenant) = &tenant_id {
+            let ts = now().timestamp();
+            let mut tx = db.begin_write().await.unwrap();
+            for (email, role) in [
+                (OWNER, Role::Owner),
+                (ADMIN, Role::Admin),
+                (REVIEWER, Role::Reviewer),
+            ] {
+                let user = accounts::ensure_user(&mut tx, email, ts).await.unwrap();
+                accounts::add_member(&mut tx, tenant, &user, role, ts)
+                    .await
+                    .unwrap();
             }
+            let other = bandpool_store::tenants::create_tenant(&mut tx, "Other Corp", 1_000, 5, ts)
+                .await
+                .unwrap();
+            let user = accounts::ensure_user(&mut tx, OUTSIDER, ts).await.unwrap();
+            accounts::add_member(&mut tx, &other, &user, Role::Owner, ts)
+                .await
+                .unwrap();
+            let operator = accounts::ensure_user(&mut tx, OPERATOR, ts).await.unwrap();
+            accounts::set_operator(&mut tx, &operator, true)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            other_tenant_id = Some(other);
         }
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let base = format!("http://{addr}");
         let leptos_options = LeptosOptions::builder()
             .output_name("bandpool")
             .site_root("target/site")
             .site_addr(addr)
             .build();
-        let state = AppState {
-            leptos_options,
-            db: db.clone(),
-            clock: clock.clone(),
+        let mut settings = Settings {
+            public_url: base.clone(),
+            ..Settings::default()
         };
-        let router = bandpool_server::web::router(state);
+        configure(&mut settings);
+        let router =
+            bandpool_server::web::build(&settings, db.clone(), clock.clone(), leptos_options)
+                .expect("the application builds from its settings");
         tokio::spawn(async move {
-            axum::serve(listener, router).await.unwrap();
-        });
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
+            axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
             .unwrap();
-        TestApp {
-            base: format!("http://{addr}"),
-            client,
+        });
+        let mut app = TestApp {
+            base,
+            client: reqwest::Client::new(),
             db,
             clock,
+            tenant_id,
+            other_tenant_id,
+        };
+        app.client = if app.tenant_id.is_some() {
+            app.client_as(OWNER).await
+        } else {
+            app.anonymous()
+        };
+        app
+    }
+
+    fn builder(&self) -> reqwest::ClientBuilder {
+        let mut headers = reqwest::header::HeaderMap::new();
+        // What a browser sends with a same-origin request.
+        headers.insert("origin", self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+    }
+
+    /// A client with no session, no token (it keeps cookies, like a browser).
+    pub fn anonymous(&self) -> reqwest::Client {
+        self.builder().cookie_store(true).build().unwrap()
+    }
+
+    /// A client signed in as `email` (a session written as sign-in writes it).
+    pub async fn client_as(&self, email: &str) -> reqwest::Client {
+        let user = accounts::user_by_email(&self.db, email)
+            .await
+            .unwrap()
+            .expect("a test user");
+        let tenant = accounts::tenants_of(&self.db, &user.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .next();
+        let id = tower_sessions::session::Id::default().to_string();
+        let mut data = serde_json::json!({ "user_id": user.id });
+        if let Some(t) = tenant {
+            data["tenant_id"] = serde_json::Value::String(t.tenant_id);
         }
+        let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
+        bandpool_store::sessions::save(&self.db, &id, Some(&user.id), &data.to_string(), expires)
+            .await
+            .unwrap();
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("cookie", format!("bandpool_session={id}").parse().unwrap());
+        headers.insert("origin", self.base.parse().unwrap());
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// A bearer token of `scope` made by `email` in their first tenant; returns its secret.
+    pub async fn token_for(&self, email: &str, scope: Scope) -> String {
+        let user = accounts::user_by_email(&self.db, email)
+            .await
+            .unwrap()
+            .unwrap();
+        let tenant = accounts::tenants_of(&self.db, &user.id)
+            .await
+            .unwrap()
+            .remove(0);
+        let mut tx = self.db.begin_write().await.unwrap();
+        let created = bandpool_store::tokens::create(
+            &mut tx,
+            &tenant.tenant_id,
+            &user.id,
+            "test",
+            scope,
+            None,
+            self.clock.now_ts(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        created.secret
+    }
+
+    /// A client that sends `Authorization: Bearer <secret>` and no cookie.
+    pub fn bearer(&self, secret: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert("authorization", format!("Bearer {secret}").parse().unwrap());
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Call a server function with form fields, as a browser's ActionForm does.
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, serde_json::Value) {
+        let response = client
+            .post(self.url(&format!("/_server/{endpoint}")))
+            .header("accept", "application/json")
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
+    /// Post an /auth form; returns the status and the Location header.
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (u16, String) {
+        let response = client
+            .post(self.url(path))
+            .header("accept", "text/html")
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let location = response
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, location)
+    }
+
+    /// Give a test user a password (hashed as production does).
+    pub async fn set_password(&self, email: &str, password: &str) {
+        let user = accounts::user_by_email(&self.db, email)
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = bandpool_server::auth::password::hash(password.to_string())
+            .await
+            .unwrap();
+        let mut tx = self.db.begin_write().await.unwrap();
+        accounts::set_password_hash(&mut tx, &user.id, &hash)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

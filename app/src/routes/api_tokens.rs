@@ -1,0 +1,96 @@
+//! API tokens (Owners and Admins): tokens for automation to call the REST API with
+//! `Authorization: Bearer`. The secret is shown once, when the token is made.
+
+use crate::components::action_result::action_result;
+use crate::components::error_note::ErrorNote;
+use crate::functions::tokens::{list_tokens, CreateToken, RevokeToken};
+use bandpool_domain::format::format_datetime;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn ApiTokens() -> impl IntoView {
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let tokens = Resource::new(
+        move || (create.version().get(), revoke.version().get()),
+        |_| list_tokens(),
+    );
+    let when = |at: Option<i64>, none: &'static str| {
+        at.map(format_datetime).unwrap_or_else(|| none.to_string())
+    };
+    view! {
+        <Title text="API tokens · Bandpool"/>
+        <div class="page-head"><h1>"API tokens"</h1></div>
+        <section class="card">
+            <h2>"New token"</h2>
+            <ActionForm action=create>
+                <div class="inline-form">
+                    <label>"Name" <input type="text" name="name" maxlength="100" required placeholder="e.g. nightly usage export"/></label>
+                    <label>"Scope"
+                        <select name="scope">
+                            <option value="read" selected>"Read"</option>
+                            <option value="read_write">"Read + write"</option>
+                        </select>
+                    </label>
+                    <label>"Expires after (days)" <input type="number" name="expires_in_days" min="1" max="3650" placeholder="never"/></label>
+                    <button type="submit" class="primary">"Create token"</button>
+                </div>
+            </ActionForm>
+            {move || match create.value().get() {
+                Some(Ok(created)) => view! {
+                    <div class="secret-once" role="status">
+                        <p>"Copy the token " <strong>{created.token.name.clone()}</strong> " now: it is not shown again."</p>
+                        <output class="secret" data-token-secret="">{created.secret.clone()}</output>
+                        <p class="muted">"Use it as " <code>"Authorization: Bearer <token>"</code> " on /api/v1."</p>
+                    </div>
+                }
+                .into_any(),
+                Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
+                None => ().into_any(),
+            }}
+        </section>
+        {action_result(revoke.value(), "The token is revoked.")}
+        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading tokens…"</section> }>
+            {move || Suspend::new(async move {
+                match tokens.await {
+                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
+                    Ok(tokens) if tokens.is_empty() => view! { <section class="card"><p class="muted">"No API tokens yet."</p></section> }.into_any(),
+                    Ok(tokens) => view! {
+                        <section class="card">
+                            <table class="data tokens">
+                                <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                                <tbody>
+                                    {tokens.into_iter().map(|t| {
+                                        let revoked = t.revoked_at.is_some();
+                                        view! {
+                                            <tr data-token=t.name.clone()>
+                                                <td>{t.name.clone()}</td>
+                                                <td><code>{format!("{}…", t.prefix)}</code></td>
+                                                <td>{t.scope.label()}</td>
+                                                <td>{t.created_by.clone()}</td>
+                                                <td>{format_datetime(t.created_at)}</td>
+                                                <td>{when(t.expires_at, "never")}</td>
+                                                <td data-last-used="">{when(t.last_used_at, "never")}</td>
+                                                <td>{if revoked { "Revoked" } else { "Active" }}</td>
+                                                <td>
+                                                    {(!revoked).then(|| view! {
+                                                        <ActionForm action=revoke>
+                                                            <input type="hidden" name="token_id" value=t.id.clone()/>
+                                                            <button type="submit" class="danger">"Revoke"</button>
+                                                        </ActionForm>
+                                                    })}
+                                                </td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,59 @@
+//! Tenants (operators, above tenants): every tenant with its Owners, and a form that
+//! creates a tenant with its pool and invites its first Owner.
+
+use crate::components::action_result::action_result;
+use crate::components::error_note::ErrorNote;
+use crate::functions::tenants::{list_tenants, CreateTenant};
+use bandpool_domain::format::{format_datetime, format_mbps};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Tenants() -> impl IntoView {
+    let create = ServerAction::<CreateTenant>::new();
+    let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
+    view! {
+        <Title text="Tenants · Bandpool"/>
+        <div class="page-head"><h1>"Tenants"</h1></div>
+        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading tenants…"</section> }>
+            {move || Suspend::new(async move {
+                match tenants.await {
+                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
+                    Ok(list) => view! {
+                        <section class="card">
+                            <table class="data tenants">
+                                <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|t| view! {
+                                        <tr data-tenant=t.name.clone()>
+                                            <td>{t.name.clone()}</td>
+                                            <td>{if t.owners.is_empty() { "(invited, not yet accepted)".to_string() } else { t.owners.join(", ") }}</td>
+                                            <td>{t.members}</td>
+                                            <td>{format_mbps(t.max_capacity_mbps)}</td>
+                                            <td>{t.loadmaster_limit}</td>
+                                            <td>{format_datetime(t.created_at)}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+        <section class="card">
+            <h2>"New tenant"</h2>
+            <ActionForm action=create>
+                <div class="inline-form">
+                    <label>"Name" <input type="text" name="name" maxlength="100" required/></label>
+                    <label>"First Owner's email" <input type="email" name="owner_email" required/></label>
+                    <label>"Maximum capacity (Mb/s)" <input type="number" name="max_capacity_mbps" min="0" value="10000" required/></label>
+                    <label>"LoadMaster limit" <input type="number" name="loadmaster_limit" min="0" value="50" required/></label>
+                    <button type="submit" class="primary">"Create tenant"</button>
+                </div>
+            </ActionForm>
+            {action_result(create.value(), "The tenant is created and its Owner invited by email.")}
+        </section>
+    }
+}

@@ -1,0 +1,203 @@
+//! Middleware around every request: cross-site refusal for state changes, security headers,
+//! and the page gate that sends anonymous visitors to the sign-in page.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use axum::extract::Request;
+use axum::http::header::{self, HeaderValue};
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use bandpool_domain::auth::Principal;
+use bandpool_domain::AppError;
+
+/// Refuse a state-changing request (anything but GET, HEAD, OPTIONS) unless the browser
+/// says it came from this site: `Sec-Fetch-Site: same-origin` (or `none`, typed by the
+/// user), or an `Origin` equal to the portal's own. A request with neither is refused too,
+/// except an API call with a bearer token, which a browser never sends by itself.
+pub async fn same_origin(
+    axum::Extension(allowed): axum::Extension<Arc<AllowedOrigins>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let bearer = request.uri().path().starts_with("/api/")
+        && headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("Bearer "));
+    if !bearer && !allowed.accepts(&request) {
+        tracing::warn!(
+            path = %request.uri().path(),
+            origin = ?headers.get(header::ORIGIN),
+            fetch_site = ?headers.get("sec-fetch-site"),
+            "cross-site request refused"
+        );
+        return AppError::CrossSite.into_response();
+    }
+    next.run(request).await
+}
+
+/// The origins state changes may come from: the configured public URL's, and the one the
+/// request's own Host header names (a browser cannot forge Host).
+#[derive(Debug, Clone)]
+pub struct AllowedOrigins {
+    pub public_origin: String,
+}
+
+impl AllowedOrigins {
+    pub fn new(public_url: &str) -> Self {
+        let public_origin = url::Url::parse(public_url)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        AllowedOrigins { public_origin }
+    }
+
+    fn accepts(&self, request: &Request) -> bool {
+        let headers = request.headers();
+        if let Some(site) = headers.get("sec-fetch-site") {
+            return matches!(site.to_str(), Ok("same-origin") | Ok("none"));
+        }
+        let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        if origin == self.public_origin {
+            return true;
+        }
+        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+        match (url::Url::parse(origin), host) {
+            (Ok(url), Some(host)) => {
+                let origin_host = match url.port() {
+                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
+                    None => url.host_str().unwrap_or("").to_string(),
+                };
+                origin_host.eq_ignore_ascii_case(host)
+            }
+            _ => false,
+        }
+    }
+}
+
+/// Headers on every response. Pages set their own Content-Security-Policy (with the
+/// render's nonce, in `app::shell`); anything else gets one that allows nothing.
+pub async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            ),
+        );
+    }
+    response
+}
+
+/// The portal's pages that need no sign-in.
+pub const PUBLIC_PAGES: &[&str] = &[
+    "/sign-in",
+    "/forgot-password",
+    "/reset-password",
+    "/invitation",
+];
+
+/// Anonymous GETs of a page other than the public ones go to the sign-in page, which comes
+/// back here afterwards.
+pub async fn page_gate(
+    axum::Extension(pages): axum::Extension<Arc<HashSet<String>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let path = request.uri().path();
+    let gated = request.method() == Method::GET
+        && pages.contains(path)
+        && !PUBLIC_PAGES.contains(&path)
+        && request.extensions().get::<Principal>().is_none();
+    if gated {
+        let target = request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let next_param: String = url::form_urlencoded::byte_serialize(target.as_bytes()).collect();
+        let mut response = Redirect::to(&format!("/sign-in?next={next_param}")).into_response();
+        *response.status_mut() = StatusCode::SEE_OTHER;
+        return response;
+    }
+    next.run(request).await
+}
+
+/// A `next` address to return to after signing in: a path on this site, or the default.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
+        _ => "/license-repository".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> Request {
+        let mut builder = Request::builder().method("POST").uri("/auth/sign-out");
+        for (k, v) in headers {
+            builder = builder.header(*k, *v);
+        }
+        builder.body(axum::body::Body::empty()).unwrap()
+    }
+
+    #[test]
+    fn only_this_sites_origin_may_change_state() {
+        let allowed = AllowedOrigins::new("https://licenses.example.com");
+        assert!(allowed.accepts(&request(&[("sec-fetch-site", "same-origin")])));
+        assert!(!allowed.accepts(&request(&[("sec-fetch-site", "cross-site")])));
+        assert!(!allowed.accepts(&request(&[("sec-fetch-site", "same-site")])));
+        assert!(allowed.accepts(&request(&[("origin", "https://licenses.example.com")])));
+        assert!(allowed.accepts(&request(&[
+            ("origin", "http://127.0.0.1:3100"),
+            ("host", "127.0.0.1:3100")
+        ])));
+        assert!(!allowed.accepts(&request(&[
+            ("origin", "http://evil.test"),
+            ("host", "127.0.0.1:3100")
+        ])));
+        assert!(!allowed.accepts(&request(&[("origin", "null"), ("host", "127.0.0.1:3100")])));
+        assert!(!allowed.accepts(&request(&[])));
+    }
+
+    #[test]
+    fn next_stays_on_this_site() {
+        assert_eq!(safe_next(Some("/event-log?page=2")), "/event-log?page=2");
+        for bad in [
+            "https://evil.test",
+            "//evil.test",
+            "/\\evil.test",
+            "javascript:x",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/license-repository");
+        }
+        assert_eq!(safe_next(None), "/license-repository");
+    }
+}

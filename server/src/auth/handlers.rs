@@ -1,0 +1,601 @@
+//! The /auth/* endpoints. They are HTML form targets (the sign-in, reset and invitation
+//! pages post here, with or without JavaScript) and answer with a redirect; a refusal is
+//! its error's status (401, 410, 429 with Retry-After, ...) with a short page for a
+//! browser or the `{code, message}` body for anything else.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::state::AppState;
+use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::http::header::{ACCEPT, CONTENT_SECURITY_POLICY, RETRY_AFTER};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::{Extension, Form};
+use bandpool_domain::auth::{check_new_password, normalize_email, Principal};
+use bandpool_domain::AppError;
+use bandpool_store::events::{self, Actor, NewEvent};
+use bandpool_store::{accounts, sessions};
+use tower_sessions::Session;
+
+use super::guard::safe_next;
+use super::oidc::PendingSignIn;
+use super::principal::{session_error, start_session, TENANT_ID};
+use super::{password, AuthContext};
+
+type Fields = Form<HashMap<String, String>>;
+
+const PENDING_SSO: &str = "pending_sso";
+
+/// The client's address, for rate limits.
+pub struct ClientIp(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientIp(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|c| c.0.ip().to_string())
+                .unwrap_or_else(|| "unknown".into()),
+        ))
+    }
+}
+
+fn field<'a>(form: &'a HashMap<String, String>, name: &str) -> &'a str {
+    form.get(name).map(String::as_str).unwrap_or("")
+}
+
+fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// A refusal: the error's status; a short page for browsers, the JSON body otherwise.
+fn refuse(headers: &HeaderMap, error: AppError) -> Response {
+    let wants_html = headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if !wants_html {
+        return error.into_response();
+    }
+    let (back, label) = match &error {
+        AppError::SignInFailed { .. }
+        | AppError::InvalidCredentials
+        | AppError::RateLimited { .. } => ("/sign-in", "Back to sign-in"),
+        AppError::LinkExpired => ("/forgot-password", "Ask for a new link"),
+        _ => ("/sign-in", "Back"),
+    };
+    let message = html_escape(&error.to_string());
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bandpool: {code}</title>\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"stylesheet\" href=\"/pkg/bandpool.css\"></head><body><main class=\"auth-page\">\
+         <h1>That did not work</h1><p class=\"error-note\" role=\"alert\" data-code=\"{code}\">{message}</p>\
+         <p><a href=\"{back}\">{label}</a></p></main></body></html>",
+        code = error.code(),
+    );
+    let mut response = (error.status(), Html(page)).into_response();
+    response.headers_mut().insert(
+        CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        ),
+    );
+    if let AppError::RateLimited { retry_after } = error {
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, HeaderValue::from(retry_after));
+    }
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Record a person-level event in each tenant the person belongs to (or in none).
+async fn record_for_user(
+    state: &AppState,
+    user_id: Option<&str>,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), AppError> {
+    let tenants = match user_id {
+        Some(id) => accounts::tenants_of(&state.db, id).await?,
+        None => vec![],
+    };
+    let at_ms = state.clock.now().timestamp_millis();
+    let ids: Vec<Option<&str>> = if tenants.is_empty() {
+        vec![None]
+    } else {
+        tenants.iter().map(|t| Some(t.tenant_id.as_str())).collect()
+    };
+    for tenant_id in ids {
+        events::record_alone(
+            &state.db,
+            NewEvent {
+                tenant_id,
+                at_ms,
+                actor,
+                action,
+                target,
+                detail,
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Sign a known user in: fresh session id, first tenant, last sign-in time, event.
+async fn complete_sign_in(
+    state: &AppState,
+    session: &Session,
+    user_id: &str,
+    email: &str,
+    tenant_id: Option<&str>,
+    how: &str,
+) -> Result<(), AppError> {
+    let tenant = match tenant_id {
+        Some(t) => Some(t.to_string()),
+        None => accounts::tenants_of(&state.db, user_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|t| t.tenant_id),
+    };
+    start_session(session, user_id, tenant.as_deref()).await?;
+    let mut tx = state.db.begin_write().await?;
+    accounts::mark_signed_in(&mut tx, user_id, state.clock.now_ts()).await?;
+    tx.commit().await?;
+    record_for_user(
+        state,
+        Some(user_id),
+        &Actor::user(user_id, email),
+        "sign_in",
+        email,
+        how,
+    )
+    .await
+}
+
+/// POST /auth/sign-in: email + password (local accounts).
+pub async fn sign_in(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Arc<AuthContext>>,
+    ClientIp(ip): ClientIp,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let result = async {
+        if !auth.local_accounts {
+            return Err(AppError::not_found("Sign-in with a password"));
+        }
+        let email =
+            normalize_email(field(&form, "email")).map_err(|_| AppError::InvalidCredentials)?;
+        let window = Duration::from_secs(15 * 60);
+        let limit = auth.limits.sign_in_per_15_minutes;
+        auth.limiter
+            .attempt(&format!("sign-in:ip:{ip}"), limit.saturating_mul(3), window)?;
+        auth.limiter
+            .attempt(&format!("sign-in:email:{email}"), limit, window)?;
+        let user = accounts::user_by_email(&state.db, &email).await?;
+        let stored = user.as_ref().and_then(|u| u.password_hash.clone());
+        let password_text = field(&form, "password")
+            .chars()
+            .take(256)
+            .collect::<String>();
+        if !password::verify(password_text, stored).await? {
+            record_for_user(
+                &state,
+                user.as_ref().map(|u| u.id.as_str()),
+                &Actor::anonymous(&email),
+                "sign_in_failed",
+                &email,
+                "wrong email or password",
+            )
+            .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+        let user = user.expect("verified against a stored hash");
+        complete_sign_in(&state, &session, &user.id, &user.email, None, "password").await?;
+        Ok(safe_next(form.get("next").map(String::as_str)))
+    }
+    .await;
+    match result {
+        Ok(next) => see_other(&next),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// GET /auth/sso?next=...&invitation=...: leave for the identity provider.
+pub async fn sso_start(
+    Extension(auth): Extension<Arc<AuthContext>>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let provider = auth
+            .oidc
+            .as_ref()
+            .ok_or_else(|| AppError::not_found("Single sign-on"))?;
+        let next = safe_next(query.get("next").map(String::as_str));
+        let invitation = query.get("invitation").filter(|v| !v.is_empty()).cloned();
+        let (url, pending) = provider.start(next, invitation).await?;
+        session
+            .insert(PENDING_SSO, &pending)
+            .await
+            .map_err(session_error)?;
+        Ok(url)
+    }
+    .await;
+    match result {
+        Ok(url) => see_other(&url),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// GET /auth/oidc/callback?code=...&state=...: the provider sends the browser back.
+pub async fn sso_callback(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Arc<AuthContext>>,
+    session: Session,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let result = async {
+        let provider = auth
+            .oidc
+            .as_ref()
+            .ok_or_else(|| AppError::not_found("Single sign-on"))?;
+        let pending: PendingSignIn = session
+            .remove(PENDING_SSO)
+            .await
+            .map_err(session_error)?
+            .ok_or_else(|| {
+                AppError::sign_in_failed("this browser did not start a sign-in, or it was already used")
+            })?;
+        if let Some(error) = query.get("error") {
+            let description = query.get("error_description").cloned().unwrap_or_default();
+            return Err(AppError::sign_in_failed(format!("the identity provider said {error}: {description}")));
+        }
+        let code = query.get("code").ok_or_else(|| AppError::sign_in_failed("no code came back"))?;
+        let returned_state = query.get("state").map(String::as_str).unwrap_or("");
+        let identity = provider.finish(&pending, code, returned_state).await?;
+        let now = state.clock.now_ts();
+        let verified_email = identity.email.clone().filter(|_| identity.email_verified);
+
+        // An invitation being accepted through single sign-on: the verified email must be
+        // the invited one.
+        if let Some(link) = &pending.invitation {
+            let invitation = accounts::open_invitation(&state.db, link, now).await?;
+            if verified_email.as_deref() != Some(invitation.email.as_str()) {
+                return Err(AppError::sign_in_failed(format!(
+                    "the invitation is for {}, and the provider signed you in with a different or unverified address",
+                    invitation.email
+                )));
+            }
+            let mut tx = state.db.begin_write().await?;
+            let user_id = accounts::ensure_user(&mut tx, &invitation.email, now).await?;
+            accounts::link_subject(&mut tx, &user_id, &identity.issuer, &identity.subject).await?;
+            accounts::accept_invitation(&mut tx, &invitation, &user_id, now).await?;
+            record_accepted(&mut tx, &state, &invitation, &user_id).await?;
+            tx.commit().await?;
+            complete_sign_in(&state, &session, &user_id, &invitation.email, Some(&invitation.tenant_id), "single sign-on").await?;
+            return Ok(pending.next);
+        }
+
+        let mut user = accounts::user_by_subject(&state.db, &identity.issuer, &identity.subject).await?;
+        if user.is_none() {
+            if let Some(email) = &verified_email {
+                if let Some(found) = accounts::user_by_email(&state.db, email).await? {
+                    if found.oidc_subject.is_none() {
+                        let mut tx = state.db.begin_write().await?;
+                        accounts::link_subject(&mut tx, &found.id, &identity.issuer, &identity.subject).await?;
+                        tx.commit().await?;
+                        user = Some(found);
+                    }
+                }
+            }
+        }
+        let Some(user) = user else {
+            let label = identity.email.clone().unwrap_or_else(|| identity.subject.clone());
+            record_for_user(&state, None, &Actor::anonymous(&label), "sign_in_failed", &label, "single sign-on: no matching account").await?;
+            return Err(AppError::sign_in_failed(format!(
+                "there is no Bandpool account for {label}{}; ask a tenant Owner for an invitation",
+                if identity.email.is_some() && !identity.email_verified { " (the provider has not verified that address)" } else { "" }
+            )));
+        };
+        complete_sign_in(&state, &session, &user.id, &user.email, None, "single sign-on").await?;
+        Ok(pending.next)
+    }
+    .await;
+    match result {
+        Ok(next) => see_other(&next),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+async fn record_accepted(
+    tx: &mut bandpool_store::WriteTx,
+    state: &AppState,
+    invitation: &accounts::OpenInvitation,
+    user_id: &str,
+) -> Result<(), AppError> {
+    events::record(
+        tx,
+        NewEvent {
+            tenant_id: Some(&invitation.tenant_id),
+            at_ms: state.clock.now().timestamp_millis(),
+            actor: &Actor::user(user_id, &invitation.email),
+            action: "invitation_accepted",
+            target: &invitation.email,
+            detail: &format!("joined as {}", invitation.role.label()),
+        },
+    )
+    .await
+}
+
+/// POST /auth/sign-out: end this session.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        if let Some(Extension(p)) = &principal {
+            record_for_user(
+                &state,
+                Some(&p.user_id),
+                &Actor::user(&p.user_id, &p.email),
+                "sign_out",
+                &p.email,
+                "",
+            )
+            .await?;
+        }
+        session.flush().await.map_err(session_error)?;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/sign-in?signed_out=1"),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// POST /auth/sign-out-everywhere: end every session of this person, on every device.
+pub async fn sign_out_everywhere(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let Some(Extension(p)) = principal else {
+            return Err(AppError::Unauthenticated);
+        };
+        let ended = sessions::delete_for_user(&state.db, &p.user_id).await?;
+        session.flush().await.map_err(session_error)?;
+        record_for_user(
+            &state,
+            Some(&p.user_id),
+            &Actor::user(&p.user_id, &p.email),
+            "sign_out_everywhere",
+            &p.email,
+            &format!("{ended} sessions ended"),
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/sign-in?signed_out=everywhere"),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// POST /auth/forgot-password: email a single-use link, if the address has a password.
+/// The answer is the same whether or not it does.
+pub async fn forgot_password(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Arc<AuthContext>>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let result = async {
+        if !auth.local_accounts {
+            return Err(AppError::not_found("Password reset"));
+        }
+        let email = normalize_email(field(&form, "email"))?;
+        let hour = Duration::from_secs(3600);
+        let limit = auth.limits.password_resets_per_hour;
+        auth.limiter
+            .attempt(&format!("reset:ip:{ip}"), limit.saturating_mul(3), hour)?;
+        auth.limiter
+            .attempt(&format!("reset:email:{email}"), limit, hour)?;
+        let Some(user) = accounts::user_by_email(&state.db, &email).await? else {
+            return Ok(());
+        };
+        if user.password_hash.is_none() {
+            return Ok(());
+        }
+        let now = state.clock.now_ts();
+        let mut tx = state.db.begin_write().await?;
+        let link = accounts::create_password_reset(&mut tx, &user.id, now).await?;
+        tx.commit().await?;
+        let url = state.portal.link(&format!("/reset-password?token={link}"));
+        state
+            .mailer
+            .send(
+                &user.email,
+                "Reset your Bandpool password",
+                &format!(
+                    "Someone (we hope you) asked to reset the password of {} on Bandpool.\n\n\
+                     Choose a new password here (the link works once, for {} minutes):\n{url}\n\n\
+                     If it was not you, ignore this message; your password stays as it is.\n",
+                    user.email,
+                    bandpool_domain::accounts::PASSWORD_RESET_MINUTES
+                ),
+            )
+            .await?;
+        record_for_user(
+            &state,
+            Some(&user.id),
+            &Actor::anonymous(&email),
+            "password_reset_requested",
+            &email,
+            "",
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/forgot-password?sent=1"),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// POST /auth/reset-password: token + new password. Ends every session of the person.
+pub async fn reset_password(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let result = async {
+        let new_password = field(&form, "password");
+        check_new_password(new_password)?;
+        if new_password != field(&form, "confirm") {
+            return Err(AppError::invalid("confirm", "does not match the password"));
+        }
+        let hash = password::hash(new_password.to_string()).await?;
+        let now = state.clock.now_ts();
+        let mut tx = state.db.begin_write().await?;
+        let user_id = accounts::use_password_reset(&mut tx, field(&form, "token"), now).await?;
+        accounts::set_password_hash(&mut tx, &user_id, &hash).await?;
+        tx.commit().await?;
+        sessions::delete_for_user(&state.db, &user_id).await?;
+        let email = accounts::user_by_id(&state.db, &user_id)
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        record_for_user(
+            &state,
+            Some(&user_id),
+            &Actor::user(&user_id, &email),
+            "password_reset",
+            &email,
+            "every session ended",
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/sign-in?reset=1"),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// POST /auth/invitation: accept an invitation with a password (local accounts). A new
+/// person chooses a password; someone with an account proves it with theirs.
+pub async fn accept_invitation(
+    State(state): State<AppState>,
+    Extension(auth): Extension<Arc<AuthContext>>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let result = async {
+        if !auth.local_accounts {
+            return Err(AppError::not_found("Accepting with a password"));
+        }
+        let now = state.clock.now_ts();
+        let invitation = accounts::open_invitation(&state.db, field(&form, "token"), now).await?;
+        let password_text = field(&form, "password").to_string();
+        let existing = accounts::user_by_email(&state.db, &invitation.email).await?;
+        let new_hash = match existing.as_ref().and_then(|u| u.password_hash.clone()) {
+            Some(stored) => {
+                auth.limiter.attempt(
+                    &format!("sign-in:email:{}", invitation.email),
+                    auth.limits.sign_in_per_15_minutes,
+                    Duration::from_secs(15 * 60),
+                )?;
+                if !password::verify(password_text, Some(stored)).await? {
+                    return Err(AppError::InvalidCredentials);
+                }
+                None
+            }
+            None => {
+                check_new_password(&password_text)?;
+                if password_text != field(&form, "confirm") {
+                    return Err(AppError::invalid("confirm", "does not match the password"));
+                }
+                Some(password::hash(password_text).await?)
+            }
+        };
+        let mut tx = state.db.begin_write().await?;
+        let user_id = accounts::ensure_user(&mut tx, &invitation.email, now).await?;
+        if let Some(hash) = &new_hash {
+            accounts::set_password_hash(&mut tx, &user_id, hash).await?;
+        }
+        accounts::accept_invitation(&mut tx, &invitation, &user_id, now).await?;
+        record_accepted(&mut tx, &state, &invitation, &user_id).await?;
+        tx.commit().await?;
+        complete_sign_in(
+            &state,
+            &session,
+            &user_id,
+            &invitation.email,
+            Some(&invitation.tenant_id),
+            "invitation",
+        )
+        .await
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/license-repository"),
+        Err(error) => refuse(&headers, error),
+    }
+}
+
+/// POST /auth/tenant: show another of my tenants.
+pub async fn switch_tenant(
+    State(state): State<AppState>,
+    principal: Option<Extension<Principal>>,
+    session: Session,
+    headers: HeaderMap,
+    Form(form): Fields,
+) -> Response {
+    let result = async {
+        let Some(Extension(p)) = principal else {
+            return Err(AppError::Unauthenticated);
+        };
+        let tenant_id = field(&form, "tenant_id");
+        accounts::access_to(&state.db, &p.user_id, tenant_id)
+            .await?
+            .ok_or_else(|| AppError::not_found("The tenant"))?;
+        session
+            .insert(TENANT_ID, tenant_id)
+            .await
+            .map_err(session_error)
+    }
+    .await;
+    match result {
+        Ok(()) => see_other("/license-repository"),
+        Err(error) => refuse(&headers, error),
+    }
+}

@@ -1,0 +1,65 @@
+//! Sign-in and who-may-do-what, on the server side.
+//!
+//! - `handlers`: the /auth/* form endpoints (local sign-in, single sign-on, sign-out,
+//!   password reset, invitation acceptance, tenant switch).
+//! - `principal`: the middleware that turns a session or a bearer token into a `Principal`.
+//! - `guard`: cross-site refusal, security headers, the page gate.
+//! - `oidc`: OpenID Connect with PKCE through the oauth2 crate.
+//! - `password`: Argon2id. `rate_limit`: attempt counters. `session_store`: sessions in the DB.
+//!
+//! The policy itself (which role may do what) is `bandpool_domain::auth`.
+
+pub mod guard;
+pub mod handlers;
+pub mod oidc;
+pub mod password;
+pub mod principal;
+pub mod rate_limit;
+pub mod session_store;
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request};
+
+/// Every route under /auth, as `(method, path)`.
+pub const ROUTES: &[(&str, &str)] = &[
+    ("post", "/auth/sign-in"),
+    ("get", "/auth/sso"),
+    ("get", "/auth/oidc/callback"),
+    ("post", "/auth/sign-out"),
+    ("post", "/auth/sign-out-everywhere"),
+    ("post", "/auth/forgot-password"),
+    ("post", "/auth/reset-password"),
+    ("post", "/auth/invitation"),
+    ("post", "/auth/tenant"),
+];
+
+/// Attempt limits (settings `rate_*`).
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Sign-in attempts per email address, and per client address, per 15 minutes.
+    pub sign_in_per_15_minutes: u32,
+    /// Password-reset requests per client address per hour.
+    pub password_resets_per_hour: u32,
+    /// Requests per API token per minute.
+    pub token_requests_per_minute: u32,
+    /// Requests with an unknown token per client address per minute.
+    pub bad_tokens_per_minute: u32,
+}
+
+/// What the auth handlers and middleware share.
+pub struct AuthContext {
+    pub oidc: Option<oidc::Provider>,
+    pub local_accounts: bool,
+    pub limits: Limits,
+    pub limiter: rate_limit::RateLimiter,
+}
+
+/// The client's address (the TCP peer; a proxy in front should be the only peer).
+pub fn client_ip(request: &Request) -> String {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}

@@ -1,0 +1,595 @@
+//! People and their tenants: users (local password or single sign-on subject), memberships
+//! with a role, emailed invitations and password-reset links. A tenant always keeps one Owner.
+
+use bandpool_domain::accounts::{
+    Invitation, Member, Team, TenantSummary, INVITATION_HOURS, PASSWORD_RESET_MINUTES,
+};
+use bandpool_domain::auth::{Role, TenantAccess};
+use bandpool_domain::AppError;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{Db, Value, WriteTx};
+use crate::{secret, Result};
+
+/// A user row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub password_hash: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_subject: Option<String>,
+    pub operator: bool,
+}
+
+const USER_COLUMNS: &str = "id, email, password_hash, oidc_issuer, oidc_subject, is_operator";
+
+fn user(row: &AnyRow) -> Result<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        password_hash: row.try_get("password_hash")?,
+        oidc_issuer: row.try_get("oidc_issuer")?,
+        oidc_subject: row.try_get("oidc_subject")?,
+        operator: row.try_get::<i64, _>("is_operator")? != 0,
+    })
+}
+
+async fn one_user(db: &Db, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
+    db.fetch_optional(&sql, values)
+        .await?
+        .map(|row| user(&row))
+        .transpose()
+}
+
+pub async fn user_by_id(db: &Db, id: &str) -> Result<Option<User>> {
+    one_user(db, "id = $1", vec![Value::Text(id.into())]).await
+}
+
+/// `email` is already normalised (lower-case, trimmed).
+pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>> {
+    one_user(db, "email = $1", vec![Value::Text(email.into())]).await
+}
+
+pub async fn user_by_subject(db: &Db, issuer: &str, subject: &str) -> Result<Option<User>> {
+    one_user(
+        db,
+        "oidc_issuer = $1 AND oidc_subject = $2",
+        vec![Value::Text(issuer.into()), Value::Text(subject.into())],
+    )
+    .await
+}
+
+/// Create a user (or return the existing one with that email); returns its id.
+pub async fn ensure_user(tx: &mut WriteTx, email: &str, now: i64) -> Result<String> {
+    if let Some(row) = tx
+        .fetch_optional(
+            "SELECT id FROM users WHERE email = $1",
+            vec![Value::Text(email.into())],
+        )
+        .await?
+    {
+        return Ok(row.try_get("id")?);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(email.into()),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+pub async fn set_password_hash(tx: &mut WriteTx, user_id: &str, hash: &str) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET password_hash = $1 WHERE id = $2",
+        vec![Value::Text(hash.into()), Value::Text(user_id.into())],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn set_operator(tx: &mut WriteTx, user_id: &str, operator: bool) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET is_operator = $1 WHERE id = $2",
+        vec![Value::Int(operator as i64), Value::Text(user_id.into())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Remember the provider's subject for this user, so a later change of email still matches.
+pub async fn link_subject(
+    tx: &mut WriteTx,
+    user_id: &str,
+    issuer: &str,
+    subject: &str,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET oidc_issuer = $1, oidc_subject = $2 WHERE id = $3",
+        vec![
+            Value::Text(issuer.into()),
+            Value::Text(subject.into()),
+            Value::Text(user_id.into()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_signed_in(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<()> {
+    tx.execute(
+        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2",
+        vec![Value::Int(now), Value::Text(user_id.into())],
+    )
+    .await?;
+    Ok(())
+}
+
+fn access(row: &AnyRow) -> Result<TenantAccess> {
+    let role: String = row.try_get("role")?;
+    Ok(TenantAccess {
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_name: row.try_get("tenant_name")?,
+        role: Role::parse(&role)?,
+    })
+}
+
+const ACCESS_SQL: &str = "SELECT m.tenant_id, t.name AS tenant_name, m.role FROM memberships m \
+                          JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1";
+
+/// Every tenant a user belongs to, oldest tenant first.
+pub async fn tenants_of(db: &Db, user_id: &str) -> Result<Vec<TenantAccess>> {
+    let sql = format!("{ACCESS_SQL} ORDER BY t.created_at, t.id");
+    db.fetch_all(&sql, vec![Value::Text(user_id.into())])
+        .await?
+        .iter()
+        .map(access)
+        .collect()
+}
+
+/// The user's role in one tenant, if a member.
+pub async fn access_to(db: &Db, user_id: &str, tenant_id: &str) -> Result<Option<TenantAccess>> {
+    let sql = format!("{ACCESS_SQL} AND m.tenant_id = $2");
+    db.fetch_optional(
+        &sql,
+        vec![Value::Text(user_id.into()), Value::Text(tenant_id.into())],
+    )
+    .await?
+    .map(|row| access(&row))
+    .transpose()
+}
+
+/// Add a member, or give an existing member the role.
+pub async fn add_member(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    user_id: &str,
+    role: Role,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role",
+        vec![
+            Value::Text(tenant_id.into()),
+            Value::Text(user_id.into()),
+            Value::Text(role.as_str().into()),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+async fn member_role(tx: &mut WriteTx, tenant_id: &str, user_id: &str) -> Result<(Role, String)> {
+    let row = tx
+        .fetch_optional(
+            "SELECT m.role, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.tenant_id = $1 AND m.user_id = $2",
+            vec![Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The member"))?;
+    let role: String = row.try_get("role")?;
+    Ok((Role::parse(&role)?, row.try_get("email")?))
+}
+
+async fn owners(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
+    let row = tx
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM memberships WHERE tenant_id = $1 AND role = 'owner'",
+            vec![Value::Text(tenant_id.into())],
+        )
+        .await?;
+    Ok(row.try_get("n")?)
+}
+
+/// Change a member's role; the last Owner cannot be demoted. Returns the member's email.
+pub async fn change_role(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    user_id: &str,
+    role: Role,
+) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
+    let (current, email) = member_role(tx, tenant_id, user_id).await?;
+    if current == Role::Owner && role != Role::Owner && owners(tx, tenant_id).await? <= 1 {
+        return Err(AppError::LastOwner);
+    }
+    tx.execute(
+        "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3",
+        vec![
+            Value::Text(role.as_str().into()),
+            Value::Text(tenant_id.into()),
+            Value::Text(user_id.into()),
+        ],
+    )
+    .await?;
+    Ok(email)
+}
+
+/// Remove a member (and revoke the API tokens they made here); never the last Owner.
+pub async fn remove_member(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
+    let (current, email) = member_role(tx, tenant_id, user_id).await?;
+    if current == Role::Owner && owners(tx, tenant_id).await? <= 1 {
+        return Err(AppError::LastOwner);
+    }
+    tx.execute(
+        "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2",
+        vec![Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND created_by = $3 AND revoked_at IS NULL",
+        vec![Value::Int(now), Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+    )
+    .await?;
+    Ok(email)
+}
+
+/// The Users page: members by email, then open invitations (newest first).
+pub async fn team(db: &Db, tenant_id: &str, now: i64) -> Result<Team> {
+    let members = db
+        .fetch_all(
+            "SELECT m.user_id, u.email, m.role, m.created_at, u.last_sign_in_at FROM memberships m \
+             JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ORDER BY u.email",
+            vec![Value::Text(tenant_id.into())],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            Ok(Member {
+                user_id: row.try_get("user_id")?,
+                email: row.try_get("email")?,
+                role: Role::parse(&role)?,
+                joined_at: row.try_get("created_at")?,
+                last_sign_in_at: row.try_get("last_sign_in_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let invitations = db
+        .fetch_all(
+            "SELECT id, email, role, invited_by, expires_at FROM invitations \
+             WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
+             ORDER BY created_at DESC, id",
+            vec![Value::Text(tenant_id.into())],
+        )
+        .await?
+        .iter()
+        .map(|row| {
+            let role: String = row.try_get("role")?;
+            let expires_at: i64 = row.try_get("expires_at")?;
+            Ok(Invitation {
+                id: row.try_get("id")?,
+                email: row.try_get("email")?,
+                role: Role::parse(&role)?,
+                invited_by: row.try_get("invited_by")?,
+                expires_at,
+                expired: expires_at <= now,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(Team {
+        members,
+        invitations,
+    })
+}
+
+/// Invite an email to a tenant with a role. An open invitation to the same address is
+/// replaced (its link stops working). Returns the invitation id and the link's secret.
+pub async fn invite(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    email: &str,
+    role: Role,
+    invited_by: &str,
+    now: i64,
+) -> Result<(String, String)> {
+    let member = tx
+        .fetch_optional(
+            "SELECT 1 AS x FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.tenant_id = $1 AND u.email = $2",
+            vec![Value::Text(tenant_id.into()), Value::Text(email.into())],
+        )
+        .await?;
+    if member.is_some() {
+        return Err(AppError::invalid(
+            "email",
+            "already belongs to a member of this tenant",
+        ));
+    }
+    tx.execute(
+        "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND email = $3 \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+        vec![
+            Value::Int(now),
+            Value::Text(tenant_id.into()),
+            Value::Text(email.into()),
+        ],
+    )
+    .await?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let link = secret::generate("inv_");
+    tx.execute(
+        "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.into()),
+            Value::Text(email.into()),
+            Value::Text(role.as_str().into()),
+            Value::Text(secret::hash(&link)),
+            Value::Text(invited_by.into()),
+            Value::Int(now),
+            Value::Int(now + INVITATION_HOURS * 3600),
+        ],
+    )
+    .await?;
+    Ok((id, link))
+}
+
+/// An open invitation of this tenant, by id.
+pub async fn invitation(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<(String, Role)> {
+    let row = tx
+        .fetch_optional(
+            "SELECT email, role FROM invitations WHERE tenant_id = $1 AND id = $2 \
+             AND accepted_at IS NULL AND revoked_at IS NULL",
+            vec![Value::Text(tenant_id.into()), Value::Text(id.into())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The invitation"))?;
+    let role: String = row.try_get("role")?;
+    Ok((row.try_get("email")?, Role::parse(&role)?))
+}
+
+pub async fn revoke_invitation(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<String> {
+    let (email, _) = invitation(tx, tenant_id, id).await?;
+    tx.execute(
+        "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3",
+        vec![
+            Value::Int(now),
+            Value::Text(tenant_id.into()),
+            Value::Text(id.into()),
+        ],
+    )
+    .await?;
+    Ok(email)
+}
+
+/// An invitation a link names, while it can still be accepted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInvitation {
+    pub id: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub email: String,
+    pub role: Role,
+}
+
+pub async fn open_invitation(db: &Db, link: &str, now: i64) -> Result<OpenInvitation> {
+    let row = db
+        .fetch_optional(
+            "SELECT i.id, i.tenant_id, t.name AS tenant_name, i.email, i.role FROM invitations i \
+             JOIN tenants t ON t.id = i.tenant_id WHERE i.token_hash = $1 \
+             AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
+            vec![Value::Text(secret::hash(link)), Value::Int(now)],
+        )
+        .await?
+        .ok_or(AppError::LinkExpired)?;
+    let role: String = row.try_get("role")?;
+    Ok(OpenInvitation {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_name: row.try_get("tenant_name")?,
+        email: row.try_get("email")?,
+        role: Role::parse(&role)?,
+    })
+}
+
+/// Accept: the link is used up (exactly once, even under races) and the user joins.
+pub async fn accept_invitation(
+    tx: &mut WriteTx,
+    invitation: &OpenInvitation,
+    user_id: &str,
+    now: i64,
+) -> Result<()> {
+    let claimed = tx
+        .execute(
+            "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL \
+             AND revoked_at IS NULL AND expires_at > $1",
+            vec![Value::Int(now), Value::Text(invitation.id.clone())],
+        )
+        .await?;
+    if claimed != 1 {
+        return Err(AppError::LinkExpired);
+    }
+    add_member(tx, &invitation.tenant_id, user_id, invitation.role, now).await
+}
+
+/// A single-use password-reset link's secret for a user.
+pub async fn create_password_reset(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<String> {
+    let link = secret::generate("pwr_");
+    tx.execute(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            Value::Text(secret::hash(&link)),
+            Value::Text(user_id.into()),
+            Value::Int(now),
+            Value::Int(now + PASSWORD_RESET_MINUTES * 60),
+        ],
+    )
+    .await?;
+    Ok(link)
+}
+
+/// Whether a reset link is still good (for showing its form).
+pub async fn password_reset_is_open(db: &Db, link: &str, now: i64) -> Result<bool> {
+    Ok(db
+        .fetch_optional(
+            "SELECT 1 AS x FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
+            vec![Value::Text(secret::hash(link)), Value::Int(now)],
+        )
+        .await?
+        .is_some())
+}
+
+/// Use a reset link up; returns whose password it resets.
+pub async fn use_password_reset(tx: &mut WriteTx, link: &str, now: i64) -> Result<String> {
+    let hash = secret::hash(link);
+    let claimed = tx
+        .execute(
+            "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
+            vec![Value::Int(now), Value::Text(hash.clone())],
+        )
+        .await?;
+    if claimed != 1 {
+        return Err(AppError::LinkExpired);
+    }
+    let row = tx
+        .fetch_one(
+            "SELECT user_id FROM password_resets WHERE token_hash = $1",
+            vec![Value::Text(hash)],
+        )
+        .await?;
+    Ok(row.try_get("user_id")?)
+}
+
+/// Every tenant, for operators.
+pub async fn list_tenants(db: &Db) -> Result<Vec<TenantSummary>> {
+    let tenants = db
+        .fetch_all(
+            "SELECT t.id, t.name, t.created_at, p.max_capacity_mbps, p.loadmaster_limit, \
+             (SELECT COUNT(*) FROM memberships m WHERE m.tenant_id = t.id) AS members \
+             FROM tenants t JOIN pools p ON p.tenant_id = t.id ORDER BY t.created_at, t.id",
+            vec![],
+        )
+        .await?;
+    let owner_rows = db
+        .fetch_all(
+            "SELECT m.tenant_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+             WHERE m.role = 'owner' ORDER BY u.email",
+            vec![],
+        )
+        .await?;
+    let mut owners: std::collections::HashMap<String, Vec<String>> = Default::default();
+    for row in &owner_rows {
+        owners
+            .entry(row.try_get("tenant_id")?)
+            .or_default()
+            .push(row.try_get("email")?);
+    }
+    tenants
+        .iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            Ok(TenantSummary {
+                owners: owners.remove(&id).unwrap_or_default(),
+                id,
+                name: row.try_get("name")?,
+                created_at: row.try_get("created_at")?,
+                members: row.try_get("members")?,
+                max_capacity_mbps: row.try_get("max_capacity_mbps")?,
+                loadmaster_limit: row.try_get("loadmaster_limit")?,
+            })
+        })
+        .collect()
+}
+
+/// Create a tenant with its pool and invite its first Owner, with the events that say so.
+/// Returns the tenant id and the invitation link's secret.
+pub async fn create_tenant_with_owner(
+    tx: &mut WriteTx,
+    actor: &crate::events::Actor,
+    name: &str,
+    owner_email: &str,
+    max_capacity_mbps: i64,
+    loadmaster_limit: i64,
+    at_ms: i64,
+) -> Result<(String, String)> {
+    use crate::events::{record, NewEvent};
+    let now = at_ms.div_euclid(1000);
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+    }
+    for (field, value) in [
+        ("max_capacity_mbps", max_capacity_mbps),
+        ("loadmaster_limit", loadmaster_limit),
+    ] {
+        if !(0..=100_000_000).contains(&value) {
+            return Err(AppError::invalid(
+                field,
+                "must be a whole number from 0 to 100000000",
+            ));
+        }
+    }
+    crate::tenants::ensure_license_types(tx).await?;
+    let tenant_id =
+        crate::tenants::create_tenant(tx, name, max_capacity_mbps, loadmaster_limit, now).await?;
+    let (_, link) = invite(tx, &tenant_id, owner_email, Role::Owner, &actor.label, now).await?;
+    let detail = format!("first Owner invited: {owner_email}");
+    record(
+        tx,
+        NewEvent {
+            tenant_id: Some(&tenant_id),
+            at_ms,
+            actor,
+            action: "tenant_created",
+            target: name,
+            detail: &detail,
+        },
+    )
+    .await?;
+    record(
+        tx,
+        NewEvent {
+            tenant_id: Some(&tenant_id),
+            at_ms,
+            actor,
+            action: "invitation_sent",
+            target: owner_email,
+            detail: "as Owner",
+        },
+    )
+    .await?;
+    Ok((tenant_id, link))
+}

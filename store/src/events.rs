@@ -1,0 +1,187 @@
+//! The event log: appended in the same transaction as the change it records, read with
+//! filters and paging, streamed for CSV. There is no update or delete here, by design.
+
+use bandpool_domain::error::REQUEST_ID;
+use bandpool_domain::events::{Event, EventPage, EventQuery};
+use futures::stream::BoxStream;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+
+/// Who did it: a user (by id, for "my events") and how the log names them.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub user_id: Option<String>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn user(user_id: &str, label: &str) -> Actor {
+        Actor {
+            user_id: Some(user_id.to_string()),
+            label: label.to_string(),
+        }
+    }
+
+    /// Someone not (yet) known: a failed sign-in names the address that was tried.
+    pub fn anonymous(label: &str) -> Actor {
+        Actor {
+            user_id: None,
+            label: label.to_string(),
+        }
+    }
+
+    /// The command line or a background task.
+    pub fn system(label: &str) -> Actor {
+        Actor::anonymous(label)
+    }
+}
+
+/// A change to record.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    pub tenant_id: Option<&'a str>,
+    pub at_ms: i64,
+    pub actor: &'a Actor,
+    pub action: &'a str,
+    pub target: &'a str,
+    pub detail: &'a str,
+}
+
+fn values(event: &NewEvent<'_>) -> Vec<Value> {
+    let request_id = REQUEST_ID
+        .try_with(|id| id.clone())
+        .unwrap_or_else(|_| "-".to_string());
+    vec![
+        Value::Text(uuid::Uuid::new_v4().to_string()),
+        Value::OptText(event.tenant_id.map(str::to_string)),
+        Value::Int(event.at_ms),
+        Value::OptText(event.actor.user_id.clone()),
+        Value::Text(event.actor.label.clone()),
+        Value::Text(event.action.to_string()),
+        Value::Text(event.target.to_string()),
+        Value::Text(request_id),
+        Value::Text(event.detail.to_string()),
+    ]
+}
+
+const INSERT: &str = "INSERT INTO events (id, tenant_id, at_ms, actor_id, actor, action, target, request_id, detail) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+
+/// Record inside the transaction that makes the change.
+pub async fn record(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<()> {
+    tx.execute(INSERT, values(&event)).await?;
+    Ok(())
+}
+
+/// Record on its own (a failed sign-in changes nothing else).
+pub async fn record_alone(db: &Db, event: NewEvent<'_>) -> Result<()> {
+    db.execute(INSERT, values(&event)).await?;
+    Ok(())
+}
+
+fn escape_like(value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('%');
+    for c in value.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
+    let mut sql = String::from(" FROM events WHERE tenant_id = $1");
+    let mut values = vec![Value::Text(tenant_id.to_string())];
+    let mut add = |clause: &str, value: Value| {
+        values.push(value);
+        sql.push_str(&clause.replace('?', &format!("${}", values.len())));
+    };
+    if let Some(actor) = &query.actor {
+        add(
+            " AND LOWER(actor) LIKE ? ESCAPE '\\'",
+            Value::Text(escape_like(actor)),
+        );
+    }
+    if let Some(action) = &query.action {
+        add(" AND action = ?", Value::Text(action.clone()));
+    }
+    if let Some(target) = &query.target {
+        add(
+            " AND LOWER(target) LIKE ? ESCAPE '\\'",
+            Value::Text(escape_like(target)),
+        );
+    }
+    if let Some(from) = query.from {
+        let ms = from
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis();
+        add(" AND at_ms >= ?", Value::Int(ms));
+    }
+    if let Some(to) = query.to {
+        let ms = to
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc()
+            .timestamp_millis()
+            + 86_400_000;
+        add(" AND at_ms < ?", Value::Int(ms));
+    }
+    (sql, values)
+}
+
+fn event(row: &AnyRow) -> Result<Event> {
+    Ok(Event {
+        id: row.try_get("id")?,
+        at_ms: row.try_get("at_ms")?,
+        actor: row.try_get("actor")?,
+        action: row.try_get("action")?,
+        target: row.try_get("target")?,
+        request_id: row.try_get("request_id")?,
+        detail: row.try_get("detail")?,
+    })
+}
+
+const COLUMNS: &str = "SELECT id, at_ms, actor, action, target, request_id, detail";
+
+/// One page of a tenant's log, newest first.
+pub async fn list(db: &Db, tenant_id: &str, query: &EventQuery) -> Result<EventPage> {
+    let (from, values) = filter(tenant_id, query);
+    let total: i64 = db
+        .fetch_optional(&format!("SELECT COUNT(*) AS n{from}"), values.clone())
+        .await?
+        .map(|row| row.try_get("n"))
+        .transpose()?
+        .unwrap_or(0);
+    let per_page = query.per_page.max(1);
+    let page = query.page.max(1);
+    let offset = (page as i64 - 1) * per_page as i64;
+    let rows = db
+        .fetch_all(
+            &format!(
+                "{COLUMNS}{from} ORDER BY at_ms DESC, id DESC LIMIT {per_page} OFFSET {offset}"
+            ),
+            values,
+        )
+        .await?;
+    Ok(EventPage {
+        events: rows.iter().map(event).collect::<Result<_>>()?,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// Every matching event, newest first, without holding them all in memory.
+pub fn stream(db: &Db, tenant_id: &str, query: &EventQuery) -> BoxStream<'static, Result<Event>> {
+    let (from, values) = filter(tenant_id, query);
+    let sql = format!("{COLUMNS}{from} ORDER BY at_ms DESC, id DESC");
+    crate::db::stream_rows(db, sql, values, event)
+}

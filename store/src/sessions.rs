@@ -1,0 +1,101 @@
+//! Session records (tower-sessions keeps its data here as JSON). `user_id` is copied out of
+//! the data so that "sign out everywhere" and a password reset can end a person's sessions.
+
+use sqlx::Row;
+
+use crate::db::{Db, Value};
+use crate::Result;
+
+/// Insert or replace a session record.
+pub async fn save(
+    db: &Db,
+    id: &str,
+    user_id: Option<&str>,
+    data: &str,
+    expires_at: i64,
+) -> Result<()> {
+    db.execute(
+        "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
+         expires_at = excluded.expires_at",
+        vec![
+            Value::Text(id.into()),
+            Value::OptText(user_id.map(str::to_string)),
+            Value::Text(data.into()),
+            Value::Int(expires_at),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Insert only if the id is new (false: taken).
+pub async fn insert_new(
+    db: &Db,
+    id: &str,
+    user_id: Option<&str>,
+    data: &str,
+    expires_at: i64,
+) -> Result<bool> {
+    let inserted = db
+        .execute(
+            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (id) DO NOTHING",
+            vec![
+                Value::Text(id.into()),
+                Value::OptText(user_id.map(str::to_string)),
+                Value::Text(data.into()),
+                Value::Int(expires_at),
+            ],
+        )
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// A live session's data and expiry.
+pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<(String, i64)>> {
+    db.fetch_optional(
+        "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+        vec![Value::Text(id.into()), Value::Int(now)],
+    )
+    .await?
+    .map(|row| Ok((row.try_get("data")?, row.try_get("expires_at")?)))
+    .transpose()
+}
+
+pub async fn delete(db: &Db, id: &str) -> Result<()> {
+    db.execute(
+        "DELETE FROM sessions WHERE id = $1",
+        vec![Value::Text(id.into())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// End every session of a person; returns how many there were.
+pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64> {
+    db.execute(
+        "DELETE FROM sessions WHERE user_id = $1",
+        vec![Value::Text(user_id.into())],
+    )
+    .await
+}
+
+/// The sweep: drop expired records (harmless to run twice, or on two instances at once).
+pub async fn delete_expired(db: &Db, now: i64) -> Result<u64> {
+    db.execute(
+        "DELETE FROM sessions WHERE expires_at <= $1",
+        vec![Value::Int(now)],
+    )
+    .await
+}
+
+pub async fn count_for_user(db: &Db, user_id: &str, now: i64) -> Result<i64> {
+    let row = db
+        .fetch_optional(
+            "SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND expires_at > $2",
+            vec![Value::Text(user_id.into()), Value::Int(now)],
+        )
+        .await?;
+    Ok(row.map(|r| r.try_get("n")).transpose()?.unwrap_or(0))
+}

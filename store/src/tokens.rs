@@ -1,0 +1,166 @@
+//! API tokens: made by Owners and Admins for automation, shown once, stored as a hash,
+//! scoped (read, or read and write), optionally expiring, revocable, last use recorded.
+//! A token acts with its creator's current role in the tenant: remove or demote the
+//! creator and the token loses what they lost.
+
+use bandpool_domain::accounts::{ApiToken, CreatedToken};
+use bandpool_domain::auth::{Role, Scope};
+use bandpool_domain::AppError;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::db::{Db, Value, WriteTx};
+use crate::{secret, Result};
+
+/// Every secret starts so; a person (or a secret scanner) can tell what it is.
+pub const TOKEN_PREFIX: &str = "bp_";
+
+const COLUMNS: &str = "k.id, k.name, k.scope, k.prefix, u.email AS created_by, k.created_at, \
+                       k.expires_at, k.revoked_at, k.last_used_at";
+
+fn token(row: &AnyRow) -> Result<ApiToken> {
+    let scope: String = row.try_get("scope")?;
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        scope: Scope::parse(&scope)?,
+        prefix: row.try_get("prefix")?,
+        created_by: row.try_get("created_by")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+    })
+}
+
+async fn get(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<ApiToken> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.created_by \
+         WHERE k.tenant_id = $1 AND k.id = $2"
+    );
+    let row = tx
+        .fetch_optional(
+            &sql,
+            vec![Value::Text(tenant_id.into()), Value::Text(id.into())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The API token"))?;
+    token(&row)
+}
+
+pub async fn create(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    created_by: &str,
+    name: &str,
+    scope: Scope,
+    expires_at: Option<i64>,
+    now: i64,
+) -> Result<CreatedToken> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(AppError::invalid("name", "must be 1 to 100 characters"));
+    }
+    if expires_at.is_some_and(|at| at <= now) {
+        return Err(AppError::invalid("expires", "must be in the future"));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let secret = secret::generate(TOKEN_PREFIX);
+    tx.execute(
+        "INSERT INTO api_tokens (id, tenant_id, created_by, name, scope, token_hash, prefix, created_at, expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.into()),
+            Value::Text(created_by.into()),
+            Value::Text(name.into()),
+            Value::Text(scope.as_str().into()),
+            Value::Text(secret::hash(&secret)),
+            Value::Text(secret[..TOKEN_PREFIX.len() + 6].to_string()),
+            Value::Int(now),
+            Value::OptInt(expires_at),
+        ],
+    )
+    .await?;
+    Ok(CreatedToken {
+        token: get(tx, tenant_id, &id).await?,
+        secret,
+    })
+}
+
+/// A tenant's tokens, newest first.
+pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiToken>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.created_by \
+         WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id"
+    );
+    db.fetch_all(&sql, vec![Value::Text(tenant_id.into())])
+        .await?
+        .iter()
+        .map(token)
+        .collect()
+}
+
+/// Revoke (revoking twice is harmless); another tenant's token is "not found".
+pub async fn revoke(tx: &mut WriteTx, tenant_id: &str, id: &str, now: i64) -> Result<ApiToken> {
+    tx.execute(
+        "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
+        vec![Value::Int(now), Value::Text(tenant_id.into()), Value::Text(id.into())],
+    )
+    .await?;
+    get(tx, tenant_id, id).await
+}
+
+/// What a presented token may act as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    pub token_id: String,
+    pub tenant_id: String,
+    pub tenant_name: String,
+    pub scope: Scope,
+    pub user_id: String,
+    pub email: String,
+    pub role: Role,
+    pub last_used_at: Option<i64>,
+}
+
+/// Look a presented secret up: unknown, revoked, expired, or a creator no longer in the
+/// tenant all give `None`.
+pub async fn authenticate(db: &Db, secret_text: &str, now: i64) -> Result<Option<TokenGrant>> {
+    if !secret_text.starts_with(TOKEN_PREFIX) || secret_text.len() > 200 {
+        return Ok(None);
+    }
+    let row = db
+        .fetch_optional(
+            "SELECT k.id, k.tenant_id, t.name AS tenant_name, k.scope, k.created_by, u.email, m.role, k.last_used_at \
+             FROM api_tokens k JOIN users u ON u.id = k.created_by \
+             JOIN memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by \
+             JOIN tenants t ON t.id = k.tenant_id \
+             WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
+            vec![Value::Text(secret::hash(secret_text)), Value::Int(now)],
+        )
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let scope: String = row.try_get("scope")?;
+    let role: String = row.try_get("role")?;
+    Ok(Some(TokenGrant {
+        token_id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        tenant_name: row.try_get("tenant_name")?,
+        scope: Scope::parse(&scope)?,
+        user_id: row.try_get("created_by")?,
+        email: row.try_get("email")?,
+        role: Role::parse(&role)?,
+        last_used_at: row.try_get("last_used_at")?,
+    }))
+}
+
+/// Record a use (callers throttle this to about once a minute per token).
+pub async fn touch(db: &Db, id: &str, now: i64) -> Result<()> {
+    db.execute(
+        "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+        vec![Value::Int(now), Value::Text(id.into())],
+    )
+    .await?;
+    Ok(())
+}
