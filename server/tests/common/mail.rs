@@ -36,10 +36,17 @@ impl MailServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("node runs the test SMTP server");
-        let stdout = child.stdout.take().unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).unwrap();
+        stdout.read_line(&mut line).unwrap();
         assert!(line.starts_with("mail ready"), "mail server said: {line}");
+        // Keep reading what it prints, so its writes never meet a closed pipe.
+        std::thread::spawn(move || {
+            let mut sink = String::new();
+            while stdout.read_line(&mut sink).unwrap_or(0) > 0 {
+                sink.clear();
+            }
+        });
         MailServer {
             child,
             smtp_url: format!("smtp://127.0.0.1:{smtp}"),

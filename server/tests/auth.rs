@@ -1,0 +1,1071 @@
+//! Sign-in and what follows from it, through the real application on SQLite and PostgreSQL:
+//! local accounts, sessions, password reset and invitations by real email (a real SMTP
+//! server process), the last Owner, API tokens, cross-site refusal, security headers, rate
+//! limits and the event log.
+
+mod common;
+
+use bandpool_domain::auth::Scope;
+use common::mail::MailServer;
+use common::{Seed, TestApp, ADMIN, OWNER, REVIEWER};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn set_cookie(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|c| c.starts_with("bandpool_session="))
+        .unwrap_or_default()
+}
+
+async fn events(app: &TestApp, query: &str) -> serde_json::Value {
+    let (status, body) = {
+        let response = app
+            .client
+            .get(app.url(&format!("/api/v1/events{query}")))
+            .send()
+            .await
+            .unwrap();
+        (
+            response.status().as_u16(),
+            response.json::<serde_json::Value>().await.unwrap(),
+        )
+    };
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+app_test!(
+    local_sign_in_cycles_the_session_and_records_events,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        app.set_password(OWNER, PASSWORD).await;
+        let browser = app.anonymous();
+        // A visitor is sent to sign in, and comes back where they were going.
+        let response = browser
+            .get(app.url("/event-log?page=1"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        assert_eq!(
+            response.headers()["location"],
+            "/sign-in?next=%2Fevent-log%3Fpage%3D1"
+        );
+
+        // A wrong password: 401, the same answer as an unknown address, and an event.
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/sign-in",
+                &[("email", OWNER), ("password", "not the password")],
+            )
+            .await;
+        assert_eq!(status, 401);
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/sign-in",
+                &[
+                    ("email", "nobody@demo.test"),
+                    ("password", "not the password"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 401);
+
+        // A session id planted before sign-in is not the one after it.
+        let planted = tower_sessions::session::Id::default().to_string();
+        bandpool_store::sessions::save(
+            &app.db,
+            &planted,
+            None,
+            "{}",
+            time::OffsetDateTime::now_utc().unix_timestamp() + 600,
+        )
+        .await
+        .unwrap();
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(app.url("/auth/sign-in"))
+            .header("origin", &app.base)
+            .header("cookie", format!("bandpool_session={planted}"))
+            .form(&[
+                ("email", "Owner@Demo.Test "),
+                ("password", PASSWORD),
+                ("next", "/event-log"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        assert_eq!(response.headers()["location"], "/event-log");
+        let cookie = set_cookie(&response);
+        assert!(cookie.contains("HttpOnly"), "{cookie}");
+        assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+        assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
+        let id = cookie
+            .trim_start_matches("bandpool_session=")
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        assert_ne!(id, planted, "the session id is cycled at sign-in");
+        assert!(bandpool_store::sessions::load(&app.db, &planted, 0)
+            .await
+            .unwrap()
+            .is_none());
+
+        // The new session works.
+        let signed_in = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = signed_in
+            .get(app.url("/api/v1/pool"))
+            .header("cookie", format!("bandpool_session={id}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+
+        // The member's failed attempt is in the tenant's log; the unknown address's is in no
+        // tenant's (it belongs to none).
+        let log = events(&app, "?action=sign_in_failed").await;
+        assert_eq!(log["total"], 1, "{log}");
+        assert_eq!(events(&app, "?action=sign_in").await["total"], 1);
+        let first = &events(&app, "?action=sign_in").await["events"][0];
+        assert_eq!(first["actor"], OWNER);
+        assert!(!first["request_id"].as_str().unwrap().is_empty());
+    }
+);
+
+app_test!(
+    sign_in_attempts_are_limited,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let browser = app.anonymous();
+        for _ in 0..10 {
+            let (status, _) = app
+                .post_form(
+                    &browser,
+                    "/auth/sign-in",
+                    &[("email", OWNER), ("password", "guess guess guess")],
+                )
+                .await;
+            assert_eq!(status, 401);
+        }
+        let response = browser
+            .post(app.url("/auth/sign-in"))
+            .header("accept", "application/json")
+            .form(&[("email", OWNER), ("password", "guess guess guess")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 429);
+        let wait: u64 = response.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=900).contains(&wait));
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "rate_limited");
+    }
+);
+
+app_test!(
+    sign_out_and_sign_out_everywhere_end_sessions,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let laptop = app.client_as(OWNER).await;
+        let phone = app.client_as(OWNER).await;
+        let other = app.client_as(ADMIN).await;
+        let pool = |c: reqwest::Client| {
+            let url = app.url("/api/v1/pool");
+            async move { c.get(url).send().await.unwrap().status().as_u16() }
+        };
+        assert_eq!(pool(laptop.clone()).await, 200);
+        let (status, location) = app.post_form(&laptop, "/auth/sign-out", &[]).await;
+        assert_eq!((status, location.as_str()), (303, "/sign-in?signed_out=1"));
+        assert_eq!(pool(laptop.clone()).await, 401);
+        assert_eq!(
+            pool(phone.clone()).await,
+            200,
+            "signing out here leaves other devices"
+        );
+
+        let tablet = app.client_as(OWNER).await;
+        let (status, _) = app
+            .post_form(&tablet, "/auth/sign-out-everywhere", &[])
+            .await;
+        assert_eq!(status, 303);
+        assert_eq!(pool(phone).await, 401, "every session of the person ended");
+        assert_eq!(pool(tablet).await, 401);
+        assert_eq!(pool(other).await, 200, "nobody else's");
+
+        // A session past its inactivity expiry is no session.
+        let user = bandpool_store::accounts::user_by_email(&app.db, OWNER)
+            .await
+            .unwrap()
+            .unwrap();
+        let stale = tower_sessions::session::Id::default().to_string();
+        let data = serde_json::json!({ "user_id": user.id }).to_string();
+        bandpool_store::sessions::save(
+            &app.db,
+            &stale,
+            Some(&user.id),
+            &data,
+            time::OffsetDateTime::now_utc().unix_timestamp() - 1,
+        )
+        .await
+        .unwrap();
+        let response = reqwest::Client::new()
+            .get(app.url("/api/v1/pool"))
+            .header("cookie", format!("bandpool_session={stale}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 401);
+    }
+);
+
+mod email {
+    use super::*;
+
+    async fn spawn(db: &bandpool_store::testing::TestDb, mail: &MailServer) -> TestApp {
+        let smtp = mail.smtp_url.clone();
+        TestApp::spawn_with(db, Seed::EmptyPool, move |s| {
+            s.smtp_url = Some(smtp);
+            s.mail_from = "Bandpool <portal@bandpool.test>".into();
+        })
+        .await
+    }
+
+    async fn password_reset(app: TestApp, mail: MailServer) {
+        app.set_password(REVIEWER, PASSWORD).await;
+        let other_device = app.client_as(REVIEWER).await;
+        let browser = app.anonymous();
+        let (status, location) = app
+            .post_form(&browser, "/auth/forgot-password", &[("email", REVIEWER)])
+            .await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, "/forgot-password?sent=1")
+        );
+        // An address without an account gets the same answer, and no email.
+        let (status, location) = app
+            .post_form(
+                &browser,
+                "/auth/forgot-password",
+                &[("email", "stranger@demo.test")],
+            )
+            .await;
+        assert_eq!(
+            (status, location.as_str()),
+            (303, "/forgot-password?sent=1")
+        );
+        assert!(mail.messages("stranger@demo.test").await.is_empty());
+
+        let link = mail
+            .link(REVIEWER, &format!("{}/reset-password?token=", app.base))
+            .await;
+        let message = mail.messages(REVIEWER).await.pop().unwrap();
+        assert_eq!(message["from"], "portal@bandpool.test");
+        let token = link.split("token=").nth(1).unwrap().to_string();
+        let page = browser
+            .get(&link)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Choose a new password") && page.contains("name=\"confirm\""),
+            "{page}"
+        );
+
+        let new_password = "a brand new passphrase";
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/reset-password",
+                &[
+                    ("token", &token),
+                    ("password", "short"),
+                    ("confirm", "short"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            status, 400,
+            "too short is refused, and the link still works"
+        );
+        let (status, location) = app
+            .post_form(
+                &browser,
+                "/auth/reset-password",
+                &[
+                    ("token", &token),
+                    ("password", new_password),
+                    ("confirm", new_password),
+                ],
+            )
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/sign-in?reset=1"));
+        let status = other_device
+            .get(app.url("/api/v1/pool"))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(status, 401, "a reset ends every session");
+        // Single use.
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/reset-password",
+                &[
+                    ("token", &token),
+                    ("password", new_password),
+                    ("confirm", new_password),
+                ],
+            )
+            .await;
+        assert_eq!(status, 410);
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/sign-in",
+                &[("email", REVIEWER), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(status, 401, "the old password is gone");
+        let (status, location) = app
+            .post_form(
+                &browser,
+                "/auth/sign-in",
+                &[("email", REVIEWER), ("password", new_password)],
+            )
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/license-repository"));
+        // Expiry: an hour.
+        let (status, _) = app
+            .post_form(&browser, "/auth/forgot-password", &[("email", REVIEWER)])
+            .await;
+        assert_eq!(status, 303);
+        let late = mail
+            .link(REVIEWER, &format!("{}/reset-password?token=", app.base))
+            .await;
+        assert_ne!(late, link);
+        app.clock.advance(chrono::Duration::minutes(61));
+        let token = late.split("token=").nth(1).unwrap();
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/reset-password",
+                &[
+                    ("token", token),
+                    ("password", new_password),
+                    ("confirm", new_password),
+                ],
+            )
+            .await;
+        assert_eq!(status, 410);
+    }
+
+    async fn invitations(app: TestApp, mail: MailServer) {
+        let invitee = "new.admin@demo.test";
+        let (status, body) = app
+            .call(
+                &app.client,
+                "invite_user",
+                &[("email", invitee), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        let first = mail
+            .link(invitee, &format!("{}/invitation?token=", app.base))
+            .await;
+        let subject = mail.messages(invitee).await.pop().unwrap()["subject"].clone();
+        assert_eq!(subject, "You are invited to Empty Corp on Bandpool");
+
+        // Re-invite: a new link, and the first stops working.
+        let team: serde_json::Value = app.call(&app.client, "get_team", &[]).await.1;
+        let id = team["invitations"][0]["id"].as_str().unwrap().to_string();
+        let (status, _) = app
+            .call(&app.client, "reinvite_user", &[("invitation_id", &id)])
+            .await;
+        assert_eq!(status, 200);
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        let second = mail
+            .link(invitee, &format!("{}/invitation?token=", app.base))
+            .await;
+        assert_ne!(first, second);
+        let browser = app.anonymous();
+        let old = first.split("token=").nth(1).unwrap();
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/invitation",
+                &[
+                    ("token", old),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 410);
+
+        let page = browser
+            .get(&second)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("Empty Corp") && page.contains("Admin"),
+            "{page}"
+        );
+        let token = second.split("token=").nth(1).unwrap();
+        let (status, location) = app
+            .post_form(
+                &browser,
+                "/auth/invitation",
+                &[
+                    ("token", token),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/license-repository"));
+        let viewer: serde_json::Value = app.call(&browser, "get_viewer", &[]).await.1;
+        assert_eq!(viewer["email"], invitee);
+        assert_eq!(viewer["tenant"]["role"], "admin");
+        let (status, _) = app
+            .post_form(
+                &app.anonymous(),
+                "/auth/invitation",
+                &[
+                    ("token", token),
+                    ("password", PASSWORD),
+                    ("confirm", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, 410, "an invitation is accepted once");
+
+        // Links expire after 48 hours.
+        let (status, _) = app
+            .call(
+                &app.client,
+                "invite_user",
+                &[("email", "late@demo.test"), ("role", "reviewer")],
+            )
+            .await;
+        assert_eq!(status, 200);
+        let late = mail
+            .link("late@demo.test", &format!("{}/invitation?token=", app.base))
+            .await;
+        app.clock.advance(chrono::Duration::hours(47));
+        let (status, _) = app
+            .call(
+                &app.anonymous(),
+                "get_invitation",
+                &[("token", late.split("token=").nth(1).unwrap())],
+            )
+            .await;
+        assert_eq!(status, 200);
+        app.clock.advance(chrono::Duration::hours(2));
+        let (status, body) = app
+            .call(
+                &app.anonymous(),
+                "get_invitation",
+                &[("token", late.split("token=").nth(1).unwrap())],
+            )
+            .await;
+        assert_eq!((status, body["code"].as_str()), (410, Some("link_expired")));
+
+        let log = events(&app, "?action=invitation_accepted").await;
+        assert_eq!(log["events"][0]["target"], invitee);
+        assert_eq!(events(&app, "?action=invitation_sent").await["total"], 3);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_reset_by_email_sqlite() {
+        let mail = MailServer::start();
+        let db = bandpool_store::testing::TestDb::sqlite().await;
+        password_reset(spawn(&db, &mail).await, mail).await;
+        db.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn password_reset_by_email_postgres() {
+        if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
+            let mail = MailServer::start();
+            password_reset(spawn(&db, &mail).await, mail).await;
+            db.finish().await;
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn invitations_by_email_sqlite() {
+        let mail = MailServer::start();
+        let db = bandpool_store::testing::TestDb::sqlite().await;
+        invitations(spawn(&db, &mail).await, mail).await;
+        db.finish().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn invitations_by_email_postgres() {
+        if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
+            let mail = MailServer::start();
+            invitations(spawn(&db, &mail).await, mail).await;
+            db.finish().await;
+        }
+    }
+}
+
+app_test!(
+    the_last_owner_stays,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let id = |email: &'static str| {
+            let db = app.db.clone();
+            async move {
+                bandpool_store::accounts::user_by_email(&db, email)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .id
+            }
+        };
+        let owner = id(OWNER).await;
+        let admin = id(ADMIN).await;
+        let (status, body) = app
+            .call(
+                &app.client,
+                "change_role",
+                &[("user_id", &owner), ("role", "admin")],
+            )
+            .await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
+        let (status, body) = app
+            .call(&app.client, "remove_member", &[("user_id", &owner)])
+            .await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
+        // With a second Owner, the first may step down.
+        assert_eq!(
+            app.call(
+                &app.client,
+                "change_role",
+                &[("user_id", &admin), ("role", "owner")]
+            )
+            .await
+            .0,
+            200
+        );
+        assert_eq!(
+            app.call(
+                &app.client,
+                "change_role",
+                &[("user_id", &owner), ("role", "reviewer")]
+            )
+            .await
+            .0,
+            200
+        );
+        // ...and is a Reviewer at once: the Users page is no longer theirs.
+        let (status, body) = app.call(&app.client, "get_team", &[]).await;
+        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+        let log = events(&app, "?action=role_changed").await;
+        assert_eq!(log["total"], 2);
+    }
+);
+
+app_test!(
+    api_tokens_are_shown_once_hashed_scoped_and_revocable,
+    Seed::Demo(30),
+    |app: TestApp| async move {
+        let (status, created) = app
+            .call(
+                &app.client,
+                "create_token",
+                &[
+                    ("name", "nightly export"),
+                    ("scope", "read"),
+                    ("expires_in_days", "30"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{created}");
+        let secret = created["secret"].as_str().unwrap().to_string();
+        assert!(secret.starts_with("bp_"));
+        // Stored hashed: the secret is nowhere in the database.
+        let stored: Vec<String> =
+            sqlx::query_scalar::<_, String>("SELECT token_hash FROM api_tokens")
+                .fetch_all(&app.db.pool)
+                .await
+                .unwrap();
+        assert!(stored.iter().all(|h| h != &secret && h.len() == 64));
+        // Listed without the secret.
+        let (_, list) = app.call(&app.client, "list_tokens", &[]).await;
+        assert!(!list.to_string().contains(&secret));
+        assert!(list[0]["last_used_at"].is_null());
+
+        let robot = app.bearer(&secret);
+        let response = robot
+            .get(app.url("/api/v1/licenses?per_page=5"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let (_, list) = app.call(&app.client, "list_tokens", &[]).await;
+        assert!(
+            list[0]["last_used_at"].as_i64().is_some(),
+            "last use is shown"
+        );
+        // A token opens the REST API only: not pages, not server functions.
+        assert_eq!(
+            robot
+                .get(app.url("/license-repository"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            303
+        );
+        assert_eq!(
+            robot
+                .post(app.url("/_server/get_pool_view"))
+                .header("origin", &app.base)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // Revoked: refused at once.
+        let id = list[0]["id"].as_str().unwrap();
+        assert_eq!(
+            app.call(&app.client, "revoke_token", &[("token_id", id)])
+                .await
+                .0,
+            200
+        );
+        let response = robot.get(app.url("/api/v1/pool")).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        assert!(response.headers().contains_key("www-authenticate"));
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "invalid_token");
+
+        // Expired: refused.
+        let (_, short) = app
+            .call(
+                &app.client,
+                "create_token",
+                &[
+                    ("name", "short"),
+                    ("scope", "read"),
+                    ("expires_in_days", "1"),
+                ],
+            )
+            .await;
+        let short = app.bearer(short["secret"].as_str().unwrap());
+        assert_eq!(
+            short
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        app.clock.advance(chrono::Duration::hours(25));
+        assert_eq!(
+            short
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // A removed member's tokens stop working.
+        let admin_token = app.token_for(ADMIN, Scope::ReadWrite).await;
+        let admin_robot = app.bearer(&admin_token);
+        assert_eq!(
+            admin_robot
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let admin = bandpool_store::accounts::user_by_email(&app.db, ADMIN)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        assert_eq!(
+            app.call(&app.client, "remove_member", &[("user_id", &admin)])
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            admin_robot
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            401
+        );
+
+        // Bad input: a clear error.
+        let (status, body) = app
+            .call(
+                &app.client,
+                "create_token",
+                &[("name", ""), ("scope", "read"), ("expires_in_days", "")],
+            )
+            .await;
+        assert_eq!((status, body["parameter"].as_str()), (400, Some("name")));
+        let (status, body) = app
+            .call(
+                &app.client,
+                "create_token",
+                &[("name", "x"), ("scope", "admin"), ("expires_in_days", "")],
+            )
+            .await;
+        assert_eq!((status, body["parameter"].as_str()), (400, Some("scope")));
+        assert_eq!(
+            app.call(
+                &app.client,
+                "create_token",
+                &[("name", "x"), ("scope", "read"), ("expires_in_days", "-3")]
+            )
+            .await
+            .0,
+            400
+        );
+
+        let created = events(&app, "?action=token_created").await;
+        assert_eq!(created["total"], 2);
+        assert_eq!(events(&app, "?action=token_revoked").await["total"], 1);
+    }
+);
+
+mod token_rate_limit {
+    use super::*;
+
+    async fn run(app: TestApp) {
+        let robot = app.bearer(&app.token_for(OWNER, Scope::Read).await);
+        for _ in 0..3 {
+            assert_eq!(
+                robot
+                    .get(app.url("/api/v1/pool"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                200
+            );
+        }
+        let response = robot.get(app.url("/api/v1/pool")).send().await.unwrap();
+        assert_eq!(response.status(), 429);
+        assert!(response.headers().contains_key("retry-after"));
+        // Unknown tokens are limited per address.
+        let guesser = app.bearer("bp_0000");
+        for _ in 0..2 {
+            assert_eq!(
+                guesser
+                    .get(app.url("/api/v1/pool"))
+                    .send()
+                    .await
+                    .unwrap()
+                    .status(),
+                401
+            );
+        }
+        assert_eq!(
+            guesser
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            429
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = bandpool_store::testing::TestDb::sqlite().await;
+        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
+            s.rate_token_requests_per_minute = 3;
+            s.rate_bad_tokens_per_minute = 2;
+        })
+        .await;
+        run(app).await;
+        db.finish().await;
+    }
+}
+
+app_test!(
+    cross_site_requests_change_nothing,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let user = bandpool_store::accounts::user_by_email(&app.db, OWNER)
+            .await
+            .unwrap()
+            .unwrap();
+        let cookie = app.client_as(OWNER).await;
+        let forged = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
+            let mut request = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap()
+                .post(app.url("/_server/create_token"))
+                .form(&[
+                    ("name", "forged"),
+                    ("scope", "read_write"),
+                    ("expires_in_days", ""),
+                ]);
+            if let Some(o) = origin {
+                request = request.header("origin", o);
+            }
+            if let Some(f) = fetch_site {
+                request = request.header("sec-fetch-site", f);
+            }
+            request
+        };
+        // The session cookie of a signed-in Owner, sent by a page on another site.
+        let session_cookie = bandpool_store::sessions::count_for_user(&app.db, &user.id, 0)
+            .await
+            .unwrap();
+        assert!(session_cookie >= 1);
+        let _ = cookie;
+        for (origin, site) in [
+            (Some("http://evil.test"), None),
+            (Some("http://evil.test"), Some("cross-site")),
+            (None, Some("cross-site")),
+            (None, Some("same-site")),
+            (Some("null"), None),
+            (None, None),
+        ] {
+            let response = forged(origin, site).send().await.unwrap();
+            assert_eq!(response.status(), 403, "{origin:?} {site:?}");
+            let body: serde_json::Value = response.json().await.unwrap();
+            assert_eq!(body["code"], "cross_site_request");
+        }
+        // Even with the victim's cookie: refused before it is read.
+        let sessions = app.client_as(OWNER).await;
+        let response = sessions
+            .post(app.url("/auth/sign-out-everywhere"))
+            .header("origin", "http://evil.test")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 403);
+        assert_eq!(
+            sessions
+                .get(app.url("/api/v1/pool"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        let (_, list) = app.call(&app.client, "list_tokens", &[]).await;
+        assert_eq!(
+            list.as_array().unwrap().len(),
+            0,
+            "no forged token was made"
+        );
+    }
+);
+
+app_test!(
+    security_headers_on_pages_and_the_api,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let response = app
+            .client
+            .get(app.url("/license-repository"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let headers = response.headers().clone();
+        let csp = headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        let html = response.text().await.unwrap();
+        let nonce = csp
+            .split("'nonce-")
+            .nth(1)
+            .unwrap()
+            .split('\'')
+            .next()
+            .unwrap();
+        assert!(
+            html.contains(&format!("nonce=\"{nonce}\"")),
+            "the hydration script carries the nonce"
+        );
+        for part in [
+            "default-src 'self'",
+            "frame-ancestors 'none'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "'wasm-unsafe-eval'",
+        ] {
+            assert!(csp.contains(part), "{csp}");
+        }
+        assert!(!csp.contains("unsafe-eval'") || csp.contains("wasm-unsafe-eval"));
+        assert!(!csp.contains("script-src 'self' 'unsafe-inline'"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["referrer-policy"], "same-origin");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        // Another render, another nonce.
+        let again = app
+            .client
+            .get(app.url("/license-repository"))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            again.headers()["content-security-policy"].to_str().unwrap(),
+            csp
+        );
+
+        let api = app
+            .client
+            .get(app.url("/api/v1/pool"))
+            .send()
+            .await
+            .unwrap();
+        assert!(api.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .starts_with("default-src 'none'"));
+        assert_eq!(api.headers()["x-content-type-options"], "nosniff");
+    }
+);
+
+app_test!(
+    the_event_log_filters_pages_and_exports,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        for name in ["alpha", "beta", "gamma"] {
+            assert_eq!(
+                app.call(
+                    &app.client,
+                    "create_token",
+                    &[("name", name), ("scope", "read"), ("expires_in_days", "")]
+                )
+                .await
+                .0,
+                200
+            );
+            app.clock.advance(chrono::Duration::seconds(1));
+        }
+        app.clock.advance(chrono::Duration::days(2));
+        assert_eq!(
+            app.call(
+                &app.client,
+                "invite_user",
+                &[("email", "=cmd@demo.test"), ("role", "reviewer")]
+            )
+            .await
+            .0,
+            200
+        );
+
+        let all = events(&app, "").await;
+        assert_eq!(all["total"], 4);
+        assert_eq!(
+            all["events"][0]["action"], "invitation_sent",
+            "newest first"
+        );
+        let page = events(&app, "?per_page=2&page=2").await;
+        assert_eq!(page["events"].as_array().unwrap().len(), 2);
+        assert_eq!(
+            page["events"][1]["target"]
+                .as_str()
+                .unwrap()
+                .split(' ')
+                .next(),
+            Some("alpha")
+        );
+        assert_eq!(events(&app, "?target=BETA").await["total"], 1);
+        assert_eq!(events(&app, "?actor=owner@").await["total"], 4);
+        assert_eq!(events(&app, "?actor=nobody").await["total"], 0);
+        assert_eq!(events(&app, "?from=2026-11-26").await["total"], 0);
+        assert_eq!(events(&app, "?from=2026-11-25").await["total"], 1);
+        assert_eq!(events(&app, "?to=2026-11-23").await["total"], 3);
+        let response = app
+            .client
+            .get(app.url("/api/v1/events?action=drop_table"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 400);
+
+        // Reviewers read it, and export it.
+        let reviewer = app.client_as(REVIEWER).await;
+        let response = reviewer
+            .get(app.url("/api/v1/events/export.csv?action=token_created"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(response.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("Event_log_2026"));
+        let csv = response.text().await.unwrap();
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "Time (UTC),Actor,Action,Target,Detail,Request ID");
+        assert_eq!(lines.len(), 4);
+        // A cell a spreadsheet would run is made inert.
+        let csv = reviewer
+            .get(app.url("/api/v1/events/export.csv?action=invitation_sent"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(csv.contains("'=cmd@demo.test"), "{csv}");
+
+        // The page shows it.
+        let html = app
+            .client
+            .get(app.url("/event-log?action=token_created"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            html.contains("gamma") && !html.contains("=cmd@demo.test"),
+            "filtered"
+        );
+    }
+);
