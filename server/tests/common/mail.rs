@@ -1,5 +1,6 @@
-//! A real SMTP server for the tests: end2end/support/mail.mjs (npm smtp-server) in a child
-//! process, with its HTTP inbox. `scripts/test` installs its npm packages before the Rust
+//! Real peers for the tests, from end2end/support in child processes: an SMTP server with
+//! an HTTP inbox (mail.mjs, npm smtp-server) and an OpenID Connect provider (idp.mjs, npm
+//! oidc-provider). `scripts/test` installs its npm packages before the Rust
 //! tests run.
 
 use std::io::{BufRead, BufReader};
@@ -11,7 +12,7 @@ pub struct MailServer {
     api: String,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -19,34 +20,48 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Start one of end2end/support's services with `env`; returns once it prints `ready`.
+pub fn start_support(script: &str, package: &str, env: &[(&str, String)]) -> Child {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end");
+    assert!(
+        root.join("node_modules").join(package).exists(),
+        "{script} needs `npm ci` in end2end/ (scripts/test runs it)"
+    );
+    let mut command = Command::new("node");
+    command
+        .arg(format!("support/{script}"))
+        .current_dir(&root)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("node runs the test service");
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("ready"), "{script} said: {line}");
+    // Keep reading what it prints, so its writes never meet a closed pipe.
+    std::thread::spawn(move || {
+        let mut sink = String::new();
+        while stdout.read_line(&mut sink).unwrap_or(0) > 0 {
+            sink.clear();
+        }
+    });
+    child
+}
+
 impl MailServer {
     pub fn start() -> MailServer {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end");
-        assert!(
-            root.join("node_modules/smtp-server").exists(),
-            "the test SMTP server needs `npm ci` in end2end/ (scripts/test runs it)"
-        );
         let (smtp, api) = (free_port(), free_port());
-        let mut child = Command::new("node")
-            .arg("support/mail.mjs")
-            .current_dir(&root)
-            .env("BANDPOOL_TEST_SMTP_PORT", smtp.to_string())
-            .env("BANDPOOL_TEST_MAIL_API_PORT", api.to_string())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node runs the test SMTP server");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
-        stdout.read_line(&mut line).unwrap();
-        assert!(line.starts_with("mail ready"), "mail server said: {line}");
-        // Keep reading what it prints, so its writes never meet a closed pipe.
-        std::thread::spawn(move || {
-            let mut sink = String::new();
-            while stdout.read_line(&mut sink).unwrap_or(0) > 0 {
-                sink.clear();
-            }
-        });
+        let child = start_support(
+            "mail.mjs",
+            "smtp-server",
+            &[
+                ("BANDPOOL_TEST_SMTP_PORT", smtp.to_string()),
+                ("BANDPOOL_TEST_MAIL_API_PORT", api.to_string()),
+            ],
+        );
         MailServer {
             child,
             smtp_url: format!("smtp://127.0.0.1:{smtp}"),
