@@ -4,6 +4,13 @@ import { defineConfig } from '@playwright/test';
 // it quiet on a machine without outside network.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = process.env.E2E_BASE_URL ?? `http://127.0.0.1:${port}`;
+// Real peers on loopback: an OpenID Connect provider and an SMTP server (end2end/support).
+const idpPort = 3200;
+const smtpPort = 2525;
+const mailApiPort = 2580;
+export const mailApi = `http://127.0.0.1:${mailApiPort}`;
+// The demo Owner's password in this test deployment (the product generates one when unset).
+export const demoPassword = 'e2e demo password, not secret';
 
 export default defineConfig({
   testDir: './tests',
@@ -31,18 +38,64 @@ export default defineConfig({
     },
   },
   projects: [
-    { name: 'hydrated', use: { javaScriptEnabled: true }, testIgnore: /no-js/ },
-    { name: 'no-js', use: { javaScriptEnabled: false }, testMatch: /no-js/ },
+    // Signs the demo Owner in once; the other projects start from that session.
+    { name: 'sign-in', testMatch: /sign-in\.setup\.ts/ },
+    {
+      name: 'hydrated',
+      use: { javaScriptEnabled: true, storageState: '.auth/owner.json' },
+      testIgnore: /no-js/,
+      dependencies: ['sign-in'],
+    },
+    {
+      name: 'no-js',
+      use: { javaScriptEnabled: false, storageState: '.auth/owner.json' },
+      testMatch: /no-js/,
+      dependencies: ['sign-in'],
+    },
   ],
   webServer: process.env.E2E_BASE_URL
     ? undefined
-    : {
-        command: 'bash ../scripts/e2e-server',
-        url: `${baseURL}/healthz`,
-        env: { E2E_PORT: String(port) },
-        reuseExistingServer: false,
-        timeout: 120_000,
-        stdout: 'ignore',
-        stderr: 'pipe',
-      },
+    : [
+        {
+          command: 'node support/idp.mjs',
+          url: `http://127.0.0.1:${idpPort}/.well-known/openid-configuration`,
+          env: {
+            BANDPOOL_TEST_IDP_PORT: String(idpPort),
+            BANDPOOL_TEST_IDP_REDIRECTS: `${baseURL}/auth/oidc/callback`,
+          },
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: 'ignore',
+          stderr: 'pipe',
+        },
+        {
+          command: 'node support/mail.mjs',
+          url: `${mailApi}/health`,
+          env: { BANDPOOL_TEST_SMTP_PORT: String(smtpPort), BANDPOOL_TEST_MAIL_API_PORT: String(mailApiPort) },
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: 'ignore',
+          stderr: 'pipe',
+        },
+        {
+          command: 'bash ../scripts/e2e-server',
+          url: `${baseURL}/healthz`,
+          env: {
+            E2E_PORT: String(port),
+            BANDPOOL_PUBLIC_URL: baseURL,
+            BANDPOOL_DEMO_PASSWORD: demoPassword,
+            BANDPOOL_OIDC_ISSUER: `http://127.0.0.1:${idpPort}`,
+            BANDPOOL_OIDC_CLIENT_ID: 'bandpool',
+            BANDPOOL_OIDC_CLIENT_SECRET: 'bandpool-test-secret',
+            // Both ways in, so one deployment shows both.
+            BANDPOOL_LOCAL_ACCOUNTS: 'true',
+            BANDPOOL_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+            BANDPOOL_MAIL_FROM: 'Bandpool <portal@bandpool.test>',
+          },
+          reuseExistingServer: false,
+          timeout: 120_000,
+          stdout: 'ignore',
+          stderr: 'pipe',
+        },
+      ],
 });

@@ -285,6 +285,11 @@ const interactionPath = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/confirm|\/ab
 
 const server = http.createServer((req, res) => {
   const { pathname } = new URL(req.url, issuer);
+  if (pathname === '/favicon.ico') {
+    // Browsers ask for it on every page; an empty answer keeps their consoles clean.
+    res.writeHead(204).end();
+    return;
+  }
   const m = interactionPath.exec(pathname);
   if (!m) {
     providerCallback(req, res);

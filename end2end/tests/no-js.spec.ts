@@ -29,3 +29,18 @@ test('drill-down, search, sort and paging work as plain links and forms', async 
   await page.getByRole('link', { name: 'Next ›' }).click();
   await expect(page.locator('.page-status')).toContainText('Page 2 of');
 });
+
+test.describe('without JavaScript, signing in', () => {
+  test.use({ storageState: { cookies: [], origins: [] } });
+
+  test('works as a plain form', async ({ page }) => {
+    const { demoPassword } = await import('../playwright.config');
+    await page.goto('/license-repository');
+    await expect(page).toHaveURL(/\/sign-in\?next=/);
+    await page.getByLabel('Email').fill('demo@bandpool.local');
+    await page.getByLabel('Password').fill(demoPassword);
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+    await expect(page).toHaveURL(/\/license-repository$/);
+    await expect(page.locator('table.licenses tbody tr')).toHaveCount(10);
+  });
+});

@@ -6,6 +6,26 @@ use sqlx::Row;
 use crate::db::{Db, Value};
 use crate::Result;
 
+async fn write(
+    db: &Db,
+    on_conflict: &str,
+    id: &str,
+    user_id: Option<&str>,
+    data: &str,
+    expires_at: i64,
+) -> Result<u64> {
+    db.execute(
+        &format!("INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) {on_conflict}"),
+        vec![
+            Value::Text(id.into()),
+            Value::OptText(user_id.map(str::to_string)),
+            Value::Text(data.into()),
+            Value::Int(expires_at),
+        ],
+    )
+    .await
+}
+
 /// Insert or replace a session record.
 pub async fn save(
     db: &Db,
@@ -14,16 +34,13 @@ pub async fn save(
     data: &str,
     expires_at: i64,
 ) -> Result<()> {
-    db.execute(
-        "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (id) DO UPDATE SET user_id = excluded.user_id, data = excluded.data, \
-         expires_at = excluded.expires_at",
-        vec![
-            Value::Text(id.into()),
-            Value::OptText(user_id.map(str::to_string)),
-            Value::Text(data.into()),
-            Value::Int(expires_at),
-        ],
+    write(
+        db,
+        "DO UPDATE SET user_id = excluded.user_id, data = excluded.data, expires_at = excluded.expires_at",
+        id,
+        user_id,
+        data,
+        expires_at,
     )
     .await?;
     Ok(())
@@ -37,19 +54,7 @@ pub async fn insert_new(
     data: &str,
     expires_at: i64,
 ) -> Result<bool> {
-    let inserted = db
-        .execute(
-            "INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (id) DO NOTHING",
-            vec![
-                Value::Text(id.into()),
-                Value::OptText(user_id.map(str::to_string)),
-                Value::Text(data.into()),
-                Value::Int(expires_at),
-            ],
-        )
-        .await?;
-    Ok(inserted == 1)
+    Ok(write(db, "DO NOTHING", id, user_id, data, expires_at).await? == 1)
 }
 
 /// A live session's data and expiry.

@@ -1,6 +1,5 @@
 //! The Maximum allocation chart: twelve monthly bars, or the days of one month.
 
-use bandpool_domain::auth::Permission;
 use bandpool_domain::chart::BarGeometry;
 use bandpool_domain::AppError;
 use leptos::prelude::*;
@@ -22,7 +21,9 @@ pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView
         async move {
             use bandpool_domain::chart::{daily_bars, monthly_bars};
             let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(Permission::ViewPool)?.1.tenant_id;
+            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
+                .1
+                .tenant_id;
             let today = state.clock.today();
             let (geometry, has_history, capacity) = match &month {
                 Some(month) => {

@@ -1,6 +1,5 @@
 //! The License overview table and a license's history.
 
-use bandpool_domain::auth::Permission;
 use bandpool_domain::license::{LicenseHistory, LicensePage, LicenseQueryParams};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
@@ -41,7 +40,9 @@ pub async fn list_license_page(
             }
             .parse()?;
             let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(Permission::ViewPool)?.1.tenant_id;
+            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
+                .1
+                .tenant_id;
             bandpool_store::licenses::list(&state.db, &tenant, &query).await
         }
         .await,
@@ -53,7 +54,9 @@ pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, A
     crate::state::answer(
         async move {
             let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(Permission::ViewPool)?.1.tenant_id;
+            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
+                .1
+                .tenant_id;
             bandpool_store::licenses::history(&state.db, &tenant, &license_id).await
         }
         .await,

@@ -1,6 +1,5 @@
 //! The cylinder chart: current allocation vs maximum capacity.
 
-use bandpool_domain::auth::Permission;
 use bandpool_domain::chart::CylinderGeometry;
 use bandpool_domain::pool::PoolSummary;
 use bandpool_domain::AppError;
@@ -20,7 +19,9 @@ pub async fn get_pool_view() -> Result<PoolView, AppError> {
     crate::state::answer(
         async move {
             let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(Permission::ViewPool)?.1.tenant_id;
+            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
+                .1
+                .tenant_id;
             let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
             let geometry = bandpool_domain::chart::cylinder(&summary);
             let svg = crate::charts::cylinder_svg(&geometry)?;

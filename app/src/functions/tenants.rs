@@ -60,7 +60,7 @@ pub async fn create_tenant(
                 .send(
                     &owner_email,
                     &format!("You are invited to {name} on Bandpool"),
-                    &crate::mail::invitation_text(&name, "Owner", &url),
+                    &crate::mail::invitation_text(name, "Owner", &url),
                 )
                 .await
         }

@@ -43,7 +43,7 @@ pub fn SignIn() -> impl IntoView {
                             );
                             view! {
                                 {options.single_sign_on.then(|| view! {
-                                    <a class="button primary sso" href=sso_href>"Sign in with single sign-on"</a>
+                                    <a class="button primary sso" href=sso_href rel="external">"Sign in with single sign-on"</a>
                                 })}
                                 {options.local_accounts.then(|| view! {
                                     <form class="stack" method="post" action="/auth/sign-in">
@@ -158,7 +158,7 @@ pub fn AcceptInvitation() -> impl IntoView {
                                     <strong data-role="">{inv.role.label()}</strong> ", as " <strong>{inv.email.clone()}</strong> "."
                                 </p>
                                 {inv.options.single_sign_on.then(|| view! {
-                                    <a class="button primary sso" href=sso_href>"Accept with single sign-on"</a>
+                                    <a class="button primary sso" href=sso_href rel="external">"Accept with single sign-on"</a>
                                 })}
                                 {inv.options.local_accounts.then(|| {
                                     if inv.has_password {

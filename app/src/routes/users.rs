@@ -125,7 +125,8 @@ pub fn Users() -> impl IntoView {
                             <ActionForm action=invite>
                                 <div class="inline-form">
                                     <label>"Email" <input type="email" name="email" required/></label>
-                                    <label>"Role" <select name="role">{role_options(Role::Reviewer)}</select></label>
+                                    <label for="invite-role">"Role"</label>
+                                    <select id="invite-role" name="role">{role_options(Role::Reviewer)}</select>
                                     <button type="submit" class="primary">"Send invitation"</button>
                                 </div>
                             </ActionForm>

@@ -75,6 +75,7 @@ fn refuse(headers: &HeaderMap, error: AppError) -> Response {
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bandpool: {code}</title>\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <link rel=\"icon\" type=\"image/svg+xml\" href=\"/favicon.svg\">\
          <link rel=\"stylesheet\" href=\"/pkg/bandpool.css\"></head><body><main class=\"auth-page\">\
          <h1>That did not work</h1><p class=\"error-note\" role=\"alert\" data-code=\"{code}\">{message}</p>\
          <p><a href=\"{back}\">{label}</a></p></main></body></html>",
@@ -84,7 +85,7 @@ fn refuse(headers: &HeaderMap, error: AppError) -> Response {
     response.headers_mut().insert(
         CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(
-            "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+            "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
         ),
     );
     if let AppError::RateLimited { retry_after } = error {
@@ -93,6 +94,14 @@ fn refuse(headers: &HeaderMap, error: AppError) -> Response {
             .insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }
     response
+}
+
+/// A form's answer: a 303 to where it leads, or the refusal.
+fn answer(headers: &HeaderMap, result: Result<String, AppError>) -> Response {
+    match result {
+        Ok(to) => see_other(&to),
+        Err(error) => refuse(headers, error),
+    }
 }
 
 fn html_escape(text: &str) -> String {
@@ -214,10 +223,7 @@ pub async fn sign_in(
         Ok(safe_next(form.get("next").map(String::as_str)))
     }
     .await;
-    match result {
-        Ok(next) => see_other(&next),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result)
 }
 
 /// GET /auth/sso?next=...&invitation=...: leave for the identity provider.
@@ -242,10 +248,7 @@ pub async fn sso_start(
         Ok(url)
     }
     .await;
-    match result {
-        Ok(url) => see_other(&url),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result)
 }
 
 /// GET /auth/oidc/callback?code=...&state=...: the provider sends the browser back.
@@ -323,10 +326,7 @@ pub async fn sso_callback(
         Ok(pending.next)
     }
     .await;
-    match result {
-        Ok(next) => see_other(&next),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result)
 }
 
 async fn record_accepted(
@@ -372,10 +372,10 @@ pub async fn sign_out(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => see_other("/sign-in?signed_out=1"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(
+        &headers,
+        result.map(|()| "/sign-in?signed_out=1".to_string()),
+    )
 }
 
 /// POST /auth/sign-out-everywhere: end every session of this person, on every device.
@@ -402,10 +402,10 @@ pub async fn sign_out_everywhere(
         .await
     }
     .await;
-    match result {
-        Ok(()) => see_other("/sign-in?signed_out=everywhere"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(
+        &headers,
+        result.map(|()| "/sign-in?signed_out=everywhere".to_string()),
+    )
 }
 
 /// POST /auth/forgot-password: email a single-use link, if the address has a password.
@@ -464,10 +464,10 @@ pub async fn forgot_password(
         .await
     }
     .await;
-    match result {
-        Ok(()) => see_other("/forgot-password?sent=1"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(
+        &headers,
+        result.map(|()| "/forgot-password?sent=1".to_string()),
+    )
 }
 
 /// POST /auth/reset-password: token + new password. Ends every session of the person.
@@ -504,10 +504,7 @@ pub async fn reset_password(
         .await
     }
     .await;
-    match result {
-        Ok(()) => see_other("/sign-in?reset=1"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result.map(|()| "/sign-in?reset=1".to_string()))
 }
 
 /// POST /auth/invitation: accept an invitation with a password (local accounts). A new
@@ -566,10 +563,7 @@ pub async fn accept_invitation(
         .await
     }
     .await;
-    match result {
-        Ok(()) => see_other("/license-repository"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result.map(|()| "/license-repository".to_string()))
 }
 
 /// POST /auth/tenant: show another of my tenants.
@@ -594,8 +588,5 @@ pub async fn switch_tenant(
             .map_err(session_error)
     }
     .await;
-    match result {
-        Ok(()) => see_other("/license-repository"),
-        Err(error) => refuse(&headers, error),
-    }
+    answer(&headers, result.map(|()| "/license-repository".to_string()))
 }
