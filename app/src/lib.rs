@@ -33,29 +33,9 @@ use routes::sign_in::{AcceptInvitation, ForgotPassword, ResetPassword, SignIn};
 use routes::tenants::Tenants;
 use routes::users::Users;
 
-/// The Content Security Policy of a page: scripts only from this site and the render's
-/// nonce (Leptos puts it on its hydration script), WebAssembly allowed to compile, style
-/// sheets only from this site; inline `style` attributes are allowed because the charts
-/// position their overlays with them. No framing, no plugins, forms post only here.
-pub fn content_security_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; style-src-elem 'self'; style-src-attr 'unsafe-inline'; \
-         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
-         frame-ancestors 'none'; form-action 'self'"
-    )
-}
-
+/// The HTML document. Its scripts carry the request's nonce (the server's security-headers
+/// middleware makes it and sets the Content-Security-Policy that names it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        if let Ok(value) = http::HeaderValue::from_str(&content_security_policy(&nonce)) {
-            response.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

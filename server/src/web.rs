@@ -108,16 +108,13 @@ fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Rout
         .route("/healthz", get(health))
         .nest("/api/v1", api::router())
         .merge(auth_routes())
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            {
-                let state = state.clone();
-                move || provide_context(state.clone())
-            },
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(state.clone()), shell))
         .layer(middleware::from_fn(guard::page_gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -131,6 +128,19 @@ fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Rout
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)
+}
+
+/// What every page render finds in its context: the state, and this response's nonce (made
+/// by `guard::security_headers`, which names it in the page's Content-Security-Policy).
+fn page_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(state.clone());
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<guard::PageNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    }
 }
 
 /// GET /healthz: 200 when the database answers, 503 otherwise.

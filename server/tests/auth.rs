@@ -1069,3 +1069,57 @@ app_test!(
         );
     }
 );
+
+mod https_cookies {
+    use super::*;
+
+    /// Served over HTTPS (public_url https://), the session cookie is Secure; it ends after the
+    /// configured inactivity, in the browser and in the session table.
+    async fn run(app: TestApp) {
+        app.set_password(OWNER, PASSWORD).await;
+        let response = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .post(app.url("/auth/sign-in"))
+            .header("origin", &app.base)
+            .form(&[("email", OWNER), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 303);
+        let cookie = set_cookie(&response);
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(
+            cookie.contains("Max-Age=1800"),
+            "an inactivity expiry, not a browser-session cookie: {cookie}"
+        );
+        let id = cookie
+            .trim_start_matches("bandpool_session=")
+            .split(';')
+            .next()
+            .unwrap();
+        let (_, expires_at) = bandpool_store::sessions::load(&app.db, id, 0)
+            .await
+            .unwrap()
+            .unwrap();
+        let idle = expires_at - time::OffsetDateTime::now_utc().unix_timestamp();
+        assert!((25 * 60..=30 * 60).contains(&idle), "{idle} s");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let db = bandpool_store::testing::TestDb::sqlite().await;
+        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
+            s.public_url = "https://licenses.example.com".into();
+            s.session_idle_minutes = 30;
+        })
+        .await;
+        run(app).await;
+        db.finish().await;
+    }
+}

@@ -85,10 +85,41 @@ impl AllowedOrigins {
     }
 }
 
-/// Headers on every response. Pages set their own Content-Security-Policy (with the
-/// render's nonce, in `app::shell`); anything else gets one that allows nothing.
-pub async fn security_headers(request: Request, next: Next) -> Response {
+/// The nonce of one response: made here, handed to Leptos (which puts it on the page's
+/// scripts), and named in the page's Content-Security-Policy. One source for both, so they
+/// always agree.
+#[derive(Debug, Clone)]
+pub struct PageNonce(pub Arc<str>);
+
+/// The Content Security Policy of a page: scripts only from this site and the response's
+/// nonce (Leptos puts it on its hydration and resource scripts), WebAssembly allowed to
+/// compile, style sheets only from this site; inline `style` attributes are allowed because
+/// the charts position their overlays with them. No framing, no plugins, forms post only here.
+pub fn page_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; style-src-elem 'self'; style-src-attr 'unsafe-inline'; \
+         img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+         frame-ancestors 'none'; form-action 'self'"
+    )
+}
+
+/// Headers on every response. An HTML page gets the page policy with this response's nonce
+/// (unless it set a stricter one of its own); anything else a policy that allows nothing.
+pub async fn security_headers(mut request: Request, next: Next) -> Response {
+    let nonce = {
+        use rand::RngCore;
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        PageNonce(Arc::from(hex::encode(bytes)))
+    };
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
     let headers = response.headers_mut();
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -103,6 +134,11 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) && html {
+        if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce.0)) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(
             header::CONTENT_SECURITY_POLICY,
