@@ -87,18 +87,3 @@ pub async fn count_tenants(db: &Db) -> Result<i64> {
         .transpose()?
         .unwrap_or(0))
 }
-
-/// The tenant this portal serves pages for, until sign-in names the tenant of each
-/// request: the deployment's first tenant.
-pub async fn portal_tenant_id(db: &Db) -> Result<String> {
-    let row = db
-        .fetch_optional(
-            "SELECT id FROM tenants ORDER BY created_at, id LIMIT 1",
-            vec![],
-        )
-        .await?;
-    match row {
-        Some(row) => Ok(row.try_get("id")?),
-        None => Err(AppError::NoTenant),
-    }
-}
