@@ -179,18 +179,32 @@ pub async fn serve(
 }
 
 /// Expired sessions are deleted every ten minutes (wall-clock time, as tower-sessions
-/// stamps their expiry). Running this on several instances at
-/// once is harmless: each deletes what has expired, and deleting twice deletes nothing.
+/// stamps their expiry), by the one instance holding the sweep's lease; the lease outlives
+/// a missed tick, so a stopped holder's lease runs out and another instance takes over.
+/// Deleting twice would be harmless anyway: it deletes nothing the second time.
 async fn sweep_sessions(db: Db) {
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(600));
+    const EVERY: u64 = 600;
+    let instance = uuid::Uuid::new_v4().to_string();
+    let mut every = tokio::time::interval(std::time::Duration::from_secs(EVERY));
     loop {
         every.tick().await;
-        match bandpool_store::sessions::delete_expired(
-            &db,
-            time::OffsetDateTime::now_utc().unix_timestamp(),
-        )
-        .await
-        {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let result = async {
+            if !bandpool_store::leases::try_acquire(
+                &db,
+                "session-sweep",
+                &instance,
+                now,
+                2 * EVERY as i64,
+            )
+            .await?
+            {
+                return Ok(0);
+            }
+            bandpool_store::sessions::delete_expired(&db, now).await
+        }
+        .await;
+        match result {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
             Err(error) => tracing::warn!(%error, "session sweep failed"),

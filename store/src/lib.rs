@@ -11,6 +11,7 @@ pub mod allocation;
 pub mod clock;
 pub mod db;
 pub mod events;
+pub mod leases;
 pub mod licenses;
 pub mod pool;
 pub mod secret;
