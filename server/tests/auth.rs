@@ -1123,3 +1123,145 @@ mod https_cookies {
         db.finish().await;
     }
 }
+
+mod mail_server_down {
+    use super::*;
+
+    /// The mail server refuses: a clear 503, and the invitation is kept, listed, for Re-invite.
+    async fn run(app: TestApp) {
+        let (status, body) = app
+            .call(
+                &app.client,
+                "invite_user",
+                &[("email", "later@demo.test"), ("role", "admin")],
+            )
+            .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (503, Some("mail_unavailable")),
+            "{body}"
+        );
+        let (_, team) = app.call(&app.client, "get_team", &[]).await;
+        assert_eq!(team["invitations"][0]["email"], "later@demo.test", "{team}");
+        let id = team["invitations"][0]["id"].as_str().unwrap();
+        let (status, _) = app
+            .call(&app.client, "reinvite_user", &[("invitation_id", id)])
+            .await;
+        assert_eq!(status, 503, "still down, still said");
+        let (_, team) = app.call(&app.client, "get_team", &[]).await;
+        assert_eq!(team["invitations"].as_array().unwrap().len(), 1);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        let closed = common::mail::free_port();
+        let db = bandpool_store::testing::TestDb::sqlite().await;
+        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
+            s.smtp_url = Some(format!("smtp://127.0.0.1:{closed}"));
+        })
+        .await;
+        run(app).await;
+        db.finish().await;
+    }
+}
+
+app_test!(
+    a_refused_form_links_back_to_itself,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let form = format!("{}/reset-password?token=pwr_abc", app.base);
+        let page = app
+            .anonymous()
+            .post(app.url("/auth/reset-password"))
+            .header("accept", "text/html")
+            .header("referer", &form)
+            .form(&[
+                ("token", "pwr_abc"),
+                ("password", "short"),
+                ("confirm", "short"),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), 400);
+        let html = page.text().await.unwrap();
+        assert!(
+            html.contains("href=\"/reset-password?token=pwr_abc\""),
+            "{html}"
+        );
+        assert!(html.contains("at least 12 characters"), "{html}");
+        // Another site's page is never the way back.
+        let page = app
+            .anonymous()
+            .post(app.url("/auth/reset-password"))
+            .header("accept", "text/html")
+            .header("referer", "http://evil.test/reset-password")
+            .form(&[("token", "x"), ("password", "short"), ("confirm", "short")])
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(page.contains("href=\"/sign-in\""), "{page}");
+    }
+);
+
+app_test!(
+    a_member_of_two_tenants_switches_between_them,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let other = app.other_tenant_id.clone().unwrap();
+        let admin = bandpool_store::accounts::user_by_email(&app.db, ADMIN)
+            .await
+            .unwrap()
+            .unwrap();
+        let mut tx = app.db.begin_write().await.unwrap();
+        bandpool_store::accounts::add_member(
+            &mut tx,
+            &other,
+            &admin.id,
+            bandpool_domain::auth::Role::Reviewer,
+            0,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let browser = app.client_as(ADMIN).await;
+        let pool = |b: reqwest::Client| {
+            let url = app.url("/api/v1/pool");
+            async move {
+                b.get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json::<serde_json::Value>()
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(pool(browser.clone()).await["tenant_name"], "Empty Corp");
+        let viewer = app.call(&browser, "get_viewer", &[]).await.1;
+        assert_eq!(viewer["tenants"].as_array().unwrap().len(), 2);
+        let (status, location) = app
+            .post_form(&browser, "/auth/tenant", &[("tenant_id", &other)])
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/license-repository"));
+        assert_eq!(pool(browser.clone()).await["tenant_name"], "Other Corp");
+        let viewer = app.call(&browser, "get_viewer", &[]).await.1;
+        assert_eq!(
+            viewer["tenant"]["role"], "reviewer",
+            "the role of the tenant shown"
+        );
+        // A tenant one does not belong to: refused, and the view stays.
+        let (status, _) = app
+            .post_form(
+                &browser,
+                "/auth/tenant",
+                &[("tenant_id", "00000000-0000-0000-0000-000000000000")],
+            )
+            .await;
+        assert_eq!(status, 404);
+        assert_eq!(pool(browser).await["tenant_name"], "Other Corp");
+    }
+);

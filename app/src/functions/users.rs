@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
 mod server {
-    use bandpool_domain::auth::{Permission, Principal, TenantAccess};
+    use bandpool_domain::auth::{Permission, Principal, Role, TenantAccess};
     use bandpool_domain::AppError;
 
     use crate::state::AppState;
@@ -16,38 +16,47 @@ mod server {
         Ok((crate::state::app_state()?, principal, tenant))
     }
 
-    /// Email the invitation (after its transaction committed, so no database lock is held
-    /// while the mail server answers). Refused by the mail server, the invitation is
-    /// withdrawn again, so none is left that nobody received.
-    pub async fn send_invitation(
+    /// Make (or remake) an invitation with its event, then email it. The mail goes out after
+    /// the transaction committed, so no database lock waits on the mail server. When the
+    /// mail server refuses, the invitation stays listed and the answer says so: "Re-invite"
+    /// sends it again, and nothing the Owner typed is lost.
+    pub async fn issue_invitation(
         state: &AppState,
+        principal: &Principal,
         tenant: &TenantAccess,
-        invitation_id: &str,
         email: &str,
-        role: bandpool_domain::auth::Role,
-        link: &str,
+        role: Role,
+        detail: &str,
     ) -> Result<(), AppError> {
+        let mut tx = state.db.begin_write().await?;
+        let (_, link) = bandpool_store::accounts::invite(
+            &mut tx,
+            &tenant.tenant_id,
+            email,
+            role,
+            &principal.email,
+            state.clock.now_ts(),
+        )
+        .await?;
+        crate::state::record_event(
+            &mut tx,
+            principal,
+            Some(&tenant.tenant_id),
+            "invitation_sent",
+            email,
+            detail,
+        )
+        .await?;
+        tx.commit().await?;
         let url = state.portal.link(&format!("/invitation?token={link}"));
-        let sent = state
+        state
             .mailer
             .send(
                 email,
                 &format!("You are invited to {} on Bandpool", tenant.tenant_name),
                 &crate::mail::invitation_text(&tenant.tenant_name, role.label(), &url),
             )
-            .await;
-        if sent.is_err() {
-            let mut tx = state.db.begin_write().await?;
-            bandpool_store::accounts::revoke_invitation(
-                &mut tx,
-                &tenant.tenant_id,
-                invitation_id,
-                state.clock.now_ts(),
-            )
-            .await?;
-            tx.commit().await?;
-        }
-        sent
+            .await
     }
 }
 
@@ -70,28 +79,8 @@ pub async fn invite_user(email: String, role: String) -> Result<(), AppError> {
             let (state, principal, tenant) = server::owner()?;
             let email = bandpool_domain::auth::normalize_email(&email)?;
             let role = bandpool_domain::auth::Role::parse(&role)?;
-            let now = state.clock.now_ts();
-            let mut tx = state.db.begin_write().await?;
-            let (id, link) = bandpool_store::accounts::invite(
-                &mut tx,
-                &tenant.tenant_id,
-                &email,
-                role,
-                &principal.email,
-                now,
-            )
-            .await?;
-            crate::state::record_event(
-                &mut tx,
-                &principal,
-                Some(&tenant.tenant_id),
-                "invitation_sent",
-                &email,
-                &format!("as {}", role.label()),
-            )
-            .await?;
-            tx.commit().await?;
-            server::send_invitation(&state, &tenant, &id, &email, role, &link).await
+            let detail = format!("as {}", role.label());
+            server::issue_invitation(&state, &principal, &tenant, &email, role, &detail).await
         }
         .await,
     )
@@ -103,31 +92,13 @@ pub async fn reinvite_user(invitation_id: String) -> Result<(), AppError> {
     crate::state::answer(
         async move {
             let (state, principal, tenant) = server::owner()?;
-            let now = state.clock.now_ts();
             let mut tx = state.db.begin_write().await?;
             let (email, role) =
                 bandpool_store::accounts::invitation(&mut tx, &tenant.tenant_id, &invitation_id)
                     .await?;
-            let (id, link) = bandpool_store::accounts::invite(
-                &mut tx,
-                &tenant.tenant_id,
-                &email,
-                role,
-                &principal.email,
-                now,
-            )
-            .await?;
-            crate::state::record_event(
-                &mut tx,
-                &principal,
-                Some(&tenant.tenant_id),
-                "invitation_sent",
-                &email,
-                &format!("again, as {}", role.label()),
-            )
-            .await?;
             tx.commit().await?;
-            server::send_invitation(&state, &tenant, &id, &email, role, &link).await
+            let detail = format!("again, as {}", role.label());
+            server::issue_invitation(&state, &principal, &tenant, &email, role, &detail).await
         }
         .await,
     )

@@ -64,13 +64,19 @@ fn refuse(headers: &HeaderMap, error: AppError) -> Response {
     if !wants_html {
         return error.into_response();
     }
-    let (back, label) = match &error {
-        AppError::SignInFailed { .. }
-        | AppError::InvalidCredentials
-        | AppError::RateLimited { .. } => ("/sign-in", "Back to sign-in"),
-        AppError::LinkExpired => ("/forgot-password", "Ask for a new link"),
-        _ => ("/sign-in", "Back"),
+    // Back to the form that was sent (its link, token and `next` kept), when it was this site's.
+    let form = same_site_referer(headers);
+    let (back, label) = match (&error, form) {
+        (AppError::LinkExpired, _) => ("/forgot-password".to_string(), "Ask for a new link"),
+        (AppError::SignInFailed { .. }, _) => ("/sign-in".to_string(), "Back to sign-in"),
+        (AppError::InvalidCredentials | AppError::RateLimited { .. }, form) => (
+            form.unwrap_or_else(|| "/sign-in".to_string()),
+            "Back to sign-in",
+        ),
+        (_, Some(form)) => (form, "Back to the form"),
+        (_, None) => ("/sign-in".to_string(), "Back to sign-in"),
     };
+    let back = html_escape(&back);
     let message = html_escape(&error.to_string());
     let page = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Bandpool: {code}</title>\
@@ -94,6 +100,25 @@ fn refuse(headers: &HeaderMap, error: AppError) -> Response {
             .insert(RETRY_AFTER, HeaderValue::from(retry_after));
     }
     response
+}
+
+/// The path and query of the page that sent this request, when that page is on this site.
+fn same_site_referer(headers: &HeaderMap) -> Option<String> {
+    let referer = url::Url::parse(headers.get(axum::http::header::REFERER)?.to_str().ok()?).ok()?;
+    let host = headers.get(axum::http::header::HOST)?.to_str().ok()?;
+    let referer_host = match referer.port() {
+        Some(port) => format!("{}:{port}", referer.host_str()?),
+        None => referer.host_str()?.to_string(),
+    };
+    if !referer_host.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    let mut back = referer.path().to_string();
+    if let Some(query) = referer.query() {
+        back.push('?');
+        back.push_str(query);
+    }
+    Some(super::guard::safe_next(Some(&back)))
 }
 
 /// A form's answer: a 303 to where it leads, or the refusal.

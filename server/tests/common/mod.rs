@@ -98,9 +98,11 @@ impl TestApp {
                     .await
                     .unwrap();
             }
-            let other = bandpool_store::tenants::create_tenant(&mut tx, "Other Corp", 1_000, 5, ts)
-                .await
-                .unwrap();
+            // A second later, so "first tenant" is always the seeded one.
+            let other =
+                bandpool_store::tenants::create_tenant(&mut tx, "Other Corp", 1_000, 5, ts + 1)
+                    .await
+                    .unwrap();
             let user = accounts::ensure_user(&mut tx, OUTSIDER, ts).await.unwrap();
             accounts::add_member(&mut tx, &other, &user, Role::Owner, ts)
                 .await
