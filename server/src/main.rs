@@ -122,15 +122,14 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 "{}/invitation?token={link}",
                 settings.public_url.trim_end_matches('/')
             );
-            let mailer = app::mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
-            mailer
-                .send(
-                    &owner_email,
-                    &format!("You are invited to {name} on Bandpool"),
-                    &app::mail::invitation_text(&name, "Owner", &url),
-                )
-                .await?;
+            // The link is printed first: if the mail server refuses, nothing is lost.
             println!("tenant {tenant_id} created; {owner_email} invited as Owner:\n{url}");
+            let mailer = app::mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
+            let subject = format!("You are invited to {name} on Bandpool");
+            let body = app::mail::invitation_text(&name, "Owner", &url);
+            if let Err(error) = mailer.send(&owner_email, &subject, &body).await {
+                eprintln!("warning: {error}; send the link above to {owner_email} yourself");
+            }
         }
         Command::CreateOperator { email } => {
             let password = std::env::var("BANDPOOL_OPERATOR_PASSWORD").ok();
