@@ -7,12 +7,16 @@
 //! - `charts` (server only): draws chart geometry to SVG with plotters.
 //! - `state` (server only): what server functions find in their context, and `authorize`.
 //! - `mail` (server only): outgoing email.
+//! - `actions` (server only): Kill License, Sync licenses, connector alerts: what server
+//!   functions and the REST API share.
 
 pub mod components;
 pub mod functions;
 pub mod routes;
 pub mod url;
 
+#[cfg(feature = "ssr")]
+pub mod actions;
 #[cfg(feature = "ssr")]
 pub mod charts;
 #[cfg(feature = "ssr")]
@@ -26,6 +30,7 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use routes::api_tokens::ApiTokens;
+use routes::connectors::Connectors;
 use routes::event_log::EventLog;
 use routes::license_repository::LicenseRepository;
 use routes::not_found::NotFound;
@@ -74,6 +79,7 @@ pub fn App() -> impl IntoView {
                     // Async: the server waits for every resource, so the page is complete
                     // without JavaScript (charts and table included).
                     <Route path=path!("/license-repository") view=LicenseRepository ssr=SsrMode::Async/>
+                    <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
                     <Route path=path!("/event-log") view=EventLog ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=Users ssr=SsrMode::Async/>
                     <Route path=path!("/api-tokens") view=ApiTokens ssr=SsrMode::Async/>

@@ -16,6 +16,39 @@ pub struct AppState {
     pub clock: Clock,
     pub mailer: Mailer,
     pub portal: Portal,
+    pub connectors: ConnectorSettings,
+    pub wakeups: Wakeups,
+}
+
+/// How the portal treats connectors (from settings).
+#[derive(Clone, Debug)]
+pub struct ConnectorSettings {
+    /// A connector silent this long is Down (its licenses enter their grace period).
+    pub silence_secs: i64,
+    /// How long Sync licenses waits for connectors to answer.
+    pub sync_timeout_secs: i64,
+}
+
+/// Wakes a connector's waiting command long-poll when a command is queued for it on this
+/// instance (other instances' commands are found by the long-poll's own periodic look).
+#[derive(Clone, Debug, Default)]
+pub struct Wakeups(
+    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>>,
+);
+
+impl Wakeups {
+    /// The connector's bell, made on first use.
+    pub fn bell(&self, connector_id: &str) -> std::sync::Arc<tokio::sync::Notify> {
+        let mut bells = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        bells
+            .entry(connector_id.to_string())
+            .or_insert_with(|| std::sync::Arc::new(tokio::sync::Notify::new()))
+            .clone()
+    }
+
+    pub fn ring(&self, connector_id: &str) {
+        self.bell(connector_id).notify_waiters();
+    }
 }
 
 /// How this deployment is reached and how people sign in to it.

@@ -93,6 +93,8 @@ pub enum Permission {
     ViewEvents,
     /// Change licenses and the pool: Kill License, Sync (writes of the License Repository).
     ChangeLicenses,
+    /// Create connectors (their registration tokens); block and remove LoadMasters.
+    ManageConnectors,
     /// Create and revoke API tokens.
     ManageTokens,
     /// Invite, remove, and change the roles of users.
@@ -109,6 +111,7 @@ impl Permission {
             Permission::Export => "export data",
             Permission::ViewEvents => "view the event log",
             Permission::ChangeLicenses => "change licenses",
+            Permission::ManageConnectors => "manage connectors and LoadMasters",
             Permission::ManageTokens => "manage API tokens",
             Permission::ManageUsers => "manage users and roles",
             Permission::OperateTenants => "create tenants",
@@ -119,7 +122,9 @@ impl Permission {
     pub fn allowed_for_role(self, role: Role) -> bool {
         match self {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
-            Permission::ChangeLicenses | Permission::ManageTokens => role >= Role::Admin,
+            Permission::ChangeLicenses | Permission::ManageConnectors | Permission::ManageTokens => {
+                role >= Role::Admin
+            }
             Permission::ManageUsers => role == Role::Owner,
             Permission::OperateTenants => false,
         }
@@ -129,7 +134,9 @@ impl Permission {
     pub fn allowed_for_scope(self, scope: Scope) -> bool {
         match self {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
-            Permission::ChangeLicenses => scope == Scope::ReadWrite,
+            Permission::ChangeLicenses | Permission::ManageConnectors => {
+                scope == Scope::ReadWrite
+            }
             Permission::ManageTokens | Permission::ManageUsers | Permission::OperateTenants => {
                 false
             }

@@ -59,6 +59,100 @@ pub enum AppError {
     /// The mail server did not take the message.
     #[error("The email could not be sent right now; try again shortly")]
     MailUnavailable,
+    /// A license could not be granted or kept: the local-licensing refusals of 001's error
+    /// table, each with its own code, and what applies here in `detail`.
+    #[error("{} {detail}", refusal.message())]
+    Refused { refusal: Refusal, detail: String },
+    /// Kill License on a license the portal cannot kill (and why).
+    #[error("This license cannot be killed: {reason}")]
+    LicenseNotKillable { reason: String },
+    /// A LoadMaster that holds a pooled license cannot leave the device inventory.
+    #[error("This LoadMaster holds a license from the pool: kill its license first, then remove it")]
+    DeviceHasPooledLicense,
+    /// A connector credential that is unknown or was replaced.
+    #[error("The connector credential is unknown or was revoked")]
+    InvalidConnectorCredential,
+    /// A connector registration token that is unknown, expired or already used.
+    #[error("The registration token is unknown, expired or already used; create a new one in the portal")]
+    InvalidRegistrationToken,
+}
+
+/// Why a license was refused. The messages are those of the local-licensing error table
+/// (001), with the portal in place of Kemp 360 Central.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Refusal {
+    /// The pool's LoadMaster limit is reached.
+    InstanceLimitReached,
+    /// Not enough bandwidth left in the pool for the license type.
+    PoolCapacityExceeded,
+    /// The license type does not exist or is not for this LoadMaster's system type.
+    InvalidLicenseType,
+    /// No license type is configured for the LoadMaster's SKU.
+    NoLicenseForSku,
+    /// Another LoadMaster with this IP address holds a license.
+    DeviceIpExists,
+    /// The LoadMaster is blocked in the portal.
+    ApplianceBlocked,
+    /// The tenant has no pool.
+    TenantUnlicensed,
+    /// The pool's subscription has ended.
+    TenantExpired,
+}
+
+impl Refusal {
+    pub const ALL: [Refusal; 8] = [
+        Refusal::InstanceLimitReached,
+        Refusal::PoolCapacityExceeded,
+        Refusal::InvalidLicenseType,
+        Refusal::NoLicenseForSku,
+        Refusal::DeviceIpExists,
+        Refusal::ApplianceBlocked,
+        Refusal::TenantUnlicensed,
+        Refusal::TenantExpired,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Refusal::InstanceLimitReached => "instance_limit_reached",
+            Refusal::PoolCapacityExceeded => "pool_capacity_exceeded",
+            Refusal::InvalidLicenseType => "invalid_license_type",
+            Refusal::NoLicenseForSku => "no_license_for_sku",
+            Refusal::DeviceIpExists => "device_ip_exists",
+            Refusal::ApplianceBlocked => "appliance_blocked",
+            Refusal::TenantUnlicensed => "tenant_unlicensed",
+            Refusal::TenantExpired => "tenant_expired",
+        }
+    }
+
+    /// The error table's message (001, "Local Licensing Errors").
+    pub fn message(self) -> &'static str {
+        match self {
+            Refusal::InstanceLimitReached => "Local license instance limit reached.",
+            Refusal::PoolCapacityExceeded => "No Local license found.",
+            Refusal::InvalidLicenseType => "Invalid License Type ID provided.",
+            Refusal::NoLicenseForSku => "No License configured for LM SKU.",
+            Refusal::DeviceIpExists => "Device with same IP Address already exist.",
+            Refusal::ApplianceBlocked => {
+                "This LoadMaster cannot be licensed against this portal at this time."
+            }
+            Refusal::TenantUnlicensed => "The portal is unlicensed for this tenant.",
+            Refusal::TenantExpired => "Trial has Expired.",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Refusal> {
+        Refusal::ALL.into_iter().find(|r| r.code() == code)
+    }
+
+    pub fn status(self) -> http::StatusCode {
+        match self {
+            Refusal::InvalidLicenseType => http::StatusCode::BAD_REQUEST,
+            Refusal::ApplianceBlocked | Refusal::TenantUnlicensed | Refusal::TenantExpired => {
+                http::StatusCode::FORBIDDEN
+            }
+            _ => http::StatusCode::CONFLICT,
+        }
+    }
 }
 
 /// What a client receives: `{"code": ..., "message": ...}`, plus the fields that say what
@@ -119,7 +213,19 @@ impl From<ErrorBody> for AppError {
                 reason: text(body.reason),
             },
             "mail_unavailable" => AppError::MailUnavailable,
-            _ => AppError::Transport(body.message),
+            "license_not_killable" => AppError::LicenseNotKillable {
+                reason: text(body.reason),
+            },
+            "device_has_pooled_license" => AppError::DeviceHasPooledLicense,
+            "invalid_connector_credential" => AppError::InvalidConnectorCredential,
+            "invalid_registration_token" => AppError::InvalidRegistrationToken,
+            code => match Refusal::from_code(code) {
+                Some(refusal) => AppError::Refused {
+                    refusal,
+                    detail: text(body.reason),
+                },
+                None => AppError::Transport(body.message),
+            },
         }
     }
 }
@@ -167,6 +273,11 @@ impl AppError {
             AppError::LinkExpired => "link_expired",
             AppError::SignInFailed { .. } => "sign_in_failed",
             AppError::MailUnavailable => "mail_unavailable",
+            AppError::Refused { refusal, .. } => refusal.code(),
+            AppError::LicenseNotKillable { .. } => "license_not_killable",
+            AppError::DeviceHasPooledLicense => "device_has_pooled_license",
+            AppError::InvalidConnectorCredential => "invalid_connector_credential",
+            AppError::InvalidRegistrationToken => "invalid_registration_token",
         }
     }
 
@@ -188,6 +299,13 @@ impl AppError {
             AppError::LinkExpired => StatusCode::GONE,
             AppError::SignInFailed { .. } => StatusCode::BAD_REQUEST,
             AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Refused { refusal, .. } => refusal.status(),
+            AppError::LicenseNotKillable { .. } | AppError::DeviceHasPooledLicense => {
+                StatusCode::CONFLICT
+            }
+            AppError::InvalidConnectorCredential | AppError::InvalidRegistrationToken => {
+                StatusCode::UNAUTHORIZED
+            }
         }
     }
 
@@ -212,6 +330,8 @@ impl AppError {
             AppError::Forbidden { action } => body.action = Some(action.clone()),
             AppError::RateLimited { retry_after } => body.retry_after = Some(*retry_after),
             AppError::SignInFailed { reason } => body.reason = Some(reason.clone()),
+            AppError::LicenseNotKillable { reason } => body.reason = Some(reason.clone()),
+            AppError::Refused { detail, .. } => body.reason = Some(detail.clone()),
             _ => {}
         }
         body
@@ -332,6 +452,26 @@ mod tests {
             (AppError::LinkExpired, "link_expired", 410),
             (AppError::sign_in_failed("nonce"), "sign_in_failed", 400),
             (AppError::MailUnavailable, "mail_unavailable", 503),
+            (
+                AppError::LicenseNotKillable { reason: "x".into() },
+                "license_not_killable",
+                409,
+            ),
+            (
+                AppError::DeviceHasPooledLicense,
+                "device_has_pooled_license",
+                409,
+            ),
+            (
+                AppError::InvalidConnectorCredential,
+                "invalid_connector_credential",
+                401,
+            ),
+            (
+                AppError::InvalidRegistrationToken,
+                "invalid_registration_token",
+                401,
+            ),
         ];
         for (error, code, status) in cases {
             assert_eq!(error.code(), code);
@@ -371,6 +511,16 @@ mod tests {
             AppError::LinkExpired,
             AppError::sign_in_failed("the nonce did not match"),
             AppError::MailUnavailable,
+            AppError::LicenseNotKillable {
+                reason: "it was not issued through the portal".into(),
+            },
+            AppError::DeviceHasPooledLicense,
+            AppError::InvalidConnectorCredential,
+            AppError::InvalidRegistrationToken,
+            AppError::Refused {
+                refusal: Refusal::NoLicenseForSku,
+                detail: "SKU: VLM-X".into(),
+            },
         ] {
             let json = serde_json::to_value(&error).unwrap();
             assert_eq!(json["code"], error.code());
@@ -383,6 +533,25 @@ mod tests {
             };
             assert_eq!(back, expected);
         }
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_code_and_the_error_tables_message() {
+        let mut codes = std::collections::HashSet::new();
+        for refusal in Refusal::ALL {
+            assert!(codes.insert(refusal.code()));
+            let error = AppError::Refused {
+                refusal,
+                detail: "Why.".into(),
+            };
+            assert_eq!(error.code(), refusal.code());
+            assert!(error.to_string().starts_with(refusal.message()));
+            assert!(error.status().is_client_error());
+        }
+        assert_eq!(
+            Refusal::InstanceLimitReached.message(),
+            "Local license instance limit reached."
+        );
     }
 
     #[test]

@@ -24,6 +24,20 @@ pub const ACTIONS: &[&str] = &[
     "token_created",
     "token_revoked",
     "tenant_created",
+    "connector_created",
+    "connector_registered",
+    "connector_down",
+    "connector_up",
+    "connector_address_changed",
+    "license_activated",
+    "license_deactivated",
+    "license_killed",
+    "licenses_expired",
+    "licenses_sync_started",
+    "licenses_synced",
+    "device_removed",
+    "device_blocked",
+    "device_unblocked",
 ];
 
 /// One recorded event.

@@ -10,6 +10,7 @@ pub mod accounts;
 pub mod allocation;
 pub mod auth;
 pub mod chart;
+pub mod connector;
 pub mod csv_rules;
 pub mod error;
 pub mod events;

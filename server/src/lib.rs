@@ -6,11 +6,14 @@
 //! - `auth/`: sign-in (local and single sign-on), sessions, the principal of each request,
 //!   cross-site refusal, security headers, rate limits.
 //! - `api/`: the REST API under /api/v1, one file per resource, and its OpenAPI document.
+//! - `sweeps`: background work: connector health (silence → Down → grace → Expired),
+//!   overdue syncs, old idempotency keys.
 //! - `telemetry`: logging and request ids.
 
 pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod settings;
+pub mod sweeps;
 pub mod telemetry;
 pub mod web;

@@ -1,5 +1,6 @@
 //! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`,
-//! `server create-tenant --name N --owner-email E`, `server create-operator --email E`.
+//! `server create-tenant --name N --owner-email E`, `server create-operator --email E`,
+//! `server create-connector --name N [--tenant-id T]`.
 
 use bandpool_server::settings::Settings;
 use bandpool_server::{accounts, telemetry, web};
@@ -59,6 +60,15 @@ enum Command {
     CreateOperator {
         #[arg(long)]
         email: String,
+    },
+    /// Add a connector to a tenant (the first tenant when none is named) and print its
+    /// one-time registration token on standard output, for the agent's
+    /// BANDPOOL_CONNECTOR_REGISTRATION_TOKEN.
+    CreateConnector {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        tenant_id: Option<String>,
     },
 }
 
@@ -135,6 +145,33 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             let password = std::env::var("BANDPOOL_OPERATOR_PASSWORD").ok();
             let user_id = accounts::create_operator(&db, &clock, &email, password).await?;
             println!("{email} ({user_id}) is an operator");
+        }
+        Command::CreateConnector { name, tenant_id } => {
+            let tenant_id = match tenant_id {
+                Some(id) => id,
+                None => tenants::first_tenant_id(&db)
+                    .await?
+                    .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
+            };
+            let mut tx = db.begin_write().await?;
+            let (id, token) =
+                bandpool_store::connectors::create(&mut tx, &tenant_id, &name, clock.now_ts())
+                    .await?;
+            bandpool_store::events::record(
+                &mut tx,
+                bandpool_store::events::NewEvent {
+                    tenant_id: Some(&tenant_id),
+                    at_ms: clock.now().timestamp_millis(),
+                    actor: &bandpool_store::events::Actor::system("command line"),
+                    action: "connector_created",
+                    target: &name,
+                    detail: "registration token issued",
+                },
+            )
+            .await?;
+            tx.commit().await?;
+            eprintln!("connector {name} ({id}) created in tenant {tenant_id}; its registration token works once, for 24 hours:");
+            println!("{token}");
         }
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.seed_demo_if_empty {

@@ -34,6 +34,13 @@ pub struct Settings {
     pub rate_password_resets_per_hour: u32,
     pub rate_token_requests_per_minute: u32,
     pub rate_bad_tokens_per_minute: u32,
+    /// A connector silent this long is Down and its licenses enter their 30-day grace
+    /// period (default a day).
+    pub connector_silence_seconds: i64,
+    /// How long Sync licenses waits for connectors to answer.
+    pub sync_timeout_seconds: i64,
+    /// How often the connector-health sweep runs (silence, grace deadlines, overdue syncs).
+    pub health_sweep_seconds: u64,
 }
 
 impl Default for Settings {
@@ -55,6 +62,9 @@ impl Default for Settings {
             rate_password_resets_per_hour: 5,
             rate_token_requests_per_minute: 600,
             rate_bad_tokens_per_minute: 30,
+            connector_silence_seconds: 24 * 3600,
+            sync_timeout_seconds: 30,
+            health_sweep_seconds: 60,
         }
     }
 }

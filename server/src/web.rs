@@ -12,7 +12,7 @@ use crate::auth::{
 use crate::settings::Settings;
 use crate::{api, telemetry};
 use app::mail::Mailer;
-use app::state::{AppState, Portal};
+use app::state::{AppState, ConnectorSettings, Portal, Wakeups};
 use app::{shell, App};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -32,6 +32,16 @@ pub fn build(
     clock: Clock,
     leptos_options: LeptosOptions,
 ) -> Result<Router, String> {
+    build_with_state(settings, db, clock, leptos_options).map(|(router, _)| router)
+}
+
+/// `build`, also handing back the shared state (the background sweeps run on it).
+pub fn build_with_state(
+    settings: &Settings,
+    db: Db,
+    clock: Clock,
+    leptos_options: LeptosOptions,
+) -> Result<(Router, AppState), String> {
     let public_url = settings.public_url.trim_end_matches('/').to_string();
     let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
     let oidc = settings
@@ -55,6 +65,11 @@ pub fn build(
             sso: oidc.is_some(),
             local_accounts: settings.local_accounts(),
         },
+        connectors: ConnectorSettings {
+            silence_secs: settings.connector_silence_seconds.max(1),
+            sync_timeout_secs: settings.sync_timeout_seconds.max(1),
+        },
+        wakeups: Wakeups::default(),
     };
     let auth = AuthContext {
         oidc,
@@ -67,7 +82,10 @@ pub fn build(
         },
         limiter: RateLimiter::default(),
     };
-    Ok(router(state, auth, settings.session_idle_minutes))
+    Ok((
+        router(state.clone(), auth, settings.session_idle_minutes),
+        state,
+    ))
 }
 
 fn auth_routes() -> Router<AppState> {
@@ -159,8 +177,12 @@ pub async fn serve(
     let conf = get_configuration(None)?;
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
-    let app = build(&settings, db.clone(), clock.clone(), leptos_options)?;
+    let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
     tokio::spawn(sweep_sessions(db));
+    tokio::spawn(crate::sweeps::connector_health(
+        state,
+        std::time::Duration::from_secs(settings.health_sweep_seconds.max(1)),
+    ));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         database = %settings.redacted_database_url(),

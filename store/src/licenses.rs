@@ -227,7 +227,12 @@ pub async fn set_status(
             Value::Text(tenant_id.to_string()),
             Value::Text(license_id.to_string()),
             Value::Text(to.key().to_string()),
-            Value::OptInt(grace_period_end.or(before.grace_period_end)),
+            // Back to Active, a grace period is over; other statuses keep its deadline.
+            Value::OptInt(if to == LicenseStatus::Active {
+                None
+            } else {
+                grace_period_end.or(before.grace_period_end)
+            }),
             Value::Int(i64::from(killed)),
             Value::Int(now),
         ],
@@ -251,8 +256,118 @@ pub async fn set_status(
     get_in(tx, tenant_id, license_id).await
 }
 
+/// Move many licenses of one tenant from `from` to `to` at once (a connector going down or
+/// coming back, grace periods running out): the licenses, one history record each and the
+/// day's allocation peak, in the caller's transaction. Returns the ids that moved (those
+/// still in `from`). Expiring recovers the capacity: the recovery date is set.
+pub async fn bulk_set_status(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    ids: &[String],
+    from: LicenseStatus,
+    to: LicenseStatus,
+    note: &str,
+    now: i64,
+    grace_period_end: Option<i64>,
+) -> Result<Vec<String>> {
+    tx.lock_pool(tenant_id).await?;
+    let mut moved = Vec::new();
+    for chunk in ids.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values = vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(from.key().to_string()),
+        ];
+        values.extend(chunk.iter().map(|id| Value::Text(id.clone())));
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    "SELECT id FROM licenses WHERE tenant_id = $1 AND status = $2 \
+                     AND id IN ({placeholders})"
+                ),
+                values.clone(),
+            )
+            .await?;
+        let chunk_moved = rows
+            .iter()
+            .map(|r| r.try_get::<String, _>("id"))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        if chunk_moved.is_empty() {
+            continue;
+        }
+        let n = values.len();
+        values.push(Value::Text(to.key().to_string()));
+        values.push(Value::OptInt(grace_period_end));
+        values.push(Value::Int(now));
+        let recovers = !to.holds_capacity();
+        tx.execute(
+            &format!(
+                "UPDATE licenses SET status = ${a}, grace_period_end = {grace}, \
+                 recovered_at = {recovered} \
+                 WHERE tenant_id = $1 AND status = $2 AND id IN ({placeholders})",
+                a = n + 1,
+                grace = if to == LicenseStatus::Active {
+                    "NULL".to_string()
+                } else {
+                    format!("COALESCE(${}, grace_period_end)", n + 2)
+                },
+                recovered = if recovers {
+                    format!("${}", n + 3)
+                } else {
+                    "recovered_at".to_string()
+                },
+            ),
+            if to == LicenseStatus::Active {
+                values[..n + 1].to_vec()
+            } else if recovers {
+                values
+            } else {
+                values[..n + 2].to_vec()
+            },
+        )
+        .await?;
+        let history = chunk_moved
+            .iter()
+            .map(|id| {
+                vec![
+                    Value::Text(uuid::Uuid::new_v4().to_string()),
+                    Value::Text(id.clone()),
+                    Value::Text(tenant_id.to_string()),
+                    Value::Int(now),
+                    Value::OptText(Some(from.key().to_string())),
+                    Value::Text(to.key().to_string()),
+                    Value::Text(note.to_string()),
+                ]
+            })
+            .collect();
+        crate::db::insert_rows(
+            tx,
+            "license_history",
+            &[
+                "id",
+                "license_id",
+                "tenant_id",
+                "at",
+                "from_status",
+                "to_status",
+                "note",
+            ],
+            history,
+        )
+        .await?;
+        moved.extend(chunk_moved);
+    }
+    if !moved.is_empty() {
+        record_allocation(tx, tenant_id, now).await?;
+    }
+    Ok(moved)
+}
+
 /// A license of the tenant, read inside a write transaction.
-async fn get_in(tx: &mut WriteTx, tenant_id: &str, license_id: &str) -> Result<License> {
+pub async fn get_in(tx: &mut WriteTx, tenant_id: &str, license_id: &str) -> Result<License> {
     let row = tx
         .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),

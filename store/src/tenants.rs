@@ -87,3 +87,15 @@ pub async fn count_tenants(db: &Db) -> Result<i64> {
         .transpose()?
         .unwrap_or(0))
 }
+
+/// The oldest tenant (the command line's default).
+pub async fn first_tenant_id(db: &Db) -> Result<Option<String>> {
+    Ok(db
+        .fetch_optional(
+            "SELECT id FROM tenants ORDER BY created_at, id LIMIT 1",
+            vec![],
+        )
+        .await?
+        .map(|r| r.try_get::<String, _>("id"))
+        .transpose()?)
+}

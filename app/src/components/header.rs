@@ -36,6 +36,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
             "/license-repository",
             "License Repository",
         ),
+        (Permission::ViewPool, "/connectors", "Connectors"),
         (Permission::ViewEvents, "/event-log", "Event log"),
         (Permission::ManageUsers, "/users", "Users"),
         (Permission::ManageTokens, "/api-tokens", "API tokens"),

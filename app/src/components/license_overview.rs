@@ -4,6 +4,7 @@
 //! database.
 
 use super::error_note::ErrorNote;
+use super::kill_license::KillLicenseDialog;
 use crate::functions::licenses::list_licenses;
 use crate::url::PageState;
 use bandpool_domain::format::{format_date, format_mbps, group_thousands};
@@ -104,8 +105,14 @@ fn cell(license: &License, column: Column) -> String {
     }
 }
 
+/// `can_change`: the viewer may kill licenses (the selection and Kill License show);
+/// `changed`: bumped after a kill, so the table and the pool refetch.
 #[component]
-pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
+pub fn LicenseOverview(
+    state: Memo<PageState>,
+    can_change: Signal<bool>,
+    changed: RwSignal<u32>,
+) -> impl IntoView {
     let navigate = use_navigate();
     let go = move |href: String| {
         navigate(
@@ -124,7 +131,17 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
             columns.set(choice);
         }
     });
-    let licenses = Resource::new(move || state.get().raw, list_licenses);
+    let licenses = Resource::new(
+        move || (state.get().raw, changed.get()),
+        |(raw, _)| list_licenses(raw),
+    );
+    let selected = RwSignal::new(None::<License>);
+    let dialog = RwSignal::new(false);
+    let on_close = Callback::new(move |_| {
+        dialog.set(false);
+        selected.set(None);
+    });
+    let on_killed = Callback::new(move |_| changed.update(|n| *n += 1));
     let search = RwSignal::new(state.get_untracked().raw.q.clone().unwrap_or_default());
 
     let search_go = go.clone();
@@ -182,6 +199,17 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
         <section class="card overview" aria-labelledby="overview-title">
             <div class="card-head">
                 <h2 id="overview-title">"License overview"</h2>
+                {move || can_change.get().then(|| view! {
+                    <button
+                        type="button"
+                        class="danger kill-button"
+                        disabled=move || selected.get().is_none()
+                        title="Select a license in the table first"
+                        on:click=move |_| dialog.set(true)
+                    >
+                        "Kill License"
+                    </button>
+                })}
                 <a class="button" href="/api/v1/licenses/export.csv" download="" rel="external">
                     "Export to CSV"
                 </a>
@@ -217,7 +245,10 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
                     let go = go.clone();
                     Suspend::new(async move {
                         match licenses.await {
-                            Ok(page) => view! { <LicenseTable page st columns go/> }.into_any(),
+                            Ok(page) => {
+                                let selectable = can_change.get_untracked();
+                                view! { <LicenseTable page st columns go selected selectable/> }.into_any()
+                            }
                             Err(error) => view! {
                                 <ErrorNote error/>
                                 <p><a href="/license-repository">"Reset to the default view"</a></p>
@@ -227,6 +258,13 @@ pub fn LicenseOverview(state: Memo<PageState>) -> impl IntoView {
                     })
                 }}
             </Transition>
+            {move || {
+                dialog
+                    .get()
+                    .then(|| selected.get())
+                    .flatten()
+                    .map(|license| view! { <KillLicenseDialog license on_close on_killed/> })
+            }}
         </section>
     }
 }
@@ -237,6 +275,8 @@ fn LicenseTable<G>(
     st: PageState,
     columns: RwSignal<ColumnChoice>,
     go: G,
+    selected: RwSignal<Option<License>>,
+    selectable: bool,
 ) -> impl IntoView
 where
     G: Fn(String) + Clone + Send + Sync + 'static,
@@ -312,8 +352,23 @@ where
                     view! { <td class=class>{cell(license, *column)}</td> }
                 })
                 .collect_view();
+            let pick = selectable.then(|| {
+                let id = license.id.clone();
+                let row = license.clone();
+                let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
+                view! {
+                    <input
+                        type="radio"
+                        name="selected-license"
+                        aria-label=format!("Select {name}")
+                        prop:checked=move || selected.with(|s| s.as_ref().is_some_and(|l| l.id == id))
+                        on:change=move |_| selected.set(Some(row.clone()))
+                    />
+                }
+            });
             view! {
                 <tr data-license=license.id.clone() data-status=license.status.key()>
+                    <td class="col-select">{pick}</td>
                     <td class="col-arrow">{arrow}</td>
                     {cells}
                 </tr>
@@ -377,6 +432,7 @@ where
             <table class=move || columns.get().table_class()>
                 <thead>
                     <tr>
+                        <th scope="col" class="col-select"><span class="sr-only">"Select"</span></th>
                         <th scope="col" class="col-arrow"><span class="sr-only">"History"</span></th>
                         {headers}
                     </tr>

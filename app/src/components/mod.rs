@@ -6,7 +6,9 @@ pub mod cylinder_chart;
 pub mod error_note;
 pub mod header;
 pub mod history_panel;
+pub mod kill_license;
 pub mod license_overview;
+pub mod sync_licenses;
 
 /// CSS placing an overlay element over a chart rectangle, in percent of the chart's size.
 pub fn overlay_style(rect: &bandpool_domain::chart::Rect, width: f64, height: f64) -> String {

@@ -62,3 +62,51 @@ pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, A
         .await,
     )
 }
+
+/// Kill License: `confirm` is what the person typed in the dialog (it must be KILL).
+#[server(prefix = "/_server", endpoint = "kill_license")]
+pub async fn kill_license(
+    license_id: String,
+    confirm: String,
+) -> Result<bandpool_domain::connector::KillOutcome, AppError> {
+    crate::state::answer(
+        async move {
+            let (principal, tenant) =
+                crate::state::authorize(bandpool_domain::auth::Permission::ChangeLicenses)?;
+            let state = crate::state::app_state()?;
+            crate::actions::kill_license(&state, &principal, &tenant.tenant_id, &license_id, &confirm)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Sync licenses: ask every connected connector for its LoadMasters (joins a running sync).
+#[server(prefix = "/_server", endpoint = "sync_licenses")]
+pub async fn sync_licenses() -> Result<bandpool_domain::connector::SyncRun, AppError> {
+    crate::state::answer(
+        async move {
+            let (principal, tenant) =
+                crate::state::authorize(bandpool_domain::auth::Permission::ChangeLicenses)?;
+            let state = crate::state::app_state()?;
+            crate::actions::start_sync(&state, &principal, &tenant.tenant_id).await
+        }
+        .await,
+    )
+}
+
+/// A sync run as it stands (`run_id` empty: the latest), for the progress line.
+#[server(prefix = "/_server", endpoint = "get_sync_run")]
+pub async fn get_sync_run(
+    run_id: Option<String>,
+) -> Result<Option<bandpool_domain::connector::SyncRun>, AppError> {
+    crate::state::answer(
+        async move {
+            let (_, tenant) = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?;
+            let state = crate::state::app_state()?;
+            crate::actions::sync_run(&state, &tenant.tenant_id, run_id.as_deref().filter(|s| !s.is_empty()))
+                .await
+        }
+        .await,
+    )
+}

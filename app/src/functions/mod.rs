@@ -3,6 +3,7 @@
 //! principal; errors carry the portal's stable codes.
 
 pub mod allocation;
+pub mod connectors;
 pub mod events;
 pub mod licenses;
 pub mod pool;

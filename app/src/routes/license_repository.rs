@@ -6,9 +6,12 @@ use crate::components::cylinder_chart::CylinderChart;
 use crate::components::error_note::ErrorNote;
 use crate::components::history_panel::HistoryPanel;
 use crate::components::license_overview::LicenseOverview;
+use crate::components::sync_licenses::SyncLicensesControl;
 use crate::functions::allocation::get_allocation_view;
 use crate::functions::licenses::get_license_history;
 use crate::functions::pool::get_pool_view;
+use crate::functions::session::get_viewer;
+use bandpool_domain::auth::Permission;
 use crate::url::PageState;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
@@ -22,7 +25,20 @@ pub fn LicenseRepository() -> impl IntoView {
     let month = Memo::new(move |_| state.get().month);
     let history_id = Memo::new(move |_| state.get().history);
 
-    let pool = Resource::new(|| (), |_| get_pool_view());
+    // Bumped by a kill or a finished sync: the pool (chart, Last refreshed) and the table refetch.
+    let changed = RwSignal::new(0u32);
+    let pool = Resource::new(move || changed.get(), |_| get_pool_view());
+    // Kill License and Sync licenses need JavaScript (a typed confirmation, a progress
+    // line), so they appear after hydration, for roles that may change licenses.
+    let can_change = RwSignal::new(false);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(viewer)) = get_viewer().await {
+                can_change.set(viewer.may(Permission::ChangeLicenses));
+            }
+        });
+    });
+    let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
     let allocation = Resource::new(move || month.get(), get_allocation_view);
     let history = Resource::new(
         move || history_id.get(),
@@ -38,7 +54,7 @@ pub fn LicenseRepository() -> impl IntoView {
         <Title text="License Repository · Bandpool"/>
         <div class="page-head">
             <h1>"License Repository"</h1>
-            <Suspense fallback=|| ()>
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     pool.await.ok().map(|view| {
                         let refreshed = view
@@ -54,17 +70,18 @@ pub fn LicenseRepository() -> impl IntoView {
                         }
                     })
                 })}
-            </Suspense>
+            </Transition>
+            {move || can_change.get().then(|| view! { <SyncLicensesControl on_finished=on_synced/> })}
         </div>
         <div class="charts">
-            <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
+            <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
                 {move || Suspend::new(async move {
                     match pool.await {
                         Ok(view) => view! { <CylinderChart view/> }.into_any(),
                         Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation history…"</section> }>
                 {move || {
                     let st = state.get();
@@ -101,6 +118,6 @@ pub fn LicenseRepository() -> impl IntoView {
                 })
             }}
         </Transition>
-        <LicenseOverview state/>
+        <LicenseOverview state can_change=can_change.into() changed/>
     }
 }

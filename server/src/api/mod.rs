@@ -2,6 +2,8 @@
 //! document at /api/v1/openapi.json. Every handler reads the tenant from the request's
 //! principal (`Caller`), never from the URL.
 
+pub mod connector;
+pub mod connectors;
 pub mod events;
 pub mod export;
 pub mod licenses;
@@ -11,7 +13,7 @@ pub mod pool;
 use app::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
@@ -25,6 +27,22 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/licenses"),
     ("get", "/api/v1/licenses/{id}/history"),
     ("get", "/api/v1/licenses/export.csv"),
+    ("post", "/api/v1/licenses/{id}/kill"),
+    ("post", "/api/v1/licenses/sync"),
+    ("get", "/api/v1/licenses/sync/{id}"),
+    ("get", "/api/v1/connectors"),
+    ("post", "/api/v1/connectors"),
+    ("get", "/api/v1/devices"),
+    ("delete", "/api/v1/devices/{id}"),
+    ("post", "/api/v1/devices/{id}/block"),
+    ("post", "/api/v1/devices/{id}/unblock"),
+    ("post", "/api/v1/connector/register"),
+    ("post", "/api/v1/connector/heartbeat"),
+    ("post", "/api/v1/connector/checks"),
+    ("post", "/api/v1/connector/activations"),
+    ("post", "/api/v1/connector/deactivations"),
+    ("get", "/api/v1/connector/commands"),
+    ("post", "/api/v1/connector/commands/{id}/ack"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/events/export.csv"),
     ("get", "/api/v1/openapi.json"),
@@ -38,10 +56,34 @@ pub fn router() -> Router<AppState> {
         .route("/licenses", get(licenses::list))
         .route("/licenses/export.csv", get(export::export_csv))
         .route("/licenses/{id}/history", get(licenses::history))
+        .route("/licenses/{id}/kill", post(connectors::kill))
+        .route("/licenses/sync", post(connectors::sync))
+        .route("/licenses/sync/{id}", get(connectors::sync_run))
+        .route(
+            "/connectors",
+            get(connectors::list).post(connectors::create),
+        )
+        .route("/devices", get(connectors::devices))
+        .route("/devices/{id}", delete(connectors::remove_device))
+        .route("/devices/{id}/block", post(connectors::block_device))
+        .route("/devices/{id}/unblock", post(connectors::unblock_device))
+        .nest("/connector", connector_router())
         .route("/events", get(events::list))
         .route("/events/export.csv", get(export::export_events))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async { AppError::not_found("This API endpoint") })
+}
+
+/// The connector protocol (`connector.rs`): its own credential, no session, no API token.
+fn connector_router() -> Router<AppState> {
+    Router::new()
+        .route("/register", post(connector::register))
+        .route("/heartbeat", post(connector::heartbeat))
+        .route("/checks", post(connector::checks))
+        .route("/activations", post(connector::activate))
+        .route("/deactivations", post(connector::deactivate))
+        .route("/commands", get(connector::commands))
+        .route("/commands/{id}/ack", post(connector::ack))
 }
 
 /// Who is calling: the principal the authentication middleware resolved from a session

@@ -1,0 +1,98 @@
+//! Connectors: the agents the tenant runs in its networks, through which LoadMasters take
+//! and check their licenses. Owners and Admins add one (its registration token is shown
+//! once, with the command that starts the agent); everyone sees their health.
+
+use crate::components::error_note::ErrorNote;
+use crate::functions::connectors::{list_connectors, CreateConnector};
+use bandpool_domain::connector::ConnectorStatus;
+use bandpool_domain::format::format_datetime;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+#[component]
+pub fn Connectors() -> impl IntoView {
+    let create = ServerAction::<CreateConnector>::new();
+    let connectors = Resource::new(move || create.version().get(), |_| list_connectors());
+    let when = |at: Option<i64>, none: &'static str| {
+        at.map(format_datetime).unwrap_or_else(|| none.to_string())
+    };
+    view! {
+        <Title text="Connectors · Bandpool"/>
+        <div class="page-head"><h1>"Connectors"</h1></div>
+        <section class="card">
+            <h2>"Add a connector"</h2>
+            <p class="muted">
+                "A connector runs in your network and makes outbound connections only. Your LoadMasters take and check their licenses through it."
+            </p>
+            <ActionForm action=create>
+                <div class="inline-form">
+                    <label>"Name" <input type="text" name="name" maxlength="80" required placeholder="e.g. dc-east"/></label>
+                    <button type="submit" class="primary">"Add connector"</button>
+                </div>
+            </ActionForm>
+            {move || match create.value().get() {
+                Some(Ok(created)) => {
+                    let portal = created.connector.name.clone();
+                    view! {
+                        <div class="secret-once" role="status">
+                            <p>"Copy the registration token of " <strong>{portal}</strong> " now: it is not shown again, and it works once, for 24 hours."</p>
+                            <output class="secret" data-registration-token="">{created.registration_token.clone()}</output>
+                            <p class="muted">"Start the agent with it:"</p>
+                            <pre class="command">{format!(
+                                "BANDPOOL_CONNECTOR_PORTAL_URL=<this portal's address> \\\nBANDPOOL_CONNECTOR_REGISTRATION_TOKEN={} \\\nbandpool-connector",
+                                created.registration_token
+                            )}</pre>
+                        </div>
+                    }
+                    .into_any()
+                }
+                Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
+                None => ().into_any(),
+            }}
+        </section>
+        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading connectors…"</section> }>
+            {move || Suspend::new(async move {
+                match connectors.await {
+                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <section class="card"><p class="muted">"No connectors yet. Add one, then start its agent."</p></section>
+                    }
+                    .into_any(),
+                    Ok(list) => view! {
+                        <section class="card">
+                            <table class="data connectors">
+                                <thead><tr><th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th></tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|c| {
+                                        let class = match c.status {
+                                            ConnectorStatus::Up => "status status-up",
+                                            ConnectorStatus::Down => "status status-down",
+                                            ConnectorStatus::Pending => "status status-pending",
+                                        };
+                                        let status = match (c.status, c.down_since, c.registration_expires_at) {
+                                            (ConnectorStatus::Down, Some(since), _) => format!("Down since {}", format_datetime(since)),
+                                            (ConnectorStatus::Pending, _, Some(until)) => format!("Waiting for its agent (token valid until {})", format_datetime(until)),
+                                            (status, _, _) => status.label().to_string(),
+                                        };
+                                        view! {
+                                            <tr data-connector=c.name.clone()>
+                                                <td>{c.name.clone()}</td>
+                                                <td><span class=class data-status=c.status.key()>{status}</span></td>
+                                                <td>{c.address.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td data-loadmasters="">{c.licensed_loadmasters}</td>
+                                                <td>{when(c.last_seen_at, "never")}</td>
+                                                <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td>{format_datetime(c.created_at)}</td>
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </section>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,287 @@
+//! The HTTP API the connector offers the LoadMasters of its network (the types are
+//! `bandpool_domain::connector::appliance`):
+//!
+//! - `POST /v1/activate`: forwarded to the portal at once (the LoadMaster waits for its
+//!   license); retried with the same idempotency key if the portal does not answer; the
+//!   portal's answer — grant or refusal — is passed through as it came. `503
+//!   portal_unreachable` when the portal cannot be reached.
+//! - `POST /v1/check`: answered at once from the local license state (the last status the
+//!   portal gave), with the address to check at next time; the check is queued for the
+//!   portal. `404 unknown_license` for a license the connector does not serve to that
+//!   LoadMaster.
+//! - `POST /v1/deactivate`: queued durably for the portal; `202`.
+//! - `GET /healthz`: the agent is up (and what it has queued).
+
+use crate::backoff::Backoff;
+use crate::Shared;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bandpool_domain::connector::appliance::{
+    ActivateRequest, CheckRequest, CheckResponse, DeactivateRequest,
+};
+use bandpool_domain::connector::{Activation, ActivationRequest, DeactivationRequest, LicenseCheck};
+use bandpool_domain::error::ErrorBody;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Attempts at forwarding one activation before answering `portal_unreachable`.
+const ACTIVATION_ATTEMPTS: u32 = 4;
+/// How long one forwarding attempt may take.
+const ACTIVATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub(crate) fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/activate", post(activate))
+        .route("/v1/check", post(check))
+        .route("/v1/deactivate", post(deactivate))
+        .route("/healthz", get(healthz))
+        .with_state(shared)
+}
+
+/// Serves until `stopped` turns true, then lets in-flight requests finish.
+pub(crate) async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    mut stopped: watch::Receiver<bool>,
+) {
+    let shutdown = async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+    if let Err(e) = axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+    {
+        tracing::error!("the local API stopped: {e}");
+    }
+}
+
+fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
+    let body = ErrorBody {
+        code: code.to_string(),
+        message: message.into(),
+        parameter: None,
+        reason: None,
+        what: None,
+        request_id: None,
+        action: None,
+        retry_after: None,
+    };
+    (status, Json(body)).into_response()
+}
+
+fn bad_json(rejection: JsonRejection) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        "invalid_parameter",
+        rejection.body_text(),
+    )
+}
+
+fn retryable_status(status: StatusCode) -> bool {
+    status.is_server_error()
+        || status == StatusCode::REQUEST_TIMEOUT
+        || status == StatusCode::TOO_MANY_REQUESTS
+}
+
+async fn activate(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<ActivateRequest>, JsonRejection>,
+) -> Response {
+    let Json(asked) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let request = ActivationRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        serial_no: asked.serial_no,
+        device_name: asked.device_name,
+        ip_address: asked.ip_address,
+        sku: asked.sku,
+        license_type_id: asked.license_type_id,
+    };
+    let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
+    let mut attempt = 1;
+    let last_failure = loop {
+        match shared.portal.activate(&request, ACTIVATION_TIMEOUT).await {
+            Ok(answer) if !retryable_status(answer.status) || attempt == ACTIVATION_ATTEMPTS => {
+                return pass_through(&shared, &request, answer).await;
+            }
+            Ok(answer) => tracing::debug!(
+                "activation for serial {}: portal answered {}; retrying",
+                request.serial_no,
+                answer.status
+            ),
+            Err(e) if attempt == ACTIVATION_ATTEMPTS => break e,
+            Err(e) => tracing::debug!(
+                "activation for serial {}: {e}; retrying",
+                request.serial_no
+            ),
+        }
+        attempt += 1;
+        tokio::time::sleep(backoff.next_delay()).await;
+    };
+    tracing::warn!(
+        "activation for LoadMaster '{}' (serial {}) failed: {last_failure}",
+        request.device_name,
+        request.serial_no
+    );
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "portal_unreachable",
+        "The connector cannot reach the licensing portal right now; try again shortly",
+    )
+}
+
+/// The portal's answer to an activation, as the LoadMaster gets it; a grant is recorded
+/// in the local state (on disk) first.
+async fn pass_through(
+    shared: &Shared,
+    request: &ActivationRequest,
+    answer: crate::portal::RawAnswer,
+) -> Response {
+    if answer.status == StatusCode::UNAUTHORIZED {
+        tracing::error!(
+            "the portal refused this connector's credential; LoadMaster activations fail until it is fixed"
+        );
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        );
+    }
+    if answer.status.is_success() {
+        match serde_json::from_slice::<Activation>(&answer.body) {
+            Ok(activation) => {
+                shared
+                    .licenses
+                    .record_activation(&request.serial_no, &activation);
+                if let Err(e) = shared.licenses.save().await {
+                    tracing::error!("could not save the local license state: {e}");
+                }
+                tracing::info!(
+                    "LoadMaster '{}' (serial {}) activated license {} ({})",
+                    request.device_name,
+                    request.serial_no,
+                    activation.license_id,
+                    activation.license_name
+                );
+            }
+            Err(e) => tracing::warn!(
+                "the portal's activation answer for serial {} is not understood: {e}",
+                request.serial_no
+            ),
+        }
+    } else {
+        let refusal = crate::portal::refusal(answer.status, &answer.body);
+        tracing::info!(
+            "activation for LoadMaster '{}' (serial {}) refused: {}",
+            request.device_name,
+            request.serial_no,
+            refusal
+        );
+    }
+    (
+        answer.status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.body,
+    )
+        .into_response()
+}
+
+async fn check(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<CheckRequest>, JsonRejection>,
+) -> Response {
+    let Json(asked) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let now = crate::unix_now();
+    let answer = shared
+        .licenses
+        .check(&asked.license_id, &asked.serial_no, now);
+    // Queued either way: the portal is the judge, and its answer teaches a connector that
+    // lost its state the licenses it serves.
+    shared.queue.push_check(LicenseCheck {
+        license_id: asked.license_id.clone(),
+        serial_no: asked.serial_no.clone(),
+        checked_at: now,
+    });
+    shared
+        .counters
+        .checks_received
+        .fetch_add(1, Ordering::Relaxed);
+    match answer {
+        Some((status, grace_period_end)) => Json(CheckResponse {
+            license_id: asked.license_id,
+            status,
+            grace_period_end,
+            connector_url: shared.advertise_url(),
+        })
+        .into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "unknown_license",
+            format!(
+                "This connector does not serve license {} to serial {}",
+                asked.license_id, asked.serial_no
+            ),
+        ),
+    }
+}
+
+async fn deactivate(
+    State(shared): State<Arc<Shared>>,
+    body: Result<Json<DeactivateRequest>, JsonRejection>,
+) -> Response {
+    let Json(asked) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let request = DeactivationRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        license_id: asked.license_id.clone(),
+        serial_no: asked.serial_no.clone(),
+    };
+    let queued = {
+        let shared = Arc::clone(&shared);
+        tokio::task::spawn_blocking(move || shared.queue.push_deactivation(&request))
+            .await
+            .map_err(std::io::Error::other)
+            .and_then(|written| written)
+    };
+    if let Err(e) = queued {
+        tracing::error!("could not queue a deactivation: {e}");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "queue_unavailable",
+            "The connector could not record the deactivation; try again",
+        );
+    }
+    shared.licenses.release(&asked.license_id);
+    shared.flush_now.notify_one();
+    tracing::info!(
+        "LoadMaster (serial {}) gave back license {}; queued for the portal",
+        asked.serial_no,
+        asked.license_id
+    );
+    StatusCode::ACCEPTED.into_response()
+}
+
+async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": crate::portal::VERSION,
+        "connector_id": shared.connector_id.read().unwrap_or_else(|p| p.into_inner()).clone(),
+        "licenses": shared.licenses.len(),
+        "queued_batches": shared.queue.len(),
+        "queued_checks": shared.queue.queued_checks() + shared.queue.buffered_checks(),
+    }))
+    .into_response()
+}

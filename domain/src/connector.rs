@@ -1,0 +1,425 @@
+//! The connector protocol: what a connector agent and the portal say to each other under
+//! `/api/v1/connector/`, and what a LoadMaster says to its connector on the customer's
+//! network. The agent (`connector/`), the appliance simulator (`simulator/`) and the portal
+//! (`server/src/api/connector.rs`) all speak through these types, so none can drift.
+//!
+//! The connector only ever dials out. It registers once with a one-time registration token
+//! and gets its own credential (`Authorization: Connector <credential>`); then it sends
+//! heartbeats, relays check reports (many LoadMasters per request), activations and
+//! deactivations, and long-polls for commands (kill, sync), which it acknowledges. Every
+//! message that changes something carries an idempotency key: a retry or a replay changes
+//! nothing twice.
+
+use crate::license::LicenseStatus;
+use serde::{Deserialize, Serialize};
+
+/// A connector credential starts with this (a registration token with `REGISTRATION_PREFIX`).
+pub const CREDENTIAL_PREFIX: &str = "bpc_";
+pub const REGISTRATION_PREFIX: &str = "bpr_";
+/// The HTTP auth scheme a connector sends its credential with.
+pub const AUTH_SCHEME: &str = "Connector";
+/// At most this many LoadMaster checks in one report.
+pub const MAX_CHECKS_PER_REPORT: usize = 1_000;
+/// A registration token works for this long after the portal shows it.
+pub const REGISTRATION_HOURS: i64 = 24;
+/// The longest a command long-poll waits before answering with no commands.
+pub const MAX_WAIT_SECONDS: u64 = 30;
+/// Idempotency keys: 8 to 100 characters of letters, digits, `-`, `_`, `.` or `:`.
+pub const MAX_KEY_LEN: usize = 100;
+
+/// Whether an idempotency key is well formed (UUIDs and `agent-123:456` both are).
+pub fn valid_key(key: &str) -> bool {
+    (8..=MAX_KEY_LEN).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+}
+
+/// Up or Down: a connector that has been silent longer than the portal's setting is Down.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorStatus {
+    /// Created in the portal; no agent has registered with its token yet.
+    Pending,
+    Up,
+    Down,
+}
+
+impl ConnectorStatus {
+    pub fn key(self) -> &'static str {
+        match self {
+            ConnectorStatus::Pending => "pending",
+            ConnectorStatus::Up => "up",
+            ConnectorStatus::Down => "down",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [
+            ConnectorStatus::Pending,
+            ConnectorStatus::Up,
+            ConnectorStatus::Down,
+        ]
+        .into_iter()
+        .find(|s| s.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ConnectorStatus::Pending => "Waiting for its agent",
+            ConnectorStatus::Up => "Up",
+            ConnectorStatus::Down => "Down",
+        }
+    }
+}
+
+/// POST /api/v1/connector/register (no credential yet: the body carries the token).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub registration_token: String,
+    /// The agent's version, for the Connectors page.
+    pub version: String,
+    /// The address LoadMasters reach the agent at (`http://10.0.0.5:8470`).
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    pub connector_id: String,
+    pub name: String,
+    /// Shown once; the portal keeps only its hash.
+    pub credential: String,
+}
+
+/// POST /api/v1/connector/heartbeat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub version: String,
+    pub address: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    pub connector_id: String,
+    pub status: ConnectorStatus,
+    /// The portal's clock (Unix seconds), so an agent can tell its own clock's drift.
+    pub server_time: i64,
+}
+
+/// POST /api/v1/connector/checks: the periodic license checks of many LoadMasters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub idempotency_key: String,
+    pub checks: Vec<LicenseCheck>,
+}
+
+/// One LoadMaster's periodic check, as the connector received it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicenseCheck {
+    pub license_id: String,
+    pub serial_no: String,
+    /// When the LoadMaster checked (Unix seconds); a queued check arrives later.
+    pub checked_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckReportResponse {
+    pub results: Vec<CheckResult>,
+}
+
+/// The portal's answer for one check, in the order of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub license_id: String,
+    /// `None`: not a license this connector issued (unknown, another tenant's, another
+    /// connector's); `refused` holds the code that applies.
+    pub status: Option<LicenseStatus>,
+    pub grace_period_end: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub refused: Option<String>,
+}
+
+/// POST /api/v1/connector/activations: a LoadMaster asks for a license from the pool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivationRequest {
+    pub idempotency_key: String,
+    pub serial_no: String,
+    pub device_name: String,
+    pub ip_address: String,
+    /// The licensing identifier of the LoadMaster's image (`VLM-SPLA`).
+    pub sku: String,
+    /// The license type asked for (`vlm-5000`).
+    pub license_type_id: String,
+}
+
+/// A granted license (the activation's answer, the same for a replay of the same key).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activation {
+    pub license_id: String,
+    pub license_name: String,
+    pub bandwidth_mbps: i64,
+    pub ssl_tps: i64,
+    pub status: LicenseStatus,
+    pub activated_at: i64,
+}
+
+/// POST /api/v1/connector/deactivations: a LoadMaster gives its license back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeactivationRequest {
+    pub idempotency_key: String,
+    pub license_id: String,
+    pub serial_no: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deactivation {
+    pub license_id: String,
+    pub status: LicenseStatus,
+}
+
+/// GET /api/v1/connector/commands?wait=N: what the portal asks of the connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommandBatch {
+    pub commands: Vec<Command>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Command {
+    /// Also the command's idempotency key: acknowledging it twice is harmless.
+    pub id: String,
+    pub issued_at: i64,
+    #[serde(flatten)]
+    pub kind: CommandKind,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum CommandKind {
+    /// Disable the LoadMaster holding this license: the license was killed in the portal.
+    Kill { license_id: String, serial_no: String },
+    /// Report the current state of every LoadMaster this connector serves.
+    Sync { run_id: String },
+}
+
+/// POST /api/v1/connector/commands/{id}/ack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum CommandAck {
+    /// The command was carried out (a kill: the LoadMaster will be told at its next check).
+    Done,
+    /// A sync's answer: every LoadMaster the connector knows.
+    Sync { appliances: Vec<ApplianceState> },
+    /// The command could not be carried out.
+    Failed { reason: String },
+}
+
+/// A LoadMaster as its connector sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplianceState {
+    pub license_id: String,
+    pub serial_no: String,
+    pub state: ApplianceLicense,
+    /// When it last checked (Unix seconds).
+    pub last_check_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplianceLicense {
+    /// Licensed and running.
+    Licensed,
+    /// Disabled by a kill.
+    Killed,
+}
+
+/// A connector as the Connectors page shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub id: String,
+    pub name: String,
+    pub status: ConnectorStatus,
+    /// The address its LoadMasters reach it at, as its agent last reported.
+    pub address: Option<String>,
+    pub version: Option<String>,
+    pub last_seen_at: Option<i64>,
+    pub down_since: Option<i64>,
+    pub created_at: i64,
+    /// Until when its registration token works (while it is Pending).
+    pub registration_expires_at: Option<i64>,
+    /// LoadMasters holding a license (Active or Grace Period) through it.
+    pub licensed_loadmasters: u64,
+}
+
+/// A connector just created: its registration token is shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedConnector {
+    pub connector: ConnectorView,
+    pub registration_token: String,
+}
+
+/// Kill License's outcome.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KillOutcome {
+    pub license: crate::license::License,
+    /// It was killed before: nothing changed.
+    pub already_killed: bool,
+    /// The kill waits for the license's connector, which will disable the LoadMaster.
+    pub relayed_to: Option<String>,
+}
+
+/// One Sync licenses run: which connectors were asked, which answered, what differed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncRun {
+    pub id: String,
+    pub started_at: i64,
+    pub deadline_at: i64,
+    /// Unset while it runs.
+    pub finished_at: Option<i64>,
+    pub connectors: Vec<SyncConnector>,
+    pub drift: Vec<Drift>,
+}
+
+impl SyncRun {
+    pub fn running(&self) -> bool {
+        self.finished_at.is_none()
+    }
+
+    /// Connectors asked that did not answer (in time, once it finished).
+    pub fn silent(&self) -> Vec<&str> {
+        self.connectors
+            .iter()
+            .filter(|c| c.answered_at.is_none())
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncConnector {
+    pub connector_id: String,
+    pub name: String,
+    pub answered_at: Option<i64>,
+}
+
+/// A difference between the portal and a connector that a sync found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Drift {
+    pub kind: DriftKind,
+    pub connector: Option<String>,
+    pub license_id: Option<String>,
+    pub serial_no: Option<String>,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftKind {
+    /// Killed here but still licensed there: the kill was sent again.
+    KillResent,
+    /// Licensed there but unknown here: the user should look.
+    UnknownHere,
+    /// Both know it, with different statuses.
+    StatusMismatch,
+}
+
+impl DriftKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            DriftKind::KillResent => "kill_resent",
+            DriftKind::UnknownHere => "unknown_here",
+            DriftKind::StatusMismatch => "status_mismatch",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        [
+            DriftKind::KillResent,
+            DriftKind::UnknownHere,
+            DriftKind::StatusMismatch,
+        ]
+        .into_iter()
+        .find(|k| k.key() == key)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            DriftKind::KillResent => "Killed here, still licensed there: kill sent again",
+            DriftKind::UnknownHere => "Licensed there, unknown here",
+            DriftKind::StatusMismatch => "Status differs",
+        }
+    }
+}
+
+/// The local API a connector agent offers the LoadMasters of its network.
+pub mod appliance {
+    use crate::license::LicenseStatus;
+    use serde::{Deserialize, Serialize};
+
+    /// POST /v1/activate on the agent.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct ActivateRequest {
+        pub serial_no: String,
+        pub device_name: String,
+        pub ip_address: String,
+        pub sku: String,
+        pub license_type_id: String,
+    }
+
+    /// POST /v1/check on the agent: a LoadMaster's periodic check.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CheckRequest {
+        pub license_id: String,
+        pub serial_no: String,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct CheckResponse {
+        pub license_id: String,
+        /// What the connector last heard from the portal; `Killed`: disable yourself.
+        pub status: LicenseStatus,
+        pub grace_period_end: Option<i64>,
+        /// Where the LoadMaster should send its next check (the connector's address
+        /// changed: the LoadMaster's Host setting follows it).
+        pub connector_url: String,
+    }
+
+    /// POST /v1/deactivate on the agent.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    pub struct DeactivateRequest {
+        pub license_id: String,
+        pub serial_no: String,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked() {
+        assert!(valid_key("0b6f9c1e-5c2d-4d0e-9a43-3f8f3f0e7e11"));
+        assert!(valid_key("agent-1:42"));
+        assert!(!valid_key("short"));
+        assert!(!valid_key("has space in it"));
+        assert!(!valid_key(&"x".repeat(101)));
+    }
+
+    #[test]
+    fn commands_travel_as_tagged_json() {
+        let command = Command {
+            id: "c1".into(),
+            issued_at: 5,
+            kind: CommandKind::Kill {
+                license_id: "l1".into(),
+                serial_no: "1000001".into(),
+            },
+        };
+        let json = serde_json::to_value(&command).unwrap();
+        assert_eq!(json["type"], "kill");
+        assert_eq!(json["license_id"], "l1");
+        let back: Command = serde_json::from_value(json).unwrap();
+        assert_eq!(back, command);
+        let ack = serde_json::to_value(CommandAck::Sync { appliances: vec![] }).unwrap();
+        assert_eq!(ack["result"], "sync");
+    }
+}

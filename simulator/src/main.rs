@@ -1,0 +1,129 @@
+//! `loadmaster-sim`: runs a fleet of simulated LoadMasters against a connector until
+//! Ctrl-C (or SIGTERM), logging a summary line every `--report-seconds`.
+//!
+//! ```text
+//! loadmaster-sim --connector http://127.0.0.1:8470 --count 5000 --check-seconds 10
+//! ```
+
+use bandpool_simulator::{Fleet, FleetSettings};
+use clap::Parser;
+use std::process::ExitCode;
+use std::time::Duration;
+
+#[derive(Parser)]
+#[command(
+    name = "loadmaster-sim",
+    version,
+    about = "Simulated LoadMasters that license themselves through a Bandpool connector"
+)]
+struct Cli {
+    /// The connector's local API.
+    #[arg(long, env = "LOADMASTER_SIM_CONNECTOR", default_value = "http://127.0.0.1:8470")]
+    connector: String,
+    /// How many LoadMasters.
+    #[arg(long, default_value_t = 10)]
+    count: usize,
+    /// Seconds between one LoadMaster's checks.
+    #[arg(long, default_value_t = 10)]
+    check_seconds: u64,
+    /// The license type each LoadMaster asks for.
+    #[arg(long, default_value = "vlm-200")]
+    license_type: String,
+    /// The licensing identifier (SKU) of the LoadMaster image.
+    #[arg(long, default_value = "VLM-SPLA")]
+    sku: String,
+    /// Device names are <prefix>-0001, <prefix>-0002, ...
+    #[arg(long, default_value = "sim")]
+    name_prefix: String,
+    /// Serial numbers are base+1, base+2, ...
+    #[arg(long, default_value_t = 9_000_000)]
+    serial_base: u64,
+    /// IP addresses are this prefix (one to three octets) plus octets from the number.
+    #[arg(long, default_value = "10.20")]
+    ip_prefix: String,
+    /// Seconds between summary lines (0: none).
+    #[arg(long, default_value_t = 10)]
+    report_seconds: u64,
+    /// Seconds between activation attempts after a refusal.
+    #[arg(long, default_value_t = 60)]
+    refusal_retry_seconds: u64,
+    /// Requests in flight to the connector at most.
+    #[arg(long, default_value_t = 256)]
+    max_connections: usize,
+    /// A tracing filter (`info`, `debug`, ...).
+    #[arg(long, env = "LOADMASTER_SIM_LOG", default_value = "info")]
+    log: String,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
+        Ok(filter) => filter,
+        Err(e) => {
+            eprintln!("error: --log: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+    let settings = FleetSettings {
+        check_interval: Duration::from_secs(cli.check_seconds),
+        license_type_id: cli.license_type,
+        sku: cli.sku,
+        name_prefix: cli.name_prefix,
+        serial_base: cli.serial_base,
+        ip_prefix: cli.ip_prefix,
+        report_interval: (cli.report_seconds > 0).then(|| Duration::from_secs(cli.report_seconds)),
+        refusal_retry: Duration::from_secs(cli.refusal_retry_seconds),
+        max_connections: cli.max_connections,
+        ..FleetSettings::new(cli.connector, cli.count)
+    };
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    runtime.block_on(async move {
+        let fleet = match Fleet::start(settings).await {
+            Ok(fleet) => fleet,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        stop_signal().await;
+        let last = fleet.shutdown().await;
+        tracing::info!(
+            "stopped: {} licensed, {} in grace, {} killed, {} expired, {} refused, {} pending; \
+             checks {} ok, {} failed",
+            last.licensed,
+            last.in_grace,
+            last.killed,
+            last.expired,
+            last.refused,
+            last.pending,
+            last.checks_ok,
+            last.checks_failed
+        );
+        ExitCode::SUCCESS
+    })
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}

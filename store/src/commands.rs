@@ -1,0 +1,119 @@
+//! The per-connector command queue: what the portal asks of a connector (kill a license,
+//! report for a sync) waits here until the connector reads it over the channel it opens and
+//! acknowledges it. Delivery is at least once: a command stays pending until acknowledged,
+//! and acknowledging twice is harmless.
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::connector::{Command, CommandAck, CommandKind};
+use bandpool_domain::AppError;
+use sqlx::Row;
+
+fn kind_key(kind: &CommandKind) -> &'static str {
+    match kind {
+        CommandKind::Kill { .. } => "kill",
+        CommandKind::Sync { .. } => "sync",
+    }
+}
+
+/// Queue a command for a connector of the tenant; returns its id.
+pub async fn enqueue(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    connector_id: &str,
+    kind: &CommandKind,
+    now: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let payload = serde_json::to_string(kind).map_err(AppError::internal)?;
+    tx.execute(
+        "INSERT INTO connector_commands (id, tenant_id, connector_id, kind, payload, issued_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.to_string()),
+            Value::Text(connector_id.to_string()),
+            Value::Text(kind_key(kind).to_string()),
+            Value::Text(payload),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// The connector's commands not yet acknowledged, oldest first.
+pub async fn pending(db: &Db, tenant_id: &str, connector_id: &str) -> Result<Vec<Command>> {
+    db.fetch_all(
+        "SELECT id, payload, issued_at FROM connector_commands \
+         WHERE tenant_id = $1 AND connector_id = $2 AND acked_at IS NULL \
+         ORDER BY issued_at, id LIMIT 100",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(connector_id.to_string()),
+        ],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let payload: String = row.try_get("payload")?;
+        Ok(Command {
+            id: row.try_get("id")?,
+            issued_at: row.try_get("issued_at")?,
+            kind: serde_json::from_str(&payload).map_err(AppError::internal)?,
+        })
+    })
+    .collect()
+}
+
+/// Acknowledge a command of this connector. Returns the command when this was its first
+/// acknowledgement, `None` when it was acknowledged before (nothing changes).
+pub async fn ack(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    connector_id: &str,
+    command_id: &str,
+    result: &CommandAck,
+    now: i64,
+) -> Result<Option<Command>> {
+    let row = tx
+        .fetch_optional(
+            "SELECT id, payload, issued_at, acked_at FROM connector_commands \
+             WHERE tenant_id = $1 AND connector_id = $2 AND id = $3",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(connector_id.to_string()),
+                Value::Text(command_id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The command"))?;
+    if row.try_get::<Option<i64>, _>("acked_at")?.is_some() {
+        return Ok(None);
+    }
+    let kind: CommandKind =
+        serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(AppError::internal)?;
+    match (&kind, result) {
+        (CommandKind::Kill { .. }, CommandAck::Sync { .. }) => {
+            return Err(AppError::invalid("result", "a kill is acknowledged with done or failed"))
+        }
+        (CommandKind::Sync { .. }, CommandAck::Done) => {
+            return Err(AppError::invalid("result", "a sync is acknowledged with its appliances"))
+        }
+        _ => {}
+    }
+    tx.execute(
+        "UPDATE connector_commands SET acked_at = $2, result = $3 WHERE id = $1",
+        vec![
+            Value::Text(command_id.to_string()),
+            Value::Int(now),
+            Value::Text(serde_json::to_string(result).map_err(AppError::internal)?),
+        ],
+    )
+    .await?;
+    Ok(Some(Command {
+        id: row.try_get("id")?,
+        issued_at: row.try_get("issued_at")?,
+        kind,
+    }))
+}

@@ -1,0 +1,532 @@
+//! Connectors: created in the portal with a one-time registration token, registered by their
+//! agent for a credential of their own, seen on every message; Down after a silence (the
+//! licenses of their LoadMasters enter a 30-day grace period), Up again when they speak.
+
+use crate::db::{Db, Value, WriteTx};
+use crate::events::{self, Actor, NewEvent};
+use crate::licenses::bulk_set_status;
+use crate::{secret, Result};
+use bandpool_domain::connector::{
+    ConnectorStatus, ConnectorView, CREDENTIAL_PREFIX, REGISTRATION_HOURS, REGISTRATION_PREFIX,
+};
+use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::AppError;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+/// A LoadMaster keeps its license this long after its connector goes silent (002).
+pub const GRACE_DAYS: i64 = 30;
+const DAY: i64 = 86_400;
+
+/// Who a connector credential belongs to: the connector and its tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorIdentity {
+    pub id: String,
+    pub tenant_id: String,
+    pub name: String,
+    pub status: ConnectorStatus,
+    pub address: Option<String>,
+    pub version: Option<String>,
+    pub last_seen_at: Option<i64>,
+}
+
+impl ConnectorIdentity {
+    /// How the event log and license history name it.
+    pub fn actor(&self) -> Actor {
+        Actor::system(&format!("connector {}", self.name))
+    }
+}
+
+const VIEW_SQL: &str = "SELECT c.id, c.name, c.status, c.ip_address, c.version, c.last_seen_at, \
+     c.down_since, c.created_at, c.registration_expires_at, c.registration_hash, \
+     (SELECT COUNT(*) FROM licenses l WHERE l.connector_id = c.id \
+      AND l.status IN ('active', 'grace_period')) AS licensed \
+     FROM connectors c";
+
+fn status_of(row: &AnyRow) -> Result<ConnectorStatus> {
+    let pending: Option<String> = row.try_get("registration_hash")?;
+    if pending.is_some() {
+        return Ok(ConnectorStatus::Pending);
+    }
+    let status: String = row.try_get("status")?;
+    ConnectorStatus::from_key(&status)
+        .ok_or_else(|| AppError::internal(format!("unknown connector status {status:?}")))
+}
+
+fn view_from_row(row: &AnyRow) -> Result<ConnectorView> {
+    Ok(ConnectorView {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        status: status_of(row)?,
+        address: row.try_get("ip_address")?,
+        version: row.try_get("version")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        down_since: row.try_get("down_since")?,
+        created_at: row.try_get("created_at")?,
+        registration_expires_at: row.try_get("registration_expires_at")?,
+        licensed_loadmasters: row.try_get::<i64, _>("licensed")? as u64,
+    })
+}
+
+pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
+    db.fetch_all(
+        &format!("{VIEW_SQL} WHERE c.tenant_id = $1 ORDER BY c.name, c.id"),
+        vec![Value::Text(tenant_id.to_string())],
+    )
+    .await?
+    .iter()
+    .map(view_from_row)
+    .collect()
+}
+
+pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
+    let row = db
+        .fetch_optional(
+            &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The connector"))?;
+    view_from_row(&row)
+}
+
+/// A new connector waiting for its agent; returns its id and the registration token (shown
+/// once, stored hashed, working for `REGISTRATION_HOURS`).
+pub async fn create(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    name: &str,
+    now: i64,
+) -> Result<(String, String)> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(AppError::invalid("name", "must be 1 to 80 characters"));
+    }
+    let taken = tx
+        .fetch_optional(
+            "SELECT id FROM connectors WHERE tenant_id = $1 AND LOWER(name) = LOWER($2)",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(name.to_string()),
+            ],
+        )
+        .await?;
+    if taken.is_some() {
+        return Err(AppError::invalid(
+            "name",
+            "another connector of this tenant has this name",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    let token = secret::generate(REGISTRATION_PREFIX);
+    tx.execute(
+        "INSERT INTO connectors (id, tenant_id, name, ip_address, status, last_seen_at, created_at, \
+         registration_hash, registration_expires_at) \
+         VALUES ($1, $2, $3, NULL, 'down', NULL, $4, $5, $6)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.to_string()),
+            Value::Text(name.to_string()),
+            Value::Int(now),
+            Value::Text(secret::hash(&token)),
+            Value::Int(now + REGISTRATION_HOURS * 3600),
+        ],
+    )
+    .await?;
+    Ok((id, token))
+}
+
+/// An agent exchanges its registration token for its credential (once: the token dies).
+pub async fn register(
+    db: &Db,
+    token: &str,
+    version: &str,
+    address: Option<&str>,
+    now: i64,
+) -> Result<(ConnectorIdentity, String)> {
+    let credential = secret::generate(CREDENTIAL_PREFIX);
+    let mut tx = db.begin_write().await?;
+    let taken = tx
+        .execute(
+            "UPDATE connectors SET credential_hash = $1, registration_hash = NULL, \
+             registration_expires_at = NULL, registered_at = $2, status = 'up', last_seen_at = $2, \
+             down_since = NULL, version = $3, ip_address = $4 \
+             WHERE registration_hash = $5 AND registration_expires_at > $2",
+            vec![
+                Value::Text(secret::hash(&credential)),
+                Value::Int(now),
+                Value::Text(version.to_string()),
+                Value::OptText(address.map(str::to_string)),
+                Value::Text(secret::hash(token)),
+            ],
+        )
+        .await?;
+    if taken != 1 {
+        return Err(AppError::InvalidRegistrationToken);
+    }
+    let identity = identity_in(&mut tx, &credential)
+        .await?
+        .ok_or_else(|| AppError::internal("a registered connector vanished"))?;
+    events::record(
+        &mut tx,
+        NewEvent {
+            tenant_id: Some(&identity.tenant_id),
+            at_ms: now * 1000,
+            actor: &identity.actor(),
+            action: "connector_registered",
+            target: &identity.name,
+            detail: &format!(
+                "agent {version} at {}",
+                address.unwrap_or("an unreported address")
+            ),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((identity, credential))
+}
+
+const IDENTITY_SQL: &str = "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
+     registration_hash FROM connectors WHERE credential_hash = $1";
+
+fn identity_from_row(row: &AnyRow) -> Result<ConnectorIdentity> {
+    Ok(ConnectorIdentity {
+        id: row.try_get("id")?,
+        tenant_id: row.try_get("tenant_id")?,
+        name: row.try_get("name")?,
+        status: status_of(row)?,
+        address: row.try_get("ip_address")?,
+        version: row.try_get("version")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+    })
+}
+
+/// The connector a credential belongs to, if any.
+pub async fn authenticate(db: &Db, credential: &str) -> Result<Option<ConnectorIdentity>> {
+    if !credential.starts_with(CREDENTIAL_PREFIX) {
+        return Ok(None);
+    }
+    db.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
+        .await?
+        .as_ref()
+        .map(identity_from_row)
+        .transpose()
+}
+
+async fn identity_in(tx: &mut WriteTx, credential: &str) -> Result<Option<ConnectorIdentity>> {
+    tx.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
+        .await?
+        .as_ref()
+        .map(identity_from_row)
+        .transpose()
+}
+
+/// What changed when a connector was heard from.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Seen {
+    /// It was Down and is Up again: this many licenses left their grace period.
+    pub came_back: Option<usize>,
+    /// Its address changed, from the first to the second.
+    pub moved: Option<(Option<String>, String)>,
+}
+
+/// A message from the connector arrived: it is alive. Cheap when nothing changed (one
+/// UPDATE); when it was Down it comes back Up and its licenses in grace become Active again,
+/// each with a history record, in one transaction.
+pub async fn seen(
+    db: &Db,
+    connector: &ConnectorIdentity,
+    now: i64,
+    address: Option<&str>,
+    version: Option<&str>,
+) -> Result<Seen> {
+    let moved = address.is_some_and(|a| connector.address.as_deref() != Some(a));
+    let upgraded = version.is_some_and(|v| connector.version.as_deref() != Some(v));
+    if connector.status == ConnectorStatus::Up && !moved && !upgraded {
+        if connector.last_seen_at.is_none_or(|at| at < now) {
+            db.execute(
+                "UPDATE connectors SET last_seen_at = $2 WHERE id = $1 \
+                 AND (last_seen_at IS NULL OR last_seen_at < $2)",
+                vec![Value::Text(connector.id.clone()), Value::Int(now)],
+            )
+            .await?;
+        }
+        return Ok(Seen::default());
+    }
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(&connector.tenant_id).await?;
+    let row = tx
+        .fetch_optional(
+            "SELECT status, ip_address FROM connectors WHERE id = $1",
+            vec![Value::Text(connector.id.clone())],
+        )
+        .await?
+        .ok_or(AppError::InvalidConnectorCredential)?;
+    let status: String = row.try_get("status")?;
+    let old_address: Option<String> = row.try_get("ip_address")?;
+    let mut seen = Seen::default();
+    tx.execute(
+        "UPDATE connectors SET status = 'up', down_since = NULL, \
+         last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < $2 THEN $2 ELSE last_seen_at END, \
+         ip_address = COALESCE($3, ip_address), version = COALESCE($4, version) WHERE id = $1",
+        vec![
+            Value::Text(connector.id.clone()),
+            Value::Int(now),
+            Value::OptText(address.map(str::to_string)),
+            Value::OptText(version.map(str::to_string)),
+        ],
+    )
+    .await?;
+    let actor = connector.actor();
+    if status == "down" {
+        let ids = licenses_of(&mut tx, connector, LicenseStatus::GracePeriod).await?;
+        let restored = bulk_set_status(
+            &mut tx,
+            &connector.tenant_id,
+            &ids,
+            LicenseStatus::GracePeriod,
+            LicenseStatus::Active,
+            &format!(
+                "Connector {} is back online; grace period ended",
+                connector.name
+            ),
+            now,
+            None,
+        )
+        .await?;
+        events::record(
+            &mut tx,
+            NewEvent {
+                tenant_id: Some(&connector.tenant_id),
+                at_ms: now * 1000,
+                actor: &actor,
+                action: "connector_up",
+                target: &connector.name,
+                detail: &format!(
+                    "back online; {} license(s) left their grace period",
+                    restored.len()
+                ),
+            },
+        )
+        .await?;
+        seen.came_back = Some(restored.len());
+    }
+    if let Some(address) = address {
+        if old_address.as_deref() != Some(address) {
+            events::record(
+                &mut tx,
+                NewEvent {
+                    tenant_id: Some(&connector.tenant_id),
+                    at_ms: now * 1000,
+                    actor: &actor,
+                    action: "connector_address_changed",
+                    target: &connector.name,
+                    detail: &format!(
+                        "from {} to {address}; its LoadMasters follow it and keep their licenses",
+                        old_address.as_deref().unwrap_or("none")
+                    ),
+                },
+            )
+            .await?;
+            seen.moved = Some((old_address, address.to_string()));
+        }
+    }
+    tx.commit().await?;
+    Ok(seen)
+}
+
+async fn licenses_of(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    status: LicenseStatus,
+) -> Result<Vec<String>> {
+    tx.fetch_all(
+        "SELECT id FROM licenses WHERE tenant_id = $1 AND connector_id = $2 AND status = $3",
+        vec![
+            Value::Text(connector.tenant_id.clone()),
+            Value::Text(connector.id.clone()),
+            Value::Text(status.key().to_string()),
+        ],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok(r.try_get::<String, _>("id")?))
+    .collect()
+}
+
+/// A connector the silence sweep found Down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WentDown {
+    pub tenant_id: String,
+    pub connector_id: String,
+    pub name: String,
+    pub licenses_in_grace: usize,
+    pub grace_period_end: i64,
+}
+
+/// Connectors silent for `silence_secs` or more go Down; the Active licenses of their
+/// LoadMasters enter a grace period ending `GRACE_DAYS` later. One transaction per
+/// connector; running it twice changes nothing the second time.
+pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<WentDown>> {
+    let cutoff = now - silence_secs;
+    let rows = db
+        .fetch_all(
+            "SELECT id FROM connectors WHERE status = 'up' AND registration_hash IS NULL \
+             AND credential_hash IS NOT NULL AND last_seen_at <= $1",
+            vec![Value::Int(cutoff)],
+        )
+        .await?;
+    let mut down = Vec::new();
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let mut tx = db.begin_write().await?;
+        let Some(found) = tx
+            .fetch_optional(
+                "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
+                 registration_hash FROM connectors WHERE id = $1",
+                vec![Value::Text(id.clone())],
+            )
+            .await?
+        else {
+            continue;
+        };
+        let connector = identity_from_row(&found)?;
+        tx.lock_pool(&connector.tenant_id).await?;
+        // Heard from since the list was read: not silent after all.
+        let changed = tx
+            .execute(
+                "UPDATE connectors SET status = 'down', down_since = $2 \
+                 WHERE id = $1 AND status = 'up' AND last_seen_at <= $3",
+                vec![Value::Text(id), Value::Int(now), Value::Int(cutoff)],
+            )
+            .await?;
+        if changed == 0 {
+            continue;
+        }
+        let grace_end = now + GRACE_DAYS * DAY;
+        let ids = licenses_of(&mut tx, &connector, LicenseStatus::Active).await?;
+        let moved = bulk_set_status(
+            &mut tx,
+            &connector.tenant_id,
+            &ids,
+            LicenseStatus::Active,
+            LicenseStatus::GracePeriod,
+            &format!(
+                "Connector {} went down; {GRACE_DAYS}-day grace period started",
+                connector.name
+            ),
+            now,
+            Some(grace_end),
+        )
+        .await?;
+        events::record(
+            &mut tx,
+            NewEvent {
+                tenant_id: Some(&connector.tenant_id),
+                at_ms: now * 1000,
+                actor: &Actor::system("connector health"),
+                action: "connector_down",
+                target: &connector.name,
+                detail: &format!(
+                    "silent for {silence_secs} s; {} license(s) entered their grace period",
+                    moved.len()
+                ),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        down.push(WentDown {
+            tenant_id: connector.tenant_id,
+            connector_id: connector.id,
+            name: connector.name,
+            licenses_in_grace: moved.len(),
+            grace_period_end: grace_end,
+        });
+    }
+    Ok(down)
+}
+
+/// Licenses whose grace period has ended become Expired, and their capacity returns to the
+/// pool; one transaction per tenant. Returns (tenant, how many) for each tenant touched.
+pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
+    let tenants = db
+        .fetch_all(
+            "SELECT DISTINCT tenant_id FROM licenses WHERE status = 'grace_period' \
+             AND grace_period_end <= $1",
+            vec![Value::Int(now)],
+        )
+        .await?;
+    let mut expired = Vec::new();
+    for row in tenants {
+        let tenant_id: String = row.try_get("tenant_id")?;
+        let mut tx = db.begin_write().await?;
+        tx.lock_pool(&tenant_id).await?;
+        let ids = tx
+            .fetch_all(
+                "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'grace_period' \
+                 AND grace_period_end <= $2",
+                vec![Value::Text(tenant_id.clone()), Value::Int(now)],
+            )
+            .await?
+            .iter()
+            .map(|r| Ok(r.try_get::<String, _>("id")?))
+            .collect::<Result<Vec<String>>>()?;
+        let moved = bulk_set_status(
+            &mut tx,
+            &tenant_id,
+            &ids,
+            LicenseStatus::GracePeriod,
+            LicenseStatus::Expired,
+            "Grace period ended; the license expired and its capacity returned to the pool",
+            now,
+            None,
+        )
+        .await?;
+        if !moved.is_empty() {
+            events::record(
+                &mut tx,
+                NewEvent {
+                    tenant_id: Some(&tenant_id),
+                    at_ms: now * 1000,
+                    actor: &Actor::system("connector health"),
+                    action: "licenses_expired",
+                    target: &format!("{} license(s)", moved.len()),
+                    detail: "grace period ended; capacity returned to the pool",
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        if !moved.is_empty() {
+            expired.push((tenant_id, moved.len()));
+        }
+    }
+    Ok(expired)
+}
+
+/// Idempotency keys older than this are forgotten (a replay after a week is a new message).
+pub const KEEP_MESSAGES_DAYS: i64 = 7;
+
+pub async fn forget_old_messages(db: &Db, now: i64) -> Result<u64> {
+    db.execute(
+        "DELETE FROM connector_messages WHERE received_at < $1",
+        vec![Value::Int(now - KEEP_MESSAGES_DAYS * DAY)],
+    )
+    .await
+}
+
+/// A connector by id (as its credential would find it).
+pub async fn by_id(db: &Db, id: &str) -> Result<ConnectorIdentity> {
+    let row = db
+        .fetch_optional(
+            "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
+             registration_hash FROM connectors WHERE id = $1",
+            vec![Value::Text(id.to_string())],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The connector"))?;
+    identity_from_row(&row)
+}

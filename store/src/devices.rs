@@ -1,0 +1,103 @@
+//! The LoadMaster device inventory: removing a LoadMaster (refused while it holds a pooled
+//! license: kill the license first) and blocking one from taking licenses.
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::AppError;
+use serde::{Deserialize, Serialize};
+use sqlx::Row;
+
+/// A LoadMaster of the inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub name: String,
+    pub ip_address: String,
+    pub serial_no: String,
+    pub blocked: bool,
+    pub connector: Option<String>,
+    /// The license it holds from the pool (Active or Grace Period), if any.
+    pub pooled_license_id: Option<String>,
+}
+
+const DEVICE_SQL: &str = "SELECT d.id, d.name, d.ip_address, d.serial_no, d.blocked, c.name AS connector, \
+     (SELECT l.id FROM licenses l WHERE l.device_id = d.id AND l.tenant_id = d.tenant_id \
+      AND l.status IN ('active', 'grace_period') ORDER BY l.activated_at DESC LIMIT 1) AS pooled \
+     FROM devices d LEFT JOIN connectors c ON c.id = d.connector_id";
+
+fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device> {
+    Ok(Device {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        ip_address: row.try_get("ip_address")?,
+        serial_no: row.try_get("serial_no")?,
+        blocked: row.try_get::<i64, _>("blocked")? != 0,
+        connector: row.try_get("connector")?,
+        pooled_license_id: row.try_get("pooled")?,
+    })
+}
+
+/// One page of the inventory, by name.
+pub async fn list(db: &Db, tenant_id: &str, limit: u32, offset: u64) -> Result<Vec<Device>> {
+    db.fetch_all(
+        &format!(
+            "{DEVICE_SQL} WHERE d.tenant_id = $1 ORDER BY d.name, d.id LIMIT {limit} OFFSET {offset}"
+        ),
+        vec![Value::Text(tenant_id.to_string())],
+    )
+    .await?
+    .iter()
+    .map(device_from_row)
+    .collect()
+}
+
+async fn get_in(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Device> {
+    let row = tx
+        .fetch_optional(
+            &format!("{DEVICE_SQL} WHERE d.tenant_id = $1 AND d.id = $2"),
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The LoadMaster"))?;
+    device_from_row(&row)
+}
+
+/// Remove a LoadMaster from the inventory; refused while it holds a license from the pool.
+pub async fn remove(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Device> {
+    tx.lock_pool(tenant_id).await?;
+    let device = get_in(tx, tenant_id, id).await?;
+    if device.pooled_license_id.is_some() {
+        return Err(AppError::DeviceHasPooledLicense);
+    }
+    tx.execute(
+        "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(id.to_string()),
+        ],
+    )
+    .await?;
+    Ok(device)
+}
+
+/// Block (or unblock) a LoadMaster from taking licenses from the pool.
+pub async fn set_blocked(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    id: &str,
+    blocked: bool,
+) -> Result<Device> {
+    tx.execute(
+        "UPDATE devices SET blocked = $3 WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(id.to_string()),
+            Value::Int(i64::from(blocked)),
+        ],
+    )
+    .await?;
+    get_in(tx, tenant_id, id).await
+}

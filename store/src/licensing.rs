@@ -1,0 +1,760 @@
+//! How licenses are granted, checked and recovered: activation from the pool (atomic: the
+//! capacity and LoadMaster-limit checks and the insert share one write transaction that no
+//! other grant can interleave with), deactivation, the periodic checks connectors relay, and
+//! Kill License. Each message from a connector is remembered by its idempotency key in the
+//! same transaction, so a replay changes nothing twice.
+
+use crate::allocation::{current_allocation, record_allocation};
+use crate::commands;
+use crate::connectors::ConnectorIdentity;
+use crate::db::{Db, Value, WriteTx};
+use crate::events::{self, Actor, NewEvent};
+use crate::idempotency::{check_key, remember, replay};
+use crate::licenses::{get_in, set_status};
+use crate::Result;
+use bandpool_domain::connector::{
+    Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandKind,
+    Deactivation, DeactivationRequest, KillOutcome, MAX_CHECKS_PER_REPORT,
+};
+use bandpool_domain::error::Refusal;
+use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::AppError;
+use sqlx::Row;
+use std::collections::HashMap;
+
+fn refused(refusal: Refusal, detail: impl Into<String>) -> AppError {
+    AppError::Refused {
+        refusal,
+        detail: detail.into(),
+    }
+}
+
+fn check_text(name: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() || value.chars().count() > max {
+        return Err(AppError::invalid(
+            name,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(AppError::invalid(name, "must not contain control characters"));
+    }
+    Ok(())
+}
+
+/// Check an activation request's fields before anything is read.
+pub fn validate_activation(request: &ActivationRequest) -> Result<()> {
+    check_key(&request.idempotency_key)?;
+    check_text("serial_no", &request.serial_no, 64)?;
+    check_text("device_name", &request.device_name, 100)?;
+    check_text("sku", &request.sku, 64)?;
+    check_text("license_type_id", &request.license_type_id, 64)?;
+    if request.ip_address.parse::<std::net::IpAddr>().is_err() {
+        return Err(AppError::invalid(
+            "ip_address",
+            "must be an IPv4 or IPv6 address",
+        ));
+    }
+    Ok(())
+}
+
+/// The license a message is about, if it is this connector's.
+struct Held {
+    id: String,
+    serial_no: String,
+    status: LicenseStatus,
+    license_name: String,
+    bandwidth_mbps: i64,
+    ssl_tps: i64,
+    activated_at: i64,
+    device_id: Option<String>,
+}
+
+fn held_from_row(row: &sqlx::any::AnyRow) -> Result<Held> {
+    let status: String = row.try_get("status")?;
+    Ok(Held {
+        id: row.try_get("id")?,
+        serial_no: row.try_get("serial_no")?,
+        status: LicenseStatus::from_key(&status)
+            .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?,
+        license_name: row.try_get("license_name")?,
+        bandwidth_mbps: row.try_get("bandwidth_mbps")?,
+        ssl_tps: row.try_get("ssl_tps")?,
+        activated_at: row.try_get("activated_at")?,
+        device_id: row.try_get("device_id")?,
+    })
+}
+
+const HELD_COLUMNS: &str =
+    "id, serial_no, status, license_name, bandwidth_mbps, ssl_tps, activated_at, device_id";
+
+impl Held {
+    fn activation(&self) -> Activation {
+        Activation {
+            license_id: self.id.clone(),
+            license_name: self.license_name.clone(),
+            bandwidth_mbps: self.bandwidth_mbps,
+            ssl_tps: self.ssl_tps,
+            status: self.status,
+            activated_at: self.activated_at,
+        }
+    }
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(AppError::internal)
+}
+
+fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(AppError::internal)
+}
+
+/// A LoadMaster asks, through its connector, for a license of a type from the pool.
+/// Returns the license and whether this was a replay (or the LoadMaster already held one).
+pub async fn activate(
+    db: &Db,
+    connector: &ConnectorIdentity,
+    request: &ActivationRequest,
+    now: i64,
+) -> Result<(Activation, bool)> {
+    validate_activation(request)?;
+    let tenant = connector.tenant_id.as_str();
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(tenant).await?;
+    if let Some(answer) = replay(&mut tx, &connector.id, &request.idempotency_key).await? {
+        return Ok((from_json(&answer)?, true));
+    }
+    let pool = tx
+        .fetch_optional(
+            "SELECT max_capacity_mbps, loadmaster_limit, expires_at FROM pools WHERE tenant_id = $1",
+            vec![Value::Text(tenant.to_string())],
+        )
+        .await?
+        .ok_or_else(|| {
+            refused(
+                Refusal::TenantUnlicensed,
+                "The tenant has no license pool; ask your vendor to issue one.",
+            )
+        })?;
+    let max_capacity: i64 = pool.try_get("max_capacity_mbps")?;
+    let limit: i64 = pool.try_get("loadmaster_limit")?;
+    if let Some(expired) = pool.try_get::<Option<i64>, _>("expires_at")? {
+        if expired <= now {
+            return Err(refused(
+                Refusal::TenantExpired,
+                "The pool's subscription has ended; renew it to license LoadMasters.",
+            ));
+        }
+    }
+    let blocked = tx
+        .fetch_optional(
+            "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2 AND blocked = 1",
+            vec![
+                Value::Text(tenant.to_string()),
+                Value::Text(request.serial_no.clone()),
+            ],
+        )
+        .await?;
+    if blocked.is_some() {
+        return Err(refused(
+            Refusal::ApplianceBlocked,
+            "The LoadMaster is blocked in the portal; unblock it first.",
+        ));
+    }
+    let for_sku = tx
+        .fetch_optional(
+            "SELECT id FROM license_types WHERE sku = $1",
+            vec![Value::Text(request.sku.clone())],
+        )
+        .await?;
+    if for_sku.is_none() {
+        return Err(refused(
+            Refusal::NoLicenseForSku,
+            format!("No license type of the pool is for SKU '{}'.", request.sku),
+        ));
+    }
+    let license_type = tx
+        .fetch_optional(
+            "SELECT id, name, bandwidth_mbps, ssl_tps, sku FROM license_types WHERE id = $1",
+            vec![Value::Text(request.license_type_id.clone())],
+        )
+        .await?
+        .ok_or_else(|| {
+            refused(
+                Refusal::InvalidLicenseType,
+                format!("There is no license type '{}'.", request.license_type_id),
+            )
+        })?;
+    let type_sku: String = license_type.try_get("sku")?;
+    if type_sku != request.sku {
+        return Err(refused(
+            Refusal::InvalidLicenseType,
+            format!(
+                "License type '{}' is for SKU '{type_sku}', not '{}'.",
+                request.license_type_id, request.sku
+            ),
+        ));
+    }
+    // The LoadMaster already holds a license: the same answer again, now through this
+    // connector (a LoadMaster pointed at a new connector keeps its license).
+    let existing = tx
+        .fetch_optional(
+            &format!(
+                "SELECT {HELD_COLUMNS}, connector_id FROM licenses WHERE tenant_id = $1 \
+                 AND serial_no = $2 AND status IN ('active', 'grace_period')"
+            ),
+            vec![
+                Value::Text(tenant.to_string()),
+                Value::Text(request.serial_no.clone()),
+            ],
+        )
+        .await?;
+    if let Some(row) = existing {
+        let held = held_from_row(&row)?;
+        let via: Option<String> = row.try_get("connector_id")?;
+        if via.as_deref() != Some(connector.id.as_str()) {
+            tx.execute(
+                "UPDATE licenses SET connector_id = $3 WHERE tenant_id = $1 AND id = $2",
+                vec![
+                    Value::Text(tenant.to_string()),
+                    Value::Text(held.id.clone()),
+                    Value::Text(connector.id.clone()),
+                ],
+            )
+            .await?;
+        }
+        let answer = held.activation();
+        remember(
+            &mut tx,
+            &connector.id,
+            &request.idempotency_key,
+            "activation",
+            &to_json(&answer)?,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok((answer, true));
+    }
+    let same_ip = tx
+        .fetch_optional(
+            "SELECT id FROM licenses WHERE tenant_id = $1 AND ip_address = $2 \
+             AND status IN ('active', 'grace_period') AND serial_no <> $3",
+            vec![
+                Value::Text(tenant.to_string()),
+                Value::Text(request.ip_address.clone()),
+                Value::Text(request.serial_no.clone()),
+            ],
+        )
+        .await?;
+    if same_ip.is_some() {
+        return Err(refused(
+            Refusal::DeviceIpExists,
+            format!(
+                "Another licensed LoadMaster has IP address {}; kill its license or change this LoadMaster's address.",
+                request.ip_address
+            ),
+        ));
+    }
+    let holding: i64 = tx
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM licenses WHERE tenant_id = $1 \
+             AND status IN ('active', 'grace_period')",
+            vec![Value::Text(tenant.to_string())],
+        )
+        .await?
+        .try_get("n")?;
+    if holding >= limit {
+        return Err(refused(
+            Refusal::InstanceLimitReached,
+            format!("The pool allows {limit} LoadMasters and all of them hold a license; kill one that is not needed or raise the limit."),
+        ));
+    }
+    let bandwidth: i64 = license_type.try_get("bandwidth_mbps")?;
+    let allocated = current_allocation(&mut tx, tenant).await?;
+    if allocated + bandwidth > max_capacity {
+        return Err(refused(
+            Refusal::PoolCapacityExceeded,
+            format!(
+                "The pool has {} Mb/s available and a {} license needs {bandwidth} Mb/s.",
+                (max_capacity - allocated).max(0),
+                license_type.try_get::<String, _>("name")?
+            ),
+        ));
+    }
+    let device_id = upsert_device(&mut tx, connector, request, now).await?;
+    let license_id = uuid::Uuid::new_v4().to_string();
+    let name: String = license_type.try_get("name")?;
+    let ssl_tps: i64 = license_type.try_get("ssl_tps")?;
+    tx.execute(
+        "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
+         license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
+         activated_at, recovered_at, issued_through_portal, connector_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12)",
+        vec![
+            Value::Text(license_id.clone()),
+            Value::Text(tenant.to_string()),
+            Value::Text(device_id),
+            Value::Text(request.device_name.trim().to_string()),
+            Value::Text(request.ip_address.clone()),
+            Value::Text(request.serial_no.clone()),
+            Value::Text(request.license_type_id.clone()),
+            Value::Text(name.clone()),
+            Value::Int(bandwidth),
+            Value::Int(ssl_tps),
+            Value::Int(now),
+            Value::Text(connector.id.clone()),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
+         VALUES ($1, $2, $3, $4, NULL, 'active', $5)",
+        vec![
+            Value::Text(uuid::Uuid::new_v4().to_string()),
+            Value::Text(license_id.clone()),
+            Value::Text(tenant.to_string()),
+            Value::Int(now),
+            Value::Text(format!(
+                "Licensed from the pool through connector {}",
+                connector.name
+            )),
+        ],
+    )
+    .await?;
+    record_allocation(&mut tx, tenant, now).await?;
+    let answer = Activation {
+        license_id: license_id.clone(),
+        license_name: name.clone(),
+        bandwidth_mbps: bandwidth,
+        ssl_tps,
+        status: LicenseStatus::Active,
+        activated_at: now,
+    };
+    events::record(
+        &mut tx,
+        NewEvent {
+            tenant_id: Some(tenant),
+            at_ms: now * 1000,
+            actor: &connector.actor(),
+            action: "license_activated",
+            target: &request.device_name,
+            detail: &format!(
+                "{name} for serial {} at {}",
+                request.serial_no, request.ip_address
+            ),
+        },
+    )
+    .await?;
+    remember(
+        &mut tx,
+        &connector.id,
+        &request.idempotency_key,
+        "activation",
+        &to_json(&answer)?,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((answer, false))
+}
+
+/// The LoadMaster in the device inventory, added or brought up to date.
+async fn upsert_device(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    request: &ActivationRequest,
+    now: i64,
+) -> Result<String> {
+    let found = tx
+        .fetch_optional(
+            "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
+            vec![
+                Value::Text(connector.tenant_id.clone()),
+                Value::Text(request.serial_no.clone()),
+            ],
+        )
+        .await?;
+    if let Some(row) = found {
+        let id: String = row.try_get("id")?;
+        tx.execute(
+            "UPDATE devices SET name = $2, ip_address = $3, connector_id = $4 WHERE id = $1",
+            vec![
+                Value::Text(id.clone()),
+                Value::Text(request.device_name.trim().to_string()),
+                Value::Text(request.ip_address.clone()),
+                Value::Text(connector.id.clone()),
+            ],
+        )
+        .await?;
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO devices (id, tenant_id, name, ip_address, serial_no, connector_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(connector.tenant_id.clone()),
+            Value::Text(request.device_name.trim().to_string()),
+            Value::Text(request.ip_address.clone()),
+            Value::Text(request.serial_no.clone()),
+            Value::Text(connector.id.clone()),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A license of this connector (tenant, connector and serial number must all match).
+async fn held_by(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    license_id: &str,
+    serial_no: &str,
+) -> Result<Held> {
+    let row = tx
+        .fetch_optional(
+            &format!(
+                "SELECT {HELD_COLUMNS} FROM licenses WHERE tenant_id = $1 AND connector_id = $2 \
+                 AND id = $3 AND serial_no = $4"
+            ),
+            vec![
+                Value::Text(connector.tenant_id.clone()),
+                Value::Text(connector.id.clone()),
+                Value::Text(license_id.to_string()),
+                Value::Text(serial_no.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("A license this connector issued with that id and serial number"))?;
+    held_from_row(&row)
+}
+
+/// A LoadMaster gives its license back: Killed (recovered), capacity back in the pool, the
+/// LoadMaster out of the device inventory.
+pub async fn deactivate(
+    db: &Db,
+    connector: &ConnectorIdentity,
+    request: &DeactivationRequest,
+    now: i64,
+) -> Result<Deactivation> {
+    check_key(&request.idempotency_key)?;
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(&connector.tenant_id).await?;
+    if let Some(answer) = replay(&mut tx, &connector.id, &request.idempotency_key).await? {
+        return from_json(&answer);
+    }
+    let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
+    let status = if held.status.holds_capacity() {
+        set_status(
+            &mut tx,
+            &connector.tenant_id,
+            &held.id,
+            LicenseStatus::Killed,
+            &format!(
+                "Deactivated by the LoadMaster through connector {}",
+                connector.name
+            ),
+            now,
+            None,
+        )
+        .await?;
+        remove_device(&mut tx, &connector.tenant_id, held.device_id.as_deref()).await?;
+        events::record(
+            &mut tx,
+            NewEvent {
+                tenant_id: Some(&connector.tenant_id),
+                at_ms: now * 1000,
+                actor: &connector.actor(),
+                action: "license_deactivated",
+                target: &format!("serial {}", held.serial_no),
+                detail: "the LoadMaster gave its license back; capacity returned to the pool",
+            },
+        )
+        .await?;
+        LicenseStatus::Killed
+    } else {
+        held.status
+    };
+    let answer = Deactivation {
+        license_id: held.id,
+        status,
+    };
+    remember(
+        &mut tx,
+        &connector.id,
+        &request.idempotency_key,
+        "deactivation",
+        &to_json(&answer)?,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+async fn remove_device(tx: &mut WriteTx, tenant_id: &str, device_id: Option<&str>) -> Result<()> {
+    if let Some(device_id) = device_id {
+        tx.execute(
+            "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(device_id.to_string()),
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The periodic checks of many LoadMasters, relayed in one report. Each check of a license
+/// this connector issued is counted once (a replayed report is answered, not counted again);
+/// any other license id is answered with no status and `unknown_license`.
+pub async fn record_checks(
+    db: &Db,
+    connector: &ConnectorIdentity,
+    report: &CheckReport,
+    now: i64,
+) -> Result<CheckReportResponse> {
+    check_key(&report.idempotency_key)?;
+    if report.checks.len() > MAX_CHECKS_PER_REPORT {
+        return Err(AppError::invalid(
+            "checks",
+            format!("at most {MAX_CHECKS_PER_REPORT} checks per report"),
+        ));
+    }
+    for check in &report.checks {
+        check_text("license_id", &check.license_id, 64)?;
+        check_text("serial_no", &check.serial_no, 64)?;
+        if check.checked_at > now + 300 || check.checked_at < 0 {
+            return Err(AppError::invalid(
+                "checked_at",
+                "must be a Unix time no later than the portal's clock",
+            ));
+        }
+    }
+    let mut tx = db.begin_write().await?;
+    let replayed = replay(&mut tx, &connector.id, &report.idempotency_key)
+        .await?
+        .is_some();
+    let mut known: HashMap<String, (String, LicenseStatus, Option<i64>)> = HashMap::new();
+    let ids: Vec<&String> = {
+        let mut ids: Vec<&String> = report.checks.iter().map(|c| &c.license_id).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    for chunk in ids.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values = vec![
+            Value::Text(connector.tenant_id.clone()),
+            Value::Text(connector.id.clone()),
+        ];
+        values.extend(chunk.iter().map(|id| Value::Text((*id).clone())));
+        for row in tx
+            .fetch_all(
+                &format!(
+                    "SELECT id, serial_no, status, grace_period_end FROM licenses \
+                     WHERE tenant_id = $1 AND connector_id = $2 AND id IN ({placeholders})"
+                ),
+                values,
+            )
+            .await?
+        {
+            let status: String = row.try_get("status")?;
+            let status = LicenseStatus::from_key(&status)
+                .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?;
+            known.insert(
+                row.try_get("id")?,
+                (
+                    row.try_get("serial_no")?,
+                    status,
+                    row.try_get("grace_period_end")?,
+                ),
+            );
+        }
+    }
+    // Per license: how many checks, and the latest.
+    let mut counted: HashMap<&str, (i64, i64)> = HashMap::new();
+    let results = report
+        .checks
+        .iter()
+        .map(|check| match known.get(&check.license_id) {
+            Some((serial, status, grace)) if *serial == check.serial_no => {
+                let entry = counted.entry(&check.license_id).or_insert((0, 0));
+                entry.0 += 1;
+                entry.1 = entry.1.max(check.checked_at);
+                CheckResult {
+                    license_id: check.license_id.clone(),
+                    status: Some(*status),
+                    grace_period_end: *grace,
+                    refused: None,
+                }
+            }
+            _ => CheckResult {
+                license_id: check.license_id.clone(),
+                status: None,
+                grace_period_end: None,
+                refused: Some("unknown_license".into()),
+            },
+        })
+        .collect();
+    if !replayed {
+        // One UPDATE per (count, time) group: a report of a second's checks has few groups.
+        let mut groups: HashMap<(i64, i64), Vec<&str>> = HashMap::new();
+        for (id, (n, at)) in &counted {
+            groups.entry((*n, *at)).or_default().push(id);
+        }
+        for ((n, at), ids) in groups {
+            for chunk in ids.chunks(500) {
+                let placeholders = (0..chunk.len())
+                    .map(|i| format!("${}", i + 4))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut values = vec![
+                    Value::Text(connector.tenant_id.clone()),
+                    Value::Int(n),
+                    Value::Int(at),
+                ];
+                values.extend(chunk.iter().map(|id| Value::Text(id.to_string())));
+                tx.execute(
+                    &format!(
+                        "UPDATE licenses SET check_count = check_count + $2, \
+                         last_check_at = CASE WHEN last_check_at IS NULL OR last_check_at < $3 \
+                         THEN $3 ELSE last_check_at END \
+                         WHERE tenant_id = $1 AND id IN ({placeholders})"
+                    ),
+                    values,
+                )
+                .await?;
+            }
+        }
+        // Checks are answered from the licenses' current state, so only the key is kept.
+        remember(
+            &mut tx,
+            &connector.id,
+            &report.idempotency_key,
+            "checks",
+            "",
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(CheckReportResponse { results })
+}
+
+/// Kill License: the license is recovered (Killed, recovery date set, device name and IP
+/// address removed), the LoadMaster leaves the device inventory, the kill waits in its
+/// connector's queue so the LoadMaster gets disabled, and the capacity is back at once.
+/// Killing twice changes nothing. `actor` is who asked.
+pub async fn kill(
+    db: &Db,
+    tenant_id: &str,
+    license_id: &str,
+    actor: &Actor,
+    now: i64,
+) -> Result<KillOutcome> {
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(tenant_id).await?;
+    let before = get_in(&mut tx, tenant_id, license_id).await?;
+    if before.status == LicenseStatus::Killed {
+        return Ok(KillOutcome {
+            license: before,
+            already_killed: true,
+            relayed_to: None,
+        });
+    }
+    if !before.issued_through_portal {
+        return Err(AppError::LicenseNotKillable {
+            reason: "it was not issued through this portal; kill it where the LoadMaster was licensed".into(),
+        });
+    }
+    if before.status == LicenseStatus::Expired {
+        return Err(AppError::LicenseNotKillable {
+            reason: "it has expired, and its capacity is already back in the pool".into(),
+        });
+    }
+    let device = tx
+        .fetch_optional(
+            "SELECT device_id FROM licenses WHERE tenant_id = $1 AND id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(license_id.to_string()),
+            ],
+        )
+        .await?
+        .map(|r| r.try_get::<Option<String>, _>("device_id"))
+        .transpose()?
+        .flatten();
+    let license = set_status(
+        &mut tx,
+        tenant_id,
+        license_id,
+        LicenseStatus::Killed,
+        &format!("Killed by {}; capacity returned to the pool", actor.label),
+        now,
+        None,
+    )
+    .await?;
+    remove_device(&mut tx, tenant_id, device.as_deref()).await?;
+    let mut relayed_to = None;
+    if let Some(connector_id) = &before.connector_id {
+        let name = tx
+            .fetch_optional(
+                "SELECT name FROM connectors WHERE tenant_id = $1 AND id = $2",
+                vec![
+                    Value::Text(tenant_id.to_string()),
+                    Value::Text(connector_id.clone()),
+                ],
+            )
+            .await?;
+        if let Some(row) = name {
+            commands::enqueue(
+                &mut tx,
+                tenant_id,
+                connector_id,
+                &CommandKind::Kill {
+                    license_id: license_id.to_string(),
+                    serial_no: before.serial_no.clone(),
+                },
+                now,
+            )
+            .await?;
+            relayed_to = Some(row.try_get::<String, _>("name")?);
+        }
+    }
+    events::record(
+        &mut tx,
+        NewEvent {
+            tenant_id: Some(tenant_id),
+            at_ms: now * 1000,
+            actor,
+            action: "license_killed",
+            target: before.device_name.as_deref().unwrap_or(&before.serial_no),
+            detail: &format!(
+                "{} (serial {}, {}) killed; {} Mb/s back in the pool{}",
+                before.license_name,
+                before.serial_no,
+                before.ip_address.as_deref().unwrap_or("no address"),
+                before.bandwidth_mbps,
+                relayed_to
+                    .as_deref()
+                    .map(|c| format!("; kill sent to connector {c}"))
+                    .unwrap_or_default()
+            ),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(KillOutcome {
+        license,
+        already_killed: false,
+        relayed_to,
+    })
+}

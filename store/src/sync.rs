@@ -1,0 +1,406 @@
+//! Sync licenses: one run asks every connected connector for the current state of its
+//! LoadMasters (a `sync` command in each queue), collects the answers, and reconciles:
+//! killed here but still licensed there (the kill is sent again), licensed there but unknown
+//! here (flagged), a status that differs. A run finishes when every connector has answered or
+//! its deadline passes (the silent ones are named); then the pool's Last refreshed moves.
+
+use crate::commands;
+use crate::connectors::ConnectorIdentity;
+use crate::db::{Db, Value, WriteTx};
+use crate::events::{self, Actor, NewEvent};
+use crate::Result;
+use bandpool_domain::connector::{
+    ApplianceLicense, ApplianceState, CommandKind, Drift, DriftKind, SyncConnector, SyncRun,
+};
+use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::AppError;
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// Start a run for the tenant, or join the one already running. Returns its id.
+pub async fn start(
+    db: &Db,
+    tenant_id: &str,
+    actor: &Actor,
+    now: i64,
+    timeout_secs: i64,
+) -> Result<String> {
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(tenant_id).await?;
+    let running = tx
+        .fetch_optional(
+            "SELECT id FROM sync_runs WHERE tenant_id = $1 AND finished_at IS NULL \
+             AND deadline_at > $2 ORDER BY started_at DESC LIMIT 1",
+            vec![Value::Text(tenant_id.to_string()), Value::Int(now)],
+        )
+        .await?;
+    if let Some(row) = running {
+        return Ok(row.try_get("id")?);
+    }
+    let run_id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO sync_runs (id, tenant_id, started_at, deadline_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            Value::Text(run_id.clone()),
+            Value::Text(tenant_id.to_string()),
+            Value::Int(now),
+            Value::Int(now + timeout_secs.max(1)),
+        ],
+    )
+    .await?;
+    // Connected: registered and Up. (A Down connector cannot be reached until it returns.)
+    let connectors = tx
+        .fetch_all(
+            "SELECT id, name FROM connectors WHERE tenant_id = $1 AND status = 'up' \
+             AND credential_hash IS NOT NULL ORDER BY name",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?;
+    for row in &connectors {
+        let connector_id: String = row.try_get("id")?;
+        let command_id = commands::enqueue(
+            &mut tx,
+            tenant_id,
+            &connector_id,
+            &CommandKind::Sync {
+                run_id: run_id.clone(),
+            },
+            now,
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO sync_run_connectors (run_id, connector_id, command_id) VALUES ($1, $2, $3)",
+            vec![
+                Value::Text(run_id.clone()),
+                Value::Text(connector_id),
+                Value::Text(command_id),
+            ],
+        )
+        .await?;
+    }
+    events::record(
+        &mut tx,
+        NewEvent {
+            tenant_id: Some(tenant_id),
+            at_ms: now * 1000,
+            actor,
+            action: "licenses_sync_started",
+            target: &format!("{} connector(s)", connectors.len()),
+            detail: "asked every connected connector for its LoadMasters",
+        },
+    )
+    .await?;
+    if connectors.is_empty() {
+        finish(&mut tx, tenant_id, &run_id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(run_id)
+}
+
+/// A connector's answer to a sync command; finishes the run when it was the last one.
+pub async fn record_answer(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    run_id: &str,
+    appliances: &[ApplianceState],
+    now: i64,
+) -> Result<()> {
+    let open = tx
+        .fetch_optional(
+            "SELECT r.finished_at FROM sync_runs r JOIN sync_run_connectors c ON c.run_id = r.id \
+             WHERE r.id = $1 AND r.tenant_id = $2 AND c.connector_id = $3",
+            vec![
+                Value::Text(run_id.to_string()),
+                Value::Text(connector.tenant_id.clone()),
+                Value::Text(connector.id.clone()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The sync run"))?;
+    if open.try_get::<Option<i64>, _>("finished_at")?.is_some() {
+        // Too late: the run finished without this connector; its answer is not used.
+        return Ok(());
+    }
+    tx.execute(
+        "UPDATE sync_run_connectors SET answered_at = $3, report = $4 \
+         WHERE run_id = $1 AND connector_id = $2 AND answered_at IS NULL",
+        vec![
+            Value::Text(run_id.to_string()),
+            Value::Text(connector.id.clone()),
+            Value::Int(now),
+            Value::Text(serde_json::to_string(appliances).map_err(AppError::internal)?),
+        ],
+    )
+    .await?;
+    let waiting: i64 = tx
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM sync_run_connectors WHERE run_id = $1 AND answered_at IS NULL",
+            vec![Value::Text(run_id.to_string())],
+        )
+        .await?
+        .try_get("n")?;
+    if waiting == 0 {
+        finish(tx, &connector.tenant_id, run_id, now).await?;
+    }
+    Ok(())
+}
+
+/// Finish runs whose deadline passed (the sweep, and anyone reading a run).
+pub async fn finish_overdue(db: &Db, now: i64) -> Result<usize> {
+    let rows = db
+        .fetch_all(
+            "SELECT id, tenant_id FROM sync_runs WHERE finished_at IS NULL AND deadline_at <= $1",
+            vec![Value::Int(now)],
+        )
+        .await?;
+    let mut finished = 0;
+    for row in rows {
+        let run_id: String = row.try_get("id")?;
+        let tenant_id: String = row.try_get("tenant_id")?;
+        let mut tx = db.begin_write().await?;
+        tx.lock_pool(&tenant_id).await?;
+        let still_open = tx
+            .fetch_optional(
+                "SELECT id FROM sync_runs WHERE id = $1 AND finished_at IS NULL",
+                vec![Value::Text(run_id.clone())],
+            )
+            .await?;
+        if still_open.is_some() {
+            finish(&mut tx, &tenant_id, &run_id, now).await?;
+            finished += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(finished)
+}
+
+/// Reconcile every answer of the run, record the drift, resend kills, move Last refreshed.
+async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Result<()> {
+    let answers = tx
+        .fetch_all(
+            "SELECT c.connector_id, n.name, c.answered_at, c.report FROM sync_run_connectors c \
+             JOIN connectors n ON n.id = c.connector_id WHERE c.run_id = $1",
+            vec![Value::Text(run_id.to_string())],
+        )
+        .await?;
+    let mut drift: Vec<(String, Drift)> = Vec::new();
+    let mut silent = Vec::new();
+    for row in &answers {
+        let connector_id: String = row.try_get("connector_id")?;
+        let name: String = row.try_get("name")?;
+        let Some(report) = row.try_get::<Option<String>, _>("report")? else {
+            silent.push(name);
+            continue;
+        };
+        let reported: Vec<ApplianceState> =
+            serde_json::from_str(&report).map_err(AppError::internal)?;
+        let here = tx
+            .fetch_all(
+                "SELECT id, serial_no, status FROM licenses WHERE tenant_id = $1 AND connector_id = $2",
+                vec![
+                    Value::Text(tenant_id.to_string()),
+                    Value::Text(connector_id.clone()),
+                ],
+            )
+            .await?;
+        let mut known: HashMap<String, (String, LicenseStatus)> = HashMap::new();
+        for r in &here {
+            let status: String = r.try_get("status")?;
+            if let Some(status) = LicenseStatus::from_key(&status) {
+                known.insert(r.try_get("id")?, (r.try_get("serial_no")?, status));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for appliance in &reported {
+            seen.insert(appliance.license_id.clone());
+            let licensed_there = appliance.state == ApplianceLicense::Licensed;
+            let item = |kind, detail: String| Drift {
+                kind,
+                connector: Some(name.clone()),
+                license_id: Some(appliance.license_id.clone()),
+                serial_no: Some(appliance.serial_no.clone()),
+                detail,
+            };
+            match known.get(&appliance.license_id) {
+                None if licensed_there => drift.push((
+                    connector_id.clone(),
+                    item(
+                        DriftKind::UnknownHere,
+                        "the connector reports a licensed LoadMaster this portal did not license through it".into(),
+                    ),
+                )),
+                None => {}
+                Some((_, LicenseStatus::Killed)) if licensed_there => {
+                    commands::enqueue(
+                        tx,
+                        tenant_id,
+                        &connector_id,
+                        &CommandKind::Kill {
+                            license_id: appliance.license_id.clone(),
+                            serial_no: appliance.serial_no.clone(),
+                        },
+                        now,
+                    )
+                    .await?;
+                    drift.push((
+                        connector_id.clone(),
+                        item(
+                            DriftKind::KillResent,
+                            "killed here but still licensed there; the kill was sent again".into(),
+                        ),
+                    ));
+                }
+                Some((_, status)) if licensed_there && !status.holds_capacity() => drift.push((
+                    connector_id.clone(),
+                    item(
+                        DriftKind::StatusMismatch,
+                        format!("{} here, still licensed there", status.label()),
+                    ),
+                )),
+                Some((_, status)) if !licensed_there && status.holds_capacity() => drift.push((
+                    connector_id.clone(),
+                    item(
+                        DriftKind::StatusMismatch,
+                        format!("{} here, killed there", status.label()),
+                    ),
+                )),
+                Some(_) => {}
+            }
+        }
+        for (id, (serial, status)) in &known {
+            if status.holds_capacity() && !seen.contains(id) {
+                drift.push((
+                    connector_id.clone(),
+                    Drift {
+                        kind: DriftKind::StatusMismatch,
+                        connector: Some(name.clone()),
+                        license_id: Some(id.clone()),
+                        serial_no: Some(serial.clone()),
+                        detail: format!("{} here, unknown to the connector", status.label()),
+                    },
+                ));
+            }
+        }
+    }
+    for (connector_id, d) in &drift {
+        tx.execute(
+            "INSERT INTO sync_drift (id, run_id, tenant_id, connector_id, kind, license_id, serial_no, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                Value::Text(uuid::Uuid::new_v4().to_string()),
+                Value::Text(run_id.to_string()),
+                Value::Text(tenant_id.to_string()),
+                Value::OptText(Some(connector_id.clone())),
+                Value::Text(d.kind.key().to_string()),
+                Value::OptText(d.license_id.clone()),
+                Value::OptText(d.serial_no.clone()),
+                Value::Text(d.detail.clone()),
+            ],
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE sync_runs SET finished_at = $2 WHERE id = $1",
+        vec![Value::Text(run_id.to_string()), Value::Int(now)],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE pools SET last_refreshed_at = $2 WHERE tenant_id = $1",
+        vec![Value::Text(tenant_id.to_string()), Value::Int(now)],
+    )
+    .await?;
+    events::record(
+        tx,
+        NewEvent {
+            tenant_id: Some(tenant_id),
+            at_ms: now * 1000,
+            actor: &Actor::system("license sync"),
+            action: "licenses_synced",
+            target: &format!("{} connector(s)", answers.len()),
+            detail: &format!(
+                "{} difference(s) found{}",
+                drift.len(),
+                if silent.is_empty() {
+                    String::new()
+                } else {
+                    format!("; no answer in time from {}", silent.join(", "))
+                }
+            ),
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// A run of the tenant, as the License Repository shows it.
+pub async fn get(db: &Db, tenant_id: &str, run_id: &str) -> Result<SyncRun> {
+    let run = db
+        .fetch_optional(
+            "SELECT id, started_at, deadline_at, finished_at FROM sync_runs WHERE tenant_id = $1 AND id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(run_id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The sync run"))?;
+    let connectors = db
+        .fetch_all(
+            "SELECT c.connector_id, n.name, c.answered_at FROM sync_run_connectors c \
+             JOIN connectors n ON n.id = c.connector_id WHERE c.run_id = $1 ORDER BY n.name",
+            vec![Value::Text(run_id.to_string())],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(SyncConnector {
+                connector_id: r.try_get("connector_id")?,
+                name: r.try_get("name")?,
+                answered_at: r.try_get("answered_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let drift = db
+        .fetch_all(
+            "SELECT d.kind, n.name, d.license_id, d.serial_no, d.detail FROM sync_drift d \
+             LEFT JOIN connectors n ON n.id = d.connector_id WHERE d.run_id = $1 \
+             ORDER BY d.kind, d.serial_no",
+            vec![Value::Text(run_id.to_string())],
+        )
+        .await?
+        .iter()
+        .map(|r| {
+            let kind: String = r.try_get("kind")?;
+            Ok(Drift {
+                kind: DriftKind::from_key(&kind)
+                    .ok_or_else(|| AppError::internal(format!("unknown drift kind {kind:?}")))?,
+                connector: r.try_get("name")?,
+                license_id: r.try_get("license_id")?,
+                serial_no: r.try_get("serial_no")?,
+                detail: r.try_get("detail")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(SyncRun {
+        id: run.try_get("id")?,
+        started_at: run.try_get("started_at")?,
+        deadline_at: run.try_get("deadline_at")?,
+        finished_at: run.try_get("finished_at")?,
+        connectors,
+        drift,
+    })
+}
+
+/// The tenant's latest run, if any.
+pub async fn latest(db: &Db, tenant_id: &str) -> Result<Option<SyncRun>> {
+    let row = db
+        .fetch_optional(
+            "SELECT id FROM sync_runs WHERE tenant_id = $1 ORDER BY started_at DESC, id LIMIT 1",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?;
+    match row {
+        Some(row) => Ok(Some(get(db, tenant_id, &row.try_get::<String, _>("id")?).await?)),
+        None => Ok(None),
+    }
+}
