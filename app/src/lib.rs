@@ -10,6 +10,9 @@
 //! - `actions` (server only): Kill License, Sync licenses, connector alerts: what server
 //!   functions and the REST API share.
 
+// The License Repository's view type is deep enough to need more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod components;
 pub mod functions;
 pub mod routes;

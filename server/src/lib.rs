@@ -10,6 +10,9 @@
 //!   overdue syncs, old idempotency keys.
 //! - `telemetry`: logging and request ids.
 
+// Leptos page types (the License Repository) need more than the default 128.
+#![recursion_limit = "256"]
+
 pub mod accounts;
 pub mod api;
 pub mod auth;

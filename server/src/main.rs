@@ -2,6 +2,9 @@
 //! `server create-tenant --name N --owner-email E`, `server create-operator --email E`,
 //! `server create-connector --name N [--tenant-id T]`.
 
+// Leptos page types (the License Repository) need more than the default 128.
+#![recursion_limit = "256"]
+
 use bandpool_server::settings::Settings;
 use bandpool_server::{accounts, telemetry, web};
 use bandpool_store::seed::{seed_demo, SeedOptions};

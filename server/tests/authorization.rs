@@ -21,6 +21,10 @@ enum Need {
     Read,
     /// Admins and Owners; no token.
     Manage,
+    /// Admins and Owners; on /api/ routes also read+write tokens (not read tokens).
+    Change,
+    /// Connector credentials only: no session and no API token of any kind.
+    ConnectorOnly,
     /// Owners only; no token.
     Owners,
     /// Operators only.
@@ -70,6 +74,7 @@ const MATRIX: &[Route] = &[
     r("get", "/event-log", "/event-log", NONE, Read),
     r("get", "/users", "/users", NONE, Owners),
     r("get", "/api-tokens", "/api-tokens", NONE, Manage),
+    r("get", "/connectors", "/connectors", NONE, Read),
     r("get", "/tenants", "/tenants", NONE, Operator),
     r("get", "/sign-in", "/sign-in", NONE, Public),
     r("get", "/forgot-password", "/forgot-password", NONE, Public),
@@ -111,6 +116,106 @@ const MATRIX: &[Route] = &[
         "/api/v1/licenses/export.csv",
         NONE,
         Read,
+    ),
+    r(
+        "post",
+        "/api/v1/licenses/{id}/kill",
+        "/api/v1/licenses/LICENSE/kill",
+        &[("confirm", "KILL")],
+        Change,
+    ),
+    r(
+        "post",
+        "/api/v1/licenses/sync",
+        "/api/v1/licenses/sync",
+        NONE,
+        Change,
+    ),
+    r(
+        "get",
+        "/api/v1/licenses/sync/{id}",
+        "/api/v1/licenses/sync/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Read,
+    ),
+    r("get", "/api/v1/connectors", "/api/v1/connectors", NONE, Read),
+    r(
+        "post",
+        "/api/v1/connectors",
+        "/api/v1/connectors",
+        &[("name", "matrix")],
+        Change,
+    ),
+    r("get", "/api/v1/devices", "/api/v1/devices", NONE, Read),
+    r(
+        "delete",
+        "/api/v1/devices/{id}",
+        "/api/v1/devices/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/api/v1/devices/{id}/block",
+        "/api/v1/devices/00000000-0000-0000-0000-000000000000/block",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/api/v1/devices/{id}/unblock",
+        "/api/v1/devices/00000000-0000-0000-0000-000000000000/unblock",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/register",
+        "/api/v1/connector/register",
+        &[("registration_token", "bpr_guess"), ("version", "1")],
+        Public,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/heartbeat",
+        "/api/v1/connector/heartbeat",
+        &[("version", "1")],
+        ConnectorOnly,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/checks",
+        "/api/v1/connector/checks",
+        &[("idempotency_key", "matrix-key-1")],
+        ConnectorOnly,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/activations",
+        "/api/v1/connector/activations",
+        NONE,
+        ConnectorOnly,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/deactivations",
+        "/api/v1/connector/deactivations",
+        NONE,
+        ConnectorOnly,
+    ),
+    r(
+        "get",
+        "/api/v1/connector/commands",
+        "/api/v1/connector/commands",
+        NONE,
+        ConnectorOnly,
+    ),
+    r(
+        "post",
+        "/api/v1/connector/commands/{id}/ack",
+        "/api/v1/connector/commands/00000000-0000-0000-0000-000000000000/ack",
+        NONE,
+        ConnectorOnly,
     ),
     r("get", "/api/v1/events", "/api/v1/events", NONE, Read),
     r(
@@ -155,6 +260,41 @@ const MATRIX: &[Route] = &[
         "/_server/get_license_history",
         &[("license_id", "LICENSE")],
         Read,
+    ),
+    r(
+        "post",
+        "/_server/kill_license",
+        "/_server/kill_license",
+        &[("license_id", "LICENSE"), ("confirm", "KILL")],
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/sync_licenses",
+        "/_server/sync_licenses",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/get_sync_run",
+        "/_server/get_sync_run",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/list_connectors",
+        "/_server/list_connectors",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/create_connector",
+        "/_server/create_connector",
+        &[("name", "matrix-fn")],
+        Change,
     ),
     r(
         "post",
@@ -418,6 +558,12 @@ fn may(who: Who, route: &Route) -> bool {
             Who::Anonymous | Who::Operator => false,
         },
         Manage => matches!(who, Who::Owner | Who::Outsider | Who::Admin),
+        Change => match who {
+            Who::Owner | Who::Outsider | Who::Admin => true,
+            Who::WriteToken => api,
+            _ => false,
+        },
+        ConnectorOnly => false,
         Owners => matches!(who, Who::Owner | Who::Outsider),
     }
 }
@@ -472,8 +618,15 @@ app_test!(
                         (k.to_string(), v)
                     })
                     .collect();
+                let api = route.pattern.starts_with("/api/");
                 let request = match route.method {
                     "get" => client.get(&url),
+                    "delete" => client.delete(&url).header("origin", &app.base),
+                    // The REST API takes JSON bodies.
+                    _ if api => client
+                        .post(&url)
+                        .header("origin", &app.base)
+                        .json(&fields.iter().cloned().collect::<std::collections::HashMap<_, _>>()),
                     _ => client
                         .post(&url)
                         .header("accept", "application/json")
@@ -488,7 +641,8 @@ app_test!(
                     .map(|v| v.to_str().unwrap().to_string())
                     .unwrap_or_default();
                 let body = response.text().await.unwrap_or_default();
-                let refused = matches!(status, 401 | 403)
+                // A rate limit on guessed credentials is a refusal too.
+                let refused = matches!(status, 401 | 403 | 429)
                     || (status == 303 && location.starts_with("/sign-in?next="));
                 let context = format!(
                     "{who:?} {} {} → {status} {location} {}",

@@ -267,6 +267,8 @@ pub fn LicenseOverview(
             }}
         </section>
     }
+    // Erased: the page's view type is otherwise too deep for the compiler's layout queries.
+    .into_any()
 }
 
 #[component]

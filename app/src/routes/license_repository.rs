@@ -120,4 +120,5 @@ pub fn LicenseRepository() -> impl IntoView {
         </Transition>
         <LicenseOverview state can_change=can_change.into() changed/>
     }
+    .into_any()
 }

@@ -19,6 +19,8 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::LeptosOptions;
 
 pub struct TestApp {
+    /// What the handlers share (the background sweeps run on it: `sweeps::health_pass`).
+    pub state: app::state::AppState,
     pub base: String,
     pub client: reqwest::Client,
     pub db: Db,
@@ -127,9 +129,13 @@ impl TestApp {
             ..Settings::default()
         };
         configure(&mut settings);
-        let router =
-            bandpool_server::web::build(&settings, db.clone(), clock.clone(), leptos_options)
-                .expect("the application builds from its settings");
+        let (router, state) = bandpool_server::web::build_with_state(
+            &settings,
+            db.clone(),
+            clock.clone(),
+            leptos_options,
+        )
+        .expect("the application builds from its settings");
         tokio::spawn(async move {
             axum::serve(
                 listener,
@@ -139,6 +145,7 @@ impl TestApp {
             .unwrap();
         });
         let mut app = TestApp {
+            state,
             base,
             client: reqwest::Client::new(),
             db,
@@ -228,6 +235,20 @@ impl TestApp {
     pub fn bearer(&self, secret: &str) -> reqwest::Client {
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert("authorization", format!("Bearer {secret}").parse().unwrap());
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .unwrap()
+    }
+
+    /// A client that speaks as a connector (`Authorization: Connector <credential>`).
+    pub fn connector(&self, credential: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            "authorization",
+            format!("Connector {credential}").parse().unwrap(),
+        );
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .default_headers(headers)
