@@ -32,6 +32,34 @@ fn ok(schema: &str, extra: Value) -> Value {
     op
 }
 
+/// An operation with a JSON request body described by `body` (a schema).
+fn with_body(schema: &str, status: &str, summary: &str, id: &str, body: Value) -> Value {
+    let mut op = ok(schema, json!({ "summary": summary, "operationId": id }));
+    if status != "200" {
+        let answer = op["responses"]["200"].take();
+        op["responses"].as_object_mut().map(|r| r.remove("200"));
+        op["responses"][status] = answer;
+    }
+    op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
+    op
+}
+
+/// A connector API operation: its own credential, refusals with their codes.
+fn connector_op(schema: &str, status: &str, summary: &str, id: &str, body: Option<Value>) -> Value {
+    let mut op = match body {
+        Some(body) => with_body(schema, status, summary, id, body),
+        None => ok(schema, json!({ "summary": summary, "operationId": id })),
+    };
+    op["security"] = json!([ { "connector": [] } ]);
+    op["responses"]["401"] = json!({ "description": "The connector credential is unknown or revoked (invalid_connector_credential)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    op["responses"]["409"] = json!({ "description": "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku, device_ip_exists (403: appliance_blocked, tenant_unlicensed, tenant_expired; 400: invalid_license_type)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    op
+}
+
+fn id_param() -> Value {
+    json!([ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ])
+}
+
 fn query(name: &str, description: &str, schema: Value) -> Value {
     json!({ "name": name, "in": "query", "required": false, "description": description, "schema": schema })
 }
@@ -92,7 +120,7 @@ pub fn spec() -> Value {
     json!({
         "security": [ { "bearer": [] }, { "session": [] } ],
         "openapi": "3.1.0",
-        "info": { "title": "Bandpool API", "version": "1", "description": "Pooled LoadMaster licensing: the tenant's pool, its allocation history and its licenses." },
+        "info": { "title": "Bandpool API", "version": "1", "description": "Pooled LoadMaster licensing: the tenant's pool, its allocation history, its licenses (Kill License, Sync licenses), connectors and LoadMasters; and the connector API agents call under /api/v1/connector/." },
         "paths": {
             "/api/v1/pool": { "get": ok("PoolSummary", json!({ "summary": "Current allocation vs maximum capacity, per license type", "operationId": "getPool" })) },
             "/api/v1/pool/allocation/monthly": { "get": ok("MonthlyAllocation", json!({ "summary": "Peak allocation of each of the last twelve months, with the day it happened", "operationId": "getMonthlyAllocation" })) },
@@ -119,6 +147,54 @@ pub fn spec() -> Value {
                 "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ]
             })) },
             "/api/v1/licenses/export.csv": { "get": export },
+            "/api/v1/licenses/{id}/kill": { "post": ({
+                let mut op = with_body("KillOutcome", "200", "Kill License: recover the license (confirm must be KILL); the kill is relayed to the LoadMaster through its connector; killing twice is harmless (409 license_not_killable when not issued through the portal or expired)", "killLicense",
+                    json!({ "type": "object", "required": ["confirm"], "properties": { "confirm": { "type": "string", "const": "KILL" } } }));
+                op["parameters"] = id_param();
+                op
+            }) },
+            "/api/v1/licenses/sync": { "post": ({
+                let mut op = ok("SyncRun", json!({ "summary": "Sync licenses: ask every connected connector for its LoadMasters (joins a running sync); 202 while it runs", "operationId": "syncLicenses" }));
+                op["responses"]["202"] = op["responses"]["200"].clone();
+                op
+            }) },
+            "/api/v1/licenses/sync/{id}": { "get": ok("SyncRun", json!({ "summary": "A sync run: connectors asked and answered, differences found", "operationId": "getSyncRun", "parameters": id_param() })) },
+            "/api/v1/connectors": {
+                "get": ok("ConnectorList", json!({ "summary": "The tenant's connectors and their health", "operationId": "listConnectors" })),
+                "post": with_body("CreatedConnector", "201", "Add a connector; its one-time registration token is in the answer (shown once)", "createConnector",
+                    json!({ "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "maxLength": 80 } } }))
+            },
+            "/api/v1/devices": { "get": ok("DeviceList", json!({ "summary": "The LoadMaster device inventory, by name", "operationId": "listDevices",
+                "parameters": [ query("page", "From 1", json!({ "type": "integer", "minimum": 1 })), query("per_page", "1 to 500, default 100", json!({ "type": "integer", "minimum": 1, "maximum": 500 })) ] })) },
+            "/api/v1/devices/{id}": { "delete": ok("Device", json!({ "summary": "Remove a LoadMaster from the inventory (409 device_has_pooled_license while it holds a pooled license)", "operationId": "removeDevice", "parameters": id_param() })) },
+            "/api/v1/devices/{id}/block": { "post": ok("Device", json!({ "summary": "Block a LoadMaster from taking licenses from the pool", "operationId": "blockDevice", "parameters": id_param() })) },
+            "/api/v1/devices/{id}/unblock": { "post": ok("Device", json!({ "summary": "Unblock a LoadMaster", "operationId": "unblockDevice", "parameters": id_param() })) },
+            "/api/v1/connector/register": { "post": ({
+                let mut op = with_body("RegisterResponse", "201", "A connector agent exchanges its one-time registration token for its credential (401 invalid_registration_token)", "registerConnector",
+                    json!({ "type": "object", "required": ["registration_token", "version"], "properties": { "registration_token": { "type": "string" }, "version": { "type": "string" }, "address": { "type": ["string", "null"], "format": "uri" } } }));
+                op["security"] = json!([]);
+                op
+            }) },
+            "/api/v1/connector/heartbeat": { "post": connector_op("HeartbeatResponse", "200", "The connector is alive (and where its LoadMasters reach it)", "connectorHeartbeat",
+                Some(json!({ "type": "object", "required": ["version"], "properties": { "version": { "type": "string" }, "address": { "type": ["string", "null"] } } }))) },
+            "/api/v1/connector/checks": { "post": connector_op("CheckReportResponse", "200", "Periodic license checks of many LoadMasters (at most 1,000); a replayed report is answered, not counted again", "connectorChecks",
+                Some(json!({ "type": "object", "required": ["idempotency_key", "checks"], "properties": { "idempotency_key": { "type": "string" }, "checks": { "type": "array", "maxItems": 1000, "items": { "type": "object", "properties": { "license_id": { "type": "string" }, "serial_no": { "type": "string" }, "checked_at": { "type": "integer" } } } } } }))) },
+            "/api/v1/connector/activations": { "post": connector_op("Activation", "201", "A LoadMaster asks for a license of a type from the pool (200 for a replay or a license it already holds)", "connectorActivate",
+                Some(json!({ "type": "object", "required": ["idempotency_key", "serial_no", "device_name", "ip_address", "sku", "license_type_id"], "properties": { "idempotency_key": { "type": "string" }, "serial_no": { "type": "string" }, "device_name": { "type": "string" }, "ip_address": { "type": "string" }, "sku": { "type": "string" }, "license_type_id": { "type": "string" } } }))) },
+            "/api/v1/connector/deactivations": { "post": connector_op("Deactivation", "200", "A LoadMaster gives its license back", "connectorDeactivate",
+                Some(json!({ "type": "object", "required": ["idempotency_key", "license_id", "serial_no"], "properties": { "idempotency_key": { "type": "string" }, "license_id": { "type": "string" }, "serial_no": { "type": "string" } } }))) },
+            "/api/v1/connector/commands": { "get": ({
+                let mut op = connector_op("CommandBatch", "200", "The command channel (long-poll): kill and sync commands not yet acknowledged; waits up to `wait` seconds for one", "connectorCommands", None);
+                op["parameters"] = json!([ query("wait", "Seconds to wait for a command, 0 to 30", json!({ "type": "integer", "minimum": 0, "maximum": 30 })) ]);
+                op
+            }) },
+            "/api/v1/connector/commands/{id}/ack": { "post": ({
+                let mut op = connector_op("CommandBatch", "204", "Acknowledge a command: done, failed, or a sync's report; twice is harmless", "connectorAck",
+                    Some(json!({ "type": "object", "required": ["result"], "properties": { "result": { "type": "string", "enum": ["done", "failed", "sync"] }, "reason": { "type": "string" }, "appliances": { "type": "array" } } })));
+                op["responses"]["204"] = json!({ "description": "Acknowledged" });
+                op["parameters"] = id_param();
+                op
+            }) },
             "/api/v1/events": { "get": ok("EventPage", json!({
                 "summary": "The event log, newest first (never editable)",
                 "operationId": "listEvents",
@@ -135,7 +211,8 @@ pub fn spec() -> Value {
         "components": {
           "securitySchemes": {
             "bearer": { "type": "http", "scheme": "bearer", "description": "An API token (bp_...) made on the API tokens page by an Owner or Admin; scope read or read_write" },
-            "session": { "type": "apiKey", "in": "cookie", "name": "bandpool_session", "description": "A signed-in portal session" }
+            "session": { "type": "apiKey", "in": "cookie", "name": "bandpool_session", "description": "A signed-in portal session" },
+            "connector": { "type": "apiKey", "in": "header", "name": "Authorization", "description": "Connector <credential>: a connector agent's own credential (bpc_...), from /api/v1/connector/register; valid on /api/v1/connector/ only" }
           },
           "schemas": {
             "Error": { "type": "object", "required": ["code", "message"], "properties": {
@@ -185,6 +262,37 @@ pub fn spec() -> Value {
                 "status_counts": { "$ref": "#/components/schemas/StatusCounts" } } },
             "HistoryEntry": { "type": "object", "properties": {
                 "at": { "type": "integer" }, "from_status": { "type": ["string", "null"] }, "to_status": { "type": "string" }, "note": { "type": "string" } } },
+            "KillOutcome": { "type": "object", "properties": {
+                "license": { "$ref": "#/components/schemas/License" }, "already_killed": { "type": "boolean" },
+                "relayed_to": { "type": ["string", "null"], "description": "The connector the kill was sent through" } } },
+            "SyncRun": { "type": "object", "properties": {
+                "id": { "type": "string" }, "started_at": { "type": "integer" }, "deadline_at": { "type": "integer" }, "finished_at": { "type": ["integer", "null"] },
+                "connectors": { "type": "array", "items": { "type": "object", "properties": { "connector_id": { "type": "string" }, "name": { "type": "string" }, "answered_at": { "type": ["integer", "null"] } } } },
+                "drift": { "type": "array", "items": { "type": "object", "properties": {
+                    "kind": { "type": "string", "enum": ["kill_resent", "unknown_here", "status_mismatch"] }, "connector": { "type": ["string", "null"] },
+                    "license_id": { "type": ["string", "null"] }, "serial_no": { "type": ["string", "null"] }, "detail": { "type": "string" } } } } } },
+            "Connector": { "type": "object", "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "status": { "type": "string", "enum": ["pending", "up", "down"] },
+                "address": { "type": ["string", "null"] }, "version": { "type": ["string", "null"] }, "last_seen_at": { "type": ["integer", "null"] },
+                "down_since": { "type": ["integer", "null"] }, "created_at": { "type": "integer" }, "registration_expires_at": { "type": ["integer", "null"] },
+                "licensed_loadmasters": { "type": "integer" } } },
+            "ConnectorList": { "type": "array", "items": { "$ref": "#/components/schemas/Connector" } },
+            "CreatedConnector": { "type": "object", "properties": { "connector": { "$ref": "#/components/schemas/Connector" }, "registration_token": { "type": "string" } } },
+            "Device": { "type": "object", "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "ip_address": { "type": "string" }, "serial_no": { "type": "string" },
+                "blocked": { "type": "boolean" }, "connector": { "type": ["string", "null"] }, "pooled_license_id": { "type": ["string", "null"] } } },
+            "DeviceList": { "type": "array", "items": { "$ref": "#/components/schemas/Device" } },
+            "RegisterResponse": { "type": "object", "properties": { "connector_id": { "type": "string" }, "name": { "type": "string" }, "credential": { "type": "string" } } },
+            "HeartbeatResponse": { "type": "object", "properties": { "connector_id": { "type": "string" }, "status": { "type": "string" }, "server_time": { "type": "integer" } } },
+            "CheckReportResponse": { "type": "object", "properties": { "results": { "type": "array", "items": { "type": "object", "properties": {
+                "license_id": { "type": "string" }, "status": { "type": ["string", "null"] }, "grace_period_end": { "type": ["integer", "null"] }, "refused": { "type": "string" } } } } } },
+            "Activation": { "type": "object", "properties": {
+                "license_id": { "type": "string" }, "license_name": { "type": "string" }, "bandwidth_mbps": { "type": "integer" }, "ssl_tps": { "type": "integer" },
+                "status": { "type": "string" }, "activated_at": { "type": "integer" } } },
+            "Deactivation": { "type": "object", "properties": { "license_id": { "type": "string" }, "status": { "type": "string" } } },
+            "CommandBatch": { "type": "object", "properties": { "commands": { "type": "array", "items": { "type": "object", "properties": {
+                "id": { "type": "string" }, "issued_at": { "type": "integer" }, "type": { "type": "string", "enum": ["kill", "sync"] },
+                "license_id": { "type": "string" }, "serial_no": { "type": "string" }, "run_id": { "type": "string" } } } } } },
             "LicenseHistory": { "type": "object", "properties": {
                 "license": { "$ref": "#/components/schemas/License" },
                 "entries": { "type": "array", "items": { "$ref": "#/components/schemas/HistoryEntry" } } } }
