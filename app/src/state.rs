@@ -33,7 +33,9 @@ pub struct ConnectorSettings {
 /// instance (other instances' commands are found by the long-poll's own periodic look).
 #[derive(Clone, Debug, Default)]
 pub struct Wakeups(
-    std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>>,
+    std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<tokio::sync::Notify>>>,
+    >,
 );
 
 impl Wakeups {

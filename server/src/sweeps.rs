@@ -52,8 +52,14 @@ pub async fn connector_health(state: AppState, every: Duration) {
         // the product's (injectable) time.
         let wall = time::OffsetDateTime::now_utc().unix_timestamp();
         let lease = (2 * every.as_secs() as i64).max(10);
-        match bandpool_store::leases::try_acquire(&state.db, "connector-health", &instance, wall, lease)
-            .await
+        match bandpool_store::leases::try_acquire(
+            &state.db,
+            "connector-health",
+            &instance,
+            wall,
+            lease,
+        )
+        .await
         {
             Ok(true) => {}
             Ok(false) => continue,

@@ -138,7 +138,13 @@ const MATRIX: &[Route] = &[
         NONE,
         Read,
     ),
-    r("get", "/api/v1/connectors", "/api/v1/connectors", NONE, Read),
+    r(
+        "get",
+        "/api/v1/connectors",
+        "/api/v1/connectors",
+        NONE,
+        Read,
+    ),
     r(
         "post",
         "/api/v1/connectors",
@@ -623,10 +629,12 @@ app_test!(
                     "get" => client.get(&url),
                     "delete" => client.delete(&url).header("origin", &app.base),
                     // The REST API takes JSON bodies.
-                    _ if api => client
-                        .post(&url)
-                        .header("origin", &app.base)
-                        .json(&fields.iter().cloned().collect::<std::collections::HashMap<_, _>>()),
+                    _ if api => client.post(&url).header("origin", &app.base).json(
+                        &fields
+                            .iter()
+                            .cloned()
+                            .collect::<std::collections::HashMap<_, _>>(),
+                    ),
                     _ => client
                         .post(&url)
                         .header("accept", "application/json")

@@ -97,9 +97,19 @@ app_test!(
         assert_eq!((status, beat["status"].as_str()), (200, Some("up")));
 
         // Granted, then the same message again: the same license, no second one.
-        let (status, granted) = post(&connector, app.url("/api/v1/connector/activations"), &activation(1, "vlm-500")).await;
+        let (status, granted) = post(
+            &connector,
+            app.url("/api/v1/connector/activations"),
+            &activation(1, "vlm-500"),
+        )
+        .await;
         assert_eq!(status, 201, "{granted}");
-        let (status, replay) = post(&connector, app.url("/api/v1/connector/activations"), &activation(1, "vlm-500")).await;
+        let (status, replay) = post(
+            &connector,
+            app.url("/api/v1/connector/activations"),
+            &activation(1, "vlm-500"),
+        )
+        .await;
         assert_eq!(status, 200);
         assert_eq!(replay["license_id"], granted["license_id"]);
         let license_id = granted["license_id"].as_str().unwrap().to_string();
@@ -107,24 +117,50 @@ app_test!(
         // Refusals carry their codes and the error table's messages.
         let mut bad = activation(2, "vlm-nope");
         let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_license_type")));
-        assert!(body["message"].as_str().unwrap().starts_with("Invalid License Type ID provided."));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_license_type"))
+        );
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Invalid License Type ID provided."));
         bad = activation(3, "vlm-500");
         bad["ip_address"] = json!("10.2.0.1");
         let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("device_ip_exists")));
-        assert!(body["message"].as_str().unwrap().starts_with("Device with same IP Address already exist."));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("device_ip_exists"))
+        );
+        assert!(body["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Device with same IP Address already exist."));
         bad = activation(4, "vlm-500");
         bad["sku"] = json!("VLM-XYZ");
         let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("no_license_for_sku")));
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (409, Some("no_license_for_sku"))
+        );
         // Malformed messages are clear 400s.
-        let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &json!({ "serial_no": 5 })).await;
-        assert_eq!((status, body["code"].as_str()), (400, Some("invalid_parameter")));
+        let (status, body) = post(
+            &connector,
+            app.url("/api/v1/connector/activations"),
+            &json!({ "serial_no": 5 }),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_parameter"))
+        );
         bad = activation(5, "vlm-500");
         bad["ip_address"] = json!("not an address");
         let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!((status, body["parameter"].as_str()), (400, Some("ip_address")));
+        assert_eq!(
+            (status, body["parameter"].as_str()),
+            (400, Some("ip_address"))
+        );
 
         // A periodic check of many LoadMasters in one report.
         let (status, answer) = post(
@@ -145,26 +181,49 @@ app_test!(
         let (status, _) = app_get(&app, &connector, "/api/v1/licenses").await;
         assert_eq!(status, 401);
         let token = app.token_for(OWNER, Scope::ReadWrite).await;
-        let response = app.bearer(&token).get(app.url("/api/v1/connector/commands")).send().await.unwrap();
+        let response = app
+            .bearer(&token)
+            .get(app.url("/api/v1/connector/commands"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401);
-        let response = app.client.get(app.url("/api/v1/connector/commands")).send().await.unwrap();
+        let response = app
+            .client
+            .get(app.url("/api/v1/connector/commands"))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401);
         let wrong = app.connector(&format!("{credential}x"));
-        let response = wrong.get(app.url("/api/v1/connector/commands")).send().await.unwrap();
-        assert_eq!(response.json::<Value>().await.unwrap()["code"], "invalid_connector_credential");
+        let response = wrong
+            .get(app.url("/api/v1/connector/commands"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["code"],
+            "invalid_connector_credential"
+        );
 
         // Nothing waiting: the long-poll answers empty once its wait is over.
         assert!(commands(&app, &connector, 0).await.is_empty());
 
         // Kill License: the typed word must be KILL; Reviewers cannot kill.
         let kill_url = app.url(&format!("/api/v1/licenses/{license_id}/kill"));
-        let (status, body) = post(&app.client, kill_url.clone(), &json!({ "confirm": "kill" })).await;
+        let (status, body) =
+            post(&app.client, kill_url.clone(), &json!({ "confirm": "kill" })).await;
         assert_eq!((status, body["parameter"].as_str()), (400, Some("confirm")));
         let reviewer = app.client_as(REVIEWER).await;
         let (status, _) = post(&reviewer, kill_url.clone(), &json!({ "confirm": "KILL" })).await;
         assert_eq!(status, 403);
         let read_token = app.token_for(OWNER, Scope::Read).await;
-        let (status, _) = post(&app.bearer(&read_token), kill_url.clone(), &json!({ "confirm": "KILL" })).await;
+        let (status, _) = post(
+            &app.bearer(&read_token),
+            kill_url.clone(),
+            &json!({ "confirm": "KILL" }),
+        )
+        .await;
         assert_eq!(status, 403);
 
         // A long-poll waiting when the kill happens is woken with it.
@@ -173,28 +232,50 @@ app_test!(
             let url = app.url("/api/v1/connector/commands?wait=20");
             tokio::spawn(async move {
                 let started = std::time::Instant::now();
-                let body: Value = connector.get(url).send().await.unwrap().json().await.unwrap();
+                let body: Value = connector
+                    .get(url)
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
                 (started.elapsed(), body)
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let (status, killed) = post(&app.client, kill_url.clone(), &json!({ "confirm": "KILL" })).await;
+        let (status, killed) =
+            post(&app.client, kill_url.clone(), &json!({ "confirm": "KILL" })).await;
         assert_eq!(status, 200, "{killed}");
         assert_eq!(killed["license"]["status"], "killed");
         assert_eq!(killed["license"]["device_name"], Value::Null);
         assert_eq!(killed["relayed_to"], "dc-east");
         let (elapsed, polled) = waiting.await.unwrap();
-        assert!(elapsed.as_secs() < 10, "the long-poll was not woken ({elapsed:?})");
+        assert!(
+            elapsed.as_secs() < 10,
+            "the long-poll was not woken ({elapsed:?})"
+        );
         let command = &polled["commands"][0];
         assert_eq!(command["type"], "kill");
         assert_eq!(command["license_id"], license_id.as_str());
         // Killing twice is harmless.
         let (status, again) = post(&app.client, kill_url, &json!({ "confirm": "KILL" })).await;
-        assert_eq!((status, again["already_killed"].as_bool()), (200, Some(true)));
+        assert_eq!(
+            (status, again["already_killed"].as_bool()),
+            (200, Some(true))
+        );
         // Acknowledged (twice: harmless), it is no longer pending.
-        let ack = app.url(&format!("/api/v1/connector/commands/{}/ack", command["id"].as_str().unwrap()));
+        let ack = app.url(&format!(
+            "/api/v1/connector/commands/{}/ack",
+            command["id"].as_str().unwrap()
+        ));
         for _ in 0..2 {
-            let response = connector.post(&ack).json(&json!({ "result": "done" })).send().await.unwrap();
+            let response = connector
+                .post(&ack)
+                .json(&json!({ "result": "done" }))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(response.status(), 204);
         }
         assert!(commands(&app, &connector, 0).await.is_empty());
@@ -203,18 +284,35 @@ app_test!(
         assert_eq!(pool["allocated_mbps"], 0);
 
         // A pooled LoadMaster cannot leave the inventory before its license is killed.
-        let (status, second) = post(&connector, app.url("/api/v1/connector/activations"), &activation(6, "vlm-200")).await;
+        let (status, second) = post(
+            &connector,
+            app.url("/api/v1/connector/activations"),
+            &activation(6, "vlm-200"),
+        )
+        .await;
         assert_eq!(status, 201);
         let (_, devices) = app.get_json("/api/v1/devices").await;
-        let device = devices.as_array().unwrap().iter().find(|d| d["serial_no"] == "7000006").unwrap().clone();
+        let device = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["serial_no"] == "7000006")
+            .unwrap()
+            .clone();
         let response = app
             .client
-            .delete(app.url(&format!("/api/v1/devices/{}", device["id"].as_str().unwrap())))
+            .delete(app.url(&format!(
+                "/api/v1/devices/{}",
+                device["id"].as_str().unwrap()
+            )))
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 409);
-        assert_eq!(response.json::<Value>().await.unwrap()["code"], "device_has_pooled_license");
+        assert_eq!(
+            response.json::<Value>().await.unwrap()["code"],
+            "device_has_pooled_license"
+        );
 
         // The LoadMaster gives its license back through its connector.
         let (status, gone) = post(
@@ -239,7 +337,12 @@ app_test!(
     |app: TestApp| async move {
         let (_, east) = register(&app, "dc-east").await;
         let (_, _west) = register(&app, "dc-west").await;
-        let (_, a) = post(&east, app.url("/api/v1/connector/activations"), &activation(1, "vlm-200")).await;
+        let (_, a) = post(
+            &east,
+            app.url("/api/v1/connector/activations"),
+            &activation(1, "vlm-200"),
+        )
+        .await;
         let (_, before) = app.get_json("/api/v1/pool").await;
 
         let (status, run) = post(&app.client, app.url("/api/v1/licenses/sync"), &json!({})).await;
@@ -259,18 +362,29 @@ app_test!(
             { "license_id": "5f0e5d2c-1111-4a5a-9c9c-000000000001", "serial_no": "8888888", "state": "licensed", "last_check_at": null }
         ] });
         let response = east
-            .post(app.url(&format!("/api/v1/connector/commands/{}/ack", sync["id"].as_str().unwrap())))
+            .post(app.url(&format!(
+                "/api/v1/connector/commands/{}/ack",
+                sync["id"].as_str().unwrap()
+            )))
             .json(&report)
             .send()
             .await
             .unwrap();
         assert_eq!(response.status(), 204);
-        let (_, still) = app.get_json(&format!("/api/v1/licenses/sync/{run_id}")).await;
-        assert_eq!(still["finished_at"], Value::Null, "dc-west has not answered yet");
+        let (_, still) = app
+            .get_json(&format!("/api/v1/licenses/sync/{run_id}"))
+            .await;
+        assert_eq!(
+            still["finished_at"],
+            Value::Null,
+            "dc-west has not answered yet"
+        );
 
         // dc-west never answers: past the deadline the run finishes and names it.
         app.clock.advance(chrono::Duration::seconds(31));
-        let (status, done) = app.get_json(&format!("/api/v1/licenses/sync/{run_id}")).await;
+        let (status, done) = app
+            .get_json(&format!("/api/v1/licenses/sync/{run_id}"))
+            .await;
         assert_eq!(status, 200);
         assert!(done["finished_at"].is_number(), "{done}");
         let silent: Vec<&str> = done["connectors"]
@@ -281,7 +395,12 @@ app_test!(
             .map(|c| c["name"].as_str().unwrap())
             .collect();
         assert_eq!(silent, vec!["dc-west"]);
-        let kinds: Vec<&str> = done["drift"].as_array().unwrap().iter().map(|d| d["kind"].as_str().unwrap()).collect();
+        let kinds: Vec<&str> = done["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["kind"].as_str().unwrap())
+            .collect();
         assert!(kinds.contains(&"status_mismatch"), "{kinds:?}");
         assert!(kinds.contains(&"unknown_here"), "{kinds:?}");
         let (_, after) = app.get_json("/api/v1/pool").await;
@@ -300,7 +419,12 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     })
     .await;
     let (_, connector) = register(&app, "dc-east").await;
-    let (_, granted) = post(&connector, app.url("/api/v1/connector/activations"), &activation(1, "vlm-2000")).await;
+    let (_, granted) = post(
+        &connector,
+        app.url("/api/v1/connector/activations"),
+        &activation(1, "vlm-2000"),
+    )
+    .await;
     let license = granted["license_id"].as_str().unwrap().to_string();
     let status_of = |body: &Value| body["license"]["status"].as_str().unwrap_or("").to_string();
 
@@ -308,23 +432,40 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     assert_eq!(health_pass(&app.state).await.unwrap().connectors_down, 0);
     app.clock.advance(chrono::Duration::seconds(1));
     assert_eq!(health_pass(&app.state).await.unwrap().connectors_down, 1);
-    let (_, history) = app.get_json(&format!("/api/v1/licenses/{license}/history")).await;
+    let (_, history) = app
+        .get_json(&format!("/api/v1/licenses/{license}/history"))
+        .await;
     assert_eq!(status_of(&history), "grace_period");
     let subjects = |messages: Vec<Value>| -> Vec<String> {
-        messages.iter().map(|m| m["subject"].as_str().unwrap_or("").to_string()).collect()
+        messages
+            .iter()
+            .map(|m| m["subject"].as_str().unwrap_or("").to_string())
+            .collect()
     };
-    assert!(subjects(mail.messages(OWNER).await).iter().any(|s| s == "Connector dc-east is down"));
+    assert!(subjects(mail.messages(OWNER).await)
+        .iter()
+        .any(|s| s == "Connector dc-east is down"));
     let (_, connectors) = app.get_json("/api/v1/connectors").await;
     assert_eq!(connectors[0]["status"], "down");
 
     // It speaks again: Up, the license Active, and an email says so.
-    let (status, _) = post(&connector, app.url("/api/v1/connector/heartbeat"), &json!({ "version": "test" })).await;
+    let (status, _) = post(
+        &connector,
+        app.url("/api/v1/connector/heartbeat"),
+        &json!({ "version": "test" }),
+    )
+    .await;
     assert_eq!(status, 200);
-    let (_, history) = app.get_json(&format!("/api/v1/licenses/{license}/history")).await;
+    let (_, history) = app
+        .get_json(&format!("/api/v1/licenses/{license}/history"))
+        .await;
     assert_eq!(status_of(&history), "active");
     let mut back = false;
     for _ in 0..50 {
-        if subjects(mail.messages(OWNER).await).iter().any(|s| s == "Connector dc-east is back online") {
+        if subjects(mail.messages(OWNER).await)
+            .iter()
+            .any(|s| s == "Connector dc-east is back online")
+        {
             back = true;
             break;
         }
@@ -338,7 +479,9 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     app.clock.advance(chrono::Duration::days(30));
     let pass = health_pass(&app.state).await.unwrap();
     assert_eq!(pass.licenses_expired, 1);
-    let (_, history) = app.get_json(&format!("/api/v1/licenses/{license}/history")).await;
+    let (_, history) = app
+        .get_json(&format!("/api/v1/licenses/{license}/history"))
+        .await;
     assert_eq!(status_of(&history), "expired");
     let (_, pool) = app.get_json("/api/v1/pool").await;
     assert_eq!(pool["allocated_mbps"], 0);

@@ -95,10 +95,16 @@ pub async fn ack(
         serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(AppError::internal)?;
     match (&kind, result) {
         (CommandKind::Kill { .. }, CommandAck::Sync { .. }) => {
-            return Err(AppError::invalid("result", "a kill is acknowledged with done or failed"))
+            return Err(AppError::invalid(
+                "result",
+                "a kill is acknowledged with done or failed",
+            ))
         }
         (CommandKind::Sync { .. }, CommandAck::Done) => {
-            return Err(AppError::invalid("result", "a sync is acknowledged with its appliances"))
+            return Err(AppError::invalid(
+                "result",
+                "a sync is acknowledged with its appliances",
+            ))
         }
         _ => {}
     }

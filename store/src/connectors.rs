@@ -4,7 +4,7 @@
 
 use crate::db::{Db, Value, WriteTx};
 use crate::events::{self, Actor, NewEvent};
-use crate::licenses::bulk_set_status;
+use crate::licenses::{bulk_set_status, StatusMove};
 use crate::{secret, Result};
 use bandpool_domain::connector::{
     ConnectorStatus, ConnectorView, CREDENTIAL_PREFIX, REGISTRATION_HOURS, REGISTRATION_PREFIX,
@@ -189,7 +189,8 @@ pub async fn register(
     Ok((identity, credential))
 }
 
-const IDENTITY_SQL: &str = "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
+const IDENTITY_SQL: &str =
+    "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
      registration_hash FROM connectors WHERE credential_hash = $1";
 
 fn identity_from_row(row: &AnyRow) -> Result<ConnectorIdentity> {
@@ -287,14 +288,16 @@ pub async fn seen(
             &mut tx,
             &connector.tenant_id,
             &ids,
-            LicenseStatus::GracePeriod,
-            LicenseStatus::Active,
-            &format!(
-                "Connector {} is back online; grace period ended",
-                connector.name
-            ),
-            now,
-            None,
+            StatusMove {
+                from: LicenseStatus::GracePeriod,
+                to: LicenseStatus::Active,
+                note: &format!(
+                    "Connector {} is back online; grace period ended",
+                    connector.name
+                ),
+                now,
+                grace_period_end: None,
+            },
         )
         .await?;
         events::record(
@@ -412,14 +415,16 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
             &mut tx,
             &connector.tenant_id,
             &ids,
-            LicenseStatus::Active,
-            LicenseStatus::GracePeriod,
-            &format!(
-                "Connector {} went down; {GRACE_DAYS}-day grace period started",
-                connector.name
-            ),
-            now,
-            Some(grace_end),
+            StatusMove {
+                from: LicenseStatus::Active,
+                to: LicenseStatus::GracePeriod,
+                note: &format!(
+                    "Connector {} went down; {GRACE_DAYS}-day grace period started",
+                    connector.name
+                ),
+                now,
+                grace_period_end: Some(grace_end),
+            },
         )
         .await?;
         events::record(
@@ -478,11 +483,14 @@ pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
             &mut tx,
             &tenant_id,
             &ids,
-            LicenseStatus::GracePeriod,
-            LicenseStatus::Expired,
-            "Grace period ended; the license expired and its capacity returned to the pool",
-            now,
-            None,
+            StatusMove {
+                from: LicenseStatus::GracePeriod,
+                to: LicenseStatus::Expired,
+                note:
+                    "Grace period ended; the license expired and its capacity returned to the pool",
+                now,
+                grace_period_end: None,
+            },
         )
         .await?;
         if !moved.is_empty() {

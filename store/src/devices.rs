@@ -20,7 +20,8 @@ pub struct Device {
     pub pooled_license_id: Option<String>,
 }
 
-const DEVICE_SQL: &str = "SELECT d.id, d.name, d.ip_address, d.serial_no, d.blocked, c.name AS connector, \
+const DEVICE_SQL: &str =
+    "SELECT d.id, d.name, d.ip_address, d.serial_no, d.blocked, c.name AS connector, \
      (SELECT l.id FROM licenses l WHERE l.device_id = d.id AND l.tenant_id = d.tenant_id \
       AND l.status IN ('active', 'grace_period') ORDER BY l.activated_at DESC LIMIT 1) AS pooled \
      FROM devices d LEFT JOIN connectors c ON c.id = d.connector_id";

@@ -256,6 +256,18 @@ pub async fn set_status(
     get_in(tx, tenant_id, license_id).await
 }
 
+/// One status change applied to many licenses (`bulk_set_status`).
+#[derive(Debug, Clone, Copy)]
+pub struct StatusMove<'a> {
+    pub from: LicenseStatus,
+    pub to: LicenseStatus,
+    /// The history record's note.
+    pub note: &'a str,
+    pub now: i64,
+    /// Entering a grace period: when it ends.
+    pub grace_period_end: Option<i64>,
+}
+
 /// Move many licenses of one tenant from `from` to `to` at once (a connector going down or
 /// coming back, grace periods running out): the licenses, one history record each and the
 /// day's allocation peak, in the caller's transaction. Returns the ids that moved (those
@@ -264,12 +276,15 @@ pub async fn bulk_set_status(
     tx: &mut WriteTx,
     tenant_id: &str,
     ids: &[String],
-    from: LicenseStatus,
-    to: LicenseStatus,
-    note: &str,
-    now: i64,
-    grace_period_end: Option<i64>,
+    change: StatusMove<'_>,
 ) -> Result<Vec<String>> {
+    let StatusMove {
+        from,
+        to,
+        note,
+        now,
+        grace_period_end,
+    } = change;
     tx.lock_pool(tenant_id).await?;
     let mut moved = Vec::new();
     for chunk in ids.chunks(500) {

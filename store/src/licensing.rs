@@ -37,7 +37,10 @@ fn check_text(name: &str, value: &str, max: usize) -> Result<()> {
         ));
     }
     if value.chars().any(char::is_control) {
-        return Err(AppError::invalid(name, "must not contain control characters"));
+        return Err(AppError::invalid(
+            name,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }
@@ -428,7 +431,9 @@ async fn held_by(
             ],
         )
         .await?
-        .ok_or_else(|| AppError::not_found("A license this connector issued with that id and serial number"))?;
+        .ok_or_else(|| {
+            AppError::not_found("A license this connector issued with that id and serial number")
+        })?;
     held_from_row(&row)
 }
 
@@ -672,7 +677,9 @@ pub async fn kill(
     }
     if !before.issued_through_portal {
         return Err(AppError::LicenseNotKillable {
-            reason: "it was not issued through this portal; kill it where the LoadMaster was licensed".into(),
+            reason:
+                "it was not issued through this portal; kill it where the LoadMaster was licensed"
+                    .into(),
         });
     }
     if before.status == LicenseStatus::Expired {

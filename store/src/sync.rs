@@ -400,7 +400,9 @@ pub async fn latest(db: &Db, tenant_id: &str) -> Result<Option<SyncRun>> {
         )
         .await?;
     match row {
-        Some(row) => Ok(Some(get(db, tenant_id, &row.try_get::<String, _>("id")?).await?)),
+        Some(row) => Ok(Some(
+            get(db, tenant_id, &row.try_get::<String, _>("id")?).await?,
+        )),
         None => Ok(None),
     }
 }

@@ -95,92 +95,99 @@ db_test!(a_registration_token_works_once, |db: Db| async move {
     );
 });
 
-db_test!(activation_refusals_carry_the_error_tables_codes, |db: Db| async move {
-    let t = tenant(&db, "Acme", 1_000, 2).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let ok = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
+db_test!(
+    activation_refusals_carry_the_error_tables_codes,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 1_000, 2).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let ok = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(ok.0.status, LicenseStatus::Active);
+        assert!(!ok.1);
+
+        let mut bad_type = request(2, "vlm-999");
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
+            Refusal::InvalidLicenseType
+        );
+        bad_type.license_type_id = "vlm-200".into();
+        bad_type.sku = "VLM-OTHER".into();
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
+            Refusal::NoLicenseForSku
+        );
+        let mut same_ip = request(3, "vlm-200");
+        same_ip.ip_address = request(1, "vlm-200").ip_address;
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &same_ip, NOW).await),
+            Refusal::DeviceIpExists
+        );
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &request(4, "vlm-2000"), NOW).await),
+            Refusal::PoolCapacityExceeded
+        );
+        licensing::activate(&db, &c, &request(5, "vlm-200"), NOW)
+            .await
+            .unwrap();
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &request(6, "vlm-200"), NOW).await),
+            Refusal::InstanceLimitReached
+        );
+
+        // Expired and unlicensed tenants.
+        db.execute(
+            "UPDATE pools SET expires_at = $2 WHERE tenant_id = $1",
+            vec![Value::Text(t.clone()), Value::Int(NOW - 1)],
+        )
         .await
         .unwrap();
-    assert_eq!(ok.0.status, LicenseStatus::Active);
-    assert!(!ok.1);
-
-    let mut bad_type = request(2, "vlm-999");
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
-        Refusal::InvalidLicenseType
-    );
-    bad_type.license_type_id = "vlm-200".into();
-    bad_type.sku = "VLM-OTHER".into();
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
-        Refusal::NoLicenseForSku
-    );
-    let mut same_ip = request(3, "vlm-200");
-    same_ip.ip_address = request(1, "vlm-200").ip_address;
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &same_ip, NOW).await),
-        Refusal::DeviceIpExists
-    );
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &request(4, "vlm-2000"), NOW).await),
-        Refusal::PoolCapacityExceeded
-    );
-    licensing::activate(&db, &c, &request(5, "vlm-200"), NOW)
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &request(9, "vlm-200"), NOW).await),
+            Refusal::TenantExpired
+        );
+        db.execute(
+            "DELETE FROM pools WHERE tenant_id = $1",
+            vec![Value::Text(t.clone())],
+        )
         .await
         .unwrap();
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &request(6, "vlm-200"), NOW).await),
-        Refusal::InstanceLimitReached
-    );
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &request(10, "vlm-200"), NOW).await),
+            Refusal::TenantUnlicensed
+        );
+    }
+);
 
-    // Expired and unlicensed tenants.
-    db.execute(
-        "UPDATE pools SET expires_at = $2 WHERE tenant_id = $1",
-        vec![Value::Text(t.clone()), Value::Int(NOW - 1)],
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &request(9, "vlm-200"), NOW).await),
-        Refusal::TenantExpired
-    );
-    db.execute(
-        "DELETE FROM pools WHERE tenant_id = $1",
-        vec![Value::Text(t.clone())],
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &request(10, "vlm-200"), NOW).await),
-        Refusal::TenantUnlicensed
-    );
-});
-
-db_test!(a_blocked_loadmaster_cannot_take_a_license, |db: Db| async move {
-    let t = tenant(&db, "Acme", 10_000, 10).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let granted = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
-        .await
-        .unwrap()
-        .0;
-    let device = devices::list(&db, &t, 10, 0).await.unwrap().remove(0);
-    // A pooled LoadMaster cannot leave the inventory before its license is killed.
-    let mut tx = db.begin_write().await.unwrap();
-    assert_eq!(
-        devices::remove(&mut tx, &t, &device.id).await,
-        Err(AppError::DeviceHasPooledLicense)
-    );
-    drop(tx);
-    let mut tx = db.begin_write().await.unwrap();
-    devices::set_blocked(&mut tx, &t, &device.id, true).await.unwrap();
-    tx.commit().await.unwrap();
-    licensing::kill(&db, &t, &granted.license_id, &Actor::system("test"), NOW)
-        .await
-        .unwrap();
-    // Killing removed it from the inventory; a blocked device row stays blocked only while
-    // it exists, so block a fresh one and try to license it.
-    let mut tx = db.begin_write().await.unwrap();
-    tx.execute(
+db_test!(
+    a_blocked_loadmaster_cannot_take_a_license,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 10_000, 10).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let granted = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
+            .await
+            .unwrap()
+            .0;
+        let device = devices::list(&db, &t, 10, 0).await.unwrap().remove(0);
+        // A pooled LoadMaster cannot leave the inventory before its license is killed.
+        let mut tx = db.begin_write().await.unwrap();
+        assert_eq!(
+            devices::remove(&mut tx, &t, &device.id).await,
+            Err(AppError::DeviceHasPooledLicense)
+        );
+        drop(tx);
+        let mut tx = db.begin_write().await.unwrap();
+        devices::set_blocked(&mut tx, &t, &device.id, true)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        licensing::kill(&db, &t, &granted.license_id, &Actor::system("test"), NOW)
+            .await
+            .unwrap();
+        // Killing removed it from the inventory; a blocked device row stays blocked only while
+        // it exists, so block a fresh one and try to license it.
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(
         "INSERT INTO devices (id, tenant_id, name, ip_address, serial_no, blocked, created_at) \
          VALUES ($1, $2, 'blocked-lm', '10.5.5.5', $3, 1, $4)",
         vec![
@@ -192,14 +199,20 @@ db_test!(a_blocked_loadmaster_cannot_take_a_license, |db: Db| async move {
     )
     .await
     .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(
-        refusal(licensing::activate(&db, &c, &request(2, "vlm-200"), NOW).await),
-        Refusal::ApplianceBlocked
-    );
-});
+        tx.commit().await.unwrap();
+        assert_eq!(
+            refusal(licensing::activate(&db, &c, &request(2, "vlm-200"), NOW).await),
+            Refusal::ApplianceBlocked
+        );
+    }
+);
 
-async fn race(db: &Db, c: &ConnectorIdentity, n: usize, license_type: &str) -> Vec<Result<(), Refusal>> {
+async fn race(
+    db: &Db,
+    c: &ConnectorIdentity,
+    n: usize,
+    license_type: &str,
+) -> Vec<Result<(), Refusal>> {
     let mut tasks = Vec::new();
     for i in 0..n {
         let db = db.clone();
@@ -220,136 +233,177 @@ async fn race(db: &Db, c: &ConnectorIdentity, n: usize, license_type: &str) -> V
     results
 }
 
-db_test!(racing_activations_never_exceed_the_capacity, |db: Db| async move {
-    // 1,000 Mb/s: exactly five VLM-200 fit, however many ask at once.
-    let t = tenant(&db, "Acme", 1_000, 1_000).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let results = race(&db, &c, 40, "vlm-200").await;
-    let granted = results.iter().filter(|r| r.is_ok()).count();
-    assert_eq!(granted, 5);
-    assert!(results
-        .iter()
-        .filter_map(|r| r.err())
-        .all(|r| r == Refusal::PoolCapacityExceeded));
-    let summary = pool::summary(&db, &t).await.unwrap();
-    assert_eq!(summary.allocated_mbps, 1_000);
-    assert_eq!(summary.loadmasters, 5);
-});
+db_test!(
+    racing_activations_never_exceed_the_capacity,
+    |db: Db| async move {
+        // 1,000 Mb/s: exactly five VLM-200 fit, however many ask at once.
+        let t = tenant(&db, "Acme", 1_000, 1_000).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let results = race(&db, &c, 40, "vlm-200").await;
+        let granted = results.iter().filter(|r| r.is_ok()).count();
+        assert_eq!(granted, 5);
+        assert!(results
+            .iter()
+            .filter_map(|r| r.err())
+            .all(|r| r == Refusal::PoolCapacityExceeded));
+        let summary = pool::summary(&db, &t).await.unwrap();
+        assert_eq!(summary.allocated_mbps, 1_000);
+        assert_eq!(summary.loadmasters, 5);
+    }
+);
 
-db_test!(racing_activations_never_exceed_the_loadmaster_limit, |db: Db| async move {
-    let t = tenant(&db, "Acme", 1_000_000, 3).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let results = race(&db, &c, 30, "vlm-200").await;
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
-    assert!(results
-        .iter()
-        .filter_map(|r| r.err())
-        .all(|r| r == Refusal::InstanceLimitReached));
-    assert_eq!(pool::summary(&db, &t).await.unwrap().loadmasters, 3);
-});
+db_test!(
+    racing_activations_never_exceed_the_loadmaster_limit,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 1_000_000, 3).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let results = race(&db, &c, 30, "vlm-200").await;
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
+        assert!(results
+            .iter()
+            .filter_map(|r| r.err())
+            .all(|r| r == Refusal::InstanceLimitReached));
+        assert_eq!(pool::summary(&db, &t).await.unwrap().loadmasters, 3);
+    }
+);
 
-db_test!(replayed_messages_change_nothing_twice, |db: Db| async move {
-    let t = tenant(&db, "Acme", 10_000, 10).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let req = request(1, "vlm-500");
-    let (first, _) = licensing::activate(&db, &c, &req, NOW).await.unwrap();
-    let (again, replayed) = licensing::activate(&db, &c, &req, NOW + 5).await.unwrap();
-    assert!(replayed);
-    assert_eq!(first, again);
-    assert_eq!(pool::summary(&db, &t).await.unwrap().loadmasters, 1);
+db_test!(
+    replayed_messages_change_nothing_twice,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 10_000, 10).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let req = request(1, "vlm-500");
+        let (first, _) = licensing::activate(&db, &c, &req, NOW).await.unwrap();
+        let (again, replayed) = licensing::activate(&db, &c, &req, NOW + 5).await.unwrap();
+        assert!(replayed);
+        assert_eq!(first, again);
+        assert_eq!(pool::summary(&db, &t).await.unwrap().loadmasters, 1);
 
-    let report = CheckReport {
-        idempotency_key: "checks-batch-0001".into(),
-        checks: vec![
-            LicenseCheck {
-                license_id: first.license_id.clone(),
-                serial_no: req.serial_no.clone(),
-                checked_at: NOW,
-            },
-            LicenseCheck {
-                license_id: first.license_id.clone(),
-                serial_no: req.serial_no.clone(),
-                checked_at: NOW + 1,
-            },
-        ],
-    };
-    let answer = licensing::record_checks(&db, &c, &report, NOW + 2).await.unwrap();
-    assert_eq!(answer.results[0].status, Some(LicenseStatus::Active));
-    licensing::record_checks(&db, &c, &report, NOW + 3).await.unwrap();
-    let row = db
-        .fetch_optional(
-            "SELECT check_count, last_check_at FROM licenses WHERE id = $1",
-            vec![Value::Text(first.license_id.clone())],
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    use sqlx::Row;
-    assert_eq!(row.try_get::<i64, _>("check_count").unwrap(), 2);
-    assert_eq!(row.try_get::<i64, _>("last_check_at").unwrap(), NOW + 1);
+        let report = CheckReport {
+            idempotency_key: "checks-batch-0001".into(),
+            checks: vec![
+                LicenseCheck {
+                    license_id: first.license_id.clone(),
+                    serial_no: req.serial_no.clone(),
+                    checked_at: NOW,
+                },
+                LicenseCheck {
+                    license_id: first.license_id.clone(),
+                    serial_no: req.serial_no.clone(),
+                    checked_at: NOW + 1,
+                },
+            ],
+        };
+        let answer = licensing::record_checks(&db, &c, &report, NOW + 2)
+            .await
+            .unwrap();
+        assert_eq!(answer.results[0].status, Some(LicenseStatus::Active));
+        licensing::record_checks(&db, &c, &report, NOW + 3)
+            .await
+            .unwrap();
+        let row = db
+            .fetch_optional(
+                "SELECT check_count, last_check_at FROM licenses WHERE id = $1",
+                vec![Value::Text(first.license_id.clone())],
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        use sqlx::Row;
+        assert_eq!(row.try_get::<i64, _>("check_count").unwrap(), 2);
+        assert_eq!(row.try_get::<i64, _>("last_check_at").unwrap(), NOW + 1);
 
-    let deactivation = DeactivationRequest {
-        idempotency_key: "deactivate-0001".into(),
-        license_id: first.license_id.clone(),
-        serial_no: req.serial_no.clone(),
-    };
-    let gone = licensing::deactivate(&db, &c, &deactivation, NOW + 10).await.unwrap();
-    assert_eq!(gone.status, LicenseStatus::Killed);
-    assert_eq!(
-        licensing::deactivate(&db, &c, &deactivation, NOW + 11).await.unwrap(),
-        gone
-    );
-    let history = licenses::history(&db, &t, &first.license_id).await.unwrap();
-    assert_eq!(history.entries.len(), 2, "activated, then killed once");
-});
-
-db_test!(a_connector_speaks_only_for_its_own_licenses, |db: Db| async move {
-    let t = tenant(&db, "Acme", 10_000, 10).await;
-    let other_tenant = tenant(&db, "Other", 10_000, 10).await;
-    let mine = connector(&db, &t, "dc-east").await;
-    let sibling = connector(&db, &t, "dc-west").await;
-    let foreign = connector(&db, &other_tenant, "intruder").await;
-    let req = request(1, "vlm-200");
-    let (granted, _) = licensing::activate(&db, &mine, &req, NOW).await.unwrap();
-    let check = CheckReport {
-        idempotency_key: "checks-foreign-01".into(),
-        checks: vec![LicenseCheck {
-            license_id: granted.license_id.clone(),
-            serial_no: req.serial_no.clone(),
-            checked_at: NOW,
-        }],
-    };
-    for outsider in [&sibling, &foreign] {
-        let answer = licensing::record_checks(&db, outsider, &check, NOW).await.unwrap();
-        assert_eq!(answer.results[0].status, None);
-        assert_eq!(answer.results[0].refused.as_deref(), Some("unknown_license"));
         let deactivation = DeactivationRequest {
-            idempotency_key: format!("deactivate-{}", outsider.name),
-            license_id: granted.license_id.clone(),
+            idempotency_key: "deactivate-0001".into(),
+            license_id: first.license_id.clone(),
             serial_no: req.serial_no.clone(),
         };
-        assert!(matches!(
-            licensing::deactivate(&db, outsider, &deactivation, NOW).await,
-            Err(AppError::NotFound { .. })
-        ));
+        let gone = licensing::deactivate(&db, &c, &deactivation, NOW + 10)
+            .await
+            .unwrap();
+        assert_eq!(gone.status, LicenseStatus::Killed);
+        assert_eq!(
+            licensing::deactivate(&db, &c, &deactivation, NOW + 11)
+                .await
+                .unwrap(),
+            gone
+        );
+        let history = licenses::history(&db, &t, &first.license_id).await.unwrap();
+        assert_eq!(history.entries.len(), 2, "activated, then killed once");
     }
-    assert_eq!(
-        licenses::get(&db, &t, &granted.license_id).await.unwrap().status,
-        LicenseStatus::Active
-    );
-});
+);
+
+db_test!(
+    a_connector_speaks_only_for_its_own_licenses,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 10_000, 10).await;
+        let other_tenant = tenant(&db, "Other", 10_000, 10).await;
+        let mine = connector(&db, &t, "dc-east").await;
+        let sibling = connector(&db, &t, "dc-west").await;
+        let foreign = connector(&db, &other_tenant, "intruder").await;
+        let req = request(1, "vlm-200");
+        let (granted, _) = licensing::activate(&db, &mine, &req, NOW).await.unwrap();
+        let check = CheckReport {
+            idempotency_key: "checks-foreign-01".into(),
+            checks: vec![LicenseCheck {
+                license_id: granted.license_id.clone(),
+                serial_no: req.serial_no.clone(),
+                checked_at: NOW,
+            }],
+        };
+        for outsider in [&sibling, &foreign] {
+            let answer = licensing::record_checks(&db, outsider, &check, NOW)
+                .await
+                .unwrap();
+            assert_eq!(answer.results[0].status, None);
+            assert_eq!(
+                answer.results[0].refused.as_deref(),
+                Some("unknown_license")
+            );
+            let deactivation = DeactivationRequest {
+                idempotency_key: format!("deactivate-{}", outsider.name),
+                license_id: granted.license_id.clone(),
+                serial_no: req.serial_no.clone(),
+            };
+            assert!(matches!(
+                licensing::deactivate(&db, outsider, &deactivation, NOW).await,
+                Err(AppError::NotFound { .. })
+            ));
+        }
+        assert_eq!(
+            licenses::get(&db, &t, &granted.license_id)
+                .await
+                .unwrap()
+                .status,
+            LicenseStatus::Active
+        );
+    }
+);
 
 db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
     let t = tenant(&db, "Acme", 10_000, 10).await;
     let c = connector(&db, &t, "dc-east").await;
-    let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-2000"), NOW).await.unwrap();
+    let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-2000"), NOW)
+        .await
+        .unwrap();
     let silence = DAY;
     // Not silent long enough yet.
-    assert!(connectors::sweep_silent(&db, NOW + silence - 1, silence).await.unwrap().is_empty());
-    let down = connectors::sweep_silent(&db, NOW + silence, silence).await.unwrap();
+    assert!(connectors::sweep_silent(&db, NOW + silence - 1, silence)
+        .await
+        .unwrap()
+        .is_empty());
+    let down = connectors::sweep_silent(&db, NOW + silence, silence)
+        .await
+        .unwrap();
     assert_eq!(down.len(), 1);
     assert_eq!(down[0].licenses_in_grace, 1);
-    assert!(connectors::sweep_silent(&db, NOW + silence + 1, silence).await.unwrap().is_empty(), "twice is harmless");
+    assert!(
+        connectors::sweep_silent(&db, NOW + silence + 1, silence)
+            .await
+            .unwrap()
+            .is_empty(),
+        "twice is harmless"
+    );
     let license = licenses::get(&db, &t, &a.license_id).await.unwrap();
     assert_eq!(license.status, LicenseStatus::GracePeriod);
     assert_eq!(license.grace_period_end, Some(NOW + silence + 30 * DAY));
@@ -358,7 +412,9 @@ db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
 
     // It comes back: Active again.
     let identity = connectors::by_id(&db, &c.id).await.unwrap();
-    let seen = connectors::seen(&db, &identity, NOW + 2 * DAY, None, None).await.unwrap();
+    let seen = connectors::seen(&db, &identity, NOW + 2 * DAY, None, None)
+        .await
+        .unwrap();
     assert_eq!(seen.came_back, Some(1));
     let license = licenses::get(&db, &t, &a.license_id).await.unwrap();
     assert_eq!(license.status, LicenseStatus::Active);
@@ -366,9 +422,16 @@ db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
 
     // Down again, and never back: after 30 days the license expires, capacity returns.
     let down_at = NOW + 4 * DAY;
-    connectors::sweep_silent(&db, down_at, silence).await.unwrap();
-    assert!(connectors::sweep_grace(&db, down_at + 30 * DAY - 1).await.unwrap().is_empty());
-    let expired = connectors::sweep_grace(&db, down_at + 30 * DAY).await.unwrap();
+    connectors::sweep_silent(&db, down_at, silence)
+        .await
+        .unwrap();
+    assert!(connectors::sweep_grace(&db, down_at + 30 * DAY - 1)
+        .await
+        .unwrap()
+        .is_empty());
+    let expired = connectors::sweep_grace(&db, down_at + 30 * DAY)
+        .await
+        .unwrap();
     assert_eq!(expired, vec![(t.clone(), 1)]);
     let license = licenses::get(&db, &t, &a.license_id).await.unwrap();
     assert_eq!(license.status, LicenseStatus::Expired);
@@ -393,74 +456,124 @@ db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
         .await
         .unwrap();
     use sqlx::Row;
-    let actions: Vec<String> = events.iter().map(|r| r.try_get("action").unwrap()).collect();
+    let actions: Vec<String> = events
+        .iter()
+        .map(|r| r.try_get("action").unwrap())
+        .collect();
     for expected in ["connector_down", "connector_up", "licenses_expired"] {
-        assert!(actions.iter().any(|a| a == expected), "{expected} missing from {actions:?}");
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} missing from {actions:?}"
+        );
     }
 });
 
-db_test!(kill_recovers_the_license_and_queues_the_kill, |db: Db| async move {
-    let t = tenant(&db, "Acme", 10_000, 10).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-5000"), NOW).await.unwrap();
-    let actor = Actor::system("test");
-    let outcome = licensing::kill(&db, &t, &a.license_id, &actor, NOW + 60).await.unwrap();
-    assert!(!outcome.already_killed);
-    assert_eq!(outcome.relayed_to.as_deref(), Some("dc-east"));
-    assert_eq!(outcome.license.status, LicenseStatus::Killed);
-    assert_eq!(outcome.license.recovered_at, Some(NOW + 60));
-    assert_eq!(outcome.license.device_name, None);
-    assert_eq!(outcome.license.ip_address, None);
-    assert!(devices::list(&db, &t, 10, 0).await.unwrap().is_empty(), "out of the inventory");
-    assert_eq!(pool::summary(&db, &t).await.unwrap().allocated_mbps, 0);
-    let queued = commands::pending(&db, &t, &c.id).await.unwrap();
-    assert_eq!(queued.len(), 1);
-    assert!(matches!(&queued[0].kind, CommandKind::Kill { license_id, .. } if *license_id == a.license_id));
-    // Twice: harmless, nothing queued again.
-    let again = licensing::kill(&db, &t, &a.license_id, &actor, NOW + 61).await.unwrap();
-    assert!(again.already_killed);
-    assert_eq!(commands::pending(&db, &t, &c.id).await.unwrap().len(), 1);
-    // Acknowledged once; a second acknowledgement changes nothing.
-    let mut tx = db.begin_write().await.unwrap();
-    assert!(commands::ack(&mut tx, &t, &c.id, &queued[0].id, &CommandAck::Done, NOW + 62).await.unwrap().is_some());
-    assert!(commands::ack(&mut tx, &t, &c.id, &queued[0].id, &CommandAck::Done, NOW + 63).await.unwrap().is_none());
-    tx.commit().await.unwrap();
-    assert!(commands::pending(&db, &t, &c.id).await.unwrap().is_empty());
+db_test!(
+    kill_recovers_the_license_and_queues_the_kill,
+    |db: Db| async move {
+        let t = tenant(&db, "Acme", 10_000, 10).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-5000"), NOW)
+            .await
+            .unwrap();
+        let actor = Actor::system("test");
+        let outcome = licensing::kill(&db, &t, &a.license_id, &actor, NOW + 60)
+            .await
+            .unwrap();
+        assert!(!outcome.already_killed);
+        assert_eq!(outcome.relayed_to.as_deref(), Some("dc-east"));
+        assert_eq!(outcome.license.status, LicenseStatus::Killed);
+        assert_eq!(outcome.license.recovered_at, Some(NOW + 60));
+        assert_eq!(outcome.license.device_name, None);
+        assert_eq!(outcome.license.ip_address, None);
+        assert!(
+            devices::list(&db, &t, 10, 0).await.unwrap().is_empty(),
+            "out of the inventory"
+        );
+        assert_eq!(pool::summary(&db, &t).await.unwrap().allocated_mbps, 0);
+        let queued = commands::pending(&db, &t, &c.id).await.unwrap();
+        assert_eq!(queued.len(), 1);
+        assert!(
+            matches!(&queued[0].kind, CommandKind::Kill { license_id, .. } if *license_id == a.license_id)
+        );
+        // Twice: harmless, nothing queued again.
+        let again = licensing::kill(&db, &t, &a.license_id, &actor, NOW + 61)
+            .await
+            .unwrap();
+        assert!(again.already_killed);
+        assert_eq!(commands::pending(&db, &t, &c.id).await.unwrap().len(), 1);
+        // Acknowledged once; a second acknowledgement changes nothing.
+        let mut tx = db.begin_write().await.unwrap();
+        assert!(commands::ack(
+            &mut tx,
+            &t,
+            &c.id,
+            &queued[0].id,
+            &CommandAck::Done,
+            NOW + 62
+        )
+        .await
+        .unwrap()
+        .is_some());
+        assert!(commands::ack(
+            &mut tx,
+            &t,
+            &c.id,
+            &queued[0].id,
+            &CommandAck::Done,
+            NOW + 63
+        )
+        .await
+        .unwrap()
+        .is_none());
+        tx.commit().await.unwrap();
+        assert!(commands::pending(&db, &t, &c.id).await.unwrap().is_empty());
 
-    // A license not issued through the portal says why it cannot be killed.
-    let seeded = bandpool_store::testing::seed_demo(&db, 40).await;
-    let row = db
+        // A license not issued through the portal says why it cannot be killed.
+        let seeded = bandpool_store::testing::seed_demo(&db, 40).await;
+        let row = db
         .fetch_optional(
             "SELECT id FROM licenses WHERE tenant_id = $1 AND issued_through_portal = 0 AND status = 'active' LIMIT 1",
             vec![Value::Text(seeded.clone())],
         )
         .await
         .unwrap();
-    if let Some(row) = row {
-        use sqlx::Row;
-        let id: String = row.try_get("id").unwrap();
+        if let Some(row) = row {
+            use sqlx::Row;
+            let id: String = row.try_get("id").unwrap();
+            assert!(matches!(
+                licensing::kill(&db, &seeded, &id, &actor, NOW).await,
+                Err(AppError::LicenseNotKillable { .. })
+            ));
+        }
+        // Another tenant's license is not found.
         assert!(matches!(
-            licensing::kill(&db, &seeded, &id, &actor, NOW).await,
-            Err(AppError::LicenseNotKillable { .. })
+            licensing::kill(&db, &seeded, &a.license_id, &actor, NOW).await,
+            Err(AppError::NotFound { .. })
         ));
     }
-    // Another tenant's license is not found.
-    assert!(matches!(
-        licensing::kill(&db, &seeded, &a.license_id, &actor, NOW).await,
-        Err(AppError::NotFound { .. })
-    ));
-});
+);
 
 db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
     let t = tenant(&db, "Acme", 100_000, 100).await;
     let c = connector(&db, &t, "dc-east").await;
     let silent = connector(&db, &t, "dc-west").await;
-    let (killed, _) = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW).await.unwrap();
-    let (active, _) = licensing::activate(&db, &c, &request(2, "vlm-200"), NOW).await.unwrap();
-    let (missing, _) = licensing::activate(&db, &c, &request(3, "vlm-200"), NOW).await.unwrap();
-    licensing::kill(&db, &t, &killed.license_id, &Actor::system("test"), NOW).await.unwrap();
+    let (killed, _) = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
+        .await
+        .unwrap();
+    let (active, _) = licensing::activate(&db, &c, &request(2, "vlm-200"), NOW)
+        .await
+        .unwrap();
+    let (missing, _) = licensing::activate(&db, &c, &request(3, "vlm-200"), NOW)
+        .await
+        .unwrap();
+    licensing::kill(&db, &t, &killed.license_id, &Actor::system("test"), NOW)
+        .await
+        .unwrap();
     // The kill was never acknowledged there; the connector still has it licensed.
-    let run_id = sync::start(&db, &t, &Actor::system("test"), NOW + 10, 30).await.unwrap();
+    let run_id = sync::start(&db, &t, &Actor::system("test"), NOW + 10, 30)
+        .await
+        .unwrap();
     let run = sync::get(&db, &t, &run_id).await.unwrap();
     assert!(run.running());
     assert_eq!(run.connectors.len(), 2);
@@ -492,14 +605,28 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
     ];
     let ack = CommandAck::Sync { appliances };
     let mut tx = db.begin_write().await.unwrap();
-    commands::ack(&mut tx, &t, &c.id, &sync_command.id, &ack, NOW + 11).await.unwrap();
+    commands::ack(&mut tx, &t, &c.id, &sync_command.id, &ack, NOW + 11)
+        .await
+        .unwrap();
     if let CommandKind::Sync { run_id } = &sync_command.kind {
-        sync::record_answer(&mut tx, &c, run_id, match &ack { CommandAck::Sync { appliances } => appliances, _ => unreachable!() }, NOW + 11)
-            .await
-            .unwrap();
+        sync::record_answer(
+            &mut tx,
+            &c,
+            run_id,
+            match &ack {
+                CommandAck::Sync { appliances } => appliances,
+                _ => unreachable!(),
+            },
+            NOW + 11,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
-    assert!(sync::get(&db, &t, &run_id).await.unwrap().running(), "dc-west has not answered");
+    assert!(
+        sync::get(&db, &t, &run_id).await.unwrap().running(),
+        "dc-west has not answered"
+    );
     assert_eq!(sync::finish_overdue(&db, NOW + 39).await.unwrap(), 0);
     assert_eq!(sync::finish_overdue(&db, NOW + 40).await.unwrap(), 1);
     let run = sync::get(&db, &t, &run_id).await.unwrap();
@@ -508,8 +635,16 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
     let kinds = |k: DriftKind| run.drift.iter().filter(|d| d.kind == k).count();
     assert_eq!(kinds(DriftKind::KillResent), 1);
     assert_eq!(kinds(DriftKind::UnknownHere), 1);
-    assert_eq!(kinds(DriftKind::StatusMismatch), 2, "killed there; missing there: {:?}", run.drift);
-    assert!(run.drift.iter().any(|d| d.license_id.as_deref() == Some(missing.license_id.as_str())));
+    assert_eq!(
+        kinds(DriftKind::StatusMismatch),
+        2,
+        "killed there; missing there: {:?}",
+        run.drift
+    );
+    assert!(run
+        .drift
+        .iter()
+        .any(|d| d.license_id.as_deref() == Some(missing.license_id.as_str())));
     // The kill went out again, and Last refreshed moved.
     let kills = commands::pending(&db, &t, &c.id)
         .await
@@ -518,5 +653,8 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
         .filter(|cmd| matches!(&cmd.kind, CommandKind::Kill { license_id, .. } if *license_id == killed.license_id))
         .count();
     assert_eq!(kills, 2);
-    assert_eq!(pool::summary(&db, &t).await.unwrap().last_refreshed_at, Some(NOW + 40));
+    assert_eq!(
+        pool::summary(&db, &t).await.unwrap().last_refreshed_at,
+        Some(NOW + 40)
+    );
 });

@@ -74,8 +74,14 @@ pub async fn kill_license(
             let (principal, tenant) =
                 crate::state::authorize(bandpool_domain::auth::Permission::ChangeLicenses)?;
             let state = crate::state::app_state()?;
-            crate::actions::kill_license(&state, &principal, &tenant.tenant_id, &license_id, &confirm)
-                .await
+            crate::actions::kill_license(
+                &state,
+                &principal,
+                &tenant.tenant_id,
+                &license_id,
+                &confirm,
+            )
+            .await
         }
         .await,
     )
@@ -104,8 +110,12 @@ pub async fn get_sync_run(
         async move {
             let (_, tenant) = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?;
             let state = crate::state::app_state()?;
-            crate::actions::sync_run(&state, &tenant.tenant_id, run_id.as_deref().filter(|s| !s.is_empty()))
-                .await
+            crate::actions::sync_run(
+                &state,
+                &tenant.tenant_id,
+                run_id.as_deref().filter(|s| !s.is_empty()),
+            )
+            .await
         }
         .await,
     )

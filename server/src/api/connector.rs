@@ -90,7 +90,8 @@ async fn seen(
     version: Option<&str>,
 ) -> Result<(), AppError> {
     let now = state.clock.now_ts();
-    let Seen { came_back, .. } = connectors::seen(&state.db, connector, now, address, version).await?;
+    let Seen { came_back, .. } =
+        connectors::seen(&state.db, connector, now, address, version).await?;
     if let Some(restored) = came_back {
         tracing::info!(connector = %connector.name, restored, "connector back online");
         let state = state.clone();
@@ -168,7 +169,6 @@ pub async fn register(
         .into_response())
 }
 
-
 /// POST /api/v1/connector/heartbeat
 pub async fn heartbeat(
     State(state): State<AppState>,
@@ -177,7 +177,13 @@ pub async fn heartbeat(
 ) -> Result<Json<HeartbeatResponse>, AppError> {
     check_version(&body.version)?;
     check_address(body.address.as_deref())?;
-    seen(&state, &connector, body.address.as_deref(), Some(&body.version)).await?;
+    seen(
+        &state,
+        &connector,
+        body.address.as_deref(),
+        Some(&body.version),
+    )
+    .await?;
     Ok(Json(HeartbeatResponse {
         connector_id: connector.id,
         status: bandpool_domain::connector::ConnectorStatus::Up,
@@ -191,7 +197,8 @@ pub async fn checks(
     Connector(connector): Connector,
     Body(report): Body<CheckReport>,
 ) -> Result<Json<CheckReportResponse>, AppError> {
-    let answer = licensing::record_checks(&state.db, &connector, &report, state.clock.now_ts()).await?;
+    let answer =
+        licensing::record_checks(&state.db, &connector, &report, state.clock.now_ts()).await?;
     seen(&state, &connector, None, None).await?;
     Ok(Json(answer))
 }
@@ -240,8 +247,7 @@ pub async fn commands(
     Connector(connector): Connector,
     query: Result<Query<Wait>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<CommandBatch>, AppError> {
-    let Query(Wait { wait }) =
-        query.map_err(|e| AppError::invalid("query", e.body_text()))?;
+    let Query(Wait { wait }) = query.map_err(|e| AppError::invalid("query", e.body_text()))?;
     let wait = wait.unwrap_or(0);
     if wait > MAX_WAIT_SECONDS {
         return Err(AppError::invalid(
@@ -280,7 +286,15 @@ pub async fn ack(
     let now = state.clock.now_ts();
     let mut tx = state.db.begin_write().await?;
     tx.lock_pool(&connector.tenant_id).await?;
-    let first = commands::ack(&mut tx, &connector.tenant_id, &connector.id, &id, &result, now).await?;
+    let first = commands::ack(
+        &mut tx,
+        &connector.tenant_id,
+        &connector.id,
+        &id,
+        &result,
+        now,
+    )
+    .await?;
     if let Some(command) = first {
         match (&command.kind, &result) {
             (CommandKind::Sync { run_id }, CommandAck::Sync { appliances }) => {

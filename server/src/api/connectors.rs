@@ -76,7 +76,13 @@ pub async fn devices(
     };
     let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        devices::list(&state.db, &tenant, per_page, (page - 1) * u64::from(per_page)).await?,
+        devices::list(
+            &state.db,
+            &tenant,
+            per_page,
+            (page - 1) * u64::from(per_page),
+        )
+        .await?,
     ))
 }
 
@@ -116,7 +122,9 @@ pub async fn remove_device(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
-    Ok(Json(change_device(&state, &caller, &id, "device_removed").await?))
+    Ok(Json(
+        change_device(&state, &caller, &id, "device_removed").await?,
+    ))
 }
 
 /// POST /api/v1/devices/{id}/block
@@ -125,7 +133,9 @@ pub async fn block_device(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
-    Ok(Json(change_device(&state, &caller, &id, "device_blocked").await?))
+    Ok(Json(
+        change_device(&state, &caller, &id, "device_blocked").await?,
+    ))
 }
 
 /// POST /api/v1/devices/{id}/unblock
@@ -134,7 +144,9 @@ pub async fn unblock_device(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
-    Ok(Json(change_device(&state, &caller, &id, "device_unblocked").await?))
+    Ok(Json(
+        change_device(&state, &caller, &id, "device_unblocked").await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

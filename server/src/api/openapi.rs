@@ -40,7 +40,8 @@ fn with_body(schema: &str, status: &str, summary: &str, id: &str, body: Value) -
         op["responses"].as_object_mut().map(|r| r.remove("200"));
         op["responses"][status] = answer;
     }
-    op["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": body } } });
+    op["requestBody"] =
+        json!({ "required": true, "content": { "application/json": { "schema": body } } });
     op
 }
 
