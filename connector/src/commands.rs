@@ -48,7 +48,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
             Err(e) => {
                 let wait = backoff.next_delay();
                 if e.unauthorized() {
-                    tracing::error!("commands: the portal refuses this connector's credential ({e})");
+                    tracing::error!(
+                        "commands: the portal refuses this connector's credential ({e})"
+                    );
                 } else if !failing {
                     tracing::warn!(
                         "could not poll for commands: {e}; retrying in {:.1} s",
@@ -86,7 +88,9 @@ async fn carry_out(
         Err(e) => {
             tracing::warn!("command {id} is not understood ({e}); acknowledged as failed");
             CommandAck::Failed {
-                reason: format!("connector version {VERSION} does not understand this command: {e}"),
+                reason: format!(
+                    "connector version {VERSION} does not understand this command: {e}"
+                ),
             }
         }
     };
@@ -101,7 +105,9 @@ async fn perform(shared: &Shared, command: Command) -> CommandAck {
         } => {
             let known = shared.licenses.kill(&license_id, &serial_no);
             if let Err(e) = shared.licenses.save().await {
-                tracing::error!("kill of license {license_id}: could not save the local state: {e}");
+                tracing::error!(
+                    "kill of license {license_id}: could not save the local state: {e}"
+                );
                 return CommandAck::Failed {
                     reason: format!("the connector could not save its license state: {e}"),
                 };
@@ -109,7 +115,11 @@ async fn perform(shared: &Shared, command: Command) -> CommandAck {
             tracing::warn!(
                 "license {license_id} was killed in the portal: LoadMaster {serial_no} is told to \
                  disable itself at its next check{}",
-                if known { "" } else { " (this connector had no record of it)" }
+                if known {
+                    ""
+                } else {
+                    " (this connector had no record of it)"
+                }
             );
             CommandAck::Done
         }
@@ -138,7 +148,10 @@ async fn acknowledge(
         };
         match sent {
             Ok(()) => {
-                shared.counters.commands_done.fetch_add(1, Ordering::Relaxed);
+                shared
+                    .counters
+                    .commands_done
+                    .fetch_add(1, Ordering::Relaxed);
                 return true;
             }
             Err(e) if e.retryable() => {

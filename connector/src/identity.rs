@@ -26,6 +26,19 @@ struct ConnectorFile {
     name: String,
 }
 
+/// Fails early (before the agent listens) when the connector has no credential and no
+/// registration token to get one with.
+pub(crate) fn ensure_possible(settings: &Settings) -> Result<(), AgentError> {
+    let credential_path = settings.data_dir.join("credential");
+    let stored = std::fs::metadata(&credential_path).is_ok_and(|m| m.len() > 0);
+    if settings.credential.is_none() && !stored && settings.registration_token.is_none() {
+        return Err(AgentError::NotRegistered {
+            credential_path: credential_path.display().to_string(),
+        });
+    }
+    Ok(())
+}
+
 /// Finds the credential, registering first if there is none. Retries while the portal is
 /// unreachable (forever: the operator started the agent to connect); a refused
 /// registration token is fatal.
@@ -94,7 +107,12 @@ pub(crate) async fn establish(
             }
         }
     };
-    save(&settings.data_dir, &registered.credential, &registered.connector_id, &registered.name)?;
+    save(
+        &settings.data_dir,
+        &registered.credential,
+        &registered.connector_id,
+        &registered.name,
+    )?;
     tracing::info!(
         "registered as connector '{}' (id {}); credential saved to {}",
         registered.name,
@@ -107,7 +125,12 @@ pub(crate) async fn establish(
     })
 }
 
-fn save(data_dir: &Path, credential: &str, connector_id: &str, name: &str) -> Result<(), AgentError> {
+fn save(
+    data_dir: &Path,
+    credential: &str,
+    connector_id: &str,
+    name: &str,
+) -> Result<(), AgentError> {
     let credential_path = data_dir.join("credential");
     write_atomic(&credential_path, format!("{credential}\n").as_bytes(), true).map_err(|source| {
         // The token is spent; without the credential the connector needs a new one.

@@ -139,6 +139,7 @@ pub async fn start(settings: Settings) -> Result<RunningAgent, AgentError> {
         source,
     };
     std::fs::create_dir_all(&data_dir).map_err(data_error)?;
+    identity::ensure_possible(&settings)?;
     // Listen before registering: a port in use is found before the token is spent.
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
@@ -266,7 +267,10 @@ impl RunningAgent {
 
     /// Checks the portal has taken (in check reports answered 2xx) since start.
     pub fn checks_delivered(&self) -> u64 {
-        self.shared.counters.checks_delivered.load(Ordering::Relaxed)
+        self.shared
+            .counters
+            .checks_delivered
+            .load(Ordering::Relaxed)
     }
 
     /// Batch files (check reports and deactivations) waiting on disk.

@@ -23,7 +23,9 @@ use axum::{Json, Router};
 use bandpool_domain::connector::appliance::{
     ActivateRequest, CheckRequest, CheckResponse, DeactivateRequest,
 };
-use bandpool_domain::connector::{Activation, ActivationRequest, DeactivationRequest, LicenseCheck};
+use bandpool_domain::connector::{
+    Activation, ActivationRequest, DeactivationRequest, LicenseCheck,
+};
 use bandpool_domain::error::ErrorBody;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -118,10 +120,7 @@ async fn activate(
                 answer.status
             ),
             Err(e) if attempt == ACTIVATION_ATTEMPTS => break e,
-            Err(e) => tracing::debug!(
-                "activation for serial {}: {e}; retrying",
-                request.serial_no
-            ),
+            Err(e) => tracing::debug!("activation for serial {}: {e}; retrying", request.serial_no),
         }
         attempt += 1;
         tokio::time::sleep(backoff.next_delay()).await;

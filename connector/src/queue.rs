@@ -38,7 +38,9 @@ pub struct QueuedItem {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemKind {
     /// A check report of this many checks.
-    Checks { count: usize },
+    Checks {
+        count: usize,
+    },
     Deactivation,
 }
 
@@ -119,7 +121,9 @@ impl Queue {
                         },
                     );
                 }
-                None => tracing::warn!(file = %entry.path().display(), "not a queue file; left alone"),
+                None => {
+                    tracing::warn!(file = %entry.path().display(), "not a queue file; left alone")
+                }
             }
         }
         let next_seq = pending.keys().next_back().map_or(1, |s| s + 1);
@@ -229,7 +233,9 @@ impl Queue {
         let bytes = fs::read(&item.path)?;
         let invalid = |e: serde_json::Error| io::Error::new(io::ErrorKind::InvalidData, e);
         Ok(match item.kind {
-            ItemKind::Checks { .. } => Message::Checks(serde_json::from_slice(&bytes).map_err(invalid)?),
+            ItemKind::Checks { .. } => {
+                Message::Checks(serde_json::from_slice(&bytes).map_err(invalid)?)
+            }
             ItemKind::Deactivation => {
                 Message::Deactivation(serde_json::from_slice(&bytes).map_err(invalid)?)
             }
@@ -301,7 +307,9 @@ mod tests {
             .iter()
             .map(|item| match queue.read(item).expect("readable") {
                 Message::Checks(report) => {
-                    assert!(bandpool_domain::connector::valid_key(&report.idempotency_key));
+                    assert!(bandpool_domain::connector::valid_key(
+                        &report.idempotency_key
+                    ));
                     (report.idempotency_key, item.kind)
                 }
                 Message::Deactivation(d) => (d.idempotency_key, item.kind),
@@ -391,13 +399,20 @@ mod tests {
         queue.push_check(check(2));
         queue.cut().unwrap();
         // A half-written file from a crash is cleaned up at open, a stranger left alone.
-        fs::write(dir.path().join("queue/.tmp-00000000000000000009-checks-1.json"), b"{").unwrap();
+        fs::write(
+            dir.path()
+                .join("queue/.tmp-00000000000000000009-checks-1.json"),
+            b"{",
+        )
+        .unwrap();
         fs::write(dir.path().join("queue/notes.txt"), b"hi").unwrap();
         let queue = Queue::open(dir.path()).unwrap();
         assert_eq!(queue.len(), 2);
         let items = queue.pending();
         queue.remove(&items[0]).unwrap();
-        let moved = queue.reject(&items[1], "400 invalid_parameter: bad").unwrap();
+        let moved = queue
+            .reject(&items[1], "400 invalid_parameter: bad")
+            .unwrap();
         assert!(moved.starts_with(dir.path().join("rejected")));
         assert!(moved.exists());
         let reason = fs::read_to_string(format!("{}.reason.txt", moved.display())).unwrap();

@@ -126,11 +126,14 @@ impl Settings {
         check_url("portal_url", &self.portal_url)?;
         if let Some(url) = &self.advertise_url {
             check_url("advertise_url", url)?;
+            if url.len() > 200 {
+                return Err(SettingsError(
+                    "advertise_url: at most 200 characters".into(),
+                ));
+            }
         }
         if self.heartbeat_seconds == 0 {
-            return Err(SettingsError(
-                "heartbeat_seconds must be at least 1".into(),
-            ));
+            return Err(SettingsError("heartbeat_seconds must be at least 1".into()));
         }
         if !(10..=60_000).contains(&self.flush_millis) {
             return Err(SettingsError(
@@ -202,6 +205,7 @@ fn describe(error: figment::Error) -> String {
 mod tests {
     use super::*;
 
+    #[allow(clippy::result_large_err)] // figment's Jail API fixes the closure's error type.
     fn load_in_jail(
         file: Option<(&str, &str)>,
         env: &[(&str, &str)],

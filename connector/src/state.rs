@@ -110,7 +110,11 @@ impl Licenses {
 
     /// How many licenses the connector serves (given-back ones not counted).
     pub fn len(&self) -> usize {
-        self.lock().licenses.values().filter(|e| !e.released).count()
+        self.lock()
+            .licenses
+            .values()
+            .filter(|e| !e.released)
+            .count()
     }
 
     /// A LoadMaster checks: the answer from local state (status, grace period end), and the
@@ -176,8 +180,7 @@ impl Licenses {
                             .changed
                             .push((result.license_id.clone(), entry.status, status));
                     }
-                    if entry.status != status || entry.grace_period_end != result.grace_period_end
-                    {
+                    if entry.status != status || entry.grace_period_end != result.grace_period_end {
                         entry.status = status;
                         entry.grace_period_end = result.grace_period_end;
                         changed = true;
@@ -222,7 +225,6 @@ impl Licenses {
         match inner.licenses.get_mut(license_id) {
             Some(entry) => {
                 entry.status = LicenseStatus::Killed;
-                entry.released = false;
                 if entry.serial_no != serial_no {
                     entry.serial_no = serial_no.to_string();
                 }
@@ -415,7 +417,12 @@ mod tests {
         licenses.record_activation("1", &activation("l1"));
         licenses.record_activation("2", &activation("l2"));
         licenses.kill("l2", "2");
-        let checks = [checked("l1", "1"), checked("l2", "2"), checked("l3", "3"), checked("l4", "4")];
+        let checks = [
+            checked("l1", "1"),
+            checked("l2", "2"),
+            checked("l3", "3"),
+            checked("l4", "4"),
+        ];
         let mut grace = result("l1", Some(LicenseStatus::GracePeriod));
         grace.grace_period_end = Some(1_800_000_000);
         let applied = licenses.apply_results(
@@ -442,7 +449,10 @@ mod tests {
             Some((LicenseStatus::GracePeriod, Some(1_800_000_000)))
         );
         assert_eq!(licenses.status("l2"), Some(LicenseStatus::Killed));
-        assert_eq!(licenses.check("l3", "3", 9), Some((LicenseStatus::Active, None)));
+        assert_eq!(
+            licenses.check("l3", "3", 9),
+            Some((LicenseStatus::Active, None))
+        );
         assert_eq!(licenses.status("l4"), None);
     }
 

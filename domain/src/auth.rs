@@ -122,9 +122,9 @@ impl Permission {
     pub fn allowed_for_role(self, role: Role) -> bool {
         match self {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
-            Permission::ChangeLicenses | Permission::ManageConnectors | Permission::ManageTokens => {
-                role >= Role::Admin
-            }
+            Permission::ChangeLicenses
+            | Permission::ManageConnectors
+            | Permission::ManageTokens => role >= Role::Admin,
             Permission::ManageUsers => role == Role::Owner,
             Permission::OperateTenants => false,
         }
@@ -134,9 +134,7 @@ impl Permission {
     pub fn allowed_for_scope(self, scope: Scope) -> bool {
         match self {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
-            Permission::ChangeLicenses | Permission::ManageConnectors => {
-                scope == Scope::ReadWrite
-            }
+            Permission::ChangeLicenses | Permission::ManageConnectors => scope == Scope::ReadWrite,
             Permission::ManageTokens | Permission::ManageUsers | Permission::OperateTenants => {
                 false
             }

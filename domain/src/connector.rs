@@ -196,7 +196,10 @@ pub struct Command {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum CommandKind {
     /// Disable the LoadMaster holding this license: the license was killed in the portal.
-    Kill { license_id: String, serial_no: String },
+    Kill {
+        license_id: String,
+        serial_no: String,
+    },
     /// Report the current state of every LoadMaster this connector serves.
     Sync { run_id: String },
 }

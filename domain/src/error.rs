@@ -67,7 +67,9 @@ pub enum AppError {
     #[error("This license cannot be killed: {reason}")]
     LicenseNotKillable { reason: String },
     /// A LoadMaster that holds a pooled license cannot leave the device inventory.
-    #[error("This LoadMaster holds a license from the pool: kill its license first, then remove it")]
+    #[error(
+        "This LoadMaster holds a license from the pool: kill its license first, then remove it"
+    )]
     DeviceHasPooledLicense,
     /// A connector credential that is unknown or was replaced.
     #[error("The connector credential is unknown or was revoked")]

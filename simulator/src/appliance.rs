@@ -208,7 +208,11 @@ async fn step(slot: &Slot, ctx: &FleetContext, backoff: &mut Backoff) -> Option<
                 backoff.reset();
                 // Spread the checks so that a fleet started at once does not check in step.
                 let interval = ctx.settings.check_interval;
-                rand::thread_rng().gen_range(Duration::ZERO..interval.max(Duration::from_millis(1)))
+                if ctx.settings.spread_first_check {
+                    rand::thread_rng().gen_range(Duration::ZERO..interval)
+                } else {
+                    interval
+                }
             }
             Activated::Refused => ctx.settings.refusal_retry,
             Activated::NotYet => backoff.next_delay(),
@@ -260,7 +264,9 @@ async fn activate(slot: &Slot, ctx: &FleetContext, record: &Record) -> Activated
                     Activated::Yes
                 }
                 Err(e) => {
-                    tracing::warn!("{name}: the connector's activation answer is not understood: {e}");
+                    tracing::warn!(
+                        "{name}: the connector's activation answer is not understood: {e}"
+                    );
                     Activated::NotYet
                 }
             }
@@ -338,8 +344,21 @@ async fn check(
                 }
             });
             if moved {
-                tracing::info!(
-                    "{name}: the connector moved to {}; following it",
+                // One line per new address, not one per LoadMaster.
+                let first = {
+                    let mut announced = ctx.announced_url.lock().unwrap_or_else(|p| p.into_inner());
+                    let first = announced.as_deref() != Some(answer.connector_url.as_str());
+                    *announced = Some(answer.connector_url.clone());
+                    first
+                };
+                if first {
+                    tracing::info!(
+                        "the connector moved to {}; LoadMasters follow it at their next check",
+                        answer.connector_url
+                    );
+                }
+                tracing::debug!(
+                    "{name}: following the connector to {}",
                     answer.connector_url
                 );
             }
@@ -395,7 +414,13 @@ async fn post(
     body: &impl serde::Serialize,
     timeout: Duration,
 ) -> reqwest::Result<(reqwest::StatusCode, Vec<u8>)> {
-    let response = ctx.http.post(url).timeout(timeout).json(body).send().await?;
+    let response = ctx
+        .http
+        .post(url)
+        .timeout(timeout)
+        .json(body)
+        .send()
+        .await?;
     let status = response.status();
     Ok((status, response.bytes().await?.to_vec()))
 }
@@ -433,7 +458,10 @@ mod tests {
 
     #[test]
     fn answers_set_the_state() {
-        assert_eq!(state_for(LicenseStatus::Active, None), ApplianceState::Licensed);
+        assert_eq!(
+            state_for(LicenseStatus::Active, None),
+            ApplianceState::Licensed
+        );
         assert_eq!(
             state_for(LicenseStatus::GracePeriod, Some(99)),
             ApplianceState::InGrace(GraceReason::Portal { until: Some(99) })
@@ -456,7 +484,10 @@ mod tests {
             ApplianceState::InGrace(GraceReason::CheckRefused("unknown_license".into()))
         );
         let portal_grace = ApplianceState::InGrace(GraceReason::Portal { until: Some(5) });
-        assert_eq!(state_after_failure(&portal_grace, 10, 3, None), portal_grace);
+        assert_eq!(
+            state_after_failure(&portal_grace, 10, 3, None),
+            portal_grace
+        );
         assert_eq!(
             state_after_failure(&ApplianceState::Killed, 10, 3, None),
             ApplianceState::Killed

@@ -45,6 +45,10 @@ pub struct FleetSettings {
     pub serial_base: u64,
     /// IP addresses are this prefix (one to three octets) plus octets from the number.
     pub ip_prefix: String,
+    /// Spread the first checks over the first interval (so that a fleet started at once
+    /// does not check in lock-step). Off: the first check comes a full interval after
+    /// the activation (tests that drive checks with `check_all_now`).
+    pub spread_first_check: bool,
     /// A summary log line this often (`None`: none).
     pub report_interval: Option<Duration>,
     /// Time between activation attempts after a refusal.
@@ -70,6 +74,7 @@ impl FleetSettings {
             name_prefix: "sim".into(),
             serial_base: 9_000_000,
             ip_prefix: "10.20".into(),
+            spread_first_check: true,
             report_interval: None,
             refusal_retry: Duration::from_secs(60),
             unreachable_after: 3,
@@ -173,6 +178,8 @@ pub(crate) struct FleetContext {
     /// Caps the requests in flight (and so the connections) across the fleet.
     pub connections: Semaphore,
     pub counters: Counters,
+    /// The last connector address announced in the log (LoadMasters follow it one by one).
+    pub announced_url: std::sync::Mutex<Option<String>>,
 }
 
 /// A running fleet of simulated LoadMasters.
@@ -202,6 +209,7 @@ impl Fleet {
             connections: Semaphore::new(settings.max_connections),
             http,
             counters: Counters::default(),
+            announced_url: std::sync::Mutex::new(None),
             settings,
         });
         let (stop, stopped) = watch::channel(false);

@@ -18,7 +18,11 @@ use std::time::Duration;
 )]
 struct Cli {
     /// The connector's local API.
-    #[arg(long, env = "LOADMASTER_SIM_CONNECTOR", default_value = "http://127.0.0.1:8470")]
+    #[arg(
+        long,
+        env = "LOADMASTER_SIM_CONNECTOR",
+        default_value = "http://127.0.0.1:8470"
+    )]
     connector: String,
     /// How many LoadMasters.
     #[arg(long, default_value_t = 10)]

@@ -85,9 +85,13 @@ mod tests {
         assert_eq!(ip_address("10.20.", 255).unwrap(), "10.20.1.1");
         assert_eq!(ip_address("192.168.5", 3).unwrap(), "192.168.5.3");
         assert_eq!(ip_address("10", 1).unwrap(), "10.0.0.1");
-        let all: HashSet<String> = (1..=20_000).map(|n| ip_address("10.20", n).unwrap()).collect();
+        let all: HashSet<String> = (1..=20_000)
+            .map(|n| ip_address("10.20", n).unwrap())
+            .collect();
         assert_eq!(all.len(), 20_000);
-        assert!(all.iter().all(|ip| !ip.ends_with(".0") && !ip.ends_with(".255")));
+        assert!(all
+            .iter()
+            .all(|ip| !ip.ends_with(".0") && !ip.ends_with(".255")));
     }
 
     #[test]

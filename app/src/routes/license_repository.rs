@@ -57,15 +57,12 @@ pub fn LicenseRepository() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     pool.await.ok().map(|view| {
-                        let refreshed = view
-                            .summary
-                            .last_refreshed_at
-                            .map(format_datetime)
-                            .unwrap_or_else(|| "never".to_string());
+                        let at = view.summary.last_refreshed_at;
+                        let refreshed = at.map(format_datetime).unwrap_or_else(|| "never".to_string());
                         view! {
                             <p class="last-refreshed">
                                 <span class="muted">"Last refreshed "</span>
-                                <time data-last-refreshed="">{refreshed}</time>
+                                <time data-last-refreshed=at.map(|t| t.to_string()).unwrap_or_default()>{refreshed}</time>
                             </p>
                         }
                     })

@@ -1,0 +1,86 @@
+import { test, expect, LicenseRepository, hydrated, expectRefusals } from './fixtures';
+
+// The e2e deployment runs a real connector agent ("e2e-connector") and simulated LoadMasters
+// ("e2e-lm-…") that licensed themselves through it (scripts/e2e-server).
+
+test('Kill License asks for the typed word KILL, refuses another, and relays the kill', async ({ page, pageErrors }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open('?q=e2e-lm&status=active');
+  const row = repo.rows.first();
+  await expect(row).toContainText('e2e-lm');
+  const serial = (await row.locator('td.col-serial_no').textContent())!.trim();
+  const kill = page.getByRole('button', { name: 'Kill License' });
+  await expect(kill).toBeDisabled();
+  await row.getByRole('radio').check();
+  await kill.click();
+  const dialog = page.getByRole('dialog', { name: 'Kill License' });
+  await expect(dialog).toContainText(`serial ${serial}`);
+
+  // A wrong word is refused, and nothing is killed.
+  await dialog.getByLabel('Type KILL to confirm').fill('kill');
+  await dialog.getByRole('button', { name: 'Kill License' }).click();
+  await expect(dialog.locator('.error-note')).toContainText('type KILL to confirm');
+  expectRefusals(pageErrors, [400]);
+
+  await dialog.getByLabel('Type KILL to confirm').fill('KILL');
+  await dialog.getByRole('button', { name: 'Kill License' }).click();
+  await expect(dialog.locator('[data-killed]')).toContainText('sent through connector e2e-connector');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await expect(dialog).toBeHidden();
+
+  // The row is Killed, its device name and IP address gone, its recovery date set.
+  await repo.open(`?q=${serial}`);
+  await expect(repo.rows).toHaveCount(1);
+  await expect(repo.rows.first().locator('td.col-status')).toHaveText('Killed');
+  await expect(repo.rows.first().locator('td.col-device_name')).toHaveText('—');
+  await expect(repo.rows.first().locator('td.col-recovery_date')).not.toHaveText('—');
+});
+
+test('a license not issued through the portal says why it cannot be killed', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open('?status=active&per_page=100');
+  // The seeded pool has licenses issued elsewhere; their dialog explains instead of asking.
+  const rows = repo.rows;
+  const count = await rows.count();
+  let found = false;
+  for (let i = 0; i < count && !found; i++) {
+    await rows.nth(i).getByRole('radio').check();
+    await page.getByRole('button', { name: 'Kill License' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Kill License' });
+    if (await dialog.locator('[data-not-killable]').count()) {
+      await expect(dialog.locator('[data-not-killable]')).toContainText('not issued through this portal');
+      await expect(dialog.getByLabel('Type KILL to confirm')).toHaveCount(0);
+      found = true;
+    }
+    await dialog.getByRole('button', { name: /Close|Cancel/ }).click();
+  }
+  expect(found, 'a license issued elsewhere in the first 100 active ones').toBe(true);
+});
+
+test('Sync licenses shows its progress and moves Last refreshed', async ({ page }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  const refreshed = page.locator('[data-last-refreshed]');
+  const before = Number(await refreshed.getAttribute('data-last-refreshed'));
+  await page.getByRole('button', { name: 'Sync licenses' }).click();
+  const progress = page.locator('.sync-progress');
+  await expect(progress).toBeVisible();
+  await expect(page.locator('[data-sync="finished"]')).toContainText('Synced 1 connector(s)', { timeout: 20_000 });
+  await expect
+    .poll(async () => Number(await refreshed.getAttribute('data-last-refreshed')), { timeout: 10_000 })
+    .toBeGreaterThan(before);
+  await expect(page.getByRole('button', { name: 'Sync licenses' })).toBeEnabled();
+});
+
+test('the Connectors page shows the live connector and adds one with a one-time token', async ({ page }) => {
+  await page.goto('/connectors');
+  await hydrated(page);
+  const live = page.locator('tr[data-connector="e2e-connector"]');
+  await expect(live.locator('[data-status]')).toHaveAttribute('data-status', 'up');
+  await expect(live.locator('[data-loadmasters]')).not.toHaveText('0');
+  const name = `dc-${Date.now()}`;
+  await page.getByLabel('Name').fill(name);
+  await page.getByRole('button', { name: 'Add connector' }).click();
+  await expect(page.locator('[data-registration-token]')).toHaveText(/^bpr_[0-9a-f]{64}$/);
+  await expect(page.locator(`tr[data-connector="${name}"] [data-status]`)).toHaveAttribute('data-status', 'pending');
+});

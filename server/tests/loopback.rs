@@ -1,0 +1,470 @@
+//! The whole path on loopback: simulated LoadMasters (`bandpool-simulator`) → the connector
+//! agent (`bandpool-connector`) → the real portal, on both databases. Activation and a
+//! refusal code, the LoadMaster limit raced by a fleet, checks counted once, a kill relayed
+//! and obeyed, capacity returned, Sync, the connector's address changing, connector down →
+//! grace → back → Active and down → Expired on the test clock, the agent's disk queue
+//! surviving a portal restart with no check lost, and another tenant's connector refused.
+
+mod common;
+
+use app::state::AppState;
+use bandpool_connector::{RunningAgent, Settings as AgentSettings};
+use bandpool_domain::license::LicenseStatus;
+use bandpool_server::settings::Settings;
+use bandpool_server::sweeps::health_pass;
+use bandpool_simulator::{ApplianceState, Fleet, FleetSettings};
+use bandpool_store::testing::TestDb;
+use bandpool_store::{Clock, Db};
+use common::{Seed, TestApp, OUTSIDER};
+use leptos::prelude::LeptosOptions;
+use serde_json::{json, Value};
+use sqlx::Row;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// A connector of the caller's tenant, created over REST; returns its registration token.
+async fn new_connector(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
+    let response = client
+        .post(app.url("/api/v1/connectors"))
+        .json(&json!({ "name": name }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["registration_token"].as_str().unwrap().to_string()
+}
+
+fn agent_settings(portal: &str, token: Option<String>, dir: &Path) -> AgentSettings {
+    AgentSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_path_buf(),
+        registration_token: token,
+        heartbeat_seconds: 1,
+        flush_millis: 50,
+        command_wait_seconds: 1,
+        ..AgentSettings::new(portal)
+    }
+}
+
+/// A fleet that moves only when told (`check_all_now`), so tests never wait on timers.
+fn fleet(
+    agent: &RunningAgent,
+    count: usize,
+    license_type: &str,
+    serial_base: u64,
+) -> FleetSettings {
+    FleetSettings {
+        check_interval: Duration::from_secs(3600),
+        spread_first_check: false,
+        refusal_retry: Duration::from_secs(3600),
+        license_type_id: license_type.into(),
+        serial_base,
+        unreachable_after: 1,
+        ..FleetSettings::new(format!("http://{}", agent.local_addr()), count)
+    }
+}
+
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done().await {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Checks the portal counted, over all licenses.
+async fn checks_counted(db: &Db) -> i64 {
+    db.fetch_optional(
+        "SELECT CAST(COALESCE(SUM(check_count), 0) AS BIGINT) AS n FROM licenses",
+        vec![],
+    )
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get("n")
+    .unwrap()
+}
+
+async fn licensed_statuses(app: &TestApp) -> Vec<String> {
+    let (_, page) = app.get_json("/api/v1/licenses?per_page=500").await;
+    page["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["status"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn licensing_through_the_connector(db: &TestDb) {
+    // Empty Corp: 50,000 Mb/s and 20 LoadMasters.
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    let token = new_connector(&app, &app.client, "dc-east").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
+        .await
+        .expect("the agent registers");
+
+    // 25 LoadMasters ask at once for a VLM-2000: exactly the 20 the limit allows get one.
+    let fleet = Fleet::start(fleet(&agent, 25, "vlm-2000", 9_100_000))
+        .await
+        .unwrap();
+    let (snapshot, ok) = fleet
+        .wait_until(WAIT, |s| s.licensed + s.refused == 25)
+        .await;
+    assert!(ok, "{snapshot:?}");
+    assert_eq!(snapshot.licensed, 20, "{snapshot:?}");
+    assert_eq!(snapshot.refusals.get("instance_limit_reached"), Some(&5));
+    let (_, pool) = app.get_json("/api/v1/pool").await;
+    assert_eq!(pool["allocated_mbps"], 40_000);
+    assert_eq!(pool["loadmasters"], 20);
+
+    // Periodic checks are answered by the connector and counted by the portal, once each.
+    fleet.check_all_now().await;
+    fleet.check_all_now().await;
+    eventually("40 checks counted", || async {
+        checks_counted(&app.db).await == 40
+    })
+    .await;
+
+    // A kill in the portal reaches the LoadMaster through the connector's channel.
+    let victim = fleet
+        .appliances()
+        .into_iter()
+        .find(|a| a.state == ApplianceState::Licensed)
+        .unwrap();
+    let license = victim.license_id.clone().unwrap();
+    let response = app
+        .client
+        .post(app.url(&format!("/api/v1/licenses/{license}/kill")))
+        .json(&json!({ "confirm": "KILL" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    eventually("the connector heard the kill", || async {
+        agent.license_status(&license) == Some(LicenseStatus::Killed)
+    })
+    .await;
+    // The capacity and the LoadMaster slot are back at once...
+    let (_, pool) = app.get_json("/api/v1/pool").await;
+    assert_eq!(pool["loadmasters"], 19);
+    assert_eq!(pool["allocated_mbps"], 38_000);
+    // ...the LoadMaster disables itself at its next check, and a refused one takes the slot.
+    fleet.check_all_now().await;
+    let snapshot = fleet.snapshot();
+    assert_eq!(snapshot.killed, 1, "{snapshot:?}");
+    assert_eq!((snapshot.licensed, snapshot.refused), (20, 4), "{snapshot:?}");
+
+    // Sync licenses: the connector answers; nothing differs.
+    let (status, run): (u16, Value) = {
+        let r = app
+            .client
+            .post(app.url("/api/v1/licenses/sync"))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap())
+    };
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["id"].as_str().unwrap().to_string();
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let finished = loop {
+        let (_, run) = app
+            .get_json(&format!("/api/v1/licenses/sync/{run_id}"))
+            .await;
+        if run["finished_at"].is_number() {
+            break run;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the sync did not finish: {run}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(finished["drift"], json!([]), "{finished}");
+    assert!(finished["connectors"][0]["answered_at"].is_number());
+
+    // The connector's address changes: the portal records it, the LoadMasters follow it
+    // and keep their licenses.
+    let moved = format!("http://localhost:{}", agent.local_addr().port());
+    agent.set_advertise_url(moved.clone());
+    eventually("the portal knows the new address", || async {
+        let (_, list) = app.get_json("/api/v1/connectors").await;
+        list[0]["address"] == moved.as_str()
+    })
+    .await;
+    fleet.check_all_now().await;
+    fleet.check_all_now().await;
+    for view in fleet.appliances() {
+        if view.state == ApplianceState::Licensed {
+            assert_eq!(view.connector_url, moved);
+        }
+    }
+    assert_eq!(fleet.snapshot().licensed, 20);
+    let (_, events) = app
+        .get_json("/api/v1/events?action=connector_address_changed")
+        .await;
+    assert_eq!(events["total"], 1);
+
+    // A LoadMaster the connector never licensed is unknown to it.
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/check", agent.local_addr()))
+        .json(&json!({ "license_id": "00000000-0000-0000-0000-000000000000", "serial_no": "1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+
+    fleet.shutdown().await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licensing_through_the_connector_sqlite() {
+    let db = TestDb::sqlite().await;
+    licensing_through_the_connector(&db).await;
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn licensing_through_the_connector_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        licensing_through_the_connector(&db).await;
+        db.finish().await;
+    }
+}
+
+/// Connector down → grace → back → Active; down again → Expired after 30 days.
+async fn grace_through_the_connector(db: &TestDb) {
+    let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| s.connector_silence_seconds = 60).await;
+    let token = new_connector(&app, &app.client, "dc-east").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
+        .await
+        .unwrap();
+    let listen = agent.local_addr();
+    let fleet = Fleet::start(fleet(&agent, 3, "vlm-500", 9_200_000))
+        .await
+        .unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == 3).await.1);
+
+    // The connector stops; its LoadMasters cannot check; the portal hears nothing.
+    agent.shutdown().await;
+    fleet.check_all_now().await;
+    assert_eq!(fleet.snapshot().in_grace, 3, "the LoadMasters notice");
+    app.clock.advance(chrono::Duration::seconds(61));
+    assert_eq!(health_pass(&app.state).await.unwrap().connectors_down, 1);
+    assert_eq!(licensed_statuses(&app).await, vec!["grace_period"; 3]);
+
+    // It comes back (same address, its stored credential): Active again, everywhere.
+    let mut settings = agent_settings(&app.base, None, dir.path());
+    settings.listen = listen;
+    let agent = bandpool_connector::start(settings).await.unwrap();
+    eventually("the licenses are Active again", || async {
+        licensed_statuses(&app).await == vec!["active"; 3]
+    })
+    .await;
+    fleet.check_all_now().await;
+    assert_eq!(fleet.snapshot().licensed, 3);
+
+    // Gone for good: after 30 days of grace the licenses expire, capacity returns, and the
+    // LoadMasters learn it when they can ask again.
+    agent.shutdown().await;
+    app.clock.advance(chrono::Duration::seconds(61));
+    health_pass(&app.state).await.unwrap();
+    app.clock.advance(chrono::Duration::days(30));
+    assert_eq!(health_pass(&app.state).await.unwrap().licenses_expired, 3);
+    let (_, pool) = app.get_json("/api/v1/pool").await;
+    assert_eq!(pool["allocated_mbps"], 0);
+    let mut settings = agent_settings(&app.base, None, dir.path());
+    settings.listen = listen;
+    let agent = bandpool_connector::start(settings).await.unwrap();
+    fleet.check_all_now().await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while fleet.snapshot().expired < 3 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{:?}",
+            fleet.snapshot()
+        );
+        fleet.check_all_now().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    fleet.shutdown().await;
+    agent.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_through_the_connector_sqlite() {
+    let db = TestDb::sqlite().await;
+    grace_through_the_connector(&db).await;
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grace_through_the_connector_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        grace_through_the_connector(&db).await;
+        db.finish().await;
+    }
+}
+
+/// A portal instance that can be stopped and started again on the same address.
+struct Portal {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+async fn serve_portal(db: Db, clock: Clock, addr: SocketAddr) -> (Portal, AppState) {
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let leptos_options = LeptosOptions::builder()
+        .output_name("bandpool")
+        .site_root("target/site")
+        .site_addr(addr)
+        .build();
+    let settings = Settings {
+        public_url: format!("http://{addr}"),
+        ..Settings::default()
+    };
+    let (router, state) =
+        bandpool_server::web::build_with_state(&settings, db, clock, leptos_options).unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = stopped.await;
+        })
+        .await
+        .unwrap();
+    });
+    (Portal { stop, task }, state)
+}
+
+impl Portal {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), self.task).await;
+    }
+}
+
+/// The agent's queue survives a portal restart: every check answered while the portal was
+/// away arrives once it is back, none lost and none counted twice.
+async fn queue_survives_a_portal_restart(db: &TestDb) {
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    let token = new_connector(&app, &app.client, "dc-east").await;
+    let addr: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap()
+    };
+    let (portal, _) = serve_portal(app.db.clone(), app.clock.clone(), addr).await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = bandpool_connector::start(agent_settings(
+        &format!("http://{addr}"),
+        Some(token),
+        dir.path(),
+    ))
+    .await
+    .unwrap();
+    let fleet = Fleet::start(fleet(&agent, 20, "vlm-200", 9_300_000))
+        .await
+        .unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == 20).await.1);
+
+    // The portal goes away; the LoadMasters keep checking, answered by the connector.
+    portal.stop().await;
+    for _ in 0..3 {
+        fleet.check_all_now().await;
+    }
+    assert_eq!(fleet.snapshot().licensed, 20);
+    assert_eq!(fleet.snapshot().checks_failed, 0);
+    eventually("60 checks queued on disk", || async {
+        agent.queued_checks() == 60
+    })
+    .await;
+    assert_eq!(checks_counted(&app.db).await, 0);
+
+    // A new portal instance on the same address: the queue drains, exactly once.
+    let (portal, _) = serve_portal(app.db.clone(), app.clock.clone(), addr).await;
+    eventually("the queue drained", || async {
+        agent.queued_batches() == 0
+    })
+    .await;
+    eventually("all 60 checks counted", || async {
+        checks_counted(&app.db).await == 60
+    })
+    .await;
+    assert_eq!(agent.checks_received(), 60);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(checks_counted(&app.db).await, 60, "none counted twice");
+    fleet.shutdown().await;
+    agent.shutdown().await;
+    portal.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_survives_a_portal_restart_sqlite() {
+    let db = TestDb::sqlite().await;
+    queue_survives_a_portal_restart(&db).await;
+    db.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queue_survives_a_portal_restart_postgres() {
+    if let Some(db) = TestDb::postgres().await {
+        queue_survives_a_portal_restart(&db).await;
+        db.finish().await;
+    }
+}
+
+/// Another tenant's connector cannot check, or get counted for, this tenant's LoadMaster.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_tenants_connector_is_refused() {
+    let db = TestDb::sqlite().await;
+    let app = TestApp::spawn(&db, Seed::EmptyPool).await;
+    let ours = new_connector(&app, &app.client, "dc-east").await;
+    let outsider = app.client_as(OUTSIDER).await;
+    let theirs = new_connector(&app, &outsider, "intruder").await;
+    let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = bandpool_connector::start(agent_settings(&app.base, Some(ours), dir_a.path()))
+        .await
+        .unwrap();
+    let b = bandpool_connector::start(agent_settings(&app.base, Some(theirs), dir_b.path()))
+        .await
+        .unwrap();
+    let fleet = Fleet::start(fleet(&a, 1, "vlm-200", 9_400_000))
+        .await
+        .unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == 1).await.1);
+    let view = fleet.appliances().remove(0);
+    // The LoadMaster asks the other tenant's connector: unknown there, and the portal
+    // refuses the relayed check, so nothing is counted and nothing changes.
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/check", b.local_addr()))
+        .json(&json!({ "license_id": view.license_id, "serial_no": view.serial_no }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    eventually("b's report delivered", || async {
+        b.queued_batches() == 0 && b.checks_delivered() >= 1
+    })
+    .await;
+    assert_eq!(checks_counted(&app.db).await, 0);
+    assert_eq!(b.license_status(view.license_id.as_deref().unwrap()), None);
+    fleet.shutdown().await;
+    a.shutdown().await;
+    b.shutdown().await;
+    db.finish().await;
+}
