@@ -97,8 +97,11 @@ ensure_postgres() {
   export BANDPOOL_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$port/postgres"
 }
 
-# Build the release server and the size-optimized WASM bundle into target/site.
+# Build the release server and the size-optimized WASM bundle into target/site, and the
+# connector agent and appliance simulator beside the server binary.
 build_release() {
   say "building the portal (release)"
   cargo leptos build --release
+  say "building the connector agent and the LoadMaster simulator (release)"
+  cargo build --release -p bandpool-connector -p bandpool-simulator
 }
