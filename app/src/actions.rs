@@ -147,6 +147,57 @@ pub async fn create_connector(
     })
 }
 
+/// What can be done to a LoadMaster of the inventory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceChange {
+    /// Out of the inventory (refused while it holds a pooled license).
+    Remove,
+    Block,
+    Unblock,
+}
+
+/// Remove, block or unblock a LoadMaster, with its event.
+pub async fn change_device(
+    state: &AppState,
+    principal: &Principal,
+    tenant_id: &str,
+    device_id: &str,
+    change: DeviceChange,
+) -> Result<bandpool_domain::connector::Device, AppError> {
+    if !uuid_like(device_id) {
+        return Err(AppError::invalid("id", "is not a LoadMaster id (a UUID)"));
+    }
+    let mut tx = state.db.begin_write().await?;
+    let (device, action) = match change {
+        DeviceChange::Remove => (
+            bandpool_store::devices::remove(&mut tx, tenant_id, device_id).await?,
+            "device_removed",
+        ),
+        DeviceChange::Block => (
+            bandpool_store::devices::set_blocked(&mut tx, tenant_id, device_id, true).await?,
+            "device_blocked",
+        ),
+        DeviceChange::Unblock => (
+            bandpool_store::devices::set_blocked(&mut tx, tenant_id, device_id, false).await?,
+            "device_unblocked",
+        ),
+    };
+    bandpool_store::events::record(
+        &mut tx,
+        bandpool_store::events::NewEvent {
+            tenant_id: Some(tenant_id),
+            at_ms: state.clock.now().timestamp_millis(),
+            actor: &actor(principal),
+            action,
+            target: &device.name,
+            detail: &format!("serial {} at {}", device.serial_no, device.ip_address),
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(device)
+}
+
 /// Email the tenant's communication channel (its Owners). A mail failure is logged, never
 /// an error of the action that caused it: the change is made and recorded either way.
 pub async fn notify_owners(state: &AppState, tenant_id: &str, subject: &str, body: &str) {

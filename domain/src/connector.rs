@@ -253,6 +253,30 @@ pub struct ConnectorView {
     pub licensed_loadmasters: u64,
 }
 
+/// A LoadMaster of the device inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub name: String,
+    pub ip_address: String,
+    pub serial_no: String,
+    /// Blocked LoadMasters cannot take a license from the pool.
+    pub blocked: bool,
+    /// The connector it was licensed through.
+    pub connector: Option<String>,
+    /// The license it holds from the pool (Active or Grace Period), if any: it cannot be
+    /// removed from the inventory before that license is killed.
+    pub pooled_license_id: Option<String>,
+}
+
+/// One page of the device inventory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DevicePage {
+    pub devices: Vec<Device>,
+    pub page: u32,
+    pub has_more: bool,
+}
+
 /// A connector just created: its registration token is shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CreatedConnector {

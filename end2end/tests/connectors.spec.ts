@@ -5,7 +5,13 @@ import { test, expect, LicenseRepository, hydrated, expectRefusals } from './fix
 
 test('Kill License asks for the typed word KILL, refuses another, and relays the kill', async ({ page, pageErrors }) => {
   const repo = new LicenseRepository(page);
-  await repo.open('?q=e2e-lm&status=active');
+  // The simulated LoadMasters license themselves as the deployment starts.
+  await expect
+    .poll(async () => {
+      await repo.open('?q=e2e-lm&status=active');
+      return repo.rows.filter({ hasText: 'e2e-lm' }).count();
+    }, { timeout: 30_000 })
+    .toBeGreaterThan(0);
   const row = repo.rows.first();
   await expect(row).toContainText('e2e-lm');
   const serial = (await row.locator('td.col-serial_no').textContent())!.trim();
@@ -73,14 +79,27 @@ test('Sync licenses shows its progress and moves Last refreshed', async ({ page 
 });
 
 test('the Connectors page shows the live connector and adds one with a one-time token', async ({ page }) => {
-  await page.goto('/connectors');
-  await hydrated(page);
   const live = page.locator('tr[data-connector="e2e-connector"]');
-  await expect(live.locator('[data-status]')).toHaveAttribute('data-status', 'up');
-  await expect(live.locator('[data-loadmasters]')).not.toHaveText('0');
+  await expect
+    .poll(async () => {
+      await page.goto('/connectors');
+      await hydrated(page);
+      return `${await live.locator('[data-status]').getAttribute('data-status')} ${await live.locator('[data-loadmasters]').textContent()}`;
+    }, { timeout: 30_000 })
+    .toMatch(/^up [1-9]/);
   const name = `dc-${Date.now()}`;
   await page.getByLabel('Name').fill(name);
   await page.getByRole('button', { name: 'Add connector' }).click();
   await expect(page.locator('[data-registration-token]')).toHaveText(/^bpr_[0-9a-f]{64}$/);
   await expect(page.locator(`tr[data-connector="${name}"] [data-status]`)).toHaveAttribute('data-status', 'pending');
+});
+
+test('a LoadMaster holding a pooled license cannot leave the inventory', async ({ page, pageErrors }) => {
+  await page.goto('/connectors');
+  await hydrated(page);
+  const row = page.locator('table.devices tr').filter({ hasText: 'Pooled license' }).filter({ hasText: 'e2e-lm' }).first();
+  await row.getByRole('button', { name: 'Remove' }).click();
+  await expect(page.locator('.error-note')).toContainText('kill its license first');
+  expectRefusals(pageErrors, [409]);
+  await expect(row).toBeVisible();
 });

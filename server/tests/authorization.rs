@@ -304,6 +304,20 @@ const MATRIX: &[Route] = &[
     ),
     r(
         "post",
+        "/_server/list_devices",
+        "/_server/list_devices",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/change_device",
+        "/_server/change_device",
+        &[("device_id", BOGUS), ("change", "block")],
+        Change,
+    ),
+    r(
+        "post",
         "/_server/list_events",
         "/_server/list_events",
         NONE,

@@ -473,6 +473,35 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     }
     assert!(back, "no email said the connector is back");
 
+    // Kill License emails the Owners too (a second license, so the first can expire below).
+    let (_, second) = post(
+        &connector,
+        app.url("/api/v1/connector/activations"),
+        &activation(2, "vlm-200"),
+    )
+    .await;
+    let second = second["license_id"].as_str().unwrap().to_string();
+    let (status, _) = post(
+        &app.client,
+        app.url(&format!("/api/v1/licenses/{second}/kill")),
+        &json!({ "confirm": "KILL" }),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let killed = mail
+        .messages(OWNER)
+        .await
+        .into_iter()
+        .find(|m| m["subject"] == "License killed: lm-2 (10.2.0.2)");
+    let text = killed.expect("an email about the kill")["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    assert!(
+        text.contains("serial 7000002") && text.contains("200 Mb/s are back in the pool"),
+        "{text}"
+    );
+
     // Silent again, for good: 30 days later the license expires and the capacity returns.
     app.clock.advance(chrono::Duration::seconds(61));
     health_pass(&app.state).await.unwrap();

@@ -161,7 +161,11 @@ async fn licensing_through_the_connector(db: &TestDb) {
     fleet.check_all_now().await;
     let snapshot = fleet.snapshot();
     assert_eq!(snapshot.killed, 1, "{snapshot:?}");
-    assert_eq!((snapshot.licensed, snapshot.refused), (20, 4), "{snapshot:?}");
+    assert_eq!(
+        (snapshot.licensed, snapshot.refused),
+        (20, 4),
+        "{snapshot:?}"
+    );
 
     // Sync licenses: the connector answers; nothing differs.
     let (status, run): (u16, Value) = {

@@ -3,22 +3,9 @@
 
 use crate::db::{Db, Value, WriteTx};
 use crate::Result;
+pub use bandpool_domain::connector::Device;
 use bandpool_domain::AppError;
-use serde::{Deserialize, Serialize};
 use sqlx::Row;
-
-/// A LoadMaster of the inventory.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Device {
-    pub id: String,
-    pub name: String,
-    pub ip_address: String,
-    pub serial_no: String,
-    pub blocked: bool,
-    pub connector: Option<String>,
-    /// The license it holds from the pool (Active or Grace Period), if any.
-    pub pooled_license_id: Option<String>,
-}
 
 const DEVICE_SQL: &str =
     "SELECT d.id, d.name, d.ip_address, d.serial_no, d.blocked, c.name AS connector, \

@@ -2,8 +2,11 @@
 //! and check their licenses. Owners and Admins add one (its registration token is shown
 //! once, with the command that starts the agent); everyone sees their health.
 
+use crate::components::action_result::action_result;
 use crate::components::error_note::ErrorNote;
-use crate::functions::connectors::{list_connectors, CreateConnector};
+use crate::functions::connectors::{list_connectors, list_devices, ChangeDevice, CreateConnector};
+use crate::functions::session::get_viewer;
+use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::ConnectorStatus;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
@@ -13,12 +16,20 @@ use leptos_meta::Title;
 pub fn Connectors() -> impl IntoView {
     let create = ServerAction::<CreateConnector>::new();
     let connectors = Resource::new(move || create.version().get(), |_| list_connectors());
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let change = ServerAction::<ChangeDevice>::new();
+    let devices = Resource::new(move || change.version().get(), |_| list_devices(Some(1)));
     let when = |at: Option<i64>, none: &'static str| {
         at.map(format_datetime).unwrap_or_else(|| none.to_string())
     };
     view! {
         <Title text="Connectors · Bandpool"/>
         <div class="page-head"><h1>"Connectors"</h1></div>
+        // Owners and Admins add connectors; Reviewers see them only.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
+                may.then(|| view! {
         <section class="card">
             <h2>"Add a connector"</h2>
             <p class="muted">
@@ -50,6 +61,9 @@ pub fn Connectors() -> impl IntoView {
                 None => ().into_any(),
             }}
         </section>
+                })
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <section class="card loading" role="status">"Loading connectors…"</section> }>
             {move || Suspend::new(async move {
                 match connectors.await {
@@ -94,5 +108,63 @@ pub fn Connectors() -> impl IntoView {
                 }
             })}
         </Transition>
+        <section class="card" aria-labelledby="inventory-title">
+            <h2 id="inventory-title">"LoadMasters"</h2>
+            <p class="muted">"The device inventory. A LoadMaster that holds a license from the pool cannot be removed before its license is killed; a blocked one cannot take a license."</p>
+            {action_result(change.value(), "Done.")}
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading LoadMasters…"</p> }>
+                {move || Suspend::new(async move {
+                    let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
+                    match devices.await {
+                        Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        Ok(page) if page.devices.is_empty() => view! { <p class="muted">"No LoadMasters yet."</p> }.into_any(),
+                        Ok(page) => {
+                            let more = page.has_more.then(|| view! { <p class="muted">"The first 100 by name are shown; the REST API (GET /api/v1/devices?page=2) pages through the rest."</p> });
+                            view! {
+                                <table class="data devices">
+                                    <thead><tr><th>"Device name"</th><th>"IP address"</th><th>"Serial no."</th><th>"Connector"</th><th>"License"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                                    <tbody>
+                                        {page.devices.into_iter().map(|d| {
+                                            let id = d.id.clone();
+                                            let id2 = d.id.clone();
+                                            let blocked = d.blocked;
+                                            view! {
+                                                <tr data-device=d.serial_no.clone()>
+                                                    <td>{d.name.clone()}</td>
+                                                    <td>{d.ip_address.clone()}</td>
+                                                    <td>{d.serial_no.clone()}</td>
+                                                    <td>{d.connector.clone().unwrap_or_else(|| "—".into())}</td>
+                                                    <td>{match (d.pooled_license_id.is_some(), blocked) {
+                                                        (_, true) => "Blocked",
+                                                        (true, false) => "Pooled license",
+                                                        (false, false) => "None",
+                                                    }}</td>
+                                                    <td class="actions">
+                                                        {may.then(|| view! {
+                                                            <ActionForm action=change>
+                                                                <input type="hidden" name="device_id" value=id/>
+                                                                <input type="hidden" name="change" value=if blocked { "unblock" } else { "block" }/>
+                                                                <button type="submit">{if blocked { "Unblock" } else { "Block" }}</button>
+                                                            </ActionForm>
+                                                            <ActionForm action=change>
+                                                                <input type="hidden" name="device_id" value=id2/>
+                                                                <input type="hidden" name="change" value="remove"/>
+                                                                <button type="submit" class="danger">"Remove"</button>
+                                                            </ActionForm>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                {more}
+                            }
+                            .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </section>
     }
 }

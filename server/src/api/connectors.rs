@@ -4,6 +4,7 @@
 
 use super::connector::Body;
 use super::{Caller, Params};
+use app::actions::DeviceChange;
 use app::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,7 +13,6 @@ use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::{ConnectorView, CreatedConnector, KillOutcome, SyncRun};
 use bandpool_domain::AppError;
 use bandpool_store::devices::{self, Device};
-use bandpool_store::events::{Actor, NewEvent};
 use serde::Deserialize;
 
 fn uuid(name: &str, id: &str) -> Result<(), AppError> {
@@ -90,30 +90,10 @@ async fn change_device(
     state: &AppState,
     caller: &Caller,
     id: &str,
-    action: &str,
+    change: DeviceChange,
 ) -> Result<Device, AppError> {
-    uuid("id", id)?;
     let tenant = caller.tenant(Permission::ManageConnectors)?;
-    let mut tx = state.db.begin_write().await?;
-    let device = match action {
-        "device_removed" => devices::remove(&mut tx, &tenant, id).await?,
-        "device_blocked" => devices::set_blocked(&mut tx, &tenant, id, true).await?,
-        _ => devices::set_blocked(&mut tx, &tenant, id, false).await?,
-    };
-    bandpool_store::events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(&tenant),
-            at_ms: state.clock.now().timestamp_millis(),
-            actor: &Actor::user(&caller.0.user_id, &caller.0.actor_label()),
-            action,
-            target: &device.name,
-            detail: &format!("serial {} at {}", device.serial_no, device.ip_address),
-        },
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(device)
+    app::actions::change_device(state, &caller.0, &tenant, id, change).await
 }
 
 /// DELETE /api/v1/devices/{id}: refused while the LoadMaster holds a pooled license.
@@ -123,7 +103,7 @@ pub async fn remove_device(
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
     Ok(Json(
-        change_device(&state, &caller, &id, "device_removed").await?,
+        change_device(&state, &caller, &id, DeviceChange::Remove).await?,
     ))
 }
 
@@ -134,7 +114,7 @@ pub async fn block_device(
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
     Ok(Json(
-        change_device(&state, &caller, &id, "device_blocked").await?,
+        change_device(&state, &caller, &id, DeviceChange::Block).await?,
     ))
 }
 
@@ -145,7 +125,7 @@ pub async fn unblock_device(
     Path(id): Path<String>,
 ) -> Result<Json<Device>, AppError> {
     Ok(Json(
-        change_device(&state, &caller, &id, "device_unblocked").await?,
+        change_device(&state, &caller, &id, DeviceChange::Unblock).await?,
     ))
 }
 
