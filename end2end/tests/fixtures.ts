@@ -37,6 +37,12 @@ export class LicenseRepository {
     await expect(this.page.locator('body')).toHaveAttribute('data-hydrated', 'true');
   }
 
+  /** The number of licenses the page status line counts ("Page 1 of 32 · 312 licenses"). */
+  async total(): Promise<number> {
+    const text = (await this.pageStatus.textContent()) ?? '';
+    return Number(text.replace(/.*·\s*/, '').replace(/[^0-9]/g, ''));
+  }
+
   header(label: string): Locator {
     return this.page.locator('table.licenses thead th').filter({ hasText: label });
   }

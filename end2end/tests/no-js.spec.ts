@@ -9,7 +9,8 @@ test('the License Repository renders completely without JavaScript', async ({ pa
   await expect(page.locator('.bars svg')).toBeVisible();
   await expect(page.locator('table.licenses tbody tr')).toHaveCount(10);
   await expect(page.locator('.status-filters a[data-status="active"] .count')).not.toHaveText('0');
-  await expect(page.locator('.page-status')).toContainText('Page 1 of 30');
+  // 300 seeded licenses plus those the e2e deployment's simulated LoadMasters took.
+  await expect(page.locator('.page-status')).toHaveText(/^Page 1 of 3\d · 3\d\d licenses$/);
 });
 
 test('drill-down, search, sort and paging work as plain links and forms', async ({ page }) => {

@@ -246,8 +246,7 @@ pub fn LicenseOverview(
                     Suspend::new(async move {
                         match licenses.await {
                             Ok(page) => {
-                                let selectable = can_change.get_untracked();
-                                view! { <LicenseTable page st columns go selected selectable/> }.into_any()
+                                view! { <LicenseTable page st columns go selected selectable=can_change/> }.into_any()
                             }
                             Err(error) => view! {
                                 <ErrorNote error/>
@@ -278,7 +277,7 @@ fn LicenseTable<G>(
     columns: RwSignal<ColumnChoice>,
     go: G,
     selected: RwSignal<Option<License>>,
-    selectable: bool,
+    selectable: Signal<bool>,
 ) -> impl IntoView
 where
     G: Fn(String) + Clone + Send + Sync + 'static,
@@ -354,20 +353,26 @@ where
                     view! { <td class=class>{cell(license, *column)}</td> }
                 })
                 .collect_view();
-            let pick = selectable.then(|| {
-                let id = license.id.clone();
+            // The selection appears once the viewer is known to be allowed to kill.
+            let pick = {
                 let row = license.clone();
                 let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
-                view! {
-                    <input
-                        type="radio"
-                        name="selected-license"
-                        aria-label=format!("Select {name}")
-                        prop:checked=move || selected.with(|s| s.as_ref().is_some_and(|l| l.id == id))
-                        on:change=move |_| selected.set(Some(row.clone()))
-                    />
+                move || {
+                    selectable.get().then(|| {
+                        let id = row.id.clone();
+                        let row = row.clone();
+                        view! {
+                            <input
+                                type="radio"
+                                name="selected-license"
+                                aria-label=format!("Select {name}")
+                                prop:checked=move || selected.with(|s| s.as_ref().is_some_and(|l| l.id == id))
+                                on:change=move |_| selected.set(Some(row.clone()))
+                            />
+                        }
+                    })
                 }
-            });
+            };
             view! {
                 <tr data-license=license.id.clone() data-status=license.status.key()>
                     <td class="col-select">{pick}</td>
