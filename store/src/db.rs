@@ -135,16 +135,20 @@ impl Db {
     /// Start a write transaction. On SQLite it takes the write lock up front, so no other
     /// writer can interleave between a check and the write that depends on it.
     pub async fn begin_write(&self) -> Result<WriteTx> {
-        let mut conn = self.pool.acquire().await?;
+        let conn = self.pool.acquire().await?;
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",
             DbKind::Postgres => "BEGIN",
         };
-        conn.execute(begin).await?;
-        Ok(WriteTx {
+        // Held by the WriteTx before BEGIN runs: if this future is dropped while BEGIN
+        // waits (a client gone away during a busy moment), the WriteTx's drop closes the
+        // connection instead of returning it to the pool inside an open transaction.
+        let mut tx = WriteTx {
             conn: Some(conn),
             kind: self.kind,
-        })
+        };
+        tx.conn().execute(begin).await?;
+        Ok(tx)
     }
 
     pub async fn fetch_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
@@ -271,8 +275,11 @@ impl WriteTx {
     }
 
     pub async fn commit(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("commit is called once");
-        conn.execute("COMMIT").await?;
+        // COMMIT runs while the WriteTx still holds the connection: dropped half-way, it
+        // closes the connection rather than pooling one inside a transaction.
+        self.conn().execute("COMMIT").await?;
+        // Committed: back to the pool.
+        drop(self.conn.take());
         Ok(())
     }
 }
