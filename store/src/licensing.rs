@@ -226,18 +226,7 @@ pub async fn activate(
             )
             .await?;
         }
-        let answer = held.activation();
-        remember(
-            &mut tx,
-            &connector.id,
-            &request.idempotency_key,
-            "activation",
-            &to_json(&answer)?,
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        return Ok((answer, true));
+        return answered(tx, connector, request, held.activation(), true, now).await;
     }
     let same_ip = tx
         .fetch_optional(
@@ -349,6 +338,18 @@ pub async fn activate(
         },
     )
     .await?;
+    answered(tx, connector, request, answer, false, now).await
+}
+
+/// Remember the activation's key with its answer, and commit: a replay gets this answer.
+async fn answered(
+    mut tx: WriteTx,
+    connector: &ConnectorIdentity,
+    request: &ActivationRequest,
+    answer: Activation,
+    again: bool,
+    now: i64,
+) -> Result<(Activation, bool)> {
     remember(
         &mut tx,
         &connector.id,
@@ -359,7 +360,7 @@ pub async fn activate(
     )
     .await?;
     tx.commit().await?;
-    Ok((answer, false))
+    Ok((answer, again))
 }
 
 /// The LoadMaster in the device inventory, added or brought up to date.

@@ -197,10 +197,13 @@ pub async fn checks(
     Connector(connector): Connector,
     Body(report): Body<CheckReport>,
 ) -> Result<Json<CheckReportResponse>, AppError> {
-    let answer =
-        licensing::record_checks(&state.db, &connector, &report, state.clock.now_ts()).await?;
+    // Seen first: a connector back from Down has its licenses Active again before they
+    // are answered.
     seen(&state, &connector, None, None).await?;
-    Ok(Json(answer))
+    let now = state.clock.now_ts();
+    Ok(Json(
+        licensing::record_checks(&state.db, &connector, &report, now).await?,
+    ))
 }
 
 /// POST /api/v1/connector/activations
