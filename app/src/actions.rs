@@ -109,7 +109,7 @@ pub async fn sync_run(
     tenant_id: &str,
     run_id: Option<&str>,
 ) -> Result<Option<SyncRun>, AppError> {
-    bandpool_store::sync::finish_overdue(&state.db, state.clock.now_ts()).await?;
+    bandpool_store::sync::finish_overdue(&state.db, state.clock.now_ts(), Some(tenant_id)).await?;
     match run_id {
         Some(id) => Ok(Some(
             bandpool_store::sync::get(&state.db, tenant_id, id).await?,

@@ -37,7 +37,7 @@ pub async fn health_pass(state: &AppState) -> Result<HealthPass, AppError> {
         tracing::info!(%tenant, licenses = n, "grace periods ended; licenses expired");
         pass.licenses_expired += n;
     }
-    pass.syncs_finished = bandpool_store::sync::finish_overdue(&state.db, now).await?;
+    pass.syncs_finished = bandpool_store::sync::finish_overdue(&state.db, now, None).await?;
     bandpool_store::connectors::forget_old_messages(&state.db, now).await?;
     Ok(pass)
 }

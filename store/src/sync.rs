@@ -145,12 +145,17 @@ pub async fn record_answer(
     Ok(())
 }
 
-/// Finish runs whose deadline passed (the sweep, and anyone reading a run).
-pub async fn finish_overdue(db: &Db, now: i64) -> Result<usize> {
+/// Finish runs whose deadline passed: every tenant's (the sweep), or one tenant's (someone
+/// of that tenant reading a run, so a finished run never waits for the sweep).
+pub async fn finish_overdue(db: &Db, now: i64, tenant_id: Option<&str>) -> Result<usize> {
     let rows = db
         .fetch_all(
-            "SELECT id, tenant_id FROM sync_runs WHERE finished_at IS NULL AND deadline_at <= $1",
-            vec![Value::Int(now)],
+            "SELECT id, tenant_id FROM sync_runs WHERE finished_at IS NULL AND deadline_at <= $1 \
+             AND ($2 = '' OR tenant_id = $2)",
+            vec![
+                Value::Int(now),
+                Value::Text(tenant_id.unwrap_or("").to_string()),
+            ],
         )
         .await?;
     let mut finished = 0;

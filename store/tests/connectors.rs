@@ -627,8 +627,11 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
         sync::get(&db, &t, &run_id).await.unwrap().running(),
         "dc-west has not answered"
     );
-    assert_eq!(sync::finish_overdue(&db, NOW + 39).await.unwrap(), 0);
-    assert_eq!(sync::finish_overdue(&db, NOW + 40).await.unwrap(), 1);
+    assert_eq!(sync::finish_overdue(&db, NOW + 39, None).await.unwrap(), 0);
+    assert_eq!(
+        sync::finish_overdue(&db, NOW + 40, Some(&t)).await.unwrap(),
+        1
+    );
     let run = sync::get(&db, &t, &run_id).await.unwrap();
     assert_eq!(run.finished_at, Some(NOW + 40));
     assert_eq!(run.silent(), vec![silent.name.as_str()]);
