@@ -54,7 +54,7 @@ pub fn LicenseRepository() -> impl IntoView {
         <Title text="License Repository · Bandpool"/>
         <div class="page-head">
             <h1>"License Repository"</h1>
-            <Transition fallback=|| ()>
+            <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     pool.await.ok().map(|view| {
                         let at = view.summary.last_refreshed_at;
@@ -67,18 +67,18 @@ pub fn LicenseRepository() -> impl IntoView {
                         }
                     })
                 })}
-            </Transition>
+            </Suspense>
             {move || can_change.get().then(|| view! { <SyncLicensesControl on_finished=on_synced/> })}
         </div>
         <div class="charts">
-            <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
+            <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
                 {move || Suspend::new(async move {
                     match pool.await {
                         Ok(view) => view! { <CylinderChart view/> }.into_any(),
                         Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
                     }
                 })}
-            </Transition>
+            </Suspense>
             <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation history…"</section> }>
                 {move || {
                     let st = state.get();
