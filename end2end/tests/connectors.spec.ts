@@ -31,7 +31,7 @@ test('Kill License asks for the typed word KILL, refuses another, and relays the
   await dialog.getByLabel('Type KILL to confirm').fill('KILL');
   await dialog.getByRole('button', { name: 'Kill License' }).click();
   await expect(dialog.locator('[data-killed]')).toContainText('sent through connector e2e-connector');
-  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.getByRole('button', { name: 'Close' }).click();
   await expect(dialog).toBeHidden();
 
   // The row is Killed, its device name and IP address gone, its recovery date set.

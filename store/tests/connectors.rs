@@ -531,21 +531,32 @@ db_test!(
 
         // A license not issued through the portal says why it cannot be killed.
         let seeded = bandpool_store::testing::seed_demo(&db, 40).await;
+        // One of its active licenses, marked as issued elsewhere (the seed mixes both).
         let row = db
-        .fetch_optional(
-            "SELECT id FROM licenses WHERE tenant_id = $1 AND issued_through_portal = 0 AND status = 'active' LIMIT 1",
-            vec![Value::Text(seeded.clone())],
+            .fetch_optional(
+                "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'active' LIMIT 1",
+                vec![Value::Text(seeded.clone())],
+            )
+            .await
+            .unwrap()
+            .expect("the seed has active licenses");
+        use sqlx::Row;
+        let id: String = row.try_get("id").unwrap();
+        db.execute(
+            "UPDATE licenses SET issued_through_portal = 0 WHERE id = $1",
+            vec![Value::Text(id.clone())],
         )
         .await
         .unwrap();
-        if let Some(row) = row {
-            use sqlx::Row;
-            let id: String = row.try_get("id").unwrap();
-            assert!(matches!(
-                licensing::kill(&db, &seeded, &id, &actor, NOW).await,
-                Err(AppError::LicenseNotKillable { .. })
-            ));
-        }
+        assert!(matches!(
+            licensing::kill(&db, &seeded, &id, &actor, NOW).await,
+            Err(AppError::LicenseNotKillable { .. })
+        ));
+        assert_eq!(
+            licenses::get(&db, &seeded, &id).await.unwrap().status,
+            LicenseStatus::Active,
+            "a refused kill changes nothing"
+        );
         // Another tenant's license is not found.
         assert!(matches!(
             licensing::kill(&db, &seeded, &a.license_id, &actor, NOW).await,

@@ -72,7 +72,9 @@ pub fn KillLicenseDialog(
                 </label>
                 <div class="dialog-actions">
                     <button type="submit" class="danger" disabled=move || kill.pending().get()>"Kill License"</button>
-                    <button type="button" on:click=move |_| on_close.run(())>"Cancel"</button>
+                    <button type="button" on:click=move |_| on_close.run(())>
+                        {move || if matches!(kill.value().get(), Some(Ok(_))) { "Close" } else { "Cancel" }}
+                    </button>
                 </div>
             </form>
             {move || match kill.value().get() {

@@ -204,7 +204,7 @@ pub fn LicenseOverview(
                         type="button"
                         class="danger kill-button"
                         disabled=move || selected.get().is_none()
-                        title="Select a license in the table first"
+                        title=move || if selected.get().is_none() { "Select a license in the table first" } else { "Kill the selected license" }
                         on:click=move |_| dialog.set(true)
                     >
                         "Kill License"

@@ -60,7 +60,10 @@ fn poll(
             match get_sync_run(Some(id.clone())).await {
                 Ok(Some(current)) => {
                     let done = !current.running();
-                    run.set(Some(current));
+                    // The page was left: stop polling.
+                    if run.try_set(Some(current)).is_some() {
+                        return;
+                    }
                     if done {
                         on_finished.run(());
                         return;
@@ -68,7 +71,7 @@ fn poll(
                 }
                 Ok(None) => return,
                 Err(error) => {
-                    failed.set(Some(error));
+                    let _ = failed.try_set(Some(error));
                     return;
                 }
             }

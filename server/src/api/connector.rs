@@ -4,7 +4,7 @@
 //! tenant and works nowhere else (user sessions and API tokens do not work here either).
 //! Every message that changes something carries an idempotency key (`store::idempotency`).
 
-use crate::auth::{client_ip, AuthContext};
+use crate::auth::{client_ip, client_ip_of, AuthContext};
 use app::state::AppState;
 use axum::extract::{FromRequest as _, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
@@ -51,11 +51,7 @@ impl FromRequestParts<AppState> for Connector {
             None => {
                 // Guessing is limited per address, like bad API tokens.
                 if let Some(auth) = auth {
-                    let ip = parts
-                        .extensions
-                        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                        .map(|c| c.0.ip().to_string())
-                        .unwrap_or_default();
+                    let ip = client_ip_of(&parts.extensions);
                     auth.limiter.attempt(
                         &format!("bad-connector:{ip}"),
                         auth.limits.bad_tokens_per_minute,

@@ -57,8 +57,12 @@ pub struct AuthContext {
 
 /// The client's address (the TCP peer; a proxy in front should be the only peer).
 pub fn client_ip(request: &Request) -> String {
-    request
-        .extensions()
+    client_ip_of(request.extensions())
+}
+
+/// The same, from a request's extensions (extractors see only its parts).
+pub fn client_ip_of(extensions: &axum::http::Extensions) -> String {
+    extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string())
         .unwrap_or_else(|| "unknown".into())
