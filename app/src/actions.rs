@@ -45,6 +45,7 @@ pub async fn kill_license(
     if let Some(connector_id) = &before.connector_id {
         state.wakeups.ring(connector_id);
     }
+    crate::usage::check_limits(state, tenant_id).await;
     let device = match (&before.device_name, &before.ip_address) {
         (Some(name), Some(ip)) => format!("{name} ({ip})"),
         (Some(name), None) => name.clone(),
@@ -215,41 +216,53 @@ pub async fn notify_owners(state: &AppState, tenant_id: &str, subject: &str, bod
     }
 }
 
-/// The email a connector going Down sends.
+/// The message a connector going Down sends on the tenant's channels.
 pub async fn connector_went_down(state: &AppState, went: &bandpool_store::connectors::WentDown) {
     let deadline = chrono::DateTime::from_timestamp(went.grace_period_end, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
         .unwrap_or_default();
-    notify_owners(
+    crate::usage::send(
         state,
         &went.tenant_id,
-        &format!("Connector {} is down", went.name),
-        &format!(
-            "Connector {} has not been heard from and is now Down.\n\n\
-             The licenses of its {} LoadMaster(s) entered a 30-day grace period that ends {deadline}. \
-             Bring the connector back before then and they become Active again; otherwise they \
-             expire and their capacity returns to the pool.\n\
-             If the connector cannot be brought back, deploy a new one, kill the licenses tied to \
-             this one and license the LoadMasters again.\n\n{}\n",
-            went.name,
-            went.licenses_in_grace,
-            state.portal.link("/connectors"),
-        ),
+        crate::usage::Message {
+            event: "connector_down",
+            subject: format!("Connector {} is down", went.name),
+            text: format!(
+                "Connector {} has not been heard from and is now Down.\n\n\
+                 The licenses of its {} LoadMaster(s) entered a 30-day grace period that ends {deadline}. \
+                 Bring the connector back before then and they become Active again; otherwise they \
+                 expire and their capacity returns to the pool.\n\
+                 If the connector cannot be brought back, deploy a new one, kill the licenses tied to \
+                 this one and license the LoadMasters again.\n\n{}\n",
+                went.name,
+                went.licenses_in_grace,
+                state.portal.link("/connectors"),
+            ),
+            data: serde_json::json!({
+                "connector": went.name,
+                "licenses_in_grace": went.licenses_in_grace,
+                "grace_period_end": went.grace_period_end,
+            }),
+        },
     )
     .await;
 }
 
-/// The email a connector coming back sends.
+/// The message a connector coming back sends on the tenant's channels.
 pub async fn connector_came_back(state: &AppState, tenant_id: &str, name: &str, restored: usize) {
-    notify_owners(
+    crate::usage::send(
         state,
         tenant_id,
-        &format!("Connector {name} is back online"),
-        &format!(
-            "Connector {name} is back online.\n\n\
-             {restored} license(s) left their grace period and are Active again.\n\n{}\n",
-            state.portal.link("/connectors"),
-        ),
+        crate::usage::Message {
+            event: "connector_up",
+            subject: format!("Connector {name} is back online"),
+            text: format!(
+                "Connector {name} is back online.\n\n\
+                 {restored} license(s) left their grace period and are Active again.\n\n{}\n",
+                state.portal.link("/connectors"),
+            ),
+            data: serde_json::json!({ "connector": name, "licenses_restored": restored }),
+        },
     )
     .await;
 }

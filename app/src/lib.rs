@@ -26,6 +26,8 @@ pub mod charts;
 pub mod mail;
 #[cfg(feature = "ssr")]
 pub mod state;
+#[cfg(feature = "ssr")]
+pub mod usage;
 
 use components::header::Header;
 use leptos::prelude::*;
@@ -33,12 +35,16 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use routes::api_tokens::ApiTokens;
+use routes::applications::Applications;
 use routes::connectors::Connectors;
 use routes::event_log::EventLog;
 use routes::license_repository::LicenseRepository;
 use routes::not_found::NotFound;
+use routes::notifications::Notifications;
 use routes::sign_in::{AcceptInvitation, ForgotPassword, ResetPassword, SignIn};
+use routes::tenant_entitlement::TenantEntitlement;
 use routes::tenants::Tenants;
+use routes::usage_and_billing::UsageAndBilling;
 use routes::users::Users;
 
 /// The HTML document. Its scripts carry the request's nonce (the server's security-headers
@@ -82,11 +88,15 @@ pub fn App() -> impl IntoView {
                     // Async: the server waits for every resource, so the page is complete
                     // without JavaScript (charts and table included).
                     <Route path=path!("/license-repository") view=LicenseRepository ssr=SsrMode::Async/>
+                    <Route path=path!("/usage-and-billing") view=UsageAndBilling ssr=SsrMode::Async/>
+                    <Route path=path!("/applications") view=Applications ssr=SsrMode::Async/>
+                    <Route path=path!("/notifications") view=Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
                     <Route path=path!("/event-log") view=EventLog ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=Users ssr=SsrMode::Async/>
                     <Route path=path!("/api-tokens") view=ApiTokens ssr=SsrMode::Async/>
                     <Route path=path!("/tenants") view=Tenants ssr=SsrMode::Async/>
+                    <Route path=path!("/tenants/:id/entitlement") view=TenantEntitlement ssr=SsrMode::Async/>
                     <Route path=path!("/sign-in") view=SignIn ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPassword ssr=SsrMode::Async/>
                     <Route path=path!("/reset-password") view=ResetPassword ssr=SsrMode::Async/>

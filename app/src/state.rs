@@ -18,6 +18,10 @@ pub struct AppState {
     pub portal: Portal,
     pub connectors: ConnectorSettings,
     pub wakeups: Wakeups,
+    /// Where Sync entitlements pulls from.
+    pub entitlements: crate::usage::EntitlementSource,
+    /// Outbound HTTPS: the upstream licensing service and webhooks.
+    pub outbound: crate::usage::Outbound,
 }
 
 /// How the portal treats connectors (from settings).

@@ -205,6 +205,9 @@ async fn check(
     let answer = shared
         .licenses
         .check(&asked.license_id, &asked.serial_no, now);
+    if let (Some(_), Some(services)) = (&answer, asked.virtual_services) {
+        shared.licenses.note_services(&asked.license_id, services);
+    }
     // Queued either way: the portal is the judge, and its answer teaches a connector that
     // lost its state the licenses it serves.
     shared.queue.push_check(LicenseCheck {

@@ -11,7 +11,7 @@
 
 use crate::fsutil::write_atomic;
 use bandpool_domain::connector::{
-    Activation, ApplianceLicense, ApplianceState, CheckResult, LicenseCheck,
+    Activation, ApplianceLicense, ApplianceState, CheckResult, LicenseCheck, ReportedVirtualService,
 };
 use bandpool_domain::license::LicenseStatus;
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,9 @@ pub struct LicenseEntry {
     /// The LoadMaster gave the license back; the deactivation is queued for the portal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub released: bool,
+    /// The LoadMaster's Virtual Services as its last check reported them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_services: Option<Vec<ReportedVirtualService>>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -147,6 +150,7 @@ impl Licenses {
                 grace_period_end: None,
                 last_check_at: None,
                 released: false,
+                virtual_services: None,
             },
         );
         inner.version += 1;
@@ -203,6 +207,7 @@ impl Licenses {
                             grace_period_end: result.grace_period_end,
                             last_check_at,
                             released: false,
+                            virtual_services: None,
                         },
                     );
                     applied.learned += 1;
@@ -239,6 +244,7 @@ impl Licenses {
                         grace_period_end: None,
                         last_check_at: None,
                         released: false,
+                        virtual_services: None,
                     },
                 );
                 false
@@ -292,8 +298,27 @@ impl Licenses {
                     ApplianceLicense::Licensed
                 },
                 last_check_at: e.last_check_at,
+                virtual_services: e.virtual_services.clone(),
             })
             .collect()
+    }
+
+    /// A check reported the LoadMaster's Virtual Services: kept (and saved) when they
+    /// differ from what the connector had, for the next sync answer.
+    pub fn note_services(&self, license_id: &str, mut services: Vec<ReportedVirtualService>) {
+        services.retain(ReportedVirtualService::is_valid);
+        services.truncate(ReportedVirtualService::MAX_PER_LOADMASTER);
+        let mut inner = self.lock();
+        let changed = match inner.licenses.get_mut(license_id) {
+            Some(entry) if entry.virtual_services.as_ref() != Some(&services) => {
+                entry.virtual_services = Some(services);
+                true
+            }
+            _ => false,
+        };
+        if changed {
+            inner.version += 1;
+        }
     }
 
     /// Whether a save would write something: a change not yet on disk, or (with

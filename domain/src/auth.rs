@@ -95,6 +95,9 @@ pub enum Permission {
     ChangeLicenses,
     /// Create connectors (their registration tokens); block and remove LoadMasters.
     ManageConnectors,
+    /// Sync entitlements; map Virtual Services to applications; set the tenant's
+    /// communication channels (emails, webhook).
+    ManageUsage,
     /// Create and revoke API tokens.
     ManageTokens,
     /// Invite, remove, and change the roles of users.
@@ -112,6 +115,7 @@ impl Permission {
             Permission::ViewEvents => "view the event log",
             Permission::ChangeLicenses => "change licenses",
             Permission::ManageConnectors => "manage connectors and LoadMasters",
+            Permission::ManageUsage => "manage applications, entitlements and notifications",
             Permission::ManageTokens => "manage API tokens",
             Permission::ManageUsers => "manage users and roles",
             Permission::OperateTenants => "create tenants",
@@ -124,6 +128,7 @@ impl Permission {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
             Permission::ChangeLicenses
             | Permission::ManageConnectors
+            | Permission::ManageUsage
             | Permission::ManageTokens => role >= Role::Admin,
             Permission::ManageUsers => role == Role::Owner,
             Permission::OperateTenants => false,
@@ -134,7 +139,9 @@ impl Permission {
     pub fn allowed_for_scope(self, scope: Scope) -> bool {
         match self {
             Permission::ViewPool | Permission::Export | Permission::ViewEvents => true,
-            Permission::ChangeLicenses | Permission::ManageConnectors => scope == Scope::ReadWrite,
+            Permission::ChangeLicenses | Permission::ManageConnectors | Permission::ManageUsage => {
+                scope == Scope::ReadWrite
+            }
             Permission::ManageTokens | Permission::ManageUsers | Permission::OperateTenants => {
                 false
             }

@@ -224,6 +224,29 @@ pub struct ApplianceState {
     pub state: ApplianceLicense,
     /// When it last checked (Unix seconds).
     pub last_check_at: Option<i64>,
+    /// Its Virtual Services, as it last reported them; absent when it never did (an
+    /// absent list leaves the portal's record as it is).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub virtual_services: Option<Vec<ReportedVirtualService>>,
+}
+
+/// A Virtual Service as a LoadMaster reports it: its name and `address:port`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedVirtualService {
+    pub name: String,
+    pub address: String,
+}
+
+impl ReportedVirtualService {
+    /// At most this many per LoadMaster are taken from a report.
+    pub const MAX_PER_LOADMASTER: usize = 1000;
+
+    pub fn is_valid(&self) -> bool {
+        let text = |s: &str, max: usize| {
+            !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
+        };
+        text(&self.name, 100) && text(&self.address, 64)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -397,6 +420,10 @@ pub mod appliance {
     pub struct CheckRequest {
         pub license_id: String,
         pub serial_no: String,
+        /// The LoadMaster's Virtual Services (the connector passes them on when the portal
+        /// asks for a sync).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub virtual_services: Option<Vec<super::ReportedVirtualService>>,
     }
 
     #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -77,6 +77,16 @@ pub enum AppError {
     /// A connector registration token that is unknown, expired or already used.
     #[error("The registration token is unknown, expired or already used; create a new one in the portal")]
     InvalidRegistrationToken,
+    /// An application already holds its limit of Virtual Services.
+    #[error("An application holds at most {limit} Virtual Services; this one is full")]
+    ApplicationFull { limit: i64 },
+    /// A Virtual Service belongs to one application at a time.
+    #[error("This Virtual Service is already mapped to application {application}; unmap it first")]
+    VirtualServiceMapped { application: String },
+    /// The entitlement source (the upstream licensing service) failed, was too slow, or
+    /// answered something that is not an entitlement.
+    #[error("The licensing service could not be synced: {reason}")]
+    EntitlementSourceFailed { reason: String },
 }
 
 /// Why a license was refused. The messages are those of the local-licensing error table
@@ -221,6 +231,19 @@ impl From<ErrorBody> for AppError {
             "device_has_pooled_license" => AppError::DeviceHasPooledLicense,
             "invalid_connector_credential" => AppError::InvalidConnectorCredential,
             "invalid_registration_token" => AppError::InvalidRegistrationToken,
+            "application_full" => AppError::ApplicationFull {
+                limit: body
+                    .reason
+                    .as_deref()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or(crate::billing::VIRTUAL_SERVICE_LIMIT),
+            },
+            "virtual_service_mapped" => AppError::VirtualServiceMapped {
+                application: text(body.what),
+            },
+            "entitlement_source_failed" => AppError::EntitlementSourceFailed {
+                reason: text(body.reason),
+            },
             code => match Refusal::from_code(code) {
                 Some(refusal) => AppError::Refused {
                     refusal,
@@ -280,6 +303,9 @@ impl AppError {
             AppError::DeviceHasPooledLicense => "device_has_pooled_license",
             AppError::InvalidConnectorCredential => "invalid_connector_credential",
             AppError::InvalidRegistrationToken => "invalid_registration_token",
+            AppError::ApplicationFull { .. } => "application_full",
+            AppError::VirtualServiceMapped { .. } => "virtual_service_mapped",
+            AppError::EntitlementSourceFailed { .. } => "entitlement_source_failed",
         }
     }
 
@@ -308,6 +334,10 @@ impl AppError {
             AppError::InvalidConnectorCredential | AppError::InvalidRegistrationToken => {
                 StatusCode::UNAUTHORIZED
             }
+            AppError::ApplicationFull { .. } | AppError::VirtualServiceMapped { .. } => {
+                StatusCode::CONFLICT
+            }
+            AppError::EntitlementSourceFailed { .. } => StatusCode::BAD_GATEWAY,
         }
     }
 
@@ -334,6 +364,9 @@ impl AppError {
             AppError::SignInFailed { reason } => body.reason = Some(reason.clone()),
             AppError::LicenseNotKillable { reason } => body.reason = Some(reason.clone()),
             AppError::Refused { detail, .. } => body.reason = Some(detail.clone()),
+            AppError::ApplicationFull { limit } => body.reason = Some(limit.to_string()),
+            AppError::VirtualServiceMapped { application } => body.what = Some(application.clone()),
+            AppError::EntitlementSourceFailed { reason } => body.reason = Some(reason.clone()),
             _ => {}
         }
         body
@@ -474,6 +507,25 @@ mod tests {
                 "invalid_registration_token",
                 401,
             ),
+            (
+                AppError::ApplicationFull { limit: 15 },
+                "application_full",
+                409,
+            ),
+            (
+                AppError::VirtualServiceMapped {
+                    application: "Exchange".into(),
+                },
+                "virtual_service_mapped",
+                409,
+            ),
+            (
+                AppError::EntitlementSourceFailed {
+                    reason: "timed out".into(),
+                },
+                "entitlement_source_failed",
+                502,
+            ),
         ];
         for (error, code, status) in cases {
             assert_eq!(error.code(), code);
@@ -519,6 +571,13 @@ mod tests {
             AppError::DeviceHasPooledLicense,
             AppError::InvalidConnectorCredential,
             AppError::InvalidRegistrationToken,
+            AppError::ApplicationFull { limit: 15 },
+            AppError::VirtualServiceMapped {
+                application: "Exchange".into(),
+            },
+            AppError::EntitlementSourceFailed {
+                reason: "the service answered 503".into(),
+            },
             AppError::Refused {
                 refusal: Refusal::NoLicenseForSku,
                 detail: "SKU: VLM-X".into(),

@@ -38,6 +38,17 @@ pub const ACTIONS: &[&str] = &[
     "device_removed",
     "device_blocked",
     "device_unblocked",
+    "entitlement_changed",
+    "entitlements_sync_started",
+    "entitlements_synced",
+    "entitlements_sync_failed",
+    "application_created",
+    "application_changed",
+    "application_deleted",
+    "applications_quick_mapped",
+    "channels_changed",
+    "limit_reached",
+    "limit_cleared",
 ];
 
 /// One recorded event.

@@ -7,6 +7,16 @@ pub fn format_mbps(mbps: i64) -> String {
     format!("{} Mb/s", group_thousands(mbps))
 }
 
+/// `42500` → `42.5`: Mb/s as Gb/s, to one decimal where it matters (`10000` → `10`).
+pub fn format_gb(mbps: i64) -> String {
+    let tenths = (mbps as f64 / 100.0).round() as i64;
+    if tenths % 10 == 0 {
+        group_thousands(tenths / 10)
+    } else {
+        format!("{}.{}", group_thousands(tenths / 10), (tenths % 10).abs())
+    }
+}
+
 pub fn group_thousands(value: i64) -> String {
     let digits = value.unsigned_abs().to_string();
     let mut out = String::new();
@@ -47,6 +57,15 @@ pub fn month_label(month: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gigabits_read_to_one_decimal() {
+        assert_eq!(format_gb(10_000), "10");
+        assert_eq!(format_gb(42_500), "42.5");
+        assert_eq!(format_gb(1_234_000), "1,234");
+        assert_eq!(format_gb(200), "0.2");
+        assert_eq!(format_gb(0), "0");
+    }
 
     #[test]
     fn figures_read_well() {

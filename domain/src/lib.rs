@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod allocation;
 pub mod auth;
+pub mod billing;
 pub mod chart;
 pub mod connector;
 pub mod csv_rules;

@@ -1,6 +1,7 @@
 //! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`,
 //! `server create-tenant --name N --owner-email E`, `server create-operator --email E`,
-//! `server create-connector --name N [--tenant-id T]`.
+//! `server create-connector --name N [--tenant-id T]`,
+//! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`.
 
 // Leptos page types (the License Repository) need more than the default 128.
 #![recursion_limit = "256"]
@@ -73,6 +74,48 @@ enum Command {
         #[arg(long)]
         tenant_id: Option<String>,
     },
+    /// Set a tenant's entitlement (the operator's records, the default entitlement source):
+    /// what is given changes, the rest stays. Dates are YYYY-MM-DD.
+    SetEntitlement(Box<EntitlementArgs>),
+}
+
+#[derive(clap::Args)]
+struct EntitlementArgs {
+    /// The first tenant when none is named.
+    #[arg(long)]
+    tenant_id: Option<String>,
+    #[arg(long)]
+    owner_name: Option<String>,
+    #[arg(long)]
+    progress_id: Option<String>,
+    #[arg(long)]
+    order_id: Option<String>,
+    #[arg(long)]
+    plan: Option<String>,
+    /// Pooled licensing (only applications are used assets): true or false.
+    #[arg(long)]
+    pooled: Option<bool>,
+    #[arg(long)]
+    base_assets: Option<i64>,
+    /// active, trial, suspended or expired.
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long)]
+    activated_on: Option<String>,
+    #[arg(long)]
+    bill_on: Option<String>,
+    #[arg(long)]
+    next_bill_on: Option<String>,
+    #[arg(long)]
+    max_capacity_mbps: Option<i64>,
+    #[arg(long)]
+    loadmaster_limit: Option<i64>,
+    /// Replaces the add-ons: "description; quantity; status[; activation date[; bill date]]",
+    /// once per add-on; --clear-add-ons removes them all.
+    #[arg(long = "add-on")]
+    add_ons: Vec<String>,
+    #[arg(long)]
+    clear_add_ons: bool,
 }
 
 #[tokio::main]
@@ -176,6 +219,99 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             eprintln!("connector {name} ({id}) created in tenant {tenant_id}; its registration token works once, for 24 hours:");
             println!("{token}");
         }
+        Command::SetEntitlement(args) => {
+            let EntitlementArgs {
+                tenant_id,
+                owner_name,
+                progress_id,
+                order_id,
+                plan,
+                pooled,
+                base_assets,
+                status,
+                activated_on,
+                bill_on,
+                next_bill_on,
+                max_capacity_mbps,
+                loadmaster_limit,
+                add_ons,
+                clear_add_ons,
+            } = *args;
+            let tenant_id = match tenant_id {
+                Some(id) => id,
+                None => tenants::first_tenant_id(&db)
+                    .await?
+                    .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
+            };
+            let current = bandpool_store::billing::entitlement(&db, &tenant_id).await?;
+            let mut form = bandpool_domain::billing::EntitlementForm::of(&current);
+            let set = |field: &mut String, value: Option<String>| {
+                if let Some(v) = value {
+                    *field = v;
+                }
+            };
+            set(&mut form.owner_name, owner_name);
+            set(&mut form.progress_id, progress_id);
+            set(&mut form.order_id, order_id);
+            set(&mut form.plan, plan);
+            set(&mut form.base_assets, base_assets.map(|n| n.to_string()));
+            set(&mut form.status, status);
+            set(&mut form.activated_on, activated_on);
+            set(&mut form.bill_on, bill_on);
+            set(&mut form.next_bill_on, next_bill_on);
+            set(
+                &mut form.max_capacity_mbps,
+                max_capacity_mbps.map(|n| n.to_string()),
+            );
+            set(
+                &mut form.loadmaster_limit,
+                loadmaster_limit.map(|n| n.to_string()),
+            );
+            if let Some(p) = pooled {
+                form.pooled = p;
+            }
+            if clear_add_ons || !add_ons.is_empty() {
+                form.add_ons = add_ons.join("\n");
+            }
+            let next = form.parse(current.virtual_service_limit)?;
+            let mut tx = db.begin_write().await?;
+            let changes = bandpool_store::billing::apply_entitlement(
+                &mut tx,
+                &tenant_id,
+                &next,
+                clock.now_ts(),
+            )
+            .await?;
+            let detail: String = changes
+                .iter()
+                .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+                .collect::<Vec<_>>()
+                .join("; ")
+                .chars()
+                .take(1000)
+                .collect();
+            if !changes.is_empty() {
+                bandpool_store::events::record(
+                    &mut tx,
+                    bandpool_store::events::NewEvent {
+                        tenant_id: Some(&tenant_id),
+                        at_ms: clock.now().timestamp_millis(),
+                        actor: &bandpool_store::events::Actor::system("command line"),
+                        action: "entitlement_changed",
+                        target: "entitlements",
+                        detail: &detail,
+                    },
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            if changes.is_empty() {
+                println!("nothing changed");
+            }
+            for c in changes {
+                println!("{}: {} → {}", c.field, c.from, c.to);
+            }
+        }
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.seed_demo_if_empty {
                 seed(&db, &clock, 300, true, "Demo Networks".into()).await?;
@@ -228,7 +364,21 @@ async fn seed(
     let from_env = std::env::var("BANDPOOL_DEMO_PASSWORD")
         .ok()
         .filter(|p| !p.is_empty());
-    match accounts::ensure_demo_owner(db, clock, &report.tenant_id, from_env).await? {
+    let demo = accounts::ensure_demo_owner(db, clock, &report.tenant_id, from_env).await?;
+    // The demo's communication channel: its Owner's email.
+    let mut tx = db.begin_write().await?;
+    bandpool_store::notifications::set_channels(
+        &mut tx,
+        &report.tenant_id,
+        &[accounts::DEMO_OWNER.to_string()],
+        None,
+        false,
+        false,
+        clock.now_ts(),
+    )
+    .await?;
+    tx.commit().await?;
+    match demo {
         Some(generated) => println!(
             "\n  Sign in as {} with the password {generated}\n  (generated now and shown only this once; set BANDPOOL_DEMO_PASSWORD to choose it)\n",
             accounts::DEMO_OWNER

@@ -41,6 +41,21 @@ pub struct Settings {
     pub sync_timeout_seconds: i64,
     /// How often the connector-health sweep runs (silence, grace deadlines, overdue syncs).
     pub health_sweep_seconds: u64,
+    /// Sync entitlements from an upstream licensing service: its base URL (`https://...`;
+    /// the portal asks `GET <url>/v1/entitlements/<Progress ID>`) and bearer token. Unset:
+    /// the operator's own records are the source.
+    pub entitlements_url: Option<String>,
+    pub entitlements_token: Option<String>,
+    /// How long Sync entitlements waits for the licensing service.
+    pub entitlements_timeout_seconds: u64,
+    /// PEM certificates to trust for outbound HTTPS besides the public roots (a private CA
+    /// for the licensing service or webhook receivers).
+    pub extra_ca_file: Option<std::path::PathBuf>,
+    /// Allow webhooks to `http://127.0.0.1`/`localhost` (local receivers and tests); other
+    /// webhooks must be `https://`.
+    pub webhook_allow_loopback_http: bool,
+    /// How often due webhook deliveries are attempted.
+    pub webhook_sweep_seconds: u64,
 }
 
 impl Default for Settings {
@@ -65,6 +80,12 @@ impl Default for Settings {
             connector_silence_seconds: 24 * 3600,
             sync_timeout_seconds: 30,
             health_sweep_seconds: 60,
+            entitlements_url: None,
+            entitlements_token: None,
+            entitlements_timeout_seconds: 15,
+            extra_ca_file: None,
+            webhook_allow_loopback_http: false,
+            webhook_sweep_seconds: 10,
         }
     }
 }
@@ -99,6 +120,44 @@ impl Settings {
             }
             _ => None,
         }
+    }
+
+    /// Where Sync entitlements pulls from.
+    pub fn entitlement_source(&self) -> Result<app::usage::EntitlementSource, String> {
+        match self.entitlements_url.as_deref().map(str::trim) {
+            None | Some("") => Ok(app::usage::EntitlementSource::Operator),
+            Some(url) => {
+                if !url.starts_with("https://") {
+                    return Err(format!(
+                        "entitlements_url must be an https:// address, not {url}"
+                    ));
+                }
+                let token = self
+                    .entitlements_token
+                    .clone()
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or("entitlements_url is set but entitlements_token is not")?;
+                Ok(app::usage::EntitlementSource::Upstream {
+                    url: url.to_string(),
+                    token,
+                    timeout: std::time::Duration::from_secs(
+                        self.entitlements_timeout_seconds.max(1),
+                    ),
+                })
+            }
+        }
+    }
+
+    /// The outbound HTTPS client (with the extra CA, when set).
+    pub fn outbound(&self) -> Result<app::usage::Outbound, String> {
+        let pem = match &self.extra_ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| format!("extra_ca_file {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        app::usage::Outbound::new(pem.as_deref(), self.webhook_allow_loopback_http)
     }
 
     pub fn local_accounts(&self) -> bool {

@@ -70,6 +70,8 @@ pub fn build_with_state(
             sync_timeout_secs: settings.sync_timeout_seconds.max(1),
         },
         wakeups: Wakeups::default(),
+        entitlements: settings.entitlement_source()?,
+        outbound: settings.outbound()?,
     };
     let auth = AuthContext {
         oidc,
@@ -179,6 +181,10 @@ pub async fn serve(
     let addr = leptos_options.site_addr;
     let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
     tokio::spawn(sweep_sessions(db));
+    tokio::spawn(crate::sweeps::webhook_deliveries(
+        state.clone(),
+        std::time::Duration::from_secs(settings.webhook_sweep_seconds.max(1)),
+    ));
     tokio::spawn(crate::sweeps::connector_health(
         state,
         std::time::Duration::from_secs(settings.health_sweep_seconds.max(1)),

@@ -75,6 +75,16 @@ const MATRIX: &[Route] = &[
     r("get", "/users", "/users", NONE, Owners),
     r("get", "/api-tokens", "/api-tokens", NONE, Manage),
     r("get", "/connectors", "/connectors", NONE, Read),
+    r("get", "/usage-and-billing", "/usage-and-billing", NONE, Read),
+    r("get", "/applications", "/applications", NONE, Read),
+    r("get", "/notifications", "/notifications", NONE, Manage),
+    r(
+        "get",
+        "/tenants/{id}/entitlement",
+        "/tenants/OTHER_TENANT/entitlement",
+        NONE,
+        Operator,
+    ),
     r("get", "/tenants", "/tenants", NONE, Operator),
     r("get", "/sign-in", "/sign-in", NONE, Public),
     r("get", "/forgot-password", "/forgot-password", NONE, Public),
@@ -153,6 +163,93 @@ const MATRIX: &[Route] = &[
         Change,
     ),
     r("get", "/api/v1/devices", "/api/v1/devices", NONE, Read),
+    r("get", "/api/v1/usage", "/api/v1/usage", NONE, Read),
+    r(
+        "get",
+        "/api/v1/usage/export.csv",
+        "/api/v1/usage/export.csv",
+        NONE,
+        Read,
+    ),
+    r("get", "/api/v1/entitlements", "/api/v1/entitlements", NONE, Read),
+    r(
+        "post",
+        "/api/v1/entitlements/sync",
+        "/api/v1/entitlements/sync",
+        NONE,
+        Change,
+    ),
+    r(
+        "get",
+        "/api/v1/entitlements/sync/{id}",
+        "/api/v1/entitlements/sync/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Read,
+    ),
+    r("get", "/api/v1/applications", "/api/v1/applications", NONE, Read),
+    r(
+        "post",
+        "/api/v1/applications",
+        "/api/v1/applications",
+        &[("name", "matrix app")],
+        Change,
+    ),
+    r(
+        "post",
+        "/api/v1/applications/quick-map",
+        "/api/v1/applications/quick-map",
+        NONE,
+        Change,
+    ),
+    r(
+        "delete",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Change,
+    ),
+    r(
+        "put",
+        "/api/v1/applications/{id}/virtual-services/{vs}",
+        "/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Change,
+    ),
+    r(
+        "delete",
+        "/api/v1/applications/{id}/virtual-services/{vs}",
+        "/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000",
+        NONE,
+        Change,
+    ),
+    r(
+        "get",
+        "/api/v1/virtual-services",
+        "/api/v1/virtual-services",
+        NONE,
+        Read,
+    ),
+    r(
+        "get",
+        "/api/v1/notifications/channels",
+        "/api/v1/notifications/channels",
+        NONE,
+        Change,
+    ),
+    r(
+        "put",
+        "/api/v1/notifications/channels",
+        "/api/v1/notifications/channels",
+        NONE,
+        Change,
+    ),
+    r(
+        "get",
+        "/api/v1/notifications/webhook-deliveries",
+        "/api/v1/notifications/webhook-deliveries",
+        NONE,
+        Change,
+    ),
     r(
         "delete",
         "/api/v1/devices/{id}",
@@ -315,6 +412,97 @@ const MATRIX: &[Route] = &[
         "/_server/change_device",
         &[("device_id", BOGUS), ("change", "block")],
         Change,
+    ),
+    r(
+        "post",
+        "/_server/get_usage_overview",
+        "/_server/get_usage_overview",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/list_applications",
+        "/_server/list_applications",
+        &[("page", "1"), ("per_page", "10")],
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/list_all_applications",
+        "/_server/list_all_applications",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/sync_entitlements",
+        "/_server/sync_entitlements",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/get_entitlement_sync",
+        "/_server/get_entitlement_sync",
+        &[("id", BOGUS)],
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/list_virtual_services",
+        "/_server/list_virtual_services",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
+        "/_server/change_application",
+        "/_server/change_application",
+        &[("op", "quick_map")],
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/get_channels",
+        "/_server/get_channels",
+        NONE,
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/set_channels",
+        "/_server/set_channels",
+        &[("email_recipients", "owner@demo.test")],
+        Change,
+    ),
+    r(
+        "post",
+        "/_server/get_tenant_entitlement",
+        "/_server/get_tenant_entitlement",
+        &[("tenant_id", "OTHER_TENANT")],
+        Operator,
+    ),
+    r(
+        "post",
+        "/_server/set_tenant_entitlement",
+        "/_server/set_tenant_entitlement",
+        &[
+            ("tenant_id", "OTHER_TENANT"),
+            ("owner_name", "Matrix Owner"),
+            ("progress_id", ""),
+            ("order_id", ""),
+            ("plan", "LoadMaster 360 Pooled"),
+            ("base_assets", "5"),
+            ("status", "active"),
+            ("activated_on", ""),
+            ("bill_on", ""),
+            ("next_bill_on", ""),
+            ("max_capacity_mbps", "1000"),
+            ("loadmaster_limit", "10"),
+            ("add_ons", ""),
+        ],
+        Operator,
     ),
     r(
         "post",
@@ -626,7 +814,12 @@ app_test!(
                     Who::ReadToken => app.bearer(&read),
                     Who::WriteToken => app.bearer(&write),
                 };
-                let url = app.url(&route.url.replace("LICENSE", &license_id));
+                let url = app.url(
+                    &route
+                        .url
+                        .replace("LICENSE", &license_id)
+                        .replace("OTHER_TENANT", &other),
+                );
                 let fields: Vec<(String, String)> = route
                     .fields
                     .iter()
@@ -642,6 +835,12 @@ app_test!(
                 let request = match route.method {
                     "get" => client.get(&url),
                     "delete" => client.delete(&url).header("origin", &app.base),
+                    "put" => client.put(&url).header("origin", &app.base).json(
+                        &fields
+                            .iter()
+                            .cloned()
+                            .collect::<std::collections::HashMap<_, _>>(),
+                    ),
                     // The REST API takes JSON bodies.
                     _ if api => client.post(&url).header("origin", &app.base).json(
                         &fields

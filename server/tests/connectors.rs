@@ -409,7 +409,8 @@ app_test!(
     }
 );
 
-/// Connector health with real email: Down after the silence (grace, an email to the Owners),
+/// Connector health with real email: Down after the silence (grace, an email on the tenant's
+/// communication channel),
 /// back online (Active, an email), and expiry after the 30-day grace period.
 async fn health(db: &bandpool_store::testing::TestDb) {
     let mail = MailServer::start();
@@ -418,6 +419,15 @@ async fn health(db: &bandpool_store::testing::TestDb) {
         s.connector_silence_seconds = 60;
     })
     .await;
+    // Connector messages go to the tenant's communication channel.
+    let saved = app
+        .client
+        .put(app.url("/api/v1/notifications/channels"))
+        .json(&json!({ "email_recipients": [OWNER] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
     let (_, connector) = register(&app, "dc-east").await;
     let (_, granted) = post(
         &connector,

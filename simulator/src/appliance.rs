@@ -313,6 +313,10 @@ async fn check(
     let request = CheckRequest {
         license_id: license_id.to_string(),
         serial_no: slot.id.serial_no.clone(),
+        virtual_services: Some(crate::naming::virtual_services(
+            slot.id.number,
+            &slot.id.ip_address,
+        )),
     };
     let url = format!("{}/v1/check", record.connector_url.trim_end_matches('/'));
     let answer = {

@@ -13,6 +13,25 @@ pub struct ApplianceId {
     pub ip_address: String,
 }
 
+/// The Virtual Services appliance `number` runs: one to three, on its own address
+/// (`web-443` at `10.20.0.1:443`, ...), so a fleet gives the portal services to map.
+pub fn virtual_services(
+    number: usize,
+    ip_address: &str,
+) -> Vec<bandpool_domain::connector::ReportedVirtualService> {
+    const SERVICES: [(&str, u16); 3] = [("web", 443), ("mail", 25), ("api", 8443)];
+    SERVICES
+        .iter()
+        .take(1 + number % 3)
+        .map(
+            |(name, port)| bandpool_domain::connector::ReportedVirtualService {
+                name: format!("{name}-{port}"),
+                address: format!("{ip_address}:{port}"),
+            },
+        )
+        .collect()
+}
+
 /// The device name of appliance `number`.
 pub fn device_name(prefix: &str, number: usize) -> String {
     format!("{prefix}-{number:04}")

@@ -175,6 +175,15 @@ impl Db {
         }
         Ok(query.fetch_optional(&self.pool).await?)
     }
+
+    /// A query that always answers one row (a count, say).
+    pub async fn fetch_one(&self, sql: &str, values: Vec<Value>) -> Result<AnyRow> {
+        let mut query = sqlx::query(sql);
+        for v in values {
+            query = bind(query, v);
+        }
+        Ok(query.fetch_one(&self.pool).await?)
+    }
 }
 
 /// Stream a query's rows, mapped, from a task of their own: memory stays flat however many

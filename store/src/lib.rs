@@ -8,6 +8,7 @@
 
 pub mod accounts;
 pub mod allocation;
+pub mod billing;
 pub mod clock;
 pub mod commands;
 pub mod connectors;
@@ -18,6 +19,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod licenses;
 pub mod licensing;
+pub mod notifications;
 pub mod pool;
 pub mod secret;
 pub mod seed;

@@ -526,6 +526,7 @@ pub async fn seed_demo(
         day_rows,
     )
     .await?;
+    seed_usage(&mut tx, &tenant_id, &device_rows, capacity, now_ts).await?;
     progress(total_rows, total_rows);
     check_consistency(&mut tx, &tenant_id, &days).await?;
     tx.commit().await?;
@@ -538,6 +539,137 @@ pub async fn seed_demo(
         allocation_days,
         max_capacity_mbps: capacity,
     })
+}
+
+/// Names of the demo's applications (004's examples first).
+const APPLICATIONS: [&str; 26] = [
+    "VMware View",
+    "Microsoft Exchange",
+    "SharePoint",
+    "Customer portal",
+    "Web shop",
+    "Payments API",
+    "Intranet",
+    "Helpdesk",
+    "ERP",
+    "CRM",
+    "Mail relay",
+    "Video streaming",
+    "Partner API",
+    "Search",
+    "Reporting",
+    "HR portal",
+    "Wiki",
+    "Build farm",
+    "Git hosting",
+    "Chat",
+    "Status page",
+    "Identity provider",
+    "File transfer",
+    "Telephony",
+    "Analytics",
+    "Backup gateway",
+];
+
+/// The demo's subscription and its applications: an entitlement with add-ons, one to three
+/// Virtual Services on each of the first 400 LoadMasters, 26 applications holding between
+/// 1 and 15 of them (so every bar colour shows), and a few Virtual Services left unmapped.
+async fn seed_usage(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    devices: &[(String, String, String, String, String, i64)],
+    capacity: i64,
+    now: i64,
+) -> Result<()> {
+    use bandpool_domain::billing::{AddOn, Entitlement, SubscriptionStatus};
+    let pool = tx
+        .fetch_one(
+            "SELECT loadmaster_limit FROM pools WHERE tenant_id = $1",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?;
+    let year = 365 * DAY;
+    let activated = now - year + 40 * DAY;
+    let entitlement = Entitlement {
+        owner_name: "Dana Whitfield".into(),
+        progress_id: "PRG-104233".into(),
+        order_id: "ORD-2026-0042".into(),
+        plan: "LoadMaster 360 Pooled".into(),
+        pooled: true,
+        base_assets: 25,
+        add_ons: vec![
+            AddOn {
+                description: "Additional assets (10-pack)".into(),
+                quantity: 10,
+                status: SubscriptionStatus::Active,
+                activated_at: Some(activated + 120 * DAY),
+                bill_at: Some(activated + 120 * DAY),
+            },
+            AddOn {
+                description: "Additional assets (5-pack, trial)".into(),
+                quantity: 5,
+                status: SubscriptionStatus::Trial,
+                activated_at: Some(now - 10 * DAY),
+                bill_at: None,
+            },
+        ],
+        virtual_service_limit: bandpool_domain::billing::VIRTUAL_SERVICE_LIMIT,
+        status: SubscriptionStatus::Active,
+        activated_at: Some(activated),
+        bill_at: Some(activated),
+        next_bill_at: Some(activated + year),
+        max_capacity_mbps: capacity,
+        loadmaster_limit: sqlx::Row::try_get(&pool, "loadmaster_limit")?,
+    };
+    crate::billing::apply_entitlement(tx, tenant_id, &entitlement, now).await?;
+
+    const SERVICES: [(&str, u16); 3] = [("web", 443), ("mail", 25), ("api", 8443)];
+    let mut services: Vec<String> = Vec::new();
+    let mut rows = Vec::new();
+    for (k, (device_id, _, ip, _, _, created)) in devices.iter().take(400).enumerate() {
+        for (name, port) in SERVICES.iter().take(1 + k % 3) {
+            let id = uuid::Uuid::new_v4().to_string();
+            services.push(id.clone());
+            rows.push(vec![
+                Value::Text(id),
+                Value::Text(tenant_id.to_string()),
+                Value::Text(device_id.clone()),
+                Value::Text(format!("{name}-{port}")),
+                Value::Text(format!("{ip}:{port}")),
+                Value::Int(*created),
+            ]);
+        }
+    }
+    insert_rows(
+        tx,
+        "virtual_services",
+        &[
+            "id",
+            "tenant_id",
+            "device_id",
+            "name",
+            "address",
+            "created_at",
+        ],
+        rows,
+    )
+    .await?;
+    // 3, 8, 12, 15, ... Virtual Services: green, amber, red and full applications.
+    const SIZES: [usize; 10] = [3, 8, 12, 15, 5, 14, 1, 10, 13, 7];
+    let keep_unmapped = services.len() / 10;
+    let mut free = services[..services.len() - keep_unmapped].iter();
+    for (k, name) in APPLICATIONS.iter().enumerate() {
+        let members: Vec<String> = free
+            .by_ref()
+            .take(SIZES[k % SIZES.len()])
+            .cloned()
+            .collect();
+        if members.is_empty() {
+            break;
+        }
+        crate::billing::create_application(tx, tenant_id, name, &members, now - year / 2).await?;
+    }
+    Ok(())
 }
 
 /// The replayed series must end at the licenses' own allocation.

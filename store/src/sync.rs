@@ -117,6 +117,7 @@ pub async fn record_answer(
         )
         .await?
         .ok_or_else(|| AppError::not_found("The sync run"))?;
+    record_virtual_services(tx, connector, appliances, now).await?;
     if open.try_get::<Option<i64>, _>("finished_at")?.is_some() {
         // Too late: the run finished without this connector; its answer is not used.
         return Ok(());
@@ -141,6 +142,50 @@ pub async fn record_answer(
         .try_get("n")?;
     if waiting == 0 {
         finish(tx, &connector.tenant_id, run_id, now).await?;
+    }
+    Ok(())
+}
+
+/// The Virtual Services each answering LoadMaster reported, for the LoadMasters this
+/// connector licensed (any other license id is ignored).
+async fn record_virtual_services(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    appliances: &[ApplianceState],
+    now: i64,
+) -> Result<()> {
+    for appliance in appliances {
+        let Some(services) = &appliance.virtual_services else {
+            continue;
+        };
+        let device = tx
+            .fetch_optional(
+                "SELECT device_id FROM licenses WHERE tenant_id = $1 AND connector_id = $2 AND id = $3 \
+                 AND status IN ('active', 'grace_period') AND device_id IS NOT NULL",
+                vec![
+                    Value::Text(connector.tenant_id.clone()),
+                    Value::Text(connector.id.clone()),
+                    Value::Text(appliance.license_id.clone()),
+                ],
+            )
+            .await?;
+        if let Some(device) = device {
+            let device_id: String = device.try_get("device_id")?;
+            let services: Vec<_> = services
+                .iter()
+                .filter(|s| s.is_valid())
+                .take(bandpool_domain::connector::ReportedVirtualService::MAX_PER_LOADMASTER)
+                .cloned()
+                .collect();
+            crate::billing::replace_device_services(
+                tx,
+                &connector.tenant_id,
+                &device_id,
+                &services,
+                now,
+            )
+            .await?;
+        }
     }
     Ok(())
 }

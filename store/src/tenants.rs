@@ -75,6 +75,11 @@ pub async fn create_tenant(
         ],
     )
     .await?;
+    tx.execute(
+        "INSERT INTO entitlements (tenant_id, activated_at, updated_at) VALUES ($1, $2, $2)",
+        vec![Value::Text(id.clone()), Value::Int(now)],
+    )
+    .await?;
     Ok(id)
 }
 

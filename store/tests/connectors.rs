@@ -600,18 +600,21 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
             serial_no: request(1, "").serial_no,
             state: ApplianceLicense::Licensed,
             last_check_at: Some(NOW),
+            virtual_services: None,
         },
         ApplianceState {
             license_id: active.license_id.clone(),
             serial_no: request(2, "").serial_no,
             state: ApplianceLicense::Killed,
             last_check_at: Some(NOW),
+            virtual_services: None,
         },
         ApplianceState {
             license_id: uuid::Uuid::new_v4().to_string(),
             serial_no: "9999999".into(),
             state: ApplianceLicense::Licensed,
             last_check_at: Some(NOW),
+            virtual_services: None,
         },
     ];
     let ack = CommandAck::Sync { appliances };

@@ -8,7 +8,9 @@ pub mod header;
 pub mod history_panel;
 pub mod kill_license;
 pub mod license_overview;
+pub mod sync_entitlements;
 pub mod sync_licenses;
+pub mod usage_bar;
 
 /// CSS placing an overlay element over a chart rectangle, in percent of the chart's size.
 pub fn overlay_style(rect: &bandpool_domain::chart::Rect, width: f64, height: f64) -> String {

@@ -10,4 +10,5 @@ pub mod pool;
 pub mod session;
 pub mod tenants;
 pub mod tokens;
+pub mod usage;
 pub mod users;

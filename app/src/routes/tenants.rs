@@ -22,7 +22,7 @@ pub fn Tenants() -> impl IntoView {
                     Ok(list) => view! {
                         <section class="card">
                             <table class="data tenants">
-                                <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th></tr></thead>
+                                <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th><th></th></tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|t| view! {
                                         <tr data-tenant=t.name.clone()>
@@ -32,6 +32,7 @@ pub fn Tenants() -> impl IntoView {
                                             <td>{format_mbps(t.max_capacity_mbps)}</td>
                                             <td>{t.loadmaster_limit}</td>
                                             <td>{format_datetime(t.created_at)}</td>
+                                            <td><a href=format!("/tenants/{}/entitlement", t.id)>"Entitlement"</a></td>
                                         </tr>
                                     }).collect_view()}
                                 </tbody>

@@ -211,6 +211,9 @@ pub async fn activate(
     seen(&state, &connector, None, None).await?;
     let (activation, again): (Activation, bool) =
         licensing::activate(&state.db, &connector, &request, state.clock.now_ts()).await?;
+    if !again {
+        limits_after_change(&state, &connector.tenant_id);
+    }
     let status = if again {
         StatusCode::OK
     } else {
@@ -226,9 +229,17 @@ pub async fn deactivate(
     Body(request): Body<DeactivationRequest>,
 ) -> Result<Json<Deactivation>, AppError> {
     seen(&state, &connector, None, None).await?;
-    Ok(Json(
-        licensing::deactivate(&state.db, &connector, &request, state.clock.now_ts()).await?,
-    ))
+    let answer =
+        licensing::deactivate(&state.db, &connector, &request, state.clock.now_ts()).await?;
+    limits_after_change(&state, &connector.tenant_id);
+    Ok(Json(answer))
+}
+
+/// The pool changed: see whether a limit was reached or cleared (after the answer; the
+/// crossing is recorded once whichever instance sees it first).
+fn limits_after_change(state: &AppState, tenant_id: &str) {
+    let (state, tenant_id) = (state.clone(), tenant_id.to_string());
+    tokio::spawn(async move { app::usage::check_limits(&state, &tenant_id).await });
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,11 +9,12 @@ pub mod export;
 pub mod licenses;
 pub mod openapi;
 pub mod pool;
+pub mod usage;
 
 use app::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
@@ -43,6 +44,21 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/v1/connector/deactivations"),
     ("get", "/api/v1/connector/commands"),
     ("post", "/api/v1/connector/commands/{id}/ack"),
+    ("get", "/api/v1/usage"),
+    ("get", "/api/v1/usage/export.csv"),
+    ("get", "/api/v1/entitlements"),
+    ("post", "/api/v1/entitlements/sync"),
+    ("get", "/api/v1/entitlements/sync/{id}"),
+    ("get", "/api/v1/applications"),
+    ("post", "/api/v1/applications"),
+    ("post", "/api/v1/applications/quick-map"),
+    ("delete", "/api/v1/applications/{id}"),
+    ("put", "/api/v1/applications/{id}/virtual-services/{vs}"),
+    ("delete", "/api/v1/applications/{id}/virtual-services/{vs}"),
+    ("get", "/api/v1/virtual-services"),
+    ("get", "/api/v1/notifications/channels"),
+    ("put", "/api/v1/notifications/channels"),
+    ("get", "/api/v1/notifications/webhook-deliveries"),
     ("get", "/api/v1/events"),
     ("get", "/api/v1/events/export.csv"),
     ("get", "/api/v1/openapi.json"),
@@ -67,6 +83,27 @@ pub fn router() -> Router<AppState> {
         .route("/devices/{id}", delete(connectors::remove_device))
         .route("/devices/{id}/block", post(connectors::block_device))
         .route("/devices/{id}/unblock", post(connectors::unblock_device))
+        .route("/usage", get(usage::overview))
+        .route("/usage/export.csv", get(usage::export_csv))
+        .route("/entitlements", get(usage::entitlement))
+        .route("/entitlements/sync", post(usage::sync))
+        .route("/entitlements/sync/{id}", get(usage::sync_run))
+        .route(
+            "/applications",
+            get(usage::applications).post(usage::create_application),
+        )
+        .route("/applications/quick-map", post(usage::quick_map))
+        .route("/applications/{id}", delete(usage::delete_application))
+        .route(
+            "/applications/{id}/virtual-services/{vs}",
+            put(usage::map).delete(usage::unmap),
+        )
+        .route("/virtual-services", get(usage::virtual_services))
+        .route(
+            "/notifications/channels",
+            get(usage::channels).put(usage::set_channels),
+        )
+        .route("/notifications/webhook-deliveries", get(usage::deliveries))
         .nest("/connector", connector_router())
         .route("/events", get(events::list))
         .route("/events/export.csv", get(export::export_events))

@@ -118,7 +118,7 @@ pub fn spec() -> Value {
         "responses": error_responses()
     });
     export["responses"]["200"] = json!({ "description": "CSV file", "content": { "text/csv": { "schema": { "type": "string" } } } });
-    json!({
+    let mut doc = json!({
         "security": [ { "bearer": [] }, { "session": [] } ],
         "openapi": "3.1.0",
         "info": { "title": "Bandpool API", "version": "1", "description": "Pooled LoadMaster licensing: the tenant's pool, its allocation history, its licenses (Kill License, Sync licenses), connectors and LoadMasters; and the connector API agents call under /api/v1/connector/." },
@@ -298,7 +298,107 @@ pub fn spec() -> Value {
                 "license": { "$ref": "#/components/schemas/License" },
                 "entries": { "type": "array", "items": { "$ref": "#/components/schemas/HistoryEntry" } } } }
         } }
-    })
+    });
+    add_usage(&mut doc);
+    doc
+}
+
+/// Usage and billing: the overview, entitlements, applications, notifications.
+fn add_usage(doc: &mut Value) {
+    let vs_params = json!([
+        { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" }, "description": "The application" },
+        { "name": "vs", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" }, "description": "The Virtual Service" }
+    ]);
+    let mut csv = json!({
+        "summary": "Export Usage and billing as Usage_and_billing_YYYYMMDD.csv: Name, Progress ID, Order ID, Plan, Base Assets, Total Assets, Used Assets, Remaining Assets, Virtual Service Limit, Status, Activation Date, Bill Date; then the Add Ons; then the Assets (applications with used and remaining Virtual Services)",
+        "operationId": "exportUsage",
+        "responses": error_responses()
+    });
+    csv["responses"]["200"] = json!({ "description": "CSV file", "content": { "text/csv": { "schema": { "type": "string" } } } });
+    let conflict = json!({ "description": "application_full (an application holds at most 15 Virtual Services) or virtual_service_mapped", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    let mut sync = ok(
+        "EntitlementSync",
+        json!({ "summary": "Sync entitlements: pull the latest from the entitlement source (the operator's records: 200, finished; an upstream licensing service: 202 while it runs; joins a running sync)", "operationId": "syncEntitlements" }),
+    );
+    sync["responses"]["202"] = sync["responses"]["200"].clone();
+    let mut map = ok(
+        "Changed",
+        json!({ "summary": "Map a Virtual Service to the application", "operationId": "mapVirtualService", "parameters": vs_params.clone() }),
+    );
+    map["responses"]["409"] = conflict.clone();
+    let mut create = with_body(
+        "Changed",
+        "201",
+        "Manual mapping: a new application with these (unmapped) Virtual Services",
+        "createApplication",
+        json!({ "type": "object", "required": ["name"], "properties": { "name": { "type": "string", "maxLength": 100 }, "virtual_service_ids": { "type": "array", "items": { "type": "string", "format": "uuid" }, "maxItems": 15 } } }),
+    );
+    create["responses"]["409"] = conflict;
+    let paths = json!({
+        "/api/v1/usage": { "get": ok("UsageOverview", json!({ "summary": "Usage and billing: the entitlement, license capacity, LoadMaster capacity and asset bars (with their green/amber/red level), mapped applications, Last refreshed", "operationId": "getUsage" })) },
+        "/api/v1/usage/export.csv": { "get": csv },
+        "/api/v1/entitlements": { "get": ok("Entitlement", json!({ "summary": "The tenant's entitlement: plan, base assets, add-ons, dates, pool capacity and LoadMaster limit", "operationId": "getEntitlement" })) },
+        "/api/v1/entitlements/sync": { "post": sync },
+        "/api/v1/entitlements/sync/{id}": { "get": ok("EntitlementSync", json!({ "summary": "A Sync entitlements run: running, done (with what changed) or failed (with why)", "operationId": "getEntitlementSync", "parameters": id_param() })) },
+        "/api/v1/applications": {
+            "get": ok("ApplicationPage", json!({ "summary": "Mapped application usage, by name", "operationId": "listApplications",
+                "parameters": [ query("page", "From 1", json!({ "type": "integer", "minimum": 1 })), query("per_page", "10, 20 or 50 (default 10)", json!({ "type": "integer", "enum": [10, 20, 50] })) ] })),
+            "post": create
+        },
+        "/api/v1/applications/quick-map": { "post": ok("Changed", json!({ "summary": "Quick mapping: one application per unmapped Virtual Service", "operationId": "quickMapApplications" })) },
+        "/api/v1/applications/{id}": { "delete": ok("Changed", json!({ "summary": "Delete an application (its Virtual Services become unmapped)", "operationId": "deleteApplication", "parameters": id_param() })) },
+        "/api/v1/applications/{id}/virtual-services/{vs}": {
+            "put": map,
+            "delete": ok("Changed", json!({ "summary": "Take a Virtual Service out of the application", "operationId": "unmapVirtualService", "parameters": vs_params }))
+        },
+        "/api/v1/virtual-services": { "get": ok("VirtualServiceList", json!({ "summary": "The Virtual Services of the tenant's LoadMasters (unmapped first), as connectors reported them", "operationId": "listVirtualServices" })) },
+        "/api/v1/notifications/channels": {
+            "get": ok("Channels", json!({ "summary": "The communication channels: email recipients and the webhook", "operationId": "getChannels" })),
+            "put": with_body("ChannelsSaved", "200", "Set the channels; a new webhook URL (or rotate_secret) makes a new signing secret, answered once. Webhooks are POSTs of JSON signed with X-Bandpool-Signature: t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">, retried with backoff", "setChannels",
+                json!({ "type": "object", "properties": { "email_recipients": { "type": "array", "items": { "type": "string", "format": "email" }, "maxItems": 50 }, "webhook_url": { "type": ["string", "null"] }, "rotate_secret": { "type": "boolean" } } }))
+        },
+        "/api/v1/notifications/webhook-deliveries": { "get": ok("WebhookDeliveryList", json!({ "summary": "The latest webhook deliveries: pending, delivered or failed, with the last error", "operationId": "listWebhookDeliveries" })) }
+    });
+    let usage = json!({ "type": "object", "properties": { "used": { "type": "integer" }, "total": { "type": "integer" }, "percent": { "type": "integer" }, "level": { "type": "string", "enum": ["green", "amber", "red"] } } });
+    let add_on = json!({ "type": "object", "properties": { "description": { "type": "string" }, "quantity": { "type": "integer" }, "status": { "type": "string", "enum": ["active", "trial", "suspended", "expired"] }, "activated_at": { "type": ["integer", "null"] }, "bill_at": { "type": ["integer", "null"] } } });
+    let change = json!({ "type": "object", "properties": { "field": { "type": "string" }, "from": { "type": "string" }, "to": { "type": "string" } } });
+    let schemas = json!({
+        "Usage": usage,
+        "Entitlement": { "type": "object", "description": "Also the JSON an upstream licensing service answers to GET <entitlements_url>/v1/entitlements/<Progress ID>", "properties": {
+            "owner_name": { "type": "string" }, "progress_id": { "type": "string" }, "order_id": { "type": "string" }, "plan": { "type": "string" },
+            "pooled": { "type": "boolean" }, "base_assets": { "type": "integer" }, "add_ons": { "type": "array", "items": add_on },
+            "virtual_service_limit": { "type": "integer" }, "status": { "type": "string", "enum": ["active", "trial", "suspended", "expired"] },
+            "activated_at": { "type": ["integer", "null"] }, "bill_at": { "type": ["integer", "null"] }, "next_bill_at": { "type": ["integer", "null"] },
+            "max_capacity_mbps": { "type": "integer" }, "loadmaster_limit": { "type": "integer" } } },
+        "EntitlementSync": { "type": "object", "properties": {
+            "id": { "type": "string" }, "source": { "type": "string", "enum": ["operator", "upstream"] }, "started_at": { "type": "integer" },
+            "finished_at": { "type": ["integer", "null"] }, "status": { "type": "string", "enum": ["running", "done", "failed"] },
+            "error_code": { "type": ["string", "null"] }, "error_message": { "type": ["string", "null"] }, "changes": { "type": "array", "items": change } } },
+        "UsageOverview": { "type": "object", "properties": {
+            "tenant_name": { "type": "string" }, "entitlement": { "$ref": "#/components/schemas/Entitlement" }, "source": { "type": "string" },
+            "total_assets": { "type": "integer" }, "assets": { "$ref": "#/components/schemas/Usage" }, "capacity": { "$ref": "#/components/schemas/Usage" },
+            "loadmasters": { "$ref": "#/components/schemas/Usage" }, "mapped_applications": { "type": "integer" }, "inventory_loadmasters": { "type": "integer" },
+            "last_refreshed_at": { "type": ["integer", "null"] }, "latest_sync": { "oneOf": [ { "$ref": "#/components/schemas/EntitlementSync" }, { "type": "null" } ] } } },
+        "ApplicationPage": { "type": "object", "properties": {
+            "applications": { "type": "array", "items": { "type": "object", "properties": {
+                "id": { "type": "string" }, "name": { "type": "string" }, "virtual_services": { "type": "integer" }, "quota": { "type": "integer" },
+                "usage": { "$ref": "#/components/schemas/Usage" } } } },
+            "total": { "type": "integer" }, "page": { "type": "integer" }, "per_page": { "type": "integer" } } },
+        "Changed": { "type": "object", "properties": { "message": { "type": "string" } } },
+        "VirtualServiceList": { "type": "array", "items": { "type": "object", "properties": {
+            "id": { "type": "string" }, "name": { "type": "string" }, "address": { "type": "string" }, "device_name": { "type": "string" }, "application": { "type": ["string", "null"] } } } },
+        "Channels": { "type": "object", "properties": { "email_recipients": { "type": "array", "items": { "type": "string" } }, "webhook_url": { "type": ["string", "null"] }, "webhook_secret_set": { "type": "boolean" } } },
+        "ChannelsSaved": { "type": "object", "properties": { "channels": { "$ref": "#/components/schemas/Channels" }, "webhook_secret": { "type": "string" } } },
+        "WebhookDeliveryList": { "type": "array", "items": { "type": "object", "properties": {
+            "id": { "type": "string" }, "event": { "type": "string" }, "created_at": { "type": "integer" }, "status": { "type": "string", "enum": ["pending", "delivered", "failed"] },
+            "attempts": { "type": "integer" }, "next_attempt_at": { "type": ["integer", "null"] }, "last_error": { "type": ["string", "null"] }, "delivered_at": { "type": ["integer", "null"] } } } }
+    });
+    for (k, v) in paths.as_object().into_iter().flatten() {
+        doc["paths"][k] = v.clone();
+    }
+    for (k, v) in schemas.as_object().into_iter().flatten() {
+        doc["components"]["schemas"][k] = v.clone();
+    }
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 #![allow(dead_code)]
 
 pub mod mail;
+pub mod tls;
 
 use bandpool_domain::auth::{Role, Scope};
 use bandpool_server::settings::Settings;

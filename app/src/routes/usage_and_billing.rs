@@ -1,0 +1,294 @@
+//! Usage and billing (004): Last refreshed and Sync entitlements, Export to CSV, Subscription
+//! details and add-ons, the Pooled License Overview bars, Assets overview and Mapped
+//! application usage (paged by links, so it works without JavaScript).
+
+use crate::components::error_note::ErrorNote;
+use crate::components::sync_entitlements::{SyncEntitlementsControl, SyncOutcome};
+use crate::components::usage_bar::UsageBar;
+use crate::functions::session::get_viewer;
+use crate::functions::usage::{get_usage_overview, list_applications};
+use bandpool_domain::auth::Permission;
+use bandpool_domain::billing::{
+    ApplicationPage, UsageOverview, ADD_ONS_URL, CONSUMPTION_MODELS_URL, PER_PAGE_CHOICES,
+};
+use bandpool_domain::format::{format_date, format_datetime, format_gb, group_thousands};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The table's place, from the URL: `?page=2&per_page=20`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TableState {
+    page: u32,
+    per_page: u32,
+}
+
+impl TableState {
+    fn href(self) -> String {
+        format!(
+            "/usage-and-billing?page={}&per_page={}#applications",
+            self.page, self.per_page
+        )
+    }
+}
+
+#[component]
+pub fn UsageAndBilling() -> impl IntoView {
+    let query = use_query_map();
+    let table = Memo::new(move |_| {
+        query.with(|q| {
+            let per_page = q
+                .get("per_page")
+                .and_then(|v| v.parse().ok())
+                .filter(|n| PER_PAGE_CHOICES.contains(n))
+                .unwrap_or(10);
+            let page = q
+                .get("page")
+                .and_then(|v| v.parse().ok())
+                .filter(|n: &u32| (1..=1_000_000).contains(n))
+                .unwrap_or(1);
+            TableState { page, per_page }
+        })
+    });
+    let changed = RwSignal::new(0u32);
+    let overview = Resource::new(move || changed.get(), |_| get_usage_overview());
+    let applications = Resource::new(
+        move || (table.get(), changed.get()),
+        |(t, _)| list_applications(t.page, t.per_page),
+    );
+    let can_manage = RwSignal::new(false);
+    Effect::new(move |_| {
+        leptos::task::spawn_local(async move {
+            if let Ok(Some(viewer)) = get_viewer().await {
+                can_manage.set(viewer.may(Permission::ManageUsage));
+            }
+        });
+    });
+    let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
+
+    view! {
+        <Title text="Usage and billing · Bandpool"/>
+        <div class="page-head">
+            <h1>"Usage and billing"</h1>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    overview.await.ok().map(|o| {
+                        let at = o.last_refreshed_at;
+                        view! {
+                            <p class="last-refreshed">
+                                <span class="muted">"Last refreshed "</span>
+                                <time data-last-refreshed=at.map(|t| t.to_string()).unwrap_or_default()>
+                                    {at.map(format_datetime).unwrap_or_else(|| "never".to_string())}
+                                </time>
+                            </p>
+                        }
+                    })
+                })}
+            </Suspense>
+            {move || can_manage.get().then(|| view! { <SyncEntitlementsControl on_finished=on_synced/> })}
+            <a class="button" href="/api/v1/usage/export.csv" download="" data-export="usage">"Export to CSV"</a>
+        </div>
+        <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading usage…"</section> }>
+            {move || Suspend::new(async move {
+                match overview.await {
+                    Ok(o) => view! { <Overview o/> }.into_any(),
+                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="card" id="applications">
+            <h2>"Mapped application usage"</h2>
+            <Transition fallback=|| view! { <p class="loading" role="status">"Loading applications…"</p> }>
+                {move || {
+                    let t = table.get();
+                    Suspend::new(async move {
+                        match applications.await {
+                            Ok(page) => view! { <ApplicationTable page state=t/> }.into_any(),
+                            Err(error) => view! { <ErrorNote error/> }.into_any(),
+                        }
+                    })
+                }}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn Overview(o: UsageOverview) -> impl IntoView {
+    let e = o.entitlement.clone();
+    let date = |t: Option<i64>| t.map(format_date).unwrap_or_else(|| "—".to_string());
+    let datetime = |t: Option<i64>| t.map(format_datetime).unwrap_or_else(|| "—".to_string());
+    let over = o.over_allocated().then(|| {
+        view! {
+            <p class="note warning" role="alert" data-alert="over-allocated">
+                {format!(
+                    "The license capacity is below the current allocation: {} Gb are allocated of a maximum of {} Gb. \
+                     No license was killed; new licenses are refused until the allocation is below the capacity again.",
+                    format_gb(o.capacity.used),
+                    format_gb(o.capacity.total)
+                )}
+            </p>
+        }
+    });
+    let latest = o
+        .latest_sync
+        .clone()
+        .filter(|s| s.status == "failed" || s.status == "running")
+        .map(|run| view! { <SyncOutcome run/> });
+    let add_ons = e.add_ons.clone();
+    view! {
+        {over}
+        {latest}
+        <div class="usage-grid">
+            <section class="card" data-section="subscription">
+                <h2>"Subscription details"</h2>
+                <dl class="facts">
+                    <dt>"Plan"</dt><dd data-field="plan">{e.plan.clone()}</dd>
+                    <dt>"Status"</dt><dd data-field="status">{e.status.label()}</dd>
+                    <dt>"Activation Date"</dt><dd data-field="activation">{datetime(e.activated_at)}</dd>
+                    <dt>"Next bill date"</dt><dd data-field="next-bill">{date(e.next_bill_at)}</dd>
+                    <dt>"Order ID"</dt><dd data-field="order">{if e.order_id.is_empty() { "—".to_string() } else { e.order_id.clone() }}</dd>
+                    <dt>"Owner"</dt><dd>{if e.owner_name.is_empty() { "—".to_string() } else { format!("{} ({})", e.owner_name, if e.progress_id.is_empty() { "no Progress ID" } else { &e.progress_id }) }}</dd>
+                </dl>
+                <p><a href=CONSUMPTION_MODELS_URL rel="noopener noreferrer" target="_blank">"About the consumption models"</a></p>
+            </section>
+            <section class="card" data-section="add-ons">
+                <h2>"Subscription add-ons"</h2>
+                {if add_ons.is_empty() {
+                    view! { <p class="empty">"No add-ons are included in this subscription."</p> }.into_any()
+                } else {
+                    view! {
+                        <table class="data add-ons">
+                            <thead><tr><th>"Description"</th><th class="num">"Quantity"</th><th>"Status"</th><th>"Activation Date"</th><th>"Bill Date"</th></tr></thead>
+                            <tbody>
+                                {add_ons.into_iter().map(|a| view! {
+                                    <tr>
+                                        <td>{a.description}</td>
+                                        <td class="num">{a.quantity}</td>
+                                        <td>{a.status.label()}</td>
+                                        <td>{date(a.activated_at)}</td>
+                                        <td>{date(a.bill_at)}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }
+                    .into_any()
+                }}
+                <p><a href=ADD_ONS_URL rel="noopener noreferrer" target="_blank">"About add-ons"</a></p>
+            </section>
+            <section class="card" data-section="pooled">
+                <h2>"Pooled License Overview"</h2>
+                <UsageBar
+                    label="License capacity"
+                    name="capacity"
+                    figure=format!("{} of {} Gb", format_gb(o.capacity.used), format_gb(o.capacity.total))
+                    usage=o.capacity.clone()
+                />
+                <UsageBar
+                    label="LoadMaster capacity"
+                    name="loadmasters"
+                    figure=format!("{} of {} LoadMasters", group_thousands(o.loadmasters.used), group_thousands(o.loadmasters.total))
+                    usage=o.loadmasters.clone()
+                />
+            </section>
+            <section class="card" data-section="assets">
+                <h2>"Assets overview"</h2>
+                <UsageBar
+                    label="Assets"
+                    name="assets"
+                    figure=format!("{} of {} assets", group_thousands(o.assets.used), group_thousands(o.total_assets))
+                    usage=o.assets.clone()
+                />
+                <p class="asset-counts">
+                    <span data-count="applications">{format!("Mapped applications: {}", group_thousands(o.mapped_applications))}</span>
+                    " · "
+                    <span data-count="loadmasters">{format!("LoadMasters: {}", group_thousands(o.inventory_loadmasters))}</span>
+                </p>
+                <p class="muted small">
+                    {if e.pooled {
+                        "Pooled licensing: only applications count as used assets."
+                    } else {
+                        "Each LoadMaster (an HA pair counts once) and each application is an asset."
+                    }}
+                </p>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
+    let navigate = leptos_router::hooks::use_navigate();
+    let pages = page.total.div_ceil(u64::from(page.per_page)).max(1) as u32;
+    if page.total == 0 {
+        return view! {
+            <p class="empty">
+                "No applications are mapped yet. Map Virtual Services to applications on the "
+                <a href="/applications">"Applications"</a>" page."
+            </p>
+        }
+        .into_any();
+    }
+    let first = u64::from(page.page - 1) * u64::from(page.per_page) + 1;
+    let last = (first + page.applications.len() as u64).saturating_sub(1);
+    let prev = (state.page > 1).then(|| TableState {
+        page: state.page - 1,
+        ..state
+    });
+    let next = (state.page < pages).then(|| TableState {
+        page: state.page + 1,
+        ..state
+    });
+    view! {
+        <table class="data applications">
+            <thead><tr><th>"Application"</th><th>"Usage"</th><th class="num">"Quota"</th></tr></thead>
+            <tbody>
+                {page.applications.into_iter().map(|a| {
+                    let level = a.usage.level;
+                    let words = format!("{}: {} of {} Virtual Services, {}% ({})", a.name, a.virtual_services, a.quota, a.usage.percent, level.label());
+                    view! {
+                        <tr data-application=a.name.clone() data-level=level.key()>
+                            <td>{a.name.clone()}</td>
+                            <td>
+                                <div class="usage-bar small" role="meter" aria-label=words.clone() title=words
+                                    aria-valuemin="0" aria-valuemax=a.quota.to_string() aria-valuenow=a.virtual_services.min(a.quota).to_string()>
+                                    <div class=format!("usage-fill level-{}", level.key()) style=format!("width:{}%", a.usage.width_percent())></div>
+                                </div>
+                                <span class=format!("usage-percent level-{}", level.key())>{format!("{}%", a.usage.percent)}</span>
+                            </td>
+                            <td class="num">{format!("{} of {} Virtual Services", a.virtual_services, a.quota)}</td>
+                        </tr>
+                    }
+                }).collect_view()}
+            </tbody>
+        </table>
+        <div class="pager">
+            <form method="get" action="/usage-and-billing" class="per-page">
+                <input type="hidden" name="page" value="1"/>
+                <label>"Items per page "
+                    <select name="per_page" on:change=move |ev| {
+                        let per_page = event_target_value(&ev);
+                        navigate(&format!("/usage-and-billing?page=1&per_page={per_page}#applications"), Default::default());
+                    }>
+                        {PER_PAGE_CHOICES.into_iter().map(|n| view! {
+                            <option value=n.to_string() selected=n == state.per_page>{n.to_string()}</option>
+                        }).collect_view()}
+                    </select>
+                </label>
+                <noscript><button type="submit">"Show"</button></noscript>
+            </form>
+            <span class="muted" data-range="">{format!("{first}–{last} of {}", page.total)}</span>
+            {match prev {
+                Some(s) => view! { <a class="button" rel="prev" href=s.href()>"Previous"</a> }.into_any(),
+                None => view! { <span class="button disabled" aria-disabled="true">"Previous"</span> }.into_any(),
+            }}
+            <span data-page="">{format!("Page {} of {pages}", state.page)}</span>
+            {match next {
+                Some(s) => view! { <a class="button" rel="next" href=s.href()>"Next"</a> }.into_any(),
+                None => view! { <span class="button disabled" aria-disabled="true">"Next"</span> }.into_any(),
+            }}
+        </div>
+    }
+    .into_any()
+}

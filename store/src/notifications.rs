@@ -1,0 +1,350 @@
+//! A tenant's communication channels (email recipients, a webhook), which limits are reached
+//! now (so a crossing is told once), and the webhook outbox with its retries.
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::auth::normalize_email;
+use bandpool_domain::billing::{check_webhook_url, Channels, LimitKind, WebhookDelivery};
+use bandpool_domain::AppError;
+use sqlx::Row;
+
+/// Where a tenant's messages go, with the webhook's signing secret (server-side only).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChannelTargets {
+    pub email_recipients: Vec<String>,
+    pub webhook: Option<(String, String)>,
+}
+
+pub async fn targets(db: &Db, tenant_id: &str) -> Result<ChannelTargets> {
+    let Some(row) = db
+        .fetch_optional(
+            "SELECT email_recipients, webhook_url, webhook_secret FROM notification_channels WHERE tenant_id = $1",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?
+    else {
+        return Ok(ChannelTargets::default());
+    };
+    let recipients: String = row.try_get("email_recipients")?;
+    let url: Option<String> = row.try_get("webhook_url")?;
+    let secret: Option<String> = row.try_get("webhook_secret")?;
+    Ok(ChannelTargets {
+        email_recipients: recipients
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(String::from)
+            .collect(),
+        webhook: url.zip(secret),
+    })
+}
+
+pub async fn channels(db: &Db, tenant_id: &str) -> Result<Channels> {
+    let t = targets(db, tenant_id).await?;
+    Ok(Channels {
+        email_recipients: t.email_recipients,
+        webhook_secret_set: t.webhook.is_some(),
+        webhook_url: t.webhook.map(|(url, _)| url),
+    })
+}
+
+/// The recipients as typed (one per line, or separated by commas), checked and de-duplicated.
+pub fn parse_recipients(text: &str) -> Result<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for part in text.split(['\n', ',', ';']) {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let email = normalize_email(part).map_err(|_| {
+            AppError::invalid(
+                "email_recipients",
+                format!("{part} is not an email address"),
+            )
+        })?;
+        if !out.contains(&email) {
+            out.push(email);
+        }
+    }
+    if out.len() > 50 {
+        return Err(AppError::invalid(
+            "email_recipients",
+            "at most 50 recipients",
+        ));
+    }
+    Ok(out)
+}
+
+/// Set the channels. A webhook URL that is new (or `rotate_secret`) gets a new signing
+/// secret, returned so it can be shown once; no URL turns the webhook off.
+pub async fn set_channels(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    recipients: &[String],
+    webhook_url: Option<&str>,
+    rotate_secret: bool,
+    allow_loopback_http: bool,
+    now: i64,
+) -> Result<Option<String>> {
+    let webhook_url = webhook_url.map(str::trim).filter(|u| !u.is_empty());
+    if let Some(url) = webhook_url {
+        check_webhook_url(url, allow_loopback_http)?;
+    }
+    let current = tx
+        .fetch_optional(
+            "SELECT webhook_url, webhook_secret FROM notification_channels WHERE tenant_id = $1",
+            vec![Value::Text(tenant_id.to_string())],
+        )
+        .await?;
+    let (old_url, old_secret) = match &current {
+        Some(row) => (
+            row.try_get::<Option<String>, _>("webhook_url")?,
+            row.try_get::<Option<String>, _>("webhook_secret")?,
+        ),
+        None => (None, None),
+    };
+    let (secret, new_secret) = match webhook_url {
+        None => (None, None),
+        Some(url) if !rotate_secret && old_url.as_deref() == Some(url) && old_secret.is_some() => {
+            (old_secret, None)
+        }
+        Some(_) => {
+            let secret = crate::secret::generate("whsec_");
+            (Some(secret.clone()), Some(secret))
+        }
+    };
+    let values = vec![
+        Value::Text(tenant_id.to_string()),
+        Value::Text(recipients.join("\n")),
+        Value::OptText(webhook_url.map(String::from)),
+        Value::OptText(secret),
+        Value::Int(now),
+    ];
+    if current.is_some() {
+        tx.execute(
+            "UPDATE notification_channels SET email_recipients = $2, webhook_url = $3, webhook_secret = $4, updated_at = $5 WHERE tenant_id = $1",
+            values,
+        )
+        .await?;
+    } else {
+        tx.execute(
+            "INSERT INTO notification_channels (tenant_id, email_recipients, webhook_url, webhook_secret, updated_at) VALUES ($1, $2, $3, $4, $5)",
+            values,
+        )
+        .await?;
+    }
+    Ok(new_secret)
+}
+
+/// Record whether `kind` is reached now; true only when it went from not reached to reached
+/// (the moment a message is due). Concurrent callers see one of them win.
+pub async fn limit_crossed(
+    db: &Db,
+    tenant_id: &str,
+    kind: LimitKind,
+    reached: bool,
+    now: i64,
+) -> Result<Option<bool>> {
+    let values = || {
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(kind.key().to_string()),
+            Value::Int(i64::from(reached)),
+            Value::Int(now),
+        ]
+    };
+    let flipped = db
+        .execute(
+            "UPDATE limit_states SET reached = $3, changed_at = $4 WHERE tenant_id = $1 AND kind = $2 AND reached <> $3",
+            values(),
+        )
+        .await?;
+    if flipped > 0 {
+        return Ok(Some(reached));
+    }
+    let inserted = db
+        .execute(
+            "INSERT INTO limit_states (tenant_id, kind, reached, changed_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, kind) DO NOTHING",
+            values(),
+        )
+        .await?;
+    // A first look that finds the limit reached is a crossing too.
+    Ok((inserted > 0 && reached).then_some(true))
+}
+
+/// Queue a webhook message.
+pub async fn enqueue_webhook(
+    db: &Db,
+    tenant_id: &str,
+    event: &str,
+    url: &str,
+    payload: &str,
+    now: i64,
+) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    db.execute(
+        "INSERT INTO webhook_deliveries (id, tenant_id, event, url, payload, created_at, status, attempts, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.to_string()),
+            Value::Text(event.to_string()),
+            Value::Text(url.to_string()),
+            Value::Text(payload.to_string()),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A delivery to attempt, with what signing needs.
+#[derive(Debug, Clone)]
+pub struct DueDelivery {
+    pub id: String,
+    pub tenant_id: String,
+    pub event: String,
+    pub url: String,
+    pub payload: String,
+    pub attempts: i64,
+    /// The tenant's current secret (None: the webhook was turned off since).
+    pub secret: Option<String>,
+}
+
+pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelivery>> {
+    db.fetch_all(
+        &format!(
+            "SELECT w.id, w.tenant_id, w.event, w.url, w.payload, w.attempts, c.webhook_secret \
+             FROM webhook_deliveries w LEFT JOIN notification_channels c ON c.tenant_id = w.tenant_id \
+             WHERE w.status = 'pending' AND w.next_attempt_at <= $1 ORDER BY w.next_attempt_at, w.id LIMIT {limit}"
+        ),
+        vec![Value::Int(now)],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(DueDelivery {
+            id: r.try_get("id")?,
+            tenant_id: r.try_get("tenant_id")?,
+            event: r.try_get("event")?,
+            url: r.try_get("url")?,
+            payload: r.try_get("payload")?,
+            attempts: r.try_get("attempts")?,
+            secret: r.try_get("webhook_secret")?,
+        })
+    })
+    .collect()
+}
+
+/// Retries: after 30 s, 1, 2, 4, 8, 16 and 32 minutes, then it is given up (failed).
+pub const MAX_ATTEMPTS: i64 = 8;
+
+pub fn backoff_secs(attempts: i64) -> i64 {
+    30 * (1i64 << (attempts - 1).clamp(0, 6))
+}
+
+/// Record an attempt's outcome: delivered, or the error with the next try (or failed).
+pub async fn record_attempt(
+    db: &Db,
+    id: &str,
+    outcome: std::result::Result<(), String>,
+    now: i64,
+) -> Result<()> {
+    match outcome {
+        Ok(()) => {
+            db.execute(
+                "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
+                 delivered_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'pending'",
+                vec![Value::Text(id.to_string()), Value::Int(now)],
+            )
+            .await?;
+        }
+        Err(error) => {
+            let row = db
+                .fetch_one(
+                    "SELECT attempts FROM webhook_deliveries WHERE id = $1",
+                    vec![Value::Text(id.to_string())],
+                )
+                .await?;
+            let attempts = row.try_get::<i64, _>("attempts")? + 1;
+            let error: String = error.chars().take(300).collect();
+            let (status, next) = if attempts >= MAX_ATTEMPTS {
+                ("failed", None)
+            } else {
+                ("pending", Some(now + backoff_secs(attempts)))
+            };
+            db.execute(
+                "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 \
+                 WHERE id = $1 AND status = 'pending'",
+                vec![
+                    Value::Text(id.to_string()),
+                    Value::Text(status.to_string()),
+                    Value::Int(attempts),
+                    Value::OptInt(next),
+                    Value::Text(error),
+                ],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Stop retrying a delivery (nothing can be sent: the webhook was turned off).
+pub async fn give_up(db: &Db, id: &str, reason: &str) -> Result<()> {
+    db.execute(
+        "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2 \
+         WHERE id = $1 AND status = 'pending'",
+        vec![Value::Text(id.to_string()), Value::Text(reason.to_string())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The tenant's latest deliveries, newest first.
+pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>> {
+    db.fetch_all(
+        &format!(
+            "SELECT id, event, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
+             FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
+        ),
+        vec![Value::Text(tenant_id.to_string())],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(WebhookDelivery {
+            id: r.try_get("id")?,
+            event: r.try_get("event")?,
+            created_at: r.try_get("created_at")?,
+            status: r.try_get("status")?,
+            attempts: r.try_get("attempts")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            delivered_at: r.try_get("delivered_at")?,
+        })
+    })
+    .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_30_seconds() {
+        let waits: Vec<i64> = (1..MAX_ATTEMPTS).map(backoff_secs).collect();
+        assert_eq!(waits, [30, 60, 120, 240, 480, 960, 1920]);
+    }
+
+    #[test]
+    fn recipients_are_checked_and_deduplicated() {
+        assert_eq!(
+            parse_recipients("a@example.com, B@example.com\na@example.com\n\n").unwrap(),
+            ["a@example.com", "b@example.com"]
+        );
+        assert!(parse_recipients("not an address").is_err());
+        assert!(parse_recipients("").unwrap().is_empty());
+    }
+}
