@@ -37,13 +37,13 @@ impl EntitlementSource {
 #[derive(Clone, Debug)]
 pub struct Outbound {
     pub client: reqwest::Client,
-    /// Webhooks to `http://127.0.0.1`/`localhost` are allowed (tests, local receivers).
-    pub allow_loopback_http: bool,
+    /// Webhooks to this machine and private networks are allowed (tests, on-premises receivers).
+    pub allow_private: bool,
 }
 
 impl Outbound {
     /// A client that also trusts the PEM certificates in `extra_ca_pem` (a private CA).
-    pub fn new(extra_ca_pem: Option<&[u8]>, allow_loopback_http: bool) -> Result<Outbound, String> {
+    pub fn new(extra_ca_pem: Option<&[u8]>, allow_private: bool) -> Result<Outbound, String> {
         let mut builder = reqwest::Client::builder()
             .user_agent(concat!("Bandpool/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))
@@ -57,7 +57,7 @@ impl Outbound {
         }
         Ok(Outbound {
             client: builder.build().map_err(|e| e.to_string())?,
-            allow_loopback_http,
+            allow_private,
         })
     }
 }
@@ -92,7 +92,28 @@ async fn event(
 
 /// The Usage and billing page's figures.
 pub async fn overview(state: &AppState, tenant_id: &str) -> Result<UsageOverview, AppError> {
+    bandpool_store::billing::fail_stale_syncs(&state.db, tenant_id, now(state), stale_after(state))
+        .await?;
     bandpool_store::billing::overview(&state.db, tenant_id, state.entitlements.kind()).await
+}
+
+/// A Sync entitlements run as it stands (one its instance abandoned reads as failed).
+pub async fn entitlement_sync(
+    state: &AppState,
+    tenant_id: &str,
+    id: &str,
+) -> Result<EntitlementSync, AppError> {
+    bandpool_store::billing::fail_stale_syncs(&state.db, tenant_id, now(state), stale_after(state))
+        .await?;
+    bandpool_store::billing::sync(&state.db, tenant_id, id).await
+}
+
+/// A run still "running" this long after it started was abandoned (its instance stopped).
+fn stale_after(state: &AppState) -> i64 {
+    match &state.entitlements {
+        EntitlementSource::Operator => 60,
+        EntitlementSource::Upstream { timeout, .. } => timeout.as_secs() as i64 + 60,
+    }
 }
 
 // ---- Sync entitlements ----
@@ -105,10 +126,7 @@ pub async fn start_entitlement_sync(
     actor: &Actor,
     tenant_id: &str,
 ) -> Result<EntitlementSync, AppError> {
-    let stale_after = match &state.entitlements {
-        EntitlementSource::Operator => 60,
-        EntitlementSource::Upstream { timeout, .. } => timeout.as_secs() as i64 + 60,
-    };
+    let stale_after = stale_after(state);
     let mut tx = state.db.begin_write().await?;
     let (run, new) = bandpool_store::billing::start_sync(
         &mut tx,
@@ -510,7 +528,7 @@ pub async fn set_channels(
         &recipients,
         webhook_url,
         rotate_secret,
-        state.outbound.allow_loopback_http,
+        state.outbound.allow_private,
         now(state),
     )
     .await?;
@@ -599,7 +617,17 @@ pub async fn check_limits(state: &AppState, tenant_id: &str) {
 }
 
 async fn check_limits_now(state: &AppState, tenant_id: &str) -> Result<(), AppError> {
-    let usage = overview(state, tenant_id).await?;
+    // The pool lock is held while usage is read and the crossings recorded: no change to the
+    // pool commits in between, and a reading never overwrites a newer one.
+    let mut tx = state.db.begin_write().await?;
+    tx.lock_pool(tenant_id).await?;
+    // Read on the transaction's own connection: taking another from the pool while holding
+    // the lock could wait forever behind requests that wait for the lock.
+    let usage = bandpool_store::billing::limit_figures(&mut tx, tenant_id).await?;
+    let ts = now(state);
+    let at_ms = state.clock.now().timestamp_millis();
+    let system = Actor::system("portal");
+    let mut messages = Vec::new();
     for kind in LimitKind::ALL {
         let (figure, words) = match kind {
             LimitKind::LicenseCapacity => (
@@ -625,60 +653,55 @@ async fn check_limits_now(state: &AppState, tenant_id: &str) -> Result<(), AppEr
             ),
         };
         let crossed = bandpool_store::notifications::limit_crossed(
-            &state.db,
+            &mut tx,
             tenant_id,
             kind,
             figure.reached(),
-            now(state),
+            ts,
         )
         .await?;
-        let system = Actor::system("portal");
-        match crossed {
-            Some(true) => {
-                event(
-                    state,
-                    tenant_id,
-                    &system,
-                    "limit_reached",
-                    kind.key(),
-                    &words,
-                )
-                .await?;
-                send(
-                    state,
-                    tenant_id,
-                    Message {
-                        event: kind.event(),
-                        subject: format!("{} for {}", kind.title(), usage.tenant_name),
-                        text: format!(
-                            "{}: {words} ({}%).\n\nSee Usage and billing: {}\n",
-                            kind.title(),
-                            figure.percent,
-                            state.portal.link("/usage-and-billing"),
-                        ),
-                        data: serde_json::json!({
-                            "limit": kind.key(),
-                            "used": figure.used,
-                            "total": figure.total,
-                            "percent": figure.percent,
-                        }),
-                    },
-                )
-                .await;
-            }
-            Some(false) => {
-                event(
-                    state,
-                    tenant_id,
-                    &system,
-                    "limit_cleared",
-                    kind.key(),
-                    &words,
-                )
-                .await?;
-            }
-            None => {}
+        let Some(reached) = crossed else {
+            continue;
+        };
+        bandpool_store::events::record(
+            &mut tx,
+            NewEvent {
+                tenant_id: Some(tenant_id),
+                at_ms,
+                actor: &system,
+                action: if reached {
+                    "limit_reached"
+                } else {
+                    "limit_cleared"
+                },
+                target: kind.key(),
+                detail: &words,
+            },
+        )
+        .await?;
+        if reached {
+            messages.push(Message {
+                event: kind.event(),
+                subject: format!("{} for {}", kind.title(), usage.tenant_name),
+                text: format!(
+                    "{}: {words} ({}%).\n\nSee Usage and billing: {}\n",
+                    kind.title(),
+                    figure.percent,
+                    state.portal.link("/usage-and-billing"),
+                ),
+                data: serde_json::json!({
+                    "limit": kind.key(),
+                    "used": figure.used,
+                    "total": figure.total,
+                    "percent": figure.percent,
+                }),
+            });
         }
+    }
+    tx.commit().await?;
+    // Recorded once, sent after: a crossing is never told twice.
+    for message in messages {
+        send(state, tenant_id, message).await;
     }
     Ok(())
 }
@@ -701,7 +724,10 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, AppError> {
     let due = bandpool_store::notifications::due_webhooks(&state.db, now(state), 100).await?;
     for delivery in &due {
         let outcome = match &delivery.secret {
-            None => Err("the webhook was turned off; nothing was sent".to_string()),
+            None => Err(
+                "the webhook was turned off or moved to another address since; not sent"
+                    .to_string(),
+            ),
             Some(secret) => {
                 let ts = now(state);
                 let result = state
@@ -738,6 +764,7 @@ pub async fn deliver_webhooks(state: &AppState) -> Result<usize, AppError> {
         }
         if delivery.secret.is_none() {
             let reason = outcome.err().unwrap_or_default();
+            tracing::info!(delivery = %delivery.id, "webhook message dropped: {reason}");
             bandpool_store::notifications::give_up(&state.db, &delivery.id, &reason).await?;
         } else {
             bandpool_store::notifications::record_attempt(

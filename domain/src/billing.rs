@@ -108,23 +108,32 @@ pub struct AssetDevice {
 /// never merges two LoadMasters). A partner id that names no listed LoadMaster (removed,
 /// or another tenant's) does not merge anything.
 pub fn loadmaster_assets(devices: &[AssetDevice]) -> i64 {
-    use std::collections::HashSet;
-    let ids: HashSet<&str> = devices.iter().map(|d| d.id.as_str()).collect();
-    let mut counted: HashSet<&str> = HashSet::new();
-    let mut assets = 0;
-    for d in devices {
-        if counted.contains(d.id.as_str()) {
-            continue;
+    use std::collections::HashMap;
+    // Union-find over HA links (recorded on either side or both), whatever the order.
+    let index: HashMap<&str, usize> = devices
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    let mut parent: Vec<usize> = (0..devices.len()).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
         }
-        counted.insert(&d.id);
-        if let Some(partner) = d.ha_partner_id.as_deref() {
-            if partner != d.id && ids.contains(partner) {
-                counted.insert(partner);
+        i
+    }
+    for (i, d) in devices.iter().enumerate() {
+        if let Some(&j) = d.ha_partner_id.as_deref().and_then(|p| index.get(p)) {
+            let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+            if a != b {
+                parent[a] = b;
             }
         }
-        assets += 1;
     }
-    assets
+    (0..devices.len())
+        .filter(|&i| root(&mut parent, i) == i)
+        .count() as i64
 }
 
 /// Used assets: for pooled licensing only applications count (004: "LoadMasters do not count
@@ -677,32 +686,85 @@ pub struct WebhookDelivery {
     pub delivered_at: Option<i64>,
 }
 
-/// A webhook URL must be HTTPS (or HTTP to this machine only when the deployment allows it,
-/// for tests and local receivers).
-pub fn check_webhook_url(url: &str, allow_loopback_http: bool) -> Result<(), crate::AppError> {
-    let url = url.trim();
-    let bad = || {
-        crate::AppError::invalid(
-            "webhook_url",
-            "must be an https:// address of at most 500 characters",
-        )
-    };
-    if url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(bad());
+/// Whether a host names this machine or a private, link-local or otherwise internal network
+/// (a webhook there could be used to probe the portal's own network).
+pub fn is_internal_host(host: &str) -> bool {
+    use std::net::IpAddr;
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    if host == "localhost"
+        || host.ends_with(".localhost")
+        || host.ends_with(".local")
+        || host.ends_with(".internal")
+    {
+        return true;
     }
-    if let Some(rest) = url.strip_prefix("https://") {
-        return if rest.is_empty() { Err(bad()) } else { Ok(()) };
-    }
-    if allow_loopback_http {
-        if let Some(rest) = url.strip_prefix("http://") {
-            let host = rest.split(['/', '?']).next().unwrap_or("");
-            let host = host.rsplit_once(':').map(|(h, _)| h).unwrap_or(host);
-            if matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
-                return Ok(());
-            }
+    match host.parse::<IpAddr>() {
+        Ok(IpAddr::V4(ip)) => {
+            ip.is_loopback()
+                || ip.is_private()
+                || ip.is_link_local()
+                || ip.is_unspecified()
+                || ip.is_broadcast()
+                || ip.octets()[0] == 100 && (ip.octets()[1] & 0xc0) == 64
         }
+        Ok(IpAddr::V6(ip)) => {
+            ip.is_loopback()
+                || ip.is_unspecified()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80
+                || ip
+                    .to_ipv4_mapped()
+                    .is_some_and(|v4| is_internal_host(&v4.to_string()))
+        }
+        Err(_) => false,
     }
-    Err(bad())
+}
+
+/// A webhook URL must be `https://` to a public host. A deployment that allows private
+/// receivers (tests, an on-premises receiver) also takes internal hosts, and `http://` to
+/// this machine.
+pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), crate::AppError> {
+    let url = url.trim();
+    let bad = |why: &str| crate::AppError::invalid("webhook_url", why.to_string());
+    if url.len() > 500 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(bad("must be an https:// address of at most 500 characters"));
+    }
+    let (scheme, rest) = url
+        .split_once("://")
+        .ok_or_else(|| bad("must be an https:// address"))?;
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return Err(bad(
+            "must be an https:// address with a host (and no user name)",
+        ));
+    }
+    let host = if authority.starts_with('[') {
+        authority
+            .split(']')
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('[')
+    } else {
+        authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority)
+    };
+    if host.is_empty() {
+        return Err(bad("must be an https:// address with a host"));
+    }
+    let internal = is_internal_host(host);
+    match scheme.to_ascii_lowercase().as_str() {
+        "https" if internal && !allow_private => Err(bad(
+            "must not name this machine or a private network (this deployment does not allow private receivers)",
+        )),
+        "https" => Ok(()),
+        "http" if allow_private && matches!(host, "127.0.0.1" | "localhost" | "::1") => Ok(()),
+        _ => Err(bad("must be an https:// address")),
+    }
 }
 
 /// The Usage and billing CSV: the tenant's fields in 004's order, then its add-ons, then its
@@ -809,9 +871,11 @@ mod tests {
         assert_eq!(loadmaster_assets(&[lm("a", None, None)]), 1);
         let pair = [lm("a", Some("b"), None), lm("b", Some("a"), None)];
         assert_eq!(loadmaster_assets(&pair), 1);
-        // A pair recorded on one side only is still one pair.
+        // A pair recorded on one side only is still one pair, in either order.
         let one_sided = [lm("a", Some("b"), None), lm("b", None, None)];
         assert_eq!(loadmaster_assets(&one_sided), 1);
+        let reversed = [lm("b", None, None), lm("a", Some("b"), None)];
+        assert_eq!(loadmaster_assets(&reversed), 1);
         let mixed = [
             lm("a", Some("b"), None),
             lm("b", Some("a"), None),
@@ -974,14 +1038,31 @@ mod tests {
     }
 
     #[test]
-    fn webhooks_are_https_or_loopback_http_when_allowed() {
+    fn webhooks_are_https_to_public_hosts_unless_private_receivers_are_allowed() {
         assert!(check_webhook_url("https://hooks.example.com/bandpool", false).is_ok());
+        assert!(check_webhook_url("https://hooks.example.com:8443/x?y=1", false).is_ok());
         assert!(check_webhook_url("http://hooks.example.com/", false).is_err());
         assert!(check_webhook_url("http://127.0.0.1:9000/hook", false).is_err());
         assert!(check_webhook_url("http://127.0.0.1:9000/hook", true).is_ok());
         assert!(check_webhook_url("http://example.com/hook", true).is_err());
         assert!(check_webhook_url("https://", false).is_err());
         assert!(check_webhook_url("ftp://x", true).is_err());
+        // Internal hosts only where the deployment allows them.
+        for internal in [
+            "https://127.0.0.1/x",
+            "https://10.1.2.3/x",
+            "https://192.168.0.5:8443/",
+            "https://169.254.169.254/latest",
+            "https://localhost/x",
+            "https://[::1]/x",
+            "https://[fd00::1]/x",
+        ] {
+            assert!(check_webhook_url(internal, false).is_err(), "{internal}");
+            assert!(check_webhook_url(internal, true).is_ok(), "{internal}");
+        }
+        // A user name cannot smuggle another host in.
+        assert!(check_webhook_url("http://127.0.0.1:1@evil.example/", true).is_err());
+        assert!(check_webhook_url("https://user@hooks.example.com/", false).is_err());
     }
 
     #[test]

@@ -45,3 +45,30 @@ test.describe('without JavaScript, signing in', () => {
     await expect(page.locator('table.licenses tbody tr')).toHaveCount(10);
   });
 });
+
+test('Usage and billing renders its bars and pages its applications without JavaScript', async ({ page }) => {
+  await page.goto('/usage-and-billing');
+  await expect(page.locator('body')).not.toHaveAttribute('data-hydrated', 'true');
+  for (const name of ['capacity', 'loadmasters', 'assets']) {
+    await expect(page.locator(`[data-bar="${name}"] .usage-fill`)).toBeVisible();
+    await expect(page.locator(`[data-bar="${name}"]`)).toHaveAttribute('data-level', /^(green|amber|red)$/);
+  }
+  await expect(page.locator('table.applications tbody tr')).toHaveCount(10);
+  await page.getByRole('link', { name: 'Next' }).click();
+  await expect(page.locator('[data-page]')).toHaveText(/^Page 2 of \d+$/);
+  // The items-per-page choice is a plain form.
+  await page.getByLabel('Items per page').selectOption('20');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page).toHaveURL(/per_page=20/);
+  await expect(page.locator('[data-page]')).toHaveText(/^Page 1 of \d+$/);
+  // Sync entitlements is a plain form too: Last refreshed moves after the round trip.
+  await page.goto('/usage-and-billing');
+  const refreshed = page.locator('time[data-last-refreshed]');
+  const before = Number((await refreshed.getAttribute('data-last-refreshed')) || '0');
+  await page.waitForTimeout(1100);
+  await page.getByRole('button', { name: 'Sync entitlements' }).click();
+  await expect(page).toHaveURL(/\/usage-and-billing/);
+  await expect
+    .poll(async () => Number((await page.locator('time[data-last-refreshed]').getAttribute('data-last-refreshed')) || '0'))
+    .toBeGreaterThan(before);
+});

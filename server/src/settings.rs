@@ -51,9 +51,9 @@ pub struct Settings {
     /// PEM certificates to trust for outbound HTTPS besides the public roots (a private CA
     /// for the licensing service or webhook receivers).
     pub extra_ca_file: Option<std::path::PathBuf>,
-    /// Allow webhooks to `http://127.0.0.1`/`localhost` (local receivers and tests); other
-    /// webhooks must be `https://`.
-    pub webhook_allow_loopback_http: bool,
+    /// Allow webhooks to this machine and private networks (an on-premises receiver, tests),
+    /// and `http://` to 127.0.0.1/localhost. Off: only `https://` to public hosts.
+    pub webhook_allow_private_receivers: bool,
     /// How often due webhook deliveries are attempted.
     pub webhook_sweep_seconds: u64,
 }
@@ -84,7 +84,7 @@ impl Default for Settings {
             entitlements_token: None,
             entitlements_timeout_seconds: 15,
             extra_ca_file: None,
-            webhook_allow_loopback_http: false,
+            webhook_allow_private_receivers: false,
             webhook_sweep_seconds: 10,
         }
     }
@@ -157,7 +157,7 @@ impl Settings {
             ),
             None => None,
         };
-        app::usage::Outbound::new(pem.as_deref(), self.webhook_allow_loopback_http)
+        app::usage::Outbound::new(pem.as_deref(), self.webhook_allow_private_receivers)
     }
 
     pub fn local_accounts(&self) -> bool {

@@ -135,6 +135,7 @@ fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Rout
             AppState,
             _,
         >(page_context(state.clone()), shell))
+        .layer(middleware::from_fn(render_again_when_stalled))
         .layer(middleware::from_fn(guard::page_gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -148,6 +149,44 @@ fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Rout
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)
+}
+
+/// A page render that has not answered after this long is abandoned and done again.
+const RENDER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
+
+/// Leptos 0.8's server render very rarely never finishes: under load about one License
+/// Repository render in a hundred waited forever in our tests, with every thread idle (a lost
+/// wake-up between resources and Suspense; leptos-rs/leptos#4851 and #4673 describe the same,
+/// and 0.8.23 has their fixes). A page GET is safe to repeat, so a render that stalls is
+/// dropped and done again (twice at most); the person sees a slower page instead of one that
+/// never arrives, and the log says so. Page GETs only (the pages, the not-found page, static
+/// files): never the API (the connector long-poll waits on purpose) nor /auth/ (the sign-in
+/// callback changes state).
+async fn render_again_when_stalled(
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let path = request.uri().path();
+    let page = request.method() == axum::http::Method::GET
+        && !path.starts_with("/api/")
+        && !path.starts_with("/auth/")
+        && path != "/healthz";
+    if !page {
+        return next.run(request).await;
+    }
+    let (parts, _) = request.into_parts();
+    for attempt in 1..=3 {
+        let again = axum::extract::Request::from_parts(parts.clone(), axum::body::Body::empty());
+        match tokio::time::timeout(RENDER_PATIENCE, next.clone().run(again)).await {
+            Ok(response) => return response,
+            Err(_) => tracing::warn!(
+                path = %parts.uri.path(),
+                attempt,
+                "a page render stalled; rendering it again"
+            ),
+        }
+    }
+    bandpool_domain::AppError::internal("a page render stalled three times").into_response()
 }
 
 /// What every page render finds in its context: the state, and this response's nonce (made

@@ -566,6 +566,17 @@ pub async fn create_tenant_with_owner(
     let tenant_id =
         crate::tenants::create_tenant(tx, name, max_capacity_mbps, loadmaster_limit, now).await?;
     let (_, link) = invite(tx, &tenant_id, owner_email, Role::Owner, &actor.label, now).await?;
+    // The first Owner is the tenant's communication channel until someone changes it.
+    crate::notifications::set_channels(
+        tx,
+        &tenant_id,
+        &[owner_email.to_string()],
+        None,
+        false,
+        false,
+        now,
+    )
+    .await?;
     let detail = format!("first Owner invited: {owner_email}");
     record(
         tx,

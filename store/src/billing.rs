@@ -242,19 +242,40 @@ pub async fn start_sync(
     ))
 }
 
+/// Runs left running longer than `stale_after` (their instance stopped) are marked failed,
+/// so a page never waits for them.
+pub async fn fail_stale_syncs(db: &Db, tenant_id: &str, now: i64, stale_after: i64) -> Result<()> {
+    // Looked for first: a page read writes nothing (and takes no write lock) in the usual case.
+    let stale = db
+        .fetch_optional(
+            "SELECT id FROM entitlement_syncs WHERE tenant_id = $1 AND status = 'running' AND started_at < $3 \
+             AND $2 = $2 LIMIT 1",
+            stale_values(tenant_id, now, stale_after),
+        )
+        .await?;
+    if stale.is_some() {
+        db.execute(STALE_SQL, stale_values(tenant_id, now, stale_after))
+            .await?;
+    }
+    Ok(())
+}
+
+const STALE_SQL: &str = "UPDATE entitlement_syncs SET status = 'failed', finished_at = $2, \
+     error_code = 'entitlement_source_failed', \
+     error_message = 'The licensing service could not be synced: the sync was interrupted before it finished (the portal restarted); start it again' \
+     WHERE tenant_id = $1 AND status = 'running' AND started_at < $3";
+
+fn stale_values(tenant_id: &str, now: i64, stale_after: i64) -> Vec<Value> {
+    vec![
+        Value::Text(tenant_id.to_string()),
+        Value::Int(now),
+        Value::Int(now - stale_after),
+    ]
+}
+
 async fn fail_stale(tx: &mut WriteTx, tenant_id: &str, now: i64, stale_after: i64) -> Result<()> {
-    tx.execute(
-        "UPDATE entitlement_syncs SET status = 'failed', finished_at = $2, \
-         error_code = 'entitlement_source_failed', \
-         error_message = 'The sync was interrupted before it finished (the portal restarted); start it again' \
-         WHERE tenant_id = $1 AND status = 'running' AND started_at < $3",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Int(now),
-            Value::Int(now - stale_after),
-        ],
-    )
-    .await?;
+    tx.execute(STALE_SQL, stale_values(tenant_id, now, stale_after))
+        .await?;
     Ok(())
 }
 
@@ -373,6 +394,68 @@ pub async fn overview(
     })
 }
 
+/// The three figures whose limits are watched, read inside the caller's write transaction
+/// (which holds the pool lock, so no change commits while they are read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitFigures {
+    pub tenant_name: String,
+    pub capacity: Usage,
+    pub loadmasters: Usage,
+    pub assets: Usage,
+}
+
+pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFigures> {
+    let row = tx
+        .fetch_optional(
+            "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, e.pooled, e.base_assets, \
+             (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
+              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS allocated, \
+             (SELECT COUNT(*) FROM licenses l \
+              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS licensed, \
+             (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM entitlement_add_ons a \
+              WHERE a.tenant_id = p.tenant_id AND a.status = 'active') AS add_on_assets, \
+             (SELECT COUNT(*) FROM applications a WHERE a.tenant_id = p.tenant_id) AS applications \
+             FROM pools p JOIN tenants t ON t.id = p.tenant_id JOIN entitlements e ON e.tenant_id = p.tenant_id \
+             WHERE p.tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The pool"))?;
+    let pooled = row.try_get::<i64, _>("pooled")? != 0;
+    let applications: i64 = row.try_get("applications")?;
+    let devices = if pooled {
+        vec![]
+    } else {
+        tx.fetch_all(
+            "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .iter()
+        .map(asset_device)
+        .collect::<Result<Vec<_>>>()?
+    };
+    let total_assets =
+        row.try_get::<i64, _>("base_assets")? + row.try_get::<i64, _>("add_on_assets")?;
+    Ok(LimitFigures {
+        tenant_name: row.try_get("name")?,
+        capacity: Usage::new(row.try_get("allocated")?, row.try_get("max_capacity_mbps")?),
+        loadmasters: Usage::new(row.try_get("licensed")?, row.try_get("loadmaster_limit")?),
+        assets: Usage::new(
+            bandpool_domain::billing::used_assets(pooled, &devices, applications),
+            total_assets,
+        ),
+    })
+}
+
+fn asset_device(row: &sqlx::any::AnyRow) -> Result<AssetDevice> {
+    Ok(AssetDevice {
+        id: row.try_get("id")?,
+        ha_partner_id: row.try_get("ha_partner_id")?,
+        geo_partner_id: row.try_get("geo_partner_id")?,
+    })
+}
+
 async fn asset_devices(db: &Db, tenant_id: &str) -> Result<Vec<AssetDevice>> {
     db.fetch_all(
         "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
@@ -380,13 +463,7 @@ async fn asset_devices(db: &Db, tenant_id: &str) -> Result<Vec<AssetDevice>> {
     )
     .await?
     .iter()
-    .map(|row| {
-        Ok(AssetDevice {
-            id: row.try_get("id")?,
-            ha_partner_id: row.try_get("ha_partner_id")?,
-            geo_partner_id: row.try_get("geo_partner_id")?,
-        })
-    })
+    .map(asset_device)
     .collect()
 }
 
@@ -639,6 +716,7 @@ pub async fn unmap_virtual_service(
     application_id: Option<&str>,
     virtual_service_id: &str,
 ) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
     let row = tx
         .fetch_optional(
             "SELECT a.id, a.name FROM virtual_services v JOIN applications a ON a.id = v.application_id \
@@ -671,6 +749,7 @@ pub async fn unmap_virtual_service(
 
 /// Delete an application; its Virtual Services become unmapped. Returns its name.
 pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
     let row = tx
         .fetch_optional(
             "SELECT name FROM applications WHERE tenant_id = $1 AND id = $2",

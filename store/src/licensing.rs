@@ -129,7 +129,8 @@ pub async fn activate(
     }
     let pool = tx
         .fetch_optional(
-            "SELECT max_capacity_mbps, loadmaster_limit, expires_at FROM pools WHERE tenant_id = $1",
+            "SELECT p.max_capacity_mbps, p.loadmaster_limit, p.expires_at, e.status AS subscription \
+             FROM pools p LEFT JOIN entitlements e ON e.tenant_id = p.tenant_id WHERE p.tenant_id = $1",
             vec![Value::Text(tenant.to_string())],
         )
         .await?
@@ -141,6 +142,21 @@ pub async fn activate(
         })?;
     let max_capacity: i64 = pool.try_get("max_capacity_mbps")?;
     let limit: i64 = pool.try_get("loadmaster_limit")?;
+    match pool.try_get::<Option<String>, _>("subscription")?.as_deref() {
+        Some("expired") => {
+            return Err(refused(
+                Refusal::TenantExpired,
+                "The subscription's status is Expired (Usage and billing); renew it to license LoadMasters.",
+            ))
+        }
+        Some("suspended") => {
+            return Err(refused(
+                Refusal::TenantUnlicensed,
+                "The subscription is suspended (Usage and billing); ask your vendor to resume it.",
+            ))
+        }
+        _ => {}
+    }
     if let Some(expired) = pool.try_get::<Option<i64>, _>("expires_at")? {
         if expired <= now {
             return Err(refused(

@@ -23,7 +23,12 @@ pub async fn targets(db: &Db, tenant_id: &str) -> Result<ChannelTargets> {
         )
         .await?
     else {
-        return Ok(ChannelTargets::default());
+        // Never configured (a tenant from before channels existed): its Owners, as connector
+        // emails always went to them.
+        return Ok(ChannelTargets {
+            email_recipients: crate::accounts::owner_emails(db, tenant_id).await?,
+            webhook: None,
+        });
     };
     let recipients: String = row.try_get("email_recipients")?;
     let url: Option<String> = row.try_get("webhook_url")?;
@@ -83,12 +88,12 @@ pub async fn set_channels(
     recipients: &[String],
     webhook_url: Option<&str>,
     rotate_secret: bool,
-    allow_loopback_http: bool,
+    allow_private: bool,
     now: i64,
 ) -> Result<Option<String>> {
     let webhook_url = webhook_url.map(str::trim).filter(|u| !u.is_empty());
     if let Some(url) = webhook_url {
-        check_webhook_url(url, allow_loopback_http)?;
+        check_webhook_url(url, allow_private)?;
     }
     let current = tx
         .fetch_optional(
@@ -136,10 +141,12 @@ pub async fn set_channels(
     Ok(new_secret)
 }
 
-/// Record whether `kind` is reached now; true only when it went from not reached to reached
-/// (the moment a message is due). Concurrent callers see one of them win.
+/// Record whether `kind` is reached now. Answers `Some(true)` only when it went from not
+/// reached to reached (the moment a message is due), `Some(false)` when it cleared, `None`
+/// when nothing changed. Callers hold the pool lock while they read usage and call this, so
+/// a stale reading never overwrites a newer one; concurrent callers see one of them win.
 pub async fn limit_crossed(
-    db: &Db,
+    tx: &mut WriteTx,
     tenant_id: &str,
     kind: LimitKind,
     reached: bool,
@@ -153,7 +160,7 @@ pub async fn limit_crossed(
             Value::Int(now),
         ]
     };
-    let flipped = db
+    let flipped = tx
         .execute(
             "UPDATE limit_states SET reached = $3, changed_at = $4 WHERE tenant_id = $1 AND kind = $2 AND reached <> $3",
             values(),
@@ -162,7 +169,7 @@ pub async fn limit_crossed(
     if flipped > 0 {
         return Ok(Some(reached));
     }
-    let inserted = db
+    let inserted = tx
         .execute(
             "INSERT INTO limit_states (tenant_id, kind, reached, changed_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (tenant_id, kind) DO NOTHING",
@@ -208,33 +215,58 @@ pub struct DueDelivery {
     pub url: String,
     pub payload: String,
     pub attempts: i64,
-    /// The tenant's current secret (None: the webhook was turned off since).
+    /// The tenant's current secret (None: the webhook was turned off or moved since).
     pub secret: Option<String>,
 }
 
+/// How long a claimed delivery is left to the instance that claimed it before another may try.
+pub const CLAIM_SECS: i64 = 120;
+
+/// The deliveries due now (at most `limit`), each claimed for this caller: its next attempt
+/// moves `CLAIM_SECS` ahead in a compare-and-set, so two sweeps never send one message at the
+/// same time. The secret is the tenant's current one, given only while the webhook still
+/// points where the message was queued for (otherwise the message is not sent).
 pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelivery>> {
-    db.fetch_all(
-        &format!(
-            "SELECT w.id, w.tenant_id, w.event, w.url, w.payload, w.attempts, c.webhook_secret \
-             FROM webhook_deliveries w LEFT JOIN notification_channels c ON c.tenant_id = w.tenant_id \
-             WHERE w.status = 'pending' AND w.next_attempt_at <= $1 ORDER BY w.next_attempt_at, w.id LIMIT {limit}"
-        ),
-        vec![Value::Int(now)],
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(DueDelivery {
-            id: r.try_get("id")?,
+    let rows = db
+        .fetch_all(
+            &format!(
+                "SELECT w.id, w.tenant_id, w.event, w.url, w.payload, w.attempts, w.next_attempt_at, \
+                 CASE WHEN c.webhook_url = w.url THEN c.webhook_secret END AS webhook_secret \
+                 FROM webhook_deliveries w LEFT JOIN notification_channels c ON c.tenant_id = w.tenant_id \
+                 WHERE w.status = 'pending' AND w.next_attempt_at <= $1 ORDER BY w.next_attempt_at, w.id LIMIT {limit}"
+            ),
+            vec![Value::Int(now)],
+        )
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let due_at: i64 = r.try_get("next_attempt_at")?;
+        let won = db
+            .execute(
+                "UPDATE webhook_deliveries SET next_attempt_at = $3 \
+                 WHERE id = $1 AND status = 'pending' AND next_attempt_at = $2",
+                vec![
+                    Value::Text(id.clone()),
+                    Value::Int(due_at),
+                    Value::Int(now + CLAIM_SECS),
+                ],
+            )
+            .await?;
+        if won == 0 {
+            continue;
+        }
+        claimed.push(DueDelivery {
+            id,
             tenant_id: r.try_get("tenant_id")?,
             event: r.try_get("event")?,
             url: r.try_get("url")?,
             payload: r.try_get("payload")?,
             attempts: r.try_get("attempts")?,
             secret: r.try_get("webhook_secret")?,
-        })
-    })
-    .collect()
+        });
+    }
+    Ok(claimed)
 }
 
 /// Retries: after 30 s, 1, 2, 4, 8, 16 and 32 minutes, then it is given up (failed).
@@ -261,6 +293,7 @@ pub async fn record_attempt(
             .await?;
         }
         Err(error) => {
+            // The claim makes this caller the only one recording this attempt.
             let row = db
                 .fetch_one(
                     "SELECT attempts FROM webhook_deliveries WHERE id = $1",
@@ -275,12 +308,11 @@ pub async fn record_attempt(
                 ("pending", Some(now + backoff_secs(attempts)))
             };
             db.execute(
-                "UPDATE webhook_deliveries SET status = $2, attempts = $3, next_attempt_at = $4, last_error = $5 \
-                 WHERE id = $1 AND status = 'pending'",
+                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
+                 last_error = $4 WHERE id = $1 AND status = 'pending'",
                 vec![
                     Value::Text(id.to_string()),
                     Value::Text(status.to_string()),
-                    Value::Int(attempts),
                     Value::OptInt(next),
                     Value::Text(error),
                 ],

@@ -447,71 +447,37 @@ db_test!(
     }
 );
 
+async fn crossed(db: &Db, t: &str, kind: LimitKind, reached: bool) -> Option<bool> {
+    let mut tx = db.begin_write().await.unwrap();
+    tx.lock_pool(t).await.unwrap();
+    let answer = notifications::limit_crossed(&mut tx, t, kind, reached, NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    answer
+}
+
 db_test!(
     a_limit_crossing_is_told_once_until_it_clears,
     |db: Db| async move {
         let t = tenant(&db, 1_000, 5).await;
         let kind = LimitKind::LicenseCapacity;
         // First look, not reached: nothing to tell.
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, false, NOW)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, true, NOW)
-                .await
-                .unwrap(),
-            Some(true)
-        );
+        assert_eq!(crossed(&db, &t, kind, false).await, None);
+        assert_eq!(crossed(&db, &t, kind, true).await, Some(true));
         // Still reached: nothing more.
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, true, NOW)
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, false, NOW)
-                .await
-                .unwrap(),
-            Some(false)
-        );
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, true, NOW)
-                .await
-                .unwrap(),
-            Some(true)
-        );
+        assert_eq!(crossed(&db, &t, kind, true).await, None);
+        assert_eq!(crossed(&db, &t, kind, false).await, Some(false));
+        assert_eq!(crossed(&db, &t, kind, true).await, Some(true));
         // Other limits and tenants are their own.
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, LimitKind::Assets, true, NOW)
-                .await
-                .unwrap(),
-            Some(true)
-        );
+        assert_eq!(crossed(&db, &t, LimitKind::Assets, true).await, Some(true));
         let other = tenant(&db, 1_000, 5).await;
-        assert_eq!(
-            notifications::limit_crossed(&db, &other, kind, false, NOW)
-                .await
-                .unwrap(),
-            None
-        );
+        assert_eq!(crossed(&db, &other, kind, false).await, None);
         // Many racing lookers: exactly one sees the crossing.
-        assert_eq!(
-            notifications::limit_crossed(&db, &t, kind, false, NOW)
-                .await
-                .unwrap(),
-            Some(false)
-        );
+        assert_eq!(crossed(&db, &t, kind, false).await, Some(false));
         let racers = (0..8).map(|_| {
             let (db, t) = (db.clone(), t.clone());
-            tokio::spawn(async move {
-                notifications::limit_crossed(&db, &t, kind, true, NOW)
-                    .await
-                    .unwrap()
-            })
+            tokio::spawn(async move { crossed(&db, &t, kind, true).await })
         });
         let mut told = 0;
         for r in racers {
@@ -606,6 +572,40 @@ db_test!(
             .await
             .unwrap()
             .is_empty());
+        // A message queued for an address the webhook has since left is not signed for it.
+        let moved = notifications::enqueue_webhook(
+            &db,
+            &t,
+            "asset_limit_reached",
+            "https://hooks.acme.test/x",
+            "{}",
+            now,
+        )
+        .await
+        .unwrap();
+        let mut tx = db.begin_write().await.unwrap();
+        notifications::set_channels(
+            &mut tx,
+            &t,
+            &recipients,
+            Some("https://elsewhere.acme.test/y"),
+            false,
+            false,
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let due = notifications::due_webhooks(&db, now, 10).await.unwrap();
+        assert_eq!(
+            (due.len(), due[0].id.as_str(), due[0].secret.as_deref()),
+            (1, moved.as_str(), None)
+        );
+        // Claimed: a second sweep does not get it while the first sends.
+        assert!(notifications::due_webhooks(&db, now, 10)
+            .await
+            .unwrap()
+            .is_empty());
         // Turning the webhook off forgets its secret.
         let mut tx = db.begin_write().await.unwrap();
         notifications::set_channels(&mut tx, &t, &[], None, false, false, NOW)
@@ -622,5 +622,38 @@ db_test!(
             .await
             .unwrap()
             .is_empty());
+    }
+);
+
+db_test!(
+    an_expired_or_suspended_subscription_licenses_no_loadmaster,
+    |db: Db| async move {
+        use bandpool_domain::error::Refusal;
+        let t = tenant(&db, 10_000, 10).await;
+        let c = connector(&db, &t).await;
+        for (status, refusal) in [
+            (SubscriptionStatus::Expired, Some(Refusal::TenantExpired)),
+            (
+                SubscriptionStatus::Suspended,
+                Some(Refusal::TenantUnlicensed),
+            ),
+            (SubscriptionStatus::Trial, None),
+        ] {
+            let mut e = billing::entitlement(&db, &t).await.unwrap();
+            e.status = status;
+            let mut tx = db.begin_write().await.unwrap();
+            billing::apply_entitlement(&mut tx, &t, &e, NOW)
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+            let answer = licensing::activate(&db, &c, &activation(1), NOW).await;
+            match refusal {
+                Some(expected) => assert!(
+                    matches!(&answer, Err(AppError::Refused { refusal, .. }) if *refusal == expected),
+                    "{status:?}: {answer:?}"
+                ),
+                None => assert!(answer.is_ok(), "{status:?}: {answer:?}"),
+            }
+        }
     }
 );

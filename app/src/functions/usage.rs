@@ -78,7 +78,7 @@ pub async fn get_entitlement_sync(id: String) -> Result<EntitlementSync, AppErro
         async move {
             let (_, tenant) = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?;
             let state = crate::state::app_state()?;
-            bandpool_store::billing::sync(&state.db, &tenant.tenant_id, &id).await
+            crate::usage::entitlement_sync(&state, &tenant.tenant_id, &id).await
         }
         .await,
     )

@@ -28,6 +28,9 @@ pub fn LicenseRepository() -> impl IntoView {
     // Bumped by a kill or a finished sync: the pool (chart, Last refreshed) and the table refetch.
     let changed = RwSignal::new(0u32);
     let pool = Resource::new(move || changed.get(), |_| get_pool_view());
+    // Each Suspense boundary reads its own resource: one resource read under two boundaries
+    // can leave a server render waiting forever (leptos-rs/leptos#4851, seen here too).
+    let refreshed = Resource::new(move || changed.get(), |_| get_pool_view());
     // Kill License and Sync licenses need JavaScript (a typed confirmation, a progress
     // line), so they appear after hydration, for roles that may change licenses.
     let can_change = RwSignal::new(false);
@@ -56,7 +59,7 @@ pub fn LicenseRepository() -> impl IntoView {
             <h1>"License Repository"</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    pool.await.ok().map(|view| {
+                    refreshed.await.ok().map(|view| {
                         let at = view.summary.last_refreshed_at;
                         let refreshed = at.map(format_datetime).unwrap_or_else(|| "never".to_string());
                         view! {

@@ -52,18 +52,16 @@ pub fn UsageAndBilling() -> impl IntoView {
     });
     let changed = RwSignal::new(0u32);
     let overview = Resource::new(move || changed.get(), |_| get_usage_overview());
+    // Each Suspense boundary reads its own resource (leptos-rs/leptos#4851: one resource read
+    // under two boundaries can leave a server render waiting forever).
+    let refreshed = Resource::new(move || changed.get(), |_| get_usage_overview());
     let applications = Resource::new(
         move || (table.get(), changed.get()),
         |(t, _)| list_applications(t.page, t.per_page),
     );
-    let can_manage = RwSignal::new(false);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(viewer)) = get_viewer().await {
-                can_manage.set(viewer.may(Permission::ManageUsage));
-            }
-        });
-    });
+    // Rendered on the server for roles that may sync: the control is a plain form, so it
+    // works without JavaScript too.
+    let viewer = Resource::new(|| (), |_| get_viewer());
     let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
 
     view! {
@@ -72,7 +70,7 @@ pub fn UsageAndBilling() -> impl IntoView {
             <h1>"Usage and billing"</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    overview.await.ok().map(|o| {
+                    refreshed.await.ok().map(|o| {
                         let at = o.last_refreshed_at;
                         view! {
                             <p class="last-refreshed">
@@ -85,7 +83,16 @@ pub fn UsageAndBilling() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            {move || can_manage.get().then(|| view! { <SyncEntitlementsControl on_finished=on_synced/> })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    viewer
+                        .await
+                        .ok()
+                        .flatten()
+                        .filter(|v| v.may(Permission::ManageUsage))
+                        .map(|_| view! { <SyncEntitlementsControl on_finished=on_synced/> })
+                })}
+            </Suspense>
             <a class="button" href="/api/v1/usage/export.csv" download="" data-export="usage">"Export to CSV"</a>
         </div>
         <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading usage…"</section> }>
@@ -226,6 +233,16 @@ fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
             <p class="empty">
                 "No applications are mapped yet. Map Virtual Services to applications on the "
                 <a href="/applications">"Applications"</a>" page."
+            </p>
+        }
+        .into_any();
+    }
+    if page.applications.is_empty() {
+        let back = TableState { page: 1, ..state };
+        return view! {
+            <p class="empty">
+                {format!("There is no page {} of {pages}. ", state.page)}
+                <a href=back.href()>"First page"</a>
             </p>
         }
         .into_any();

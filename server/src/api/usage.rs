@@ -110,7 +110,7 @@ pub async fn sync_run(
     let tenant = caller.tenant(Permission::ViewPool)?;
     uuid("id", &id)?;
     Ok(Json(
-        bandpool_store::billing::sync(&state.db, &tenant, &id).await?,
+        app::usage::entitlement_sync(&state, &tenant, &id).await?,
     ))
 }
 

@@ -172,7 +172,7 @@ pub async fn page_gate(
 ) -> Response {
     let path = request.uri().path();
     let gated = request.method() == Method::GET
-        && pages.contains(path)
+        && (pages.contains(path) || pages.iter().any(|page| matches_page(page, path)))
         && !PUBLIC_PAGES.contains(&path)
         && request.extensions().get::<Principal>().is_none();
     if gated {
@@ -189,6 +189,26 @@ pub async fn page_gate(
     next.run(request).await
 }
 
+/// Whether `path` is a page with parameters (`/tenants/{id}/entitlement`).
+pub fn matches_page(pattern: &str, path: &str) -> bool {
+    if !pattern.contains('{') && !pattern.contains(':') {
+        return false;
+    }
+    let (mut p, mut q) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (p.next(), q.next()) {
+            (None, None) => return true,
+            (Some(a), Some(b)) if a.starts_with('{') || a.starts_with(':') => {
+                if b.is_empty() {
+                    return false;
+                }
+            }
+            (Some(a), Some(b)) if a == b => {}
+            _ => return false,
+        }
+    }
+}
+
 /// A `next` address to return to after signing in: a path on this site, or the default.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
@@ -200,6 +220,20 @@ pub fn safe_next(next: Option<&str>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_with_parameters_are_gated_too() {
+        assert!(matches_page(
+            "/tenants/{id}/entitlement",
+            "/tenants/abc/entitlement"
+        ));
+        assert!(!matches_page(
+            "/tenants/{id}/entitlement",
+            "/tenants//entitlement"
+        ));
+        assert!(!matches_page("/tenants/{id}/entitlement", "/tenants/abc"));
+        assert!(!matches_page("/tenants", "/tenants"));
+    }
 
     fn request(headers: &[(&str, &str)]) -> Request {
         let mut builder = Request::builder().method("POST").uri("/auth/sign-out");

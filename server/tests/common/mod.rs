@@ -168,6 +168,8 @@ impl TestApp {
         headers.insert("origin", self.base.parse().unwrap());
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A hung response fails its test instead of holding the whole run.
+            .timeout(std::time::Duration::from_secs(60))
             .default_headers(headers)
     }
 
@@ -201,6 +203,7 @@ impl TestApp {
         headers.insert("origin", self.base.parse().unwrap());
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .default_headers(headers)
             .build()
             .unwrap()
@@ -238,6 +241,7 @@ impl TestApp {
         headers.insert("authorization", format!("Bearer {secret}").parse().unwrap());
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .default_headers(headers)
             .build()
             .unwrap()
@@ -252,6 +256,7 @@ impl TestApp {
         );
         reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(60))
             .default_headers(headers)
             .build()
             .unwrap()
