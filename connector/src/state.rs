@@ -395,6 +395,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn virtual_services_from_checks_go_into_the_sync_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let licenses = Licenses::open(dir.path()).unwrap();
+        licenses.record_activation("9000001", &activation("l1"));
+        assert_eq!(licenses.appliances()[0].virtual_services, None);
+        let vs = |name: &str, address: &str| ReportedVirtualService {
+            name: name.into(),
+            address: address.into(),
+        };
+        licenses.note_services("l1", vec![vs("web", "10.0.0.1:443"), vs("", "bad")]);
+        // Invalid entries are dropped; an unknown license is ignored.
+        licenses.note_services("nobody", vec![vs("web", "10.0.0.9:443")]);
+        assert_eq!(
+            licenses.appliances()[0].virtual_services,
+            Some(vec![vs("web", "10.0.0.1:443")])
+        );
+        // Kept across a restart.
+        licenses.save().await.unwrap();
+        let again = Licenses::open(dir.path()).unwrap();
+        assert_eq!(
+            again.appliances()[0].virtual_services,
+            Some(vec![vs("web", "10.0.0.1:443")])
+        );
+    }
+
+    #[tokio::test]
     async fn state_is_saved_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
         let licenses = Licenses::open(dir.path()).unwrap();

@@ -196,6 +196,17 @@ async fn licensing_through_the_connector(db: &TestDb) {
     };
     assert_eq!(finished["drift"], json!([]), "{finished}");
     assert!(finished["connectors"][0]["answered_at"].is_number());
+    // The LoadMasters' Virtual Services came with the answer (each reported one to three on
+    // its checks; the agent kept them): the portal has them, unmapped, on their LoadMasters.
+    let (_, services) = app.get_json("/api/v1/virtual-services").await;
+    let services = services.as_array().unwrap().clone();
+    let devices: std::collections::BTreeSet<&str> = services
+        .iter()
+        .map(|v| v["device_name"].as_str().unwrap())
+        .collect();
+    assert!((19..=20).contains(&devices.len()), "{services:?}");
+    assert!(services.iter().all(|v| v["application"].is_null()
+        && ["web-443", "mail-25", "api-8443"].contains(&v["name"].as_str().unwrap())));
 
     // The connector's address changes: the portal records it, the LoadMasters follow it
     // and keep their licenses.
