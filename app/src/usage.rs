@@ -207,16 +207,7 @@ async fn run_entitlement_sync(state: AppState, actor: Actor, tenant_id: String, 
             now(&state),
         )
         .await?;
-        let detail = if changes.is_empty() {
-            "nothing changed".to_string()
-        } else {
-            changes
-                .iter()
-                .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        let detail: String = detail.chars().take(1000).collect();
+        let detail = bandpool_domain::billing::describe_changes(&changes);
         bandpool_store::events::record(
             &mut tx,
             NewEvent {
@@ -353,14 +344,7 @@ pub async fn set_entitlement(
     let changes =
         bandpool_store::billing::apply_entitlement(&mut tx, tenant_id, next, now(state)).await?;
     if !changes.is_empty() {
-        let detail: String = changes
-            .iter()
-            .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
-            .collect::<Vec<_>>()
-            .join("; ")
-            .chars()
-            .take(1000)
-            .collect();
+        let detail = bandpool_domain::billing::describe_changes(&changes);
         bandpool_store::events::record(
             &mut tx,
             NewEvent {

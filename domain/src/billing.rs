@@ -499,6 +499,22 @@ fn yes_no(value: bool) -> String {
     if value { "Yes" } else { "No" }.to_string()
 }
 
+/// What changed, in one line for the event log: `Field: from → to; ...` (at most 1,000
+/// characters).
+pub fn describe_changes(changes: &[EntitlementChange]) -> String {
+    if changes.is_empty() {
+        return "nothing changed".to_string();
+    }
+    changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+        .collect::<Vec<_>>()
+        .join("; ")
+        .chars()
+        .take(1000)
+        .collect()
+}
+
 /// One field an entitlement sync changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntitlementChange {

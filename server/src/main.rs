@@ -282,14 +282,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 clock.now_ts(),
             )
             .await?;
-            let detail: String = changes
-                .iter()
-                .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
-                .collect::<Vec<_>>()
-                .join("; ")
-                .chars()
-                .take(1000)
-                .collect();
+            let detail = bandpool_domain::billing::describe_changes(&changes);
             if !changes.is_empty() {
                 bandpool_store::events::record(
                     &mut tx,

@@ -22,3 +22,16 @@ pub fn overlay_style(rect: &bandpool_domain::chart::Rect, width: f64, height: f6
         rect.h / height * 100.0
     )
 }
+
+/// Wait in the browser without blocking it (the progress lines poll with it).
+pub async fn sleep_ms(ms: u64) {
+    use leptos::prelude::set_timeout;
+    let (sender, receiver) = futures::channel::oneshot::channel::<()>();
+    set_timeout(
+        move || {
+            let _ = sender.send(());
+        },
+        std::time::Duration::from_millis(ms),
+    );
+    let _ = receiver.await;
+}

@@ -43,7 +43,7 @@ pub fn SyncEntitlementsControl(on_finished: Callback<()>) -> impl IntoView {
 fn follow(id: String, run: RwSignal<Option<EntitlementSync>>, on_finished: Callback<()>) {
     leptos::task::spawn_local(async move {
         loop {
-            sleep_ms(700).await;
+            super::sleep_ms(700).await;
             match get_entitlement_sync(id.clone()).await {
                 Ok(current) => {
                     let done = current.finished();
@@ -59,17 +59,6 @@ fn follow(id: String, run: RwSignal<Option<EntitlementSync>>, on_finished: Callb
             }
         }
     });
-}
-
-async fn sleep_ms(ms: u64) {
-    let (sender, receiver) = futures::channel::oneshot::channel::<()>();
-    set_timeout(
-        move || {
-            let _ = sender.send(());
-        },
-        std::time::Duration::from_millis(ms),
-    );
-    let _ = receiver.await;
 }
 
 /// A run's state in words: running, what changed, or why it failed.

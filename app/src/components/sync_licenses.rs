@@ -56,7 +56,7 @@ fn poll(
 ) {
     leptos::task::spawn_local(async move {
         loop {
-            sleep_ms(1000).await;
+            super::sleep_ms(1000).await;
             match get_sync_run(Some(id.clone())).await {
                 Ok(Some(current)) => {
                     let done = !current.running();
@@ -77,18 +77,6 @@ fn poll(
             }
         }
     });
-}
-
-/// Wait in the browser without blocking it.
-async fn sleep_ms(ms: u64) {
-    let (sender, receiver) = futures::channel::oneshot::channel::<()>();
-    set_timeout(
-        move || {
-            let _ = sender.send(());
-        },
-        std::time::Duration::from_millis(ms),
-    );
-    let _ = receiver.await;
 }
 
 #[component]
