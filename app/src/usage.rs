@@ -75,8 +75,22 @@ async fn event(
     detail: &str,
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin_write().await?;
+    record(&mut tx, state, tenant_id, actor, action, target, detail).await?;
+    tx.commit().await
+}
+
+/// Record an event in the transaction that makes the change it tells of.
+async fn record(
+    tx: &mut bandpool_store::WriteTx,
+    state: &AppState,
+    tenant_id: &str,
+    actor: &Actor,
+    action: &str,
+    target: &str,
+    detail: &str,
+) -> Result<(), AppError> {
     bandpool_store::events::record(
-        &mut tx,
+        tx,
         NewEvent {
             tenant_id: Some(tenant_id),
             at_ms: state.clock.now().timestamp_millis(),
@@ -86,8 +100,7 @@ async fn event(
             detail,
         },
     )
-    .await?;
-    tx.commit().await
+    .await
 }
 
 /// The Usage and billing page's figures.
@@ -137,19 +150,18 @@ pub async fn start_entitlement_sync(
     )
     .await?;
     if new {
-        bandpool_store::events::record(
+        let from = match state.entitlements.kind() {
+            EntitlementSourceKind::Operator => "from the operator's records",
+            EntitlementSourceKind::Upstream => "from the licensing service",
+        };
+        record(
             &mut tx,
-            NewEvent {
-                tenant_id: Some(tenant_id),
-                at_ms: state.clock.now().timestamp_millis(),
-                actor,
-                action: "entitlements_sync_started",
-                target: "entitlements",
-                detail: match state.entitlements.kind() {
-                    EntitlementSourceKind::Operator => "from the operator's records",
-                    EntitlementSourceKind::Upstream => "from the licensing service",
-                },
-            },
+            state,
+            tenant_id,
+            actor,
+            "entitlements_sync_started",
+            "entitlements",
+            from,
         )
         .await?;
     }
@@ -208,16 +220,14 @@ async fn run_entitlement_sync(state: AppState, actor: Actor, tenant_id: String, 
         )
         .await?;
         let detail = bandpool_domain::billing::describe_changes(&changes);
-        bandpool_store::events::record(
+        record(
             &mut tx,
-            NewEvent {
-                tenant_id: Some(&tenant_id),
-                at_ms: state.clock.now().timestamp_millis(),
-                actor: &actor,
-                action: "entitlements_synced",
-                target: "entitlements",
-                detail: &detail,
-            },
+            &state,
+            &tenant_id,
+            &actor,
+            "entitlements_synced",
+            "entitlements",
+            &detail,
         )
         .await?;
         tx.commit().await?;
@@ -345,16 +355,14 @@ pub async fn set_entitlement(
         bandpool_store::billing::apply_entitlement(&mut tx, tenant_id, next, now(state)).await?;
     if !changes.is_empty() {
         let detail = bandpool_domain::billing::describe_changes(&changes);
-        bandpool_store::events::record(
+        record(
             &mut tx,
-            NewEvent {
-                tenant_id: Some(tenant_id),
-                at_ms: state.clock.now().timestamp_millis(),
-                actor,
-                action: "entitlement_changed",
-                target: "entitlements",
-                detail: &detail,
-            },
+            state,
+            tenant_id,
+            actor,
+            "entitlement_changed",
+            "entitlements",
+            &detail,
         )
         .await?;
     }
@@ -475,18 +483,7 @@ pub async fn change_applications(
             )
         }
     };
-    bandpool_store::events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: state.clock.now().timestamp_millis(),
-            actor,
-            action,
-            target: &target,
-            detail: &said,
-        },
-    )
-    .await?;
+    record(&mut tx, state, tenant_id, actor, action, &target, &said).await?;
     tx.commit().await?;
     check_limits(state, tenant_id).await;
     Ok(said)
@@ -524,16 +521,14 @@ pub async fn set_channels(
             .filter(|u| !u.is_empty())
             .unwrap_or("off")
     );
-    bandpool_store::events::record(
+    record(
         &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: state.clock.now().timestamp_millis(),
-            actor,
-            action: "channels_changed",
-            target: "notifications",
-            detail: &detail,
-        },
+        state,
+        tenant_id,
+        actor,
+        "channels_changed",
+        "notifications",
+        &detail,
     )
     .await?;
     tx.commit().await?;
@@ -609,7 +604,6 @@ async fn check_limits_now(state: &AppState, tenant_id: &str) -> Result<(), AppEr
     // the lock could wait forever behind requests that wait for the lock.
     let usage = bandpool_store::billing::limit_figures(&mut tx, tenant_id).await?;
     let ts = now(state);
-    let at_ms = state.clock.now().timestamp_millis();
     let system = Actor::system("portal");
     let mut messages = Vec::new();
     for kind in LimitKind::ALL {
@@ -647,20 +641,18 @@ async fn check_limits_now(state: &AppState, tenant_id: &str) -> Result<(), AppEr
         let Some(reached) = crossed else {
             continue;
         };
-        bandpool_store::events::record(
+        record(
             &mut tx,
-            NewEvent {
-                tenant_id: Some(tenant_id),
-                at_ms,
-                actor: &system,
-                action: if reached {
-                    "limit_reached"
-                } else {
-                    "limit_cleared"
-                },
-                target: kind.key(),
-                detail: &words,
+            state,
+            tenant_id,
+            &system,
+            if reached {
+                "limit_reached"
+            } else {
+                "limit_cleared"
             },
+            kind.key(),
+            &words,
         )
         .await?;
         if reached {

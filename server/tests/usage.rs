@@ -171,8 +171,9 @@ app_test!(
             .unwrap()
             .iter()
             .find(|a| a["virtual_services"] == 15)
-            .cloned();
-        if let Some(full) = full {
+            .cloned()
+            .expect("the demo has an application with 15 Virtual Services");
+        {
             assert_eq!(full["usage"]["level"], "red");
             assert_eq!(full["usage"]["percent"], 100);
             let (status, body) = send(app.client.put(app.url(&format!(
@@ -202,12 +203,14 @@ app_test!(
         assert_eq!(after["applications"].as_array().unwrap().len(), 10);
         let (_, usage) = app.get_json("/api/v1/usage").await;
         assert_eq!(usage["assets"]["used"], after["total"]);
-        // Over the asset total is red and over 100%.
+        // The bar's percentage and level follow the new count.
         let used = usage["assets"]["used"].as_i64().unwrap();
-        if used > 35 {
-            assert_eq!(usage["assets"]["level"], "red");
-            assert!(usage["assets"]["percent"].as_i64().unwrap() > 100);
-        }
+        let percent = usage["assets"]["percent"].as_i64().unwrap();
+        assert_eq!(percent, (used * 200 + 35) / 70);
+        assert_eq!(
+            usage["assets"]["level"],
+            bandpool_domain::billing::Level::of_percent(percent).key()
+        );
         // Nothing unmapped is left.
         let (_, services) = app.get_json("/api/v1/virtual-services").await;
         assert!(services

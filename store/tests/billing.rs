@@ -368,9 +368,15 @@ db_test!(
         assert!(left.iter().all(|v| v.device_name == "lm-0"));
         // Unmap and delete.
         let mut tx = db.begin_write().await.unwrap();
-        billing::unmap_virtual_service(&mut tx, &t, Some(&app), &left[0].id)
+        // Asked of the wrong application, nothing moves; of its own, it leaves.
+        assert!(matches!(
+            billing::unmap_virtual_service(&mut tx, &t, Some("another"), &left[0].id).await,
+            Err(AppError::NotFound { .. })
+        ));
+        let from = billing::unmap_virtual_service(&mut tx, &t, Some(&app), &left[0].id)
             .await
-            .ok();
+            .unwrap();
+        assert_eq!(from, "Exchange");
         let name = billing::delete_application(&mut tx, &t, &app)
             .await
             .unwrap();
