@@ -565,6 +565,15 @@ pub async fn record_checks(
         ids.dedup();
         ids
     };
+    // PostgreSQL: the rows are locked here, in id order (the chunks go in sorted order), so
+    // two reports over the same licenses queue behind each other instead of deadlocking in
+    // the UPDATEs below, which would lock them in whatever order their groups come. SQLite's
+    // `BEGIN IMMEDIATE` already lets one writer in at a time.
+    let lock = if tx.kind() == crate::db::DbKind::Postgres {
+        " ORDER BY id FOR UPDATE"
+    } else {
+        ""
+    };
     for chunk in ids.chunks(500) {
         let placeholders = (0..chunk.len())
             .map(|i| format!("${}", i + 3))
@@ -579,7 +588,7 @@ pub async fn record_checks(
             .fetch_all(
                 &format!(
                     "SELECT id, serial_no, status, grace_period_end FROM licenses \
-                     WHERE tenant_id = $1 AND connector_id = $2 AND id IN ({placeholders})"
+                     WHERE tenant_id = $1 AND connector_id = $2 AND id IN ({placeholders}){lock}"
                 ),
                 values,
             )

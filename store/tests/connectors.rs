@@ -675,3 +675,59 @@ db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
         Some(NOW + 40)
     );
 });
+
+db_test!(
+    overlapping_check_reports_at_once_are_all_counted,
+    |db: Db| async move {
+        // One connector's reports over the same licenses, sent at once (a retry racing the
+        // next batch): PostgreSQL once answered some with a deadlock (HTTP 500).
+        let t = tenant(&db, "Acme", 1_000_000, 100).await;
+        let c = connector(&db, &t, "dc-east").await;
+        let mut checks = Vec::new();
+        for i in 0..40 {
+            let req = request(i, "vlm-500");
+            let (granted, _) = licensing::activate(&db, &c, &req, NOW).await.unwrap();
+            checks.push(LicenseCheck {
+                license_id: granted.license_id,
+                serial_no: req.serial_no,
+                checked_at: NOW,
+            });
+        }
+        let reports: Vec<CheckReport> = (0..12)
+            .map(|r| CheckReport {
+                idempotency_key: format!("overlap-{r}"),
+                // Each report starts elsewhere and counts some licenses twice, so the
+                // UPDATE groups differ between reports.
+                checks: (0..60)
+                    .map(|k| checks[(r * 7 + k) % checks.len()].clone())
+                    .collect(),
+            })
+            .collect();
+        let answers = futures::future::join_all(
+            reports
+                .iter()
+                .map(|report| licensing::record_checks(&db, &c, report, NOW + 1)),
+        )
+        .await;
+        for answer in answers {
+            let answer = answer.expect("every report is answered");
+            assert!(answer
+                .results
+                .iter()
+                .all(|r| r.status == Some(LicenseStatus::Active)));
+        }
+        let total: i64 = {
+            use sqlx::Row;
+            db.fetch_optional(
+                "SELECT CAST(SUM(check_count) AS BIGINT) AS n FROM licenses WHERE tenant_id = $1",
+                vec![Value::Text(t.clone())],
+            )
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get("n")
+            .unwrap()
+        };
+        assert_eq!(total, 12 * 60, "every check counted once");
+    }
+);
