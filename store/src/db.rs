@@ -6,6 +6,7 @@ use bandpool_domain::AppError;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Executor};
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,6 +31,11 @@ impl DbKind {
 pub struct Db {
     pub pool: AnyPool,
     pub kind: DbKind,
+    /// SQLite: this process's write transactions queue here, first come first served, for
+    /// the one write lock SQLite has. Without it they wait in SQLite's busy handler, which
+    /// sleeps in growing steps: with 8 writers at once a check report waited up to 0.6 s
+    /// (BENCHMARKS.md, (a)). Other processes still meet `busy_timeout`.
+    write_gate: Option<Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// A value bound to a portable query.
@@ -102,7 +108,12 @@ impl Db {
             })
             .connect(&url)
             .await?;
-        Ok(Db { pool, kind })
+        let write_gate = (kind == DbKind::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(())));
+        Ok(Db {
+            pool,
+            kind,
+            write_gate,
+        })
     }
 
     /// Apply the migrations in `migrations/`: one portable set for both engines (split it by
@@ -117,7 +128,12 @@ impl Db {
     /// On SQLite it also moves the bulk load from the write-ahead log into the database file,
     /// where reads find pages directly instead of through the log's index.
     pub async fn analyze(&self) -> Result<()> {
-        sqlx::query("ANALYZE").execute(&self.pool).await?;
+        // PostgreSQL: VACUUM too, so the visibility map lets counts read indexes alone.
+        let analyze = match self.kind {
+            DbKind::Postgres => "VACUUM ANALYZE",
+            DbKind::Sqlite => "ANALYZE",
+        };
+        sqlx::query(analyze).execute(&self.pool).await?;
         if self.kind == DbKind::Sqlite {
             sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
                 .execute(&self.pool)
@@ -135,6 +151,11 @@ impl Db {
     /// Start a write transaction. On SQLite it takes the write lock up front, so no other
     /// writer can interleave between a check and the write that depends on it.
     pub async fn begin_write(&self) -> Result<WriteTx> {
+        // The gate before a connection: writers waiting their turn hold no connection.
+        let gate = match &self.write_gate {
+            Some(gate) => Some(gate.clone().lock_owned().await),
+            None => None,
+        };
         let conn = self.pool.acquire().await?;
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",
@@ -146,6 +167,7 @@ impl Db {
         let mut tx = WriteTx {
             conn: Some(conn),
             kind: self.kind,
+            _gate: gate,
         };
         tx.conn().execute(begin).await?;
         Ok(tx)
@@ -222,6 +244,8 @@ pub fn stream_rows<T: Send + 'static>(
 pub struct WriteTx {
     conn: Option<PoolConnection<Any>>,
     kind: DbKind,
+    /// This process's SQLite write turn, given back when the transaction ends.
+    _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 impl WriteTx {
