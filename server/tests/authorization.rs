@@ -338,6 +338,13 @@ const MATRIX: &[Route] = &[
     // Server functions
     r(
         "post",
+        "/_server/get_last_refreshed",
+        "/_server/get_last_refreshed",
+        NONE,
+        Read,
+    ),
+    r(
+        "post",
         "/_server/get_pool_view",
         "/_server/get_pool_view",
         NONE,
@@ -869,7 +876,7 @@ app_test!(
                     "{who:?} {} {} → {status} {location} {}",
                     route.method,
                     route.url,
-                    &body[..body.len().min(300)]
+                    body.chars().take(300).collect::<String>()
                 );
                 if may(who, route) {
                     if route.need != Public {

@@ -3,7 +3,7 @@
 //! allocation peak in one transaction.
 
 use crate::allocation::record_allocation;
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, DbKind, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::{
     Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus,
@@ -107,42 +107,151 @@ pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
     Ok(counts)
 }
 
+/// Whether a column can be empty (its empty values sort last either way).
+fn nullable(column: Column) -> bool {
+    matches!(
+        column,
+        Column::DeviceName | Column::IpAddress | Column::GracePeriod | Column::RecoveryDate
+    )
+}
+
+/// The index holding a column's order within a tenant, ties on id (migration 0006).
+fn index_of(column: Column) -> Option<&'static str> {
+    Some(match column {
+        Column::DeviceName => "licenses_tenant_device_name_id",
+        Column::IpAddress => "licenses_tenant_ip_id",
+        Column::SerialNo => "licenses_tenant_serial_id",
+        Column::LicenseName => "licenses_tenant_license_name_id",
+        Column::Bandwidth => "licenses_tenant_bandwidth_id",
+        Column::SslTps => "licenses_tenant_ssl_tps_id",
+        Column::GracePeriod => "licenses_tenant_grace_end_id",
+        Column::ActivationDate => "licenses_tenant_activated_id",
+        Column::RecoveryDate => "licenses_tenant_recovered_id",
+        Column::Status => return None,
+    })
+}
+
+/// A run of the overview's order: its extra condition, its order, and that order reversed.
+struct Segment {
+    condition: String,
+    order: String,
+    reversed: String,
+}
+
 /// One page of licenses; nulls sort last either way, ties break on id so pages never overlap.
+///
+/// Large pools stay cheap (issue 6): the counts come from one `GROUP BY status` over an
+/// index (and a `COUNT` only for a search); the rows are read in the order an index on
+/// `(tenant_id, column, id)` already holds, the non-empty values and then the empty ones as
+/// separate reads (an `IS NULL` term in the ORDER BY would defeat the index); and a page in
+/// the back half is read from the end in the opposite order, so the last page costs what
+/// the first does. SQLite is told which index to walk (`INDEXED BY`): with one tenant its
+/// statistics make a full sort look cheaper than it is.
 pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<LicensePage> {
     let (where_sql, values) = filter(tenant_id, query);
-    let total: i64 = db
+    let status_counts = status_counts(db, tenant_id).await?;
+    let total = match (&query.q, query.status) {
+        (None, None) => status_counts.total(),
+        (None, Some(status)) => status_counts.get(status),
+        (Some(_), _) => count(db, "", &where_sql, values.clone()).await?,
+    };
+    let indexed = match index_of(query.sort) {
+        Some(index) if db.kind == DbKind::Sqlite && query.q.is_none() => {
+            format!("INDEXED BY {index}")
+        }
+        _ => String::new(),
+    };
+    let expr = sort_expr(query.sort);
+    let (dir, back) = match query.order {
+        SortOrder::Asc => ("ASC", "DESC"),
+        SortOrder::Desc => ("DESC", "ASC"),
+    };
+    let mut segments = vec![Segment {
+        condition: if nullable(query.sort) {
+            format!(" AND {expr} IS NOT NULL")
+        } else {
+            String::new()
+        },
+        order: format!("{expr} {dir}, id {dir}"),
+        reversed: format!("{expr} {back}, id {back}"),
+    }];
+    if nullable(query.sort) {
+        segments.push(Segment {
+            condition: format!(" AND {expr} IS NULL"),
+            order: format!("id {dir}"),
+            reversed: format!("id {back}"),
+        });
+    }
+    let from = query.offset().min(total);
+    let to = (query.offset() + u64::from(query.per_page)).min(total);
+    // The front half is read forwards, the back half backwards from the end.
+    let backwards = total - to < from;
+    let (mut skip, mut want) = (if backwards { total - to } else { from }, to - from);
+    if backwards {
+        segments.reverse();
+    }
+    let mut licenses = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        if want == 0 {
+            break;
+        }
+        let order = if backwards {
+            &segment.reversed
+        } else {
+            &segment.order
+        };
+        let sql = format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses {indexed} WHERE {where_sql}{}              ORDER BY {order} LIMIT {want} OFFSET {skip}",
+            segment.condition
+        );
+        let rows = db.fetch_all(&sql, values.clone()).await?;
+        let got = rows.len() as u64;
+        for row in &rows {
+            licenses.push(license_from_row(row)?);
+        }
+        want = want.saturating_sub(got);
+        if want > 0 && i + 1 < segments.len() {
+            // The page goes on in the next segment: from its start if this one ended inside
+            // the page, else past what of it lies before the page (counted only then).
+            skip = if got > 0 {
+                0
+            } else {
+                skip.saturating_sub(
+                    count(
+                        db,
+                        &indexed,
+                        &format!("{where_sql}{}", segment.condition),
+                        values.clone(),
+                    )
+                    .await?,
+                )
+            };
+        }
+    }
+    if backwards {
+        licenses.reverse();
+    }
+    Ok(LicensePage {
+        licenses,
+        total,
+        page: query.page,
+        per_page: query.per_page,
+        pages: query.pages_for(total),
+        status_counts,
+    })
+}
+
+async fn count(db: &Db, indexed: &str, where_sql: &str, values: Vec<Value>) -> Result<u64> {
+    let n: i64 = db
         .fetch_optional(
-            &format!("SELECT COUNT(*) AS n FROM licenses WHERE {where_sql}"),
-            values.clone(),
+            &format!("SELECT COUNT(*) AS n FROM licenses {indexed} WHERE {where_sql}"),
+            values,
         )
         .await?
         .map(|r| r.try_get("n"))
         .transpose()?
         .unwrap_or(0);
-    let expr = sort_expr(query.sort);
-    let dir = match query.order {
-        SortOrder::Asc => "ASC",
-        SortOrder::Desc => "DESC",
-    };
-    let sql = format!(
-        "SELECT {LICENSE_COLUMNS} FROM licenses WHERE {where_sql} \
-         ORDER BY ({expr}) IS NULL, {expr} {dir}, id {dir} LIMIT {} OFFSET {}",
-        query.per_page,
-        query.offset()
-    );
-    let rows = db.fetch_all(&sql, values).await?;
-    let licenses = rows
-        .iter()
-        .map(license_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    Ok(LicensePage {
-        licenses,
-        total: total as u64,
-        page: query.page,
-        per_page: query.per_page,
-        pages: query.pages_for(total as u64),
-        status_counts: status_counts(db, tenant_id).await?,
-    })
+    Ok(n.max(0) as u64)
 }
 
 pub async fn get(db: &Db, tenant_id: &str, license_id: &str) -> Result<License> {

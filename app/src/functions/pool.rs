@@ -14,6 +14,22 @@ pub struct PoolView {
     pub svg: String,
 }
 
+/// When the pool was last refreshed (Sync licenses), read without summing the pool: the
+/// page's "Last refreshed" line.
+#[server(prefix = "/_server", endpoint = "get_last_refreshed")]
+pub async fn get_last_refreshed() -> Result<Option<i64>, AppError> {
+    crate::state::answer(
+        async move {
+            let state = crate::state::app_state()?;
+            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
+                .1
+                .tenant_id;
+            bandpool_store::pool::last_refreshed(&state.db, &tenant).await
+        }
+        .await,
+    )
+}
+
 #[server(prefix = "/_server", endpoint = "get_pool_view")]
 pub async fn get_pool_view() -> Result<PoolView, AppError> {
     crate::state::answer(
