@@ -7,6 +7,9 @@ use crate::csv_rules::inert;
 use crate::format::format_datetime;
 use serde::{Deserialize, Serialize};
 
+/// The largest pool capacity an entitlement may give, in Mb/s (a million Tb/s).
+pub const MAX_CAPACITY_MBPS: i64 = 1_000_000_000_000;
+
 /// An application groups at most this many Virtual Services (004: "An application includes a
 /// maximum of 15 Virtual Services").
 pub const VIRTUAL_SERVICE_LIMIT: i64 = 15;
@@ -263,7 +266,13 @@ impl Entitlement {
             }
         };
         count("base_assets", self.base_assets)?;
-        count("max_capacity_mbps", self.max_capacity_mbps)?;
+        // Capacity is in Mb/s: a pool of a million licenses of 10 Gb/s each needs 10^10.
+        if !(0..=MAX_CAPACITY_MBPS).contains(&self.max_capacity_mbps) {
+            return Err(AppError::invalid(
+                "max_capacity_mbps",
+                "must be a whole number of Mb/s from 0 to 1,000,000,000,000",
+            ));
+        }
         count("loadmaster_limit", self.loadmaster_limit)?;
         if !(1..=VIRTUAL_SERVICE_LIMIT).contains(&self.virtual_service_limit) {
             return Err(AppError::invalid(

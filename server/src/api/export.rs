@@ -94,10 +94,14 @@ pub async fn export_events(
 }
 
 async fn csv_download<T: Send + 'static>(
-    mut rows: futures::stream::BoxStream<'static, Result<T, AppError>>,
+    rows: futures::stream::BoxStream<'static, Result<T, AppError>>,
     shape: CsvShape<T>,
     file_name: String,
 ) -> Result<Response, AppError> {
+    // Fused: an empty export ends at the first read, and the writer reads once more (the
+    // row stream must not be polled after its end: that panicked, and the file came
+    // without its header).
+    let mut rows = rows.fuse();
     // Read the first row before answering, so a database failure is a clear error rather
     // than a file cut short.
     let first = rows.next().await.transpose()?;
