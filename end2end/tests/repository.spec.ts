@@ -107,9 +107,14 @@ test('a header click sorts by that column, a second click reverses it', async ({
   await repo.open();
   await repo.header('Bandwidth').getByRole('link').click();
   await expect(page).toHaveURL(/sort=bandwidth/);
+  // The URL changes before the sorted page arrives, and the default page's first row may
+  // already read 200 Mb/s: wait for the header that says the table is sorted, or the second
+  // click would land on the old header's link (sort ascending again).
+  await expect(repo.header('Bandwidth')).toHaveAttribute('aria-sort', 'ascending');
   await expect(repo.rows.first().locator('td.col-bandwidth')).toHaveText('200 Mb/s');
   await repo.header('Bandwidth').getByRole('link').click();
   await expect(page).toHaveURL(/order=desc/);
+  await expect(repo.header('Bandwidth')).toHaveAttribute('aria-sort', 'descending');
   await expect(repo.rows.first().locator('td.col-bandwidth')).toHaveText('10,000 Mb/s');
 });
 
