@@ -98,10 +98,10 @@ ensure_postgres() {
 }
 
 # Build the release server and the size-optimized WASM bundle into target/site, and the
-# connector agent and appliance simulator beside the server binary.
+# connector agent, appliance simulator and benchmark harness beside the server binary.
 build_release() {
   say "building the portal (release)"
   cargo leptos build --release
-  say "building the connector agent and the LoadMaster simulator (release)"
-  cargo build --release -p bandpool-connector -p bandpool-simulator
+  say "building the connector agent, the LoadMaster simulator and the benchmark harness (release)"
+  cargo build --release -p bandpool-connector -p bandpool-simulator -p bandpool-bench
 }

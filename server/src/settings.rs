@@ -56,6 +56,10 @@ pub struct Settings {
     pub webhook_allow_private_receivers: bool,
     /// How often due webhook deliveries are attempted.
     pub webhook_sweep_seconds: u64,
+    /// Serve `POST /api/v1/connector/baseline/checks`: the benchmark's bare handler, which
+    /// parses a check report and answers it without the database (`scripts/bench`). Off in
+    /// a real deployment.
+    pub benchmark_baseline: bool,
 }
 
 impl Default for Settings {
@@ -86,6 +90,7 @@ impl Default for Settings {
             extra_ca_file: None,
             webhook_allow_private_receivers: false,
             webhook_sweep_seconds: 10,
+            benchmark_baseline: false,
         }
     }
 }

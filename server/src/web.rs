@@ -85,7 +85,12 @@ pub fn build_with_state(
         limiter: RateLimiter::default(),
     };
     Ok((
-        router(state.clone(), auth, settings.session_idle_minutes),
+        router(
+            state.clone(),
+            auth,
+            settings.session_idle_minutes,
+            settings.benchmark_baseline,
+        ),
         state,
     ))
 }
@@ -106,7 +111,12 @@ fn auth_routes() -> Router<AppState> {
         .route("/auth/tenant", post(handlers::switch_tenant))
 }
 
-fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Router {
+fn router(
+    state: AppState,
+    auth: AuthContext,
+    session_idle_minutes: i64,
+    benchmark_baseline: bool,
+) -> Router {
     let routes = generate_route_list(App);
     let pages: HashSet<String> = routes.iter().map(|r| r.path().to_string()).collect();
     let options = state.leptos_options.clone();
@@ -126,7 +136,7 @@ fn router(state: AppState, auth: AuthContext, session_idle_minutes: i64) -> Rout
     Router::new()
         .route("/", get(|| async { Redirect::to("/license-repository") }))
         .route("/healthz", get(health))
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router(benchmark_baseline))
         .merge(auth_routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
             shell(options.clone())

@@ -12,10 +12,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use bandpool_domain::connector::{
-    Activation, ActivationRequest, CheckReport, CheckReportResponse, CommandAck, CommandBatch,
-    CommandKind, Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse, RegisterRequest,
-    RegisterResponse, AUTH_SCHEME, MAX_WAIT_SECONDS,
+    Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandAck,
+    CommandBatch, CommandKind, Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse,
+    RegisterRequest, RegisterResponse, AUTH_SCHEME, MAX_WAIT_SECONDS,
 };
+use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
 use bandpool_store::connectors::{self, ConnectorIdentity, Seen};
 use bandpool_store::{commands, licensing, sync};
@@ -200,6 +201,25 @@ pub async fn checks(
     Ok(Json(
         licensing::record_checks(&state.db, &connector, &report, now).await?,
     ))
+}
+
+/// POST /api/v1/connector/baseline/checks (only with `benchmark_baseline`): what a check
+/// report costs without licensing: the same extractor parses the same JSON, and every check
+/// is answered Active, with no credential lookup and no database. The benchmark measures
+/// `checks` against it (`bench/src/checks.rs`).
+pub async fn baseline_checks(Body(report): Body<CheckReport>) -> Json<CheckReportResponse> {
+    Json(CheckReportResponse {
+        results: report
+            .checks
+            .into_iter()
+            .map(|check| CheckResult {
+                license_id: check.license_id,
+                status: Some(LicenseStatus::Active),
+                grace_period_end: None,
+                refused: None,
+            })
+            .collect(),
+    })
 }
 
 /// POST /api/v1/connector/activations

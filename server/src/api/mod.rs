@@ -64,7 +64,9 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/openapi.json"),
 ];
 
-pub fn router() -> Router<AppState> {
+/// The API's routes; `benchmark_baseline` adds the benchmark's bare check handler
+/// (`connector::baseline_checks`), never listed in `ROUTES` or the OpenAPI document.
+pub fn router(benchmark_baseline: bool) -> Router<AppState> {
     Router::new()
         .route("/pool", get(pool::summary))
         .route("/pool/allocation/monthly", get(pool::monthly))
@@ -104,7 +106,7 @@ pub fn router() -> Router<AppState> {
             get(usage::channels).put(usage::set_channels),
         )
         .route("/notifications/webhook-deliveries", get(usage::deliveries))
-        .nest("/connector", connector_router())
+        .nest("/connector", connector_router(benchmark_baseline))
         .route("/events", get(events::list))
         .route("/events/export.csv", get(export::export_events))
         .route("/openapi.json", get(openapi::document))
@@ -112,8 +114,13 @@ pub fn router() -> Router<AppState> {
 }
 
 /// The connector protocol (`connector.rs`): its own credential, no session, no API token.
-fn connector_router() -> Router<AppState> {
-    Router::new()
+fn connector_router(benchmark_baseline: bool) -> Router<AppState> {
+    let router = if benchmark_baseline {
+        Router::new().route("/baseline/checks", post(connector::baseline_checks))
+    } else {
+        Router::new()
+    };
+    router
         .route("/register", post(connector::register))
         .route("/heartbeat", post(connector::heartbeat))
         .route("/checks", post(connector::checks))

@@ -1,0 +1,160 @@
+//! (b) The License Repository with a large pool: the page's server render and
+//! GET /api/v1/licenses (first page, a search, by bandwidth, the last page), and (d) the
+//! allocation charts' data (monthly, and the daily drill-down of last month, over the seed's
+//! 13 months), each against the same request to a portal whose pool is empty.
+
+use crate::portal::{time_gets, Engine, Portal};
+use crate::report::{Row, Target, Unit};
+use crate::stats::Latency;
+use crate::{Result, Scale};
+use bandpool_domain::license::LicensePage;
+
+struct Request {
+    id: &'static str,
+    what: &'static str,
+    /// The path, given the pool's number of license pages.
+    path: fn(u32) -> String,
+    /// Held to 3x the empty pool's p99 (issue 6's goal for the License Repository).
+    held: bool,
+}
+
+fn requests() -> Vec<Request> {
+    vec![
+        Request {
+            id: "b",
+            what: "License Repository page, server render",
+            path: |_| "/license-repository".into(),
+            held: true,
+        },
+        Request {
+            id: "b",
+            what: "GET /api/v1/licenses, first page",
+            path: |_| "/api/v1/licenses".into(),
+            held: true,
+        },
+        Request {
+            id: "b",
+            what: "GET /api/v1/licenses, search",
+            path: |_| "/api/v1/licenses?q=lm-ams-01".into(),
+            held: true,
+        },
+        Request {
+            id: "b",
+            what: "GET /api/v1/licenses, by bandwidth",
+            path: |_| "/api/v1/licenses?sort=bandwidth&order=desc".into(),
+            held: true,
+        },
+        Request {
+            id: "b",
+            what: "GET /api/v1/licenses, last page",
+            path: |pages| format!("/api/v1/licenses?page={}", pages.max(1)),
+            held: true,
+        },
+        Request {
+            id: "d",
+            what: "monthly allocation (13 months)",
+            path: |_| "/api/v1/pool/allocation/monthly".into(),
+            held: false,
+        },
+        Request {
+            id: "d",
+            what: "daily allocation, last month",
+            path: |_| format!("/api/v1/pool/allocation/daily?month={}", last_month()),
+            held: false,
+        },
+    ]
+}
+
+fn last_month() -> String {
+    let today = crate::now().date_naive();
+    let first = today - chrono::Days::new(u64::from(chrono::Datelike::day(&today)));
+    first.format("%Y-%m").to_string()
+}
+
+pub fn rows(engine: &Engine, scale: &Scale) -> Vec<Row> {
+    let mut rows = Vec::new();
+    for request in requests() {
+        for (percentile, held) in [("p50", false), ("p99", request.held)] {
+            let mut row = Row::new(
+                request.id,
+                format!(
+                    "{}, {} licenses: {percentile}",
+                    request.what,
+                    grouped(scale.repository_licenses)
+                ),
+                engine.label(),
+                Unit::Millis,
+            )
+            .baseline("empty pool");
+            if held {
+                row = row.target(Target::WithinOfBaseline(3.0));
+            }
+            rows.push(row);
+        }
+    }
+    rows
+}
+
+fn grouped(n: usize) -> String {
+    match n {
+        n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
+        n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),
+        n => n.to_string(),
+    }
+}
+
+async fn pages(client: &reqwest::Client, portal: &Portal) -> Result<u32> {
+    let answer = client.get(portal.at("/api/v1/licenses")).send().await?;
+    let page: LicensePage = answer.error_for_status()?.json().await?;
+    Ok(page.pages)
+}
+
+pub async fn measure(
+    empty: &Portal,
+    large: &Portal,
+    scale: &Scale,
+    rows: &mut [Row],
+) -> Result<()> {
+    let (empty_client, large_client) = (empty.signed_in().await?, large.signed_in().await?);
+    let (empty_pages, large_pages) = (
+        pages(&empty_client, empty).await?,
+        pages(&large_client, large).await?,
+    );
+    if large_pages < 2 {
+        return Err(format!("the large pool has {large_pages} page(s) of licenses").into());
+    }
+    for run in 0..scale.runs {
+        for (i, request) in requests().iter().enumerate() {
+            let n = if i == 0 {
+                scale.page_requests
+            } else {
+                scale.api_requests
+            };
+            let path = |pages: u32| (request.path)(pages);
+            let (empty_url, large_url) =
+                (empty.at(&path(empty_pages)), large.at(&path(large_pages)));
+            if run == 0 {
+                // One warm-up request each.
+                time_gets(&empty_client, &empty_url, 1).await?;
+                time_gets(&large_client, &large_url, 1).await?;
+            }
+            // Alternate which pool goes first.
+            let (figure, baseline) = if run % 2 == 0 {
+                let baseline = time_gets(&empty_client, &empty_url, n).await?;
+                (time_gets(&large_client, &large_url, n).await?, baseline)
+            } else {
+                let figure = time_gets(&large_client, &large_url, n).await?;
+                (figure, time_gets(&empty_client, &empty_url, n).await?)
+            };
+            let (figure, baseline) = (
+                Latency::of(&figure).ok_or("nothing timed")?,
+                Latency::of(&baseline).ok_or("nothing timed")?,
+            );
+            rows[i * 2].runs.push(figure.p50);
+            rows[i * 2].baseline.push(baseline.p50);
+            rows[i * 2 + 1].runs.push(figure.p99);
+            rows[i * 2 + 1].baseline.push(baseline.p99);
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,99 @@
+//! (f) The browser bundle: its size raw, gzip and brotli, and the time from navigation to a
+//! hydrated License Repository in headless Chromium on loopback, against a static HTML page
+//! of the same size (end2end/support/hydration-bench.mjs drives the browser).
+
+use crate::portal::{Portal, DEMO_OWNER, DEMO_PASSWORD};
+use crate::report::{Row, Target, Unit};
+use crate::{Result, Scale};
+use std::io::Write as _;
+use std::path::Path;
+
+pub fn rows() -> Vec<Row> {
+    vec![
+        Row::new("f", "WASM bundle, raw", "—", Unit::Kilobytes),
+        Row::new("f", "WASM bundle, gzip -9", "—", Unit::Kilobytes),
+        Row::new(
+            "f",
+            "WASM bundle, brotli (quality 11)",
+            "—",
+            Unit::Kilobytes,
+        )
+        .target(Target::Under(200.0)),
+        Row::new(
+            "f",
+            "navigation → hydrated License Repository (Chromium, cold cache)",
+            "SQLite",
+            Unit::Millis,
+        )
+        .baseline("static HTML page of the same size"),
+    ]
+}
+
+/// The bundle's three sizes, in kilobytes.
+pub fn sizes(site_root: &Path) -> Result<[f64; 3]> {
+    let pkg = site_root.join("pkg");
+    let wasm = std::fs::read_dir(&pkg)?
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .find(|path| path.extension().is_some_and(|e| e == "wasm"))
+        .ok_or_else(|| format!("no .wasm in {}", pkg.display()))?;
+    let raw = std::fs::read(&wasm)?;
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gzip.write_all(&raw)?;
+    let gzip = gzip.finish()?;
+    let mut brotli = Vec::new();
+    brotli::BrotliCompress(
+        &mut raw.as_slice(),
+        &mut brotli,
+        &brotli::enc::BrotliEncoderParams {
+            quality: 11,
+            lgwin: 22,
+            ..Default::default()
+        },
+    )?;
+    Ok([raw.len(), gzip.len(), brotli.len()].map(|n| n as f64 / 1e3))
+}
+
+#[derive(serde::Deserialize)]
+struct Timings {
+    hydrated: Vec<f64>,
+    #[serde(rename = "static")]
+    static_page: Vec<f64>,
+}
+
+pub async fn measure(
+    site_root: &Path,
+    end2end: &Path,
+    portal: &Portal,
+    scale: &Scale,
+    rows: &mut [Row],
+) -> Result<()> {
+    for _ in 0..scale.runs {
+        let [raw, gzip, brotli] = sizes(site_root)?;
+        rows[0].runs.push(raw);
+        rows[1].runs.push(gzip);
+        rows[2].runs.push(brotli);
+    }
+    for _ in 0..scale.runs {
+        let output = tokio::process::Command::new("node")
+            .arg("support/hydration-bench.mjs")
+            .current_dir(end2end)
+            .env("BENCH_URL", &portal.url)
+            .env("BENCH_EMAIL", DEMO_OWNER)
+            .env("BENCH_PASSWORD", DEMO_PASSWORD)
+            .env("BENCH_NAVIGATIONS", scale.navigations.to_string())
+            .output()
+            .await?;
+        if !output.status.success() {
+            return Err(format!(
+                "hydration-bench.mjs failed: {}",
+                String::from_utf8_lossy(&output.stderr).trim()
+            )
+            .into());
+        }
+        let timings: Timings = serde_json::from_slice(&output.stdout)?;
+        let median = |v: &[f64]| crate::stats::median(v).ok_or("no navigation was timed");
+        rows[3].runs.push(median(&timings.hydrated)?);
+        rows[3].baseline.push(median(&timings.static_page)?);
+    }
+    Ok(())
+}
