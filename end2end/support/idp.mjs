@@ -5,7 +5,8 @@
 //   node support/idp.mjs
 //
 // Env:
-//   BANDPOOL_TEST_IDP_PORT       port on 127.0.0.1 (default 3200)
+//   BANDPOOL_TEST_IDP_PORT       port on 127.0.0.1 (default 3200; 0 lets the system
+//                                choose, and the ready line's issuer names it)
 //   BANDPOOL_TEST_IDP_REDIRECTS  comma-separated redirect URIs for client
 //                                `bandpool` (default
 //                                http://127.0.0.1:3100/auth/oidc/callback)
@@ -27,11 +28,21 @@ import http from 'node:http';
 import Provider from 'oidc-provider';
 
 const port = Number.parseInt(process.env.BANDPOOL_TEST_IDP_PORT ?? '3200', 10);
-if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
   console.error(`idp: bad BANDPOOL_TEST_IDP_PORT ${process.env.BANDPOOL_TEST_IDP_PORT}`);
   process.exit(2);
 }
-const issuer = `http://127.0.0.1:${port}`;
+
+// Bind first: the issuer names the bound port, which port 0 leaves to the system. Requests
+// wait for the handler below, set once the provider exists (before "ready" is printed).
+let handle = null;
+const server = http.createServer((req, res) => handle(req, res));
+server.on('error', (err) => {
+  console.error(`idp: ${err.message}`);
+  process.exit(1);
+});
+await new Promise((resolve) => server.listen(port, '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
 const redirectUris = (process.env.BANDPOOL_TEST_IDP_REDIRECTS
   ?? 'http://127.0.0.1:3100/auth/oidc/callback')
   .split(',')
@@ -283,7 +294,7 @@ ${cancelForm(uid)}`);
 const providerCallback = provider.callback();
 const interactionPath = /^\/interaction\/([A-Za-z0-9_-]+)(\/login|\/confirm|\/abort)?\/?$/;
 
-const server = http.createServer((req, res) => {
+handle = (req, res) => {
   const { pathname } = new URL(req.url, issuer);
   if (pathname === '/favicon.ico') {
     // Browsers ask for it on every page; an empty answer keeps their consoles clean.
@@ -300,14 +311,8 @@ const server = http.createServer((req, res) => {
     if (!res.headersSent) page(res, 500, 'IdP error', `<p id="error">${escapeHtml(err.message)}</p>`);
     else res.end();
   });
-});
-server.listen(port, '127.0.0.1', () => {
-  console.log(`idp ready ${issuer}`);
-});
-server.on('error', (err) => {
-  console.error(`idp: ${err.message}`);
-  process.exit(1);
-});
+};
+console.log(`idp ready ${issuer}`);
 
 let stopping = false;
 function stop(signal) {

@@ -8,6 +8,7 @@
 // Env:
 //   BANDPOOL_TEST_SMTP_PORT      SMTP port on 127.0.0.1 (default 2525)
 //   BANDPOOL_TEST_MAIL_API_PORT  HTTP API port on 127.0.0.1 (default 2580)
+//   (0 lets the system choose a free port; the ready line names the ports bound)
 //
 // API:
 //   GET    /messages            all messages, oldest first, newest last
@@ -24,7 +25,7 @@ import { SMTPServer } from 'smtp-server';
 function portFromEnv(name, fallback) {
   const raw = process.env[name] ?? String(fallback);
   const port = Number.parseInt(raw, 10);
-  if (!Number.isInteger(port) || port <= 0 || port > 65535) {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`mail: bad ${name} ${raw}`);
     process.exit(2);
   }
@@ -114,7 +115,7 @@ function send(res, status, body) {
 }
 
 const api = http.createServer((req, res) => {
-  const url = new URL(req.url, `http://127.0.0.1:${apiPort}`);
+  const url = new URL(req.url, 'http://127.0.0.1');
   if (url.pathname === '/health' && req.method === 'GET') {
     res.writeHead(200, { 'content-type': 'text/plain' });
     res.end('ok');
@@ -146,7 +147,8 @@ const api = http.createServer((req, res) => {
 let ready = 0;
 function listening() {
   ready += 1;
-  if (ready === 2) console.log(`mail ready smtp=${smtpPort} api=${apiPort}`);
+  // The bound ports, which differ from the asked ones when port 0 let the system choose.
+  if (ready === 2) console.log(`mail ready smtp=${smtp.server.address().port} api=${api.address().port}`);
 }
 function fatal(err) {
   console.error(`mail: ${err.message}`);

@@ -7,7 +7,7 @@ mod common;
 use std::process::Child;
 
 use bandpool_domain::auth::Role;
-use common::mail::{free_port, start_support};
+use common::mail::try_start_support;
 use common::{Seed, TestApp, ADMIN, OWNER};
 
 struct Idp(Child);
@@ -20,26 +20,36 @@ impl Drop for Idp {
 }
 
 async fn spawn(db: &bandpool_store::testing::TestDb) -> (TestApp, Idp, String) {
-    let port = free_port();
-    let issuer = format!("http://127.0.0.1:{port}");
-    let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
+    // The provider must know the portal's callback and the portal the provider's issuer:
+    // bind the portal's port first, start the provider on a port the system chooses (a port
+    // picked here could be taken by a parallel test before it binds), then start the portal.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (idp, ready) = try_start_support(
+        "idp.mjs",
+        "oidc-provider",
+        &[
+            ("BANDPOOL_TEST_IDP_PORT", "0".to_string()),
+            (
+                "BANDPOOL_TEST_IDP_REDIRECTS",
+                format!("{base}/auth/oidc/callback"),
+            ),
+        ],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let idp = Idp(idp);
+    let issuer = ready
+        .trim()
+        .strip_prefix("idp ready ")
+        .unwrap_or_else(|| panic!("no issuer in {ready:?}"))
+        .to_string();
+    let app = TestApp::spawn_on(listener, db, Seed::EmptyPool, |s| {
         s.oidc_issuer = Some(issuer.clone());
         s.oidc_client_id = Some("bandpool".into());
         s.oidc_client_secret = Some("bandpool-test-secret".into());
     })
     .await;
-    let idp = start_support(
-        "idp.mjs",
-        "oidc-provider",
-        &[
-            ("BANDPOOL_TEST_IDP_PORT", port.to_string()),
-            (
-                "BANDPOOL_TEST_IDP_REDIRECTS",
-                format!("{}/auth/oidc/callback", app.base),
-            ),
-        ],
-    );
-    (app, Idp(idp), issuer)
+    (app, idp, issuer)
 }
 
 /// A browser: keeps cookies, follows redirects.

@@ -20,8 +20,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Start one of end2end/support's services with `env`; returns once it prints `ready`.
-pub fn start_support(script: &str, package: &str, env: &[(&str, String)]) -> Child {
+/// Start one of end2end/support's services with `env`; returns it and its `ready` line once
+/// it prints one, or what it printed instead (it exits on a port it cannot bind).
+pub fn try_start_support(
+    script: &str,
+    package: &str,
+    env: &[(&str, String)],
+) -> Result<(Child, String), String> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../end2end");
     assert!(
         root.join("node_modules").join(package).exists(),
@@ -40,7 +45,11 @@ pub fn start_support(script: &str, package: &str, env: &[(&str, String)]) -> Chi
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     stdout.read_line(&mut line).unwrap();
-    assert!(line.contains("ready"), "{script} said: {line}");
+    if !line.contains("ready") {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Err(format!("{script} said: {line}"));
+    }
     // Keep reading what it prints, so its writes never meet a closed pipe.
     std::thread::spawn(move || {
         let mut sink = String::new();
@@ -48,24 +57,34 @@ pub fn start_support(script: &str, package: &str, env: &[(&str, String)]) -> Chi
             sink.clear();
         }
     });
-    child
+    Ok((child, line))
+}
+
+/// The number after `key=` in a ready line (`mail ready smtp=41521 api=41522`).
+fn ready_port(line: &str, key: &str) -> u16 {
+    line.split_whitespace()
+        .find_map(|word| word.strip_prefix(key)?.strip_prefix('='))
+        .and_then(|port| port.parse().ok())
+        .unwrap_or_else(|| panic!("no {key}= port in {line:?}"))
 }
 
 impl MailServer {
+    /// Start it on ports the system chooses: ports picked here and handed over could be
+    /// taken by a parallel test in between (seen: EADDRINUSE).
     pub fn start() -> MailServer {
-        let (smtp, api) = (free_port(), free_port());
-        let child = start_support(
+        let (child, ready) = try_start_support(
             "mail.mjs",
             "smtp-server",
             &[
-                ("BANDPOOL_TEST_SMTP_PORT", smtp.to_string()),
-                ("BANDPOOL_TEST_MAIL_API_PORT", api.to_string()),
+                ("BANDPOOL_TEST_SMTP_PORT", "0".to_string()),
+                ("BANDPOOL_TEST_MAIL_API_PORT", "0".to_string()),
             ],
-        );
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         MailServer {
             child,
-            smtp_url: format!("smtp://127.0.0.1:{smtp}"),
-            api: format!("http://127.0.0.1:{api}"),
+            smtp_url: format!("smtp://127.0.0.1:{}", ready_port(&ready, "smtp")),
+            api: format!("http://127.0.0.1:{}", ready_port(&ready, "api")),
         }
     }
 

@@ -61,6 +61,18 @@ impl TestApp {
         seed: Seed,
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::spawn_on(listener, test_db, seed, configure).await
+    }
+
+    /// Spawn on a listener bound beforehand, for peers that must know the portal's address
+    /// before it starts (the OpenID Connect provider's redirect).
+    pub async fn spawn_on(
+        listener: tokio::net::TcpListener,
+        test_db: &TestDb,
+        seed: Seed,
+        configure: impl FnOnce(&mut Settings),
+    ) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             bandpool_server::telemetry::init("debug");
         }
@@ -117,7 +129,6 @@ impl TestApp {
             tx.commit().await.unwrap();
             other_tenant_id = Some(other);
         }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
         let leptos_options = LeptosOptions::builder()
