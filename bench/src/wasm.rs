@@ -67,11 +67,9 @@ pub async fn measure(
     scale: &Scale,
     rows: &mut [Row],
 ) -> Result<()> {
-    for _ in 0..scale.runs {
-        let [raw, gzip, brotli] = sizes(site_root)?;
-        rows[0].runs.push(raw);
-        rows[1].runs.push(gzip);
-        rows[2].runs.push(brotli);
+    // Sizes do not vary between runs: measured once (the spread column shows one run).
+    for (row, size) in rows.iter_mut().zip(sizes(site_root)?) {
+        row.runs.push(size);
     }
     for _ in 0..scale.runs {
         let output = tokio::process::Command::new("node")

@@ -1041,6 +1041,23 @@ mod tests {
     }
 
     #[test]
+    fn capacity_goes_up_to_a_million_tb_per_second() {
+        let with = |mbps| Entitlement {
+            max_capacity_mbps: mbps,
+            ..entitlement()
+        };
+        // A million licenses of 10 Gb/s each (the benchmark's export pool) fits.
+        assert!(with(10_000_000_000).validate().is_ok());
+        assert!(with(MAX_CAPACITY_MBPS).validate().is_ok());
+        for bad in [MAX_CAPACITY_MBPS + 1, -1] {
+            assert!(
+                matches!(with(bad).validate(), Err(crate::AppError::InvalidParameter { parameter, .. }) if parameter == "max_capacity_mbps"),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
     fn the_operator_form_round_trips_and_names_bad_fields() {
         let e = entitlement();
         let form = EntitlementForm::of(&e);

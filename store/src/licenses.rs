@@ -201,7 +201,8 @@ pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<Lice
             &segment.order
         };
         let sql = format!(
-            "SELECT {LICENSE_COLUMNS} FROM licenses {indexed} WHERE {where_sql}{}              ORDER BY {order} LIMIT {want} OFFSET {skip}",
+            "SELECT {LICENSE_COLUMNS} FROM licenses {indexed} WHERE {where_sql}{} \
+             ORDER BY {order} LIMIT {want} OFFSET {skip}",
             segment.condition
         );
         let rows = db.fetch_all(&sql, values.clone()).await?;
