@@ -87,6 +87,23 @@ pub enum AppError {
     /// answered something that is not an entitlement.
     #[error("The licensing service could not be synced: {reason}")]
     EntitlementSourceFailed { reason: String },
+    /// The request's body is larger than the portal takes.
+    #[error("The request body is larger than the {limit_bytes} bytes this portal takes")]
+    PayloadTooLarge { limit_bytes: u64 },
+    /// The request's body did not arrive in time.
+    #[error("The request body did not arrive in time; send it again")]
+    RequestTimeout,
+    /// The endpoint exists but not with this method.
+    #[error("This endpoint does not take this method")]
+    MethodNotAllowed,
+    /// The body is not in a format the endpoint reads.
+    #[error("The request body must be {expected}")]
+    UnsupportedMediaType { expected: String },
+    /// An idempotency key already used by this connector for another message of the same
+    /// kind: a key names one message, so the new one is refused instead of being answered
+    /// with the old one's answer.
+    #[error("The idempotency key was already used for a different {kind} message; send this one with a new key")]
+    IdempotencyKeyReused { kind: String },
 }
 
 /// Why a license was refused. The messages are those of the local-licensing error table
@@ -244,6 +261,21 @@ impl From<ErrorBody> for AppError {
             "entitlement_source_failed" => AppError::EntitlementSourceFailed {
                 reason: text(body.reason),
             },
+            "payload_too_large" => AppError::PayloadTooLarge {
+                limit_bytes: body
+                    .reason
+                    .as_deref()
+                    .and_then(|r| r.parse().ok())
+                    .unwrap_or_default(),
+            },
+            "request_timeout" => AppError::RequestTimeout,
+            "method_not_allowed" => AppError::MethodNotAllowed,
+            "unsupported_media_type" => AppError::UnsupportedMediaType {
+                expected: text(body.reason),
+            },
+            "idempotency_key_reused" => AppError::IdempotencyKeyReused {
+                kind: text(body.what),
+            },
             code => match Refusal::from_code(code) {
                 Some(refusal) => AppError::Refused {
                     refusal,
@@ -306,6 +338,11 @@ impl AppError {
             AppError::ApplicationFull { .. } => "application_full",
             AppError::VirtualServiceMapped { .. } => "virtual_service_mapped",
             AppError::EntitlementSourceFailed { .. } => "entitlement_source_failed",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            AppError::IdempotencyKeyReused { .. } => "idempotency_key_reused",
         }
     }
 
@@ -338,6 +375,11 @@ impl AppError {
                 StatusCode::CONFLICT
             }
             AppError::EntitlementSourceFailed { .. } => StatusCode::BAD_GATEWAY,
+            AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::IdempotencyKeyReused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
         }
     }
 
@@ -367,6 +409,11 @@ impl AppError {
             AppError::ApplicationFull { limit } => body.reason = Some(limit.to_string()),
             AppError::VirtualServiceMapped { application } => body.what = Some(application.clone()),
             AppError::EntitlementSourceFailed { reason } => body.reason = Some(reason.clone()),
+            AppError::PayloadTooLarge { limit_bytes } => {
+                body.reason = Some(limit_bytes.to_string())
+            }
+            AppError::UnsupportedMediaType { expected } => body.reason = Some(expected.clone()),
+            AppError::IdempotencyKeyReused { kind } => body.what = Some(kind.clone()),
             _ => {}
         }
         body
@@ -379,8 +426,13 @@ impl FromServerFnError for AppError {
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
             // Argument decoding failures are the caller's bad input.
-            ServerFnErrorErr::Args(m) | ServerFnErrorErr::MissingArg(m) => {
-                AppError::invalid("arguments", m)
+            ServerFnErrorErr::Args(m) => AppError::invalid("arguments", m),
+            ServerFnErrorErr::MissingArg(m) => AppError::invalid(m, "is missing"),
+            // On the server this is a request body that is not text (invalid UTF-8); only
+            // in the browser is it an answer that could not be read.
+            #[cfg(feature = "ssr")]
+            ServerFnErrorErr::Deserialization(m) => {
+                AppError::invalid("body", format!("could not be read as UTF-8 text ({m})"))
             }
             other => AppError::Transport(other.to_string()),
         }
@@ -526,6 +578,27 @@ mod tests {
                 "entitlement_source_failed",
                 502,
             ),
+            (
+                AppError::PayloadTooLarge { limit_bytes: 10 },
+                "payload_too_large",
+                413,
+            ),
+            (AppError::RequestTimeout, "request_timeout", 408),
+            (AppError::MethodNotAllowed, "method_not_allowed", 405),
+            (
+                AppError::UnsupportedMediaType {
+                    expected: "JSON".into(),
+                },
+                "unsupported_media_type",
+                415,
+            ),
+            (
+                AppError::IdempotencyKeyReused {
+                    kind: "activation".into(),
+                },
+                "idempotency_key_reused",
+                422,
+            ),
         ];
         for (error, code, status) in cases {
             assert_eq!(error.code(), code);
@@ -577,6 +650,17 @@ mod tests {
             },
             AppError::EntitlementSourceFailed {
                 reason: "the service answered 503".into(),
+            },
+            AppError::PayloadTooLarge {
+                limit_bytes: 2_097_152,
+            },
+            AppError::RequestTimeout,
+            AppError::MethodNotAllowed,
+            AppError::UnsupportedMediaType {
+                expected: "JSON (Content-Type: application/json)".into(),
+            },
+            AppError::IdempotencyKeyReused {
+                kind: "activation".into(),
             },
             AppError::Refused {
                 refusal: Refusal::NoLicenseForSku,

@@ -1,12 +1,41 @@
 //! Connector messages by idempotency key: delivery is at least once, so every message that
 //! changes something is remembered, with its answer, in the transaction that makes the
 //! change. A replay finds the key and gets the same answer; nothing changes twice.
+//!
+//! A key names one message: it is scoped by the connector and the kind of message (an
+//! activation's key and a check report's key never meet), and it remembers a fingerprint
+//! of the request it came with. The same key with a different request is refused
+//! (`idempotency_key_reused`), as the IETF Idempotency-Key draft asks, instead of being
+//! answered with the first request's answer.
+//!
+//! The key is claimed first, by an insert that waits for any other transaction holding the
+//! same key: a replay sent while the original is still being handled waits for it and gets
+//! its answer (on PostgreSQL two such requests used to race to the primary key).
 
 use crate::db::{Value, WriteTx};
 use crate::Result;
 use bandpool_domain::connector::valid_key;
 use bandpool_domain::AppError;
+use sha2::{Digest, Sha256};
 use sqlx::Row;
+
+/// The kinds of connector message that carry an idempotency key; each is its own key space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Activation,
+    Deactivation,
+    Checks,
+}
+
+impl MessageKind {
+    pub fn key(self) -> &'static str {
+        match self {
+            MessageKind::Activation => "activation",
+            MessageKind::Deactivation => "deactivation",
+            MessageKind::Checks => "checks",
+        }
+    }
+}
 
 /// Check a key's shape (before any work).
 pub fn check_key(key: &str) -> Result<()> {
@@ -20,38 +49,87 @@ pub fn check_key(key: &str) -> Result<()> {
     }
 }
 
-/// The answer a message with this key already got, if it was seen.
-pub async fn replay(tx: &mut WriteTx, connector_id: &str, key: &str) -> Result<Option<String>> {
-    Ok(tx
-        .fetch_optional(
-            "SELECT response FROM connector_messages WHERE connector_id = $1 AND idempotency_key = $2",
+/// The fingerprint of a request: SHA-256 of its canonical JSON (the fields the portal read,
+/// in their declared order), so a resent message matches whatever its whitespace.
+pub fn fingerprint<T: serde::Serialize>(request: &T) -> Result<String> {
+    let canonical = serde_json::to_vec(request).map_err(AppError::internal)?;
+    Ok(hex::encode(Sha256::digest(&canonical)))
+}
+
+/// What a claimed key says about the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First time: act on it, then `answer` it in the same transaction.
+    Fresh,
+    /// Seen before with the same request: its stored answer.
+    Replay(String),
+}
+
+/// Claim `key` for this connector's message of `kind`, in the transaction that will act on
+/// it. Another transaction holding the same key makes this one wait for its outcome: its
+/// commit makes this a replay, its rollback leaves the key to this one.
+pub async fn claim(
+    tx: &mut WriteTx,
+    connector_id: &str,
+    kind: MessageKind,
+    key: &str,
+    request_hash: &str,
+    now: i64,
+) -> Result<Claim> {
+    let inserted = tx
+        .execute(
+            "INSERT INTO connector_messages \
+             (connector_id, kind, idempotency_key, request_hash, received_at, response) \
+             VALUES ($1, $2, $3, $4, $5, '') \
+             ON CONFLICT (connector_id, kind, idempotency_key) DO NOTHING",
             vec![
                 Value::Text(connector_id.to_string()),
+                Value::Text(kind.key().to_string()),
+                Value::Text(key.to_string()),
+                Value::Text(request_hash.to_string()),
+                Value::Int(now),
+            ],
+        )
+        .await?;
+    if inserted == 1 {
+        return Ok(Claim::Fresh);
+    }
+    let row = tx
+        .fetch_one(
+            "SELECT request_hash, response FROM connector_messages \
+             WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
+            vec![
+                Value::Text(connector_id.to_string()),
+                Value::Text(kind.key().to_string()),
                 Value::Text(key.to_string()),
             ],
         )
-        .await?
-        .map(|row| row.try_get::<String, _>("response"))
-        .transpose()?)
+        .await?;
+    let stored: String = row.try_get("request_hash")?;
+    // Keys remembered before fingerprints were kept have none: their answer stands.
+    if !stored.is_empty() && stored != request_hash {
+        return Err(AppError::IdempotencyKeyReused {
+            kind: kind.key().to_string(),
+        });
+    }
+    Ok(Claim::Replay(row.try_get("response")?))
 }
 
-/// Remember a message's key and answer, in the transaction that acted on it.
-pub async fn remember(
+/// Store the answer of a message claimed `Fresh`, in the transaction that acted on it.
+pub async fn answer(
     tx: &mut WriteTx,
     connector_id: &str,
+    kind: MessageKind,
     key: &str,
-    kind: &str,
     response: &str,
-    now: i64,
 ) -> Result<()> {
     tx.execute(
-        "INSERT INTO connector_messages (connector_id, idempotency_key, kind, received_at, response) \
-         VALUES ($1, $2, $3, $4, $5)",
+        "UPDATE connector_messages SET response = $4 \
+         WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
         vec![
             Value::Text(connector_id.to_string()),
+            Value::Text(kind.key().to_string()),
             Value::Text(key.to_string()),
-            Value::Text(kind.to_string()),
-            Value::Int(now),
             Value::Text(response.to_string()),
         ],
     )

@@ -9,7 +9,7 @@ use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
 use crate::events::{self, Actor, NewEvent};
-use crate::idempotency::{check_key, remember, replay};
+use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
 use crate::licenses::{get_in, set_status};
 use crate::Result;
 use bandpool_domain::connector::{
@@ -122,9 +122,20 @@ pub async fn activate(
 ) -> Result<(Activation, bool)> {
     validate_activation(request)?;
     let tenant = connector.tenant_id.as_str();
+    let hash = fingerprint(request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant).await?;
-    if let Some(answer) = replay(&mut tx, &connector.id, &request.idempotency_key).await? {
+    let key = &request.idempotency_key;
+    if let Claim::Replay(answer) = idempotency::claim(
+        &mut tx,
+        &connector.id,
+        MessageKind::Activation,
+        key,
+        &hash,
+        now,
+    )
+    .await?
+    {
         return Ok((from_json(&answer)?, true));
     }
     let pool = tx
@@ -242,7 +253,7 @@ pub async fn activate(
             )
             .await?;
         }
-        return answered(tx, connector, request, held.activation(), true, now).await;
+        return answered(tx, connector, request, held.activation(), true).await;
     }
     let same_ip = tx
         .fetch_optional(
@@ -354,7 +365,7 @@ pub async fn activate(
         },
     )
     .await?;
-    answered(tx, connector, request, answer, false, now).await
+    answered(tx, connector, request, answer, false).await
 }
 
 /// Remember the activation's key with its answer, and commit: a replay gets this answer.
@@ -364,15 +375,13 @@ async fn answered(
     request: &ActivationRequest,
     answer: Activation,
     again: bool,
-    now: i64,
 ) -> Result<(Activation, bool)> {
-    remember(
+    idempotency::answer(
         &mut tx,
         &connector.id,
+        MessageKind::Activation,
         &request.idempotency_key,
-        "activation",
         &to_json(&answer)?,
-        now,
     )
     .await?;
     tx.commit().await?;
@@ -463,9 +472,22 @@ pub async fn deactivate(
     now: i64,
 ) -> Result<Deactivation> {
     check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)?;
+    let hash = fingerprint(request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(&connector.tenant_id).await?;
-    if let Some(answer) = replay(&mut tx, &connector.id, &request.idempotency_key).await? {
+    let key = &request.idempotency_key;
+    if let Claim::Replay(answer) = idempotency::claim(
+        &mut tx,
+        &connector.id,
+        MessageKind::Deactivation,
+        key,
+        &hash,
+        now,
+    )
+    .await?
+    {
         return from_json(&answer);
     }
     let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
@@ -504,13 +526,12 @@ pub async fn deactivate(
         license_id: held.id,
         status,
     };
-    remember(
+    idempotency::answer(
         &mut tx,
         &connector.id,
-        &request.idempotency_key,
-        "deactivation",
+        MessageKind::Deactivation,
+        key,
         &to_json(&answer)?,
-        now,
     )
     .await?;
     tx.commit().await?;
@@ -554,10 +575,19 @@ pub async fn record_checks(
             return Err(AppError::invalid("checked_at", "must be a Unix time"));
         }
     }
+    let hash = fingerprint(report)?;
     let mut tx = db.begin_write().await?;
-    let replayed = replay(&mut tx, &connector.id, &report.idempotency_key)
-        .await?
-        .is_some();
+    // Checks are answered from the licenses' current state, so only the key is kept.
+    let replayed = idempotency::claim(
+        &mut tx,
+        &connector.id,
+        MessageKind::Checks,
+        &report.idempotency_key,
+        &hash,
+        now,
+    )
+    .await?
+        != Claim::Fresh;
     let mut known: HashMap<String, (String, LicenseStatus, Option<i64>)> = HashMap::new();
     let ids: Vec<&String> = {
         let mut ids: Vec<&String> = report.checks.iter().map(|c| &c.license_id).collect();
@@ -663,16 +693,6 @@ pub async fn record_checks(
                 .await?;
             }
         }
-        // Checks are answered from the licenses' current state, so only the key is kept.
-        remember(
-            &mut tx,
-            &connector.id,
-            &report.idempotency_key,
-            "checks",
-            "",
-            now,
-        )
-        .await?;
     }
     tx.commit().await?;
     Ok(CheckReportResponse { results })
