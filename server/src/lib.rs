@@ -8,6 +8,9 @@
 //! - `api/`: the REST API under /api/v1, one file per resource, and its OpenAPI document.
 //! - `sweeps`: background work: connector health (silence → Down → grace → Expired),
 //!   overdue syncs, old idempotency keys.
+//! - `edge`: what every request meets first (body size and time limits, no NUL in text,
+//!   paths the file system can take, refusals with stable codes) and the listener (header
+//!   read timeout, connection cap).
 //! - `telemetry`: logging and request ids.
 
 // Leptos page types (the License Repository) need more than the default 128.
@@ -16,6 +19,7 @@
 pub mod accounts;
 pub mod api;
 pub mod auth;
+pub mod edge;
 pub mod settings;
 pub mod sweeps;
 pub mod telemetry;

@@ -60,6 +60,16 @@ pub struct Settings {
     /// parses a check report and answers it without the database (`scripts/bench`). Off in
     /// a real deployment.
     pub benchmark_baseline: bool,
+    /// The largest request body taken, in bytes (a larger one is refused 413).
+    pub http_max_body_bytes: usize,
+    /// Seconds a request's body may take to arrive once its headers have (then 408).
+    pub http_body_timeout_seconds: u64,
+    /// Seconds a client may take to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    pub http_header_timeout_seconds: u64,
+    /// Connections served at once; more wait in the listener's backlog. Each connector
+    /// holds one open for its command long-poll.
+    pub http_max_connections: usize,
 }
 
 impl Default for Settings {
@@ -91,6 +101,10 @@ impl Default for Settings {
             webhook_allow_private_receivers: false,
             webhook_sweep_seconds: 10,
             benchmark_baseline: false,
+            http_max_body_bytes: 2 * 1024 * 1024,
+            http_body_timeout_seconds: 30,
+            http_header_timeout_seconds: 10,
+            http_max_connections: 4096,
         }
     }
 }
@@ -111,6 +125,16 @@ impl Settings {
             .merge(Env::raw().only(&["DATABASE_URL"]))
             .extract()
             .map_err(Box::new)
+    }
+
+    /// The limits every request and connection is held to (`edge`).
+    pub fn http_limits(&self) -> crate::edge::Limits {
+        crate::edge::Limits {
+            max_body_bytes: self.http_max_body_bytes.max(1024),
+            body_timeout: std::time::Duration::from_secs(self.http_body_timeout_seconds.max(1)),
+            header_timeout: std::time::Duration::from_secs(self.http_header_timeout_seconds.max(1)),
+            max_connections: self.http_max_connections.max(1),
+        }
     }
 
     /// Whether single sign-on is configured (all three of issuer, client id and secret).

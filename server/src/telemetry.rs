@@ -8,13 +8,26 @@ use axum::response::Response;
 use bandpool_domain::error::REQUEST_ID;
 use tracing::Instrument;
 
+/// Logs go to standard error: standard output carries only a command's own output, so
+/// `token="$(server create-connector ...)"` captures the token and nothing else.
 pub fn init(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+        .with_env_filter(env_filter(filter))
         .with_target(false)
+        .with_writer(std::io::stderr)
         .try_init();
+}
+
+/// The filter from settings. PostgreSQL's notices (the migrator's "relation already exists,
+/// skipping" on every start) are kept to warnings unless the filter names sqlx itself.
+fn env_filter(filter: &str) -> tracing_subscriber::EnvFilter {
+    let filter = if filter.contains("sqlx") {
+        filter.to_string()
+    } else {
+        format!("{filter},sqlx::postgres::notice=warn")
+    };
+    tracing_subscriber::EnvFilter::try_new(&filter)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx::postgres::notice=warn"))
 }
 
 fn acceptable(id: &str) -> bool {
@@ -36,7 +49,12 @@ pub async fn request_id(mut request: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let header = HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("invalid"));
     request.headers_mut().insert("x-request-id", header.clone());
-    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), path = %request.uri().path());
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %crate::edge::short_path(request.uri().path())
+    );
     let started = std::time::Instant::now();
     let mut response = REQUEST_ID
         .scope(id, next.run(request).instrument(span.clone()))

@@ -10,7 +10,7 @@ use crate::auth::{
     handlers, principal, rate_limit::RateLimiter, session_store, AuthContext, Limits,
 };
 use crate::settings::Settings;
-use crate::{api, telemetry};
+use crate::{api, edge, telemetry};
 use app::mail::Mailer;
 use app::state::{AppState, ConnectorSettings, Portal, Wakeups};
 use app::{shell, App};
@@ -90,6 +90,7 @@ pub fn build_with_state(
             auth,
             settings.session_idle_minutes,
             settings.benchmark_baseline,
+            settings.http_limits(),
         ),
         state,
     ))
@@ -116,6 +117,7 @@ fn router(
     auth: AuthContext,
     session_idle_minutes: i64,
     benchmark_baseline: bool,
+    limits: edge::Limits,
 ) -> Router {
     let routes = generate_route_list(App);
     let pages: HashSet<String> = routes.iter().map(|r| r.path().to_string()).collect();
@@ -153,9 +155,13 @@ fn router(
         ))
         .layer(middleware::from_fn(guard::same_origin))
         .layer(sessions)
+        .layer(middleware::from_fn(edge::guard_input))
         .layer(Extension(Arc::new(auth)))
         .layer(Extension(Arc::new(allowed)))
         .layer(Extension(Arc::new(pages)))
+        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
+        .layer(Extension(Arc::new(limits)))
+        .layer(middleware::from_fn(edge::stable_refusals))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)
@@ -246,12 +252,7 @@ pub async fn serve(
         local_accounts = settings.local_accounts(),
         "Bandpool listening on http://{addr}"
     );
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    edge::serve(listener, app, &settings.http_limits(), shutdown_signal()).await?;
     Ok(())
 }
 

@@ -1074,7 +1074,8 @@ mod https_cookies {
     use super::*;
 
     /// Served over HTTPS (public_url https://), the session cookie is Secure; it ends after the
-    /// configured inactivity, in the browser and in the session table.
+    /// configured inactivity, in the browser and in the session table. (Behind a proxy that
+    /// ends TLS: the browser's origin is the public one.)
     async fn run(app: TestApp) {
         app.set_password(OWNER, PASSWORD).await;
         let response = reqwest::Client::builder()
@@ -1082,7 +1083,7 @@ mod https_cookies {
             .build()
             .unwrap()
             .post(app.url("/auth/sign-in"))
-            .header("origin", &app.base)
+            .header("origin", "https://licenses.example.com")
             .form(&[("email", OWNER), ("password", PASSWORD)])
             .send()
             .await

@@ -353,12 +353,9 @@ async fn serve_portal(db: Db, clock: Clock, addr: SocketAddr) -> (Portal, AppSta
     let (router, state) =
         bandpool_server::web::build_with_state(&settings, db, clock, leptos_options).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = settings.http_limits();
     let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        bandpool_server::edge::serve(listener, router, &limits, async move {
             let _ = stopped.await;
         })
         .await

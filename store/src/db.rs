@@ -58,6 +58,30 @@ pub fn bind(query: AnyQuery<'_>, value: Value) -> AnyQuery<'_> {
     }
 }
 
+/// Text holding the NUL character is refused before any statement runs, on both engines
+/// alike: PostgreSQL cannot store it (SQLite can). The server refuses it at its edge, naming
+/// the field; this is the floor under every other way text reaches a query (a page's
+/// parameters, decoded twice by the router, say), so it is a clear 400 and never a 500.
+fn storable(values: &[Value]) -> Result<()> {
+    let nul = values.iter().any(|v| match v {
+        Value::Text(t) | Value::OptText(Some(t)) => t.contains('\0'),
+        _ => false,
+    });
+    if nul {
+        return Err(AppError::invalid(
+            "text",
+            "must not contain the NUL character",
+        ));
+    }
+    Ok(())
+}
+
+/// A statement with its values bound, once they are known to be storable.
+fn statement(sql: &str, values: Vec<Value>) -> Result<AnyQuery<'_>> {
+    storable(&values)?;
+    Ok(values.into_iter().fold(sqlx::query(sql), bind))
+}
+
 impl Db {
     /// Connect to `sqlite:...` or `postgres://...`. An SQLite file and its folder are created.
     pub async fn connect(url: &str) -> Result<Db> {
@@ -174,36 +198,24 @@ impl Db {
     }
 
     pub async fn fetch_all(&self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_all(&self.pool).await?)
     }
 
     /// One write outside a transaction; returns the rows affected.
     pub async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
     pub async fn fetch_optional(&self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_optional(&self.pool).await?)
     }
 
     /// A query that always answers one row (a count, say).
     pub async fn fetch_one(&self, sql: &str, values: Vec<Value>) -> Result<AnyRow> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_one(&self.pool).await?)
     }
 }
@@ -219,11 +231,11 @@ pub fn stream_rows<T: Send + 'static>(
     use futures::StreamExt;
     let pool = db.pool.clone();
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<T>>(256);
+    if let Err(refused) = storable(&values) {
+        return futures::stream::once(async move { Err(refused) }).boxed();
+    }
     tokio::spawn(async move {
-        let mut query = sqlx::query(&sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = values.into_iter().fold(sqlx::query(&sql), bind);
         let mut rows = query.fetch(&pool);
         while let Some(row) = rows.next().await {
             let item = row.map_err(Into::into).and_then(|r| map(&r));
@@ -272,10 +284,7 @@ impl WriteTx {
     }
 
     pub async fn execute(&mut self, sql: &str, values: Vec<Value>) -> Result<u64> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.execute(self.conn()).await?.rows_affected())
     }
 
@@ -284,26 +293,17 @@ impl WriteTx {
         sql: &str,
         values: Vec<Value>,
     ) -> Result<Option<AnyRow>> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_optional(self.conn()).await?)
     }
 
     pub async fn fetch_all(&mut self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_all(self.conn()).await?)
     }
 
     pub async fn fetch_one(&mut self, sql: &str, values: Vec<Value>) -> Result<AnyRow> {
-        let mut query = sqlx::query(sql);
-        for v in values {
-            query = bind(query, v);
-        }
+        let query = statement(sql, values)?;
         Ok(query.fetch_one(self.conn()).await?)
     }
 

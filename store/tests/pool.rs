@@ -391,3 +391,38 @@ db_test!(
         }
     }
 );
+
+db_test!(
+    text_holding_nul_is_a_clear_refusal_on_both_engines,
+    |db: Db| async move {
+        let tenant = seeded(&db, 5).await;
+        let search = LicenseQuery {
+            q: Some("a\0b".into()),
+            ..LicenseQuery::default()
+        };
+        let refused = licenses::list(&db, &tenant, &search).await.unwrap_err();
+        assert_eq!(refused.code(), "invalid_parameter", "{refused:?}");
+        let mut tx = db.begin_write().await.unwrap();
+        let refused = tx
+            .execute(
+                "UPDATE licenses SET device_name = $2 WHERE tenant_id = $1",
+                vec![
+                    bandpool_store::db::Value::Text(tenant.clone()),
+                    bandpool_store::db::Value::Text("\0".into()),
+                ],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), "invalid_parameter");
+        drop(tx);
+        let mut rows = bandpool_store::db::stream_rows(
+            &db,
+            "SELECT id FROM licenses WHERE tenant_id = $1".into(),
+            vec![bandpool_store::db::Value::Text(format!("{tenant}\0"))],
+            |_| Ok(()),
+        );
+        let first = rows.next().await.unwrap().unwrap_err();
+        assert_eq!(first.code(), "invalid_parameter");
+        assert!(rows.next().await.is_none());
+    }
+);

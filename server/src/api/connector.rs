@@ -65,7 +65,8 @@ impl FromRequestParts<AppState> for Connector {
     }
 }
 
-/// A JSON body, with a clear 400 (`invalid_parameter`, naming the body) when it does not parse.
+/// A JSON body, with a clear 400 (`invalid_parameter`, naming the body) when it does not
+/// parse, and a 415 (`unsupported_media_type`) when it is not sent as JSON.
 pub struct Body<T>(pub T);
 
 impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
@@ -74,6 +75,11 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, AppError> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) if rejection.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                Err(AppError::UnsupportedMediaType {
+                    expected: "JSON (Content-Type: application/json)".into(),
+                })
+            }
             Err(rejection) => Err(AppError::invalid("body", rejection.body_text())),
         }
     }

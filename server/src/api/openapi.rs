@@ -10,7 +10,11 @@ pub async fn document() -> Json<Value> {
 
 fn error_responses() -> Value {
     json!({
-        "400": { "description": "A parameter is invalid; the message names it.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "400": { "description": "A parameter is invalid; the message names it (code invalid_parameter, with `parameter`: the query parameter, body field such as `checks[2].serial_no`, or `path`). Text holding the NUL character is refused this way wherever it is sent.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "405": { "description": "The endpoint does not take this method (code method_not_allowed).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "408": { "description": "The request body did not arrive within the portal's body timeout (code request_timeout).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "413": { "description": "The request body is larger than the portal takes (code payload_too_large; `reason` holds the limit in bytes).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
+        "415": { "description": "The body is not JSON (code unsupported_media_type).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "401": { "description": "Not signed in, or the bearer token is unknown, expired or revoked (code unauthenticated or invalid_token).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "403": { "description": "The role or the token's scope does not allow this (code forbidden).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
         "429": { "description": "Too many requests with this token; see Retry-After (code rate_limited).", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
@@ -54,6 +58,7 @@ fn connector_op(schema: &str, status: &str, summary: &str, id: &str, body: Optio
     op["security"] = json!([ { "connector": [] } ]);
     op["responses"]["401"] = json!({ "description": "The connector credential is unknown or revoked (invalid_connector_credential)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     op["responses"]["409"] = json!({ "description": "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku, device_ip_exists (403: appliance_blocked, tenant_unlicensed, tenant_expired; 400: invalid_license_type)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    op["responses"]["422"] = json!({ "description": "The idempotency key was already used by this connector for a different message of the same kind (code idempotency_key_reused; `what` names the kind). A key is scoped by connector and kind of message and names one request: the same request again is answered as the first was, another request needs a new key.", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     op
 }
 

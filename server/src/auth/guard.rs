@@ -40,7 +40,7 @@ pub async fn same_origin(
         .starts_with(super::principal::CONNECTOR_API);
     if !bearer && !connector && !allowed.accepts(&request) {
         tracing::warn!(
-            path = %request.uri().path(),
+            path = %crate::edge::short_path(request.uri().path()),
             origin = ?headers.get(header::ORIGIN),
             fetch_site = ?headers.get("sec-fetch-site"),
             "cross-site request refused"
@@ -51,18 +51,27 @@ pub async fn same_origin(
 }
 
 /// The origins state changes may come from: the configured public URL's, and the one the
-/// request's own Host header names (a browser cannot forge Host).
+/// request's own Host header names under the public URL's scheme (a browser cannot forge
+/// Host, and an `https://` origin is another site than the `http://` one of the same host).
+/// Origins are compared whole: scheme, host and port.
 #[derive(Debug, Clone)]
 pub struct AllowedOrigins {
     pub public_origin: String,
+    scheme: String,
 }
 
 impl AllowedOrigins {
     pub fn new(public_url: &str) -> Self {
-        let public_origin = url::Url::parse(public_url)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        AllowedOrigins { public_origin }
+        let parsed = url::Url::parse(public_url).ok();
+        AllowedOrigins {
+            public_origin: parsed
+                .as_ref()
+                .map(|u| u.origin().ascii_serialization())
+                .unwrap_or_default(),
+            scheme: parsed
+                .map(|u| u.scheme().to_string())
+                .unwrap_or_else(|| "http".into()),
+        }
     }
 
     fn accepts(&self, request: &Request) -> bool {
@@ -73,20 +82,21 @@ impl AllowedOrigins {
         let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
             return false;
         };
+        let Ok(origin) = url::Url::parse(origin) else {
+            return false;
+        };
+        let origin = origin.origin().ascii_serialization();
         if origin == self.public_origin {
             return true;
         }
-        let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-        match (url::Url::parse(origin), host) {
-            (Ok(url), Some(host)) => {
-                let origin_host = match url.port() {
-                    Some(port) => format!("{}:{port}", url.host_str().unwrap_or("")),
-                    None => url.host_str().unwrap_or("").to_string(),
-                };
-                origin_host.eq_ignore_ascii_case(host)
-            }
-            _ => false,
-        }
+        // The origin this request's Host names, as the browser would write it (the scheme's
+        // default port left out).
+        let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else {
+            return false;
+        };
+        url::Url::parse(&format!("{}://{host}", self.scheme))
+            .map(|own| own.origin().ascii_serialization() == origin)
+            .unwrap_or(false)
     }
 }
 
@@ -250,7 +260,12 @@ mod tests {
         assert!(!allowed.accepts(&request(&[("sec-fetch-site", "cross-site")])));
         assert!(!allowed.accepts(&request(&[("sec-fetch-site", "same-site")])));
         assert!(allowed.accepts(&request(&[("origin", "https://licenses.example.com")])));
+        // The Host the request came to, under the public URL's scheme.
         assert!(allowed.accepts(&request(&[
+            ("origin", "https://127.0.0.1:3100"),
+            ("host", "127.0.0.1:3100")
+        ])));
+        assert!(!allowed.accepts(&request(&[
             ("origin", "http://127.0.0.1:3100"),
             ("host", "127.0.0.1:3100")
         ])));
@@ -260,6 +275,25 @@ mod tests {
         ])));
         assert!(!allowed.accepts(&request(&[("origin", "null"), ("host", "127.0.0.1:3100")])));
         assert!(!allowed.accepts(&request(&[])));
+        // The public origin is matched whole: scheme, host and port.
+        assert!(!allowed.accepts(&request(&[("origin", "http://licenses.example.com")])));
+        assert!(!allowed.accepts(&request(&[("origin", "https://licenses.example.com:8443")])));
+    }
+
+    #[test]
+    fn another_scheme_is_another_site() {
+        let allowed = AllowedOrigins::new("http://127.0.0.1:3100");
+        let from = |origin: &str| request(&[("origin", origin), ("host", "127.0.0.1:3100")]);
+        assert!(allowed.accepts(&from("http://127.0.0.1:3100")));
+        assert!(!allowed.accepts(&from("https://127.0.0.1:3100")));
+        let served_elsewhere = AllowedOrigins::new("http://127.0.0.1:3000");
+        assert!(served_elsewhere.accepts(&from("http://127.0.0.1:3100")));
+        assert!(!served_elsewhere.accepts(&from("https://127.0.0.1:3100")));
+        let tls = AllowedOrigins::new("https://licenses.example.com");
+        let behind =
+            |origin: &str| request(&[("origin", origin), ("host", "licenses.example.com")]);
+        assert!(tls.accepts(&behind("https://licenses.example.com")));
+        assert!(!tls.accepts(&behind("http://licenses.example.com")));
     }
 
     #[test]

@@ -9,7 +9,9 @@
 
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod mail;
+pub mod routes;
 pub mod tls;
 
 use bandpool_domain::auth::{Role, Scope};
@@ -148,13 +150,11 @@ impl TestApp {
             leptos_options,
         )
         .expect("the application builds from its settings");
+        let limits = settings.http_limits();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-            .unwrap();
+            bandpool_server::edge::serve(listener, router, &limits, std::future::pending())
+                .await
+                .unwrap();
         });
         let mut app = TestApp {
             state,
@@ -256,6 +256,39 @@ impl TestApp {
             .default_headers(headers)
             .build()
             .unwrap()
+    }
+
+    /// A connector of the seeded tenant, added by its Owner and registered as its agent
+    /// would be: its credential.
+    pub async fn register_connector(&self, name: &str) -> String {
+        let created: serde_json::Value = self
+            .client
+            .post(self.url("/api/v1/connectors"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let registered: serde_json::Value = self
+            .anonymous()
+            .post(self.url("/api/v1/connector/register"))
+            .json(&serde_json::json!({
+                "registration_token": created["registration_token"],
+                "version": "test",
+                "address": "http://10.9.0.1:8470",
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        registered["credential"]
+            .as_str()
+            .unwrap_or_else(|| panic!("registration: {registered}"))
+            .to_string()
     }
 
     /// A client that speaks as a connector (`Authorization: Connector <credential>`).
