@@ -227,6 +227,9 @@ struct Case {
     mutations: Vec<Mutation>,
     /// Another Content-Type than the carrier's: `Some(None)` sends none.
     content_type: Option<Option<&'static str>>,
+    /// Makes the connector messages' idempotency keys differ between requests (from a small
+    /// range, so keys also come back with other messages).
+    nonce: u8,
 }
 
 fn case(targets: usize) -> impl Strategy<Value = Case> {
@@ -240,17 +243,23 @@ fn case(targets: usize) -> impl Strategy<Value = Case> {
         ],
         prop_oneof![3 => Just(None), 1 => hostile_text().prop_map(Some)],
         prop_oneof![Just(false), Just(true),],
-        prop::collection::vec(
-            (
-                prop_oneof![
-                    3 => prop::sample::select(QUERY_NAMES).prop_map(str::to_string),
-                    1 => "\\PC{0,10}",
-                ],
-                hostile_text(),
+        prop_oneof![
+            Just(Vec::new()),
+            prop::collection::vec(
+                (
+                    prop_oneof![
+                        3 => prop::sample::select(QUERY_NAMES).prop_map(str::to_string),
+                        1 => "\\PC{0,10}",
+                    ],
+                    hostile_text(),
+                ),
+                1..3,
             ),
-            0..3,
-        ),
-        prop::collection::vec(mutation(), 0..4),
+        ],
+        prop_oneof![
+            3 => Just(Vec::new()),
+            7 => prop::collection::vec(mutation(), 1..4),
+        ],
         prop_oneof![
             12 => Just(None),
             1 => Just(Some(None)),
@@ -260,9 +269,10 @@ fn case(targets: usize) -> impl Strategy<Value = Case> {
             1 => Just(Some(Some("multipart/form-data; boundary=x"))),
             1 => Just(Some(Some("application/json; charset=latin1"))),
         ],
+        0u8..40,
     )
         .prop_map(
-            |(target, who, method, id, raw_id, query, mutations, content_type)| Case {
+            |(target, who, method, id, raw_id, query, mutations, content_type, nonce)| Case {
                 target,
                 who: who.map(|i| EVERYONE[i]),
                 method,
@@ -271,6 +281,7 @@ fn case(targets: usize) -> impl Strategy<Value = Case> {
                 query,
                 mutations,
                 content_type,
+                nonce,
             },
         )
 }
@@ -323,8 +334,16 @@ fn at(len: usize, per_mille: u16) -> usize {
     len * per_mille as usize / 1000
 }
 
+/// Where a target's idempotency key takes the case's nonce.
+const NONCE: &str = "NONCE";
+
 fn wire(target: &Target, case: &Case, limit: usize) -> Wire {
     let mut fields = target.fields.clone();
+    for (_, value) in fields.iter_mut() {
+        if let Some(text) = value.as_str().filter(|t| t.contains(NONCE)) {
+            *value = Value::String(text.replace(NONCE, &case.nonce.to_string()));
+        }
+    }
     let mut whole: Option<Vec<u8>> = None;
     let mut post: Vec<&Mutation> = Vec::new();
     for m in &case.mutations {
@@ -531,36 +550,28 @@ impl Fixture {
         let license_type = "vlm-200";
         let mut held = Vec::new();
         for i in 0..2 {
-            let answer: Value = connector
-                .post(app.url("/api/v1/connector/activations"))
-                .json(&json!({
-                    "idempotency_key": format!("fuzz-activation-{i}"),
-                    "serial_no": format!("88800{i}"),
-                    "device_name": format!("fuzz-lm-{i}"),
-                    "ip_address": format!("10.9.1.{i}"),
-                    "sku": "VLM-SPLA",
-                    "license_type_id": license_type,
-                }))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let request = json!({
+                "idempotency_key": format!("fuzz-activation-{i}"),
+                "serial_no": format!("88800{i}"),
+                "device_name": format!("fuzz-lm-{i}"),
+                "ip_address": format!("10.9.1.{i}"),
+                "sku": "VLM-SPLA",
+                "license_type_id": license_type,
+            });
+            let (_, answer) = app
+                .post_json(&connector, "/api/v1/connector/activations", &request)
+                .await;
             let id = answer["license_id"]
                 .as_str()
                 .unwrap_or_else(|| panic!("activation: {answer}"))
                 .to_string();
             held.push((id, format!("88800{i}")));
         }
-        let killed = app
-            .client
-            .post(app.url(&format!("/api/v1/licenses/{}/kill", held[1].0)))
-            .json(&json!({ "confirm": "KILL" }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(killed.status(), 200);
+        let kill = format!("/api/v1/licenses/{}/kill", held[1].0);
+        let (status, killed) = app
+            .post_json(&app.client, &kill, &json!({ "confirm": "KILL" }))
+            .await;
+        assert_eq!(status, 200, "{killed}");
         let license = bandpool_store::licenses::list(&app.db, &tenant, &Default::default())
             .await
             .unwrap()
@@ -679,7 +690,7 @@ fn targets(
         match route.pattern {
             "/api/v1/connector/checks" => {
                 target.fields = vec![
-                    ("idempotency_key".into(), json!("fuzz-checks-key")),
+                    ("idempotency_key".into(), json!("fuzz-checks-NONCE")),
                     (
                         "checks".into(),
                         json!([{ "license_id": license_id, "serial_no": serial, "checked_at": now }]),
@@ -688,7 +699,7 @@ fn targets(
             }
             "/api/v1/connector/activations" => {
                 target.fields = vec![
-                    ("idempotency_key".into(), json!("fuzz-activation-new")),
+                    ("idempotency_key".into(), json!("fuzz-activation-NONCE")),
                     ("serial_no".into(), json!("8889999")),
                     ("device_name".into(), json!("fuzz-new")),
                     ("ip_address".into(), json!("10.9.2.1")),
@@ -698,7 +709,7 @@ fn targets(
             }
             "/api/v1/connector/deactivations" => {
                 target.fields = vec![
-                    ("idempotency_key".into(), json!("fuzz-deactivation-key")),
+                    ("idempotency_key".into(), json!("fuzz-deactivation-NONCE")),
                     ("license_id".into(), json!(license_id)),
                     ("serial_no".into(), json!(serial)),
                 ]

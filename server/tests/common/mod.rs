@@ -258,33 +258,36 @@ impl TestApp {
             .unwrap()
     }
 
+    /// POST a JSON body to `path` as `client`: the status and the JSON answer.
+    pub async fn post_json(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let response = client.post(self.url(path)).json(body).send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json().await.unwrap_or(serde_json::Value::Null),
+        )
+    }
+
     /// A connector of the seeded tenant, added by its Owner and registered as its agent
     /// would be: its credential.
     pub async fn register_connector(&self, name: &str) -> String {
-        let created: serde_json::Value = self
-            .client
-            .post(self.url("/api/v1/connectors"))
-            .json(&serde_json::json!({ "name": name }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let registered: serde_json::Value = self
-            .anonymous()
-            .post(self.url("/api/v1/connector/register"))
-            .json(&serde_json::json!({
-                "registration_token": created["registration_token"],
-                "version": "test",
-                "address": "http://10.9.0.1:8470",
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let body = serde_json::json!({ "name": name });
+        let (_, created) = self
+            .post_json(&self.client, "/api/v1/connectors", &body)
+            .await;
+        let body = serde_json::json!({
+            "registration_token": created["registration_token"],
+            "version": "test",
+            "address": "http://10.9.0.1:8470",
+        });
+        let (_, registered) = self
+            .post_json(&self.anonymous(), "/api/v1/connector/register", &body)
+            .await;
         registered["credential"]
             .as_str()
             .unwrap_or_else(|| panic!("registration: {registered}"))
