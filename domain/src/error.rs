@@ -311,6 +311,45 @@ impl AppError {
         }
     }
 
+    /// The codes of every variant but the licensing refusals (`Refusal::ALL` has those).
+    const OWN_CODES: [&'static str; 28] = [
+        "invalid_parameter",
+        "not_found",
+        "no_tenant",
+        "database_unavailable",
+        "internal_error",
+        "request_failed",
+        "unauthenticated",
+        "invalid_credentials",
+        "invalid_token",
+        "forbidden",
+        "cross_site_request",
+        "rate_limited",
+        "last_owner",
+        "link_expired",
+        "sign_in_failed",
+        "mail_unavailable",
+        "license_not_killable",
+        "device_has_pooled_license",
+        "invalid_connector_credential",
+        "invalid_registration_token",
+        "application_full",
+        "virtual_service_mapped",
+        "entitlement_source_failed",
+        "payload_too_large",
+        "request_timeout",
+        "method_not_allowed",
+        "unsupported_media_type",
+        "idempotency_key_reused",
+    ];
+
+    /// Every stable code an error can carry, for clients and tests that check answers.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        Self::OWN_CODES
+            .into_iter()
+            .chain(Refusal::ALL.into_iter().map(Refusal::code))
+    }
+
     /// The stable machine code clients can match on.
     pub fn code(&self) -> &'static str {
         match self {
@@ -600,9 +639,15 @@ mod tests {
                 422,
             ),
         ];
+        // The list of codes is complete: one per variant here (the refusals have theirs).
+        assert_eq!(cases.len(), AppError::OWN_CODES.len());
         for (error, code, status) in cases {
             assert_eq!(error.code(), code);
             assert_eq!(error.status().as_u16(), status);
+            assert!(
+                AppError::codes().any(|c| c == code),
+                "{code} not in codes()"
+            );
         }
     }
 

@@ -44,17 +44,6 @@ pub struct Limits {
     pub max_connections: usize,
 }
 
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_body_bytes: 2 * 1024 * 1024,
-            body_timeout: Duration::from_secs(30),
-            header_timeout: Duration::from_secs(10),
-            max_connections: 4096,
-        }
-    }
-}
-
 /// The longest path segment looked up (a file name's limit on Linux file systems).
 const MAX_SEGMENT_BYTES: usize = 255;
 /// The longest path taken at all.
@@ -305,7 +294,11 @@ const REFUSAL_TEXT: usize = 300;
 
 /// Every refusal answers the portal's `{code, message}` with the status its code has.
 /// Layered outermost, so it sees what every other layer and handler answered.
-pub async fn stable_refusals(request: Request, next: Next) -> Response {
+pub async fn stable_refusals(
+    axum::Extension(limits): axum::Extension<Arc<Limits>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let response = next.run(request).await;
     let status = response.status();
     if !status.is_client_error() && !status.is_server_error() {
@@ -344,7 +337,9 @@ pub async fn stable_refusals(request: Request, next: Next) -> Response {
                 text
             },
         },
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge { limit_bytes: 0 },
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge {
+            limit_bytes: limits.max_body_bytes as u64,
+        },
         StatusCode::REQUEST_TIMEOUT => AppError::RequestTimeout,
         s if s.is_client_error() => AppError::invalid(
             "request",
@@ -378,7 +373,6 @@ async fn with_status_of_its_code(response: Response) -> Response {
     if let Ok(error) = serde_json::from_slice::<ErrorBody>(&bytes) {
         parts.status = AppError::from(error).status();
     }
-    parts.headers.remove(header::CONTENT_LENGTH);
     Response::from_parts(parts, Body::from(bytes))
 }
 

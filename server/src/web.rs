@@ -159,9 +159,11 @@ fn router(
         .layer(Extension(Arc::new(auth)))
         .layer(Extension(Arc::new(allowed)))
         .layer(Extension(Arc::new(pages)))
-        .layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes))
-        .layer(Extension(Arc::new(limits)))
+        // `edge::guard_input` has read every body whole under `http_max_body_bytes`; the
+        // extractors need no limit of their own.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn(edge::stable_refusals))
+        .layer(Extension(Arc::new(limits)))
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)

@@ -26,41 +26,6 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 use serde_json::{json, Value};
 
-/// Every code a refusal may carry (`AppError::code` and the licensing refusals).
-const CODES: &[&str] = &[
-    "invalid_parameter",
-    "not_found",
-    "no_tenant",
-    "unauthenticated",
-    "invalid_credentials",
-    "invalid_token",
-    "forbidden",
-    "cross_site_request",
-    "rate_limited",
-    "last_owner",
-    "link_expired",
-    "sign_in_failed",
-    "license_not_killable",
-    "device_has_pooled_license",
-    "invalid_connector_credential",
-    "invalid_registration_token",
-    "application_full",
-    "virtual_service_mapped",
-    "payload_too_large",
-    "request_timeout",
-    "method_not_allowed",
-    "unsupported_media_type",
-    "idempotency_key_reused",
-    "instance_limit_reached",
-    "pool_capacity_exceeded",
-    "invalid_license_type",
-    "no_license_for_sku",
-    "device_ip_exists",
-    "appliance_blocked",
-    "tenant_unlicensed",
-    "tenant_expired",
-];
-
 /// Who sends a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -830,7 +795,7 @@ async fn send(fixture: &Fixture, case: &Case) -> Result<(), String> {
                 .ok()
                 .and_then(|v| v["code"].as_str().map(str::to_string));
             match code {
-                Some(code) if CODES.contains(&code.as_str()) => {}
+                Some(code) if bandpool_domain::AppError::codes().any(|c| c == code) => {}
                 _ => {
                     return Err(format!(
                         "refused {status} without a stable code ({content_type}: {text}): {}",

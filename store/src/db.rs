@@ -229,11 +229,11 @@ pub fn stream_rows<T: Send + 'static>(
     map: fn(&AnyRow) -> Result<T>,
 ) -> futures::stream::BoxStream<'static, Result<T>> {
     use futures::StreamExt;
-    let pool = db.pool.clone();
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<T>>(256);
     if let Err(refused) = storable(&values) {
         return futures::stream::once(async move { Err(refused) }).boxed();
     }
+    let pool = db.pool.clone();
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<T>>(256);
     tokio::spawn(async move {
         let query = values.into_iter().fold(sqlx::query(&sql), bind);
         let mut rows = query.fetch(&pool);
