@@ -3,12 +3,10 @@
 //!
 //! - `routes/`: one module per page.
 //! - `components/`: the pieces pages are made of (charts, the license table, the header).
-//! - `functions/`: server functions, one file per resource the pages read.
-//! - `charts` (server only): draws chart geometry to SVG with plotters.
-//! - `state` (server only): what server functions find in their context, and `authorize`.
-//! - `mail` (server only): outgoing email.
-//! - `actions` (server only): Kill License, Sync licenses, connector alerts: what server
-//!   functions and the REST API share.
+//! - `functions/`: server functions, one file per resource the pages read. Each is one call
+//!   into the service layer (`bandpool-services`) through `serve`.
+//! - `serve` (server only): authorizes a server function's caller, hands it the services and
+//!   gives its error the right status.
 
 // The License Repository's view type is deep enough to need more than the default 128.
 #![recursion_limit = "256"]
@@ -19,15 +17,7 @@ pub mod routes;
 pub mod url;
 
 #[cfg(feature = "ssr")]
-pub mod actions;
-#[cfg(feature = "ssr")]
-pub mod charts;
-#[cfg(feature = "ssr")]
-pub mod mail;
-#[cfg(feature = "ssr")]
-pub mod state;
-#[cfg(feature = "ssr")]
-pub mod usage;
+pub mod serve;
 
 use components::header::Header;
 use leptos::prelude::*;

@@ -16,6 +16,7 @@ pub mod csv_rules;
 pub mod error;
 pub mod events;
 pub mod format;
+pub mod ids;
 pub mod license;
 pub mod pool;
 

@@ -1,9 +1,8 @@
-//! Setting people up from the command line and the demo seed: the demo owner, operators,
-//! and new tenants with their first Owner (invited by email).
+//! Setting people up from the command line and the demo seed: the demo owner and operators
+//! (new tenants with their first Owner are `bandpool_services::tenants::create`).
 
 use bandpool_domain::auth::{normalize_email, Role};
 use bandpool_domain::AppError;
-use bandpool_store::events::Actor;
 use bandpool_store::{accounts, Clock, Db};
 
 use crate::auth::password;
@@ -60,31 +59,4 @@ pub async fn create_operator(
     accounts::set_operator(&mut tx, &user_id, true).await?;
     tx.commit().await?;
     Ok(user_id)
-}
-
-/// Create a tenant with its pool and invite its first Owner. Returns the tenant id and the
-/// invitation link's secret (the caller emails or prints the link).
-pub async fn create_tenant_with_owner(
-    db: &Db,
-    clock: &Clock,
-    actor: &Actor,
-    name: &str,
-    owner_email: &str,
-    max_capacity_mbps: i64,
-    loadmaster_limit: i64,
-) -> Result<(String, String), AppError> {
-    let owner_email = normalize_email(owner_email)?;
-    let mut tx = db.begin_write().await?;
-    let created = accounts::create_tenant_with_owner(
-        &mut tx,
-        actor,
-        name,
-        &owner_email,
-        max_capacity_mbps,
-        loadmaster_limit,
-        clock.now().timestamp_millis(),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(created)
 }

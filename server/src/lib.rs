@@ -2,6 +2,7 @@
 //! so the integration tests can spawn exactly what production runs.
 //!
 //! - `settings`: typed settings from defaults, an optional file and BANDPOOL_* variables.
+//! - `state`: what every request is handed (the service layer and the Leptos options).
 //! - `web`: the axum router: Leptos pages and server functions, the REST API, middleware.
 //! - `auth/`: sign-in (local and single sign-on), sessions, the principal of each request,
 //!   cross-site refusal, security headers, rate limits.
@@ -21,6 +22,7 @@ pub mod api;
 pub mod auth;
 pub mod edge;
 pub mod settings;
+pub mod state;
 pub mod sweeps;
 pub mod telemetry;
 pub mod web;

@@ -163,10 +163,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             max_capacity_mbps,
             loadmaster_limit,
         } => {
-            let actor = bandpool_store::events::Actor::system("command line");
-            let (tenant_id, link) = accounts::create_tenant_with_owner(
-                &db,
-                &clock,
+            let services = settings.services(db.clone(), clock.clone())?;
+            let actor = bandpool_services::Actor::system("command line");
+            let created = bandpool_services::tenants::create(
+                &services,
                 &actor,
                 &name,
                 &owner_email,
@@ -174,16 +174,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 loadmaster_limit,
             )
             .await?;
-            let url = format!(
-                "{}/invitation?token={link}",
-                settings.public_url.trim_end_matches('/')
+            println!(
+                "tenant {} created; {owner_email} invited as Owner:\n{}",
+                created.tenant_id, created.invitation_url
             );
-            // The link is printed first: if the mail server refuses, nothing is lost.
-            println!("tenant {tenant_id} created; {owner_email} invited as Owner:\n{url}");
-            let mailer = app::mail::Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
-            let subject = format!("You are invited to {name} on Bandpool");
-            let body = app::mail::invitation_text(&name, "Owner", &url);
-            if let Err(error) = mailer.send(&owner_email, &subject, &body).await {
+            if let Err(error) = created.mailed {
                 eprintln!("warning: {error}; send the link above to {owner_email} yourself");
             }
         }

@@ -152,9 +152,11 @@ impl Settings {
     }
 
     /// Where Sync entitlements pulls from.
-    pub fn entitlement_source(&self) -> Result<app::usage::EntitlementSource, String> {
+    pub fn entitlement_source(
+        &self,
+    ) -> Result<bandpool_services::entitlements::EntitlementSource, String> {
         match self.entitlements_url.as_deref().map(str::trim) {
-            None | Some("") => Ok(app::usage::EntitlementSource::Operator),
+            None | Some("") => Ok(bandpool_services::entitlements::EntitlementSource::Operator),
             Some(url) => {
                 if !url.starts_with("https://") {
                     return Err(format!(
@@ -166,19 +168,21 @@ impl Settings {
                     .clone()
                     .filter(|t| !t.trim().is_empty())
                     .ok_or("entitlements_url is set but entitlements_token is not")?;
-                Ok(app::usage::EntitlementSource::Upstream {
-                    url: url.to_string(),
-                    token,
-                    timeout: std::time::Duration::from_secs(
-                        self.entitlements_timeout_seconds.max(1),
-                    ),
-                })
+                Ok(
+                    bandpool_services::entitlements::EntitlementSource::Upstream {
+                        url: url.to_string(),
+                        token,
+                        timeout: std::time::Duration::from_secs(
+                            self.entitlements_timeout_seconds.max(1),
+                        ),
+                    },
+                )
             }
         }
     }
 
     /// The outbound HTTPS client (with the extra CA, when set).
-    pub fn outbound(&self) -> Result<app::usage::Outbound, String> {
+    pub fn outbound(&self) -> Result<bandpool_services::notifications::Outbound, String> {
         let pem = match &self.extra_ca_file {
             Some(path) => Some(
                 std::fs::read(path)
@@ -186,7 +190,40 @@ impl Settings {
             ),
             None => None,
         };
-        app::usage::Outbound::new(pem.as_deref(), self.webhook_allow_private_receivers)
+        bandpool_services::notifications::Outbound::new(
+            pem.as_deref(),
+            self.webhook_allow_private_receivers,
+        )
+    }
+
+    /// The service layer on `db` and `clock`, as these settings configure it: production,
+    /// the command line and the tests all build it here.
+    pub fn services(
+        &self,
+        db: bandpool_services::Db,
+        clock: bandpool_services::Clock,
+    ) -> Result<bandpool_services::Services, String> {
+        use bandpool_services::{ConnectorSettings, Portal, Services, Wakeups};
+        Ok(Services {
+            db,
+            clock,
+            mailer: bandpool_services::mail::Mailer::new(
+                self.smtp_url.as_deref(),
+                &self.mail_from,
+            )?,
+            portal: Portal {
+                public_url: self.public_url.trim_end_matches('/').to_string(),
+                sso: self.oidc().is_some(),
+                local_accounts: self.local_accounts(),
+            },
+            connectors: ConnectorSettings {
+                silence_secs: self.connector_silence_seconds.max(1),
+                sync_timeout_secs: self.sync_timeout_seconds.max(1),
+            },
+            wakeups: Wakeups::default(),
+            entitlements: self.entitlement_source()?,
+            outbound: self.outbound()?,
+        })
     }
 
     pub fn local_accounts(&self) -> bool {

@@ -10,9 +10,8 @@ use crate::auth::{
     handlers, principal, rate_limit::RateLimiter, session_store, AuthContext, Limits,
 };
 use crate::settings::Settings;
+use crate::state::AppState;
 use crate::{api, edge, telemetry};
-use app::mail::Mailer;
-use app::state::{AppState, ConnectorSettings, Portal, Wakeups};
 use app::{shell, App};
 use axum::extract::State;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -43,7 +42,6 @@ pub fn build_with_state(
     leptos_options: LeptosOptions,
 ) -> Result<(Router, AppState), String> {
     let public_url = settings.public_url.trim_end_matches('/').to_string();
-    let mailer = Mailer::new(settings.smtp_url.as_deref(), &settings.mail_from)?;
     let oidc = settings
         .oidc()
         .map(|(issuer, client_id, client_secret)| {
@@ -57,21 +55,7 @@ pub fn build_with_state(
         .transpose()?;
     let state = AppState {
         leptos_options,
-        db,
-        clock,
-        mailer,
-        portal: Portal {
-            public_url: public_url.clone(),
-            sso: oidc.is_some(),
-            local_accounts: settings.local_accounts(),
-        },
-        connectors: ConnectorSettings {
-            silence_secs: settings.connector_silence_seconds.max(1),
-            sync_timeout_secs: settings.sync_timeout_seconds.max(1),
-        },
-        wakeups: Wakeups::default(),
-        entitlements: settings.entitlement_source()?,
-        outbound: settings.outbound()?,
+        services: settings.services(db, clock)?,
     };
     let auth = AuthContext {
         oidc,
@@ -207,11 +191,11 @@ async fn render_again_when_stalled(
     bandpool_domain::AppError::internal("a page render stalled three times").into_response()
 }
 
-/// What every page render finds in its context: the state, and this response's nonce (made
+/// What every page render finds in its context: the services, and this response's nonce (made
 /// by `guard::security_headers`, which names it in the page's Content-Security-Policy).
 fn page_context(state: AppState) -> impl Fn() + Clone + Send + 'static {
     move || {
-        provide_context(state.clone());
+        provide_context(state.services.clone());
         let nonce = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<guard::PageNonce>().cloned());
         if let Some(nonce) = nonce {
@@ -239,11 +223,11 @@ pub async fn serve(
     let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
     tokio::spawn(sweep_sessions(db));
     tokio::spawn(crate::sweeps::webhook_deliveries(
-        state.clone(),
+        state.services.clone(),
         std::time::Duration::from_secs(settings.webhook_sweep_seconds.max(1)),
     ));
     tokio::spawn(crate::sweeps::connector_health(
-        state,
+        state.services,
         std::time::Duration::from_secs(settings.health_sweep_seconds.max(1)),
     ));
     let listener = tokio::net::TcpListener::bind(addr).await?;

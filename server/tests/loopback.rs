@@ -7,10 +7,10 @@
 
 mod common;
 
-use app::state::AppState;
 use bandpool_connector::{RunningAgent, Settings as AgentSettings};
 use bandpool_domain::license::LicenseStatus;
 use bandpool_server::settings::Settings;
+use bandpool_server::state::AppState;
 use bandpool_server::sweeps::health_pass;
 use bandpool_simulator::{ApplianceState, Fleet, FleetSettings};
 use bandpool_store::testing::TestDb;

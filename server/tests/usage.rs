@@ -476,7 +476,7 @@ async fn set_capacity(app: &TestApp, mbps: i64) {
         .await
         .unwrap();
     e.max_capacity_mbps = mbps;
-    app::usage::set_entitlement(
+    bandpool_services::entitlements::set(
         &app.state,
         &bandpool_store::events::Actor::system("test"),
         &tenant,
@@ -531,11 +531,14 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     let (_, usage) = app.get_json("/api/v1/usage").await;
     let allocated = usage["capacity"]["used"].as_i64().unwrap();
     // Below the limit: no message (the first look records "not reached").
-    app::usage::check_limits(&app.state, app.tenant_id.as_deref().unwrap()).await;
+    bandpool_services::notifications::check_limits(&app.state, app.tenant_id.as_deref().unwrap())
+        .await;
     // The capacity lowered to the allocation: the limit is reached; one message.
     set_capacity(&app, allocated).await;
-    app::usage::check_limits(&app.state, app.tenant_id.as_deref().unwrap()).await;
-    app::usage::check_limits(&app.state, app.tenant_id.as_deref().unwrap()).await;
+    bandpool_services::notifications::check_limits(&app.state, app.tenant_id.as_deref().unwrap())
+        .await;
+    bandpool_services::notifications::check_limits(&app.state, app.tenant_id.as_deref().unwrap())
+        .await;
     let subjects = |messages: Vec<Value>| -> Vec<String> {
         messages
             .iter()
@@ -560,7 +563,12 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
 
     // The webhook: the receiver fails the first attempt; it is retried after the backoff.
     *receiver.fail_first.lock().unwrap() = 1;
-    assert_eq!(app::usage::deliver_webhooks(&app.state).await.unwrap(), 1);
+    assert_eq!(
+        bandpool_services::notifications::deliver_webhooks(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
     let (_, deliveries) = app
         .get_json("/api/v1/notifications/webhook-deliveries")
         .await;
@@ -572,9 +580,19 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     );
     assert!(d["last_error"].as_str().unwrap().contains("HTTP 500"));
     // Not due before its backoff; due after.
-    assert_eq!(app::usage::deliver_webhooks(&app.state).await.unwrap(), 0);
+    assert_eq!(
+        bandpool_services::notifications::deliver_webhooks(&app.state)
+            .await
+            .unwrap(),
+        0
+    );
     app.clock.advance(chrono::Duration::seconds(30));
-    assert_eq!(app::usage::deliver_webhooks(&app.state).await.unwrap(), 1);
+    assert_eq!(
+        bandpool_services::notifications::deliver_webhooks(&app.state)
+            .await
+            .unwrap(),
+        1
+    );
     let received = receiver.received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0]["event"], "license_capacity_limit_reached");
@@ -603,7 +621,9 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(count(&owner), 2, "{owner:?}");
-    app::usage::deliver_webhooks(&app.state).await.unwrap();
+    bandpool_services::notifications::deliver_webhooks(&app.state)
+        .await
+        .unwrap();
     assert_eq!(receiver.received.lock().unwrap().len(), 2);
     // The crossings are in the event log.
     let (_, events) = app.get_json("/api/v1/events?action=limit_reached").await;
@@ -615,7 +635,9 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     set_capacity(&app, allocated * 2).await;
     set_capacity(&app, allocated).await;
     for _ in 0..bandpool_store::notifications::MAX_ATTEMPTS {
-        app::usage::deliver_webhooks(&app.state).await.unwrap();
+        bandpool_services::notifications::deliver_webhooks(&app.state)
+            .await
+            .unwrap();
         app.clock.advance(chrono::Duration::seconds(3600));
     }
     let (_, deliveries) = app

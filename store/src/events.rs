@@ -39,6 +39,13 @@ impl Actor {
     }
 }
 
+/// The one way a signed-in person becomes the actor of what they change.
+impl From<&bandpool_domain::auth::Principal> for Actor {
+    fn from(principal: &bandpool_domain::auth::Principal) -> Actor {
+        Actor::user(&principal.user_id, &principal.actor_label())
+    }
+}
+
 /// A change to record.
 #[derive(Debug, Clone)]
 pub struct NewEvent<'a> {

@@ -17,23 +17,20 @@ pub struct AllocationView {
 
 #[server(prefix = "/_server", endpoint = "get_allocation_view")]
 pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView, AppError> {
-    crate::state::answer(
-        async move {
-            use bandpool_domain::chart::{daily_bars, monthly_bars};
-            let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
-                .1
-                .tenant_id;
-            let today = state.clock.today();
+    use bandpool_domain::chart::{daily_bars, monthly_bars};
+    use bandpool_services::reads::allocation;
+    crate::serve::tenant(
+        bandpool_domain::auth::Permission::ViewPool,
+        async |services, caller| {
+            let (db, tenant) = (&services.db, caller.tenant_id());
+            let today = services.clock.today();
             let (geometry, has_history, capacity) = match &month {
                 Some(month) => {
-                    let daily =
-                        bandpool_store::allocation::daily(&state.db, &tenant, month, today).await?;
+                    let daily = allocation::daily(db, tenant, month, today).await?;
                     (daily_bars(&daily), daily.has_history, daily.capacity_mbps)
                 }
                 None => {
-                    let monthly =
-                        bandpool_store::allocation::monthly(&state.db, &tenant, today).await?;
+                    let monthly = allocation::monthly(db, tenant, today).await?;
                     (
                         monthly_bars(&monthly),
                         monthly.has_history,
@@ -41,7 +38,7 @@ pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView
                     )
                 }
             };
-            let svg = crate::charts::bars_svg(&geometry)?;
+            let svg = bandpool_services::charts::bars_svg(&geometry)?;
             Ok(AllocationView {
                 month,
                 capacity_mbps: capacity,
@@ -49,7 +46,7 @@ pub async fn get_allocation_view(month: Option<String>) -> Result<AllocationView
                 geometry,
                 svg,
             })
-        }
-        .await,
+        },
     )
+    .await
 }

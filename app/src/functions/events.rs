@@ -17,25 +17,21 @@ pub async fn list_events(
 ) -> Result<EventPage, AppError> {
     use bandpool_domain::auth::Permission;
     use bandpool_domain::events::EventQuery;
-    crate::state::answer(
-        async move {
-            let (_, tenant) = crate::state::authorize(Permission::ViewEvents)?;
-            let state = crate::state::app_state()?;
-            let params = [
-                ("actor", actor),
-                ("action", action),
-                ("target", target),
-                ("from", from),
-                ("to", to),
-                ("page", page),
-                ("per_page", per_page),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
-            .collect();
-            let query = EventQuery::parse(&params)?;
-            bandpool_store::events::list(&state.db, &tenant.tenant_id, &query).await
-        }
-        .await,
-    )
+    crate::serve::tenant(Permission::ViewEvents, async |services, caller| {
+        let params = [
+            ("actor", actor),
+            ("action", action),
+            ("target", target),
+            ("from", from),
+            ("to", to),
+            ("page", page),
+            ("per_page", per_page),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.map(|v| (k.to_string(), v)))
+        .collect();
+        let query = EventQuery::parse(&params)?;
+        bandpool_services::reads::events::list(&services.db, caller.tenant_id(), &query).await
+    })
+    .await
 }

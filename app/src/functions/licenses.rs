@@ -1,8 +1,12 @@
 //! The License overview table and a license's history.
 
+use bandpool_domain::connector::{KillOutcome, SyncRun};
 use bandpool_domain::license::{LicenseHistory, LicensePage, LicenseQueryParams};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
+
+#[cfg(feature = "ssr")]
+use {bandpool_domain::auth::Permission, bandpool_services::reads::licenses};
 
 /// One page of the pool's licenses for the raw URL parameters, validated here as the REST
 /// API validates them.
@@ -28,95 +32,53 @@ pub async fn list_license_page(
     page: Option<String>,
     per_page: Option<String>,
 ) -> Result<LicensePage, AppError> {
-    crate::state::answer(
-        async move {
-            let query = LicenseQueryParams {
-                status,
-                q,
-                sort,
-                order,
-                page,
-                per_page,
-            }
-            .parse()?;
-            let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
-                .1
-                .tenant_id;
-            bandpool_store::licenses::list(&state.db, &tenant, &query).await
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let query = LicenseQueryParams {
+            status,
+            q,
+            sort,
+            order,
+            page,
+            per_page,
         }
-        .await,
-    )
+        .parse()?;
+        licenses::list(&services.db, caller.tenant_id(), &query).await
+    })
+    .await
 }
 
 #[server(prefix = "/_server", endpoint = "get_license_history")]
 pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, AppError> {
-    crate::state::answer(
-        async move {
-            let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
-                .1
-                .tenant_id;
-            bandpool_store::licenses::history(&state.db, &tenant, &license_id).await
-        }
-        .await,
-    )
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        licenses::history(&services.db, caller.tenant_id(), &license_id).await
+    })
+    .await
 }
 
 /// Kill License: `confirm` is what the person typed in the dialog (it must be KILL).
 #[server(prefix = "/_server", endpoint = "kill_license")]
-pub async fn kill_license(
-    license_id: String,
-    confirm: String,
-) -> Result<bandpool_domain::connector::KillOutcome, AppError> {
-    crate::state::answer(
-        async move {
-            let (principal, tenant) =
-                crate::state::authorize(bandpool_domain::auth::Permission::ChangeLicenses)?;
-            let state = crate::state::app_state()?;
-            crate::actions::kill_license(
-                &state,
-                &principal,
-                &tenant.tenant_id,
-                &license_id,
-                &confirm,
-            )
-            .await
-        }
-        .await,
-    )
+pub async fn kill_license(license_id: String, confirm: String) -> Result<KillOutcome, AppError> {
+    crate::serve::tenant(Permission::ChangeLicenses, async |services, caller| {
+        bandpool_services::licenses::kill(services, caller, &license_id, &confirm).await
+    })
+    .await
 }
 
 /// Sync licenses: ask every connected connector for its LoadMasters (joins a running sync).
 #[server(prefix = "/_server", endpoint = "sync_licenses")]
-pub async fn sync_licenses() -> Result<bandpool_domain::connector::SyncRun, AppError> {
-    crate::state::answer(
-        async move {
-            let (principal, tenant) =
-                crate::state::authorize(bandpool_domain::auth::Permission::ChangeLicenses)?;
-            let state = crate::state::app_state()?;
-            crate::actions::start_sync(&state, &principal, &tenant.tenant_id).await
-        }
-        .await,
-    )
+pub async fn sync_licenses() -> Result<SyncRun, AppError> {
+    crate::serve::tenant(Permission::ChangeLicenses, async |services, caller| {
+        bandpool_services::licenses::start_sync(services, caller).await
+    })
+    .await
 }
 
 /// A sync run as it stands (`run_id` empty: the latest), for the progress line.
 #[server(prefix = "/_server", endpoint = "get_sync_run")]
-pub async fn get_sync_run(
-    run_id: Option<String>,
-) -> Result<Option<bandpool_domain::connector::SyncRun>, AppError> {
-    crate::state::answer(
-        async move {
-            let (_, tenant) = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?;
-            let state = crate::state::app_state()?;
-            crate::actions::sync_run(
-                &state,
-                &tenant.tenant_id,
-                run_id.as_deref().filter(|s| !s.is_empty()),
-            )
-            .await
-        }
-        .await,
-    )
+pub async fn get_sync_run(run_id: Option<String>) -> Result<Option<SyncRun>, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let run_id = run_id.as_deref().filter(|s| !s.is_empty());
+        bandpool_services::licenses::sync_run(services, caller, run_id).await
+    })
+    .await
 }

@@ -18,35 +18,30 @@ pub struct PoolView {
 /// page's "Last refreshed" line.
 #[server(prefix = "/_server", endpoint = "get_last_refreshed")]
 pub async fn get_last_refreshed() -> Result<Option<i64>, AppError> {
-    crate::state::answer(
-        async move {
-            let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
-                .1
-                .tenant_id;
-            bandpool_store::pool::last_refreshed(&state.db, &tenant).await
-        }
-        .await,
+    crate::serve::tenant(
+        bandpool_domain::auth::Permission::ViewPool,
+        async |services, caller| {
+            bandpool_services::reads::pool::last_refreshed(&services.db, caller.tenant_id()).await
+        },
     )
+    .await
 }
 
 #[server(prefix = "/_server", endpoint = "get_pool_view")]
 pub async fn get_pool_view() -> Result<PoolView, AppError> {
-    crate::state::answer(
-        async move {
-            let state = crate::state::app_state()?;
-            let tenant = crate::state::authorize(bandpool_domain::auth::Permission::ViewPool)?
-                .1
-                .tenant_id;
-            let summary = bandpool_store::pool::summary(&state.db, &tenant).await?;
+    crate::serve::tenant(
+        bandpool_domain::auth::Permission::ViewPool,
+        async |services, caller| {
+            let summary =
+                bandpool_services::reads::pool::summary(&services.db, caller.tenant_id()).await?;
             let geometry = bandpool_domain::chart::cylinder(&summary);
-            let svg = crate::charts::cylinder_svg(&geometry)?;
+            let svg = bandpool_services::charts::cylinder_svg(&geometry)?;
             Ok(PoolView {
                 summary,
                 geometry,
                 svg,
             })
-        }
-        .await,
+        },
     )
+    .await
 }

@@ -9,23 +9,21 @@ use serde::{Deserialize, Serialize};
 /// The signed-in person, or `None` for a visitor.
 #[server(prefix = "/_server", endpoint = "get_viewer")]
 pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
-    crate::state::answer(
-        async move {
-            let Ok(principal) = crate::state::principal() else {
-                return Ok(None);
-            };
-            let state = crate::state::app_state()?;
-            let tenants =
-                bandpool_store::accounts::tenants_of(&state.db, &principal.user_id).await?;
-            Ok(Some(Viewer {
-                email: principal.email,
-                operator: principal.operator,
-                tenant: principal.tenant,
-                tenants,
-            }))
-        }
-        .await,
-    )
+    crate::serve::anyone(async |services| {
+        let Ok(principal) = crate::serve::principal() else {
+            return Ok(None);
+        };
+        let tenants =
+            bandpool_services::reads::accounts::tenants_of(&services.db, &principal.user_id)
+                .await?;
+        Ok(Some(Viewer {
+            email: principal.email,
+            operator: principal.operator,
+            tenant: principal.tenant,
+            tenants,
+        }))
+    })
+    .await
 }
 
 /// How this portal lets people sign in.
@@ -37,11 +35,13 @@ pub struct SignInOptions {
 
 #[server(prefix = "/_server", endpoint = "get_sign_in_options")]
 pub async fn get_sign_in_options() -> Result<SignInOptions, AppError> {
-    let state = crate::state::app_state()?;
-    Ok(SignInOptions {
-        single_sign_on: state.portal.sso,
-        local_accounts: state.portal.local_accounts,
+    crate::serve::anyone(async |services| {
+        Ok(SignInOptions {
+            single_sign_on: services.portal.sso,
+            local_accounts: services.portal.local_accounts,
+        })
     })
+    .await
 }
 
 /// What an invitation link offers.
@@ -57,44 +57,37 @@ pub struct InvitationView {
 
 #[server(prefix = "/_server", endpoint = "get_invitation")]
 pub async fn get_invitation(token: String) -> Result<InvitationView, AppError> {
-    crate::state::answer(
-        async move {
-            let state = crate::state::app_state()?;
-            let now = state.clock.now_ts();
-            let invitation =
-                bandpool_store::accounts::open_invitation(&state.db, &token, now).await?;
-            let has_password =
-                bandpool_store::accounts::user_by_email(&state.db, &invitation.email)
-                    .await?
-                    .is_some_and(|u| u.password_hash.is_some());
-            Ok(InvitationView {
-                tenant_name: invitation.tenant_name,
-                email: invitation.email,
-                role: invitation.role,
-                has_password,
-                options: SignInOptions {
-                    single_sign_on: state.portal.sso,
-                    local_accounts: state.portal.local_accounts,
-                },
-            })
-        }
-        .await,
-    )
+    use bandpool_services::reads::accounts;
+    crate::serve::anyone(async |services| {
+        let now = services.now();
+        let invitation = accounts::open_invitation(&services.db, &token, now).await?;
+        let has_password = accounts::user_by_email(&services.db, &invitation.email)
+            .await?
+            .is_some_and(|u| u.password_hash.is_some());
+        Ok(InvitationView {
+            tenant_name: invitation.tenant_name,
+            email: invitation.email,
+            role: invitation.role,
+            has_password,
+            options: SignInOptions {
+                single_sign_on: services.portal.sso,
+                local_accounts: services.portal.local_accounts,
+            },
+        })
+    })
+    .await
 }
 
 /// Whether a password-reset link can still be used.
 #[server(prefix = "/_server", endpoint = "check_reset_link")]
 pub async fn check_reset_link(token: String) -> Result<bool, AppError> {
-    crate::state::answer(
-        async move {
-            let state = crate::state::app_state()?;
-            bandpool_store::accounts::password_reset_is_open(
-                &state.db,
-                &token,
-                state.clock.now_ts(),
-            )
-            .await
-        }
-        .await,
-    )
+    crate::serve::anyone(async |services| {
+        bandpool_services::reads::accounts::password_reset_is_open(
+            &services.db,
+            &token,
+            services.now(),
+        )
+        .await
+    })
+    .await
 }

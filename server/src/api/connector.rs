@@ -5,7 +5,7 @@
 //! Every message that changes something carries an idempotency key (`store::idempotency`).
 
 use crate::auth::{client_ip, client_ip_of, AuthContext};
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::{FromRequest as _, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
@@ -101,7 +101,7 @@ async fn seen(
         let tenant = connector.tenant_id.clone();
         let name = connector.name.clone();
         tokio::spawn(async move {
-            app::actions::connector_came_back(&state, &tenant, &name, restored).await;
+            bandpool_services::connectors::came_back(&state, &tenant, &name, restored).await;
         });
     }
     Ok(())
@@ -265,7 +265,9 @@ pub async fn deactivate(
 /// crossing is recorded once whichever instance sees it first).
 fn limits_after_change(state: &AppState, tenant_id: &str) {
     let (state, tenant_id) = (state.clone(), tenant_id.to_string());
-    tokio::spawn(async move { app::usage::check_limits(&state, &tenant_id).await });
+    tokio::spawn(async move {
+        bandpool_services::notifications::check_limits(&state, &tenant_id).await
+    });
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,25 +1,22 @@
 //! What people do through the REST API about connectors, LoadMasters and licenses:
 //! list and add connectors, the device inventory (remove, block), Kill License and Sync
-//! licenses. The same actions as the portal's pages (`app::actions`).
+//! licenses. The same actions as the portal's pages (`bandpool_services`).
 
 use super::connector::Body;
 use super::{Caller, Params};
-use app::actions::DeviceChange;
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use bandpool_domain::auth::Permission;
+use bandpool_domain::connector::Device;
 use bandpool_domain::connector::{ConnectorView, CreatedConnector, KillOutcome, SyncRun};
+use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
-use bandpool_store::devices::{self, Device};
+use bandpool_services::connectors::{self, DeviceChange};
+use bandpool_services::licenses;
+use bandpool_services::reads::devices;
 use serde::Deserialize;
-
-fn uuid(name: &str, id: &str) -> Result<(), AppError> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| AppError::invalid(name, "is not an id (a UUID)"))
-}
 
 /// GET /api/v1/connectors
 pub async fn list(
@@ -46,8 +43,8 @@ pub async fn create(
     caller: Caller,
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<CreatedConnector>), AppError> {
-    let tenant = caller.tenant(Permission::ManageConnectors)?;
-    let created = app::actions::create_connector(&state, &caller.0, &tenant, &body.name).await?;
+    let caller = caller.authorize(Permission::ManageConnectors)?;
+    let created = connectors::create(&state, &caller, &body.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
@@ -92,8 +89,8 @@ async fn change_device(
     id: &str,
     change: DeviceChange,
 ) -> Result<Device, AppError> {
-    let tenant = caller.tenant(Permission::ManageConnectors)?;
-    app::actions::change_device(state, &caller.0, &tenant, id, change).await
+    let caller = caller.authorize(Permission::ManageConnectors)?;
+    connectors::change_device(state, &caller, id, change).await
 }
 
 /// DELETE /api/v1/devices/{id}: refused while the LoadMaster holds a pooled license.
@@ -142,9 +139,9 @@ pub async fn kill(
     Path(id): Path<String>,
     Body(body): Body<Confirm>,
 ) -> Result<Json<KillOutcome>, AppError> {
-    let tenant = caller.tenant(Permission::ChangeLicenses)?;
+    let caller = caller.authorize(Permission::ChangeLicenses)?;
     Ok(Json(
-        app::actions::kill_license(&state, &caller.0, &tenant, &id, &body.confirm).await?,
+        licenses::kill(&state, &caller, &id, &body.confirm).await?,
     ))
 }
 
@@ -155,8 +152,8 @@ pub async fn sync(
     params: Params,
 ) -> Result<(StatusCode, Json<SyncRun>), AppError> {
     params.only(&[])?;
-    let tenant = caller.tenant(Permission::ChangeLicenses)?;
-    let run = app::actions::start_sync(&state, &caller.0, &tenant).await?;
+    let caller = caller.authorize(Permission::ChangeLicenses)?;
+    let run = licenses::start_sync(&state, &caller).await?;
     let status = if run.running() {
         StatusCode::ACCEPTED
     } else {
@@ -173,9 +170,9 @@ pub async fn sync_run(
     params: Params,
 ) -> Result<Json<SyncRun>, AppError> {
     params.only(&[])?;
-    uuid("id", &id)?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
-    app::actions::sync_run(&state, &tenant, Some(&id))
+    let id = Id::parse("id", "a sync run", &id)?;
+    let caller = caller.authorize(Permission::ViewPool)?;
+    licenses::sync_run(&state, &caller, Some(&id))
         .await?
         .map(Json)
         .ok_or_else(|| AppError::not_found("The sync run"))

@@ -2,7 +2,7 @@
 //! (actor, action, target, from, to) and paging (page, per_page).
 
 use super::{Caller, Params};
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use bandpool_domain::auth::Permission;

@@ -5,7 +5,7 @@
 
 use super::Caller;
 use super::Params;
-use app::state::AppState;
+use crate::state::AppState;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::header;

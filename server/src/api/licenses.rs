@@ -2,7 +2,7 @@
 
 use super::Caller;
 use super::Params;
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use bandpool_domain::auth::Permission;

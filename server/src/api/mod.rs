@@ -11,7 +11,7 @@ pub mod openapi;
 pub mod pool;
 pub mod usage;
 
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::routing::{delete, get, post, put};
@@ -139,6 +139,14 @@ impl Caller {
     /// The tenant id to scope the call by, if the caller may do `permission`.
     pub fn tenant(&self, permission: Permission) -> Result<String, AppError> {
         Ok(self.0.require(permission)?.tenant_id.clone())
+    }
+
+    /// The caller as the service layer takes it, if they may do `permission`.
+    pub fn authorize(
+        &self,
+        permission: Permission,
+    ) -> Result<bandpool_services::change::Caller, AppError> {
+        bandpool_services::change::Caller::authorize(&self.0, permission)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::Caller;
 use super::Params;
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::Json;
 use bandpool_domain::allocation::{DailyAllocation, MonthlyAllocation};

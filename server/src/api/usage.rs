@@ -1,11 +1,10 @@
 //! Usage and billing through the REST API: the overview, entitlements and Sync
 //! entitlements, applications and Virtual Services, the Usage and billing CSV, and the
-//! tenant's notification channels. The same actions as the pages (`app::usage`).
+//! tenant's notification channels. The same actions as the pages (`bandpool_services`).
 
 use super::connector::Body;
 use super::{Caller, Params};
-use app::state::AppState;
-use app::usage::ApplicationChange;
+use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,17 +15,13 @@ use bandpool_domain::billing::{
     UsageOverview, VirtualService, WebhookDelivery,
 };
 use bandpool_domain::AppError;
-use bandpool_store::events::Actor;
+use bandpool_services::applications::{self, ApplicationChange};
+use bandpool_services::reads;
+use bandpool_services::{entitlements, notifications};
 use serde::{Deserialize, Serialize};
 
-fn actor(caller: &Caller) -> Actor {
-    Actor::user(&caller.0.user_id, &caller.0.actor_label())
-}
-
 fn uuid(name: &str, id: &str) -> Result<(), AppError> {
-    uuid::Uuid::parse_str(id)
-        .map(|_| ())
-        .map_err(|_| AppError::invalid(name, "is not an id (a UUID)"))
+    bandpool_domain::ids::Id::parse(name, "a record", id).map(|_| ())
 }
 
 /// GET /api/v1/usage
@@ -37,7 +32,7 @@ pub async fn overview(
 ) -> Result<Json<UsageOverview>, AppError> {
     params.only(&[])?;
     let tenant = caller.tenant(Permission::ViewPool)?;
-    Ok(Json(app::usage::overview(&state, &tenant).await?))
+    Ok(Json(entitlements::overview(&state, &tenant).await?))
 }
 
 /// GET /api/v1/usage/export.csv: 004's fields, then add-ons, then assets.
@@ -48,8 +43,8 @@ pub async fn export_csv(
 ) -> Result<Response, AppError> {
     params.only(&[])?;
     let tenant = caller.tenant(Permission::Export)?;
-    let overview = app::usage::overview(&state, &tenant).await?;
-    let applications = bandpool_store::billing::all_applications(&state.db, &tenant).await?;
+    let overview = entitlements::overview(&state, &tenant).await?;
+    let applications = reads::billing::all_applications(&state.db, &tenant).await?;
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::with_capacity(4096));
@@ -81,9 +76,7 @@ pub async fn entitlement(
 ) -> Result<Json<Entitlement>, AppError> {
     params.only(&[])?;
     let tenant = caller.tenant(Permission::ViewPool)?;
-    Ok(Json(
-        bandpool_store::billing::entitlement(&state.db, &tenant).await?,
-    ))
+    Ok(Json(reads::billing::entitlement(&state.db, &tenant).await?))
 }
 
 /// POST /api/v1/entitlements/sync: 200 when it finished at once, 202 while it runs.
@@ -91,8 +84,8 @@ pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<(StatusCode, Json<EntitlementSync>), AppError> {
-    let tenant = caller.tenant(Permission::ManageUsage)?;
-    let run = app::usage::start_entitlement_sync(&state, &actor(&caller), &tenant).await?;
+    let caller = caller.authorize(Permission::ManageUsage)?;
+    let run = entitlements::start_sync(&state, &caller).await?;
     let status = if run.finished() {
         StatusCode::OK
     } else {
@@ -109,9 +102,7 @@ pub async fn sync_run(
 ) -> Result<Json<EntitlementSync>, AppError> {
     let tenant = caller.tenant(Permission::ViewPool)?;
     uuid("id", &id)?;
-    Ok(Json(
-        app::usage::entitlement_sync(&state, &tenant, &id).await?,
-    ))
+    Ok(Json(entitlements::sync(&state, &tenant, &id).await?))
 }
 
 /// GET /api/v1/applications?page=&per_page= (10, 20 or 50)
@@ -132,7 +123,7 @@ pub async fn applications(
     let (page, per_page) = (number("page", 1)?, number("per_page", 10)?);
     let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        bandpool_store::billing::applications(&state.db, &tenant, page, per_page).await?,
+        reads::billing::applications(&state.db, &tenant, page, per_page).await?,
     ))
 }
 
@@ -155,8 +146,8 @@ async fn change(
     caller: &Caller,
     change: ApplicationChange,
 ) -> Result<Json<Changed>, AppError> {
-    let tenant = caller.tenant(Permission::ManageUsage)?;
-    let message = app::usage::change_applications(state, &actor(caller), &tenant, change).await?;
+    let caller = caller.authorize(Permission::ManageUsage)?;
+    let message = applications::change(state, &caller, change).await?;
     Ok(Json(Changed { message }))
 }
 
@@ -252,7 +243,7 @@ pub async fn virtual_services(
     params.only(&[])?;
     let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        bandpool_store::billing::virtual_services(&state.db, &tenant, 2000).await?,
+        reads::billing::virtual_services(&state.db, &tenant, 2000).await?,
     ))
 }
 
@@ -265,7 +256,7 @@ pub async fn channels(
     params.only(&[])?;
     let tenant = caller.tenant(Permission::ManageUsage)?;
     Ok(Json(
-        bandpool_store::notifications::channels(&state.db, &tenant).await?,
+        reads::notifications::channels(&state.db, &tenant).await?,
     ))
 }
 
@@ -294,18 +285,18 @@ pub async fn set_channels(
     caller: Caller,
     Body(body): Body<ChannelChange>,
 ) -> Result<Json<ChannelsSaved>, AppError> {
-    let tenant = caller.tenant(Permission::ManageUsage)?;
-    let secret = app::usage::set_channels(
+    let caller = caller.authorize(Permission::ManageUsage)?;
+    let tenant = caller.tenant_id();
+    let secret = notifications::set_channels(
         &state,
-        &actor(&caller),
-        &tenant,
+        &caller,
         &body.email_recipients.join("\n"),
         body.webhook_url.as_deref(),
         body.rotate_secret,
     )
     .await?;
     Ok(Json(ChannelsSaved {
-        channels: bandpool_store::notifications::channels(&state.db, &tenant).await?,
+        channels: reads::notifications::channels(&state.db, tenant).await?,
         webhook_secret: secret,
     }))
 }
@@ -319,6 +310,6 @@ pub async fn deliveries(
     params.only(&[])?;
     let tenant = caller.tenant(Permission::ManageUsage)?;
     Ok(Json(
-        bandpool_store::notifications::deliveries(&state.db, &tenant, 100).await?,
+        reads::notifications::deliveries(&state.db, &tenant, 100).await?,
     ))
 }

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::state::AppState;
+use crate::state::AppState;
 use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
 use axum::http::header::{ACCEPT, CONTENT_SECURITY_POLICY, RETRY_AFTER};
 use axum::http::request::Parts;

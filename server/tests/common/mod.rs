@@ -23,7 +23,7 @@ use leptos::prelude::LeptosOptions;
 
 pub struct TestApp {
     /// What the handlers share (the background sweeps run on it: `sweeps::health_pass`).
-    pub state: app::state::AppState,
+    pub state: bandpool_server::state::AppState,
     pub base: String,
     pub client: reqwest::Client,
     pub db: Db,

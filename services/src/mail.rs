@@ -73,12 +73,16 @@ impl Mailer {
     }
 }
 
-/// The invitation email's text.
-pub fn invitation_text(tenant_name: &str, role: &str, url: &str) -> String {
-    format!(
-        "You are invited to join {tenant_name} on Bandpool as {role}.\n\n\
-         Accept the invitation here (the link works for {} hours):\n{url}\n\n\
-         If you did not expect this, ignore this message.\n",
-        bandpool_domain::accounts::INVITATION_HOURS
+/// An invitation's subject and text: every invitation (a new tenant's first Owner, a member
+/// invited or invited again) says the same.
+pub fn invitation(tenant_name: &str, role: &str, url: &str) -> (String, String) {
+    (
+        format!("You are invited to {tenant_name} on Bandpool"),
+        format!(
+            "You are invited to join {tenant_name} on Bandpool as {role}.\n\n\
+             Accept the invitation here (the link works for {} hours):\n{url}\n\n\
+             If you did not expect this, ignore this message.\n",
+            bandpool_domain::accounts::INVITATION_HOURS
+        ),
     )
 }

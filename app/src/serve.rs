@@ -1,0 +1,81 @@
+//! Server only: how a server function reaches the service layer. Every server function is
+//! one call to `tenant`, `operator` or `anyone`: they find the services and the principal in
+//! the request's context, authorize, run the body and give the answer its status, so a
+//! server function cannot forget either step.
+
+use bandpool_domain::auth::{Permission, Principal};
+use bandpool_domain::AppError;
+use bandpool_services::change::Caller;
+use bandpool_services::Services;
+use leptos::prelude::*;
+
+/// The services, from a server function's context (the server's page context puts them
+/// there).
+fn services() -> Result<Services, AppError> {
+    use_context::<Services>()
+        .ok_or_else(|| AppError::internal("Services missing from the server function context"))
+}
+
+/// Who is asking: the server's authentication middleware put it in the request.
+pub fn principal() -> Result<Principal, AppError> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<Principal>().cloned())
+        .ok_or(AppError::Unauthenticated)
+}
+
+/// A server function acting in the caller's tenant with `permission`; every query the body
+/// runs is scoped by the caller's tenant id.
+pub async fn tenant<T>(
+    permission: Permission,
+    body: impl AsyncFnOnce(&Services, &Caller) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let result = async {
+        let caller = Caller::authorize(&principal()?, permission)?;
+        body(&services()?, &caller).await
+    }
+    .await;
+    answer(result)
+}
+
+/// A server function for operators only (the Tenants pages).
+pub async fn operator<T>(
+    body: impl AsyncFnOnce(&Services, &Principal) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let result = async {
+        let principal = principal()?;
+        principal.require_operator()?;
+        body(&services()?, &principal).await
+    }
+    .await;
+    answer(result)
+}
+
+/// A server function anyone may call (the sign-in pages, the session header).
+pub async fn anyone<T>(
+    body: impl AsyncFnOnce(&Services) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    let result = async { body(&services()?).await }.await;
+    answer(result)
+}
+
+/// Over HTTP (`/_server/...`), an error's status follows the error (400 for a bad
+/// parameter, 401, 403, 404, 503, 500) instead of a blanket 500. Called during a page's
+/// server render, the page shows the error in place; its status stays 200 except for 401
+/// and 403, so a page refused to a role is refused in its status too.
+fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    if let Err(error) = &result {
+        let over_http = use_context::<axum::http::request::Parts>()
+            .map(|parts| parts.uri.path().starts_with("/_server/"))
+            .unwrap_or(false);
+        let refusal = matches!(
+            error,
+            AppError::Unauthenticated | AppError::Forbidden { .. }
+        );
+        if over_http || refusal {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(error.status());
+            }
+        }
+    }
+    result
+}

@@ -1,0 +1,191 @@
+//! Tenants and their people: an operator creating a tenant and inviting its first Owner, and
+//! an Owner inviting members, inviting again, revoking, changing roles and removing members.
+
+use bandpool_domain::auth::{normalize_email, Role};
+use bandpool_domain::AppError;
+
+use crate::change::{Caller, Event};
+use crate::{Actor, Services};
+
+/// A tenant made, and how its first Owner gets in.
+#[derive(Debug)]
+pub struct CreatedTenant {
+    pub tenant_id: String,
+    /// The invitation link (the command line prints it, so nothing is lost when mail fails).
+    pub invitation_url: String,
+    /// Whether the invitation email went out.
+    pub mailed: Result<(), AppError>,
+}
+
+/// Create a tenant with its pool and invite its first Owner by email: the Tenants page and
+/// the command line both call this.
+pub async fn create(
+    services: &Services,
+    actor: &Actor,
+    name: &str,
+    owner_email: &str,
+    max_capacity_mbps: i64,
+    loadmaster_limit: i64,
+) -> Result<CreatedTenant, AppError> {
+    let owner_email = normalize_email(owner_email)?;
+    let mut tx = services.db.begin_write().await?;
+    // The data layer records the tenant's creation and the invitation in this transaction.
+    let (tenant_id, link) = bandpool_store::accounts::create_tenant_with_owner(
+        &mut tx,
+        actor,
+        name,
+        &owner_email,
+        max_capacity_mbps,
+        loadmaster_limit,
+        services.clock.now().timestamp_millis(),
+    )
+    .await?;
+    tx.commit().await?;
+    let invitation_url = invitation_url(services, &link);
+    let mailed = send_invitation(
+        services,
+        &owner_email,
+        name.trim(),
+        Role::Owner,
+        &invitation_url,
+    )
+    .await;
+    Ok(CreatedTenant {
+        tenant_id,
+        invitation_url,
+        mailed,
+    })
+}
+
+fn invitation_url(services: &Services, link: &str) -> String {
+    services.portal.link(&format!("/invitation?token={link}"))
+}
+
+async fn send_invitation(
+    services: &Services,
+    to: &str,
+    tenant_name: &str,
+    role: Role,
+    url: &str,
+) -> Result<(), AppError> {
+    let (subject, text) = crate::mail::invitation(tenant_name, role.label(), url);
+    services.mailer.send(to, &subject, &text).await
+}
+
+/// Invite an address into the caller's tenant with a role.
+pub async fn invite(
+    services: &Services,
+    caller: &Caller,
+    email: &str,
+    role: &str,
+) -> Result<(), AppError> {
+    let email = normalize_email(email)?;
+    let role = Role::parse(role)?;
+    let detail = format!("as {}", role.label());
+    issue_invitation(services, caller, &email, role, detail).await
+}
+
+/// Send an open invitation again, with a new link (the old one stops working).
+pub async fn reinvite(
+    services: &Services,
+    caller: &Caller,
+    invitation_id: &str,
+) -> Result<(), AppError> {
+    let (email, role) = services
+        .change(caller.scope(), async |tx| {
+            let open =
+                bandpool_store::accounts::invitation(tx, caller.tenant_id(), invitation_id).await?;
+            Ok((open, None))
+        })
+        .await?;
+    let detail = format!("again, as {}", role.label());
+    issue_invitation(services, caller, &email, role, detail).await
+}
+
+/// Make (or remake) an invitation with its event, then email it. The mail goes out after
+/// the transaction committed, so no database lock waits on the mail server. When the mail
+/// server refuses, the invitation stays listed and the answer says so: "Re-invite" sends it
+/// again, and nothing the Owner typed is lost.
+async fn issue_invitation(
+    services: &Services,
+    caller: &Caller,
+    email: &str,
+    role: Role,
+    detail: String,
+) -> Result<(), AppError> {
+    let link = services
+        .change(caller.scope(), async |tx| {
+            let (_, link) = bandpool_store::accounts::invite(
+                tx,
+                caller.tenant_id(),
+                email,
+                role,
+                &caller.principal.email,
+                services.now(),
+            )
+            .await?;
+            Ok((link, Some(Event::new("invitation_sent", email, detail))))
+        })
+        .await?;
+    let url = invitation_url(services, &link);
+    send_invitation(services, email, &caller.tenant.tenant_name, role, &url).await
+}
+
+/// Revoke an open invitation (its link stops working).
+pub async fn revoke_invitation(
+    services: &Services,
+    caller: &Caller,
+    invitation_id: &str,
+) -> Result<(), AppError> {
+    services
+        .change(caller.scope(), async |tx| {
+            let email = bandpool_store::accounts::revoke_invitation(
+                tx,
+                caller.tenant_id(),
+                invitation_id,
+                services.now(),
+            )
+            .await?;
+            Ok(((), Some(Event::new("invitation_revoked", email, ""))))
+        })
+        .await
+}
+
+/// Give a member another role (never leaving the tenant without an Owner).
+pub async fn change_role(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+    role: &str,
+) -> Result<(), AppError> {
+    let role = Role::parse(role)?;
+    services
+        .change(caller.scope(), async |tx| {
+            let email =
+                bandpool_store::accounts::change_role(tx, caller.tenant_id(), user_id, role)
+                    .await?;
+            let event = Event::new("role_changed", email, format!("now {}", role.label()));
+            Ok(((), Some(event)))
+        })
+        .await
+}
+
+/// Remove a member (their API tokens here are revoked with them).
+pub async fn remove_member(
+    services: &Services,
+    caller: &Caller,
+    user_id: &str,
+) -> Result<(), AppError> {
+    services
+        .change(caller.scope(), async |tx| {
+            let email = bandpool_store::accounts::remove_member(
+                tx,
+                caller.tenant_id(),
+                user_id,
+                services.now(),
+            )
+            .await?;
+            Ok(((), Some(Event::new("member_removed", email, ""))))
+        })
+        .await
+}
