@@ -194,23 +194,11 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                     .await?
                     .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
             };
-            let mut tx = db.begin_write().await?;
-            let (id, token) =
-                bandpool_store::connectors::create(&mut tx, &tenant_id, &name, clock.now_ts())
-                    .await?;
-            bandpool_store::events::record(
-                &mut tx,
-                bandpool_store::events::NewEvent {
-                    tenant_id: Some(&tenant_id),
-                    at_ms: clock.now().timestamp_millis(),
-                    actor: &bandpool_store::events::Actor::system("command line"),
-                    action: "connector_created",
-                    target: &name,
-                    detail: "registration token issued",
-                },
-            )
-            .await?;
-            tx.commit().await?;
+            let services = settings.services(db.clone(), clock.clone())?;
+            let actor = bandpool_services::Actor::system("command line");
+            let created =
+                bandpool_services::connectors::create(&services, &actor, &tenant_id, &name).await?;
+            let (id, token) = (created.connector.id, created.registration_token);
             eprintln!("connector {name} ({id}) created in tenant {tenant_id}; its registration token works once, for 24 hours:");
             println!("{token}");
         }
@@ -269,30 +257,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 form.add_ons = add_ons.join("\n");
             }
             let next = form.parse(current.virtual_service_limit)?;
-            let mut tx = db.begin_write().await?;
-            let changes = bandpool_store::billing::apply_entitlement(
-                &mut tx,
-                &tenant_id,
-                &next,
-                clock.now_ts(),
-            )
-            .await?;
-            let detail = bandpool_domain::billing::describe_changes(&changes);
-            if !changes.is_empty() {
-                bandpool_store::events::record(
-                    &mut tx,
-                    bandpool_store::events::NewEvent {
-                        tenant_id: Some(&tenant_id),
-                        at_ms: clock.now().timestamp_millis(),
-                        actor: &bandpool_store::events::Actor::system("command line"),
-                        action: "entitlement_changed",
-                        target: "entitlements",
-                        detail: &detail,
-                    },
-                )
-                .await?;
-            }
-            tx.commit().await?;
+            let services = settings.services(db.clone(), clock.clone())?;
+            let actor = bandpool_services::Actor::system("command line");
+            let changes =
+                bandpool_services::entitlements::set(&services, &actor, &tenant_id, &next).await?;
             if changes.is_empty() {
                 println!("nothing changed");
             }

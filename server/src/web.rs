@@ -103,7 +103,7 @@ fn router(
     benchmark_baseline: bool,
     limits: edge::Limits,
 ) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes();
     let pages: HashSet<String> = routes.iter().map(|r| r.path().to_string()).collect();
     let options = state.leptos_options.clone();
     let secure = state.portal.public_url.starts_with("https://");
@@ -131,7 +131,6 @@ fn router(
             AppState,
             _,
         >(page_context(state.clone()), shell))
-        .layer(middleware::from_fn(render_again_when_stalled))
         .layer(middleware::from_fn(guard::page_gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -153,42 +152,15 @@ fn router(
         .with_state(state)
 }
 
-/// A page render that has not answered after this long is abandoned and done again.
-const RENDER_PATIENCE: std::time::Duration = std::time::Duration::from_secs(8);
-
-/// Leptos 0.8's server render very rarely never finishes: under load about one License
-/// Repository render in a hundred waited forever in our tests, with every thread idle (a lost
-/// wake-up between resources and Suspense; leptos-rs/leptos#4851 and #4673 describe the same,
-/// and 0.8.23 has their fixes). A page GET is safe to repeat, so a render that stalls is
-/// dropped and done again (twice at most); the person sees a slower page instead of one that
-/// never arrives, and the log says so. Page GETs only (the pages, the not-found page, static
-/// files): never the API (the connector long-poll waits on purpose) nor /auth/ (the sign-in
-/// callback changes state).
-async fn render_again_when_stalled(
-    request: axum::extract::Request,
-    next: middleware::Next,
-) -> Response {
-    let path = request.uri().path();
-    let page = request.method() == axum::http::Method::GET
-        && !path.starts_with("/api/")
-        && !path.starts_with("/auth/")
-        && path != "/healthz";
-    if !page {
-        return next.run(request).await;
-    }
-    let (parts, _) = request.into_parts();
-    for attempt in 1..=3 {
-        let again = axum::extract::Request::from_parts(parts.clone(), axum::body::Body::empty());
-        match tokio::time::timeout(RENDER_PATIENCE, next.clone().run(again)).await {
-            Ok(response) => return response,
-            Err(_) => tracing::warn!(
-                path = %parts.uri.path(),
-                attempt,
-                "a page render stalled; rendering it again"
-            ),
-        }
-    }
-    bandpool_domain::AppError::internal("a page render stalled three times").into_response()
+/// The portal's page routes, generated once per process. Generating them renders the app
+/// with resource loading switched off process-wide (leptos-rs/leptos#4773): a page render
+/// that started loading data in another task at that moment would wait forever. Built once,
+/// before the first router exists, no render can ever overlap it; every router (and the
+/// tests' authorization matrix) reads this list.
+pub fn page_routes() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// What every page render finds in its context: the services, and this response's nonce (made

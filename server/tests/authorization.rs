@@ -14,7 +14,7 @@ use common::{Seed, TestApp, ADMIN, OPERATOR, OUTSIDER, OWNER, REVIEWER};
 /// Every route the application serves, from the sources the router is built from.
 fn application_routes() -> BTreeSet<(String, String)> {
     let mut routes = BTreeSet::new();
-    for page in leptos_axum::generate_route_list(app::App) {
+    for page in bandpool_server::web::page_routes() {
         routes.insert(("get".to_string(), page.path().to_string()));
     }
     for (path, method) in server_fn::axum::server_fn_paths() {

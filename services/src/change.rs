@@ -93,6 +93,47 @@ impl Services {
         Ok(value)
     }
 
+    /// A change a person makes to their own account (signing in or out, a password reset):
+    /// like `change`, and its event is recorded in every tenant the person belongs to (in
+    /// none when they belong to none, or are not known), in the change's transaction.
+    pub async fn change_for_person<T>(
+        &self,
+        user_id: Option<&str>,
+        actor: &Actor,
+        body: impl AsyncFnOnce(&mut WriteTx) -> Result<(T, Event), AppError>,
+    ) -> Result<T, AppError> {
+        let mut tx = self.db.begin_write().await?;
+        let (value, event) = body(&mut tx).await?;
+        self.record_for_person(&mut tx, user_id, actor, &event)
+            .await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
+    /// Record a person's event in every tenant they belong to (in none when they belong to
+    /// none or are not known), inside the transaction that makes the change.
+    pub async fn record_for_person(
+        &self,
+        tx: &mut WriteTx,
+        user_id: Option<&str>,
+        actor: &Actor,
+        event: &Event,
+    ) -> Result<(), AppError> {
+        let tenants = match user_id {
+            Some(id) => bandpool_store::accounts::tenants_of(&mut *tx, id).await?,
+            None => vec![],
+        };
+        let mut tenant_ids: Vec<Option<&str>> =
+            tenants.iter().map(|t| Some(t.tenant_id.as_str())).collect();
+        if tenant_ids.is_empty() {
+            tenant_ids.push(None);
+        }
+        for tenant_id in tenant_ids {
+            self.record(tx, &Scope { actor, tenant_id }, event).await?;
+        }
+        Ok(())
+    }
+
     /// Record an event inside a transaction that makes the change it tells of: the one
     /// way to write the event log (for the transactions the data layer opens itself, such
     /// as a kill's, the data layer records its own event the same way).

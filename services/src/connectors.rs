@@ -5,20 +5,26 @@ use bandpool_domain::connector::{CreatedConnector, Device};
 use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
 
-use crate::change::{Caller, Event};
+use crate::change::{Caller, Event, Scope};
 use crate::notifications::Message;
+use crate::Actor;
 use crate::Services;
 
-/// A new connector and its registration token (shown once).
+/// A new connector and its registration token (shown once). The Connectors page, the REST
+/// API and the command line (whose actor is the system) all make connectors here.
 pub async fn create(
     services: &Services,
-    caller: &Caller,
+    actor: &Actor,
+    tenant_id: &str,
     name: &str,
 ) -> Result<CreatedConnector, AppError> {
-    let tenant_id = caller.tenant_id();
     let now = services.now();
+    let scope = Scope {
+        actor,
+        tenant_id: Some(tenant_id),
+    };
     let (id, token) = services
-        .change(caller.scope(), async |tx| {
+        .change(scope, async |tx| {
             let created = bandpool_store::connectors::create(tx, tenant_id, name, now).await?;
             let event = Event::new(
                 "connector_created",

@@ -32,7 +32,7 @@ pub mod notifications {
     pub use bandpool_store::notifications::{channels, deliveries};
 }
 pub mod pool {
-    pub use bandpool_store::pool::{last_refreshed, summary};
+    pub use bandpool_store::pool::summary;
 }
 pub mod tokens {
     pub use bandpool_store::tokens::list;

@@ -9,7 +9,7 @@ use bandpool_domain::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, Read, Value, WriteTx};
 use crate::{secret, Result};
 
 /// A user row.
@@ -36,21 +36,21 @@ fn user(row: &AnyRow) -> Result<User> {
     })
 }
 
-async fn one_user(db: &Db, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
+async fn one_user(mut on: impl Read, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
-    db.fetch_optional(&sql, values)
+    on.fetch_optional(&sql, values)
         .await?
         .map(|row| user(&row))
         .transpose()
 }
 
-pub async fn user_by_id(db: &Db, id: &str) -> Result<Option<User>> {
-    one_user(db, "id = $1", vec![Value::Text(id.into())]).await
+pub async fn user_by_id(on: impl Read, id: &str) -> Result<Option<User>> {
+    one_user(on, "id = $1", vec![Value::Text(id.into())]).await
 }
 
 /// `email` is already normalised (lower-case, trimmed).
-pub async fn user_by_email(db: &Db, email: &str) -> Result<Option<User>> {
-    one_user(db, "email = $1", vec![Value::Text(email.into())]).await
+pub async fn user_by_email(on: impl Read, email: &str) -> Result<Option<User>> {
+    one_user(on, "email = $1", vec![Value::Text(email.into())]).await
 }
 
 pub async fn user_by_subject(db: &Db, issuer: &str, subject: &str) -> Result<Option<User>> {
@@ -145,9 +145,9 @@ const ACCESS_SQL: &str = "SELECT m.tenant_id, t.name AS tenant_name, m.role FROM
                           JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1";
 
 /// Every tenant a user belongs to, oldest tenant first.
-pub async fn tenants_of(db: &Db, user_id: &str) -> Result<Vec<TenantAccess>> {
+pub async fn tenants_of(mut on: impl Read, user_id: &str) -> Result<Vec<TenantAccess>> {
     let sql = format!("{ACCESS_SQL} ORDER BY t.created_at, t.id");
-    db.fetch_all(&sql, vec![Value::Text(user_id.into())])
+    on.fetch_all(&sql, vec![Value::Text(user_id.into())])
         .await?
         .iter()
         .map(access)

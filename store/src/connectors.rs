@@ -2,7 +2,7 @@
 //! agent for a credential of their own, seen on every message; Down after a silence (the
 //! licenses of their LoadMasters enter a 30-day grace period), Up again when they speak.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, Read, Value, WriteTx};
 use crate::events::{self, Actor, NewEvent};
 use crate::licenses::{bulk_set_status, StatusMove};
 use crate::{secret, Result};
@@ -167,7 +167,7 @@ pub async fn register(
     if taken != 1 {
         return Err(AppError::InvalidRegistrationToken);
     }
-    let identity = identity_in(&mut tx, &credential)
+    let identity = authenticate(&mut tx, &credential)
         .await?
         .ok_or_else(|| AppError::internal("a registered connector vanished"))?;
     events::record(
@@ -206,19 +206,14 @@ fn identity_from_row(row: &AnyRow) -> Result<ConnectorIdentity> {
 }
 
 /// The connector a credential belongs to, if any.
-pub async fn authenticate(db: &Db, credential: &str) -> Result<Option<ConnectorIdentity>> {
+pub async fn authenticate(
+    mut on: impl Read,
+    credential: &str,
+) -> Result<Option<ConnectorIdentity>> {
     if !credential.starts_with(CREDENTIAL_PREFIX) {
         return Ok(None);
     }
-    db.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
-        .await?
-        .as_ref()
-        .map(identity_from_row)
-        .transpose()
-}
-
-async fn identity_in(tx: &mut WriteTx, credential: &str) -> Result<Option<ConnectorIdentity>> {
-    tx.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
+    on.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
         .await?
         .as_ref()
         .map(identity_from_row)

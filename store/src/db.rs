@@ -202,9 +202,15 @@ impl Db {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
-    /// One write outside a transaction; returns the rows affected.
+    /// One write outside a transaction; returns the rows affected. On SQLite it waits its
+    /// turn at the same gate as write transactions: this process's writers queue here
+    /// instead of spinning on SQLite's busy timeout, and there is no way to write around it.
     pub async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
         let query = statement(sql, values)?;
+        let _turn = match &self.write_gate {
+            Some(gate) => Some(gate.lock().await),
+            None => None,
+        };
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
@@ -249,6 +255,39 @@ pub fn stream_rows<T: Send + 'static>(
         receiver.recv().await.map(|item| (item, receiver))
     })
     .boxed()
+}
+
+/// Where a read runs: on the pool (`&Db`) or inside a write transaction (`&mut WriteTx`),
+/// so a query needed in both places is written once, as `fn q(mut on: impl Read, ..)`.
+pub trait Read: Send {
+    fn fetch_all(
+        &mut self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> impl std::future::Future<Output = Result<Vec<AnyRow>>> + Send;
+    fn fetch_optional(
+        &mut self,
+        sql: &str,
+        values: Vec<Value>,
+    ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send;
+}
+
+impl Read for &Db {
+    async fn fetch_all(&mut self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
+        Db::fetch_all(self, sql, values).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+        Db::fetch_optional(self, sql, values).await
+    }
+}
+
+impl Read for &mut WriteTx {
+    async fn fetch_all(&mut self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
+        WriteTx::fetch_all(self, sql, values).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+        WriteTx::fetch_optional(self, sql, values).await
+    }
 }
 
 /// A write transaction. Dropped without `commit`, its connection is closed rather than

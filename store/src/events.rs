@@ -83,12 +83,6 @@ pub async fn record(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<()> {
     Ok(())
 }
 
-/// Record on its own (a failed sign-in changes nothing else).
-pub async fn record_alone(db: &Db, event: NewEvent<'_>) -> Result<()> {
-    db.execute(INSERT, values(&event)).await?;
-    Ok(())
-}
-
 fn escape_like(value: &str) -> String {
     let mut out = String::with_capacity(value.len() + 2);
     out.push('%');

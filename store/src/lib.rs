@@ -31,7 +31,7 @@ pub mod testing;
 pub mod tokens;
 
 pub use clock::Clock;
-pub use db::{Db, DbKind, WriteTx};
+pub use db::{Db, DbKind, Read, WriteTx};
 
 /// Results of this crate carry the portal's one error type.
 pub type Result<T, E = bandpool_domain::AppError> = std::result::Result<T, E>;

@@ -3,7 +3,7 @@
 //! allocation peak in one transaction.
 
 use crate::allocation::record_allocation;
-use crate::db::{Db, DbKind, Value, WriteTx};
+use crate::db::{Db, DbKind, Read, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::{
     Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus,
@@ -255,8 +255,9 @@ async fn count(db: &Db, indexed: &str, where_sql: &str, values: Vec<Value>) -> R
     Ok(n.max(0) as u64)
 }
 
-pub async fn get(db: &Db, tenant_id: &str, license_id: &str) -> Result<License> {
-    let row = db
+/// A license of the tenant (on the pool, or inside the transaction about to change it).
+pub async fn get(mut on: impl Read, tenant_id: &str, license_id: &str) -> Result<License> {
+    let row = on
         .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
             vec![
@@ -321,7 +322,7 @@ pub async fn set_status(
     grace_period_end: Option<i64>,
 ) -> Result<License> {
     tx.lock_pool(tenant_id).await?;
-    let before = get_in(tx, tenant_id, license_id).await?;
+    let before = get(&mut *tx, tenant_id, license_id).await?;
     if before.status == to {
         return Ok(before);
     }
@@ -363,7 +364,7 @@ pub async fn set_status(
     )
     .await?;
     record_allocation(tx, tenant_id, now).await?;
-    get_in(tx, tenant_id, license_id).await
+    get(&mut *tx, tenant_id, license_id).await
 }
 
 /// One status change applied to many licenses (`bulk_set_status`).
@@ -489,21 +490,6 @@ pub async fn bulk_set_status(
         record_allocation(tx, tenant_id, now).await?;
     }
     Ok(moved)
-}
-
-/// A license of the tenant, read inside a write transaction.
-pub async fn get_in(tx: &mut WriteTx, tenant_id: &str, license_id: &str) -> Result<License> {
-    let row = tx
-        .fetch_optional(
-            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(license_id.to_string()),
-            ],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The license"))?;
-    license_from_row(&row)
 }
 
 #[cfg(test)]

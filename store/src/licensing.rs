@@ -10,7 +10,7 @@ use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
 use crate::events::{self, Actor, NewEvent};
 use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
-use crate::licenses::{get_in, set_status};
+use crate::licenses::{get, set_status};
 use crate::Result;
 use bandpool_domain::connector::{
     Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandKind,
@@ -711,7 +711,7 @@ pub async fn kill(
 ) -> Result<KillOutcome> {
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant_id).await?;
-    let before = get_in(&mut tx, tenant_id, license_id).await?;
+    let before = get(&mut tx, tenant_id, license_id).await?;
     if before.status == LicenseStatus::Killed {
         return Ok(KillOutcome {
             license: before,

@@ -9,18 +9,6 @@ use bandpool_domain::AppError;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
-/// When the pool was last refreshed by Sync licenses (`None`: never), without summing it.
-pub async fn last_refreshed(db: &Db, tenant_id: &str) -> Result<Option<i64>> {
-    let pool = db
-        .fetch_optional(
-            "SELECT last_refreshed_at FROM pools WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The pool"))?;
-    Ok(pool.try_get("last_refreshed_at")?)
-}
-
 pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
     let pool = db
         .fetch_optional(

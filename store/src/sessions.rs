@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::db::{Db, Value};
+use crate::db::{Db, Value, WriteTx};
 use crate::Result;
 
 async fn write(
@@ -77,9 +77,10 @@ pub async fn delete(db: &Db, id: &str) -> Result<()> {
     Ok(())
 }
 
-/// End every session of a person; returns how many there were.
-pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64> {
-    db.execute(
+/// End every session of a person, in the transaction that records why; returns how many
+/// there were.
+pub async fn delete_for_user(tx: &mut WriteTx, user_id: &str) -> Result<u64> {
+    tx.execute(
         "DELETE FROM sessions WHERE user_id = $1",
         vec![Value::Text(user_id.into())],
     )

@@ -78,7 +78,9 @@ db_test!(sessions_of_a_person_end_together, |db: Db| async move {
         "ids are unique"
     );
     assert_eq!(sessions::count_for_user(&db, "u1", 50).await.unwrap(), 2);
-    assert_eq!(sessions::delete_for_user(&db, "u1").await.unwrap(), 2);
+    let mut tx = db.begin_write().await.unwrap();
+    assert_eq!(sessions::delete_for_user(&mut tx, "u1").await.unwrap(), 2);
+    tx.commit().await.unwrap();
     assert!(sessions::load(&db, "s3", 50).await.unwrap().is_some());
     assert!(
         sessions::load(&db, "s3", 100).await.unwrap().is_none(),

@@ -19,7 +19,7 @@ pub async fn list_connectors() -> Result<Vec<ConnectorView>, AppError> {
 #[server(prefix = "/_server", endpoint = "create_connector")]
 pub async fn create_connector(name: String) -> Result<CreatedConnector, AppError> {
     crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
-        connectors::create(services, caller, &name).await
+        connectors::create(services, &caller.actor, caller.tenant_id(), &name).await
     })
     .await
 }

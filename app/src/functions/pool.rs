@@ -14,19 +14,6 @@ pub struct PoolView {
     pub svg: String,
 }
 
-/// When the pool was last refreshed (Sync licenses), read without summing the pool: the
-/// page's "Last refreshed" line.
-#[server(prefix = "/_server", endpoint = "get_last_refreshed")]
-pub async fn get_last_refreshed() -> Result<Option<i64>, AppError> {
-    crate::serve::tenant(
-        bandpool_domain::auth::Permission::ViewPool,
-        async |services, caller| {
-            bandpool_services::reads::pool::last_refreshed(&services.db, caller.tenant_id()).await
-        },
-    )
-    .await
-}
-
 #[server(prefix = "/_server", endpoint = "get_pool_view")]
 pub async fn get_pool_view() -> Result<PoolView, AppError> {
     crate::serve::tenant(

@@ -9,7 +9,7 @@ use crate::components::license_overview::LicenseOverview;
 use crate::components::sync_licenses::SyncLicensesControl;
 use crate::functions::allocation::get_allocation_view;
 use crate::functions::licenses::get_license_history;
-use crate::functions::pool::{get_last_refreshed, get_pool_view};
+use crate::functions::pool::get_pool_view;
 use crate::functions::session::get_viewer;
 use crate::url::PageState;
 use bandpool_domain::auth::Permission;
@@ -27,10 +27,8 @@ pub fn LicenseRepository() -> impl IntoView {
 
     // Bumped by a kill or a finished sync: the pool (chart, Last refreshed) and the table refetch.
     let changed = RwSignal::new(0u32);
+    // Read by two boundaries (Last refreshed, the cylinder chart): one query per render.
     let pool = Resource::new(move || changed.get(), |_| get_pool_view());
-    // Each Suspense boundary reads its own resource: one resource read under two boundaries
-    // can leave a server render waiting forever (leptos-rs/leptos#4851, seen here too).
-    let refreshed = Resource::new(move || changed.get(), |_| get_last_refreshed());
     // Kill License and Sync licenses need JavaScript (a typed confirmation, a progress
     // line), so they appear after hydration, for roles that may change licenses.
     let can_change = RwSignal::new(false);
@@ -59,7 +57,8 @@ pub fn LicenseRepository() -> impl IntoView {
             <h1>"License Repository"</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    refreshed.await.ok().map(|at| {
+                    pool.await.ok().map(|view| {
+                        let at = view.summary.last_refreshed_at;
                         let refreshed = at.map(format_datetime).unwrap_or_else(|| "never".to_string());
                         view! {
                             <p class="last-refreshed">

@@ -51,10 +51,8 @@ pub fn UsageAndBilling() -> impl IntoView {
         })
     });
     let changed = RwSignal::new(0u32);
+    // Read by two boundaries (Last refreshed, the overview): one query per render.
     let overview = Resource::new(move || changed.get(), |_| get_usage_overview());
-    // Each Suspense boundary reads its own resource (leptos-rs/leptos#4851: one resource read
-    // under two boundaries can leave a server render waiting forever).
-    let refreshed = Resource::new(move || changed.get(), |_| get_usage_overview());
     let applications = Resource::new(
         move || (table.get(), changed.get()),
         |(t, _)| list_applications(t.page, t.per_page),
@@ -70,7 +68,7 @@ pub fn UsageAndBilling() -> impl IntoView {
             <h1>"Usage and billing"</h1>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    refreshed.await.ok().map(|o| {
+                    overview.await.ok().map(|o| {
                         let at = o.last_refreshed_at;
                         view! {
                             <p class="last-refreshed">

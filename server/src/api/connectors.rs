@@ -44,7 +44,7 @@ pub async fn create(
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<CreatedConnector>), AppError> {
     let caller = caller.authorize(Permission::ManageConnectors)?;
-    let created = connectors::create(&state, &caller, &body.name).await?;
+    let created = connectors::create(&state, &caller.actor, caller.tenant_id(), &body.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 

@@ -17,7 +17,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use bandpool_domain::auth::{check_new_password, normalize_email, Principal};
 use bandpool_domain::AppError;
-use bandpool_store::events::{self, Actor, NewEvent};
+use bandpool_services::{Actor, Event};
 use bandpool_store::{accounts, sessions};
 use tower_sessions::Session;
 
@@ -136,42 +136,6 @@ fn html_escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Record a person-level event in each tenant the person belongs to (or in none).
-async fn record_for_user(
-    state: &AppState,
-    user_id: Option<&str>,
-    actor: &Actor,
-    action: &str,
-    target: &str,
-    detail: &str,
-) -> Result<(), AppError> {
-    let tenants = match user_id {
-        Some(id) => accounts::tenants_of(&state.db, id).await?,
-        None => vec![],
-    };
-    let at_ms = state.clock.now().timestamp_millis();
-    let ids: Vec<Option<&str>> = if tenants.is_empty() {
-        vec![None]
-    } else {
-        tenants.iter().map(|t| Some(t.tenant_id.as_str())).collect()
-    };
-    for tenant_id in ids {
-        events::record_alone(
-            &state.db,
-            NewEvent {
-                tenant_id,
-                at_ms,
-                actor,
-                action,
-                target,
-                detail,
-            },
-        )
-        .await?;
-    }
-    Ok(())
-}
-
 /// Sign a known user in: fresh session id, first tenant, last sign-in time, event.
 async fn complete_sign_in(
     state: &AppState,
@@ -190,18 +154,13 @@ async fn complete_sign_in(
             .map(|t| t.tenant_id),
     };
     start_session(session, user_id, tenant.as_deref()).await?;
-    let mut tx = state.db.begin_write().await?;
-    accounts::mark_signed_in(&mut tx, user_id, state.clock.now_ts()).await?;
-    tx.commit().await?;
-    record_for_user(
-        state,
-        Some(user_id),
-        &Actor::user(user_id, email),
-        "sign_in",
-        email,
-        how,
-    )
-    .await
+    let now = state.clock.now_ts();
+    state
+        .change_for_person(Some(user_id), &Actor::user(user_id, email), async |tx| {
+            accounts::mark_signed_in(tx, user_id, now).await?;
+            Ok(((), Event::new("sign_in", email, how)))
+        })
+        .await
 }
 
 /// POST /auth/sign-in: email + password (local accounts).
@@ -232,15 +191,14 @@ pub async fn sign_in(
             .take(256)
             .collect::<String>();
         if !password::verify(password_text, stored).await? {
-            record_for_user(
-                &state,
-                user.as_ref().map(|u| u.id.as_str()),
-                &Actor::anonymous(&email),
-                "sign_in_failed",
-                &email,
-                "wrong email or password",
-            )
-            .await?;
+            let event = Event::new("sign_in_failed", email.clone(), "wrong email or password");
+            state
+                .change_for_person(
+                    user.as_ref().map(|u| u.id.as_str()),
+                    &Actor::anonymous(&email),
+                    async |_| Ok(((), event)),
+                )
+                .await?;
             return Err(AppError::InvalidCredentials);
         }
         let user = user.expect("verified against a stored hash");
@@ -341,7 +299,8 @@ pub async fn sso_callback(
         }
         let Some(user) = user else {
             let label = identity.email.clone().unwrap_or_else(|| identity.subject.clone());
-            record_for_user(&state, None, &Actor::anonymous(&label), "sign_in_failed", &label, "single sign-on: no matching account").await?;
+            let event = Event::new("sign_in_failed", label.clone(), "single sign-on: no matching account");
+            state.change_for_person(None, &Actor::anonymous(&label), async |_| Ok(((), event))).await?;
             return Err(AppError::sign_in_failed(format!(
                 "there is no Bandpool account for {label}{}; ask a tenant Owner for an invitation",
                 if identity.email.is_some() && !identity.email_verified { " (the provider has not verified that address)" } else { "" }
@@ -360,18 +319,13 @@ async fn record_accepted(
     invitation: &accounts::OpenInvitation,
     user_id: &str,
 ) -> Result<(), AppError> {
-    events::record(
-        tx,
-        NewEvent {
-            tenant_id: Some(&invitation.tenant_id),
-            at_ms: state.clock.now().timestamp_millis(),
-            actor: &Actor::user(user_id, &invitation.email),
-            action: "invitation_accepted",
-            target: &invitation.email,
-            detail: &format!("joined as {}", invitation.role.label()),
-        },
-    )
-    .await
+    let scope = bandpool_services::change::Scope {
+        actor: &Actor::user(user_id, &invitation.email),
+        tenant_id: Some(&invitation.tenant_id),
+    };
+    let detail = format!("joined as {}", invitation.role.label());
+    let event = Event::new("invitation_accepted", invitation.email.clone(), detail);
+    state.record(tx, &scope, &event).await
 }
 
 /// POST /auth/sign-out: end this session.
@@ -383,15 +337,14 @@ pub async fn sign_out(
 ) -> Response {
     let result = async {
         if let Some(Extension(p)) = &principal {
-            record_for_user(
-                &state,
-                Some(&p.user_id),
-                &Actor::user(&p.user_id, &p.email),
-                "sign_out",
-                &p.email,
-                "",
-            )
-            .await?;
+            let event = Event::new("sign_out", p.email.clone(), "");
+            state
+                .change_for_person(
+                    Some(&p.user_id),
+                    &Actor::user(&p.user_id, &p.email),
+                    async |_| Ok(((), event)),
+                )
+                .await?;
         }
         session.flush().await.map_err(session_error)?;
         Ok(())
@@ -414,17 +367,22 @@ pub async fn sign_out_everywhere(
         let Some(Extension(p)) = principal else {
             return Err(AppError::Unauthenticated);
         };
-        let ended = sessions::delete_for_user(&state.db, &p.user_id).await?;
-        session.flush().await.map_err(session_error)?;
-        record_for_user(
-            &state,
-            Some(&p.user_id),
-            &Actor::user(&p.user_id, &p.email),
-            "sign_out_everywhere",
-            &p.email,
-            &format!("{ended} sessions ended"),
-        )
-        .await
+        state
+            .change_for_person(
+                Some(&p.user_id),
+                &Actor::user(&p.user_id, &p.email),
+                async |tx| {
+                    let ended = sessions::delete_for_user(tx, &p.user_id).await?;
+                    let event = Event::new(
+                        "sign_out_everywhere",
+                        p.email.clone(),
+                        format!("{ended} sessions ended"),
+                    );
+                    Ok(((), event))
+                },
+            )
+            .await?;
+        session.flush().await.map_err(session_error)
     }
     .await;
     answer(
@@ -460,9 +418,15 @@ pub async fn forgot_password(
             return Ok(());
         }
         let now = state.clock.now_ts();
-        let mut tx = state.db.begin_write().await?;
-        let link = accounts::create_password_reset(&mut tx, &user.id, now).await?;
-        tx.commit().await?;
+        let link = state
+            .change_for_person(Some(&user.id), &Actor::anonymous(&email), async |tx| {
+                let link = accounts::create_password_reset(tx, &user.id, now).await?;
+                Ok((
+                    link,
+                    Event::new("password_reset_requested", email.clone(), ""),
+                ))
+            })
+            .await?;
         let url = state.portal.link(&format!("/reset-password?token={link}"));
         state
             .mailer
@@ -477,16 +441,7 @@ pub async fn forgot_password(
                     bandpool_domain::accounts::PASSWORD_RESET_MINUTES
                 ),
             )
-            .await?;
-        record_for_user(
-            &state,
-            Some(&user.id),
-            &Actor::anonymous(&email),
-            "password_reset_requested",
-            &email,
-            "",
-        )
-        .await
+            .await
     }
     .await;
     answer(
@@ -509,24 +464,23 @@ pub async fn reset_password(
         }
         let hash = password::hash(new_password.to_string()).await?;
         let now = state.clock.now_ts();
+        let token = field(&form, "token");
+        // Who the link belongs to is known only inside the transaction that uses it, so
+        // the event (its actor included) is recorded there too.
         let mut tx = state.db.begin_write().await?;
-        let user_id = accounts::use_password_reset(&mut tx, field(&form, "token"), now).await?;
+        let user_id = accounts::use_password_reset(&mut tx, token, now).await?;
         accounts::set_password_hash(&mut tx, &user_id, &hash).await?;
-        tx.commit().await?;
-        sessions::delete_for_user(&state.db, &user_id).await?;
-        let email = accounts::user_by_id(&state.db, &user_id)
+        sessions::delete_for_user(&mut tx, &user_id).await?;
+        let email = accounts::user_by_id(&mut tx, &user_id)
             .await?
             .map(|u| u.email)
             .unwrap_or_default();
-        record_for_user(
-            &state,
-            Some(&user_id),
-            &Actor::user(&user_id, &email),
-            "password_reset",
-            &email,
-            "every session ended",
-        )
-        .await
+        let actor = Actor::user(&user_id, &email);
+        let event = Event::new("password_reset", email.clone(), "every session ended");
+        state
+            .record_for_person(&mut tx, Some(&user_id), &actor, &event)
+            .await?;
+        tx.commit().await
     }
     .await;
     answer(&headers, result.map(|()| "/sign-in?reset=1".to_string()))

@@ -331,13 +331,6 @@ pub const MATRIX: &[Route] = &[
     // Server functions
     r(
         "post",
-        "/_server/get_last_refreshed",
-        "/_server/get_last_refreshed",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
         "/_server/get_pool_view",
         "/_server/get_pool_view",
         NONE,

@@ -1,0 +1,419 @@
+//! A tenant's entitlement (plan, base assets, add-ons, the pool's capacity and LoadMaster
+//! limit), the operator's form for it, what changed, and Sync entitlements runs.
+
+use super::*;
+use crate::format::format_datetime;
+use serde::{Deserialize, Serialize};
+
+/// A tenant's subscription status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubscriptionStatus {
+    Active,
+    Trial,
+    Suspended,
+    Expired,
+}
+
+impl SubscriptionStatus {
+    pub const ALL: [SubscriptionStatus; 4] = [
+        SubscriptionStatus::Active,
+        SubscriptionStatus::Trial,
+        SubscriptionStatus::Suspended,
+        SubscriptionStatus::Expired,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "active",
+            SubscriptionStatus::Trial => "trial",
+            SubscriptionStatus::Suspended => "suspended",
+            SubscriptionStatus::Expired => "expired",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SubscriptionStatus::Active => "Active",
+            SubscriptionStatus::Trial => "Trial",
+            SubscriptionStatus::Suspended => "Suspended",
+            SubscriptionStatus::Expired => "Expired",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<SubscriptionStatus> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+}
+
+/// An add-on to the subscription (004: Description, Quantity, Status, Activation Date, Bill
+/// Date). An Active add-on's quantity adds to the total assets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddOn {
+    pub description: String,
+    pub quantity: i64,
+    pub status: SubscriptionStatus,
+    pub activated_at: Option<i64>,
+    pub bill_at: Option<i64>,
+}
+
+/// What the tenant is entitled to: its subscription, add-ons, and the pool's limits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlement {
+    /// The tenant owner's name and Progress ID.
+    pub owner_name: String,
+    pub progress_id: String,
+    pub order_id: String,
+    pub plan: String,
+    /// Pooled licensing: only applications count as used assets.
+    pub pooled: bool,
+    pub base_assets: i64,
+    pub add_ons: Vec<AddOn>,
+    pub virtual_service_limit: i64,
+    pub status: SubscriptionStatus,
+    pub activated_at: Option<i64>,
+    pub bill_at: Option<i64>,
+    pub next_bill_at: Option<i64>,
+    pub max_capacity_mbps: i64,
+    pub loadmaster_limit: i64,
+}
+
+impl Entitlement {
+    /// Base assets plus the quantities of Active add-ons.
+    pub fn total_assets(&self) -> i64 {
+        self.base_assets
+            + self
+                .add_ons
+                .iter()
+                .filter(|a| a.status == SubscriptionStatus::Active)
+                .map(|a| a.quantity.max(0))
+                .sum::<i64>()
+    }
+
+    /// Check what an operator or an upstream service sends before it is applied.
+    pub fn validate(&self) -> Result<(), crate::AppError> {
+        use crate::AppError;
+        let text = |name: &str, value: &str, max: usize| {
+            if value.chars().count() > max || value.chars().any(char::is_control) {
+                Err(AppError::invalid(
+                    name,
+                    format!("must be at most {max} characters of text"),
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        text("owner_name", &self.owner_name, 200)?;
+        text("progress_id", &self.progress_id, 100)?;
+        text("order_id", &self.order_id, 100)?;
+        text("plan", &self.plan, 100)?;
+        if self.plan.trim().is_empty() {
+            return Err(AppError::invalid("plan", "must not be empty"));
+        }
+        let count = |name: &str, value: i64| {
+            if !(0..=1_000_000_000).contains(&value) {
+                Err(AppError::invalid(
+                    name,
+                    "must be a whole number from 0 to 1,000,000,000",
+                ))
+            } else {
+                Ok(())
+            }
+        };
+        count("base_assets", self.base_assets)?;
+        // Capacity is in Mb/s: a pool of a million licenses of 10 Gb/s each needs 10^10.
+        if !(0..=MAX_CAPACITY_MBPS).contains(&self.max_capacity_mbps) {
+            return Err(AppError::invalid(
+                "max_capacity_mbps",
+                "must be a whole number of Mb/s from 0 to 1,000,000,000,000",
+            ));
+        }
+        count("loadmaster_limit", self.loadmaster_limit)?;
+        if !(1..=VIRTUAL_SERVICE_LIMIT).contains(&self.virtual_service_limit) {
+            return Err(AppError::invalid(
+                "virtual_service_limit",
+                format!("must be from 1 to {VIRTUAL_SERVICE_LIMIT}"),
+            ));
+        }
+        if self.add_ons.len() > 100 {
+            return Err(AppError::invalid("add_ons", "at most 100 add-ons"));
+        }
+        for add_on in &self.add_ons {
+            text("add_ons.description", &add_on.description, 200)?;
+            if add_on.description.trim().is_empty() {
+                return Err(AppError::invalid(
+                    "add_ons.description",
+                    "must not be empty",
+                ));
+            }
+            count("add_ons.quantity", add_on.quantity)?;
+        }
+        Ok(())
+    }
+
+    /// What differs from `before`, field by field, in words the page and the event log show.
+    pub fn changes_from(&self, before: &Entitlement) -> Vec<EntitlementChange> {
+        let mut changes = Vec::new();
+        let mut field = |name: &str, from: String, to: String| {
+            if from != to {
+                changes.push(EntitlementChange {
+                    field: name.to_string(),
+                    from,
+                    to,
+                });
+            }
+        };
+        let time = |t: Option<i64>| t.map(format_datetime).unwrap_or_default();
+        field("Name", before.owner_name.clone(), self.owner_name.clone());
+        field(
+            "Progress ID",
+            before.progress_id.clone(),
+            self.progress_id.clone(),
+        );
+        field("Order ID", before.order_id.clone(), self.order_id.clone());
+        field("Plan", before.plan.clone(), self.plan.clone());
+        field(
+            "Pooled licensing",
+            yes_no(before.pooled),
+            yes_no(self.pooled),
+        );
+        field(
+            "Base Assets",
+            before.base_assets.to_string(),
+            self.base_assets.to_string(),
+        );
+        field(
+            "Total Assets",
+            before.total_assets().to_string(),
+            self.total_assets().to_string(),
+        );
+        field(
+            "Virtual Service Limit",
+            before.virtual_service_limit.to_string(),
+            self.virtual_service_limit.to_string(),
+        );
+        field(
+            "Status",
+            before.status.label().to_string(),
+            self.status.label().to_string(),
+        );
+        field(
+            "Activation Date",
+            time(before.activated_at),
+            time(self.activated_at),
+        );
+        field("Bill Date", time(before.bill_at), time(self.bill_at));
+        field(
+            "Next bill date",
+            time(before.next_bill_at),
+            time(self.next_bill_at),
+        );
+        field(
+            "Maximum capacity (Mb/s)",
+            before.max_capacity_mbps.to_string(),
+            self.max_capacity_mbps.to_string(),
+        );
+        field(
+            "LoadMaster limit",
+            before.loadmaster_limit.to_string(),
+            self.loadmaster_limit.to_string(),
+        );
+        let add_ons = |e: &Entitlement| {
+            e.add_ons
+                .iter()
+                .map(|a| format!("{} × {} ({})", a.description, a.quantity, a.status.label()))
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        field("Add Ons", add_ons(before), add_ons(self));
+        changes
+    }
+}
+
+/// An entitlement as an operator types it (the operator page and the command line): numbers
+/// and dates as text, add-ons one per line as
+/// `description; quantity; status[; activation date[; bill date]]`, dates as `YYYY-MM-DD`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitlementForm {
+    pub owner_name: String,
+    pub progress_id: String,
+    pub order_id: String,
+    pub plan: String,
+    pub pooled: bool,
+    pub base_assets: String,
+    pub status: String,
+    pub activated_on: String,
+    pub bill_on: String,
+    pub next_bill_on: String,
+    pub max_capacity_mbps: String,
+    pub loadmaster_limit: String,
+    pub add_ons: String,
+}
+
+fn parse_day(field: &str, value: &str) -> Result<Option<i64>, crate::AppError> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|t| Some(t.and_utc().timestamp()))
+        .ok_or_else(|| crate::AppError::invalid(field, "must be a date as YYYY-MM-DD"))
+}
+
+fn parse_count(field: &str, value: &str) -> Result<i64, crate::AppError> {
+    value
+        .trim()
+        .replace(',', "")
+        .parse::<i64>()
+        .map_err(|_| crate::AppError::invalid(field, "must be a whole number"))
+}
+
+fn parse_status(field: &str, value: &str) -> Result<SubscriptionStatus, crate::AppError> {
+    SubscriptionStatus::from_key(&value.trim().to_lowercase()).ok_or_else(|| {
+        crate::AppError::invalid(field, "must be active, trial, suspended or expired")
+    })
+}
+
+impl EntitlementForm {
+    /// The form as an entitlement (checked).
+    pub fn parse(&self, virtual_service_limit: i64) -> Result<Entitlement, crate::AppError> {
+        let mut add_ons = Vec::new();
+        for line in self
+            .add_ons
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let parts: Vec<&str> = line.split(';').map(str::trim).collect();
+            if !(3..=5).contains(&parts.len()) {
+                return Err(crate::AppError::invalid(
+                    "add_ons",
+                    format!("\"{line}\" is not description; quantity; status[; activation date[; bill date]]"),
+                ));
+            }
+            add_ons.push(AddOn {
+                description: parts[0].to_string(),
+                quantity: parse_count("add_ons.quantity", parts[1])?,
+                status: parse_status("add_ons.status", parts[2])?,
+                activated_at: parse_day(
+                    "add_ons.activation_date",
+                    parts.get(3).copied().unwrap_or(""),
+                )?,
+                bill_at: parse_day("add_ons.bill_date", parts.get(4).copied().unwrap_or(""))?,
+            });
+        }
+        let entitlement = Entitlement {
+            owner_name: self.owner_name.trim().to_string(),
+            progress_id: self.progress_id.trim().to_string(),
+            order_id: self.order_id.trim().to_string(),
+            plan: self.plan.trim().to_string(),
+            pooled: self.pooled,
+            base_assets: parse_count("base_assets", &self.base_assets)?,
+            add_ons,
+            virtual_service_limit,
+            status: parse_status("status", &self.status)?,
+            activated_at: parse_day("activated_on", &self.activated_on)?,
+            bill_at: parse_day("bill_on", &self.bill_on)?,
+            next_bill_at: parse_day("next_bill_on", &self.next_bill_on)?,
+            max_capacity_mbps: parse_count("max_capacity_mbps", &self.max_capacity_mbps)?,
+            loadmaster_limit: parse_count("loadmaster_limit", &self.loadmaster_limit)?,
+        };
+        entitlement.validate()?;
+        Ok(entitlement)
+    }
+
+    /// The form filled with an entitlement (for editing it).
+    pub fn of(e: &Entitlement) -> EntitlementForm {
+        let day = |t: Option<i64>| t.map(crate::format::format_date).unwrap_or_default();
+        EntitlementForm {
+            owner_name: e.owner_name.clone(),
+            progress_id: e.progress_id.clone(),
+            order_id: e.order_id.clone(),
+            plan: e.plan.clone(),
+            pooled: e.pooled,
+            base_assets: e.base_assets.to_string(),
+            status: e.status.key().to_string(),
+            activated_on: day(e.activated_at),
+            bill_on: day(e.bill_at),
+            next_bill_on: day(e.next_bill_at),
+            max_capacity_mbps: e.max_capacity_mbps.to_string(),
+            loadmaster_limit: e.loadmaster_limit.to_string(),
+            add_ons: e
+                .add_ons
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}; {}; {}; {}; {}",
+                        a.description,
+                        a.quantity,
+                        a.status.key(),
+                        day(a.activated_at),
+                        day(a.bill_at)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+}
+
+fn yes_no(value: bool) -> String {
+    if value { "Yes" } else { "No" }.to_string()
+}
+
+/// What changed, in one line for the event log: `Field: from → to; ...` (at most 1,000
+/// characters).
+pub fn describe_changes(changes: &[EntitlementChange]) -> String {
+    if changes.is_empty() {
+        return "nothing changed".to_string();
+    }
+    changes
+        .iter()
+        .map(|c| format!("{}: {} → {}", c.field, c.from, c.to))
+        .collect::<Vec<_>>()
+        .join("; ")
+        .chars()
+        .take(1000)
+        .collect()
+}
+
+/// One field an entitlement sync changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitlementChange {
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}
+
+/// Where a tenant's entitlements come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntitlementSourceKind {
+    /// The portal operator's own records (the default).
+    Operator,
+    /// An upstream licensing service over HTTPS.
+    Upstream,
+}
+
+/// Sync entitlements: one pull from the entitlement source.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitlementSync {
+    pub id: String,
+    pub source: EntitlementSourceKind,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
+    /// running, done or failed.
+    pub status: String,
+    /// Why it failed (a stable code and a message), when it did.
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub changes: Vec<EntitlementChange>,
+}
+
+impl EntitlementSync {
+    pub fn finished(&self) -> bool {
+        self.status != "running"
+    }
+}

@@ -1,0 +1,430 @@
+//! Virtual Services and the applications they are mapped to (at most 15 each; the pool
+//! row is locked first so an application never takes a 16th).
+
+use super::*;
+
+const APPLICATION_SQL: &str = "SELECT a.id, a.name, \
+     (SELECT COUNT(*) FROM virtual_services v WHERE v.application_id = a.id) AS n \
+     FROM applications a";
+
+async fn vs_limit(db: &Db, tenant_id: &str) -> Result<i64> {
+    Ok(db
+        .fetch_optional(
+            "SELECT virtual_service_limit FROM entitlements WHERE tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .map(|r| r.try_get::<i64, _>("virtual_service_limit"))
+        .transpose()?
+        .unwrap_or(VIRTUAL_SERVICE_LIMIT))
+}
+
+/// One page of Mapped application usage, by name. `per_page` is 10, 20 or 50.
+pub async fn applications(
+    db: &Db,
+    tenant_id: &str,
+    page: u32,
+    per_page: u32,
+) -> Result<ApplicationPage> {
+    if !PER_PAGE_CHOICES.contains(&per_page) {
+        return Err(AppError::invalid("per_page", "must be 10, 20 or 50"));
+    }
+    if page == 0 || page > 1_000_000 {
+        return Err(AppError::invalid("page", "must be from 1 to 1000000"));
+    }
+    let total: i64 = db
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM applications WHERE tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .try_get("n")?;
+    let quota = vs_limit(db, tenant_id).await?;
+    let offset = u64::from(page - 1) * u64::from(per_page);
+    let rows = db
+        .fetch_all(
+            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id LIMIT {per_page} OFFSET {offset}"),
+            tenant(tenant_id),
+        )
+        .await?;
+    let applications = rows
+        .iter()
+        .map(|r| {
+            Ok(ApplicationUsage::new(
+                r.try_get("id")?,
+                r.try_get("name")?,
+                r.try_get("n")?,
+                quota,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(ApplicationPage {
+        applications,
+        total: total as u64,
+        page,
+        per_page,
+    })
+}
+
+/// Every application (the CSV's Assets section).
+pub async fn all_applications(db: &Db, tenant_id: &str) -> Result<Vec<ApplicationUsage>> {
+    let quota = vs_limit(db, tenant_id).await?;
+    db.fetch_all(
+        &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id"),
+        tenant(tenant_id),
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(ApplicationUsage::new(
+            r.try_get("id")?,
+            r.try_get("name")?,
+            r.try_get("n")?,
+            quota,
+        ))
+    })
+    .collect()
+}
+
+/// The tenant's Virtual Services (at most `limit`), unmapped ones first, then by LoadMaster.
+pub async fn virtual_services(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<VirtualService>> {
+    db.fetch_all(
+        &format!(
+            "SELECT v.id, v.name, v.address, d.name AS device_name, a.name AS application \
+             FROM virtual_services v JOIN devices d ON d.id = v.device_id \
+             LEFT JOIN applications a ON a.id = v.application_id \
+             WHERE v.tenant_id = $1 \
+             ORDER BY CASE WHEN v.application_id IS NULL THEN 0 ELSE 1 END, d.name, v.address LIMIT {limit}"
+        ),
+        tenant(tenant_id),
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(VirtualService {
+            id: r.try_get("id")?,
+            name: r.try_get("name")?,
+            address: r.try_get("address")?,
+            device_name: r.try_get("device_name")?,
+            application: r.try_get("application")?,
+        })
+    })
+    .collect()
+}
+
+fn check_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(AppError::invalid(
+            "name",
+            "must be 1 to 100 characters of text",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+async fn name_taken(tx: &mut WriteTx, tenant_id: &str, name: &str) -> Result<bool> {
+    Ok(tx
+        .fetch_optional(
+            "SELECT id FROM applications WHERE tenant_id = $1 AND name = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(name.to_string()),
+            ],
+        )
+        .await?
+        .is_some())
+}
+
+/// Manual mapping: a new application with these Virtual Services (each unmapped, at most
+/// the Virtual Service limit). Returns its id.
+pub async fn create_application(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    name: &str,
+    virtual_service_ids: &[String],
+    now: i64,
+) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
+    let name = check_name(name)?;
+    if name_taken(tx, tenant_id, &name).await? {
+        return Err(AppError::invalid(
+            "name",
+            "another application has this name",
+        ));
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+        vec![
+            Value::Text(id.clone()),
+            Value::Text(tenant_id.to_string()),
+            Value::Text(name),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    for vs in virtual_service_ids {
+        map_in(tx, tenant_id, &id, vs).await?;
+    }
+    Ok(id)
+}
+
+/// Add one Virtual Service to an application (refused when it is full or the service is
+/// another application's). Mapping it to its own application again changes nothing.
+pub async fn map_virtual_service(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    application_id: &str,
+    virtual_service_id: &str,
+) -> Result<()> {
+    tx.lock_pool(tenant_id).await?;
+    map_in(tx, tenant_id, application_id, virtual_service_id).await
+}
+
+async fn map_in(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    application_id: &str,
+    virtual_service_id: &str,
+) -> Result<()> {
+    let app = tx
+        .fetch_optional(
+            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 AND a.id = $2"),
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(application_id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The application"))?;
+    let vs = tx
+        .fetch_optional(
+            "SELECT v.application_id, a.name FROM virtual_services v \
+             LEFT JOIN applications a ON a.id = v.application_id WHERE v.tenant_id = $1 AND v.id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(virtual_service_id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The Virtual Service"))?;
+    match vs.try_get::<Option<String>, _>("application_id")? {
+        Some(current) if current == application_id => return Ok(()),
+        Some(_) => {
+            return Err(AppError::VirtualServiceMapped {
+                application: vs.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+            })
+        }
+        None => {}
+    }
+    let limit = {
+        let row = tx
+            .fetch_one(
+                "SELECT virtual_service_limit FROM entitlements WHERE tenant_id = $1",
+                tenant(tenant_id),
+            )
+            .await?;
+        row.try_get::<i64, _>("virtual_service_limit")?
+    };
+    if app.try_get::<i64, _>("n")? >= limit {
+        return Err(AppError::ApplicationFull { limit });
+    }
+    tx.execute(
+        "UPDATE virtual_services SET application_id = $3 WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(virtual_service_id.to_string()),
+            Value::Text(application_id.to_string()),
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// Take a Virtual Service out of its application (of `application_id` only, when given).
+/// Returns the application's name.
+pub async fn unmap_virtual_service(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    application_id: Option<&str>,
+    virtual_service_id: &str,
+) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
+    let row = tx
+        .fetch_optional(
+            "SELECT a.id, a.name FROM virtual_services v JOIN applications a ON a.id = v.application_id \
+             WHERE v.tenant_id = $1 AND v.id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(virtual_service_id.to_string()),
+            ],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Err(AppError::not_found("The mapped Virtual Service"));
+    };
+    let app_id: String = row.try_get("id")?;
+    if application_id.is_some_and(|a| a != app_id) {
+        return Err(AppError::not_found(
+            "The Virtual Service in this application",
+        ));
+    }
+    tx.execute(
+        "UPDATE virtual_services SET application_id = NULL WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(virtual_service_id.to_string()),
+        ],
+    )
+    .await?;
+    Ok(row.try_get("name")?)
+}
+
+/// Delete an application; its Virtual Services become unmapped. Returns its name.
+pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
+    let row = tx
+        .fetch_optional(
+            "SELECT name FROM applications WHERE tenant_id = $1 AND id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(id.to_string()),
+            ],
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The application"))?;
+    tx.execute(
+        "UPDATE virtual_services SET application_id = NULL WHERE tenant_id = $1 AND application_id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(id.to_string()),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM applications WHERE tenant_id = $1 AND id = $2",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(id.to_string()),
+        ],
+    )
+    .await?;
+    Ok(row.try_get("name")?)
+}
+
+/// Quick mapping: every unmapped Virtual Service becomes an application of its own, named
+/// after it (with its LoadMaster and address when the name is taken). Returns how many.
+pub async fn quick_map(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<usize> {
+    tx.lock_pool(tenant_id).await?;
+    let unmapped = tx
+        .fetch_all(
+            "SELECT v.id, v.name, v.address, d.name AS device_name FROM virtual_services v \
+             JOIN devices d ON d.id = v.device_id \
+             WHERE v.tenant_id = $1 AND v.application_id IS NULL ORDER BY d.name, v.address",
+            tenant(tenant_id),
+        )
+        .await?;
+    let mut made = 0;
+    for row in &unmapped {
+        let vs: String = row.try_get("id")?;
+        let base: String = row.try_get("name")?;
+        let mut name = base.chars().take(100).collect::<String>();
+        if name.trim().is_empty() || name_taken(tx, tenant_id, name.trim()).await? {
+            let device: String = row.try_get("device_name")?;
+            let address: String = row.try_get("address")?;
+            name = format!("{base} ({device} {address})")
+                .chars()
+                .take(100)
+                .collect();
+        }
+        if name_taken(tx, tenant_id, name.trim()).await? {
+            continue;
+        }
+        let app = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            vec![
+                Value::Text(app.clone()),
+                Value::Text(tenant_id.to_string()),
+                Value::Text(name.trim().to_string()),
+                Value::Int(now),
+            ],
+        )
+        .await?;
+        map_in(tx, tenant_id, &app, &vs).await?;
+        made += 1;
+    }
+    Ok(made)
+}
+
+/// A LoadMaster's Virtual Services as its connector reported them: new ones are added
+/// (unmapped), gone ones removed (and so leave their application), renamed ones renamed.
+pub async fn replace_device_services(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    device_id: &str,
+    services: &[bandpool_domain::connector::ReportedVirtualService],
+    now: i64,
+) -> Result<()> {
+    let existing = tx
+        .fetch_all(
+            "SELECT id, address, name FROM virtual_services WHERE tenant_id = $1 AND device_id = $2",
+            vec![
+                Value::Text(tenant_id.to_string()),
+                Value::Text(device_id.to_string()),
+            ],
+        )
+        .await?;
+    let mut known = std::collections::HashMap::new();
+    for row in &existing {
+        known.insert(
+            row.try_get::<String, _>("address")?,
+            (
+                row.try_get::<String, _>("id")?,
+                row.try_get::<String, _>("name")?,
+            ),
+        );
+    }
+    let mut seen = std::collections::HashSet::new();
+    for vs in services {
+        if !seen.insert(vs.address.clone()) {
+            continue;
+        }
+        match known.get(&vs.address) {
+            Some((id, name)) if name != &vs.name => {
+                tx.execute(
+                    "UPDATE virtual_services SET name = $2 WHERE id = $1",
+                    vec![Value::Text(id.clone()), Value::Text(vs.name.clone())],
+                )
+                .await?;
+            }
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO virtual_services (id, tenant_id, device_id, name, address, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    vec![
+                        Value::Text(uuid::Uuid::new_v4().to_string()),
+                        Value::Text(tenant_id.to_string()),
+                        Value::Text(device_id.to_string()),
+                        Value::Text(vs.name.clone()),
+                        Value::Text(vs.address.clone()),
+                        Value::Int(now),
+                    ],
+                )
+                .await?;
+            }
+        }
+    }
+    for (address, (id, _)) in known {
+        if !seen.contains(&address) {
+            tx.execute(
+                "DELETE FROM virtual_services WHERE id = $1",
+                vec![Value::Text(id)],
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,156 @@
+//! Usage and billing: a tenant's entitlement (with the pool's capacity and LoadMaster limit
+//! from `pools`), its add-ons, Sync entitlements runs, Virtual Services and the applications
+//! they are mapped to, and the page's overview. Writes that change a limit or a mapping lock
+//! the pool row first, so an application never takes a 16th Virtual Service and a capacity
+//! change never interleaves with an activation.
+
+use crate::db::{Db, Read, Value, WriteTx};
+use crate::Result;
+use bandpool_domain::billing::{
+    AddOn, ApplicationPage, ApplicationUsage, AssetDevice, Entitlement, EntitlementChange,
+    EntitlementSourceKind, EntitlementSync, SubscriptionStatus, Usage, UsageOverview,
+    VirtualService, PER_PAGE_CHOICES, VIRTUAL_SERVICE_LIMIT,
+};
+use bandpool_domain::AppError;
+use sqlx::Row;
+
+mod applications;
+mod overview;
+mod syncs;
+
+pub use applications::*;
+pub use overview::*;
+pub use syncs::*;
+
+const ENTITLEMENT_SQL: &str = "SELECT e.owner_name, e.progress_id, e.order_id, e.plan, e.pooled, \
+     e.base_assets, e.virtual_service_limit, e.status, e.activated_at, e.bill_at, e.next_bill_at, \
+     p.max_capacity_mbps, p.loadmaster_limit \
+     FROM entitlements e JOIN pools p ON p.tenant_id = e.tenant_id WHERE e.tenant_id = $1";
+
+fn status_of(key: &str) -> Result<SubscriptionStatus> {
+    SubscriptionStatus::from_key(key)
+        .ok_or_else(|| AppError::internal(format!("unknown subscription status {key}")))
+}
+
+fn entitlement_from(row: &sqlx::any::AnyRow, add_ons: Vec<AddOn>) -> Result<Entitlement> {
+    Ok(Entitlement {
+        owner_name: row.try_get("owner_name")?,
+        progress_id: row.try_get("progress_id")?,
+        order_id: row.try_get("order_id")?,
+        plan: row.try_get("plan")?,
+        pooled: row.try_get::<i64, _>("pooled")? != 0,
+        base_assets: row.try_get("base_assets")?,
+        add_ons,
+        virtual_service_limit: row.try_get("virtual_service_limit")?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        activated_at: row.try_get("activated_at")?,
+        bill_at: row.try_get("bill_at")?,
+        next_bill_at: row.try_get("next_bill_at")?,
+        max_capacity_mbps: row.try_get("max_capacity_mbps")?,
+        loadmaster_limit: row.try_get("loadmaster_limit")?,
+    })
+}
+
+const ADD_ONS_SQL: &str = "SELECT description, quantity, status, activated_at, bill_at \
+     FROM entitlement_add_ons WHERE tenant_id = $1 ORDER BY position";
+
+fn add_on_from(row: &sqlx::any::AnyRow) -> Result<AddOn> {
+    Ok(AddOn {
+        description: row.try_get("description")?,
+        quantity: row.try_get("quantity")?,
+        status: status_of(&row.try_get::<String, _>("status")?)?,
+        activated_at: row.try_get("activated_at")?,
+        bill_at: row.try_get("bill_at")?,
+    })
+}
+
+fn tenant(tenant_id: &str) -> Vec<Value> {
+    vec![Value::Text(tenant_id.to_string())]
+}
+
+/// The tenant's entitlement as it applies now (on the pool, or inside the transaction that
+/// is about to change it).
+pub async fn entitlement(mut on: impl Read, tenant_id: &str) -> Result<Entitlement> {
+    let row = on
+        .fetch_optional(ENTITLEMENT_SQL, tenant(tenant_id))
+        .await?
+        .ok_or_else(|| AppError::not_found("The entitlement"))?;
+    let add_ons = on
+        .fetch_all(ADD_ONS_SQL, tenant(tenant_id))
+        .await?
+        .iter()
+        .map(add_on_from)
+        .collect::<Result<Vec<_>>>()?;
+    entitlement_from(&row, add_ons)
+}
+
+/// Make `next` the tenant's entitlement (an operator's record or an upstream pull), with the
+/// pool's capacity and LoadMaster limit. Returns what changed. A capacity below the current
+/// allocation is applied as a number only: no license is killed (the pages show an alert).
+pub async fn apply_entitlement(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    next: &Entitlement,
+    now: i64,
+) -> Result<Vec<EntitlementChange>> {
+    next.validate()?;
+    tx.lock_pool(tenant_id).await?;
+    let before = entitlement(&mut *tx, tenant_id).await?;
+    let changes = next.changes_from(&before);
+    if changes.is_empty() {
+        return Ok(changes);
+    }
+    tx.execute(
+        "UPDATE entitlements SET owner_name = $2, progress_id = $3, order_id = $4, plan = $5, \
+         pooled = $6, base_assets = $7, virtual_service_limit = $8, status = $9, \
+         activated_at = $10, bill_at = $11, next_bill_at = $12, updated_at = $13 WHERE tenant_id = $1",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Text(next.owner_name.trim().to_string()),
+            Value::Text(next.progress_id.trim().to_string()),
+            Value::Text(next.order_id.trim().to_string()),
+            Value::Text(next.plan.trim().to_string()),
+            Value::Int(i64::from(next.pooled)),
+            Value::Int(next.base_assets),
+            Value::Int(next.virtual_service_limit),
+            Value::Text(next.status.key().to_string()),
+            Value::OptInt(next.activated_at),
+            Value::OptInt(next.bill_at),
+            Value::OptInt(next.next_bill_at),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE pools SET max_capacity_mbps = $2, loadmaster_limit = $3 WHERE tenant_id = $1",
+        vec![
+            Value::Text(tenant_id.to_string()),
+            Value::Int(next.max_capacity_mbps),
+            Value::Int(next.loadmaster_limit),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM entitlement_add_ons WHERE tenant_id = $1",
+        tenant(tenant_id),
+    )
+    .await?;
+    for (position, add_on) in next.add_ons.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO entitlement_add_ons (id, tenant_id, position, description, quantity, status, activated_at, bill_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            vec![
+                Value::Text(uuid::Uuid::new_v4().to_string()),
+                Value::Text(tenant_id.to_string()),
+                Value::Int(position as i64),
+                Value::Text(add_on.description.trim().to_string()),
+                Value::Int(add_on.quantity),
+                Value::Text(add_on.status.key().to_string()),
+                Value::OptInt(add_on.activated_at),
+                Value::OptInt(add_on.bill_at),
+            ],
+        )
+        .await?;
+    }
+    Ok(changes)
+}

@@ -1,0 +1,115 @@
+//! The Usage and billing page's figures, and the figures limit checks compare.
+
+use super::*;
+
+/// Everything the Usage and billing page shows above the application table.
+pub async fn overview(
+    db: &Db,
+    tenant_id: &str,
+    source: EntitlementSourceKind,
+) -> Result<UsageOverview> {
+    let entitlement = entitlement(db, tenant_id).await?;
+    let pool = crate::pool::summary(db, tenant_id).await?;
+    let counts = db
+        .fetch_one(
+            "SELECT (SELECT COUNT(*) FROM applications WHERE tenant_id = $1) AS applications, \
+             (SELECT COUNT(*) FROM devices WHERE tenant_id = $1) AS devices, \
+             (SELECT refreshed_at FROM entitlements WHERE tenant_id = $1) AS refreshed_at",
+            tenant(tenant_id),
+        )
+        .await?;
+    let applications: i64 = counts.try_get("applications")?;
+    let devices = if entitlement.pooled {
+        vec![]
+    } else {
+        asset_devices(db, tenant_id).await?
+    };
+    let used = bandpool_domain::billing::used_assets(entitlement.pooled, &devices, applications);
+    let total_assets = entitlement.total_assets();
+    Ok(UsageOverview {
+        tenant_name: pool.tenant_name.clone(),
+        total_assets,
+        assets: Usage::new(used, total_assets),
+        capacity: Usage::new(pool.allocated_mbps, pool.max_capacity_mbps),
+        loadmasters: Usage::new(pool.loadmasters as i64, pool.loadmaster_limit),
+        mapped_applications: applications,
+        inventory_loadmasters: counts.try_get("devices")?,
+        last_refreshed_at: counts.try_get("refreshed_at")?,
+        latest_sync: latest_sync(db, tenant_id).await?,
+        entitlement,
+        source,
+    })
+}
+
+/// The three figures whose limits are watched, read inside the caller's write transaction
+/// (which holds the pool lock, so no change commits while they are read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LimitFigures {
+    pub tenant_name: String,
+    pub capacity: Usage,
+    pub loadmasters: Usage,
+    pub assets: Usage,
+}
+
+pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFigures> {
+    let row = tx
+        .fetch_optional(
+            "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, e.pooled, e.base_assets, \
+             (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
+              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS allocated, \
+             (SELECT COUNT(*) FROM licenses l \
+              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS licensed, \
+             (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM entitlement_add_ons a \
+              WHERE a.tenant_id = p.tenant_id AND a.status = 'active') AS add_on_assets, \
+             (SELECT COUNT(*) FROM applications a WHERE a.tenant_id = p.tenant_id) AS applications \
+             FROM pools p JOIN tenants t ON t.id = p.tenant_id JOIN entitlements e ON e.tenant_id = p.tenant_id \
+             WHERE p.tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .ok_or_else(|| AppError::not_found("The pool"))?;
+    let pooled = row.try_get::<i64, _>("pooled")? != 0;
+    let applications: i64 = row.try_get("applications")?;
+    let devices = if pooled {
+        vec![]
+    } else {
+        tx.fetch_all(
+            "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?
+        .iter()
+        .map(asset_device)
+        .collect::<Result<Vec<_>>>()?
+    };
+    let total_assets =
+        row.try_get::<i64, _>("base_assets")? + row.try_get::<i64, _>("add_on_assets")?;
+    Ok(LimitFigures {
+        tenant_name: row.try_get("name")?,
+        capacity: Usage::new(row.try_get("allocated")?, row.try_get("max_capacity_mbps")?),
+        loadmasters: Usage::new(row.try_get("licensed")?, row.try_get("loadmaster_limit")?),
+        assets: Usage::new(
+            bandpool_domain::billing::used_assets(pooled, &devices, applications),
+            total_assets,
+        ),
+    })
+}
+
+fn asset_device(row: &sqlx::any::AnyRow) -> Result<AssetDevice> {
+    Ok(AssetDevice {
+        id: row.try_get("id")?,
+        ha_partner_id: row.try_get("ha_partner_id")?,
+        geo_partner_id: row.try_get("geo_partner_id")?,
+    })
+}
+
+async fn asset_devices(db: &Db, tenant_id: &str) -> Result<Vec<AssetDevice>> {
+    db.fetch_all(
+        "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
+        tenant(tenant_id),
+    )
+    .await?
+    .iter()
+    .map(asset_device)
+    .collect()
+}
