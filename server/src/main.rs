@@ -143,7 +143,11 @@ async fn main() {
 }
 
 async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
-    let db = Db::connect_with(&settings.database_url, settings.db_max_connections).await?;
+    let db = Db::connect_with(
+        settings.database.database_url.expose(),
+        settings.database.db_max_connections,
+    )
+    .await?;
     db.migrate().await?;
     let clock = Clock::system();
     match command {
@@ -269,7 +273,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             }
         }
         Command::Serve { seed_demo_if_empty } => {
-            if seed_demo_if_empty || settings.seed_demo_if_empty {
+            if seed_demo_if_empty || settings.database.seed_demo_if_empty {
                 seed(&db, &clock, 300, true, "Demo Networks".into()).await?;
             }
             web::serve(settings, db, clock).await?;

@@ -2,38 +2,140 @@
 //! variables (BANDPOOL_LOG, BANDPOOL_DB_MAX_CONNECTIONS, ...), then DATABASE_URL.
 //! The address and site root come from the usual LEPTOS_* variables.
 
+use bandpool_services::Secret;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+/// Every setting, grouped by subject. Each group is flattened: the file's keys and the
+/// environment variables stay flat (`smtp_url` in the file, `BANDPOOL_SMTP_URL` in the
+/// environment), as README's table lists them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Settings {
-    /// `sqlite://data/bandpool.db` (the embedded default) or `postgres://...`.
-    pub database_url: String,
-    pub db_max_connections: u32,
+    #[serde(flatten)]
+    pub database: DatabaseSettings,
     /// A tracing filter, e.g. `info` or `bandpool_server=debug,info`.
     pub log: String,
+    #[serde(flatten)]
+    pub portal: PortalSettings,
+    #[serde(flatten)]
+    pub sign_in: SignInSettings,
+    #[serde(flatten)]
+    pub mail: MailSettings,
+    #[serde(flatten)]
+    pub connectors: ConnectorSettings,
+    #[serde(flatten)]
+    pub entitlements: EntitlementSettings,
+    #[serde(flatten)]
+    pub webhooks: WebhookSettings,
+    #[serde(flatten)]
+    pub http: HttpSettings,
+    #[serde(flatten)]
+    pub metrics: MetricsSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: DatabaseSettings::default(),
+            log: "info".into(),
+            portal: PortalSettings::default(),
+            sign_in: SignInSettings::default(),
+            mail: MailSettings::default(),
+            connectors: ConnectorSettings::default(),
+            entitlements: EntitlementSettings::default(),
+            webhooks: WebhookSettings::default(),
+            http: HttpSettings::default(),
+            metrics: MetricsSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct DatabaseSettings {
+    /// `sqlite://data/bandpool.db` (the embedded default) or `postgres://...` (DATABASE_URL).
+    pub database_url: Secret,
+    pub db_max_connections: u32,
     /// Seed the demo tenant when serving an empty database.
     pub seed_demo_if_empty: bool,
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        DatabaseSettings {
+            database_url: Secret::from("sqlite://data/bandpool.db"),
+            db_max_connections: 10,
+            seed_demo_if_empty: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PortalSettings {
     /// The address people reach the portal at; emailed links start with it, and a
     /// state-changing request must come from its origin. `https://...` makes cookies Secure.
     pub public_url: String,
+    /// Minutes of inactivity after which a session ends.
+    pub session_idle_minutes: i64,
+}
+
+impl Default for PortalSettings {
+    fn default() -> Self {
+        PortalSettings {
+            public_url: "http://127.0.0.1:3000".into(),
+            session_idle_minutes: 8 * 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SignInSettings {
     /// Single sign-on: the OpenID Connect issuer URL (discovery at
     /// `<issuer>/.well-known/openid-configuration`), client id and client secret.
     pub oidc_issuer: Option<String>,
     pub oidc_client_id: Option<String>,
-    pub oidc_client_secret: Option<String>,
+    pub oidc_client_secret: Option<Secret>,
     /// Email + password accounts. Unset: on exactly when no provider is configured.
     pub local_accounts: Option<bool>,
-    /// Minutes of inactivity after which a session ends.
-    pub session_idle_minutes: i64,
-    /// `smtp://host:port` (or `smtps://user:pass@host`); unset: emails go to the log.
-    pub smtp_url: Option<String>,
-    pub mail_from: String,
     pub rate_sign_in_per_15_minutes: u32,
     pub rate_password_resets_per_hour: u32,
     pub rate_token_requests_per_minute: u32,
     pub rate_bad_tokens_per_minute: u32,
+}
+
+impl Default for SignInSettings {
+    fn default() -> Self {
+        SignInSettings {
+            oidc_issuer: None,
+            oidc_client_id: None,
+            oidc_client_secret: None,
+            local_accounts: None,
+            rate_sign_in_per_15_minutes: 10,
+            rate_password_resets_per_hour: 5,
+            rate_token_requests_per_minute: 600,
+            rate_bad_tokens_per_minute: 30,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MailSettings {
+    /// `smtp://host:port` (or `smtps://user:pass@host`); unset: emails go to the log.
+    pub smtp_url: Option<Secret>,
+    pub mail_from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            mail_from: "Bandpool <bandpool@localhost>".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConnectorSettings {
     /// A connector silent this long is Down and its licenses enter their 30-day grace
     /// period (default a day).
     pub connector_silence_seconds: i64,
@@ -41,13 +143,41 @@ pub struct Settings {
     pub sync_timeout_seconds: i64,
     /// How often the connector-health sweep runs (silence, grace deadlines, overdue syncs).
     pub health_sweep_seconds: u64,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        ConnectorSettings {
+            connector_silence_seconds: 24 * 3600,
+            sync_timeout_seconds: 30,
+            health_sweep_seconds: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EntitlementSettings {
     /// Sync entitlements from an upstream licensing service: its base URL (`https://...`;
     /// the portal asks `GET <url>/v1/entitlements/<Progress ID>`) and bearer token. Unset:
     /// the operator's own records are the source.
     pub entitlements_url: Option<String>,
-    pub entitlements_token: Option<String>,
+    pub entitlements_token: Option<Secret>,
     /// How long Sync entitlements waits for the licensing service.
     pub entitlements_timeout_seconds: u64,
+}
+
+impl Default for EntitlementSettings {
+    fn default() -> Self {
+        EntitlementSettings {
+            entitlements_url: None,
+            entitlements_token: None,
+            entitlements_timeout_seconds: 15,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WebhookSettings {
     /// PEM certificates to trust for outbound HTTPS besides the public roots (a private CA
     /// for the licensing service or webhook receivers).
     pub extra_ca_file: Option<std::path::PathBuf>,
@@ -56,10 +186,20 @@ pub struct Settings {
     pub webhook_allow_private_receivers: bool,
     /// How often due webhook deliveries are attempted.
     pub webhook_sweep_seconds: u64,
-    /// Serve `POST /api/v1/connector/baseline/checks`: the benchmark's bare handler, which
-    /// parses a check report and answers it without the database (`scripts/bench`). Off in
-    /// a real deployment.
-    pub benchmark_baseline: bool,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings {
+            extra_ca_file: None,
+            webhook_allow_private_receivers: false,
+            webhook_sweep_seconds: 10,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HttpSettings {
     /// The largest request body taken, in bytes (a larger one is refused 413).
     pub http_max_body_bytes: usize,
     /// Seconds a request's body may take to arrive once its headers have (then 408).
@@ -70,41 +210,35 @@ pub struct Settings {
     /// Connections served at once; more wait in the listener's backlog. Each connector
     /// holds one open for its command long-poll.
     pub http_max_connections: usize,
+    /// Serve `POST /api/v1/connector/baseline/checks`: the benchmark's bare handler, which
+    /// parses a check report and answers it without the database (`scripts/bench`). Off in
+    /// a real deployment.
+    pub benchmark_baseline: bool,
 }
 
-impl Default for Settings {
+impl Default for HttpSettings {
     fn default() -> Self {
-        Settings {
-            database_url: "sqlite://data/bandpool.db".into(),
-            db_max_connections: 10,
-            log: "info".into(),
-            seed_demo_if_empty: false,
-            public_url: "http://127.0.0.1:3000".into(),
-            oidc_issuer: None,
-            oidc_client_id: None,
-            oidc_client_secret: None,
-            local_accounts: None,
-            session_idle_minutes: 8 * 60,
-            smtp_url: None,
-            mail_from: "Bandpool <bandpool@localhost>".into(),
-            rate_sign_in_per_15_minutes: 10,
-            rate_password_resets_per_hour: 5,
-            rate_token_requests_per_minute: 600,
-            rate_bad_tokens_per_minute: 30,
-            connector_silence_seconds: 24 * 3600,
-            sync_timeout_seconds: 30,
-            health_sweep_seconds: 60,
-            entitlements_url: None,
-            entitlements_token: None,
-            entitlements_timeout_seconds: 15,
-            extra_ca_file: None,
-            webhook_allow_private_receivers: false,
-            webhook_sweep_seconds: 10,
-            benchmark_baseline: false,
+        HttpSettings {
             http_max_body_bytes: 2 * 1024 * 1024,
             http_body_timeout_seconds: 30,
             http_header_timeout_seconds: 10,
             http_max_connections: 4096,
+            benchmark_baseline: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MetricsSettings {
+    /// Who may read `/metrics` (Prometheus text): client addresses or networks,
+    /// comma-separated (`127.0.0.1, 10.0.0.0/8`). Default: this machine only.
+    pub metrics_allow: String,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        MetricsSettings {
+            metrics_allow: "127.0.0.1, ::1".into(),
         }
     }
 }
@@ -130,19 +264,24 @@ impl Settings {
     /// The limits every request and connection is held to (`edge`).
     pub fn http_limits(&self) -> crate::edge::Limits {
         crate::edge::Limits {
-            max_body_bytes: self.http_max_body_bytes.max(1024),
-            body_timeout: std::time::Duration::from_secs(self.http_body_timeout_seconds.max(1)),
-            header_timeout: std::time::Duration::from_secs(self.http_header_timeout_seconds.max(1)),
-            max_connections: self.http_max_connections.max(1),
+            max_body_bytes: self.http.http_max_body_bytes.max(1024),
+            body_timeout: std::time::Duration::from_secs(
+                self.http.http_body_timeout_seconds.max(1),
+            ),
+            header_timeout: std::time::Duration::from_secs(
+                self.http.http_header_timeout_seconds.max(1),
+            ),
+            max_connections: self.http.http_max_connections.max(1),
         }
     }
 
     /// Whether single sign-on is configured (all three of issuer, client id and secret).
-    pub fn oidc(&self) -> Option<(String, String, String)> {
+    pub fn oidc(&self) -> Option<(String, String, Secret)> {
+        let sign_in = &self.sign_in;
         match (
-            &self.oidc_issuer,
-            &self.oidc_client_id,
-            &self.oidc_client_secret,
+            &sign_in.oidc_issuer,
+            &sign_in.oidc_client_id,
+            &sign_in.oidc_client_secret,
         ) {
             (Some(i), Some(c), Some(s)) if !i.is_empty() && !c.is_empty() => {
                 Some((i.clone(), c.clone(), s.clone()))
@@ -155,7 +294,8 @@ impl Settings {
     pub fn entitlement_source(
         &self,
     ) -> Result<bandpool_services::entitlements::EntitlementSource, String> {
-        match self.entitlements_url.as_deref().map(str::trim) {
+        let settings = &self.entitlements;
+        match settings.entitlements_url.as_deref().map(str::trim) {
             None | Some("") => Ok(bandpool_services::entitlements::EntitlementSource::Operator),
             Some(url) => {
                 if !url.starts_with("https://") {
@@ -163,17 +303,17 @@ impl Settings {
                         "entitlements_url must be an https:// address, not {url}"
                     ));
                 }
-                let token = self
+                let token = settings
                     .entitlements_token
                     .clone()
-                    .filter(|t| !t.trim().is_empty())
+                    .filter(|t| !t.is_blank())
                     .ok_or("entitlements_url is set but entitlements_token is not")?;
                 Ok(
                     bandpool_services::entitlements::EntitlementSource::Upstream {
                         url: url.to_string(),
                         token,
                         timeout: std::time::Duration::from_secs(
-                            self.entitlements_timeout_seconds.max(1),
+                            settings.entitlements_timeout_seconds.max(1),
                         ),
                     },
                 )
@@ -183,7 +323,7 @@ impl Settings {
 
     /// The outbound HTTPS client (with the extra CA, when set).
     pub fn outbound(&self) -> Result<bandpool_services::notifications::Outbound, String> {
-        let pem = match &self.extra_ca_file {
+        let pem = match &self.webhooks.extra_ca_file {
             Some(path) => Some(
                 std::fs::read(path)
                     .map_err(|e| format!("extra_ca_file {}: {e}", path.display()))?,
@@ -192,7 +332,7 @@ impl Settings {
         };
         bandpool_services::notifications::Outbound::new(
             pem.as_deref(),
-            self.webhook_allow_private_receivers,
+            self.webhooks.webhook_allow_private_receivers,
         )
     }
 
@@ -203,22 +343,22 @@ impl Settings {
         db: bandpool_services::Db,
         clock: bandpool_services::Clock,
     ) -> Result<bandpool_services::Services, String> {
-        use bandpool_services::{ConnectorSettings, Portal, Services, Wakeups};
+        use bandpool_services::{Portal, Services, Wakeups};
         Ok(Services {
             db,
             clock,
             mailer: bandpool_services::mail::Mailer::new(
-                self.smtp_url.as_deref(),
-                &self.mail_from,
+                self.mail.smtp_url.as_ref(),
+                &self.mail.mail_from,
             )?,
             portal: Portal {
-                public_url: self.public_url.trim_end_matches('/').to_string(),
+                public_url: self.portal.public_url.trim_end_matches('/').to_string(),
                 sso: self.oidc().is_some(),
                 local_accounts: self.local_accounts(),
             },
-            connectors: ConnectorSettings {
-                silence_secs: self.connector_silence_seconds.max(1),
-                sync_timeout_secs: self.sync_timeout_seconds.max(1),
+            connectors: bandpool_services::ConnectorSettings {
+                silence_secs: self.connectors.connector_silence_seconds.max(1),
+                sync_timeout_secs: self.connectors.sync_timeout_seconds.max(1),
             },
             wakeups: Wakeups::default(),
             entitlements: self.entitlement_source()?,
@@ -227,23 +367,19 @@ impl Settings {
     }
 
     pub fn local_accounts(&self) -> bool {
-        self.local_accounts.unwrap_or(self.oidc().is_none())
+        self.sign_in.local_accounts.unwrap_or(self.oidc().is_none())
     }
 
     /// The database URL without its password, for logs.
     pub fn redacted_database_url(&self) -> String {
-        match (self.database_url.find("://"), self.database_url.rfind('@')) {
+        let url = self.database.database_url.expose();
+        match (url.find("://"), url.rfind('@')) {
             (Some(scheme), Some(at)) if at > scheme => {
-                let creds = &self.database_url[scheme + 3..at];
+                let creds = &url[scheme + 3..at];
                 let user = creds.split(':').next().unwrap_or("");
-                format!(
-                    "{}{}@{}",
-                    &self.database_url[..scheme + 3],
-                    user,
-                    &self.database_url[at + 1..]
-                )
+                format!("{}{}@{}", &url[..scheme + 3], user, &url[at + 1..])
             }
-            _ => self.database_url.clone(),
+            _ => url.to_string(),
         }
     }
 }
@@ -254,11 +390,15 @@ mod tests {
 
     #[test]
     fn passwords_stay_out_of_logs() {
-        let s = Settings {
-            database_url: "postgres://bp:secret@db:5432/bandpool".into(),
-            ..Settings::default()
-        };
+        let mut s = Settings::default();
+        s.database.database_url = Secret::from("postgres://bp:dbpass@db:5432/bandpool");
+        s.mail.smtp_url = Some(Secret::from("smtps://bp:mailpass@mail.example.com"));
         assert_eq!(s.redacted_database_url(), "postgres://bp@db:5432/bandpool");
+        let printed = format!("{s:?}");
+        assert!(
+            !printed.contains("dbpass") && !printed.contains("mailpass"),
+            "{printed}"
+        );
         assert_eq!(
             Settings::default().redacted_database_url(),
             "sqlite://data/bandpool.db"
@@ -274,8 +414,9 @@ mod tests {
             jail.set_env("DATABASE_URL", "postgres://x@y/z");
             let s = Settings::load(Some(std::path::Path::new("bp.toml"))).expect("settings");
             assert_eq!(s.log, "debug");
-            assert_eq!(s.db_max_connections, 7);
-            assert_eq!(s.database_url, "postgres://x@y/z");
+            assert_eq!(s.database.db_max_connections, 7);
+            assert_eq!(s.database.database_url.expose(), "postgres://x@y/z");
+            assert_eq!(s.connectors.sync_timeout_seconds, 30);
             Ok(())
         });
     }

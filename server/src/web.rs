@@ -41,7 +41,7 @@ pub fn build_with_state(
     clock: Clock,
     leptos_options: LeptosOptions,
 ) -> Result<(Router, AppState), String> {
-    let public_url = settings.public_url.trim_end_matches('/').to_string();
+    let public_url = settings.portal.public_url.trim_end_matches('/').to_string();
     let oidc = settings
         .oidc()
         .map(|(issuer, client_id, client_secret)| {
@@ -61,10 +61,10 @@ pub fn build_with_state(
         oidc,
         local_accounts: settings.local_accounts(),
         limits: Limits {
-            sign_in_per_15_minutes: settings.rate_sign_in_per_15_minutes,
-            password_resets_per_hour: settings.rate_password_resets_per_hour,
-            token_requests_per_minute: settings.rate_token_requests_per_minute,
-            bad_tokens_per_minute: settings.rate_bad_tokens_per_minute,
+            sign_in_per_15_minutes: settings.sign_in.rate_sign_in_per_15_minutes,
+            password_resets_per_hour: settings.sign_in.rate_password_resets_per_hour,
+            token_requests_per_minute: settings.sign_in.rate_token_requests_per_minute,
+            bad_tokens_per_minute: settings.sign_in.rate_bad_tokens_per_minute,
         },
         limiter: RateLimiter::default(),
     };
@@ -72,8 +72,8 @@ pub fn build_with_state(
         router(
             state.clone(),
             auth,
-            settings.session_idle_minutes,
-            settings.benchmark_baseline,
+            settings.portal.session_idle_minutes,
+            settings.http.benchmark_baseline,
             settings.http_limits(),
         ),
         state,
@@ -196,16 +196,16 @@ pub async fn serve(
     tokio::spawn(sweep_sessions(db));
     tokio::spawn(crate::sweeps::webhook_deliveries(
         state.services.clone(),
-        std::time::Duration::from_secs(settings.webhook_sweep_seconds.max(1)),
+        std::time::Duration::from_secs(settings.webhooks.webhook_sweep_seconds.max(1)),
     ));
     tokio::spawn(crate::sweeps::connector_health(
         state.services,
-        std::time::Duration::from_secs(settings.health_sweep_seconds.max(1)),
+        std::time::Duration::from_secs(settings.connectors.health_sweep_seconds.max(1)),
     ));
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!(
         database = %settings.redacted_database_url(),
-        public_url = %settings.public_url,
+        public_url = %settings.portal.public_url,
         single_sign_on = settings.oidc().is_some(),
         local_accounts = settings.local_accounts(),
         "Bandpool listening on http://{addr}"

@@ -241,8 +241,8 @@ mod email {
     async fn spawn(db: &bandpool_store::testing::TestDb, mail: &MailServer) -> TestApp {
         let smtp = mail.smtp_url.clone();
         TestApp::spawn_with(db, Seed::EmptyPool, move |s| {
-            s.smtp_url = Some(smtp);
-            s.mail_from = "Bandpool <portal@bandpool.test>".into();
+            s.mail.smtp_url = Some(smtp.into());
+            s.mail.mail_from = "Bandpool <portal@bandpool.test>".into();
         })
         .await
     }
@@ -816,8 +816,8 @@ mod token_rate_limit {
     async fn sqlite() {
         let db = bandpool_store::testing::TestDb::sqlite().await;
         let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
-            s.rate_token_requests_per_minute = 3;
-            s.rate_bad_tokens_per_minute = 2;
+            s.sign_in.rate_token_requests_per_minute = 3;
+            s.sign_in.rate_bad_tokens_per_minute = 2;
         })
         .await;
         run(app).await;
@@ -1116,8 +1116,8 @@ mod https_cookies {
     async fn sqlite() {
         let db = bandpool_store::testing::TestDb::sqlite().await;
         let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
-            s.public_url = "https://licenses.example.com".into();
-            s.session_idle_minutes = 30;
+            s.portal.public_url = "https://licenses.example.com".into();
+            s.portal.session_idle_minutes = 30;
         })
         .await;
         run(app).await;
@@ -1158,7 +1158,7 @@ mod mail_server_down {
         let closed = common::mail::free_port();
         let db = bandpool_store::testing::TestDb::sqlite().await;
         let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
-            s.smtp_url = Some(format!("smtp://127.0.0.1:{closed}"));
+            s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{closed}").into());
         })
         .await;
         run(app).await;

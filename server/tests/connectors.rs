@@ -415,8 +415,8 @@ app_test!(
 async fn health(db: &bandpool_store::testing::TestDb) {
     let mail = MailServer::start();
     let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
-        s.smtp_url = Some(mail.smtp_url.clone());
-        s.connector_silence_seconds = 60;
+        s.mail.smtp_url = Some(mail.smtp_url.as_str().into());
+        s.connectors.connector_silence_seconds = 60;
     })
     .await;
     // Connector messages go to the tenant's communication channel.

@@ -500,8 +500,8 @@ impl Fixture {
     async fn new(db: &TestDb) -> Fixture {
         let app = TestApp::spawn_with(db, Seed::Demo(30), |settings| {
             // Coverage: one token sends every API request of the run.
-            settings.rate_token_requests_per_minute = 1_000_000;
-            settings.rate_bad_tokens_per_minute = 1_000_000;
+            settings.sign_in.rate_token_requests_per_minute = 1_000_000;
+            settings.sign_in.rate_bad_tokens_per_minute = 1_000_000;
         })
         .await;
         let tenant = app.tenant_id.clone().unwrap();
@@ -551,7 +551,9 @@ impl Fixture {
         let now = app.clock.now_ts();
         let targets = targets(&license, &other, &admin, &held[0], license_type, now);
         Fixture {
-            limit: bandpool_server::settings::Settings::default().http_max_body_bytes,
+            limit: bandpool_server::settings::Settings::default()
+                .http
+                .http_max_body_bytes,
             app,
             write_token,
             read_token,

@@ -332,9 +332,9 @@ app_test!(
 /// The portal with short limits, for the tests that wait on them.
 async fn spawn_impatient(db: &bandpool_store::testing::TestDb, max_connections: usize) -> TestApp {
     TestApp::spawn_with(db, Seed::EmptyPool, |settings| {
-        settings.http_body_timeout_seconds = 1;
-        settings.http_header_timeout_seconds = 2;
-        settings.http_max_connections = max_connections;
+        settings.http.http_body_timeout_seconds = 1;
+        settings.http.http_header_timeout_seconds = 2;
+        settings.http.http_max_connections = max_connections;
     })
     .await
 }

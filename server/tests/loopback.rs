@@ -260,7 +260,10 @@ async fn licensing_through_the_connector_postgres() {
 
 /// Connector down → grace → back → Active; down again → Expired after 30 days.
 async fn grace_through_the_connector(db: &TestDb) {
-    let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| s.connector_silence_seconds = 60).await;
+    let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
+        s.connectors.connector_silence_seconds = 60
+    })
+    .await;
     let token = new_connector(&app, &app.client, "dc-east").await;
     let dir = tempfile::tempdir().unwrap();
     let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
@@ -346,10 +349,8 @@ async fn serve_portal(db: Db, clock: Clock, addr: SocketAddr) -> (Portal, AppSta
         .site_root("target/site")
         .site_addr(addr)
         .build();
-    let settings = Settings {
-        public_url: format!("http://{addr}"),
-        ..Settings::default()
-    };
+    let mut settings = Settings::default();
+    settings.portal.public_url = format!("http://{addr}");
     let (router, state) =
         bandpool_server::web::build_with_state(&settings, db, clock, leptos_options).unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

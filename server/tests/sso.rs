@@ -44,9 +44,9 @@ async fn spawn(db: &bandpool_store::testing::TestDb) -> (TestApp, Idp, String) {
         .unwrap_or_else(|| panic!("no issuer in {ready:?}"))
         .to_string();
     let app = TestApp::spawn_on(listener, db, Seed::EmptyPool, |s| {
-        s.oidc_issuer = Some(issuer.clone());
-        s.oidc_client_id = Some("bandpool".into());
-        s.oidc_client_secret = Some("bandpool-test-secret".into());
+        s.sign_in.oidc_issuer = Some(issuer.clone());
+        s.sign_in.oidc_client_id = Some("bandpool".into());
+        s.sign_in.oidc_client_secret = Some("bandpool-test-secret".into());
     })
     .await;
     (app, idp, issuer)

@@ -314,10 +314,10 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     let ca = server.ca_file.path().to_path_buf();
     let base = server.base.clone();
     let app = TestApp::spawn_with(db, Seed::Demo(40), move |s| {
-        s.entitlements_url = Some(base);
-        s.entitlements_token = Some("upstream-secret".into());
-        s.entitlements_timeout_seconds = 1;
-        s.extra_ca_file = Some(ca);
+        s.entitlements.entitlements_url = Some(base);
+        s.entitlements.entitlements_token = Some("upstream-secret".into());
+        s.entitlements.entitlements_timeout_seconds = 1;
+        s.webhooks.extra_ca_file = Some(ca);
     })
     .await;
     let tenant = app.tenant_id.clone().unwrap();
@@ -498,10 +498,10 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     let ca = server.ca_file.path().to_path_buf();
     let smtp = mail.smtp_url.clone();
     let app = TestApp::spawn_with(db, Seed::Demo(40), move |s| {
-        s.smtp_url = Some(smtp);
-        s.extra_ca_file = Some(ca);
+        s.mail.smtp_url = Some(smtp.into());
+        s.webhooks.extra_ca_file = Some(ca);
         // The receiver is on this machine.
-        s.webhook_allow_private_receivers = true;
+        s.webhooks.webhook_allow_private_receivers = true;
     })
     .await;
     // An http:// webhook to another machine is refused (https only).

@@ -20,7 +20,7 @@ pub enum EntitlementSource {
     /// `GET {url}/v1/entitlements/{progress_id}` with `Authorization: Bearer {token}`.
     Upstream {
         url: String,
-        token: String,
+        token: crate::Secret,
         timeout: Duration,
     },
 }
@@ -225,7 +225,7 @@ async fn fetch_entitlement(services: &Services, tenant_id: &str) -> Result<Entit
         .outbound
         .client
         .get(address)
-        .bearer_auth(token)
+        .bearer_auth(token.expose())
         .timeout(*timeout)
         .send()
         .await

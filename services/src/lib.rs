@@ -16,6 +16,7 @@
 //! - `tokens`: API tokens.
 //! - `mail`: outgoing email.
 //! - `charts`: chart geometry drawn to SVG.
+//! - `secret`: secrets from settings, never shown by `Debug`.
 //! - `reads`: what the pages and the REST API read, re-exported from the data layer so the
 //!   entry points need no other crate.
 
@@ -28,12 +29,14 @@ pub mod licenses;
 pub mod mail;
 pub mod notifications;
 pub mod reads;
+pub mod secret;
 pub mod tenants;
 pub mod tokens;
 
 pub use bandpool_store::events::Actor;
 pub use bandpool_store::{Clock, Db, WriteTx};
 pub use change::Event;
+pub use secret::Secret;
 
 use mail::Mailer;
 

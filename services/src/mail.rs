@@ -24,10 +24,10 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    pub fn new(smtp_url: Option<&str>, from: &str) -> Result<Mailer, String> {
-        let transport = match smtp_url.filter(|u| !u.trim().is_empty()) {
+    pub fn new(smtp_url: Option<&crate::Secret>, from: &str) -> Result<Mailer, String> {
+        let transport = match smtp_url.filter(|u| !u.is_blank()) {
             Some(url) => Some(Arc::new(
-                AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| format!("smtp_url: {e}"))?
                     .timeout(Some(std::time::Duration::from_secs(10)))
                     .build(),

@@ -58,7 +58,7 @@ struct Discovered {
 pub struct ProviderSettings {
     pub issuer: String,
     pub client_id: String,
-    pub client_secret: String,
+    pub client_secret: bandpool_services::Secret,
     pub redirect_url: String,
 }
 
@@ -170,7 +170,9 @@ impl Provider {
                 }
                 let bad = |e: oauth2::url::ParseError| unavailable("discovery endpoints", e);
                 let client = oauth2::Client::new(ClientId::new(self.settings.client_id.clone()))
-                    .set_client_secret(ClientSecret::new(self.settings.client_secret.clone()))
+                    .set_client_secret(ClientSecret::new(
+                        self.settings.client_secret.expose().to_string(),
+                    ))
                     .set_auth_uri(AuthUrl::new(doc.authorization_endpoint).map_err(bad)?)
                     .set_token_uri(TokenUrl::new(doc.token_endpoint).map_err(bad)?)
                     .set_redirect_uri(

@@ -138,10 +138,8 @@ impl TestApp {
             .site_root("target/site")
             .site_addr(addr)
             .build();
-        let mut settings = Settings {
-            public_url: base.clone(),
-            ..Settings::default()
-        };
+        let mut settings = Settings::default();
+        settings.portal.public_url = base.clone();
         configure(&mut settings);
         let (router, state) = bandpool_server::web::build_with_state(
             &settings,
