@@ -12,6 +12,7 @@
 //! - `edge`: what every request meets first (body size and time limits, no NUL in text,
 //!   paths the file system can take, refusals with stable codes) and the listener (header
 //!   read timeout, connection cap).
+//! - `metrics`: `/metrics` for Prometheus, and request counting.
 //! - `telemetry`: logging and request ids.
 
 // Leptos page types (the License Repository) need more than the default 128.
@@ -21,6 +22,7 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod edge;
+pub mod metrics;
 pub mod settings;
 pub mod state;
 pub mod sweeps;

@@ -182,8 +182,21 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 "tenant {} created; {owner_email} invited as Owner:\n{}",
                 created.tenant_id, created.invitation_url
             );
-            if let Err(error) = created.mailed {
-                eprintln!("warning: {error}; send the link above to {owner_email} yourself");
+            // The command line has no mail sender running: send the queued invitation now.
+            match bandpool_services::mail::send_due(&services).await {
+                Ok(_) => {
+                    let sent =
+                        bandpool_services::reads::outbox::deliveries(&db, &created.tenant_id, 1)
+                            .await?;
+                    if sent.first().is_some_and(|m| m.status != "delivered") {
+                        eprintln!(
+                            "warning: the invitation email was not sent yet (it stays queued for the portal to retry); send the link above to {owner_email} yourself"
+                        );
+                    }
+                }
+                Err(error) => {
+                    eprintln!("warning: {error}; send the link above to {owner_email} yourself")
+                }
             }
         }
         Command::CreateOperator { email } => {

@@ -351,6 +351,7 @@ impl Settings {
                 self.mail.smtp_url.as_ref(),
                 &self.mail.mail_from,
             )?,
+            outbox: Default::default(),
             portal: Portal {
                 public_url: self.portal.public_url.trim_end_matches('/').to_string(),
                 sso: self.oidc().is_some(),

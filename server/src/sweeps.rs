@@ -1,6 +1,6 @@
-//! Background work on the portal's clock: the connector health pass and webhook delivery,
-//! each a service function (`bandpool_services::connectors::health_pass`,
-//! `notifications::deliver_webhooks`) run on a timer. With several instances on one database,
+//! Background work on the portal's clock: the connector health pass, webhook delivery and
+//! the mail sender, each a service function (`bandpool_services::connectors::health_pass`,
+//! `notifications::deliver_webhooks`, `mail::send_due`) run on a timer. With several instances on one database,
 //! the instance holding the sweep's lease runs it; running it twice is harmless (each step
 //! changes only what is still due).
 
@@ -50,6 +50,29 @@ pub async fn connector_health(state: Services, every: Duration) {
             Ok(pass) if pass != HealthPass::default() => tracing::info!(?pass, "connector health"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "connector health sweep failed"),
+        }
+    }
+}
+
+/// This instance's mail sender: sends queued email as soon as this instance queued some
+/// (the outbox wakes it after the commit), and every `every` for retries that came due and
+/// messages other instances queued. Claims keep two instances from sending one message.
+pub async fn emails(state: Services, every: Duration) {
+    loop {
+        tokio::select! {
+            _ = state.outbox.woken() => {}
+            _ = tokio::time::sleep(every) => {}
+        }
+        loop {
+            match bandpool_services::mail::send_due(&state).await {
+                // A full batch: there may be more due.
+                Ok(sent) if sent >= 50 => continue,
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, "mail sender failed");
+                    break;
+                }
+            }
         }
     }
 }

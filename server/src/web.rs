@@ -57,6 +57,14 @@ pub fn build_with_state(
         leptos_options,
         services: settings.services(db, clock)?,
     };
+    // Installed before the first request, so every figure is recorded from the start.
+    crate::metrics::handle();
+    // Every instance sends the mail it queues (its requests never wait on SMTP); the sender
+    // starts with the router, so the tests' portals send mail as production does.
+    tokio::spawn(crate::sweeps::emails(
+        state.services.clone(),
+        std::time::Duration::from_secs(settings.webhooks.webhook_sweep_seconds.max(1)),
+    ));
     let auth = AuthContext {
         oidc,
         local_accounts: settings.local_accounts(),
@@ -72,6 +80,7 @@ pub fn build_with_state(
         router(
             state.clone(),
             auth,
+            crate::metrics::Readers::parse(&settings.metrics.metrics_allow)?,
             settings.portal.session_idle_minutes,
             settings.http.benchmark_baseline,
             settings.http_limits(),
@@ -80,25 +89,67 @@ pub fn build_with_state(
     ))
 }
 
-fn auth_routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/sign-in", post(handlers::sign_in))
-        .route("/auth/sso", get(handlers::sso_start))
-        .route("/auth/oidc/callback", get(handlers::sso_callback))
-        .route("/auth/sign-out", post(handlers::sign_out))
-        .route(
+/// The routes outside the pages, the server functions and the REST API: the way in, health,
+/// metrics and the /auth endpoints. The router mounts exactly these; the authorization
+/// matrix reads them (`routes`).
+pub fn endpoints() -> Vec<api::Endpoint> {
+    vec![
+        (
+            "get",
+            "/",
+            get(|| async { Redirect::to("/license-repository") }),
+        ),
+        ("get", "/healthz", get(health)),
+        ("get", "/metrics", get(crate::metrics::serve)),
+        ("post", "/auth/sign-in", post(handlers::sign_in)),
+        ("get", "/auth/sso", get(handlers::sso_start)),
+        ("get", "/auth/oidc/callback", get(handlers::sso_callback)),
+        ("post", "/auth/sign-out", post(handlers::sign_out)),
+        (
+            "post",
             "/auth/sign-out-everywhere",
             post(handlers::sign_out_everywhere),
-        )
-        .route("/auth/forgot-password", post(handlers::forgot_password))
-        .route("/auth/reset-password", post(handlers::reset_password))
-        .route("/auth/invitation", post(handlers::accept_invitation))
-        .route("/auth/tenant", post(handlers::switch_tenant))
+        ),
+        (
+            "post",
+            "/auth/forgot-password",
+            post(handlers::forgot_password),
+        ),
+        (
+            "post",
+            "/auth/reset-password",
+            post(handlers::reset_password),
+        ),
+        (
+            "post",
+            "/auth/invitation",
+            post(handlers::accept_invitation),
+        ),
+        ("post", "/auth/tenant", post(handlers::switch_tenant)),
+    ]
+}
+
+/// Every route the portal serves, as `(method, path)`: pages, server functions, the REST
+/// API and `endpoints`. The authorization matrix must list each.
+pub fn routes() -> Vec<(String, String)> {
+    let pages = page_routes()
+        .into_iter()
+        .map(|page| ("get".to_string(), page.path().to_string()));
+    let functions = server_fn::axum::server_fn_paths()
+        .map(|(path, method)| (method.as_str().to_lowercase(), path.to_string()));
+    let rest = api::routes()
+        .into_iter()
+        .map(|(method, path)| (method.to_string(), path));
+    let others = endpoints()
+        .into_iter()
+        .map(|(method, path, _)| (method.to_string(), path.to_string()));
+    pages.chain(functions).chain(rest).chain(others).collect()
 }
 
 fn router(
     state: AppState,
     auth: AuthContext,
+    readers: crate::metrics::Readers,
     session_idle_minutes: i64,
     benchmark_baseline: bool,
     limits: edge::Limits,
@@ -119,14 +170,17 @@ fn router(
             session_idle_minutes.max(1),
         )));
     let allowed = AllowedOrigins::new(&state.portal.public_url);
-    Router::new()
-        .route("/", get(|| async { Redirect::to("/license-repository") }))
-        .route("/healthz", get(health))
+    endpoints()
+        .into_iter()
+        .fold(Router::new(), |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
         .nest("/api/v1", api::router(benchmark_baseline))
-        .merge(auth_routes())
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
             shell(options.clone())
         })
+        // Matched routes only, so each request is counted under its route's pattern.
+        .route_layer(middleware::from_fn(crate::metrics::count_requests))
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
@@ -142,6 +196,7 @@ fn router(
         .layer(Extension(Arc::new(auth)))
         .layer(Extension(Arc::new(allowed)))
         .layer(Extension(Arc::new(pages)))
+        .layer(Extension(Arc::new(readers)))
         // `edge::guard_input` has read every body whole under `http_max_body_bytes`; the
         // extractors need no limit of their own.
         .layer(axum::extract::DefaultBodyLimit::disable())

@@ -11,22 +11,9 @@ use bandpool_domain::auth::Scope;
 use common::routes::{Need::*, Route, MATRIX};
 use common::{Seed, TestApp, ADMIN, OPERATOR, OUTSIDER, OWNER, REVIEWER};
 
-/// Every route the application serves, from the sources the router is built from.
+/// Every route the application serves: the lists the router is built from.
 fn application_routes() -> BTreeSet<(String, String)> {
-    let mut routes = BTreeSet::new();
-    for page in bandpool_server::web::page_routes() {
-        routes.insert(("get".to_string(), page.path().to_string()));
-    }
-    for (path, method) in server_fn::axum::server_fn_paths() {
-        routes.insert((method.as_str().to_lowercase(), path.to_string()));
-    }
-    for (method, path) in bandpool_server::api::ROUTES {
-        routes.insert((method.to_string(), path.to_string()));
-    }
-    for (method, path) in bandpool_server::auth::ROUTES {
-        routes.insert((method.to_string(), path.to_string()));
-    }
-    routes
+    bandpool_server::web::routes().into_iter().collect()
 }
 
 #[tokio::test]

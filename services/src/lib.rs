@@ -14,7 +14,8 @@
 //! - `notifications`: the tenant's channels, limit-crossing checks, messages by email and
 //!   webhook, webhook delivery.
 //! - `tokens`: API tokens.
-//! - `mail`: outgoing email.
+//! - `people`: a person asking for a password reset.
+//! - `mail`: outgoing email, through the outbox.
 //! - `charts`: chart geometry drawn to SVG.
 //! - `secret`: secrets from settings, never shown by `Debug`.
 //! - `reads`: what the pages and the REST API read, re-exported from the data layer so the
@@ -28,6 +29,7 @@ pub mod entitlements;
 pub mod licenses;
 pub mod mail;
 pub mod notifications;
+pub mod people;
 pub mod reads;
 pub mod secret;
 pub mod tenants;
@@ -47,6 +49,8 @@ pub struct Services {
     pub db: Db,
     pub clock: Clock,
     pub mailer: Mailer,
+    /// Wakes this instance's mail sender.
+    pub outbox: mail::Outbox,
     pub portal: Portal,
     pub connectors: ConnectorSettings,
     pub wakeups: Wakeups,

@@ -1,5 +1,8 @@
-//! Outgoing email (invitations, password resets; later connector alerts). Over SMTP when
-//! `smtp_url` is set (`smtp://host:port` plain, `smtps://` or `smtp://...?tls=required`
+//! Outgoing email: every message (invitations, password resets, kills, limit crossings,
+//! connector health) is queued in the outbox inside the transaction of the change that calls
+//! for it (`queue`), and this instance's sender (`send_due`, woken by `Outbox::wake` after
+//! the commit and on a timer) sends it, retrying with backoff. A request never waits on the
+//! mail server and a queued message survives a restart. Over SMTP when `smtp_url` is set (`smtp://host:port` plain, `smtps://` or `smtp://...?tls=required`
 //! with TLS, as lettre reads it); otherwise the message is written to the server log, so a
 //! single-machine setup without a mail server still shows its links to its operator.
 
@@ -7,6 +10,65 @@ use bandpool_domain::AppError;
 use lettre::message::header::ContentType;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::sync::Arc;
+
+/// Wakes this instance's mail sender when a message was queued (after the commit), so mail
+/// goes out at once rather than at the sender's next tick.
+#[derive(Clone, Debug, Default)]
+pub struct Outbox(std::sync::Arc<tokio::sync::Notify>);
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+
+    /// Until someone queued mail (a wake before this call is kept, not lost).
+    pub async fn woken(&self) {
+        self.0.notified().await
+    }
+}
+
+/// Queue a message in `tx`, the transaction of the change that calls for it; call
+/// `services.outbox.wake()` once it committed.
+pub async fn queue(
+    services: &crate::Services,
+    tx: &mut crate::WriteTx,
+    tenant_id: Option<&str>,
+    to: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    let email = bandpool_store::outbox::NewEmail {
+        tenant_id,
+        to,
+        subject,
+        body,
+    };
+    bandpool_store::outbox::queue(tx, &email, services.now()).await?;
+    Ok(())
+}
+
+/// Send every message due now (claimed first, so instances never send one twice); returns
+/// how many were attempted. A refusal is recorded with the next try, or as given up after
+/// the last.
+pub async fn send_due(services: &crate::Services) -> Result<usize, AppError> {
+    let due = bandpool_store::outbox::due(&services.db, services.now(), 50).await?;
+    for email in &due {
+        let outcome = services
+            .mailer
+            .send(&email.to, &email.subject, &email.body)
+            .await
+            .map_err(|error| match error {
+                AppError::InvalidParameter { .. } => "the address is not a mailbox".to_string(),
+                _ => "the mail server did not take the message".to_string(),
+            });
+        if outcome.is_err() {
+            metrics::counter!("bandpool_email_failures_total").increment(1);
+        }
+        bandpool_store::outbox::record_attempt(&services.db, &email.id, outcome, services.now())
+            .await?;
+    }
+    Ok(due.len())
+}
 
 #[derive(Clone)]
 pub struct Mailer {
@@ -83,6 +145,19 @@ pub fn invitation(tenant_name: &str, role: &str, url: &str) -> (String, String) 
              Accept the invitation here (the link works for {} hours):\n{url}\n\n\
              If you did not expect this, ignore this message.\n",
             bandpool_domain::accounts::INVITATION_HOURS
+        ),
+    )
+}
+
+/// A password-reset email's subject and text.
+pub fn password_reset(email: &str, url: &str) -> (String, String) {
+    (
+        "Reset your Bandpool password".to_string(),
+        format!(
+            "Someone (we hope you) asked to reset the password of {email} on Bandpool.\n\n\
+             Choose a new password here (the link works once, for {} minutes):\n{url}\n\n\
+             If it was not you, ignore this message; your password stays as it is.\n",
+            bandpool_domain::accounts::PASSWORD_RESET_MINUTES
         ),
     )
 }

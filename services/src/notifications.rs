@@ -6,7 +6,7 @@ use bandpool_domain::AppError;
 use std::time::Duration;
 
 use crate::change::{Caller, Event, Scope};
-use crate::{Actor, Services};
+use crate::{Actor, Services, WriteTx};
 
 /// Outbound HTTPS (the upstream licensing service, webhooks).
 #[derive(Clone, Debug)]
@@ -87,25 +87,45 @@ pub struct Message {
     pub data: serde_json::Value,
 }
 
-/// Send a message on the tenant's channels: an email to each recipient, and a webhook
-/// delivery queued (the delivery sweep sends it, retrying with backoff). Failures are
-/// logged, never the error of what caused the message.
+/// Send a message on the tenant's channels: an email to each recipient and a webhook
+/// delivery, both queued in one transaction (the mail sender and the delivery sweep send
+/// them, retrying with backoff). Failures are logged, never the error of what caused the
+/// message.
 pub async fn send(services: &Services, tenant_id: &str, message: Message) {
-    let targets = match bandpool_store::notifications::targets(&services.db, tenant_id).await {
-        Ok(t) => t,
+    let queued = async {
+        let mut tx = services.db.begin_write().await?;
+        queue(services, &mut tx, tenant_id, &message).await?;
+        tx.commit().await
+    }
+    .await;
+    match queued {
+        Ok(()) => services.outbox.wake(),
         Err(error) => {
-            tracing::warn!(%error, tenant_id, "could not read the tenant's channels");
-            return;
+            tracing::warn!(%error, tenant_id, "message to the tenant's channels not queued")
         }
-    };
+    }
+}
+
+/// Queue a message on the tenant's channels inside `tx` (the transaction of the change it
+/// tells of); wake the outbox once it committed.
+async fn queue(
+    services: &Services,
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    message: &Message,
+) -> Result<(), AppError> {
+    // Read on the transaction's own connection (it may hold the pool lock).
+    let targets = bandpool_store::notifications::targets(&mut *tx, tenant_id).await?;
     for to in &targets.email_recipients {
-        if let Err(error) = services
-            .mailer
-            .send(to, &message.subject, &message.text)
-            .await
-        {
-            tracing::warn!(%error, %to, subject = %message.subject, "notification email not sent");
-        }
+        crate::mail::queue(
+            services,
+            tx,
+            Some(tenant_id),
+            to,
+            &message.subject,
+            &message.text,
+        )
+        .await?;
     }
     if let Some((url, _)) = targets.webhook {
         let ts = services.now();
@@ -117,19 +137,17 @@ pub async fn send(services: &Services, tenant_id: &str, message: Message) {
             "summary": message.subject,
             "data": message.data,
         });
-        if let Err(error) = bandpool_store::notifications::enqueue_webhook(
-            &services.db,
+        bandpool_store::notifications::enqueue_webhook(
+            tx,
             tenant_id,
             message.event,
             &url,
             &payload.to_string(),
             ts,
         )
-        .await
-        {
-            tracing::warn!(%error, tenant_id, "webhook message not queued");
-        }
+        .await?;
     }
+    Ok(())
 }
 
 /// Compare usage with the limits and send one message per crossing: when a limit becomes
@@ -222,10 +240,13 @@ async fn check_limits_now(services: &Services, tenant_id: &str) -> Result<(), Ap
             });
         }
     }
+    // Each crossing's message is queued with the crossing itself: told once, and never lost.
+    for message in &messages {
+        queue(services, &mut tx, tenant_id, message).await?;
+    }
     tx.commit().await?;
-    // Recorded once, sent after: a crossing is never told twice.
-    for message in messages {
-        send(services, tenant_id, message).await;
+    if !messages.is_empty() {
+        services.outbox.wake();
     }
     Ok(())
 }
@@ -286,6 +307,7 @@ pub async fn deliver_webhooks(services: &Services) -> Result<usize, AppError> {
         };
         if let Err(error) = &outcome {
             tracing::warn!(delivery = %delivery.id, tenant = %delivery.tenant_id, %error, "webhook delivery failed");
+            metrics::counter!("bandpool_webhook_failures_total").increment(1);
         }
         if delivery.secret.is_none() {
             let reason = outcome.err().unwrap_or_default();
@@ -304,19 +326,20 @@ pub async fn deliver_webhooks(services: &Services) -> Result<usize, AppError> {
     Ok(due.len())
 }
 
-/// Email the tenant's Owners (Kill License tells them). A mail failure is logged, never an
-/// error of the action that caused it: the change is made and recorded either way.
+/// Email the tenant's Owners (Kill License tells them), through the outbox. A failure to
+/// queue is logged, never an error of the action that caused it: the change is made and
+/// recorded either way.
 pub async fn notify_owners(services: &Services, tenant_id: &str, subject: &str, body: &str) {
-    let owners = match bandpool_store::accounts::owner_emails(&services.db, tenant_id).await {
-        Ok(owners) => owners,
-        Err(error) => {
-            tracing::warn!(%error, tenant_id, "could not read the tenant's owners to email them");
-            return;
+    let queued = async {
+        let mut tx = services.db.begin_write().await?;
+        for owner in bandpool_store::accounts::owner_emails(&mut tx, tenant_id).await? {
+            crate::mail::queue(services, &mut tx, Some(tenant_id), &owner, subject, body).await?;
         }
-    };
-    for owner in owners {
-        if let Err(error) = services.mailer.send(&owner, subject, body).await {
-            tracing::warn!(%error, to = %owner, subject, "notification email not sent");
-        }
+        tx.commit().await
+    }
+    .await;
+    match queued {
+        Ok(()) => services.outbox.wake(),
+        Err(error) => tracing::warn!(%error, tenant_id, subject, "email to the Owners not queued"),
     }
 }

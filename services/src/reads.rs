@@ -31,6 +31,9 @@ pub mod licenses {
 pub mod notifications {
     pub use bandpool_store::notifications::{channels, deliveries};
 }
+pub mod outbox {
+    pub use bandpool_store::outbox::deliveries;
+}
 pub mod pool {
     pub use bandpool_store::pool::summary;
 }

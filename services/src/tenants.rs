@@ -11,10 +11,8 @@ use crate::{Actor, Services};
 #[derive(Debug)]
 pub struct CreatedTenant {
     pub tenant_id: String,
-    /// The invitation link (the command line prints it, so nothing is lost when mail fails).
+    /// The invitation link (the command line prints it; the email is queued).
     pub invitation_url: String,
-    /// Whether the invitation email went out.
-    pub mailed: Result<(), AppError>,
 }
 
 /// Create a tenant with its pool and invite its first Owner by email: the Tenants page and
@@ -40,20 +38,22 @@ pub async fn create(
         services.clock.now().timestamp_millis(),
     )
     .await?;
-    tx.commit().await?;
     let invitation_url = invitation_url(services, &link);
-    let mailed = send_invitation(
+    queue_invitation(
         services,
+        &mut tx,
+        &tenant_id,
         &owner_email,
         name.trim(),
         Role::Owner,
         &invitation_url,
     )
-    .await;
+    .await?;
+    tx.commit().await?;
+    services.outbox.wake();
     Ok(CreatedTenant {
         tenant_id,
         invitation_url,
-        mailed,
     })
 }
 
@@ -61,15 +61,18 @@ fn invitation_url(services: &Services, link: &str) -> String {
     services.portal.link(&format!("/invitation?token={link}"))
 }
 
-async fn send_invitation(
+/// Queue the invitation email in the transaction that makes the invitation.
+async fn queue_invitation(
     services: &Services,
+    tx: &mut crate::WriteTx,
+    tenant_id: &str,
     to: &str,
     tenant_name: &str,
     role: Role,
     url: &str,
 ) -> Result<(), AppError> {
     let (subject, text) = crate::mail::invitation(tenant_name, role.label(), url);
-    services.mailer.send(to, &subject, &text).await
+    crate::mail::queue(services, tx, Some(tenant_id), to, &subject, &text).await
 }
 
 /// Invite an address into the caller's tenant with a role.
@@ -102,10 +105,9 @@ pub async fn reinvite(
     issue_invitation(services, caller, &email, role, detail).await
 }
 
-/// Make (or remake) an invitation with its event, then email it. The mail goes out after
-/// the transaction committed, so no database lock waits on the mail server. When the mail
-/// server refuses, the invitation stays listed and the answer says so: "Re-invite" sends it
-/// again, and nothing the Owner typed is lost.
+/// Make (or remake) an invitation with its event and its email, in one transaction. The
+/// mail sender sends it after the commit, so nothing waits on the mail server; a refusal is
+/// retried and listed on the Notifications page, and "Re-invite" makes a new link.
 async fn issue_invitation(
     services: &Services,
     caller: &Caller,
@@ -113,7 +115,7 @@ async fn issue_invitation(
     role: Role,
     detail: String,
 ) -> Result<(), AppError> {
-    let link = services
+    services
         .change(caller.scope(), async |tx| {
             let (_, link) = bandpool_store::accounts::invite(
                 tx,
@@ -124,11 +126,23 @@ async fn issue_invitation(
                 services.now(),
             )
             .await?;
-            Ok((link, Some(Event::new("invitation_sent", email, detail))))
+            let url = invitation_url(services, &link);
+            let tenant = &caller.tenant;
+            queue_invitation(
+                services,
+                tx,
+                &tenant.tenant_id,
+                email,
+                &tenant.tenant_name,
+                role,
+                &url,
+            )
+            .await?;
+            Ok(((), Some(Event::new("invitation_sent", email, detail))))
         })
         .await?;
-    let url = invitation_url(services, &link);
-    send_invitation(services, email, &caller.tenant.tenant_name, role, &url).await
+    services.outbox.wake();
+    Ok(())
 }
 
 /// Revoke an open invitation (its link stops working).

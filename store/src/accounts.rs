@@ -606,8 +606,8 @@ pub async fn create_tenant_with_owner(
 }
 
 /// The tenant's communication channel: the email addresses of its Owners.
-pub async fn owner_emails(db: &Db, tenant_id: &str) -> Result<Vec<String>> {
-    db.fetch_all(
+pub async fn owner_emails(mut on: impl Read, tenant_id: &str) -> Result<Vec<String>> {
+    on.fetch_all(
         "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.tenant_id = $1 AND m.role = 'owner' ORDER BY u.email",
         vec![Value::Text(tenant_id.to_string())],

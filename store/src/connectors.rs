@@ -533,3 +533,25 @@ pub async fn by_id(db: &Db, id: &str) -> Result<ConnectorIdentity> {
         .ok_or_else(|| AppError::not_found("The connector"))?;
     identity_from_row(&row)
 }
+
+/// How many connectors are in each state and how many commands wait for an answer, across
+/// every tenant (for `/metrics`).
+pub async fn fleet(db: &Db) -> Result<(Vec<(String, i64)>, i64)> {
+    let states = db
+        .fetch_all(
+            "SELECT status, COUNT(*) AS n FROM connectors GROUP BY status ORDER BY status",
+            vec![],
+        )
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
+        .collect::<Result<Vec<_>>>()?;
+    let queued = db
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM connector_commands WHERE acked_at IS NULL",
+            vec![],
+        )
+        .await?
+        .try_get("n")?;
+    Ok((states, queued))
+}

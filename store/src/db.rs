@@ -176,10 +176,13 @@ impl Db {
     /// writer can interleave between a check and the write that depends on it.
     pub async fn begin_write(&self) -> Result<WriteTx> {
         // The gate before a connection: writers waiting their turn hold no connection.
+        let waited = std::time::Instant::now();
         let gate = match &self.write_gate {
             Some(gate) => Some(gate.clone().lock_owned().await),
             None => None,
         };
+        metrics::histogram!("bandpool_db_write_gate_wait_seconds")
+            .record(waited.elapsed().as_secs_f64());
         let conn = self.pool.acquire().await?;
         let begin = match self.kind {
             DbKind::Sqlite => "BEGIN IMMEDIATE",
@@ -192,6 +195,7 @@ impl Db {
             conn: Some(conn),
             kind: self.kind,
             _gate: gate,
+            began: std::time::Instant::now(),
         };
         tx.conn().execute(begin).await?;
         Ok(tx)
@@ -207,10 +211,13 @@ impl Db {
     /// instead of spinning on SQLite's busy timeout, and there is no way to write around it.
     pub async fn execute(&self, sql: &str, values: Vec<Value>) -> Result<u64> {
         let query = statement(sql, values)?;
+        let waited = std::time::Instant::now();
         let _turn = match &self.write_gate {
             Some(gate) => Some(gate.lock().await),
             None => None,
         };
+        metrics::histogram!("bandpool_db_write_gate_wait_seconds")
+            .record(waited.elapsed().as_secs_f64());
         Ok(query.execute(&self.pool).await?.rows_affected())
     }
 
@@ -297,6 +304,8 @@ pub struct WriteTx {
     kind: DbKind,
     /// This process's SQLite write turn, given back when the transaction ends.
     _gate: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// For `bandpool_db_transaction_seconds`: how long writers hold the write lock.
+    began: std::time::Instant,
 }
 
 impl WriteTx {
@@ -352,6 +361,8 @@ impl WriteTx {
         self.conn().execute("COMMIT").await?;
         // Committed: back to the pool.
         drop(self.conn.take());
+        metrics::histogram!("bandpool_db_transaction_seconds", "outcome" => "commit")
+            .record(self.began.elapsed().as_secs_f64());
         Ok(())
     }
 }
@@ -361,6 +372,8 @@ impl Drop for WriteTx {
         if let Some(conn) = self.conn.take() {
             // Not committed: detach and drop the raw connection so the server rolls back.
             drop(conn.detach());
+            metrics::histogram!("bandpool_db_transaction_seconds", "outcome" => "rollback")
+                .record(self.began.elapsed().as_secs_f64());
         }
     }
 }

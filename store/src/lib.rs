@@ -20,6 +20,7 @@ pub mod leases;
 pub mod licenses;
 pub mod licensing;
 pub mod notifications;
+pub mod outbox;
 pub mod pool;
 pub mod secret;
 pub mod seed;

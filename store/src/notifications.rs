@@ -1,7 +1,7 @@
 //! A tenant's communication channels (email recipients, a webhook), which limits are reached
 //! now (so a crossing is told once), and the webhook outbox with its retries.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, Read, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::auth::normalize_email;
 use bandpool_domain::billing::{check_webhook_url, Channels, LimitKind, WebhookDelivery};
@@ -15,8 +15,8 @@ pub struct ChannelTargets {
     pub webhook: Option<(String, String)>,
 }
 
-pub async fn targets(db: &Db, tenant_id: &str) -> Result<ChannelTargets> {
-    let Some(row) = db
+pub async fn targets(mut on: impl Read, tenant_id: &str) -> Result<ChannelTargets> {
+    let Some(row) = on
         .fetch_optional(
             "SELECT email_recipients, webhook_url, webhook_secret FROM notification_channels WHERE tenant_id = $1",
             vec![Value::Text(tenant_id.to_string())],
@@ -26,7 +26,7 @@ pub async fn targets(db: &Db, tenant_id: &str) -> Result<ChannelTargets> {
         // Never configured (a tenant from before channels existed): its Owners, as connector
         // emails always went to them.
         return Ok(ChannelTargets {
-            email_recipients: crate::accounts::owner_emails(db, tenant_id).await?,
+            email_recipients: crate::accounts::owner_emails(on, tenant_id).await?,
             webhook: None,
         });
     };
@@ -180,9 +180,9 @@ pub async fn limit_crossed(
     Ok((inserted > 0 && reached).then_some(true))
 }
 
-/// Queue a webhook message.
+/// Queue a webhook message in the transaction of the change it tells of.
 pub async fn enqueue_webhook(
-    db: &Db,
+    tx: &mut WriteTx,
     tenant_id: &str,
     event: &str,
     url: &str,
@@ -190,7 +190,7 @@ pub async fn enqueue_webhook(
     now: i64,
 ) -> Result<String> {
     let id = uuid::Uuid::new_v4().to_string();
-    db.execute(
+    tx.execute(
         "INSERT INTO webhook_deliveries (id, tenant_id, event, url, payload, created_at, status, attempts, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
         vec![
@@ -242,18 +242,7 @@ pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelive
     for r in &rows {
         let id: String = r.try_get("id")?;
         let due_at: i64 = r.try_get("next_attempt_at")?;
-        let won = db
-            .execute(
-                "UPDATE webhook_deliveries SET next_attempt_at = $3 \
-                 WHERE id = $1 AND status = 'pending' AND next_attempt_at = $2",
-                vec![
-                    Value::Text(id.clone()),
-                    Value::Int(due_at),
-                    Value::Int(now + CLAIM_SECS),
-                ],
-            )
-            .await?;
-        if won == 0 {
+        if !claim(db, "webhook_deliveries", &id, due_at, now).await? {
             continue;
         }
         claimed.push(DueDelivery {
@@ -276,18 +265,64 @@ pub fn backoff_secs(attempts: i64) -> i64 {
     30 * (1i64 << (attempts - 1).clamp(0, 6))
 }
 
-/// Record an attempt's outcome: delivered, or the error with the next try (or failed).
+/// The outboxes (webhook deliveries, emails): tables with the same columns for sending.
+const OUTBOXES: [&str; 2] = ["webhook_deliveries", "email_outbox"];
+
+fn outbox(table: &str) -> &'static str {
+    OUTBOXES
+        .into_iter()
+        .find(|t| *t == table)
+        .expect("an outbox table")
+}
+
+/// Claim a due message of an outbox for this sender: its next attempt moves `CLAIM_SECS`
+/// ahead in a compare-and-set; false when another sender claimed it first.
+pub(crate) async fn claim(db: &Db, table: &str, id: &str, due_at: i64, now: i64) -> Result<bool> {
+    let won = db
+        .execute(
+            &format!(
+                "UPDATE {} SET next_attempt_at = $3 \
+                 WHERE id = $1 AND status = 'pending' AND next_attempt_at = $2",
+                outbox(table)
+            ),
+            vec![
+                Value::Text(id.to_string()),
+                Value::Int(due_at),
+                Value::Int(now + CLAIM_SECS),
+            ],
+        )
+        .await?;
+    Ok(won > 0)
+}
+
+/// Record a webhook delivery's outcome: delivered, or the error with the next try (or
+/// failed).
 pub async fn record_attempt(
     db: &Db,
     id: &str,
     outcome: std::result::Result<(), String>,
     now: i64,
 ) -> Result<()> {
+    record_outcome(db, "webhook_deliveries", id, outcome, now).await
+}
+
+/// Record an outbox message's outcome: delivered, or the error with the next try after the
+/// backoff, or failed after `MAX_ATTEMPTS`.
+pub(crate) async fn record_outcome(
+    db: &Db,
+    table: &str,
+    id: &str,
+    outcome: std::result::Result<(), String>,
+    now: i64,
+) -> Result<()> {
+    let table = outbox(table);
     match outcome {
         Ok(()) => {
             db.execute(
-                "UPDATE webhook_deliveries SET status = 'delivered', attempts = attempts + 1, \
-                 delivered_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'pending'",
+                &format!(
+                    "UPDATE {table} SET status = 'delivered', attempts = attempts + 1, \
+                     delivered_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'pending'"
+                ),
                 vec![Value::Text(id.to_string()), Value::Int(now)],
             )
             .await?;
@@ -296,7 +331,7 @@ pub async fn record_attempt(
             // The claim makes this caller the only one recording this attempt.
             let row = db
                 .fetch_one(
-                    "SELECT attempts FROM webhook_deliveries WHERE id = $1",
+                    &format!("SELECT attempts FROM {table} WHERE id = $1"),
                     vec![Value::Text(id.to_string())],
                 )
                 .await?;
@@ -308,8 +343,10 @@ pub async fn record_attempt(
                 ("pending", Some(now + backoff_secs(attempts)))
             };
             db.execute(
-                "UPDATE webhook_deliveries SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
-                 last_error = $4 WHERE id = $1 AND status = 'pending'",
+                &format!(
+                    "UPDATE {table} SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
+                     last_error = $4 WHERE id = $1 AND status = 'pending'"
+                ),
                 vec![
                     Value::Text(id.to_string()),
                     Value::Text(status.to_string()),
@@ -321,6 +358,27 @@ pub async fn record_attempt(
         }
     }
     Ok(())
+}
+
+/// How many messages of an outbox wait to be sent, and how many were given up, across every
+/// tenant (for `/metrics`).
+pub(crate) async fn backlog(db: &Db, table: &str) -> Result<(i64, i64)> {
+    let row = db
+        .fetch_one(
+            &format!(
+                "SELECT COALESCE(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END), 0) AS pending, \
+                 COALESCE(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END), 0) AS failed FROM {}",
+                outbox(table)
+            ),
+            vec![],
+        )
+        .await?;
+    Ok((row.try_get("pending")?, row.try_get("failed")?))
+}
+
+/// Webhook deliveries waiting and given up, across every tenant (for `/metrics`).
+pub async fn webhook_backlog(db: &Db) -> Result<(i64, i64)> {
+    backlog(db, "webhook_deliveries").await
 }
 
 /// Stop retrying a delivery (nothing can be sent: the webhook was turned off).

@@ -545,16 +545,21 @@ db_test!(
         assert_eq!(targets.email_recipients, ["ops@acme.test"]);
         assert_eq!(targets.webhook.clone().unwrap().1, rotated.clone().unwrap());
 
-        let id = notifications::enqueue_webhook(
-            &db,
-            &t,
-            "asset_limit_reached",
-            "https://hooks.acme.test/x",
-            "{}",
-            NOW,
-        )
-        .await
-        .unwrap();
+        let id = {
+            let mut tx = db.begin_write().await.unwrap();
+            let id = notifications::enqueue_webhook(
+                &mut tx,
+                &t,
+                "asset_limit_reached",
+                "https://hooks.acme.test/x",
+                "{}",
+                NOW,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            id
+        };
         let mut now = NOW;
         for attempt in 1..=notifications::MAX_ATTEMPTS {
             let due = notifications::due_webhooks(&db, now, 10).await.unwrap();
@@ -579,16 +584,21 @@ db_test!(
             .unwrap()
             .is_empty());
         // A message queued for an address the webhook has since left is not signed for it.
-        let moved = notifications::enqueue_webhook(
-            &db,
-            &t,
-            "asset_limit_reached",
-            "https://hooks.acme.test/x",
-            "{}",
-            now,
-        )
-        .await
-        .unwrap();
+        let moved = {
+            let mut tx = db.begin_write().await.unwrap();
+            let id = notifications::enqueue_webhook(
+                &mut tx,
+                &t,
+                "asset_limit_reached",
+                "https://hooks.acme.test/x",
+                "{}",
+                now,
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+            id
+        };
         let mut tx = db.begin_write().await.unwrap();
         notifications::set_channels(
             &mut tx,

@@ -29,7 +29,7 @@ pub async fn create_tenant(
         };
         let capacity = number("max_capacity_mbps", &max_capacity_mbps)?;
         let limit = number("loadmaster_limit", &loadmaster_limit)?;
-        let created = bandpool_services::tenants::create(
+        bandpool_services::tenants::create(
             services,
             &principal.into(),
             &name,
@@ -37,8 +37,8 @@ pub async fn create_tenant(
             capacity,
             limit,
         )
-        .await?;
-        created.mailed
+        .await
+        .map(drop)
     })
     .await
 }

@@ -4,8 +4,8 @@
 #![allow(clippy::too_many_arguments)]
 
 use bandpool_domain::billing::{
-    ApplicationPage, Channels, Entitlement, EntitlementSync, UsageOverview, VirtualService,
-    WebhookDelivery,
+    ApplicationPage, Channels, EmailDelivery, Entitlement, EntitlementSync, UsageOverview,
+    VirtualService, WebhookDelivery,
 };
 use bandpool_domain::AppError;
 use leptos::prelude::*;
@@ -113,13 +113,15 @@ pub async fn change_application(
     .await
 }
 
-/// The tenant's communication channels and its latest webhook deliveries.
+/// The tenant's communication channels, its latest webhook deliveries and its latest emails.
 #[server(prefix = "/_server", endpoint = "get_channels")]
-pub async fn get_channels() -> Result<(Channels, Vec<WebhookDelivery>), AppError> {
+pub async fn get_channels() -> Result<(Channels, Vec<WebhookDelivery>, Vec<EmailDelivery>), AppError>
+{
     crate::serve::tenant(Permission::ManageUsage, async |services, caller| {
         Ok((
             reads::notifications::channels(&services.db, caller.tenant_id()).await?,
             reads::notifications::deliveries(&services.db, caller.tenant_id(), 50).await?,
+            reads::outbox::deliveries(&services.db, caller.tenant_id(), 50).await?,
         ))
     })
     .await

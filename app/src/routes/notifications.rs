@@ -1,9 +1,10 @@
 //! Notifications: the tenant's communication channels (email recipients; a webhook whose
-//! messages are signed with HMAC-SHA256 and retried with backoff) and the latest webhook
-//! deliveries, failures included.
+//! messages are signed with HMAC-SHA256 and retried with backoff), the latest webhook
+//! deliveries and the latest emails, failures included.
 
 use crate::components::error_note::ErrorNote;
 use crate::functions::usage::{get_channels, SetChannels};
+use bandpool_domain::billing::EmailDelivery;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,7 +20,7 @@ pub fn Notifications() -> impl IntoView {
             {move || Suspend::new(async move {
                 match channels.await {
                     Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok((channels, deliveries)) => view! {
+                    Ok((channels, deliveries, emails)) => view! {
                         <section class="card">
                             <h2>"Communication channel"</h2>
                             <p class="muted">
@@ -78,10 +79,45 @@ pub fn Notifications() -> impl IntoView {
                                 .into_any()
                             }}
                         </section>
+                        <EmailDeliveries emails/>
                     }
                     .into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// The tenant's latest emails: a message the mail server refused is retried with backoff and
+/// shown here with its error, never lost silently.
+#[component]
+fn EmailDeliveries(emails: Vec<EmailDelivery>) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>"Emails"</h2>
+            {if emails.is_empty() {
+                view! { <p class="empty">"No email has been sent."</p> }.into_any()
+            } else {
+                view! {
+                    <table class="data deliveries emails">
+                        <thead><tr><th>"To"</th><th>"Subject"</th><th>"Created"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th></tr></thead>
+                        <tbody>
+                            {emails.into_iter().map(|e| view! {
+                                <tr data-email=e.status.clone()>
+                                    <td>{e.to.clone()}</td>
+                                    <td>{e.subject.clone()}</td>
+                                    <td>{format_datetime(e.created_at)}</td>
+                                    <td>{match e.status.as_str() { "delivered" => "Sent", "failed" => "Failed (given up)", _ => "Pending" }}</td>
+                                    <td class="num">{e.attempts}</td>
+                                    <td>{e.next_attempt_at.map(format_datetime).unwrap_or_default()}</td>
+                                    <td>{e.last_error.clone().unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </section>
     }
 }

@@ -107,3 +107,19 @@ pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), crate::Ap
         _ => Err(bad("must be an https:// address")),
     }
 }
+
+/// An email the portal sent (or is trying to send) about the tenant: its Notifications page
+/// lists them, so a message the mail server refused is seen, not lost.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailDelivery {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub created_at: i64,
+    /// pending, delivered or failed.
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: Option<i64>,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<i64>,
+}

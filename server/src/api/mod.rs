@@ -14,120 +14,121 @@ pub mod usage;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post, put};
+use axum::routing::{delete, get, post, put, MethodRouter};
 use axum::Router;
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
 use std::collections::HashMap;
 
-/// Every route of the API, as `(method, path)`; the OpenAPI document must describe each.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("get", "/api/v1/pool"),
-    ("get", "/api/v1/pool/allocation/monthly"),
-    ("get", "/api/v1/pool/allocation/daily"),
-    ("get", "/api/v1/licenses"),
-    ("get", "/api/v1/licenses/{id}/history"),
-    ("get", "/api/v1/licenses/export.csv"),
-    ("post", "/api/v1/licenses/{id}/kill"),
-    ("post", "/api/v1/licenses/sync"),
-    ("get", "/api/v1/licenses/sync/{id}"),
-    ("get", "/api/v1/connectors"),
-    ("post", "/api/v1/connectors"),
-    ("get", "/api/v1/devices"),
-    ("delete", "/api/v1/devices/{id}"),
-    ("post", "/api/v1/devices/{id}/block"),
-    ("post", "/api/v1/devices/{id}/unblock"),
-    ("post", "/api/v1/connector/register"),
-    ("post", "/api/v1/connector/heartbeat"),
-    ("post", "/api/v1/connector/checks"),
-    ("post", "/api/v1/connector/activations"),
-    ("post", "/api/v1/connector/deactivations"),
-    ("get", "/api/v1/connector/commands"),
-    ("post", "/api/v1/connector/commands/{id}/ack"),
-    ("get", "/api/v1/usage"),
-    ("get", "/api/v1/usage/export.csv"),
-    ("get", "/api/v1/entitlements"),
-    ("post", "/api/v1/entitlements/sync"),
-    ("get", "/api/v1/entitlements/sync/{id}"),
-    ("get", "/api/v1/applications"),
-    ("post", "/api/v1/applications"),
-    ("post", "/api/v1/applications/quick-map"),
-    ("delete", "/api/v1/applications/{id}"),
-    ("put", "/api/v1/applications/{id}/virtual-services/{vs}"),
-    ("delete", "/api/v1/applications/{id}/virtual-services/{vs}"),
-    ("get", "/api/v1/virtual-services"),
-    ("get", "/api/v1/notifications/channels"),
-    ("put", "/api/v1/notifications/channels"),
-    ("get", "/api/v1/notifications/webhook-deliveries"),
-    ("get", "/api/v1/events"),
-    ("get", "/api/v1/events/export.csv"),
-    ("get", "/api/v1/openapi.json"),
-];
+/// One route: method, path under /api/v1, handler.
+pub type Endpoint = (&'static str, &'static str, MethodRouter<AppState>);
 
-/// The API's routes; `benchmark_baseline` adds the benchmark's bare check handler
-/// (`connector::baseline_checks`), never listed in `ROUTES` or the OpenAPI document.
-pub fn router(benchmark_baseline: bool) -> Router<AppState> {
-    Router::new()
-        .route("/pool", get(pool::summary))
-        .route("/pool/allocation/monthly", get(pool::monthly))
-        .route("/pool/allocation/daily", get(pool::daily))
-        .route("/licenses", get(licenses::list))
-        .route("/licenses/export.csv", get(export::export_csv))
-        .route("/licenses/{id}/history", get(licenses::history))
-        .route("/licenses/{id}/kill", post(connectors::kill))
-        .route("/licenses/sync", post(connectors::sync))
-        .route("/licenses/sync/{id}", get(connectors::sync_run))
-        .route(
-            "/connectors",
-            get(connectors::list).post(connectors::create),
-        )
-        .route("/devices", get(connectors::devices))
-        .route("/devices/{id}", delete(connectors::remove_device))
-        .route("/devices/{id}/block", post(connectors::block_device))
-        .route("/devices/{id}/unblock", post(connectors::unblock_device))
-        .route("/usage", get(usage::overview))
-        .route("/usage/export.csv", get(usage::export_csv))
-        .route("/entitlements", get(usage::entitlement))
-        .route("/entitlements/sync", post(usage::sync))
-        .route("/entitlements/sync/{id}", get(usage::sync_run))
-        .route(
-            "/applications",
-            get(usage::applications).post(usage::create_application),
-        )
-        .route("/applications/quick-map", post(usage::quick_map))
-        .route("/applications/{id}", delete(usage::delete_application))
-        .route(
+/// Every route of the API. The router mounts exactly these; the OpenAPI test and the
+/// authorization matrix read them (`routes`), so a route cannot be served without being
+/// described and covered.
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        ("get", "/pool", get(pool::summary)),
+        ("get", "/pool/allocation/monthly", get(pool::monthly)),
+        ("get", "/pool/allocation/daily", get(pool::daily)),
+        ("get", "/licenses", get(licenses::list)),
+        ("get", "/licenses/{id}/history", get(licenses::history)),
+        ("get", "/licenses/export.csv", get(export::export_csv)),
+        ("post", "/licenses/{id}/kill", post(connectors::kill)),
+        ("post", "/licenses/sync", post(connectors::sync)),
+        ("get", "/licenses/sync/{id}", get(connectors::sync_run)),
+        ("get", "/connectors", get(connectors::list)),
+        ("post", "/connectors", post(connectors::create)),
+        ("get", "/devices", get(connectors::devices)),
+        ("delete", "/devices/{id}", delete(connectors::remove_device)),
+        (
+            "post",
+            "/devices/{id}/block",
+            post(connectors::block_device),
+        ),
+        (
+            "post",
+            "/devices/{id}/unblock",
+            post(connectors::unblock_device),
+        ),
+        // The connector protocol (`connector.rs`): its own credential, no session, no token.
+        ("post", "/connector/register", post(connector::register)),
+        ("post", "/connector/heartbeat", post(connector::heartbeat)),
+        ("post", "/connector/checks", post(connector::checks)),
+        ("post", "/connector/activations", post(connector::activate)),
+        (
+            "post",
+            "/connector/deactivations",
+            post(connector::deactivate),
+        ),
+        ("get", "/connector/commands", get(connector::commands)),
+        ("post", "/connector/commands/{id}/ack", post(connector::ack)),
+        ("get", "/usage", get(usage::overview)),
+        ("get", "/usage/export.csv", get(usage::export_csv)),
+        ("get", "/entitlements", get(usage::entitlement)),
+        ("post", "/entitlements/sync", post(usage::sync)),
+        ("get", "/entitlements/sync/{id}", get(usage::sync_run)),
+        ("get", "/applications", get(usage::applications)),
+        ("post", "/applications", post(usage::create_application)),
+        ("post", "/applications/quick-map", post(usage::quick_map)),
+        (
+            "delete",
+            "/applications/{id}",
+            delete(usage::delete_application),
+        ),
+        (
+            "put",
             "/applications/{id}/virtual-services/{vs}",
-            put(usage::map).delete(usage::unmap),
-        )
-        .route("/virtual-services", get(usage::virtual_services))
-        .route(
-            "/notifications/channels",
-            get(usage::channels).put(usage::set_channels),
-        )
-        .route("/notifications/webhook-deliveries", get(usage::deliveries))
-        .nest("/connector", connector_router(benchmark_baseline))
-        .route("/events", get(events::list))
-        .route("/events/export.csv", get(export::export_events))
-        .route("/openapi.json", get(openapi::document))
-        .fallback(|| async { AppError::not_found("This API endpoint") })
+            put(usage::map),
+        ),
+        (
+            "delete",
+            "/applications/{id}/virtual-services/{vs}",
+            delete(usage::unmap),
+        ),
+        ("get", "/virtual-services", get(usage::virtual_services)),
+        ("get", "/notifications/channels", get(usage::channels)),
+        ("put", "/notifications/channels", put(usage::set_channels)),
+        (
+            "get",
+            "/notifications/webhook-deliveries",
+            get(usage::deliveries),
+        ),
+        (
+            "get",
+            "/notifications/email-deliveries",
+            get(usage::email_deliveries),
+        ),
+        ("get", "/events", get(events::list)),
+        ("get", "/events/export.csv", get(export::export_events)),
+        ("get", "/openapi.json", get(openapi::document)),
+    ]
 }
 
-/// The connector protocol (`connector.rs`): its own credential, no session, no API token.
-fn connector_router(benchmark_baseline: bool) -> Router<AppState> {
-    let router = if benchmark_baseline {
-        Router::new().route("/baseline/checks", post(connector::baseline_checks))
-    } else {
-        Router::new()
-    };
-    router
-        .route("/register", post(connector::register))
-        .route("/heartbeat", post(connector::heartbeat))
-        .route("/checks", post(connector::checks))
-        .route("/activations", post(connector::activate))
-        .route("/deactivations", post(connector::deactivate))
-        .route("/commands", get(connector::commands))
-        .route("/commands/{id}/ack", post(connector::ack))
+/// Every route of the API as `(method, full path)`.
+pub fn routes() -> Vec<(&'static str, String)> {
+    endpoints()
+        .into_iter()
+        .map(|(method, path, _)| (method, format!("/api/v1{path}")))
+        .collect()
+}
+
+/// The API's routes; `benchmark_baseline` adds the benchmark's bare check handler
+/// (`connector::baseline_checks`), never listed in `endpoints` or the OpenAPI document.
+pub fn router(benchmark_baseline: bool) -> Router<AppState> {
+    let mut router = Router::new();
+    if benchmark_baseline {
+        router = router.route(
+            "/connector/baseline/checks",
+            post(connector::baseline_checks),
+        );
+    }
+    endpoints()
+        .into_iter()
+        .fold(router, |router, (_, path, handler)| {
+            router.route(path, handler)
+        })
+        .fallback(|| async { AppError::not_found("This API endpoint") })
 }
 
 /// Who is calling: the principal the authentication middleware resolved from a session

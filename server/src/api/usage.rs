@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::billing::{
-    usage_csv_rows, usage_file_name, ApplicationPage, Channels, Entitlement, EntitlementSync,
-    UsageOverview, VirtualService, WebhookDelivery,
+    usage_csv_rows, usage_file_name, ApplicationPage, Channels, EmailDelivery, Entitlement,
+    EntitlementSync, UsageOverview, VirtualService, WebhookDelivery,
 };
 use bandpool_domain::AppError;
 use bandpool_services::applications::{self, ApplicationChange};
@@ -311,5 +311,19 @@ pub async fn deliveries(
     let tenant = caller.tenant(Permission::ManageUsage)?;
     Ok(Json(
         reads::notifications::deliveries(&state.db, &tenant, 100).await?,
+    ))
+}
+
+/// GET /api/v1/notifications/email-deliveries: the tenant's latest 100 emails, newest first
+/// (pending, delivered or failed, with the last error).
+pub async fn email_deliveries(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+) -> Result<Json<Vec<EmailDelivery>>, AppError> {
+    params.only(&[])?;
+    let tenant = caller.tenant(Permission::ManageUsage)?;
+    Ok(Json(
+        reads::outbox::deliveries(&state.db, &tenant, 100).await?,
     ))
 }

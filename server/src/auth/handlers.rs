@@ -411,37 +411,7 @@ pub async fn forgot_password(
             .attempt(&format!("reset:ip:{ip}"), limit.saturating_mul(3), hour)?;
         auth.limiter
             .attempt(&format!("reset:email:{email}"), limit, hour)?;
-        let Some(user) = accounts::user_by_email(&state.db, &email).await? else {
-            return Ok(());
-        };
-        if user.password_hash.is_none() {
-            return Ok(());
-        }
-        let now = state.clock.now_ts();
-        let link = state
-            .change_for_person(Some(&user.id), &Actor::anonymous(&email), async |tx| {
-                let link = accounts::create_password_reset(tx, &user.id, now).await?;
-                Ok((
-                    link,
-                    Event::new("password_reset_requested", email.clone(), ""),
-                ))
-            })
-            .await?;
-        let url = state.portal.link(&format!("/reset-password?token={link}"));
-        state
-            .mailer
-            .send(
-                &user.email,
-                "Reset your Bandpool password",
-                &format!(
-                    "Someone (we hope you) asked to reset the password of {} on Bandpool.\n\n\
-                     Choose a new password here (the link works once, for {} minutes):\n{url}\n\n\
-                     If it was not you, ignore this message; your password stays as it is.\n",
-                    user.email,
-                    bandpool_domain::accounts::PASSWORD_RESET_MINUTES
-                ),
-            )
-            .await
+        bandpool_services::people::request_password_reset(&state, &email).await
     }
     .await;
     answer(

@@ -21,19 +21,6 @@ use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request};
 
-/// Every route under /auth, as `(method, path)`.
-pub const ROUTES: &[(&str, &str)] = &[
-    ("post", "/auth/sign-in"),
-    ("get", "/auth/sso"),
-    ("get", "/auth/oidc/callback"),
-    ("post", "/auth/sign-out"),
-    ("post", "/auth/sign-out-everywhere"),
-    ("post", "/auth/forgot-password"),
-    ("post", "/auth/reset-password"),
-    ("post", "/auth/invitation"),
-    ("post", "/auth/tenant"),
-];
-
 /// Attempt limits (settings `rate_*`).
 #[derive(Debug, Clone)]
 pub struct Limits {

@@ -244,6 +244,13 @@ pub const MATRIX: &[Route] = &[
         Change,
     ),
     r(
+        "get",
+        "/api/v1/notifications/email-deliveries",
+        "/api/v1/notifications/email-deliveries",
+        NONE,
+        Change,
+    ),
+    r(
         "delete",
         "/api/v1/devices/{id}",
         "/api/v1/devices/00000000-0000-0000-0000-000000000000",
@@ -630,6 +637,10 @@ pub const MATRIX: &[Route] = &[
         Public,
     ),
     r("get", "/auth/sso", "/auth/sso", NONE, Public),
+    // The way in, health, and metrics (read from this machine, as the tests are).
+    r("get", "/", "/", NONE, Public),
+    r("get", "/healthz", "/healthz", NONE, Public),
+    r("get", "/metrics", "/metrics", NONE, Public),
     r(
         "get",
         "/auth/oidc/callback",

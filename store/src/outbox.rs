@@ -1,0 +1,125 @@
+//! The email outbox: messages queued in the transaction of the change that calls for them,
+//! claimed and sent by a mail sender, retried with the webhooks' backoff, listed per tenant.
+
+use bandpool_domain::billing::EmailDelivery;
+use sqlx::Row;
+
+use crate::db::{Db, Value, WriteTx};
+use crate::Result;
+
+/// A message to queue.
+#[derive(Debug, Clone)]
+pub struct NewEmail<'a> {
+    /// The tenant it concerns (its Notifications page lists it), if any.
+    pub tenant_id: Option<&'a str>,
+    pub to: &'a str,
+    pub subject: &'a str,
+    pub body: &'a str,
+}
+
+/// Queue a message in the change's transaction: it is sent only if the change commits.
+pub async fn queue(tx: &mut WriteTx, email: &NewEmail<'_>, now: i64) -> Result<String> {
+    let id = uuid::Uuid::new_v4().to_string();
+    tx.execute(
+        "INSERT INTO email_outbox (id, tenant_id, recipient, subject, body, created_at, status, attempts, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
+        vec![
+            Value::Text(id.clone()),
+            Value::OptText(email.tenant_id.map(str::to_string)),
+            Value::Text(email.to.to_string()),
+            Value::Text(email.subject.to_string()),
+            Value::Text(email.body.to_string()),
+            Value::Int(now),
+        ],
+    )
+    .await?;
+    Ok(id)
+}
+
+/// A queued message to send now.
+#[derive(Debug, Clone)]
+pub struct DueEmail {
+    pub id: String,
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// The messages due now (at most `limit`), each claimed for this caller: its next attempt
+/// moves `CLAIM_SECS` ahead in a compare-and-set, so two senders never send one message.
+pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
+    let rows = db
+        .fetch_all(
+            &format!(
+                "SELECT id, recipient, subject, body, next_attempt_at FROM email_outbox \
+                 WHERE status = 'pending' AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT {limit}"
+            ),
+            vec![Value::Int(now)],
+        )
+        .await?;
+    let mut claimed = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let due_at: i64 = row.try_get("next_attempt_at")?;
+        if crate::notifications::claim(db, "email_outbox", &id, due_at, now).await? {
+            claimed.push(DueEmail {
+                id,
+                to: row.try_get("recipient")?,
+                subject: row.try_get("subject")?,
+                body: row.try_get("body")?,
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+/// Record a send's outcome: delivered (the body is cleared), or the error with the next try,
+/// or failed after the last (the body is cleared then too).
+pub async fn record_attempt(
+    db: &Db,
+    id: &str,
+    outcome: std::result::Result<(), String>,
+    now: i64,
+) -> Result<()> {
+    crate::notifications::record_outcome(db, "email_outbox", id, outcome, now).await?;
+    db.execute(
+        "UPDATE email_outbox SET body = '' WHERE id = $1 AND status <> 'pending'",
+        vec![Value::Text(id.to_string())],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The tenant's latest messages, newest first.
+pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<EmailDelivery>> {
+    db.fetch_all(
+        &format!(
+            "SELECT id, recipient, subject, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
+             FROM email_outbox WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
+        ),
+        vec![Value::Text(tenant_id.to_string())],
+    )
+    .await?
+    .iter()
+    .map(|r| {
+        Ok(EmailDelivery {
+            id: r.try_get("id")?,
+            to: r.try_get("recipient")?,
+            subject: r.try_get("subject")?,
+            created_at: r.try_get("created_at")?,
+            status: r.try_get("status")?,
+            attempts: r.try_get("attempts")?,
+            next_attempt_at: r.try_get("next_attempt_at")?,
+            last_error: r.try_get("last_error")?,
+            delivered_at: r.try_get("delivered_at")?,
+        })
+    })
+    .collect()
+}
+
+/// How many messages wait to be sent, and how many were given up, across every tenant
+/// (for `/metrics`).
+pub async fn backlog(db: &Db) -> Result<(i64, i64)> {
+    crate::notifications::backlog(db, "email_outbox").await
+}
