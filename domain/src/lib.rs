@@ -7,6 +7,7 @@
 //! error type with its stable codes.
 
 pub mod accounts;
+pub mod activation;
 pub mod allocation;
 pub mod auth;
 pub mod billing;

@@ -360,6 +360,8 @@ mod email {
             .post_form(&browser, "/auth/forgot-password", &[("email", REVIEWER)])
             .await;
         assert_eq!(status, 303);
+        mail.wait_for_subject(REVIEWER, "Reset your Bandpool password", 2)
+            .await;
         let late = mail
             .link(REVIEWER, &format!("{}/reset-password?token=", app.base))
             .await;
@@ -403,7 +405,8 @@ mod email {
             .call(&app.client, "reinvite_user", &[("invitation_id", &id)])
             .await;
         assert_eq!(status, 200);
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        mail.wait_for_subject(invitee, "You are invited to Empty Corp on Bandpool", 2)
+            .await;
         let second = mail
             .link(invitee, &format!("{}/invitation?token=", app.base))
             .await;
@@ -500,39 +503,19 @@ mod email {
         assert_eq!(events(&app, "?action=invitation_sent").await["total"], 3);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn password_reset_by_email_sqlite() {
+    async fn password_reset_by_email_on(db: &bandpool_store::testing::TestDb) {
         let mail = MailServer::start();
-        let db = bandpool_store::testing::TestDb::sqlite().await;
-        password_reset(spawn(&db, &mail).await, mail).await;
-        db.finish().await;
+        password_reset(spawn(db, &mail).await, mail).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn password_reset_by_email_postgres() {
-        if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-            let mail = MailServer::start();
-            password_reset(spawn(&db, &mail).await, mail).await;
-            db.finish().await;
-        }
-    }
+    db_test!(password_reset_by_email, password_reset_by_email_on);
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn invitations_by_email_sqlite() {
+    async fn invitations_by_email_on(db: &bandpool_store::testing::TestDb) {
         let mail = MailServer::start();
-        let db = bandpool_store::testing::TestDb::sqlite().await;
-        invitations(spawn(&db, &mail).await, mail).await;
-        db.finish().await;
+        invitations(spawn(db, &mail).await, mail).await;
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn invitations_by_email_postgres() {
-        if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-            let mail = MailServer::start();
-            invitations(spawn(&db, &mail).await, mail).await;
-            db.finish().await;
-        }
-    }
+    db_test!(invitations_by_email, invitations_by_email_on);
 }
 
 app_test!(
@@ -812,17 +795,16 @@ mod token_rate_limit {
         );
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let db = bandpool_store::testing::TestDb::sqlite().await;
-        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
+    async fn on(db: &bandpool_store::testing::TestDb) {
+        let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
             s.sign_in.rate_token_requests_per_minute = 3;
             s.sign_in.rate_bad_tokens_per_minute = 2;
         })
         .await;
         run(app).await;
-        db.finish().await;
     }
+
+    db_test!(on);
 }
 
 app_test!(
@@ -1112,24 +1094,36 @@ mod https_cookies {
         assert!((25 * 60..=30 * 60).contains(&idle), "{idle} s");
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let db = bandpool_store::testing::TestDb::sqlite().await;
-        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
+    async fn on(db: &bandpool_store::testing::TestDb) {
+        let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
             s.portal.public_url = "https://licenses.example.com".into();
             s.portal.session_idle_minutes = 30;
         })
         .await;
         run(app).await;
-        db.finish().await;
     }
+
+    db_test!(on);
 }
 
 mod mail_server_down {
     use super::*;
 
-    /// The mail server refuses: a clear 503, and the invitation is kept, listed, for Re-invite.
-    async fn run(app: TestApp) {
+    async fn emails(app: &TestApp) -> serde_json::Value {
+        let (status, list) = app.get_json("/api/v1/notifications/email-deliveries").await;
+        assert_eq!(status, 200, "{list}");
+        list
+    }
+
+    /// The mail server refuses: the invitation is made at once (a request never waits on
+    /// SMTP), its email stays queued, listed with the error and retried with backoff; a
+    /// portal started again with the mail server back sends it, so nothing is lost.
+    async fn on(db: &bandpool_store::testing::TestDb) {
+        let closed = common::mail::free_port();
+        let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {
+            s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{closed}").into());
+        })
+        .await;
         let (status, body) = app
             .call(
                 &app.client,
@@ -1137,33 +1131,73 @@ mod mail_server_down {
                 &[("email", "later@demo.test"), ("role", "admin")],
             )
             .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (503, Some("mail_unavailable")),
-            "{body}"
-        );
+        assert_eq!(status, 200, "{body}");
         let (_, team) = app.call(&app.client, "get_team", &[]).await;
         assert_eq!(team["invitations"][0]["email"], "later@demo.test", "{team}");
+
+        // The sender tried once: the message is listed, pending, with the refusal.
+        let listed = common::eventually("the first attempt is listed", || async {
+            let list = emails(&app).await;
+            (list[0]["attempts"] == 1).then_some(list)
+        })
+        .await;
+        assert_eq!(listed[0]["to"], "later@demo.test", "{listed}");
+        assert_eq!(listed[0]["status"], "pending", "{listed}");
+        assert_eq!(
+            listed[0]["last_error"], "the mail server did not take the message",
+            "{listed}"
+        );
+        // Not tried again before its backoff, then tried again after it.
+        assert_eq!(
+            bandpool_services::mail::send_due(&app.state).await.unwrap(),
+            0
+        );
+        app.clock.advance(chrono::Duration::seconds(31));
+        assert_eq!(
+            bandpool_services::mail::send_due(&app.state).await.unwrap(),
+            1
+        );
+        assert_eq!(emails(&app).await[0]["attempts"], 2);
+
+        // Re-invite still answers at once, with a new message queued.
         let id = team["invitations"][0]["id"].as_str().unwrap();
         let (status, _) = app
             .call(&app.client, "reinvite_user", &[("invitation_id", id)])
             .await;
-        assert_eq!(status, 503, "still down, still said");
-        let (_, team) = app.call(&app.client, "get_team", &[]).await;
-        assert_eq!(team["invitations"].as_array().unwrap().len(), 1);
-    }
+        assert_eq!(status, 200);
+        assert_eq!(emails(&app).await.as_array().unwrap().len(), 2);
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        let closed = common::mail::free_port();
-        let db = bandpool_store::testing::TestDb::sqlite().await;
-        let app = TestApp::spawn_with(&db, Seed::EmptyPool, |s| {
-            s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{closed}").into());
+        // Another portal on the same database, its mail server answering: once the retries
+        // are due, both messages go out.
+        let mail = MailServer::start();
+        let smtp = mail.smtp_url.clone();
+        let again = TestApp::spawn_with(db, Seed::Nothing, move |s| {
+            s.mail.smtp_url = Some(smtp.into());
         })
         .await;
-        run(app).await;
-        db.finish().await;
+        again.clock.advance(chrono::Duration::hours(1));
+        again.state.outbox.wake();
+        let link = mail
+            .link(
+                "later@demo.test",
+                &format!("{}/invitation?token=", app.base),
+            )
+            .await;
+        assert!(link.contains("token="), "{link}");
+        common::eventually("both messages are sent", || async {
+            let list = emails(&app).await;
+            let sent = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|m| m["status"] == "delivered")
+                .count();
+            (sent == 2).then_some(())
+        })
+        .await;
     }
+
+    db_test!(on);
 }
 
 app_test!(

@@ -452,9 +452,12 @@ async fn health(db: &bandpool_store::testing::TestDb) {
             .map(|m| m["subject"].as_str().unwrap_or("").to_string())
             .collect()
     };
-    assert!(subjects(mail.messages(OWNER).await)
-        .iter()
-        .any(|s| s == "Connector dc-east is down"));
+    assert!(subjects(
+        mail.wait_for_subject(OWNER, "Connector dc-east is down", 1)
+            .await
+    )
+    .iter()
+    .any(|s| s == "Connector dc-east is down"));
     let (_, connectors) = app.get_json("/api/v1/connectors").await;
     assert_eq!(connectors[0]["status"], "down");
 
@@ -470,18 +473,8 @@ async fn health(db: &bandpool_store::testing::TestDb) {
         .get_json(&format!("/api/v1/licenses/{license}/history"))
         .await;
     assert_eq!(status_of(&history), "active");
-    let mut back = false;
-    for _ in 0..50 {
-        if subjects(mail.messages(OWNER).await)
-            .iter()
-            .any(|s| s == "Connector dc-east is back online")
-        {
-            back = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(back, "no email said the connector is back");
+    mail.wait_for_subject(OWNER, "Connector dc-east is back online", 1)
+        .await;
 
     // Kill License emails the Owners too (a second license, so the first can expire below).
     let (_, second) = post(
@@ -499,7 +492,7 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     .await;
     assert_eq!(status, 200);
     let killed = mail
-        .messages(OWNER)
+        .wait_for_subject(OWNER, "License killed: lm-2 (10.2.0.2)", 1)
         .await
         .into_iter()
         .find(|m| m["subject"] == "License killed: lm-2 (10.2.0.2)");
@@ -528,17 +521,4 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     assert_eq!(events["total"], 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connector_health_sqlite() {
-    let db = bandpool_store::testing::TestDb::sqlite().await;
-    health(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connector_health_postgres() {
-    if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-        health(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(connector_health, health);

@@ -546,17 +546,7 @@ async fn create_connector_prints_only_the_token(test_db: &bandpool_store::testin
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_connector_prints_only_the_token_sqlite() {
-    let db = bandpool_store::testing::TestDb::sqlite().await;
-    create_connector_prints_only_the_token(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn create_connector_prints_only_the_token_postgres() {
-    if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-        create_connector_prints_only_the_token(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(
+    create_connector_prints_only_the_token,
+    create_connector_prints_only_the_token
+);

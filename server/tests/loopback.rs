@@ -243,20 +243,10 @@ async fn licensing_through_the_connector(db: &TestDb) {
     agent.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn licensing_through_the_connector_sqlite() {
-    let db = TestDb::sqlite().await;
-    licensing_through_the_connector(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn licensing_through_the_connector_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        licensing_through_the_connector(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(
+    licensing_through_the_connector,
+    licensing_through_the_connector
+);
 
 /// Connector down → grace → back → Active; down again → Expired after 30 days.
 async fn grace_through_the_connector(db: &TestDb) {
@@ -321,20 +311,7 @@ async fn grace_through_the_connector(db: &TestDb) {
     agent.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grace_through_the_connector_sqlite() {
-    let db = TestDb::sqlite().await;
-    grace_through_the_connector(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn grace_through_the_connector_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        grace_through_the_connector(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(grace_through_the_connector, grace_through_the_connector);
 
 /// A portal instance that can be stopped and started again on the same address.
 struct Portal {
@@ -426,20 +403,10 @@ async fn queue_survives_a_portal_restart(db: &TestDb) {
     portal.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_survives_a_portal_restart_sqlite() {
-    let db = TestDb::sqlite().await;
-    queue_survives_a_portal_restart(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queue_survives_a_portal_restart_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        queue_survives_a_portal_restart(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(
+    queue_survives_a_portal_restart,
+    queue_survives_a_portal_restart
+);
 
 /// Another tenant's connector cannot check, or get counted for, this tenant's LoadMaster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

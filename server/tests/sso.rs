@@ -97,8 +97,8 @@ async fn viewer(app: &TestApp, browser: &reqwest::Client) -> serde_json::Value {
         .unwrap()
 }
 
-async fn run(db: bandpool_store::testing::TestDb) {
-    let (app, _idp, issuer) = spawn(&db).await;
+async fn run(db: &bandpool_store::testing::TestDb) {
+    let (app, _idp, issuer) = spawn(db).await;
 
     // A member found by the provider's verified email; the subject is linked for next time.
     let b = browser();
@@ -252,18 +252,6 @@ async fn run(db: bandpool_store::testing::TestDb) {
         .unwrap();
     assert_eq!(refused.status(), 400);
     assert!(refused.text().await.unwrap().contains("nonce"));
-
-    db.finish().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn single_sign_on_sqlite() {
-    run(bandpool_store::testing::TestDb::sqlite().await).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn single_sign_on_postgres() {
-    if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-        run(db).await;
-    }
-}
+db_test!(single_sign_on, run);

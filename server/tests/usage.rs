@@ -416,20 +416,7 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     let _ = tenant;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_entitlements_from_an_upstream_service_sqlite() {
-    let db = bandpool_store::testing::TestDb::sqlite().await;
-    upstream_sync(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sync_entitlements_from_an_upstream_service_postgres() {
-    if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-        upstream_sync(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(sync_entitlements_from_an_upstream_service, upstream_sync);
 
 /// The webhook receiver of the tests: checks each signature with the secret the portal
 /// gave, and fails the first `fail_first` deliveries.
@@ -547,17 +534,12 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     };
     let reached = "License capacity limit reached for Demo Networks";
     let count = |list: &[String]| list.iter().filter(|s| *s == reached).count();
-    let mut owner = vec![];
-    for _ in 0..50 {
-        owner = subjects(mail.messages(OWNER).await);
-        if count(&owner) > 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let owner = subjects(mail.wait_for_subject(OWNER, reached, 1).await);
     assert_eq!(count(&owner), 1, "{owner:?}");
     assert_eq!(
-        count(&subjects(mail.messages("billing@demo.test").await)),
+        count(&subjects(
+            mail.wait_for_subject("billing@demo.test", reached, 1).await
+        )),
         1
     );
 
@@ -612,14 +594,7 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     // Below again (capacity raised): no message; reached again: a second message.
     set_capacity(&app, allocated * 2).await;
     set_capacity(&app, allocated).await;
-    let mut owner = vec![];
-    for _ in 0..50 {
-        owner = subjects(mail.messages(OWNER).await);
-        if count(&owner) > 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let owner = subjects(mail.wait_for_subject(OWNER, reached, 2).await);
     assert_eq!(count(&owner), 2, "{owner:?}");
     bandpool_services::notifications::deliver_webhooks(&app.state)
         .await
@@ -650,17 +625,4 @@ async fn notifications(db: &bandpool_store::testing::TestDb) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn limit_messages_by_email_and_signed_webhook_sqlite() {
-    let db = bandpool_store::testing::TestDb::sqlite().await;
-    notifications(&db).await;
-    db.finish().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn limit_messages_by_email_and_signed_webhook_postgres() {
-    if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-        notifications(&db).await;
-        db.finish().await;
-    }
-}
+db_test!(limit_messages_by_email_and_signed_webhook, notifications);

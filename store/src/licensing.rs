@@ -4,7 +4,7 @@
 //! Kill License. Each message from a connector is remembered by its idempotency key in the
 //! same transaction, so a replay changes nothing twice.
 
-use crate::allocation::{current_allocation, record_allocation};
+use crate::allocation::record_allocation;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
@@ -12,22 +12,17 @@ use crate::events::{self, Actor, NewEvent};
 use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
 use crate::licenses::{get, set_status};
 use crate::Result;
+use bandpool_domain::activation::{
+    decide, ActivationFacts, Ask, Decision, LicenseTypeFacts, PoolFacts,
+};
 use bandpool_domain::connector::{
     Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandKind,
     Deactivation, DeactivationRequest, KillOutcome, MAX_CHECKS_PER_REPORT,
 };
-use bandpool_domain::error::Refusal;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
 use sqlx::Row;
 use std::collections::HashMap;
-
-fn refused(refusal: Refusal, detail: impl Into<String>) -> AppError {
-    AppError::Refused {
-        refusal,
-        detail: detail.into(),
-    }
-}
 
 fn check_text(name: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > max {
@@ -112,6 +107,82 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(AppError::internal)
 }
 
+/// Everything the activation decision (`bandpool_domain::activation::decide`) looks at, in
+/// one query on the transaction that holds the pool's lock.
+async fn activation_facts(
+    tx: &mut WriteTx,
+    tenant: &str,
+    request: &ActivationRequest,
+) -> Result<ActivationFacts> {
+    const HOLDING: &str = "status IN ('active', 'grace_period')";
+    let row = tx
+        .fetch_optional(
+            &format!(
+                "SELECT p.max_capacity_mbps, p.loadmaster_limit, p.expires_at, e.status AS subscription, \
+                 t.id AS type_id, t.name AS type_name, t.sku AS type_sku, t.bandwidth_mbps, t.ssl_tps, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM devices d WHERE d.tenant_id = $1 \
+                     AND d.serial_no = $2 AND d.blocked = 1) THEN 1 ELSE 0 END AS BIGINT) AS blocked, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM license_types k WHERE k.sku = $3) \
+                     THEN 1 ELSE 0 END AS BIGINT) AS sku_known, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM licenses l WHERE l.tenant_id = $1 \
+                     AND l.serial_no = $2 AND l.{HOLDING}) THEN 1 ELSE 0 END AS BIGINT) AS held, \
+                 CAST(CASE WHEN EXISTS (SELECT 1 FROM licenses l WHERE l.tenant_id = $1 \
+                     AND l.ip_address = $5 AND l.{HOLDING} AND l.serial_no <> $2) \
+                     THEN 1 ELSE 0 END AS BIGINT) AS ip_taken, \
+                 (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 AND l.{HOLDING}) AS holding, \
+                 (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
+                     WHERE l.tenant_id = $1 AND l.{HOLDING}) AS allocated \
+                 FROM pools p LEFT JOIN entitlements e ON e.tenant_id = p.tenant_id \
+                 LEFT JOIN license_types t ON t.id = $4 \
+                 WHERE p.tenant_id = $1"
+            ),
+            vec![
+                Value::Text(tenant.to_string()),
+                Value::Text(request.serial_no.clone()),
+                Value::Text(request.sku.clone()),
+                Value::Text(request.license_type_id.clone()),
+                Value::Text(request.ip_address.clone()),
+            ],
+        )
+        .await?;
+    let Some(row) = row else {
+        return Ok(ActivationFacts {
+            pool: None,
+            blocked: false,
+            sku_known: false,
+            license_type: None,
+            held: false,
+            ip_taken: false,
+        });
+    };
+    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
+    let license_type = match row.try_get::<Option<String>, _>("type_id")? {
+        Some(id) => Some(LicenseTypeFacts {
+            id,
+            name: row.try_get("type_name")?,
+            sku: row.try_get("type_sku")?,
+            bandwidth_mbps: row.try_get("bandwidth_mbps")?,
+            ssl_tps: row.try_get("ssl_tps")?,
+        }),
+        None => None,
+    };
+    Ok(ActivationFacts {
+        pool: Some(PoolFacts {
+            max_capacity_mbps: row.try_get("max_capacity_mbps")?,
+            loadmaster_limit: row.try_get("loadmaster_limit")?,
+            expires_at: row.try_get("expires_at")?,
+            subscription: row.try_get("subscription")?,
+            holding: row.try_get("holding")?,
+            allocated_mbps: row.try_get("allocated")?,
+        }),
+        blocked: flag("blocked")?,
+        sku_known: flag("sku_known")?,
+        license_type,
+        held: flag("held")?,
+        ip_taken: flag("ip_taken")?,
+    })
+}
+
 /// A LoadMaster asks, through its connector, for a license of a type from the pool.
 /// Returns the license and whether this was a replay (or the LoadMaster already held one).
 pub async fn activate(
@@ -138,173 +209,53 @@ pub async fn activate(
     {
         return Ok((from_json(&answer)?, true));
     }
-    let pool = tx
-        .fetch_optional(
-            "SELECT p.max_capacity_mbps, p.loadmaster_limit, p.expires_at, e.status AS subscription \
-             FROM pools p LEFT JOIN entitlements e ON e.tenant_id = p.tenant_id WHERE p.tenant_id = $1",
-            vec![Value::Text(tenant.to_string())],
-        )
-        .await?
-        .ok_or_else(|| {
-            refused(
-                Refusal::TenantUnlicensed,
-                "The tenant has no license pool; ask your vendor to issue one.",
-            )
-        })?;
-    let max_capacity: i64 = pool.try_get("max_capacity_mbps")?;
-    let limit: i64 = pool.try_get("loadmaster_limit")?;
-    match pool.try_get::<Option<String>, _>("subscription")?.as_deref() {
-        Some("expired") => {
-            return Err(refused(
-                Refusal::TenantExpired,
-                "The subscription's status is Expired (Usage and billing); renew it to license LoadMasters.",
-            ))
+    let facts = activation_facts(&mut tx, tenant, request).await?;
+    let ask = Ask {
+        sku: &request.sku,
+        license_type_id: &request.license_type_id,
+        ip_address: &request.ip_address,
+    };
+    let license_type = match decide(ask, facts, now)? {
+        Decision::Grant(license_type) => license_type,
+        // The LoadMaster already holds a license: the same answer again, now through this
+        // connector (a LoadMaster pointed at a new connector keeps its license).
+        Decision::AlreadyHeld => {
+            let row = tx
+                .fetch_one(
+                    &format!(
+                        "SELECT {HELD_COLUMNS}, connector_id FROM licenses WHERE tenant_id = $1 \
+                         AND serial_no = $2 AND status IN ('active', 'grace_period')"
+                    ),
+                    vec![
+                        Value::Text(tenant.to_string()),
+                        Value::Text(request.serial_no.clone()),
+                    ],
+                )
+                .await?;
+            let held = held_from_row(&row)?;
+            let via: Option<String> = row.try_get("connector_id")?;
+            if via.as_deref() != Some(connector.id.as_str()) {
+                tx.execute(
+                    "UPDATE licenses SET connector_id = $3 WHERE tenant_id = $1 AND id = $2",
+                    vec![
+                        Value::Text(tenant.to_string()),
+                        Value::Text(held.id.clone()),
+                        Value::Text(connector.id.clone()),
+                    ],
+                )
+                .await?;
+            }
+            return answered(tx, connector, request, held.activation(), true).await;
         }
-        Some("suspended") => {
-            return Err(refused(
-                Refusal::TenantUnlicensed,
-                "The subscription is suspended (Usage and billing); ask your vendor to resume it.",
-            ))
-        }
-        _ => {}
-    }
-    if let Some(expired) = pool.try_get::<Option<i64>, _>("expires_at")? {
-        if expired <= now {
-            return Err(refused(
-                Refusal::TenantExpired,
-                "The pool's subscription has ended; renew it to license LoadMasters.",
-            ));
-        }
-    }
-    let blocked = tx
-        .fetch_optional(
-            "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2 AND blocked = 1",
-            vec![
-                Value::Text(tenant.to_string()),
-                Value::Text(request.serial_no.clone()),
-            ],
-        )
-        .await?;
-    if blocked.is_some() {
-        return Err(refused(
-            Refusal::ApplianceBlocked,
-            "The LoadMaster is blocked in the portal; unblock it first.",
-        ));
-    }
-    let for_sku = tx
-        .fetch_optional(
-            "SELECT id FROM license_types WHERE sku = $1",
-            vec![Value::Text(request.sku.clone())],
-        )
-        .await?;
-    if for_sku.is_none() {
-        return Err(refused(
-            Refusal::NoLicenseForSku,
-            format!("No license type of the pool is for SKU '{}'.", request.sku),
-        ));
-    }
-    let license_type = tx
-        .fetch_optional(
-            "SELECT id, name, bandwidth_mbps, ssl_tps, sku FROM license_types WHERE id = $1",
-            vec![Value::Text(request.license_type_id.clone())],
-        )
-        .await?
-        .ok_or_else(|| {
-            refused(
-                Refusal::InvalidLicenseType,
-                format!("There is no license type '{}'.", request.license_type_id),
-            )
-        })?;
-    let type_sku: String = license_type.try_get("sku")?;
-    if type_sku != request.sku {
-        return Err(refused(
-            Refusal::InvalidLicenseType,
-            format!(
-                "License type '{}' is for SKU '{type_sku}', not '{}'.",
-                request.license_type_id, request.sku
-            ),
-        ));
-    }
-    // The LoadMaster already holds a license: the same answer again, now through this
-    // connector (a LoadMaster pointed at a new connector keeps its license).
-    let existing = tx
-        .fetch_optional(
-            &format!(
-                "SELECT {HELD_COLUMNS}, connector_id FROM licenses WHERE tenant_id = $1 \
-                 AND serial_no = $2 AND status IN ('active', 'grace_period')"
-            ),
-            vec![
-                Value::Text(tenant.to_string()),
-                Value::Text(request.serial_no.clone()),
-            ],
-        )
-        .await?;
-    if let Some(row) = existing {
-        let held = held_from_row(&row)?;
-        let via: Option<String> = row.try_get("connector_id")?;
-        if via.as_deref() != Some(connector.id.as_str()) {
-            tx.execute(
-                "UPDATE licenses SET connector_id = $3 WHERE tenant_id = $1 AND id = $2",
-                vec![
-                    Value::Text(tenant.to_string()),
-                    Value::Text(held.id.clone()),
-                    Value::Text(connector.id.clone()),
-                ],
-            )
-            .await?;
-        }
-        return answered(tx, connector, request, held.activation(), true).await;
-    }
-    let same_ip = tx
-        .fetch_optional(
-            "SELECT id FROM licenses WHERE tenant_id = $1 AND ip_address = $2 \
-             AND status IN ('active', 'grace_period') AND serial_no <> $3",
-            vec![
-                Value::Text(tenant.to_string()),
-                Value::Text(request.ip_address.clone()),
-                Value::Text(request.serial_no.clone()),
-            ],
-        )
-        .await?;
-    if same_ip.is_some() {
-        return Err(refused(
-            Refusal::DeviceIpExists,
-            format!(
-                "Another licensed LoadMaster has IP address {}; kill its license or change this LoadMaster's address.",
-                request.ip_address
-            ),
-        ));
-    }
-    let holding: i64 = tx
-        .fetch_one(
-            "SELECT COUNT(*) AS n FROM licenses WHERE tenant_id = $1 \
-             AND status IN ('active', 'grace_period')",
-            vec![Value::Text(tenant.to_string())],
-        )
-        .await?
-        .try_get("n")?;
-    if holding >= limit {
-        return Err(refused(
-            Refusal::InstanceLimitReached,
-            format!("The pool allows {limit} LoadMasters and all of them hold a license; kill one that is not needed or raise the limit."),
-        ));
-    }
-    let bandwidth: i64 = license_type.try_get("bandwidth_mbps")?;
-    let allocated = current_allocation(&mut tx, tenant).await?;
-    if allocated + bandwidth > max_capacity {
-        return Err(refused(
-            Refusal::PoolCapacityExceeded,
-            format!(
-                "The pool has {} Mb/s available and a {} license needs {bandwidth} Mb/s.",
-                (max_capacity - allocated).max(0),
-                license_type.try_get::<String, _>("name")?
-            ),
-        ));
-    }
+    };
+    let LicenseTypeFacts {
+        name,
+        bandwidth_mbps: bandwidth,
+        ssl_tps,
+        ..
+    } = license_type;
     let device_id = upsert_device(&mut tx, connector, request, now).await?;
     let license_id = uuid::Uuid::new_v4().to_string();
-    let name: String = license_type.try_get("name")?;
-    let ssl_tps: i64 = license_type.try_get("ssl_tps")?;
     tx.execute(
         "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \

@@ -94,6 +94,24 @@ impl MailServer {
         reqwest::get(url).await.unwrap().json().await.unwrap()
     }
 
+    /// The messages to `to` once `n` of them have `subject` (polls for up to 10 s: mail goes
+    /// out from the portal's outbox, after the request that queued it has answered).
+    pub async fn wait_for_subject(
+        &self,
+        to: &str,
+        subject: &str,
+        n: usize,
+    ) -> Vec<serde_json::Value> {
+        for _ in 0..100 {
+            let messages = self.messages(to).await;
+            if messages.iter().filter(|m| m["subject"] == subject).count() >= n {
+                return messages;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("no {n} message(s) to {to} with the subject {subject:?}");
+    }
+
     /// The first link in the newest message to `to` that starts with `prefix` (waits up to 5 s).
     pub async fn link(&self, to: &str, prefix: &str) -> String {
         for _ in 0..50 {

@@ -33,6 +33,22 @@ pub struct TestApp {
     pub other_tenant_id: Option<String>,
 }
 
+/// Poll `probe` until it answers `Some` (every 50 ms, for up to 10 s): tests wait for their
+/// condition, never a fixed time.
+pub async fn eventually<T, F, Fut>(what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    for _ in 0..200 {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("{what}: not within 10 s");
+}
+
 pub fn now() -> DateTime<Utc> {
     bandpool_store::testing::test_now()
 }
@@ -392,29 +408,85 @@ impl TestApp {
     }
 }
 
-/// `app_test!(name, Seed::Demo(120), |app: TestApp| async move { ... });`
+/// A test once on SQLite and once on PostgreSQL, each on a fresh database:
+///
+/// - `app_test!(name, Seed::Demo(120), |app: TestApp| async move { ... });` spawns the
+///   portal with the default settings;
+/// - `app_test!(name, Seed::EmptyPool, settings = |s: &mut Settings| ..., |app| ...);` with
+///   settings changed first;
+/// - `app_test!(name, Seed::EmptyPool, mail, |app, mail: MailServer| ...);` with a real SMTP
+///   server the portal sends to;
+/// - `db_test!(name, some_fn);` calls `some_fn(&TestDb)` for tests that spawn what they
+///   need themselves.
 #[macro_export]
 macro_rules! app_test {
     ($name:ident, $seed:expr, $body:expr) => {
+        $crate::app_test!(
+            $name,
+            $seed,
+            settings = |_: &mut bandpool_server::settings::Settings| {},
+            $body
+        );
+    };
+    ($name:ident, $seed:expr, settings = $configure:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let db = bandpool_store::testing::TestDb::sqlite().await;
-                let app = $crate::common::TestApp::spawn(&db, $seed).await;
+            async fn run(db: &bandpool_store::testing::TestDb) {
+                let app = $crate::common::TestApp::spawn_with(db, $seed, $configure).await;
                 ($body)(app).await;
-                db.finish().await;
             }
 
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
-                    let app = $crate::common::TestApp::spawn(&db, $seed).await;
-                    ($body)(app).await;
-                    db.finish().await;
-                }
+            $crate::db_test!(run);
+        }
+    };
+    ($name:ident, $seed:expr, mail, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn run(db: &bandpool_store::testing::TestDb) {
+                let mail = $crate::common::mail::MailServer::start();
+                let smtp = mail.smtp_url.clone();
+                let app = $crate::common::TestApp::spawn_with(db, $seed, move |s| {
+                    s.mail.smtp_url = Some(smtp.into());
+                    s.mail.mail_from = "Bandpool <portal@bandpool.test>".into();
+                })
+                .await;
+                ($body)(app, mail).await;
+            }
+
+            $crate::db_test!(run);
+        }
+    };
+}
+
+/// `db_test!(name, some_fn)`: `some_fn(&TestDb)` once on each database, as module `name`
+/// (tests `name::sqlite` and `name::postgres`); `db_test!(some_fn)` inside a module.
+#[macro_export]
+macro_rules! db_test {
+    ($name:ident, $run:path) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $crate::db_test!($run);
+        }
+    };
+    ($run:path) => {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn sqlite() {
+            let db = bandpool_store::testing::TestDb::sqlite().await;
+            $run(&db).await;
+            db.finish().await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn postgres() {
+            if let Some(db) = bandpool_store::testing::TestDb::postgres().await {
+                $run(&db).await;
+                db.finish().await;
             }
         }
     };
