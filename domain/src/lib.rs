@@ -19,6 +19,7 @@ pub mod events;
 pub mod format;
 pub mod ids;
 pub mod license;
+pub mod names;
 pub mod pool;
 
 pub use error::AppError;

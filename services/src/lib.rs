@@ -7,6 +7,8 @@
 //!   change, its event, commit) and the one way to record an event.
 //! - `licenses`: Kill License, Sync licenses.
 //! - `connectors`: creating connectors, the LoadMaster inventory, connector health messages.
+//! - `relay`: connector messages (registration, heartbeats, checks, activations,
+//!   deactivations, commands and their acknowledgements).
 //! - `tenants`: creating a tenant and inviting its Owner; invitations.
 //! - `entitlements`: Sync entitlements (operator records or the upstream licensing
 //!   service), an operator setting an entitlement.
@@ -31,6 +33,7 @@ pub mod mail;
 pub mod notifications;
 pub mod people;
 pub mod reads;
+pub mod relay;
 pub mod secret;
 pub mod tenants;
 pub mod tokens;

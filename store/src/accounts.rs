@@ -11,6 +11,7 @@ use sqlx::Row;
 
 use crate::db::{Db, Read, Value, WriteTx};
 use crate::{secret, Result};
+use bandpool_domain::names::{self, Name};
 
 /// A user row.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -547,21 +548,11 @@ pub async fn create_tenant_with_owner(
 ) -> Result<(String, String)> {
     use crate::events::{record, NewEvent};
     let now = at_ms.div_euclid(1000);
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "must be 1 to 100 characters"));
-    }
-    for (field, value) in [
-        ("max_capacity_mbps", max_capacity_mbps),
-        ("loadmaster_limit", loadmaster_limit),
-    ] {
-        if !(0..=100_000_000).contains(&value) {
-            return Err(AppError::invalid(
-                field,
-                "must be a whole number from 0 to 100000000",
-            ));
-        }
-    }
+    let name = Name::parse("name", name)?;
+    let name = name.as_str();
+    // The same limits as an entitlement's, which can change them later.
+    names::capacity("max_capacity_mbps", max_capacity_mbps)?;
+    names::count("loadmaster_limit", loadmaster_limit)?;
     crate::tenants::ensure_license_types(tx).await?;
     let tenant_id =
         crate::tenants::create_tenant(tx, name, max_capacity_mbps, loadmaster_limit, now).await?;

@@ -101,10 +101,8 @@ pub async fn create(
     name: &str,
     now: i64,
 ) -> Result<(String, String)> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        return Err(AppError::invalid("name", "must be 1 to 80 characters"));
-    }
+    let name = bandpool_domain::names::Name::parse("name", name)?;
+    let name = name.as_str();
     let taken = tx
         .fetch_optional(
             "SELECT id FROM connectors WHERE tenant_id = $1 AND LOWER(name) = LOWER($2)",

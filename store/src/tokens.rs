@@ -57,10 +57,8 @@ pub async fn create(
     expires_at: Option<i64>,
     now: i64,
 ) -> Result<CreatedToken> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 {
-        return Err(AppError::invalid("name", "must be 1 to 100 characters"));
-    }
+    let name = bandpool_domain::names::Name::parse("name", name)?;
+    let name = name.as_str();
     if expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::invalid("expires", "must be in the future"));
     }

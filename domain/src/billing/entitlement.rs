@@ -110,24 +110,9 @@ impl Entitlement {
         if self.plan.trim().is_empty() {
             return Err(AppError::invalid("plan", "must not be empty"));
         }
-        let count = |name: &str, value: i64| {
-            if !(0..=1_000_000_000).contains(&value) {
-                Err(AppError::invalid(
-                    name,
-                    "must be a whole number from 0 to 1,000,000,000",
-                ))
-            } else {
-                Ok(())
-            }
-        };
+        let count = |name: &str, value: i64| crate::names::count(name, value).map(drop);
         count("base_assets", self.base_assets)?;
-        // Capacity is in Mb/s: a pool of a million licenses of 10 Gb/s each needs 10^10.
-        if !(0..=MAX_CAPACITY_MBPS).contains(&self.max_capacity_mbps) {
-            return Err(AppError::invalid(
-                "max_capacity_mbps",
-                "must be a whole number of Mb/s from 0 to 1,000,000,000,000",
-            ));
-        }
+        crate::names::capacity("max_capacity_mbps", self.max_capacity_mbps)?;
         count("loadmaster_limit", self.loadmaster_limit)?;
         if !(1..=VIRTUAL_SERVICE_LIMIT).contains(&self.virtual_service_limit) {
             return Err(AppError::invalid(

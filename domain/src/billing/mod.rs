@@ -17,8 +17,7 @@ pub use entitlement::*;
 pub use export::*;
 pub use overview::*;
 
-/// The largest pool capacity an entitlement may give, in Mb/s (a million Tb/s).
-pub const MAX_CAPACITY_MBPS: i64 = 1_000_000_000_000;
+pub use crate::names::MAX_CAPACITY_MBPS;
 
 /// An application groups at most this many Virtual Services (004: "An application includes a
 /// maximum of 15 Virtual Services").

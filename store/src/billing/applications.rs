@@ -113,14 +113,7 @@ pub async fn virtual_services(db: &Db, tenant_id: &str, limit: u32) -> Result<Ve
 }
 
 fn check_name(name: &str) -> Result<String> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(AppError::invalid(
-            "name",
-            "must be 1 to 100 characters of text",
-        ));
-    }
-    Ok(name.to_string())
+    Ok(bandpool_domain::names::Name::parse("name", name)?.into_string())
 }
 
 async fn name_taken(tx: &mut WriteTx, tenant_id: &str, name: &str) -> Result<bool> {

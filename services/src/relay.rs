@@ -1,0 +1,232 @@
+//! Connector messages: what a connector agent relays for its LoadMasters (registration,
+//! heartbeats, license checks, activations, deactivations) and the portal's commands it
+//! takes and acknowledges. The REST handlers under /api/v1/connector/ authenticate the
+//! connector and call these; every one that changes something carries an idempotency key.
+
+use std::time::Duration;
+
+use bandpool_domain::connector::{
+    Activation, ActivationRequest, CheckReport, CheckReportResponse, CommandAck, CommandBatch,
+    CommandKind, ConnectorStatus, Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse,
+    RegisterRequest, MAX_WAIT_SECONDS,
+};
+use bandpool_domain::ids::Id;
+use bandpool_domain::AppError;
+pub use bandpool_store::connectors::ConnectorIdentity;
+use bandpool_store::connectors::Seen;
+
+use crate::Services;
+
+/// The connector a credential belongs to, if any.
+pub async fn authenticate(
+    services: &Services,
+    credential: &str,
+) -> Result<Option<ConnectorIdentity>, AppError> {
+    bandpool_store::connectors::authenticate(&services.db, credential).await
+}
+
+fn check_address(address: Option<&str>) -> Result<(), AppError> {
+    if let Some(address) = address {
+        let ok = address.len() <= 200
+            && reqwest::Url::parse(address)
+                .map(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+                .unwrap_or(false);
+        if !ok {
+            return Err(AppError::invalid(
+                "address",
+                "must be the http(s) URL LoadMasters reach the connector at",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_version(version: &str) -> Result<(), AppError> {
+    if version.trim().is_empty() || version.len() > 40 || version.chars().any(char::is_control) {
+        return Err(AppError::invalid("version", "must be 1 to 40 characters"));
+    }
+    Ok(())
+}
+
+/// A connector exchanges its one-time registration token for its credential.
+pub async fn register(
+    services: &Services,
+    request: &RegisterRequest,
+) -> Result<(ConnectorIdentity, String), AppError> {
+    check_version(&request.version)?;
+    check_address(request.address.as_deref())?;
+    let (identity, credential) = bandpool_store::connectors::register(
+        &services.db,
+        request.registration_token.trim(),
+        &request.version,
+        request.address.as_deref(),
+        services.now(),
+    )
+    .await?;
+    tracing::info!(connector = %identity.name, tenant = %identity.tenant_id, "connector registered");
+    Ok((identity, credential))
+}
+
+/// The connector spoke: it is alive. A connector back from Down has its licenses Active
+/// again, and its tenant is told.
+async fn seen(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    address: Option<&str>,
+    version: Option<&str>,
+) -> Result<(), AppError> {
+    let Seen { came_back, .. } =
+        bandpool_store::connectors::seen(&services.db, connector, services.now(), address, version)
+            .await?;
+    if let Some(restored) = came_back {
+        tracing::info!(connector = %connector.name, restored, "connector back online");
+        crate::connectors::came_back(services, &connector.tenant_id, &connector.name, restored)
+            .await;
+    }
+    Ok(())
+}
+
+/// A heartbeat: alive, at this address, running this version.
+pub async fn heartbeat(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    beat: &Heartbeat,
+) -> Result<HeartbeatResponse, AppError> {
+    check_version(&beat.version)?;
+    check_address(beat.address.as_deref())?;
+    seen(
+        services,
+        connector,
+        beat.address.as_deref(),
+        Some(&beat.version),
+    )
+    .await?;
+    Ok(HeartbeatResponse {
+        connector_id: connector.id.clone(),
+        status: ConnectorStatus::Up,
+        server_time: services.now(),
+    })
+}
+
+/// LoadMasters' license checks, many at once: each counted once, each answered with its
+/// license's status.
+pub async fn checks(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    report: &CheckReport,
+) -> Result<CheckReportResponse, AppError> {
+    // Seen first: a connector back from Down has its licenses Active again before they are
+    // answered.
+    seen(services, connector, None, None).await?;
+    bandpool_store::licensing::record_checks(&services.db, connector, report, services.now()).await
+}
+
+/// A LoadMaster takes a license from the pool (the decision is
+/// `bandpool_domain::activation::decide`); answers the license and whether it was held
+/// already (or a replay).
+pub async fn activate(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &ActivationRequest,
+) -> Result<(Activation, bool), AppError> {
+    seen(services, connector, None, None).await?;
+    let (activation, again) =
+        bandpool_store::licensing::activate(&services.db, connector, request, services.now())
+            .await?;
+    if !again {
+        limits_after_change(services, &connector.tenant_id);
+    }
+    Ok((activation, again))
+}
+
+/// A LoadMaster gives its license back.
+pub async fn deactivate(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &DeactivationRequest,
+) -> Result<Deactivation, AppError> {
+    seen(services, connector, None, None).await?;
+    let answer =
+        bandpool_store::licensing::deactivate(&services.db, connector, request, services.now())
+            .await?;
+    limits_after_change(services, &connector.tenant_id);
+    Ok(answer)
+}
+
+/// The pool changed: see whether a limit was reached or cleared, after the answer (the
+/// crossing is recorded once, whichever instance sees it first).
+fn limits_after_change(services: &Services, tenant_id: &str) {
+    let (services, tenant_id) = (services.clone(), tenant_id.to_string());
+    tokio::spawn(async move { crate::notifications::check_limits(&services, &tenant_id).await });
+}
+
+/// The connector's channel for the portal's commands: answers at once when commands are
+/// pending, else waits up to `wait` seconds (woken by a command queued on this instance;
+/// other instances' commands are found by looking again every two seconds).
+pub async fn commands(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    wait: u64,
+) -> Result<CommandBatch, AppError> {
+    if wait > MAX_WAIT_SECONDS {
+        return Err(AppError::invalid(
+            "wait",
+            format!("must be 0 to {MAX_WAIT_SECONDS} seconds"),
+        ));
+    }
+    seen(services, connector, None, None).await?;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(wait);
+    let bell = services.wakeups.bell(&connector.id);
+    loop {
+        let rung = bell.notified();
+        let pending =
+            bandpool_store::commands::pending(&services.db, &connector.tenant_id, &connector.id)
+                .await?;
+        let now = tokio::time::Instant::now();
+        if !pending.is_empty() || now >= deadline {
+            return Ok(CommandBatch { commands: pending });
+        }
+        let next_look = (now + Duration::from_secs(2)).min(deadline);
+        tokio::select! {
+            _ = rung => {}
+            _ = tokio::time::sleep_until(next_look) => {}
+        }
+    }
+}
+
+/// The connector carried out a command (or could not); twice is harmless. A Sync licenses
+/// answer is recorded for its run.
+pub async fn ack(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    command_id: &str,
+    result: &CommandAck,
+) -> Result<(), AppError> {
+    let command_id = Id::parse("id", "a command", command_id)?;
+    let now = services.now();
+    let mut tx = services.db.begin_write().await?;
+    tx.lock_pool(&connector.tenant_id).await?;
+    let first = bandpool_store::commands::ack(
+        &mut tx,
+        &connector.tenant_id,
+        &connector.id,
+        &command_id,
+        result,
+        now,
+    )
+    .await?;
+    if let Some(command) = first {
+        match (&command.kind, result) {
+            (CommandKind::Sync { run_id }, CommandAck::Sync { appliances }) => {
+                bandpool_store::sync::record_answer(&mut tx, connector, run_id, appliances, now)
+                    .await?;
+            }
+            (CommandKind::Kill { serial_no, .. }, CommandAck::Failed { reason }) => {
+                tracing::warn!(connector = %connector.name, %serial_no, %reason, "connector could not carry out a kill");
+            }
+            _ => {}
+        }
+    }
+    tx.commit().await?;
+    seen(services, connector, None, None).await
+}
