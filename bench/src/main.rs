@@ -50,7 +50,7 @@ struct Args {
     /// Runs per measurement (default: 5, tiny 2).
     #[arg(long)]
     runs: Option<usize>,
-    /// Only these measurements (letters of issue 6: a,b,c,d,e,f). (b) and (d) share their
+    /// Only these measurements (the letters of BENCHMARKS.md's table: a,b,c,d,e,f). (b) and (d) share their
     /// pools, so asking for either measures both.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,

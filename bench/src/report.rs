@@ -57,7 +57,7 @@ fn grouped(value: f64) -> String {
     out
 }
 
-/// What a figure is held to (issue 6's goals).
+/// What a figure is held to (the speed goals BENCHMARKS.md lists).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Target {
     /// figure / baseline at least this (a rate).
@@ -70,7 +70,7 @@ pub enum Target {
 
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The measurement's letter in issue 6 (a–f).
+    /// The measurement's letter in BENCHMARKS.md's table (a–f).
     pub id: &'static str,
     pub what: String,
     /// `SQLite`, `PostgreSQL`, or `—` where no database is involved.

@@ -14,7 +14,7 @@ struct Request {
     what: &'static str,
     /// The path, given the pool's number of license pages.
     path: fn(u32) -> String,
-    /// Held to 3x the empty pool's p99 (issue 6's goal for the License Repository).
+    /// Held to 3x the empty pool's p99 (the License Repository's speed goal).
     held: bool,
 }
 

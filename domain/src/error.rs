@@ -59,7 +59,7 @@ pub enum AppError {
     /// The mail server did not take the message.
     #[error("The email could not be sent right now; try again shortly")]
     MailUnavailable,
-    /// A license could not be granted or kept: the local-licensing refusals of 001's error
+    /// A license could not be granted or kept: the refusals of the local-licensing error table
     /// table, each with its own code, and what applies here in `detail`.
     #[error("{} {detail}", refusal.message())]
     Refused { refusal: Refusal, detail: String },
@@ -107,7 +107,7 @@ pub enum AppError {
 }
 
 /// Why a license was refused. The messages are those of the local-licensing error table
-/// (001), with the portal in place of Kemp 360 Central.
+/// (Kemp 360 Central local licensing), with the portal in place of Kemp 360 Central.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Refusal {
     /// The pool's LoadMaster limit is reached.

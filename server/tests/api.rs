@@ -291,3 +291,60 @@ app_test!(
         assert_eq!(status, 503);
     }
 );
+
+app_test!(
+    metrics_in_the_prometheus_format,
+    Seed::Demo(10),
+    |app: TestApp| async move {
+        let (status, _) = app.get_json("/api/v1/pool").await;
+        assert_eq!(status, 200);
+        let (status, _) = app.get_text("/license-repository").await;
+        assert_eq!(status, 200);
+        // Read from this machine, as `metrics_allow` allows by default; no sign-in needed.
+        let response = app
+            .anonymous()
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert!(response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"));
+        let text = response.text().await.unwrap();
+        for series in [
+            // Counted under the route's pattern, never the raw path.
+            r#"bandpool_http_requests_total{method="GET",route="/api/v1/pool",status="200"}"#,
+            r#"bandpool_http_requests_total{method="GET",route="/license-repository",status="200"}"#,
+            "bandpool_http_request_duration_seconds",
+            "bandpool_db_write_gate_wait_seconds",
+            "bandpool_db_transaction_seconds",
+            r#"bandpool_connectors{status="up"}"#,
+            r#"bandpool_connectors{status="down"}"#,
+            "bandpool_connector_commands_queued",
+            r#"bandpool_email_outbox{status="pending"}"#,
+            r#"bandpool_webhook_outbox{status="failed"}"#,
+        ] {
+            assert!(text.contains(series), "{series} missing from\n{text}");
+        }
+    }
+);
+
+app_test!(
+    metrics_are_not_found_by_addresses_not_allowed,
+    Seed::EmptyPool,
+    settings =
+        |s: &mut bandpool_server::settings::Settings| s.metrics.metrics_allow = "10.0.0.0/8".into(),
+    |app: TestApp| async move {
+        let response = app
+            .anonymous()
+            .get(app.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 404);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["code"], "not_found");
+    }
+);

@@ -62,7 +62,7 @@ app_test!(
         let level = usage["assets"]["level"].as_str().unwrap();
         assert!(html.contains(&format!("data-bar=\"assets\" data-level=\"{level}\"")));
 
-        // The CSV: 004's fields in order, then add-ons, then assets.
+        // The CSV: the Usage and billing guide's fields in order, then add-ons, then assets.
         let response = app.get("/api/v1/usage/export.csv").await;
         assert_eq!(response.status(), 200);
         let disposition = response.headers()["content-disposition"]

@@ -38,6 +38,17 @@ pub async fn create(
         services.clock.now().timestamp_millis(),
     )
     .await?;
+    // The first Owner is the tenant's communication channel until someone changes it.
+    bandpool_store::notifications::set_channels(
+        &mut tx,
+        &tenant_id,
+        std::slice::from_ref(&owner_email),
+        None,
+        false,
+        false,
+        services.now(),
+    )
+    .await?;
     let invitation_url = invitation_url(services, &link);
     queue_invitation(
         services,

@@ -9,6 +9,7 @@ use bandpool_domain::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::args;
 use crate::db::{Db, Read, Value, WriteTx};
 use crate::{secret, Result};
 use bandpool_domain::names::{self, Name};
@@ -46,19 +47,19 @@ async fn one_user(mut on: impl Read, clause: &str, values: Vec<Value>) -> Result
 }
 
 pub async fn user_by_id(on: impl Read, id: &str) -> Result<Option<User>> {
-    one_user(on, "id = $1", vec![Value::Text(id.into())]).await
+    one_user(on, "id = $1", args![id]).await
 }
 
 /// `email` is already normalised (lower-case, trimmed).
 pub async fn user_by_email(on: impl Read, email: &str) -> Result<Option<User>> {
-    one_user(on, "email = $1", vec![Value::Text(email.into())]).await
+    one_user(on, "email = $1", args![email]).await
 }
 
 pub async fn user_by_subject(db: &Db, issuer: &str, subject: &str) -> Result<Option<User>> {
     one_user(
         db,
         "oidc_issuer = $1 AND oidc_subject = $2",
-        vec![Value::Text(issuer.into()), Value::Text(subject.into())],
+        args![issuer, subject],
     )
     .await
 }
@@ -66,10 +67,7 @@ pub async fn user_by_subject(db: &Db, issuer: &str, subject: &str) -> Result<Opt
 /// Create a user (or return the existing one with that email); returns its id.
 pub async fn ensure_user(tx: &mut WriteTx, email: &str, now: i64) -> Result<String> {
     if let Some(row) = tx
-        .fetch_optional(
-            "SELECT id FROM users WHERE email = $1",
-            vec![Value::Text(email.into())],
-        )
+        .fetch_optional("SELECT id FROM users WHERE email = $1", args![email])
         .await?
     {
         return Ok(row.try_get("id")?);
@@ -77,11 +75,7 @@ pub async fn ensure_user(tx: &mut WriteTx, email: &str, now: i64) -> Result<Stri
     let id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(email.into()),
-            Value::Int(now),
-        ],
+        args![id.clone(), email, now],
     )
     .await?;
     Ok(id)
@@ -90,7 +84,7 @@ pub async fn ensure_user(tx: &mut WriteTx, email: &str, now: i64) -> Result<Stri
 pub async fn set_password_hash(tx: &mut WriteTx, user_id: &str, hash: &str) -> Result<()> {
     tx.execute(
         "UPDATE users SET password_hash = $1 WHERE id = $2",
-        vec![Value::Text(hash.into()), Value::Text(user_id.into())],
+        args![hash, user_id],
     )
     .await?;
     Ok(())
@@ -99,7 +93,7 @@ pub async fn set_password_hash(tx: &mut WriteTx, user_id: &str, hash: &str) -> R
 pub async fn set_operator(tx: &mut WriteTx, user_id: &str, operator: bool) -> Result<()> {
     tx.execute(
         "UPDATE users SET is_operator = $1 WHERE id = $2",
-        vec![Value::Int(operator as i64), Value::Text(user_id.into())],
+        args![operator as i64, user_id],
     )
     .await?;
     Ok(())
@@ -114,11 +108,7 @@ pub async fn link_subject(
 ) -> Result<()> {
     tx.execute(
         "UPDATE users SET oidc_issuer = $1, oidc_subject = $2 WHERE id = $3",
-        vec![
-            Value::Text(issuer.into()),
-            Value::Text(subject.into()),
-            Value::Text(user_id.into()),
-        ],
+        args![issuer, subject, user_id],
     )
     .await?;
     Ok(())
@@ -127,7 +117,7 @@ pub async fn link_subject(
 pub async fn mark_signed_in(tx: &mut WriteTx, user_id: &str, now: i64) -> Result<()> {
     tx.execute(
         "UPDATE users SET last_sign_in_at = $1 WHERE id = $2",
-        vec![Value::Int(now), Value::Text(user_id.into())],
+        args![now, user_id],
     )
     .await?;
     Ok(())
@@ -148,7 +138,7 @@ const ACCESS_SQL: &str = "SELECT m.tenant_id, t.name AS tenant_name, m.role FROM
 /// Every tenant a user belongs to, oldest tenant first.
 pub async fn tenants_of(mut on: impl Read, user_id: &str) -> Result<Vec<TenantAccess>> {
     let sql = format!("{ACCESS_SQL} ORDER BY t.created_at, t.id");
-    on.fetch_all(&sql, vec![Value::Text(user_id.into())])
+    on.fetch_all(&sql, args![user_id])
         .await?
         .iter()
         .map(access)
@@ -158,13 +148,10 @@ pub async fn tenants_of(mut on: impl Read, user_id: &str) -> Result<Vec<TenantAc
 /// The user's role in one tenant, if a member.
 pub async fn access_to(db: &Db, user_id: &str, tenant_id: &str) -> Result<Option<TenantAccess>> {
     let sql = format!("{ACCESS_SQL} AND m.tenant_id = $2");
-    db.fetch_optional(
-        &sql,
-        vec![Value::Text(user_id.into()), Value::Text(tenant_id.into())],
-    )
-    .await?
-    .map(|row| access(&row))
-    .transpose()
+    db.fetch_optional(&sql, args![user_id, tenant_id])
+        .await?
+        .map(|row| access(&row))
+        .transpose()
 }
 
 /// Add a member, or give an existing member the role.
@@ -178,12 +165,7 @@ pub async fn add_member(
     tx.execute(
         "INSERT INTO memberships (tenant_id, user_id, role, created_at) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (tenant_id, user_id) DO UPDATE SET role = excluded.role",
-        vec![
-            Value::Text(tenant_id.into()),
-            Value::Text(user_id.into()),
-            Value::Text(role.as_str().into()),
-            Value::Int(now),
-        ],
+        args![tenant_id, user_id, role.as_str(), now],
     )
     .await?;
     Ok(())
@@ -194,7 +176,7 @@ async fn member_role(tx: &mut WriteTx, tenant_id: &str, user_id: &str) -> Result
         .fetch_optional(
             "SELECT m.role, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.tenant_id = $1 AND m.user_id = $2",
-            vec![Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+            args![tenant_id, user_id],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The member"))?;
@@ -206,7 +188,7 @@ async fn owners(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
     let row = tx
         .fetch_one(
             "SELECT COUNT(*) AS n FROM memberships WHERE tenant_id = $1 AND role = 'owner'",
-            vec![Value::Text(tenant_id.into())],
+            args![tenant_id],
         )
         .await?;
     Ok(row.try_get("n")?)
@@ -226,11 +208,7 @@ pub async fn change_role(
     }
     tx.execute(
         "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3",
-        vec![
-            Value::Text(role.as_str().into()),
-            Value::Text(tenant_id.into()),
-            Value::Text(user_id.into()),
-        ],
+        args![role.as_str(), tenant_id, user_id],
     )
     .await?;
     Ok(email)
@@ -250,12 +228,12 @@ pub async fn remove_member(
     }
     tx.execute(
         "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2",
-        vec![Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+        args![tenant_id, user_id],
     )
     .await?;
     tx.execute(
         "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND created_by = $3 AND revoked_at IS NULL",
-        vec![Value::Int(now), Value::Text(tenant_id.into()), Value::Text(user_id.into())],
+        args![now, tenant_id, user_id],
     )
     .await?;
     Ok(email)
@@ -267,7 +245,7 @@ pub async fn team(db: &Db, tenant_id: &str, now: i64) -> Result<Team> {
         .fetch_all(
             "SELECT m.user_id, u.email, m.role, m.created_at, u.last_sign_in_at FROM memberships m \
              JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ORDER BY u.email",
-            vec![Value::Text(tenant_id.into())],
+            args![tenant_id],
         )
         .await?
         .iter()
@@ -287,7 +265,7 @@ pub async fn team(db: &Db, tenant_id: &str, now: i64) -> Result<Team> {
             "SELECT id, email, role, invited_by, expires_at FROM invitations \
              WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
              ORDER BY created_at DESC, id",
-            vec![Value::Text(tenant_id.into())],
+            args![tenant_id],
         )
         .await?
         .iter()
@@ -324,7 +302,7 @@ pub async fn invite(
         .fetch_optional(
             "SELECT 1 AS x FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.tenant_id = $1 AND u.email = $2",
-            vec![Value::Text(tenant_id.into()), Value::Text(email.into())],
+            args![tenant_id, email],
         )
         .await?;
     if member.is_some() {
@@ -336,11 +314,7 @@ pub async fn invite(
     tx.execute(
         "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND email = $3 \
          AND accepted_at IS NULL AND revoked_at IS NULL",
-        vec![
-            Value::Int(now),
-            Value::Text(tenant_id.into()),
-            Value::Text(email.into()),
-        ],
+        args![now, tenant_id, email],
     )
     .await?;
     let id = uuid::Uuid::new_v4().to_string();
@@ -348,16 +322,7 @@ pub async fn invite(
     tx.execute(
         "INSERT INTO invitations (id, tenant_id, email, role, token_hash, invited_by, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.into()),
-            Value::Text(email.into()),
-            Value::Text(role.as_str().into()),
-            Value::Text(secret::hash(&link)),
-            Value::Text(invited_by.into()),
-            Value::Int(now),
-            Value::Int(now + INVITATION_HOURS * 3600),
-        ],
+        args![id.clone(), tenant_id, email, role.as_str(), secret::hash(&link), invited_by, now, now + INVITATION_HOURS * 3600],
     )
     .await?;
     Ok((id, link))
@@ -369,7 +334,7 @@ pub async fn invitation(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<(
         .fetch_optional(
             "SELECT email, role FROM invitations WHERE tenant_id = $1 AND id = $2 \
              AND accepted_at IS NULL AND revoked_at IS NULL",
-            vec![Value::Text(tenant_id.into()), Value::Text(id.into())],
+            args![tenant_id, id],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The invitation"))?;
@@ -386,11 +351,7 @@ pub async fn revoke_invitation(
     let (email, _) = invitation(tx, tenant_id, id).await?;
     tx.execute(
         "UPDATE invitations SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3",
-        vec![
-            Value::Int(now),
-            Value::Text(tenant_id.into()),
-            Value::Text(id.into()),
-        ],
+        args![now, tenant_id, id],
     )
     .await?;
     Ok(email)
@@ -412,7 +373,7 @@ pub async fn open_invitation(db: &Db, link: &str, now: i64) -> Result<OpenInvita
             "SELECT i.id, i.tenant_id, t.name AS tenant_name, i.email, i.role FROM invitations i \
              JOIN tenants t ON t.id = i.tenant_id WHERE i.token_hash = $1 \
              AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > $2",
-            vec![Value::Text(secret::hash(link)), Value::Int(now)],
+            args![secret::hash(link), now],
         )
         .await?
         .ok_or(AppError::LinkExpired)?;
@@ -437,7 +398,7 @@ pub async fn accept_invitation(
         .execute(
             "UPDATE invitations SET accepted_at = $1 WHERE id = $2 AND accepted_at IS NULL \
              AND revoked_at IS NULL AND expires_at > $1",
-            vec![Value::Int(now), Value::Text(invitation.id.clone())],
+            args![now, invitation.id.clone()],
         )
         .await?;
     if claimed != 1 {
@@ -451,12 +412,7 @@ pub async fn create_password_reset(tx: &mut WriteTx, user_id: &str, now: i64) ->
     let link = secret::generate("pwr_");
     tx.execute(
         "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Value::Text(secret::hash(&link)),
-            Value::Text(user_id.into()),
-            Value::Int(now),
-            Value::Int(now + PASSWORD_RESET_MINUTES * 60),
-        ],
+        args![secret::hash(&link), user_id, now, now + PASSWORD_RESET_MINUTES * 60],
     )
     .await?;
     Ok(link)
@@ -467,7 +423,7 @@ pub async fn password_reset_is_open(db: &Db, link: &str, now: i64) -> Result<boo
     Ok(db
         .fetch_optional(
             "SELECT 1 AS x FROM password_resets WHERE token_hash = $1 AND used_at IS NULL AND expires_at > $2",
-            vec![Value::Text(secret::hash(link)), Value::Int(now)],
+            args![secret::hash(link), now],
         )
         .await?
         .is_some())
@@ -479,7 +435,7 @@ pub async fn use_password_reset(tx: &mut WriteTx, link: &str, now: i64) -> Resul
     let claimed = tx
         .execute(
             "UPDATE password_resets SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1",
-            vec![Value::Int(now), Value::Text(hash.clone())],
+            args![now, hash.clone()],
         )
         .await?;
     if claimed != 1 {
@@ -488,7 +444,7 @@ pub async fn use_password_reset(tx: &mut WriteTx, link: &str, now: i64) -> Resul
     let row = tx
         .fetch_one(
             "SELECT user_id FROM password_resets WHERE token_hash = $1",
-            vec![Value::Text(hash)],
+            args![hash],
         )
         .await?;
     Ok(row.try_get("user_id")?)
@@ -557,17 +513,6 @@ pub async fn create_tenant_with_owner(
     let tenant_id =
         crate::tenants::create_tenant(tx, name, max_capacity_mbps, loadmaster_limit, now).await?;
     let (_, link) = invite(tx, &tenant_id, owner_email, Role::Owner, &actor.label, now).await?;
-    // The first Owner is the tenant's communication channel until someone changes it.
-    crate::notifications::set_channels(
-        tx,
-        &tenant_id,
-        &[owner_email.to_string()],
-        None,
-        false,
-        false,
-        now,
-    )
-    .await?;
     let detail = format!("first Owner invited: {owner_email}");
     record(
         tx,
@@ -601,7 +546,7 @@ pub async fn owner_emails(mut on: impl Read, tenant_id: &str) -> Result<Vec<Stri
     on.fetch_all(
         "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.tenant_id = $1 AND m.role = 'owner' ORDER BY u.email",
-        vec![Value::Text(tenant_id.to_string())],
+        args![tenant_id.to_string()],
     )
     .await?
     .iter()

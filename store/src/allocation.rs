@@ -2,7 +2,8 @@
 //! license's status updates the day's row in the same transaction, from the sum of the
 //! licenses themselves; the charts read at most a year of daily rows, never the licenses.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 use bandpool_domain::allocation::{
     fill_days, first_of_month, monthly_peaks, months_back, parse_month, DailyAllocation, DayRow,
@@ -23,7 +24,7 @@ pub async fn current_allocation(tx: &mut WriteTx, tenant_id: &str) -> Result<i64
         .fetch_one(
             "SELECT CAST(COALESCE(SUM(bandwidth_mbps), 0) AS BIGINT) AS mbps FROM licenses \
              WHERE tenant_id = $1 AND status IN ('active', 'grace_period')",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     Ok(row.try_get("mbps")?)
@@ -41,7 +42,7 @@ pub async fn record_allocation(tx: &mut WriteTx, tenant_id: &str, now: i64) -> R
     let today = tx
         .fetch_optional(
             "SELECT peak_mbps FROM allocation_daily WHERE tenant_id = $1 AND day = $2",
-            vec![Value::Text(tenant_id.to_string()), Value::Text(day.clone())],
+            args![tenant_id.to_string(), day.clone()],
         )
         .await?;
     match today {
@@ -52,13 +53,13 @@ pub async fn record_allocation(tx: &mut WriteTx, tenant_id: &str, now: i64) -> R
                 "UPDATE allocation_daily SET closing_mbps = $3, peak_mbps = $4, \
                  peak_at = CASE WHEN $5 = 1 THEN $6 ELSE peak_at END \
                  WHERE tenant_id = $1 AND day = $2",
-                vec![
-                    Value::Text(tenant_id.to_string()),
-                    Value::Text(day),
-                    Value::Int(allocation),
-                    Value::Int(peak.max(allocation)),
-                    Value::Int(i64::from(raised)),
-                    Value::Int(now),
+                args![
+                    tenant_id.to_string(),
+                    day,
+                    allocation,
+                    peak.max(allocation),
+                    i64::from(raised),
+                    now
                 ],
             )
             .await?;
@@ -68,7 +69,7 @@ pub async fn record_allocation(tx: &mut WriteTx, tenant_id: &str, now: i64) -> R
                 .fetch_optional(
                     "SELECT closing_mbps FROM allocation_daily WHERE tenant_id = $1 AND day < $2 \
                      ORDER BY day DESC LIMIT 1",
-                    vec![Value::Text(tenant_id.to_string()), Value::Text(day.clone())],
+                    args![tenant_id.to_string(), day.clone()],
                 )
                 .await?
                 .map(|r| r.try_get("closing_mbps"))
@@ -77,12 +78,12 @@ pub async fn record_allocation(tx: &mut WriteTx, tenant_id: &str, now: i64) -> R
             tx.execute(
                 "INSERT INTO allocation_daily (tenant_id, day, peak_mbps, peak_at, closing_mbps) \
                  VALUES ($1, $2, $3, $4, $5)",
-                vec![
-                    Value::Text(tenant_id.to_string()),
-                    Value::Text(day),
-                    Value::Int(carry.max(allocation)),
-                    Value::Int(now),
-                    Value::Int(allocation),
+                args![
+                    tenant_id.to_string(),
+                    day,
+                    carry.max(allocation),
+                    now,
+                    allocation
                 ],
             )
             .await?;
@@ -105,7 +106,7 @@ async fn capacity(db: &Db, tenant_id: &str) -> Result<i64> {
     let row = db
         .fetch_optional(
             "SELECT max_capacity_mbps FROM pools WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The pool"))?;
@@ -123,11 +124,7 @@ async fn days_between(
         .fetch_all(
             "SELECT day, peak_mbps, closing_mbps FROM allocation_daily \
              WHERE tenant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(day_key(from)),
-                Value::Text(day_key(to)),
-            ],
+            args![tenant_id.to_string(), day_key(from), day_key(to)],
         )
         .await?;
     let rows = rows.iter().map(day_row).collect::<Result<Vec<_>>>()?;
@@ -135,10 +132,7 @@ async fn days_between(
         .fetch_optional(
             "SELECT closing_mbps FROM allocation_daily WHERE tenant_id = $1 AND day < $2 \
              ORDER BY day DESC LIMIT 1",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(day_key(from)),
-            ],
+            args![tenant_id.to_string(), day_key(from)],
         )
         .await?;
     let has_before = before.is_some();

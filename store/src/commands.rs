@@ -3,7 +3,8 @@
 //! acknowledges it. Delivery is at least once: a command stays pending until acknowledged,
 //! and acknowledging twice is harmless.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 use bandpool_domain::connector::{Command, CommandAck, CommandKind};
 use bandpool_domain::AppError;
@@ -29,13 +30,13 @@ pub async fn enqueue(
     tx.execute(
         "INSERT INTO connector_commands (id, tenant_id, connector_id, kind, payload, issued_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Text(connector_id.to_string()),
-            Value::Text(kind_key(kind).to_string()),
-            Value::Text(payload),
-            Value::Int(now),
+        args![
+            id.clone(),
+            tenant_id.to_string(),
+            connector_id.to_string(),
+            kind_key(kind).to_string(),
+            payload,
+            now
         ],
     )
     .await?;
@@ -48,10 +49,7 @@ pub async fn pending(db: &Db, tenant_id: &str, connector_id: &str) -> Result<Vec
         "SELECT id, payload, issued_at FROM connector_commands \
          WHERE tenant_id = $1 AND connector_id = $2 AND acked_at IS NULL \
          ORDER BY issued_at, id LIMIT 100",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(connector_id.to_string()),
-        ],
+        args![tenant_id.to_string(), connector_id.to_string()],
     )
     .await?
     .iter()
@@ -80,10 +78,10 @@ pub async fn ack(
         .fetch_optional(
             "SELECT id, payload, issued_at, acked_at FROM connector_commands \
              WHERE tenant_id = $1 AND connector_id = $2 AND id = $3",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(connector_id.to_string()),
-                Value::Text(command_id.to_string()),
+            args![
+                tenant_id.to_string(),
+                connector_id.to_string(),
+                command_id.to_string()
             ],
         )
         .await?
@@ -110,10 +108,10 @@ pub async fn ack(
     }
     tx.execute(
         "UPDATE connector_commands SET acked_at = $2, result = $3 WHERE id = $1",
-        vec![
-            Value::Text(command_id.to_string()),
-            Value::Int(now),
-            Value::Text(serde_json::to_string(result).map_err(AppError::internal)?),
+        args![
+            command_id.to_string(),
+            now,
+            serde_json::to_string(result).map_err(AppError::internal)?
         ],
     )
     .await?;

@@ -2,7 +2,8 @@
 //! agent for a credential of their own, seen on every message; Down after a silence (the
 //! licenses of their LoadMasters enter a 30-day grace period), Up again when they speak.
 
-use crate::db::{Db, Read, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, Read, WriteTx};
 use crate::events::{self, Actor, NewEvent};
 use crate::licenses::{bulk_set_status, StatusMove};
 use crate::{secret, Result};
@@ -14,7 +15,7 @@ use bandpool_domain::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-/// A LoadMaster keeps its license this long after its connector goes silent (002).
+/// A LoadMaster keeps its license this long after its connector goes silent (the License Repository's grace period).
 pub const GRACE_DAYS: i64 = 30;
 const DAY: i64 = 86_400;
 
@@ -71,7 +72,7 @@ fn view_from_row(row: &AnyRow) -> Result<ConnectorView> {
 pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
     db.fetch_all(
         &format!("{VIEW_SQL} WHERE c.tenant_id = $1 ORDER BY c.name, c.id"),
-        vec![Value::Text(tenant_id.to_string())],
+        args![tenant_id.to_string()],
     )
     .await?
     .iter()
@@ -83,10 +84,7 @@ pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
     let row = db
         .fetch_optional(
             &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(id.to_string()),
-            ],
+            args![tenant_id.to_string(), id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The connector"))?;
@@ -106,10 +104,7 @@ pub async fn create(
     let taken = tx
         .fetch_optional(
             "SELECT id FROM connectors WHERE tenant_id = $1 AND LOWER(name) = LOWER($2)",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(name.to_string()),
-            ],
+            args![tenant_id.to_string(), name.to_string()],
         )
         .await?;
     if taken.is_some() {
@@ -124,14 +119,7 @@ pub async fn create(
         "INSERT INTO connectors (id, tenant_id, name, ip_address, status, last_seen_at, created_at, \
          registration_hash, registration_expires_at) \
          VALUES ($1, $2, $3, NULL, 'down', NULL, $4, $5, $6)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Text(name.to_string()),
-            Value::Int(now),
-            Value::Text(secret::hash(&token)),
-            Value::Int(now + REGISTRATION_HOURS * 3600),
-        ],
+        args![id.clone(), tenant_id.to_string(), name.to_string(), now, secret::hash(&token), now + REGISTRATION_HOURS * 3600],
     )
     .await?;
     Ok((id, token))
@@ -153,12 +141,12 @@ pub async fn register(
              registration_expires_at = NULL, registered_at = $2, status = 'up', last_seen_at = $2, \
              down_since = NULL, version = $3, ip_address = $4 \
              WHERE registration_hash = $5 AND registration_expires_at > $2",
-            vec![
-                Value::Text(secret::hash(&credential)),
-                Value::Int(now),
-                Value::Text(version.to_string()),
-                Value::OptText(address.map(str::to_string)),
-                Value::Text(secret::hash(token)),
+            args![
+                secret::hash(&credential),
+                now,
+                version.to_string(),
+                address.map(str::to_string),
+                secret::hash(token)
             ],
         )
         .await?;
@@ -211,7 +199,7 @@ pub async fn authenticate(
     if !credential.starts_with(CREDENTIAL_PREFIX) {
         return Ok(None);
     }
-    on.fetch_optional(IDENTITY_SQL, vec![Value::Text(secret::hash(credential))])
+    on.fetch_optional(IDENTITY_SQL, args![secret::hash(credential)])
         .await?
         .as_ref()
         .map(identity_from_row)
@@ -244,7 +232,7 @@ pub async fn seen(
             db.execute(
                 "UPDATE connectors SET last_seen_at = $2 WHERE id = $1 \
                  AND (last_seen_at IS NULL OR last_seen_at < $2)",
-                vec![Value::Text(connector.id.clone()), Value::Int(now)],
+                args![connector.id.clone(), now],
             )
             .await?;
         }
@@ -255,7 +243,7 @@ pub async fn seen(
     let row = tx
         .fetch_optional(
             "SELECT status, ip_address FROM connectors WHERE id = $1",
-            vec![Value::Text(connector.id.clone())],
+            args![connector.id.clone()],
         )
         .await?
         .ok_or(AppError::InvalidConnectorCredential)?;
@@ -266,12 +254,7 @@ pub async fn seen(
         "UPDATE connectors SET status = 'up', down_since = NULL, \
          last_seen_at = CASE WHEN last_seen_at IS NULL OR last_seen_at < $2 THEN $2 ELSE last_seen_at END, \
          ip_address = COALESCE($3, ip_address), version = COALESCE($4, version) WHERE id = $1",
-        vec![
-            Value::Text(connector.id.clone()),
-            Value::Int(now),
-            Value::OptText(address.map(str::to_string)),
-            Value::OptText(version.map(str::to_string)),
-        ],
+        args![connector.id.clone(), now, address.map(str::to_string), version.map(str::to_string)],
     )
     .await?;
     let actor = connector.actor();
@@ -341,10 +324,10 @@ async fn licenses_of(
 ) -> Result<Vec<String>> {
     tx.fetch_all(
         "SELECT id FROM licenses WHERE tenant_id = $1 AND connector_id = $2 AND status = $3",
-        vec![
-            Value::Text(connector.tenant_id.clone()),
-            Value::Text(connector.id.clone()),
-            Value::Text(status.key().to_string()),
+        args![
+            connector.tenant_id.clone(),
+            connector.id.clone(),
+            status.key().to_string()
         ],
     )
     .await?
@@ -372,7 +355,7 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
         .fetch_all(
             "SELECT id FROM connectors WHERE status = 'up' AND registration_hash IS NULL \
              AND credential_hash IS NOT NULL AND last_seen_at <= $1",
-            vec![Value::Int(cutoff)],
+            args![cutoff],
         )
         .await?;
     let mut down = Vec::new();
@@ -383,7 +366,7 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
             .fetch_optional(
                 "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
                  registration_hash FROM connectors WHERE id = $1",
-                vec![Value::Text(id.clone())],
+                args![id.clone()],
             )
             .await?
         else {
@@ -396,7 +379,7 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
             .execute(
                 "UPDATE connectors SET status = 'down', down_since = $2 \
                  WHERE id = $1 AND status = 'up' AND last_seen_at <= $3",
-                vec![Value::Text(id), Value::Int(now), Value::Int(cutoff)],
+                args![id, now, cutoff],
             )
             .await?;
         if changed == 0 {
@@ -454,7 +437,7 @@ pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
         .fetch_all(
             "SELECT DISTINCT tenant_id FROM licenses WHERE status = 'grace_period' \
              AND grace_period_end <= $1",
-            vec![Value::Int(now)],
+            args![now],
         )
         .await?;
     let mut expired = Vec::new();
@@ -466,7 +449,7 @@ pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
             .fetch_all(
                 "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'grace_period' \
                  AND grace_period_end <= $2",
-                vec![Value::Text(tenant_id.clone()), Value::Int(now)],
+                args![tenant_id.clone(), now],
             )
             .await?
             .iter()
@@ -514,7 +497,7 @@ pub const KEEP_MESSAGES_DAYS: i64 = 7;
 pub async fn forget_old_messages(db: &Db, now: i64) -> Result<u64> {
     db.execute(
         "DELETE FROM connector_messages WHERE received_at < $1",
-        vec![Value::Int(now - KEEP_MESSAGES_DAYS * DAY)],
+        args![now - KEEP_MESSAGES_DAYS * DAY],
     )
     .await
 }
@@ -525,7 +508,7 @@ pub async fn by_id(db: &Db, id: &str) -> Result<ConnectorIdentity> {
         .fetch_optional(
             "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
              registration_hash FROM connectors WHERE id = $1",
-            vec![Value::Text(id.to_string())],
+            args![id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The connector"))?;

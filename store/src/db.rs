@@ -47,6 +47,57 @@ pub enum Value {
     OptText(Option<String>),
 }
 
+impl From<&str> for Value {
+    fn from(v: &str) -> Value {
+        Value::Text(v.to_string())
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Value {
+        Value::Text(v)
+    }
+}
+
+impl From<&String> for Value {
+    fn from(v: &String) -> Value {
+        Value::Text(v.clone())
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Value {
+        Value::Int(v)
+    }
+}
+
+impl From<Option<i64>> for Value {
+    fn from(v: Option<i64>) -> Value {
+        Value::OptInt(v)
+    }
+}
+
+impl From<Option<String>> for Value {
+    fn from(v: Option<String>) -> Value {
+        Value::OptText(v)
+    }
+}
+
+impl From<Option<&str>> for Value {
+    fn from(v: Option<&str>) -> Value {
+        Value::OptText(v.map(str::to_string))
+    }
+}
+
+/// A statement's arguments, in `$1, $2, ...` order: `args![tenant_id, id, now]`, each
+/// anything that becomes a `Value` (text, a number, an option of either).
+#[macro_export]
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::db::Value::from($value)),*]
+    };
+}
+
 pub type AnyQuery<'q> = sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>;
 
 pub fn bind(query: AnyQuery<'_>, value: Value) -> AnyQuery<'_> {

@@ -1,7 +1,8 @@
 //! The LoadMaster device inventory: removing a LoadMaster (refused while it holds a pooled
 //! license: kill the license first) and blocking one from taking licenses.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 pub use bandpool_domain::connector::Device;
 use bandpool_domain::AppError;
@@ -31,7 +32,7 @@ pub async fn list(db: &Db, tenant_id: &str, limit: u32, offset: u64) -> Result<V
         &format!(
             "{DEVICE_SQL} WHERE d.tenant_id = $1 ORDER BY d.name, d.id LIMIT {limit} OFFSET {offset}"
         ),
-        vec![Value::Text(tenant_id.to_string())],
+        args![tenant_id.to_string()],
     )
     .await?
     .iter()
@@ -43,10 +44,7 @@ async fn get_in(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Device> {
     let row = tx
         .fetch_optional(
             &format!("{DEVICE_SQL} WHERE d.tenant_id = $1 AND d.id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(id.to_string()),
-            ],
+            args![tenant_id.to_string(), id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The LoadMaster"))?;
@@ -62,10 +60,7 @@ pub async fn remove(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Devic
     }
     tx.execute(
         "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(id.to_string()),
-        ],
+        args![tenant_id.to_string(), id.to_string()],
     )
     .await?;
     Ok(device)
@@ -80,11 +75,7 @@ pub async fn set_blocked(
 ) -> Result<Device> {
     tx.execute(
         "UPDATE devices SET blocked = $3 WHERE tenant_id = $1 AND id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(id.to_string()),
-            Value::Int(i64::from(blocked)),
-        ],
+        args![tenant_id.to_string(), id.to_string(), i64::from(blocked)],
     )
     .await?;
     get_in(tx, tenant_id, id).await

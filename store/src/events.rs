@@ -7,6 +7,7 @@ use futures::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::args;
 use crate::db::{Db, Value, WriteTx};
 use crate::Result;
 
@@ -61,16 +62,16 @@ fn values(event: &NewEvent<'_>) -> Vec<Value> {
     let request_id = REQUEST_ID
         .try_with(|id| id.clone())
         .unwrap_or_else(|_| "-".to_string());
-    vec![
-        Value::Text(uuid::Uuid::new_v4().to_string()),
-        Value::OptText(event.tenant_id.map(str::to_string)),
-        Value::Int(event.at_ms),
-        Value::OptText(event.actor.user_id.clone()),
-        Value::Text(event.actor.label.clone()),
-        Value::Text(event.action.to_string()),
-        Value::Text(event.target.to_string()),
-        Value::Text(request_id),
-        Value::Text(event.detail.to_string()),
+    args![
+        uuid::Uuid::new_v4().to_string(),
+        event.tenant_id.map(str::to_string),
+        event.at_ms,
+        event.actor.user_id.clone(),
+        event.actor.label.clone(),
+        event.action.to_string(),
+        event.target.to_string(),
+        request_id,
+        event.detail.to_string()
     ]
 }
 
@@ -98,7 +99,7 @@ fn escape_like(value: &str) -> String {
 
 fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(" FROM events WHERE tenant_id = $1");
-    let mut values = vec![Value::Text(tenant_id.to_string())];
+    let mut values = args![tenant_id.to_string()];
     let mut add = |clause: &str, value: Value| {
         values.push(value);
         sql.push_str(&clause.replace('?', &format!("${}", values.len())));

@@ -12,7 +12,8 @@
 //! same key: a replay sent while the original is still being handled waits for it and gets
 //! its answer (on PostgreSQL two such requests used to race to the primary key).
 
-use crate::db::{Value, WriteTx};
+use crate::args;
+use crate::db::WriteTx;
 use crate::Result;
 use bandpool_domain::connector::valid_key;
 use bandpool_domain::AppError;
@@ -82,12 +83,12 @@ pub async fn claim(
              (connector_id, kind, idempotency_key, request_hash, received_at, response) \
              VALUES ($1, $2, $3, $4, $5, '') \
              ON CONFLICT (connector_id, kind, idempotency_key) DO NOTHING",
-            vec![
-                Value::Text(connector_id.to_string()),
-                Value::Text(kind.key().to_string()),
-                Value::Text(key.to_string()),
-                Value::Text(request_hash.to_string()),
-                Value::Int(now),
+            args![
+                connector_id.to_string(),
+                kind.key().to_string(),
+                key.to_string(),
+                request_hash.to_string(),
+                now
             ],
         )
         .await?;
@@ -98,10 +99,10 @@ pub async fn claim(
         .fetch_one(
             "SELECT request_hash, response FROM connector_messages \
              WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
-            vec![
-                Value::Text(connector_id.to_string()),
-                Value::Text(kind.key().to_string()),
-                Value::Text(key.to_string()),
+            args![
+                connector_id.to_string(),
+                kind.key().to_string(),
+                key.to_string()
             ],
         )
         .await?;
@@ -126,11 +127,11 @@ pub async fn answer(
     tx.execute(
         "UPDATE connector_messages SET response = $4 \
          WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
-        vec![
-            Value::Text(connector_id.to_string()),
-            Value::Text(kind.key().to_string()),
-            Value::Text(key.to_string()),
-            Value::Text(response.to_string()),
+        args![
+            connector_id.to_string(),
+            kind.key().to_string(),
+            key.to_string(),
+            response.to_string()
         ],
     )
     .await?;

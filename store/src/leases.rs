@@ -3,7 +3,8 @@
 //! stopped). Each sweep is also harmless to run twice, so a lease is a saving, not a lock
 //! the data depends on.
 
-use crate::db::{Db, Value};
+use crate::args;
+use crate::db::Db;
 use crate::Result;
 
 /// Take or renew the lease `name` for `holder` until `now + seconds`. True when held.
@@ -19,12 +20,7 @@ pub async fn try_acquire(
             "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
              ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
              WHERE leases.holder = excluded.holder OR leases.expires_at <= $4",
-            vec![
-                Value::Text(name.into()),
-                Value::Text(holder.into()),
-                Value::Int(now + seconds),
-                Value::Int(now),
-            ],
+            args![name, holder, now + seconds, now],
         )
         .await?;
     Ok(taken == 1)

@@ -3,6 +3,7 @@
 //! allocation peak in one transaction.
 
 use crate::allocation::record_allocation;
+use crate::args;
 use crate::db::{Db, DbKind, Read, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::{
@@ -71,7 +72,7 @@ fn like_pattern(term: &str) -> String {
 /// The WHERE clause and its values for a query's filter and search.
 fn filter(tenant_id: &str, query: &LicenseQuery) -> (String, Vec<Value>) {
     let mut sql = String::from("tenant_id = $1");
-    let mut values = vec![Value::Text(tenant_id.to_string())];
+    let mut values = args![tenant_id.to_string()];
     if let Some(status) = query.status {
         values.push(Value::Text(status.key().to_string()));
         sql.push_str(&format!(" AND status = ${}", values.len()));
@@ -93,7 +94,7 @@ pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
     let rows = db
         .fetch_all(
             "SELECT status, COUNT(*) AS n FROM licenses WHERE tenant_id = $1 GROUP BY status",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     let mut counts = StatusCounts::default();
@@ -140,7 +141,7 @@ struct Segment {
 
 /// One page of licenses; nulls sort last either way, ties break on id so pages never overlap.
 ///
-/// Large pools stay cheap (issue 6): the counts come from one `GROUP BY status` over an
+/// Large pools stay cheap (the License Repository's speed goal at 100,000 licenses): the counts come from one `GROUP BY status` over an
 /// index (and a `COUNT` only for a search); the rows are read in the order an index on
 /// `(tenant_id, column, id)` already holds, the non-empty values and then the empty ones as
 /// separate reads (an `IS NULL` term in the ORDER BY would defeat the index); and a page in
@@ -260,10 +261,7 @@ pub async fn get(mut on: impl Read, tenant_id: &str, license_id: &str) -> Result
     let row = on
         .fetch_optional(
             &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(license_id.to_string()),
-            ],
+            args![tenant_id.to_string(), license_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The license"))?;
@@ -276,10 +274,7 @@ pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<Licen
         .fetch_all(
             "SELECT at, from_status, to_status, note FROM license_history \
              WHERE tenant_id = $1 AND license_id = $2 ORDER BY at, id",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(license_id.to_string()),
-            ],
+            args![tenant_id.to_string(), license_id.to_string()],
         )
         .await?;
     let entries = rows
@@ -306,7 +301,7 @@ pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<Licen
     let sql = format!(
         "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
     );
-    crate::db::stream_rows(db, sql, vec![Value::Text(tenant_id)], license_from_row)
+    crate::db::stream_rows(db, sql, args![tenant_id], license_from_row)
 }
 
 /// Change a license's status: the license, its history record and the day's allocation
@@ -352,15 +347,7 @@ pub async fn set_status(
     tx.execute(
         "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![
-            Value::Text(uuid::Uuid::new_v4().to_string()),
-            Value::Text(license_id.to_string()),
-            Value::Text(tenant_id.to_string()),
-            Value::Int(now),
-            Value::OptText(Some(before.status.key().to_string())),
-            Value::Text(to.key().to_string()),
-            Value::Text(note.to_string()),
-        ],
+        args![uuid::Uuid::new_v4().to_string(), license_id.to_string(), tenant_id.to_string(), now, Some(before.status.key().to_string()), to.key().to_string(), note.to_string()],
     )
     .await?;
     record_allocation(tx, tenant_id, now).await?;
@@ -403,10 +390,7 @@ pub async fn bulk_set_status(
             .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut values = vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(from.key().to_string()),
-        ];
+        let mut values = args![tenant_id.to_string(), from.key().to_string()];
         values.extend(chunk.iter().map(|id| Value::Text(id.clone())));
         let rows = tx
             .fetch_all(
@@ -458,14 +442,14 @@ pub async fn bulk_set_status(
         let history = chunk_moved
             .iter()
             .map(|id| {
-                vec![
-                    Value::Text(uuid::Uuid::new_v4().to_string()),
-                    Value::Text(id.clone()),
-                    Value::Text(tenant_id.to_string()),
-                    Value::Int(now),
-                    Value::OptText(Some(from.key().to_string())),
-                    Value::Text(to.key().to_string()),
-                    Value::Text(note.to_string()),
+                args![
+                    uuid::Uuid::new_v4().to_string(),
+                    id.clone(),
+                    tenant_id.to_string(),
+                    now,
+                    Some(from.key().to_string()),
+                    to.key().to_string(),
+                    note.to_string()
                 ]
             })
             .collect();

@@ -5,6 +5,7 @@
 //! same transaction, so a replay changes nothing twice.
 
 use crate::allocation::record_allocation;
+use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
@@ -136,13 +137,7 @@ async fn activation_facts(
                  LEFT JOIN license_types t ON t.id = $4 \
                  WHERE p.tenant_id = $1"
             ),
-            vec![
-                Value::Text(tenant.to_string()),
-                Value::Text(request.serial_no.clone()),
-                Value::Text(request.sku.clone()),
-                Value::Text(request.license_type_id.clone()),
-                Value::Text(request.ip_address.clone()),
-            ],
+            args![tenant.to_string(), request.serial_no.clone(), request.sku.clone(), request.license_type_id.clone(), request.ip_address.clone()],
         )
         .await?;
     let Some(row) = row else {
@@ -226,10 +221,7 @@ pub async fn activate(
                         "SELECT {HELD_COLUMNS}, connector_id FROM licenses WHERE tenant_id = $1 \
                          AND serial_no = $2 AND status IN ('active', 'grace_period')"
                     ),
-                    vec![
-                        Value::Text(tenant.to_string()),
-                        Value::Text(request.serial_no.clone()),
-                    ],
+                    args![tenant.to_string(), request.serial_no.clone()],
                 )
                 .await?;
             let held = held_from_row(&row)?;
@@ -237,11 +229,7 @@ pub async fn activate(
             if via.as_deref() != Some(connector.id.as_str()) {
                 tx.execute(
                     "UPDATE licenses SET connector_id = $3 WHERE tenant_id = $1 AND id = $2",
-                    vec![
-                        Value::Text(tenant.to_string()),
-                        Value::Text(held.id.clone()),
-                        Value::Text(connector.id.clone()),
-                    ],
+                    args![tenant.to_string(), held.id.clone(), connector.id.clone()],
                 )
                 .await?;
             }
@@ -261,35 +249,29 @@ pub async fn activate(
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
          activated_at, recovered_at, issued_through_portal, connector_id) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12)",
-        vec![
-            Value::Text(license_id.clone()),
-            Value::Text(tenant.to_string()),
-            Value::Text(device_id),
-            Value::Text(request.device_name.trim().to_string()),
-            Value::Text(request.ip_address.clone()),
-            Value::Text(request.serial_no.clone()),
-            Value::Text(request.license_type_id.clone()),
-            Value::Text(name.clone()),
-            Value::Int(bandwidth),
-            Value::Int(ssl_tps),
-            Value::Int(now),
-            Value::Text(connector.id.clone()),
+        args![
+            license_id.clone(),
+            tenant.to_string(),
+            device_id,
+            request.device_name.trim().to_string(),
+            request.ip_address.clone(),
+            request.serial_no.clone(),
+            request.license_type_id.clone(),
+            name.clone(),
+            bandwidth,
+            ssl_tps,
+            now,
+            connector.id.clone()
         ],
     )
     .await?;
     tx.execute(
         "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
          VALUES ($1, $2, $3, $4, NULL, 'active', $5)",
-        vec![
-            Value::Text(uuid::Uuid::new_v4().to_string()),
-            Value::Text(license_id.clone()),
-            Value::Text(tenant.to_string()),
-            Value::Int(now),
-            Value::Text(format!(
+        args![uuid::Uuid::new_v4().to_string(), license_id.clone(), tenant.to_string(), now, format!(
                 "Licensed from the pool through connector {}",
                 connector.name
-            )),
-        ],
+            )],
     )
     .await?;
     record_allocation(&mut tx, tenant, now).await?;
@@ -349,21 +331,18 @@ async fn upsert_device(
     let found = tx
         .fetch_optional(
             "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
-            vec![
-                Value::Text(connector.tenant_id.clone()),
-                Value::Text(request.serial_no.clone()),
-            ],
+            args![connector.tenant_id.clone(), request.serial_no.clone()],
         )
         .await?;
     if let Some(row) = found {
         let id: String = row.try_get("id")?;
         tx.execute(
             "UPDATE devices SET name = $2, ip_address = $3, connector_id = $4 WHERE id = $1",
-            vec![
-                Value::Text(id.clone()),
-                Value::Text(request.device_name.trim().to_string()),
-                Value::Text(request.ip_address.clone()),
-                Value::Text(connector.id.clone()),
+            args![
+                id.clone(),
+                request.device_name.trim().to_string(),
+                request.ip_address.clone(),
+                connector.id.clone()
             ],
         )
         .await?;
@@ -373,15 +352,7 @@ async fn upsert_device(
     tx.execute(
         "INSERT INTO devices (id, tenant_id, name, ip_address, serial_no, connector_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(connector.tenant_id.clone()),
-            Value::Text(request.device_name.trim().to_string()),
-            Value::Text(request.ip_address.clone()),
-            Value::Text(request.serial_no.clone()),
-            Value::Text(connector.id.clone()),
-            Value::Int(now),
-        ],
+        args![id.clone(), connector.tenant_id.clone(), request.device_name.trim().to_string(), request.ip_address.clone(), request.serial_no.clone(), connector.id.clone(), now],
     )
     .await?;
     Ok(id)
@@ -400,11 +371,11 @@ async fn held_by(
                 "SELECT {HELD_COLUMNS} FROM licenses WHERE tenant_id = $1 AND connector_id = $2 \
                  AND id = $3 AND serial_no = $4"
             ),
-            vec![
-                Value::Text(connector.tenant_id.clone()),
-                Value::Text(connector.id.clone()),
-                Value::Text(license_id.to_string()),
-                Value::Text(serial_no.to_string()),
+            args![
+                connector.tenant_id.clone(),
+                connector.id.clone(),
+                license_id.to_string(),
+                serial_no.to_string()
             ],
         )
         .await?
@@ -493,10 +464,7 @@ async fn remove_device(tx: &mut WriteTx, tenant_id: &str, device_id: Option<&str
     if let Some(device_id) = device_id {
         tx.execute(
             "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(device_id.to_string()),
-            ],
+            args![tenant_id.to_string(), device_id.to_string()],
         )
         .await?;
     }
@@ -560,10 +528,7 @@ pub async fn record_checks(
             .map(|i| format!("${}", i + 3))
             .collect::<Vec<_>>()
             .join(", ");
-        let mut values = vec![
-            Value::Text(connector.tenant_id.clone()),
-            Value::Text(connector.id.clone()),
-        ];
+        let mut values = args![connector.tenant_id.clone(), connector.id.clone()];
         values.extend(chunk.iter().map(|id| Value::Text((*id).clone())));
         for row in tx
             .fetch_all(
@@ -626,11 +591,7 @@ pub async fn record_checks(
                     .map(|i| format!("${}", i + 4))
                     .collect::<Vec<_>>()
                     .join(", ");
-                let mut values = vec![
-                    Value::Text(connector.tenant_id.clone()),
-                    Value::Int(n),
-                    Value::Int(at),
-                ];
+                let mut values = args![connector.tenant_id.clone(), n, at];
                 values.extend(chunk.iter().map(|id| Value::Text(id.to_string())));
                 tx.execute(
                     &format!(
@@ -685,10 +646,7 @@ pub async fn kill(
     let device = tx
         .fetch_optional(
             "SELECT device_id FROM licenses WHERE tenant_id = $1 AND id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(license_id.to_string()),
-            ],
+            args![tenant_id.to_string(), license_id.to_string()],
         )
         .await?
         .map(|r| r.try_get::<Option<String>, _>("device_id"))
@@ -710,10 +668,7 @@ pub async fn kill(
         let name = tx
             .fetch_optional(
                 "SELECT name FROM connectors WHERE tenant_id = $1 AND id = $2",
-                vec![
-                    Value::Text(tenant_id.to_string()),
-                    Value::Text(connector_id.clone()),
-                ],
+                args![tenant_id.to_string(), connector_id.clone()],
             )
             .await?;
         if let Some(row) = name {

@@ -1,7 +1,8 @@
 //! A tenant's communication channels (email recipients, a webhook), which limits are reached
 //! now (so a crossing is told once), and the webhook outbox with its retries.
 
-use crate::db::{Db, Read, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, Read, WriteTx};
 use crate::Result;
 use bandpool_domain::auth::normalize_email;
 use bandpool_domain::billing::{check_webhook_url, Channels, LimitKind, WebhookDelivery};
@@ -19,7 +20,7 @@ pub async fn targets(mut on: impl Read, tenant_id: &str) -> Result<ChannelTarget
     let Some(row) = on
         .fetch_optional(
             "SELECT email_recipients, webhook_url, webhook_secret FROM notification_channels WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?
     else {
@@ -98,7 +99,7 @@ pub async fn set_channels(
     let current = tx
         .fetch_optional(
             "SELECT webhook_url, webhook_secret FROM notification_channels WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     let (old_url, old_secret) = match &current {
@@ -118,12 +119,12 @@ pub async fn set_channels(
             (Some(secret.clone()), Some(secret))
         }
     };
-    let values = vec![
-        Value::Text(tenant_id.to_string()),
-        Value::Text(recipients.join("\n")),
-        Value::OptText(webhook_url.map(String::from)),
-        Value::OptText(secret),
-        Value::Int(now),
+    let values = args![
+        tenant_id.to_string(),
+        recipients.join("\n"),
+        webhook_url.map(String::from),
+        secret,
+        now
     ];
     if current.is_some() {
         tx.execute(
@@ -153,11 +154,11 @@ pub async fn limit_crossed(
     now: i64,
 ) -> Result<Option<bool>> {
     let values = || {
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(kind.key().to_string()),
-            Value::Int(i64::from(reached)),
-            Value::Int(now),
+        args![
+            tenant_id.to_string(),
+            kind.key().to_string(),
+            i64::from(reached),
+            now
         ]
     };
     let flipped = tx
@@ -193,14 +194,7 @@ pub async fn enqueue_webhook(
     tx.execute(
         "INSERT INTO webhook_deliveries (id, tenant_id, event, url, payload, created_at, status, attempts, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Text(event.to_string()),
-            Value::Text(url.to_string()),
-            Value::Text(payload.to_string()),
-            Value::Int(now),
-        ],
+        args![id.clone(), tenant_id.to_string(), event.to_string(), url.to_string(), payload.to_string(), now],
     )
     .await?;
     Ok(id)
@@ -235,7 +229,7 @@ pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelive
                  FROM webhook_deliveries w LEFT JOIN notification_channels c ON c.tenant_id = w.tenant_id \
                  WHERE w.status = 'pending' AND w.next_attempt_at <= $1 ORDER BY w.next_attempt_at, w.id LIMIT {limit}"
             ),
-            vec![Value::Int(now)],
+            args![now],
         )
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
@@ -285,11 +279,7 @@ pub(crate) async fn claim(db: &Db, table: &str, id: &str, due_at: i64, now: i64)
                  WHERE id = $1 AND status = 'pending' AND next_attempt_at = $2",
                 outbox(table)
             ),
-            vec![
-                Value::Text(id.to_string()),
-                Value::Int(due_at),
-                Value::Int(now + CLAIM_SECS),
-            ],
+            args![id.to_string(), due_at, now + CLAIM_SECS],
         )
         .await?;
     Ok(won > 0)
@@ -323,7 +313,7 @@ pub(crate) async fn record_outcome(
                     "UPDATE {table} SET status = 'delivered', attempts = attempts + 1, \
                      delivered_at = $2, next_attempt_at = NULL, last_error = NULL WHERE id = $1 AND status = 'pending'"
                 ),
-                vec![Value::Text(id.to_string()), Value::Int(now)],
+                args![id.to_string(), now],
             )
             .await?;
         }
@@ -332,7 +322,7 @@ pub(crate) async fn record_outcome(
             let row = db
                 .fetch_one(
                     &format!("SELECT attempts FROM {table} WHERE id = $1"),
-                    vec![Value::Text(id.to_string())],
+                    args![id.to_string()],
                 )
                 .await?;
             let attempts = row.try_get::<i64, _>("attempts")? + 1;
@@ -347,12 +337,7 @@ pub(crate) async fn record_outcome(
                     "UPDATE {table} SET status = $2, attempts = attempts + 1, next_attempt_at = $3, \
                      last_error = $4 WHERE id = $1 AND status = 'pending'"
                 ),
-                vec![
-                    Value::Text(id.to_string()),
-                    Value::Text(status.to_string()),
-                    Value::OptInt(next),
-                    Value::Text(error),
-                ],
+                args![id.to_string(), status.to_string(), next, error],
             )
             .await?;
         }
@@ -386,7 +371,7 @@ pub async fn give_up(db: &Db, id: &str, reason: &str) -> Result<()> {
     db.execute(
         "UPDATE webhook_deliveries SET status = 'failed', next_attempt_at = NULL, last_error = $2 \
          WHERE id = $1 AND status = 'pending'",
-        vec![Value::Text(id.to_string()), Value::Text(reason.to_string())],
+        args![id.to_string(), reason.to_string()],
     )
     .await?;
     Ok(())
@@ -399,7 +384,7 @@ pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<Webh
             "SELECT id, event, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
              FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
         ),
-        vec![Value::Text(tenant_id.to_string())],
+        args![tenant_id.to_string()],
     )
     .await?
     .iter()

@@ -4,7 +4,8 @@
 use bandpool_domain::billing::EmailDelivery;
 use sqlx::Row;
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 
 /// A message to queue.
@@ -23,14 +24,7 @@ pub async fn queue(tx: &mut WriteTx, email: &NewEmail<'_>, now: i64) -> Result<S
     tx.execute(
         "INSERT INTO email_outbox (id, tenant_id, recipient, subject, body, created_at, status, attempts, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        vec![
-            Value::Text(id.clone()),
-            Value::OptText(email.tenant_id.map(str::to_string)),
-            Value::Text(email.to.to_string()),
-            Value::Text(email.subject.to_string()),
-            Value::Text(email.body.to_string()),
-            Value::Int(now),
-        ],
+        args![id.clone(), email.tenant_id.map(str::to_string), email.to.to_string(), email.subject.to_string(), email.body.to_string(), now],
     )
     .await?;
     Ok(id)
@@ -55,7 +49,7 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
                  WHERE status = 'pending' AND next_attempt_at <= $1 \
                  ORDER BY next_attempt_at, id LIMIT {limit}"
             ),
-            vec![Value::Int(now)],
+            args![now],
         )
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
@@ -85,7 +79,7 @@ pub async fn record_attempt(
     crate::notifications::record_outcome(db, "email_outbox", id, outcome, now).await?;
     db.execute(
         "UPDATE email_outbox SET body = '' WHERE id = $1 AND status <> 'pending'",
-        vec![Value::Text(id.to_string())],
+        args![id.to_string()],
     )
     .await?;
     Ok(())
@@ -98,7 +92,7 @@ pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<Emai
             "SELECT id, recipient, subject, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
              FROM email_outbox WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
         ),
-        vec![Value::Text(tenant_id.to_string())],
+        args![tenant_id.to_string()],
     )
     .await?
     .iter()

@@ -1,7 +1,8 @@
 //! Current allocation vs maximum capacity, computed from the licenses themselves (never a
 //! stored running total that could drift).
 
-use crate::db::{Db, Value};
+use crate::args;
+use crate::db::Db;
 use crate::Result;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::pool::{PoolSummary, TypeSection};
@@ -14,7 +15,7 @@ pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
         .fetch_optional(
             "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, p.last_refreshed_at \
              FROM pools p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The pool"))?;
@@ -23,7 +24,7 @@ pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
             "SELECT license_name, status, CAST(SUM(bandwidth_mbps) AS BIGINT) AS mbps, COUNT(*) AS n \
              FROM licenses WHERE tenant_id = $1 AND status IN ('active', 'grace_period') \
              GROUP BY license_name, status",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     let mut sections: BTreeMap<String, TypeSection> = BTreeMap::new();

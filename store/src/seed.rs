@@ -5,6 +5,7 @@
 //! The pool's capacity is chosen from the generated data so that recent months run above
 //! 80% and one month (last month's migration burst) above 100%.
 
+use crate::args;
 use crate::db::{insert_rows, Db, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::LicenseStatus;
@@ -292,14 +293,14 @@ pub async fn seed_demo(
         .iter()
         .enumerate()
         .map(|(i, id)| {
-            vec![
-                Value::Text(id.clone()),
-                Value::Text(tenant_id.clone()),
-                Value::Text(format!("connector-{}", SITES[i])),
-                Value::OptText(Some(format!("192.168.{}.10", 10 + i))),
-                Value::Text("up".into()),
-                Value::OptInt(Some(now_ts)),
-                Value::Int(now_ts - HISTORY_DAYS * DAY),
+            args![
+                id.clone(),
+                tenant_id.clone(),
+                format!("connector-{}", SITES[i]),
+                Some(format!("192.168.{}.10", 10 + i)),
+                "up",
+                Some(now_ts),
+                now_ts - HISTORY_DAYS * DAY
             ]
         })
         .collect();
@@ -344,34 +345,34 @@ pub async fn seed_demo(
             ));
             (Some(id), Some(name), Some(ip))
         };
-        license_rows.push(vec![
-            Value::Text(license_id.clone()),
-            Value::Text(tenant_id.clone()),
-            Value::OptText(device_id),
-            Value::OptText(name),
-            Value::OptText(ip),
-            Value::Text(serial),
-            Value::Text(t.id.clone()),
-            Value::Text(t.name.clone()),
-            Value::Text(g.status.key().into()),
-            Value::Int(t.bandwidth_mbps),
-            Value::Int(t.ssl_tps),
-            Value::OptInt(g.grace_end),
-            Value::Int(g.activated),
-            Value::OptInt(g.recovered),
-            Value::Int(i64::from(i % 10 != 9)),
-            Value::OptText(Some(connector.clone())),
+        license_rows.push(args![
+            license_id.clone(),
+            tenant_id.clone(),
+            device_id,
+            name,
+            ip,
+            serial,
+            t.id.clone(),
+            t.name.clone(),
+            g.status.key(),
+            t.bandwidth_mbps,
+            t.ssl_tps,
+            g.grace_end,
+            g.activated,
+            g.recovered,
+            i64::from(i % 10 != 9),
+            Some(connector.clone())
         ]);
         let mut push_history =
             |at: i64, from: Option<LicenseStatus>, to: LicenseStatus, note: String| {
-                history_rows.push(vec![
-                    Value::Text(uuid::Uuid::new_v4().to_string()),
-                    Value::Text(license_id.clone()),
-                    Value::Text(tenant_id.clone()),
-                    Value::Int(at),
-                    Value::OptText(from.map(|s| s.key().to_string())),
-                    Value::Text(to.key().to_string()),
-                    Value::Text(note),
+                history_rows.push(args![
+                    uuid::Uuid::new_v4().to_string(),
+                    license_id.clone(),
+                    tenant_id.clone(),
+                    at,
+                    from.map(|s| s.key().to_string()),
+                    to.key().to_string(),
+                    note
                 ]);
             };
         push_history(
@@ -410,16 +411,16 @@ pub async fn seed_demo(
         if ha.is_some() || geo.is_some() {
             links.push((id.clone(), Value::OptText(ha), Value::OptText(geo)));
         }
-        rows.push(vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.clone()),
-            Value::Text(name.clone()),
-            Value::Text(ip.clone()),
-            Value::Text(serial.clone()),
-            Value::OptText(Some(connector.clone())),
-            Value::OptText(None),
-            Value::OptText(None),
-            Value::Int(*created),
+        rows.push(args![
+            id.clone(),
+            tenant_id.clone(),
+            name.clone(),
+            ip.clone(),
+            serial.clone(),
+            Some(connector.clone()),
+            None::<String>,
+            None::<String>,
+            *created
         ]);
     }
     let device_count = rows.len();
@@ -509,12 +510,12 @@ pub async fn seed_demo(
                 .and_hms_opt(12, 0, 0)
                 .map(|t| t.and_utc().timestamp())
                 .unwrap_or(now_ts);
-            vec![
-                Value::Text(tenant_id.clone()),
-                Value::Text(day.format("%Y-%m-%d").to_string()),
-                Value::Int(*peak),
-                Value::Int(at.min(now_ts)),
-                Value::Int(*closing),
+            args![
+                tenant_id.clone(),
+                day.format("%Y-%m-%d").to_string(),
+                *peak,
+                at.min(now_ts),
+                *closing
             ]
         })
         .collect();
@@ -541,7 +542,7 @@ pub async fn seed_demo(
     })
 }
 
-/// Names of the demo's applications (004's examples first).
+/// Names of the demo's applications (the Usage and billing guide's examples first).
 const APPLICATIONS: [&str; 26] = [
     "VMware View",
     "Microsoft Exchange",
@@ -585,7 +586,7 @@ async fn seed_usage(
     let pool = tx
         .fetch_one(
             "SELECT loadmaster_limit FROM pools WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     let year = 365 * DAY;
@@ -630,13 +631,13 @@ async fn seed_usage(
         for (name, port) in SERVICES.iter().take(1 + k % 3) {
             let id = uuid::Uuid::new_v4().to_string();
             services.push(id.clone());
-            rows.push(vec![
-                Value::Text(id),
-                Value::Text(tenant_id.to_string()),
-                Value::Text(device_id.clone()),
-                Value::Text(format!("{name}-{port}")),
-                Value::Text(format!("{ip}:{port}")),
-                Value::Int(*created),
+            rows.push(args![
+                id,
+                tenant_id.to_string(),
+                device_id.clone(),
+                format!("{name}-{port}"),
+                format!("{ip}:{port}"),
+                *created
             ]);
         }
     }

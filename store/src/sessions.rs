@@ -3,7 +3,8 @@
 
 use sqlx::Row;
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 
 async fn write(
@@ -16,12 +17,7 @@ async fn write(
 ) -> Result<u64> {
     db.execute(
         &format!("INSERT INTO sessions (id, user_id, data, expires_at) VALUES ($1, $2, $3, $4) ON CONFLICT (id) {on_conflict}"),
-        vec![
-            Value::Text(id.into()),
-            Value::OptText(user_id.map(str::to_string)),
-            Value::Text(data.into()),
-            Value::Int(expires_at),
-        ],
+        args![id, user_id.map(str::to_string), data, expires_at],
     )
     .await
 }
@@ -61,7 +57,7 @@ pub async fn insert_new(
 pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<(String, i64)>> {
     db.fetch_optional(
         "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
-        vec![Value::Text(id.into()), Value::Int(now)],
+        args![id, now],
     )
     .await?
     .map(|row| Ok((row.try_get("data")?, row.try_get("expires_at")?)))
@@ -69,38 +65,29 @@ pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<(String, i64)>> 
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<()> {
-    db.execute(
-        "DELETE FROM sessions WHERE id = $1",
-        vec![Value::Text(id.into())],
-    )
-    .await?;
+    db.execute("DELETE FROM sessions WHERE id = $1", args![id])
+        .await?;
     Ok(())
 }
 
 /// End every session of a person, in the transaction that records why; returns how many
 /// there were.
 pub async fn delete_for_user(tx: &mut WriteTx, user_id: &str) -> Result<u64> {
-    tx.execute(
-        "DELETE FROM sessions WHERE user_id = $1",
-        vec![Value::Text(user_id.into())],
-    )
-    .await
+    tx.execute("DELETE FROM sessions WHERE user_id = $1", args![user_id])
+        .await
 }
 
 /// The sweep: drop expired records (harmless to run twice, or on two instances at once).
 pub async fn delete_expired(db: &Db, now: i64) -> Result<u64> {
-    db.execute(
-        "DELETE FROM sessions WHERE expires_at <= $1",
-        vec![Value::Int(now)],
-    )
-    .await
+    db.execute("DELETE FROM sessions WHERE expires_at <= $1", args![now])
+        .await
 }
 
 pub async fn count_for_user(db: &Db, user_id: &str, now: i64) -> Result<i64> {
     let row = db
         .fetch_optional(
             "SELECT COUNT(*) AS n FROM sessions WHERE user_id = $1 AND expires_at > $2",
-            vec![Value::Text(user_id.into()), Value::Int(now)],
+            args![user_id, now],
         )
         .await?;
     Ok(row.map(|r| r.try_get("n")).transpose()?.unwrap_or(0))

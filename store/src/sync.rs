@@ -4,9 +4,10 @@
 //! here (flagged), a status that differs. A run finishes when every connector has answered or
 //! its deadline passes (the silent ones are named); then the pool's Last refreshed moves.
 
+use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, WriteTx};
 use crate::events::{self, Actor, NewEvent};
 use crate::Result;
 use bandpool_domain::connector::{
@@ -31,7 +32,7 @@ pub async fn start(
         .fetch_optional(
             "SELECT id FROM sync_runs WHERE tenant_id = $1 AND finished_at IS NULL \
              AND deadline_at > $2 ORDER BY started_at DESC LIMIT 1",
-            vec![Value::Text(tenant_id.to_string()), Value::Int(now)],
+            args![tenant_id.to_string(), now],
         )
         .await?;
     if let Some(row) = running {
@@ -40,11 +41,11 @@ pub async fn start(
     let run_id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO sync_runs (id, tenant_id, started_at, deadline_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Value::Text(run_id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Int(now),
-            Value::Int(now + timeout_secs.max(1)),
+        args![
+            run_id.clone(),
+            tenant_id.to_string(),
+            now,
+            now + timeout_secs.max(1)
         ],
     )
     .await?;
@@ -53,7 +54,7 @@ pub async fn start(
         .fetch_all(
             "SELECT id, name FROM connectors WHERE tenant_id = $1 AND status = 'up' \
              AND credential_hash IS NOT NULL ORDER BY name",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     for row in &connectors {
@@ -70,11 +71,7 @@ pub async fn start(
         .await?;
         tx.execute(
             "INSERT INTO sync_run_connectors (run_id, connector_id, command_id) VALUES ($1, $2, $3)",
-            vec![
-                Value::Text(run_id.clone()),
-                Value::Text(connector_id),
-                Value::Text(command_id),
-            ],
+            args![run_id.clone(), connector_id, command_id],
         )
         .await?;
     }
@@ -109,10 +106,10 @@ pub async fn record_answer(
         .fetch_optional(
             "SELECT r.finished_at FROM sync_runs r JOIN sync_run_connectors c ON c.run_id = r.id \
              WHERE r.id = $1 AND r.tenant_id = $2 AND c.connector_id = $3",
-            vec![
-                Value::Text(run_id.to_string()),
-                Value::Text(connector.tenant_id.clone()),
-                Value::Text(connector.id.clone()),
+            args![
+                run_id.to_string(),
+                connector.tenant_id.clone(),
+                connector.id.clone()
             ],
         )
         .await?
@@ -125,18 +122,18 @@ pub async fn record_answer(
     tx.execute(
         "UPDATE sync_run_connectors SET answered_at = $3, report = $4 \
          WHERE run_id = $1 AND connector_id = $2 AND answered_at IS NULL",
-        vec![
-            Value::Text(run_id.to_string()),
-            Value::Text(connector.id.clone()),
-            Value::Int(now),
-            Value::Text(serde_json::to_string(appliances).map_err(AppError::internal)?),
+        args![
+            run_id.to_string(),
+            connector.id.clone(),
+            now,
+            serde_json::to_string(appliances).map_err(AppError::internal)?
         ],
     )
     .await?;
     let waiting: i64 = tx
         .fetch_one(
             "SELECT COUNT(*) AS n FROM sync_run_connectors WHERE run_id = $1 AND answered_at IS NULL",
-            vec![Value::Text(run_id.to_string())],
+            args![run_id.to_string()],
         )
         .await?
         .try_get("n")?;
@@ -162,11 +159,7 @@ async fn record_virtual_services(
             .fetch_optional(
                 "SELECT device_id FROM licenses WHERE tenant_id = $1 AND connector_id = $2 AND id = $3 \
                  AND status IN ('active', 'grace_period') AND device_id IS NOT NULL",
-                vec![
-                    Value::Text(connector.tenant_id.clone()),
-                    Value::Text(connector.id.clone()),
-                    Value::Text(appliance.license_id.clone()),
-                ],
+                args![connector.tenant_id.clone(), connector.id.clone(), appliance.license_id.clone()],
             )
             .await?;
         if let Some(device) = device {
@@ -197,10 +190,7 @@ pub async fn finish_overdue(db: &Db, now: i64, tenant_id: Option<&str>) -> Resul
         .fetch_all(
             "SELECT id, tenant_id FROM sync_runs WHERE finished_at IS NULL AND deadline_at <= $1 \
              AND ($2 = '' OR tenant_id = $2)",
-            vec![
-                Value::Int(now),
-                Value::Text(tenant_id.unwrap_or("").to_string()),
-            ],
+            args![now, tenant_id.unwrap_or("").to_string()],
         )
         .await?;
     let mut finished = 0;
@@ -212,7 +202,7 @@ pub async fn finish_overdue(db: &Db, now: i64, tenant_id: Option<&str>) -> Resul
         let still_open = tx
             .fetch_optional(
                 "SELECT id FROM sync_runs WHERE id = $1 AND finished_at IS NULL",
-                vec![Value::Text(run_id.clone())],
+                args![run_id.clone()],
             )
             .await?;
         if still_open.is_some() {
@@ -230,7 +220,7 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
         .fetch_all(
             "SELECT c.connector_id, n.name, c.answered_at, c.report FROM sync_run_connectors c \
              JOIN connectors n ON n.id = c.connector_id WHERE c.run_id = $1",
-            vec![Value::Text(run_id.to_string())],
+            args![run_id.to_string()],
         )
         .await?;
     let mut drift: Vec<(String, Drift)> = Vec::new();
@@ -247,10 +237,7 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
         let here = tx
             .fetch_all(
                 "SELECT id, serial_no, status FROM licenses WHERE tenant_id = $1 AND connector_id = $2",
-                vec![
-                    Value::Text(tenant_id.to_string()),
-                    Value::Text(connector_id.clone()),
-                ],
+                args![tenant_id.to_string(), connector_id.clone()],
             )
             .await?;
         let mut known: HashMap<String, (String, LicenseStatus)> = HashMap::new();
@@ -336,27 +323,18 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
         tx.execute(
             "INSERT INTO sync_drift (id, run_id, tenant_id, connector_id, kind, license_id, serial_no, detail) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            vec![
-                Value::Text(uuid::Uuid::new_v4().to_string()),
-                Value::Text(run_id.to_string()),
-                Value::Text(tenant_id.to_string()),
-                Value::OptText(Some(connector_id.clone())),
-                Value::Text(d.kind.key().to_string()),
-                Value::OptText(d.license_id.clone()),
-                Value::OptText(d.serial_no.clone()),
-                Value::Text(d.detail.clone()),
-            ],
+            args![uuid::Uuid::new_v4().to_string(), run_id.to_string(), tenant_id.to_string(), Some(connector_id.clone()), d.kind.key().to_string(), d.license_id.clone(), d.serial_no.clone(), d.detail.clone()],
         )
         .await?;
     }
     tx.execute(
         "UPDATE sync_runs SET finished_at = $2 WHERE id = $1",
-        vec![Value::Text(run_id.to_string()), Value::Int(now)],
+        args![run_id.to_string(), now],
     )
     .await?;
     tx.execute(
         "UPDATE pools SET last_refreshed_at = $2 WHERE tenant_id = $1",
-        vec![Value::Text(tenant_id.to_string()), Value::Int(now)],
+        args![tenant_id.to_string(), now],
     )
     .await?;
     events::record(
@@ -387,10 +365,7 @@ pub async fn get(db: &Db, tenant_id: &str, run_id: &str) -> Result<SyncRun> {
     let run = db
         .fetch_optional(
             "SELECT id, started_at, deadline_at, finished_at FROM sync_runs WHERE tenant_id = $1 AND id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(run_id.to_string()),
-            ],
+            args![tenant_id.to_string(), run_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The sync run"))?;
@@ -398,7 +373,7 @@ pub async fn get(db: &Db, tenant_id: &str, run_id: &str) -> Result<SyncRun> {
         .fetch_all(
             "SELECT c.connector_id, n.name, c.answered_at FROM sync_run_connectors c \
              JOIN connectors n ON n.id = c.connector_id WHERE c.run_id = $1 ORDER BY n.name",
-            vec![Value::Text(run_id.to_string())],
+            args![run_id.to_string()],
         )
         .await?
         .iter()
@@ -415,7 +390,7 @@ pub async fn get(db: &Db, tenant_id: &str, run_id: &str) -> Result<SyncRun> {
             "SELECT d.kind, n.name, d.license_id, d.serial_no, d.detail FROM sync_drift d \
              LEFT JOIN connectors n ON n.id = d.connector_id WHERE d.run_id = $1 \
              ORDER BY d.kind, d.serial_no",
-            vec![Value::Text(run_id.to_string())],
+            args![run_id.to_string()],
         )
         .await?
         .iter()
@@ -446,7 +421,7 @@ pub async fn latest(db: &Db, tenant_id: &str) -> Result<Option<SyncRun>> {
     let row = db
         .fetch_optional(
             "SELECT id FROM sync_runs WHERE tenant_id = $1 ORDER BY started_at DESC, id LIMIT 1",
-            vec![Value::Text(tenant_id.to_string())],
+            args![tenant_id.to_string()],
         )
         .await?;
     match row {

@@ -1,6 +1,7 @@
 //! Tenants, their pools, and the license-type catalogue.
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::Result;
 use bandpool_domain::pool::LicenseType;
 use bandpool_domain::AppError;
@@ -32,12 +33,7 @@ pub async fn ensure_license_types(tx: &mut WriteTx) -> Result<Vec<LicenseType>> 
         tx.execute(
             "INSERT INTO license_types (id, name, bandwidth_mbps, ssl_tps) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (id) DO NOTHING",
-            vec![
-                Value::Text(t.id.clone()),
-                Value::Text(t.name.clone()),
-                Value::Int(t.bandwidth_mbps),
-                Value::Int(t.ssl_tps),
-            ],
+            args![t.id.clone(), t.name.clone(), t.bandwidth_mbps, t.ssl_tps],
         )
         .await?;
     }
@@ -58,26 +54,17 @@ pub async fn create_tenant(
     let id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(name.trim().to_string()),
-            Value::Int(now),
-        ],
+        args![id.clone(), name.trim().to_string(), now],
     )
     .await?;
     tx.execute(
         "INSERT INTO pools (tenant_id, max_capacity_mbps, loadmaster_limit, last_refreshed_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Int(max_capacity_mbps),
-            Value::Int(loadmaster_limit),
-            Value::Int(now),
-        ],
+        args![id.clone(), max_capacity_mbps, loadmaster_limit, now],
     )
     .await?;
     tx.execute(
         "INSERT INTO entitlements (tenant_id, activated_at, updated_at) VALUES ($1, $2, $2)",
-        vec![Value::Text(id.clone()), Value::Int(now)],
+        args![id.clone(), now],
     )
     .await?;
     Ok(id)

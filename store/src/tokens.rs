@@ -9,7 +9,8 @@ use bandpool_domain::AppError;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::db::{Db, Value, WriteTx};
+use crate::args;
+use crate::db::{Db, WriteTx};
 use crate::{secret, Result};
 
 /// Every secret starts so; a person (or a secret scanner) can tell what it is.
@@ -39,10 +40,7 @@ async fn get(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<ApiToken> {
          WHERE k.tenant_id = $1 AND k.id = $2"
     );
     let row = tx
-        .fetch_optional(
-            &sql,
-            vec![Value::Text(tenant_id.into()), Value::Text(id.into())],
-        )
+        .fetch_optional(&sql, args![tenant_id, id])
         .await?
         .ok_or_else(|| AppError::not_found("The API token"))?;
     token(&row)
@@ -67,17 +65,7 @@ pub async fn create(
     tx.execute(
         "INSERT INTO api_tokens (id, tenant_id, created_by, name, scope, token_hash, prefix, created_at, expires_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.into()),
-            Value::Text(created_by.into()),
-            Value::Text(name.into()),
-            Value::Text(scope.as_str().into()),
-            Value::Text(secret::hash(&secret)),
-            Value::Text(secret[..TOKEN_PREFIX.len() + 6].to_string()),
-            Value::Int(now),
-            Value::OptInt(expires_at),
-        ],
+        args![id.clone(), tenant_id, created_by, name, scope.as_str(), secret::hash(&secret), secret[..TOKEN_PREFIX.len() + 6].to_string(), now, expires_at],
     )
     .await?;
     Ok(CreatedToken {
@@ -92,7 +80,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiToken>> {
         "SELECT {COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.created_by \
          WHERE k.tenant_id = $1 ORDER BY k.created_at DESC, k.id"
     );
-    db.fetch_all(&sql, vec![Value::Text(tenant_id.into())])
+    db.fetch_all(&sql, args![tenant_id])
         .await?
         .iter()
         .map(token)
@@ -103,7 +91,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiToken>> {
 pub async fn revoke(tx: &mut WriteTx, tenant_id: &str, id: &str, now: i64) -> Result<ApiToken> {
     tx.execute(
         "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL",
-        vec![Value::Int(now), Value::Text(tenant_id.into()), Value::Text(id.into())],
+        args![now, tenant_id, id],
     )
     .await?;
     get(tx, tenant_id, id).await
@@ -135,7 +123,7 @@ pub async fn authenticate(db: &Db, secret_text: &str, now: i64) -> Result<Option
              JOIN memberships m ON m.tenant_id = k.tenant_id AND m.user_id = k.created_by \
              JOIN tenants t ON t.id = k.tenant_id \
              WHERE k.token_hash = $1 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > $2)",
-            vec![Value::Text(secret::hash(secret_text)), Value::Int(now)],
+            args![secret::hash(secret_text), now],
         )
         .await?;
     let Some(row) = row else { return Ok(None) };
@@ -157,7 +145,7 @@ pub async fn authenticate(db: &Db, secret_text: &str, now: i64) -> Result<Option
 pub async fn touch(db: &Db, id: &str, now: i64) -> Result<()> {
     db.execute(
         "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
-        vec![Value::Int(now), Value::Text(id.into())],
+        args![now, id],
     )
     .await?;
     Ok(())

@@ -1,4 +1,4 @@
-//! Kill License (002): the dialog that opens for the selected license. The person types KILL
+//! Kill License: the dialog that opens for the selected license. The person types KILL
 //! to confirm; only licenses issued through the portal can be killed (others say why not).
 
 use super::error_note::ErrorNote;

@@ -1,4 +1,4 @@
-//! Usage and billing (004): Last refreshed and Sync entitlements, Export to CSV, Subscription
+//! Usage and billing: Last refreshed and Sync entitlements, Export to CSV, Subscription
 //! details and add-ons, the Pooled License Overview bars, Assets overview and Mapped
 //! application usage (paged by links, so it works without JavaScript).
 

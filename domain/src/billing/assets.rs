@@ -90,7 +90,7 @@ pub struct AssetDevice {
     pub geo_partner_id: Option<String>,
 }
 
-/// How many assets LoadMasters make (004): a single LoadMaster is one; an HA pair is
+/// How many assets LoadMasters make (as the Usage and billing guide defines them): a single LoadMaster is one; an HA pair is
 /// counted once; GEO partners that are not an HA pair are separate assets (a GEO link
 /// never merges two LoadMasters). A partner id that names no listed LoadMaster (removed,
 /// or another tenant's) does not merge anything.

@@ -46,7 +46,7 @@ impl SubscriptionStatus {
     }
 }
 
-/// An add-on to the subscription (004: Description, Quantity, Status, Activation Date, Bill
+/// An add-on to the subscription (the guide's columns: Description, Quantity, Status, Activation Date, Bill
 /// Date). An Active add-on's quantity adds to the total assets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddOn {

@@ -4,7 +4,7 @@ use super::*;
 use crate::csv_rules::inert;
 use crate::format::format_datetime;
 
-/// The Usage and billing CSV: the tenant's fields in 004's order, then its add-ons, then its
+/// The Usage and billing CSV: the tenant's fields in the Usage and billing guide's order, then its add-ons, then its
 /// applications with used and remaining Virtual Services. Every text cell is made inert.
 pub fn usage_csv_rows(
     overview: &UsageOverview,

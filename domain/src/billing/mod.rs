@@ -1,4 +1,4 @@
-//! Usage and billing (004): what an asset is, a tenant's entitlements (plan, base assets,
+//! Usage and billing: what an asset is, a tenant's entitlements (plan, base assets,
 //! add-ons, the pool's capacity and LoadMaster limit), applications of up to 15 Virtual
 //! Services, the green/amber/red usage levels, the limits whose crossing is notified, and
 //! the Usage and billing CSV.
@@ -23,7 +23,7 @@ pub use crate::names::MAX_CAPACITY_MBPS;
 /// maximum of 15 Virtual Services").
 pub const VIRTUAL_SERVICE_LIMIT: i64 = 15;
 
-/// Where the consumption models are described (004's link).
+/// Where the consumption models are described (the Usage and billing guide's link).
 pub const CONSUMPTION_MODELS_URL: &str = "https://kemptechnologies.com/pricing";
 /// Where add-ons are described.
 pub const ADD_ONS_URL: &str = "https://kemptechnologies.com/loadmaster-360";

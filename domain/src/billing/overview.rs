@@ -32,7 +32,7 @@ impl UsageOverview {
     }
 }
 
-/// Limits whose crossing sends a message on the tenant's channels (004).
+/// Limits whose crossing sends a message on the tenant's channels (the guide's limit emails).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LimitKind {

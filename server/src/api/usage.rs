@@ -35,7 +35,7 @@ pub async fn overview(
     Ok(Json(entitlements::overview(&state, &tenant).await?))
 }
 
-/// GET /api/v1/usage/export.csv: 004's fields, then add-ons, then assets.
+/// GET /api/v1/usage/export.csv: the guide's fields (Name, Progress ID, ...), then add-ons, then assets.
 pub async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,

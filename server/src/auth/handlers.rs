@@ -23,7 +23,8 @@ use tower_sessions::Session;
 
 use super::guard::safe_next;
 use super::oidc::PendingSignIn;
-use super::principal::{session_error, start_session, TENANT_ID};
+use super::principal::start_session;
+use super::session_store::{session_error, TENANT_ID};
 use super::{password, AuthContext};
 
 type Fields = Form<HashMap<String, String>>;

@@ -22,9 +22,8 @@ use super::{client_ip, AuthContext};
 /// Where connectors call; their credential is checked by the connector API itself.
 pub const CONNECTOR_API: &str = "/api/v1/connector/";
 
-/// Session keys.
-pub const USER_ID: &str = "user_id";
-pub const TENANT_ID: &str = "tenant_id";
+use super::session_store::{session_error, TENANT_ID, USER_ID};
+
 const SEEN_AT: &str = "seen_at";
 
 /// A session is written back at most this often just to keep it alive, so a busy page
@@ -117,14 +116,6 @@ async fn from_token(
             scope: grant.scope,
         },
     })
-}
-
-pub(crate) fn session_error(error: impl std::fmt::Display) -> AppError {
-    let text = error.to_string();
-    if text.contains(super::session_store::DATABASE_UNAVAILABLE) {
-        return AppError::DatabaseUnavailable;
-    }
-    AppError::internal(format!("session: {text}"))
 }
 
 async fn from_session(state: &AppState, session: &Session) -> Result<Option<Principal>, AppError> {

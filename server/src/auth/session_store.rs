@@ -8,7 +8,20 @@ use time::OffsetDateTime;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{Error, Result, SessionStore};
 
-use super::principal::USER_ID;
+use bandpool_domain::AppError;
+
+/// Session keys: who is signed in, and the tenant they act in.
+pub const USER_ID: &str = "user_id";
+pub const TENANT_ID: &str = "tenant_id";
+
+/// A session error as the portal answers it: 503 when the database is away, else internal.
+pub(crate) fn session_error(error: impl std::fmt::Display) -> AppError {
+    let text = error.to_string();
+    if text.contains(DATABASE_UNAVAILABLE) {
+        return AppError::DatabaseUnavailable;
+    }
+    AppError::internal(format!("session: {text}"))
+}
 
 #[derive(Clone, Debug)]
 pub struct DbSessionStore {

@@ -2,6 +2,7 @@
 //! row is locked first so an application never takes a 16th).
 
 use super::*;
+use crate::args;
 
 const APPLICATION_SQL: &str = "SELECT a.id, a.name, \
      (SELECT COUNT(*) FROM virtual_services v WHERE v.application_id = a.id) AS n \
@@ -120,10 +121,7 @@ async fn name_taken(tx: &mut WriteTx, tenant_id: &str, name: &str) -> Result<boo
     Ok(tx
         .fetch_optional(
             "SELECT id FROM applications WHERE tenant_id = $1 AND name = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(name.to_string()),
-            ],
+            args![tenant_id.to_string(), name.to_string()],
         )
         .await?
         .is_some())
@@ -149,12 +147,7 @@ pub async fn create_application(
     let id = uuid::Uuid::new_v4().to_string();
     tx.execute(
         "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Text(name),
-            Value::Int(now),
-        ],
+        args![id.clone(), tenant_id.to_string(), name, now],
     )
     .await?;
     for vs in virtual_service_ids {
@@ -184,10 +177,7 @@ async fn map_in(
     let app = tx
         .fetch_optional(
             &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 AND a.id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(application_id.to_string()),
-            ],
+            args![tenant_id.to_string(), application_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The application"))?;
@@ -195,10 +185,7 @@ async fn map_in(
         .fetch_optional(
             "SELECT v.application_id, a.name FROM virtual_services v \
              LEFT JOIN applications a ON a.id = v.application_id WHERE v.tenant_id = $1 AND v.id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(virtual_service_id.to_string()),
-            ],
+            args![tenant_id.to_string(), virtual_service_id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The Virtual Service"))?;
@@ -225,10 +212,10 @@ async fn map_in(
     }
     tx.execute(
         "UPDATE virtual_services SET application_id = $3 WHERE tenant_id = $1 AND id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(virtual_service_id.to_string()),
-            Value::Text(application_id.to_string()),
+        args![
+            tenant_id.to_string(),
+            virtual_service_id.to_string(),
+            application_id.to_string()
         ],
     )
     .await?;
@@ -248,10 +235,7 @@ pub async fn unmap_virtual_service(
         .fetch_optional(
             "SELECT a.id, a.name FROM virtual_services v JOIN applications a ON a.id = v.application_id \
              WHERE v.tenant_id = $1 AND v.id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(virtual_service_id.to_string()),
-            ],
+            args![tenant_id.to_string(), virtual_service_id.to_string()],
         )
         .await?;
     let Some(row) = row else {
@@ -265,10 +249,7 @@ pub async fn unmap_virtual_service(
     }
     tx.execute(
         "UPDATE virtual_services SET application_id = NULL WHERE tenant_id = $1 AND id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(virtual_service_id.to_string()),
-        ],
+        args![tenant_id.to_string(), virtual_service_id.to_string()],
     )
     .await?;
     Ok(row.try_get("name")?)
@@ -280,27 +261,18 @@ pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> 
     let row = tx
         .fetch_optional(
             "SELECT name FROM applications WHERE tenant_id = $1 AND id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(id.to_string()),
-            ],
+            args![tenant_id.to_string(), id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The application"))?;
     tx.execute(
         "UPDATE virtual_services SET application_id = NULL WHERE tenant_id = $1 AND application_id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(id.to_string()),
-        ],
+        args![tenant_id.to_string(), id.to_string()],
     )
     .await?;
     tx.execute(
         "DELETE FROM applications WHERE tenant_id = $1 AND id = $2",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(id.to_string()),
-        ],
+        args![tenant_id.to_string(), id.to_string()],
     )
     .await?;
     Ok(row.try_get("name")?)
@@ -337,11 +309,11 @@ pub async fn quick_map(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<us
         let app = uuid::Uuid::new_v4().to_string();
         tx.execute(
             "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
-            vec![
-                Value::Text(app.clone()),
-                Value::Text(tenant_id.to_string()),
-                Value::Text(name.trim().to_string()),
-                Value::Int(now),
+            args![
+                app.clone(),
+                tenant_id.to_string(),
+                name.trim().to_string(),
+                now
             ],
         )
         .await?;
@@ -363,10 +335,7 @@ pub async fn replace_device_services(
     let existing = tx
         .fetch_all(
             "SELECT id, address, name FROM virtual_services WHERE tenant_id = $1 AND device_id = $2",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(device_id.to_string()),
-            ],
+            args![tenant_id.to_string(), device_id.to_string()],
         )
         .await?;
     let mut known = std::collections::HashMap::new();
@@ -388,7 +357,7 @@ pub async fn replace_device_services(
             Some((id, name)) if name != &vs.name => {
                 tx.execute(
                     "UPDATE virtual_services SET name = $2 WHERE id = $1",
-                    vec![Value::Text(id.clone()), Value::Text(vs.name.clone())],
+                    args![id.clone(), vs.name.clone()],
                 )
                 .await?;
             }
@@ -397,14 +366,7 @@ pub async fn replace_device_services(
                 tx.execute(
                     "INSERT INTO virtual_services (id, tenant_id, device_id, name, address, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6)",
-                    vec![
-                        Value::Text(uuid::Uuid::new_v4().to_string()),
-                        Value::Text(tenant_id.to_string()),
-                        Value::Text(device_id.to_string()),
-                        Value::Text(vs.name.clone()),
-                        Value::Text(vs.address.clone()),
-                        Value::Int(now),
-                    ],
+                    args![uuid::Uuid::new_v4().to_string(), tenant_id.to_string(), device_id.to_string(), vs.name.clone(), vs.address.clone(), now],
                 )
                 .await?;
             }
@@ -412,11 +374,8 @@ pub async fn replace_device_services(
     }
     for (address, (id, _)) in known {
         if !seen.contains(&address) {
-            tx.execute(
-                "DELETE FROM virtual_services WHERE id = $1",
-                vec![Value::Text(id)],
-            )
-            .await?;
+            tx.execute("DELETE FROM virtual_services WHERE id = $1", args![id])
+                .await?;
         }
     }
     Ok(())

@@ -18,6 +18,7 @@ mod applications;
 mod overview;
 mod syncs;
 
+use crate::args;
 pub use applications::*;
 pub use overview::*;
 pub use syncs::*;
@@ -65,7 +66,7 @@ fn add_on_from(row: &sqlx::any::AnyRow) -> Result<AddOn> {
 }
 
 fn tenant(tenant_id: &str) -> Vec<Value> {
-    vec![Value::Text(tenant_id.to_string())]
+    args![tenant_id.to_string()]
 }
 
 /// The tenant's entitlement as it applies now (on the pool, or inside the transaction that
@@ -104,29 +105,15 @@ pub async fn apply_entitlement(
         "UPDATE entitlements SET owner_name = $2, progress_id = $3, order_id = $4, plan = $5, \
          pooled = $6, base_assets = $7, virtual_service_limit = $8, status = $9, \
          activated_at = $10, bill_at = $11, next_bill_at = $12, updated_at = $13 WHERE tenant_id = $1",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Text(next.owner_name.trim().to_string()),
-            Value::Text(next.progress_id.trim().to_string()),
-            Value::Text(next.order_id.trim().to_string()),
-            Value::Text(next.plan.trim().to_string()),
-            Value::Int(i64::from(next.pooled)),
-            Value::Int(next.base_assets),
-            Value::Int(next.virtual_service_limit),
-            Value::Text(next.status.key().to_string()),
-            Value::OptInt(next.activated_at),
-            Value::OptInt(next.bill_at),
-            Value::OptInt(next.next_bill_at),
-            Value::Int(now),
-        ],
+        args![tenant_id.to_string(), next.owner_name.trim().to_string(), next.progress_id.trim().to_string(), next.order_id.trim().to_string(), next.plan.trim().to_string(), i64::from(next.pooled), next.base_assets, next.virtual_service_limit, next.status.key().to_string(), next.activated_at, next.bill_at, next.next_bill_at, now],
     )
     .await?;
     tx.execute(
         "UPDATE pools SET max_capacity_mbps = $2, loadmaster_limit = $3 WHERE tenant_id = $1",
-        vec![
-            Value::Text(tenant_id.to_string()),
-            Value::Int(next.max_capacity_mbps),
-            Value::Int(next.loadmaster_limit),
+        args![
+            tenant_id.to_string(),
+            next.max_capacity_mbps,
+            next.loadmaster_limit
         ],
     )
     .await?;
@@ -139,16 +126,7 @@ pub async fn apply_entitlement(
         tx.execute(
             "INSERT INTO entitlement_add_ons (id, tenant_id, position, description, quantity, status, activated_at, bill_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            vec![
-                Value::Text(uuid::Uuid::new_v4().to_string()),
-                Value::Text(tenant_id.to_string()),
-                Value::Int(position as i64),
-                Value::Text(add_on.description.trim().to_string()),
-                Value::Int(add_on.quantity),
-                Value::Text(add_on.status.key().to_string()),
-                Value::OptInt(add_on.activated_at),
-                Value::OptInt(add_on.bill_at),
-            ],
+            args![uuid::Uuid::new_v4().to_string(), tenant_id.to_string(), position as i64, add_on.description.trim().to_string(), add_on.quantity, add_on.status.key().to_string(), add_on.activated_at, add_on.bill_at],
         )
         .await?;
     }

@@ -2,6 +2,7 @@
 //! read back; a run its instance abandoned reads as failed.
 
 use super::*;
+use crate::args;
 
 const SYNC_SQL: &str = "SELECT id, source, started_at, finished_at, status, error_code, \
      error_message, changes FROM entitlement_syncs";
@@ -60,12 +61,7 @@ pub async fn start_sync(
     tx.execute(
         "INSERT INTO entitlement_syncs (id, tenant_id, seq, source, started_at, status) \
          VALUES ($1, $2, (SELECT COALESCE(MAX(seq), 0) + 1 FROM entitlement_syncs WHERE tenant_id = $2), $3, $4, 'running')",
-        vec![
-            Value::Text(id.clone()),
-            Value::Text(tenant_id.to_string()),
-            Value::Text(source_key(source).to_string()),
-            Value::Int(now),
-        ],
+        args![id.clone(), tenant_id.to_string(), source_key(source).to_string(), now],
     )
     .await?;
     Ok((
@@ -107,11 +103,7 @@ const STALE_SQL: &str = "UPDATE entitlement_syncs SET status = 'failed', finishe
      WHERE tenant_id = $1 AND status = 'running' AND started_at < $3";
 
 fn stale_values(tenant_id: &str, now: i64, stale_after: i64) -> Vec<Value> {
-    vec![
-        Value::Text(tenant_id.to_string()),
-        Value::Int(now),
-        Value::Int(now - stale_after),
-    ]
+    args![tenant_id.to_string(), now, now - stale_after]
 }
 
 async fn fail_stale(tx: &mut WriteTx, tenant_id: &str, now: i64, stale_after: i64) -> Result<()> {
@@ -147,21 +139,13 @@ pub async fn finish_sync(
         .execute(
             "UPDATE entitlement_syncs SET status = $3, finished_at = $4, error_code = $5, \
              error_message = $6, changes = $7 WHERE tenant_id = $1 AND id = $2 AND status = 'running'",
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(id.to_string()),
-                Value::Text(status.to_string()),
-                Value::Int(now),
-                Value::OptText(code),
-                Value::OptText(message),
-                Value::Text(changes),
-            ],
+            args![tenant_id.to_string(), id.to_string(), status.to_string(), now, code, message, changes],
         )
         .await?;
     if n > 0 && status == "done" {
         tx.execute(
             "UPDATE entitlements SET refreshed_at = $2 WHERE tenant_id = $1",
-            vec![Value::Text(tenant_id.to_string()), Value::Int(now)],
+            args![tenant_id.to_string(), now],
         )
         .await?;
     }
@@ -173,10 +157,7 @@ pub async fn sync(db: &Db, tenant_id: &str, id: &str) -> Result<EntitlementSync>
     let row = db
         .fetch_optional(
             &format!("{SYNC_SQL} WHERE tenant_id = $1 AND id = $2"),
-            vec![
-                Value::Text(tenant_id.to_string()),
-                Value::Text(id.to_string()),
-            ],
+            args![tenant_id.to_string(), id.to_string()],
         )
         .await?
         .ok_or_else(|| AppError::not_found("The entitlement sync"))?;
