@@ -33,10 +33,12 @@ pub struct Team {
 }
 
 /// An API token as listed (never its secret).
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiToken {
     pub id: String,
     pub name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub scope: Scope,
     /// The first characters of the secret, so a person can tell tokens apart.
     pub prefix: String,

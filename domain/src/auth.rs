@@ -157,11 +157,28 @@ pub enum Credential {
 }
 
 /// The tenant a principal acts in, and its role there.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantAccess {
     pub tenant_id: String,
     pub tenant_name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
+}
+
+/// Stored roles and scopes are read back through their one parser.
+impl TryFrom<String> for Role {
+    type Error = AppError;
+    fn try_from(value: String) -> Result<Role, AppError> {
+        Role::parse(&value)
+    }
+}
+
+impl TryFrom<String> for Scope {
+    type Error = AppError;
+    fn try_from(value: String) -> Result<Scope, AppError> {
+        Scope::parse(&value)
+    }
 }
 
 /// Who is asking. Built on the server from a session or a token, never from the request body.

@@ -52,6 +52,7 @@ pub const ACTIONS: &[&str] = &[
 ];
 
 /// One recorded event.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Event {
     pub id: String,

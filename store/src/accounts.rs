@@ -123,15 +123,6 @@ pub async fn mark_signed_in(tx: &mut WriteTx, user_id: &str, now: i64) -> Result
     Ok(())
 }
 
-fn access(row: &AnyRow) -> Result<TenantAccess> {
-    let role: String = row.try_get("role")?;
-    Ok(TenantAccess {
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        role: Role::parse(&role)?,
-    })
-}
-
 const ACCESS_SQL: &str = "SELECT m.tenant_id, t.name AS tenant_name, m.role FROM memberships m \
                           JOIN tenants t ON t.id = m.tenant_id WHERE m.user_id = $1";
 
@@ -141,7 +132,7 @@ pub async fn tenants_of(mut on: impl Read, user_id: &str) -> Result<Vec<TenantAc
     on.fetch_all(&sql, args![user_id])
         .await?
         .iter()
-        .map(access)
+        .map(crate::db::row_as)
         .collect()
 }
 
@@ -150,7 +141,7 @@ pub async fn access_to(db: &Db, user_id: &str, tenant_id: &str) -> Result<Option
     let sql = format!("{ACCESS_SQL} AND m.tenant_id = $2");
     db.fetch_optional(&sql, args![user_id, tenant_id])
         .await?
-        .map(|row| access(&row))
+        .map(|row| crate::db::row_as(&row))
         .transpose()
 }
 

@@ -257,6 +257,15 @@ impl Db {
         Ok(query.fetch_all(&self.pool).await?)
     }
 
+    /// Rows read straight into a type that derives `sqlx::FromRow` (its fields named as the
+    /// columns): no column is read by hand.
+    pub async fn fetch_all_as<T>(&self, sql: &str, values: Vec<Value>) -> Result<Vec<T>>
+    where
+        T: for<'r> sqlx::FromRow<'r, AnyRow>,
+    {
+        rows_as(&self.fetch_all(sql, values).await?)
+    }
+
     /// One write outside a transaction; returns the rows affected. On SQLite it waits its
     /// turn at the same gate as write transactions: this process's writers queue here
     /// instead of spinning on SQLite's busy timeout, and there is no way to write around it.
@@ -313,6 +322,24 @@ pub fn stream_rows<T: Send + 'static>(
         receiver.recv().await.map(|item| (item, receiver))
     })
     .boxed()
+}
+
+/// A row read into a type that derives `sqlx::FromRow` (fields named as the columns).
+pub fn row_as<T>(row: &AnyRow) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    T::from_row(row).map_err(Into::into)
+}
+
+/// Rows read into a type that derives `sqlx::FromRow` (fields named as the columns).
+pub fn rows_as<T>(rows: &[AnyRow]) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    rows.iter()
+        .map(|row| T::from_row(row).map_err(Into::into))
+        .collect()
 }
 
 /// Where a read runs: on the pool (`&Db`) or inside a write transaction (`&mut WriteTx`),

@@ -4,7 +4,6 @@
 use bandpool_domain::error::REQUEST_ID;
 use bandpool_domain::events::{Event, EventPage, EventQuery};
 use futures::stream::BoxStream;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::args;
@@ -139,18 +138,6 @@ fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     (sql, values)
 }
 
-fn event(row: &AnyRow) -> Result<Event> {
-    Ok(Event {
-        id: row.try_get("id")?,
-        at_ms: row.try_get("at_ms")?,
-        actor: row.try_get("actor")?,
-        action: row.try_get("action")?,
-        target: row.try_get("target")?,
-        request_id: row.try_get("request_id")?,
-        detail: row.try_get("detail")?,
-    })
-}
-
 const COLUMNS: &str = "SELECT id, at_ms, actor, action, target, request_id, detail";
 
 /// One page of a tenant's log, newest first.
@@ -174,7 +161,7 @@ pub async fn list(db: &Db, tenant_id: &str, query: &EventQuery) -> Result<EventP
         )
         .await?;
     Ok(EventPage {
-        events: rows.iter().map(event).collect::<Result<_>>()?,
+        events: rows.iter().map(crate::db::row_as).collect::<Result<_>>()?,
         total,
         page,
         per_page,
@@ -185,5 +172,5 @@ pub async fn list(db: &Db, tenant_id: &str, query: &EventQuery) -> Result<EventP
 pub fn stream(db: &Db, tenant_id: &str, query: &EventQuery) -> BoxStream<'static, Result<Event>> {
     let (from, values) = filter(tenant_id, query);
     let sql = format!("{COLUMNS}{from} ORDER BY at_ms DESC, id DESC");
-    crate::db::stream_rows(db, sql, values, event)
+    crate::db::stream_rows(db, sql, values, crate::db::row_as)
 }

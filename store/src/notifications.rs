@@ -379,28 +379,14 @@ pub async fn give_up(db: &Db, id: &str, reason: &str) -> Result<()> {
 
 /// The tenant's latest deliveries, newest first.
 pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<WebhookDelivery>> {
-    db.fetch_all(
+    db.fetch_all_as(
         &format!(
             "SELECT id, event, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
              FROM webhook_deliveries WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
         ),
         args![tenant_id.to_string()],
     )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(WebhookDelivery {
-            id: r.try_get("id")?,
-            event: r.try_get("event")?,
-            created_at: r.try_get("created_at")?,
-            status: r.try_get("status")?,
-            attempts: r.try_get("attempts")?,
-            next_attempt_at: r.try_get("next_attempt_at")?,
-            last_error: r.try_get("last_error")?,
-            delivered_at: r.try_get("delivered_at")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 #[cfg(test)]

@@ -87,29 +87,14 @@ pub async fn record_attempt(
 
 /// The tenant's latest messages, newest first.
 pub async fn deliveries(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<EmailDelivery>> {
-    db.fetch_all(
+    db.fetch_all_as(
         &format!(
             "SELECT id, recipient, subject, created_at, status, attempts, next_attempt_at, last_error, delivered_at \
              FROM email_outbox WHERE tenant_id = $1 ORDER BY created_at DESC, id LIMIT {limit}"
         ),
         args![tenant_id.to_string()],
     )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(EmailDelivery {
-            id: r.try_get("id")?,
-            to: r.try_get("recipient")?,
-            subject: r.try_get("subject")?,
-            created_at: r.try_get("created_at")?,
-            status: r.try_get("status")?,
-            attempts: r.try_get("attempts")?,
-            next_attempt_at: r.try_get("next_attempt_at")?,
-            last_error: r.try_get("last_error")?,
-            delivered_at: r.try_get("delivered_at")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 /// How many messages wait to be sent, and how many were given up, across every tenant

@@ -6,7 +6,6 @@
 use bandpool_domain::accounts::{ApiToken, CreatedToken};
 use bandpool_domain::auth::{Role, Scope};
 use bandpool_domain::AppError;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::args;
@@ -19,21 +18,6 @@ pub const TOKEN_PREFIX: &str = "bp_";
 const COLUMNS: &str = "k.id, k.name, k.scope, k.prefix, u.email AS created_by, k.created_at, \
                        k.expires_at, k.revoked_at, k.last_used_at";
 
-fn token(row: &AnyRow) -> Result<ApiToken> {
-    let scope: String = row.try_get("scope")?;
-    Ok(ApiToken {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        scope: Scope::parse(&scope)?,
-        prefix: row.try_get("prefix")?,
-        created_by: row.try_get("created_by")?,
-        created_at: row.try_get("created_at")?,
-        expires_at: row.try_get("expires_at")?,
-        revoked_at: row.try_get("revoked_at")?,
-        last_used_at: row.try_get("last_used_at")?,
-    })
-}
-
 async fn get(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<ApiToken> {
     let sql = format!(
         "SELECT {COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.created_by \
@@ -43,7 +27,7 @@ async fn get(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<ApiToken> {
         .fetch_optional(&sql, args![tenant_id, id])
         .await?
         .ok_or_else(|| AppError::not_found("The API token"))?;
-    token(&row)
+    crate::db::row_as(&row)
 }
 
 pub async fn create(
@@ -83,7 +67,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ApiToken>> {
     db.fetch_all(&sql, args![tenant_id])
         .await?
         .iter()
-        .map(token)
+        .map(crate::db::row_as)
         .collect()
 }
 

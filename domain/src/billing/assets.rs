@@ -83,6 +83,8 @@ impl Usage {
 }
 
 /// One LoadMaster as asset counting needs it: itself and its HA and GEO partners.
+// Read from the database as they are stored (the data layer's `query_as`).
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AssetDevice {
     pub id: String,

@@ -14,6 +14,8 @@ pub struct Channels {
 }
 
 /// A webhook delivery as the portal shows it (failures are visible).
+// Read from the database as they are stored (the data layer's `query_as`).
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookDelivery {
     pub id: String,
@@ -110,9 +112,12 @@ pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), crate::Ap
 
 /// An email the portal sent (or is trying to send) about the tenant: its Notifications page
 /// lists them, so a message the mail server refused is seen, not lost.
+// Read from the database as they are stored (the data layer's `query_as`).
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EmailDelivery {
     pub id: String,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "recipient"))]
     pub to: String,
     pub subject: String,
     pub created_at: i64,

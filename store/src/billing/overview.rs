@@ -73,14 +73,7 @@ pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFig
     let devices = if pooled {
         vec![]
     } else {
-        tx.fetch_all(
-            "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
-            tenant(tenant_id),
-        )
-        .await?
-        .iter()
-        .map(asset_device)
-        .collect::<Result<Vec<_>>>()?
+        asset_devices(&mut *tx, tenant_id).await?
     };
     let total_assets =
         row.try_get::<i64, _>("base_assets")? + row.try_get::<i64, _>("add_on_assets")?;
@@ -95,21 +88,14 @@ pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFig
     })
 }
 
-fn asset_device(row: &sqlx::any::AnyRow) -> Result<AssetDevice> {
-    Ok(AssetDevice {
-        id: row.try_get("id")?,
-        ha_partner_id: row.try_get("ha_partner_id")?,
-        geo_partner_id: row.try_get("geo_partner_id")?,
-    })
-}
-
-async fn asset_devices(db: &Db, tenant_id: &str) -> Result<Vec<AssetDevice>> {
-    db.fetch_all(
-        "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
-        tenant(tenant_id),
-    )
-    .await?
-    .iter()
-    .map(asset_device)
-    .collect()
+/// The tenant's LoadMasters as asset counting needs them (on the pool, or inside the
+/// transaction that holds the pool's lock).
+async fn asset_devices(mut on: impl Read, tenant_id: &str) -> Result<Vec<AssetDevice>> {
+    let rows = on
+        .fetch_all(
+            "SELECT id, ha_partner_id, geo_partner_id FROM devices WHERE tenant_id = $1",
+            tenant(tenant_id),
+        )
+        .await?;
+    crate::db::rows_as(&rows)
 }
