@@ -243,41 +243,40 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                     .await?
                     .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
             };
-            let current = bandpool_store::billing::entitlement(&db, &tenant_id).await?;
-            let mut form = bandpool_domain::billing::EntitlementForm::of(&current);
-            let set = |field: &mut String, value: Option<String>| {
-                if let Some(v) = value {
-                    *field = v;
-                }
-            };
-            set(&mut form.owner_name, owner_name);
-            set(&mut form.progress_id, progress_id);
-            set(&mut form.order_id, order_id);
-            set(&mut form.plan, plan);
-            set(&mut form.base_assets, base_assets.map(|n| n.to_string()));
-            set(&mut form.status, status);
-            set(&mut form.activated_on, activated_on);
-            set(&mut form.bill_on, bill_on);
-            set(&mut form.next_bill_on, next_bill_on);
-            set(
-                &mut form.max_capacity_mbps,
-                max_capacity_mbps.map(|n| n.to_string()),
-            );
-            set(
-                &mut form.loadmaster_limit,
-                loadmaster_limit.map(|n| n.to_string()),
-            );
-            if let Some(p) = pooled {
-                form.pooled = p;
-            }
-            if clear_add_ons || !add_ons.is_empty() {
-                form.add_ons = add_ons.join("\n");
-            }
-            let next = form.parse(current.virtual_service_limit)?;
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
+            let edit = |form: &mut bandpool_domain::billing::EntitlementForm| {
+                let set = |field: &mut String, value: Option<String>| {
+                    if let Some(v) = value {
+                        *field = v;
+                    }
+                };
+                set(&mut form.owner_name, owner_name);
+                set(&mut form.progress_id, progress_id);
+                set(&mut form.order_id, order_id);
+                set(&mut form.plan, plan);
+                set(&mut form.base_assets, base_assets.map(|n| n.to_string()));
+                set(&mut form.status, status);
+                set(&mut form.activated_on, activated_on);
+                set(&mut form.bill_on, bill_on);
+                set(&mut form.next_bill_on, next_bill_on);
+                set(
+                    &mut form.max_capacity_mbps,
+                    max_capacity_mbps.map(|n| n.to_string()),
+                );
+                set(
+                    &mut form.loadmaster_limit,
+                    loadmaster_limit.map(|n| n.to_string()),
+                );
+                if let Some(p) = pooled {
+                    form.pooled = p;
+                }
+                if clear_add_ons || !add_ons.is_empty() {
+                    form.add_ons = add_ons.join("\n");
+                }
+            };
             let changes =
-                bandpool_services::entitlements::set(&services, &actor, &tenant_id, &next).await?;
+                bandpool_services::entitlements::edit(&services, &actor, &tenant_id, edit).await?;
             if changes.is_empty() {
                 println!("nothing changed");
             }

@@ -301,3 +301,19 @@ pub async fn set(
     check_limits(services, tenant_id).await;
     Ok(changes)
 }
+
+/// An operator edits a tenant's entitlement as the form shows it (the Tenants page sends
+/// every field; the command line changes only those it is given): the form starts from the
+/// entitlement as it is, `edit` changes it, and it is checked and applied as `set` does.
+pub async fn edit(
+    services: &Services,
+    actor: &Actor,
+    tenant_id: &str,
+    edit: impl FnOnce(&mut bandpool_domain::billing::EntitlementForm),
+) -> Result<Vec<bandpool_domain::billing::EntitlementChange>, AppError> {
+    let current = bandpool_store::billing::entitlement(&services.db, tenant_id).await?;
+    let mut form = bandpool_domain::billing::EntitlementForm::of(&current);
+    edit(&mut form);
+    let next = form.parse(current.virtual_service_limit)?;
+    set(services, actor, tenant_id, &next).await
+}

@@ -176,8 +176,7 @@ pub async fn set_tenant_entitlement(
     add_ons: String,
 ) -> Result<usize, AppError> {
     crate::serve::operator(async |services, principal| {
-        let current = reads::billing::entitlement(&services.db, &tenant_id).await?;
-        let next = bandpool_domain::billing::EntitlementForm {
+        let form = bandpool_domain::billing::EntitlementForm {
             owner_name,
             progress_id,
             order_id,
@@ -191,9 +190,9 @@ pub async fn set_tenant_entitlement(
             max_capacity_mbps,
             loadmaster_limit,
             add_ons,
-        }
-        .parse(current.virtual_service_limit)?;
-        let changes = entitlements::set(services, &principal.into(), &tenant_id, &next).await?;
+        };
+        let changes =
+            entitlements::edit(services, &principal.into(), &tenant_id, |f| *f = form).await?;
         Ok(changes.len())
     })
     .await
