@@ -45,6 +45,15 @@ pub enum ConnectorStatus {
     Down,
 }
 
+/// A stored status read back through its one parser.
+impl TryFrom<String> for ConnectorStatus {
+    type Error = crate::AppError;
+    fn try_from(key: String) -> Result<ConnectorStatus, crate::AppError> {
+        ConnectorStatus::from_key(&key)
+            .ok_or_else(|| crate::AppError::internal(format!("unknown connector status {key:?}")))
+    }
+}
+
 impl ConnectorStatus {
     pub fn key(self) -> &'static str {
         match self {
@@ -259,12 +268,15 @@ pub enum ApplianceLicense {
 }
 
 /// A connector as the Connectors page shows it.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectorView {
     pub id: String,
     pub name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: ConnectorStatus,
     /// The address its LoadMasters reach it at, as its agent last reported.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "ip_address"))]
     pub address: Option<String>,
     pub version: Option<String>,
     pub last_seen_at: Option<i64>,
@@ -273,10 +285,12 @@ pub struct ConnectorView {
     /// Until when its registration token works (while it is Pending).
     pub registration_expires_at: Option<i64>,
     /// LoadMasters holding a license (Active or Grace Period) through it.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "licensed", try_from = "i64"))]
     pub licensed_loadmasters: u64,
 }
 
 /// A LoadMaster of the device inventory.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Device {
     pub id: String,
@@ -284,11 +298,13 @@ pub struct Device {
     pub ip_address: String,
     pub serial_no: String,
     /// Blocked LoadMasters cannot take a license from the pool.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::Flag"))]
     pub blocked: bool,
     /// The connector it was licensed through.
     pub connector: Option<String>,
     /// The license it holds from the pool (Active or Grace Period), if any: it cannot be
     /// removed from the inventory before that license is killed.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "pooled"))]
     pub pooled_license_id: Option<String>,
 }
 

@@ -23,3 +23,32 @@ pub mod names;
 pub mod pool;
 
 pub use error::AppError;
+
+/// A yes/no stored as 0 or 1 (the portable schema has no boolean type), read into a `bool`
+/// field of a row type: `#[sqlx(try_from = "bandpool_domain::Flag")]`.
+#[cfg(feature = "ssr")]
+pub struct Flag(i64);
+
+#[cfg(feature = "ssr")]
+impl sqlx::Type<sqlx::Any> for Flag {
+    fn type_info() -> sqlx::any::AnyTypeInfo {
+        <i64 as sqlx::Type<sqlx::Any>>::type_info()
+    }
+    fn compatible(ty: &sqlx::any::AnyTypeInfo) -> bool {
+        <i64 as sqlx::Type<sqlx::Any>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl<'r> sqlx::Decode<'r, sqlx::Any> for Flag {
+    fn decode(value: sqlx::any::AnyValueRef<'r>) -> Result<Flag, sqlx::error::BoxDynError> {
+        Ok(Flag(<i64 as sqlx::Decode<'r, sqlx::Any>>::decode(value)?))
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl From<Flag> for bool {
+    fn from(flag: Flag) -> bool {
+        flag.0 != 0
+    }
+}

@@ -6,7 +6,6 @@ use bandpool_domain::accounts::{
 };
 use bandpool_domain::auth::{Role, TenantAccess};
 use bandpool_domain::AppError;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::args;
@@ -15,34 +14,24 @@ use crate::{secret, Result};
 use bandpool_domain::names::{self, Name};
 
 /// A user row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct User {
     pub id: String,
     pub email: String,
     pub password_hash: Option<String>,
     pub oidc_issuer: Option<String>,
     pub oidc_subject: Option<String>,
+    #[sqlx(rename = "is_operator", try_from = "bandpool_domain::Flag")]
     pub operator: bool,
 }
 
 const USER_COLUMNS: &str = "id, email, password_hash, oidc_issuer, oidc_subject, is_operator";
 
-fn user(row: &AnyRow) -> Result<User> {
-    Ok(User {
-        id: row.try_get("id")?,
-        email: row.try_get("email")?,
-        password_hash: row.try_get("password_hash")?,
-        oidc_issuer: row.try_get("oidc_issuer")?,
-        oidc_subject: row.try_get("oidc_subject")?,
-        operator: row.try_get::<i64, _>("is_operator")? != 0,
-    })
-}
-
 async fn one_user(mut on: impl Read, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
     on.fetch_optional(&sql, values)
         .await?
-        .map(|row| user(&row))
+        .map(|row| crate::db::row_as(&row))
         .transpose()
 }
 

@@ -38,7 +38,9 @@ impl ConnectorIdentity {
     }
 }
 
-const VIEW_SQL: &str = "SELECT c.id, c.name, c.status, c.ip_address, c.version, c.last_seen_at, \
+/// A connector waiting for its registration reads as Pending whatever its stored status.
+const VIEW_SQL: &str = "SELECT c.id, c.name, \
+     CASE WHEN c.registration_hash IS NOT NULL THEN 'pending' ELSE c.status END AS status, c.ip_address, c.version, c.last_seen_at, \
      c.down_since, c.created_at, c.registration_expires_at, c.registration_hash, \
      (SELECT COUNT(*) FROM licenses l WHERE l.connector_id = c.id \
       AND l.status IN ('active', 'grace_period')) AS licensed \
@@ -54,21 +56,6 @@ fn status_of(row: &AnyRow) -> Result<ConnectorStatus> {
         .ok_or_else(|| AppError::internal(format!("unknown connector status {status:?}")))
 }
 
-fn view_from_row(row: &AnyRow) -> Result<ConnectorView> {
-    Ok(ConnectorView {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        status: status_of(row)?,
-        address: row.try_get("ip_address")?,
-        version: row.try_get("version")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-        down_since: row.try_get("down_since")?,
-        created_at: row.try_get("created_at")?,
-        registration_expires_at: row.try_get("registration_expires_at")?,
-        licensed_loadmasters: row.try_get::<i64, _>("licensed")? as u64,
-    })
-}
-
 pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
     db.fetch_all(
         &format!("{VIEW_SQL} WHERE c.tenant_id = $1 ORDER BY c.name, c.id"),
@@ -76,7 +63,7 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
     )
     .await?
     .iter()
-    .map(view_from_row)
+    .map(crate::db::row_as)
     .collect()
 }
 
@@ -88,7 +75,7 @@ pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
         )
         .await?
         .ok_or_else(|| AppError::not_found("The connector"))?;
-    view_from_row(&row)
+    crate::db::row_as(&row)
 }
 
 /// A new connector waiting for its agent; returns its id and the registration token (shown

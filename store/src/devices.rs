@@ -6,25 +6,12 @@ use crate::db::{Db, WriteTx};
 use crate::Result;
 pub use bandpool_domain::connector::Device;
 use bandpool_domain::AppError;
-use sqlx::Row;
 
 const DEVICE_SQL: &str =
     "SELECT d.id, d.name, d.ip_address, d.serial_no, d.blocked, c.name AS connector, \
      (SELECT l.id FROM licenses l WHERE l.device_id = d.id AND l.tenant_id = d.tenant_id \
       AND l.status IN ('active', 'grace_period') ORDER BY l.activated_at DESC LIMIT 1) AS pooled \
      FROM devices d LEFT JOIN connectors c ON c.id = d.connector_id";
-
-fn device_from_row(row: &sqlx::any::AnyRow) -> Result<Device> {
-    Ok(Device {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        ip_address: row.try_get("ip_address")?,
-        serial_no: row.try_get("serial_no")?,
-        blocked: row.try_get::<i64, _>("blocked")? != 0,
-        connector: row.try_get("connector")?,
-        pooled_license_id: row.try_get("pooled")?,
-    })
-}
 
 /// One page of the inventory, by name.
 pub async fn list(db: &Db, tenant_id: &str, limit: u32, offset: u64) -> Result<Vec<Device>> {
@@ -36,7 +23,7 @@ pub async fn list(db: &Db, tenant_id: &str, limit: u32, offset: u64) -> Result<V
     )
     .await?
     .iter()
-    .map(device_from_row)
+    .map(crate::db::row_as)
     .collect()
 }
 
@@ -48,7 +35,7 @@ async fn get_in(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Device> {
         )
         .await?
         .ok_or_else(|| AppError::not_found("The LoadMaster"))?;
-    device_from_row(&row)
+    crate::db::row_as(&row)
 }
 
 /// Remove a LoadMaster from the inventory; refused while it holds a license from the pool.
