@@ -12,7 +12,6 @@ use bandpool_domain::connector::{
 };
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 /// A LoadMaster keeps its license this long after its connector goes silent (the License Repository's grace period).
@@ -20,12 +19,14 @@ pub const GRACE_DAYS: i64 = 30;
 const DAY: i64 = 86_400;
 
 /// Who a connector credential belongs to: the connector and its tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ConnectorIdentity {
     pub id: String,
     pub tenant_id: String,
     pub name: String,
+    #[sqlx(try_from = "String")]
     pub status: ConnectorStatus,
+    #[sqlx(rename = "ip_address")]
     pub address: Option<String>,
     pub version: Option<String>,
     pub last_seen_at: Option<i64>,
@@ -45,16 +46,6 @@ const VIEW_SQL: &str = "SELECT c.id, c.name, \
      (SELECT COUNT(*) FROM licenses l WHERE l.connector_id = c.id \
       AND l.status IN ('active', 'grace_period')) AS licensed \
      FROM connectors c";
-
-fn status_of(row: &AnyRow) -> Result<ConnectorStatus> {
-    let pending: Option<String> = row.try_get("registration_hash")?;
-    if pending.is_some() {
-        return Ok(ConnectorStatus::Pending);
-    }
-    let status: String = row.try_get("status")?;
-    ConnectorStatus::from_key(&status)
-        .ok_or_else(|| AppError::internal(format!("unknown connector status {status:?}")))
-}
 
 pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
     db.fetch_all(
@@ -162,21 +153,10 @@ pub async fn register(
     Ok((identity, credential))
 }
 
-const IDENTITY_SQL: &str =
-    "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
-     registration_hash FROM connectors WHERE credential_hash = $1";
-
-fn identity_from_row(row: &AnyRow) -> Result<ConnectorIdentity> {
-    Ok(ConnectorIdentity {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        name: row.try_get("name")?,
-        status: status_of(row)?,
-        address: row.try_get("ip_address")?,
-        version: row.try_get("version")?,
-        last_seen_at: row.try_get("last_seen_at")?,
-    })
-}
+/// A connector as its credential names it; one waiting for its registration reads as Pending.
+const IDENTITY_SQL: &str = "SELECT id, tenant_id, name, \
+     CASE WHEN registration_hash IS NOT NULL THEN 'pending' ELSE status END AS status, \
+     ip_address, version, last_seen_at FROM connectors";
 
 /// The connector a credential belongs to, if any.
 pub async fn authenticate(
@@ -186,11 +166,14 @@ pub async fn authenticate(
     if !credential.starts_with(CREDENTIAL_PREFIX) {
         return Ok(None);
     }
-    on.fetch_optional(IDENTITY_SQL, args![secret::hash(credential)])
-        .await?
-        .as_ref()
-        .map(identity_from_row)
-        .transpose()
+    on.fetch_optional(
+        &format!("{IDENTITY_SQL} WHERE credential_hash = $1"),
+        args![secret::hash(credential)],
+    )
+    .await?
+    .as_ref()
+    .map(crate::db::row_as)
+    .transpose()
 }
 
 /// What changed when a connector was heard from.
@@ -350,16 +333,12 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
         let id: String = row.try_get("id")?;
         let mut tx = db.begin_write().await?;
         let Some(found) = tx
-            .fetch_optional(
-                "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
-                 registration_hash FROM connectors WHERE id = $1",
-                args![id.clone()],
-            )
+            .fetch_optional(&format!("{IDENTITY_SQL} WHERE id = $1"), args![id.clone()])
             .await?
         else {
             continue;
         };
-        let connector = identity_from_row(&found)?;
+        let connector: ConnectorIdentity = crate::db::row_as(&found)?;
         tx.lock_pool(&connector.tenant_id).await?;
         // Heard from since the list was read: not silent after all.
         let changed = tx
@@ -492,14 +471,10 @@ pub async fn forget_old_messages(db: &Db, now: i64) -> Result<u64> {
 /// A connector by id (as its credential would find it).
 pub async fn by_id(db: &Db, id: &str) -> Result<ConnectorIdentity> {
     let row = db
-        .fetch_optional(
-            "SELECT id, tenant_id, name, status, ip_address, version, last_seen_at, \
-             registration_hash FROM connectors WHERE id = $1",
-            args![id.to_string()],
-        )
+        .fetch_optional(&format!("{IDENTITY_SQL} WHERE id = $1"), args![id])
         .await?
         .ok_or_else(|| AppError::not_found("The connector"))?;
-    identity_from_row(&row)
+    crate::db::row_as(&row)
 }
 
 /// How many connectors are in each state and how many commands wait for an answer, across
