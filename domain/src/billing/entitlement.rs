@@ -15,6 +15,15 @@ pub enum SubscriptionStatus {
     Expired,
 }
 
+/// A stored status read back through its one parser.
+impl TryFrom<String> for SubscriptionStatus {
+    type Error = crate::AppError;
+    fn try_from(key: String) -> Result<SubscriptionStatus, crate::AppError> {
+        SubscriptionStatus::from_key(&key)
+            .ok_or_else(|| crate::AppError::internal(format!("unknown subscription status {key}")))
+    }
+}
+
 impl SubscriptionStatus {
     pub const ALL: [SubscriptionStatus; 4] = [
         SubscriptionStatus::Active,
@@ -48,16 +57,19 @@ impl SubscriptionStatus {
 
 /// An add-on to the subscription (the guide's columns: Description, Quantity, Status, Activation Date, Bill
 /// Date). An Active add-on's quantity adds to the total assets.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AddOn {
     pub description: String,
     pub quantity: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: SubscriptionStatus,
     pub activated_at: Option<i64>,
     pub bill_at: Option<i64>,
 }
 
 /// What the tenant is entitled to: its subscription, add-ons, and the pool's limits.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlement {
     /// The tenant owner's name and Progress ID.
@@ -66,10 +78,14 @@ pub struct Entitlement {
     pub order_id: String,
     pub plan: String,
     /// Pooled licensing: only applications count as used assets.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::Flag"))]
     pub pooled: bool,
     pub base_assets: i64,
+    /// Read on their own (a row each).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub add_ons: Vec<AddOn>,
     pub virtual_service_limit: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: SubscriptionStatus,
     pub activated_at: Option<i64>,
     pub bill_at: Option<i64>,

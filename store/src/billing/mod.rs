@@ -7,9 +7,9 @@
 use crate::db::{Db, Read, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::billing::{
-    AddOn, ApplicationPage, ApplicationUsage, AssetDevice, Entitlement, EntitlementChange,
-    EntitlementSourceKind, EntitlementSync, SubscriptionStatus, Usage, UsageOverview,
-    VirtualService, PER_PAGE_CHOICES, VIRTUAL_SERVICE_LIMIT,
+    ApplicationPage, ApplicationUsage, AssetDevice, Entitlement, EntitlementChange,
+    EntitlementSourceKind, EntitlementSync, Usage, UsageOverview, VirtualService, PER_PAGE_CHOICES,
+    VIRTUAL_SERVICE_LIMIT,
 };
 use bandpool_domain::AppError;
 use sqlx::Row;
@@ -28,42 +28,8 @@ const ENTITLEMENT_SQL: &str = "SELECT e.owner_name, e.progress_id, e.order_id, e
      p.max_capacity_mbps, p.loadmaster_limit \
      FROM entitlements e JOIN pools p ON p.tenant_id = e.tenant_id WHERE e.tenant_id = $1";
 
-fn status_of(key: &str) -> Result<SubscriptionStatus> {
-    SubscriptionStatus::from_key(key)
-        .ok_or_else(|| AppError::internal(format!("unknown subscription status {key}")))
-}
-
-fn entitlement_from(row: &sqlx::any::AnyRow, add_ons: Vec<AddOn>) -> Result<Entitlement> {
-    Ok(Entitlement {
-        owner_name: row.try_get("owner_name")?,
-        progress_id: row.try_get("progress_id")?,
-        order_id: row.try_get("order_id")?,
-        plan: row.try_get("plan")?,
-        pooled: row.try_get::<i64, _>("pooled")? != 0,
-        base_assets: row.try_get("base_assets")?,
-        add_ons,
-        virtual_service_limit: row.try_get("virtual_service_limit")?,
-        status: status_of(&row.try_get::<String, _>("status")?)?,
-        activated_at: row.try_get("activated_at")?,
-        bill_at: row.try_get("bill_at")?,
-        next_bill_at: row.try_get("next_bill_at")?,
-        max_capacity_mbps: row.try_get("max_capacity_mbps")?,
-        loadmaster_limit: row.try_get("loadmaster_limit")?,
-    })
-}
-
 const ADD_ONS_SQL: &str = "SELECT description, quantity, status, activated_at, bill_at \
      FROM entitlement_add_ons WHERE tenant_id = $1 ORDER BY position";
-
-fn add_on_from(row: &sqlx::any::AnyRow) -> Result<AddOn> {
-    Ok(AddOn {
-        description: row.try_get("description")?,
-        quantity: row.try_get("quantity")?,
-        status: status_of(&row.try_get::<String, _>("status")?)?,
-        activated_at: row.try_get("activated_at")?,
-        bill_at: row.try_get("bill_at")?,
-    })
-}
 
 fn tenant(tenant_id: &str) -> Vec<Value> {
     args![tenant_id.to_string()]
@@ -76,13 +42,9 @@ pub async fn entitlement(mut on: impl Read, tenant_id: &str) -> Result<Entitleme
         .fetch_optional(ENTITLEMENT_SQL, tenant(tenant_id))
         .await?
         .ok_or_else(|| AppError::not_found("The entitlement"))?;
-    let add_ons = on
-        .fetch_all(ADD_ONS_SQL, tenant(tenant_id))
-        .await?
-        .iter()
-        .map(add_on_from)
-        .collect::<Result<Vec<_>>>()?;
-    entitlement_from(&row, add_ons)
+    let mut entitlement: Entitlement = crate::db::row_as(&row)?;
+    entitlement.add_ons = crate::db::rows_as(&on.fetch_all(ADD_ONS_SQL, tenant(tenant_id)).await?)?;
+    Ok(entitlement)
 }
 
 /// Make `next` the tenant's entitlement (an operator's record or an upstream pull), with the
