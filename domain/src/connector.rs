@@ -45,7 +45,9 @@ pub enum ConnectorStatus {
     Down,
 }
 
-/// A stored status read back through its one parser.
+/// A stored status read back through its one parser (the server reads rows; the browser
+/// never does).
+#[cfg(feature = "ssr")]
 impl TryFrom<String> for ConnectorStatus {
     type Error = crate::AppError;
     fn try_from(key: String) -> Result<ConnectorStatus, crate::AppError> {

@@ -15,7 +15,9 @@ pub enum SubscriptionStatus {
     Expired,
 }
 
-/// A stored status read back through its one parser.
+/// A stored status read back through its one parser (the server reads rows; the browser
+/// never does).
+#[cfg(feature = "ssr")]
 impl TryFrom<String> for SubscriptionStatus {
     type Error = crate::AppError;
     fn try_from(key: String) -> Result<SubscriptionStatus, crate::AppError> {
