@@ -740,12 +740,21 @@ async fn send(fixture: &Fixture, case: &Case) -> Result<(), String> {
     let before = pools(&fixture.app).await;
     let mark = logs::mark();
     let panics_before = panics().lock().unwrap().len();
+    // Each request names itself, so an ERROR another request logs meanwhile (a connector's
+    // long-poll from the previous database's round, still waiting when that database was
+    // closed) is not blamed on this one.
+    static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let request_id = format!(
+        "fuzz-{}",
+        SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
     let method = reqwest::Method::from_bytes(wire.method.as_bytes()).unwrap();
     let mut request = client
         .request(
             method,
             format!("{}{}", fixture.app.base, wire.path_and_query),
         )
+        .header("x-request-id", &request_id)
         .header("origin", &fixture.app.base)
         .header("accept", "application/json")
         .body(wire.body.clone());
@@ -758,6 +767,18 @@ async fn send(fixture: &Fixture, case: &Case) -> Result<(), String> {
         .await
         .map_err(|e| format!("no answer ({e:?}): {}", shown()))?;
     let status = response.status().as_u16();
+    // The portal took the request's own id, so the ERROR lines below can be told apart.
+    if response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        != Some(&request_id)
+    {
+        return Err(format!(
+            "the answer is not under the request's id: {}",
+            shown()
+        ));
+    }
     *statuses()
         .lock()
         .unwrap()
@@ -781,9 +802,11 @@ async fn send(fixture: &Fixture, case: &Case) -> Result<(), String> {
     if !panicked.is_empty() {
         return Err(format!("panicked: {panicked:?}: {}", shown()));
     }
+    let ours = format!("request_id={request_id}");
     let errors: Vec<String> = logs::since(mark)
         .into_iter()
         .filter(|line| line.level == tracing::Level::ERROR)
+        .filter(|line| !line.text.contains("request_id=") || line.text.contains(&ours))
         .map(|line| line.text)
         .collect();
     if !errors.is_empty() {
