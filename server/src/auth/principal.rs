@@ -1,7 +1,7 @@
 //! Who is asking, decided once per request before any handler runs: an API token
 //! (`Authorization: Bearer`, REST only) or the session cookie. The result, a `Principal`,
 //! goes into the request's extensions, where REST handlers (`api::Caller`), server
-//! functions (`app::state::authorize`) and the page gate find it.
+//! functions (`app::serve`) and the page gate find it.
 
 use std::sync::Arc;
 use std::time::Duration;
