@@ -21,6 +21,23 @@ use bandpool_store::{
 
 const NOW: i64 = 1_795_428_000;
 
+/// A webhook message queued to the test receiver's address, in a transaction of its own.
+async fn queue_webhook(db: &Db, tenant_id: &str, now: i64) -> String {
+    let mut tx = db.begin_write().await.unwrap();
+    let id = notifications::enqueue_webhook(
+        &mut tx,
+        tenant_id,
+        "asset_limit_reached",
+        "https://hooks.acme.test/x",
+        "{}",
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
 async fn tenant(db: &Db, capacity: i64, limit: i64) -> String {
     let mut tx = db.begin_write().await.unwrap();
     tenants::ensure_license_types(&mut tx).await.unwrap();
@@ -545,21 +562,7 @@ db_test!(
         assert_eq!(targets.email_recipients, ["ops@acme.test"]);
         assert_eq!(targets.webhook.clone().unwrap().1, rotated.clone().unwrap());
 
-        let id = {
-            let mut tx = db.begin_write().await.unwrap();
-            let id = notifications::enqueue_webhook(
-                &mut tx,
-                &t,
-                "asset_limit_reached",
-                "https://hooks.acme.test/x",
-                "{}",
-                NOW,
-            )
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
-            id
-        };
+        let id = queue_webhook(&db, &t, NOW).await;
         let mut now = NOW;
         for attempt in 1..=notifications::MAX_ATTEMPTS {
             let due = notifications::due_webhooks(&db, now, 10).await.unwrap();
@@ -584,21 +587,7 @@ db_test!(
             .unwrap()
             .is_empty());
         // A message queued for an address the webhook has since left is not signed for it.
-        let moved = {
-            let mut tx = db.begin_write().await.unwrap();
-            let id = notifications::enqueue_webhook(
-                &mut tx,
-                &t,
-                "asset_limit_reached",
-                "https://hooks.acme.test/x",
-                "{}",
-                now,
-            )
-            .await
-            .unwrap();
-            tx.commit().await.unwrap();
-            id
-        };
+        let moved = queue_webhook(&db, &t, now).await;
         let mut tx = db.begin_write().await.unwrap();
         notifications::set_channels(
             &mut tx,
