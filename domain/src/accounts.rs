@@ -5,11 +5,14 @@ use serde::{Deserialize, Serialize};
 use crate::auth::{Role, Scope};
 
 /// A member of a tenant.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub user_id: String,
     pub email: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub role: Role,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "created_at"))]
     pub joined_at: i64,
     pub last_sign_in_at: Option<i64>,
 }
@@ -57,12 +60,15 @@ pub struct CreatedToken {
 }
 
 /// A tenant, as an operator sees it.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantSummary {
     pub id: String,
     pub name: String,
     pub created_at: i64,
     pub members: i64,
+    /// Read on their own (a row each).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub owners: Vec<String>,
     pub max_capacity_mbps: i64,
     pub loadmaster_limit: i64,

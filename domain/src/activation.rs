@@ -19,6 +19,7 @@ pub struct LicenseTypeFacts {
 
 /// The pool's side of an activation.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct PoolFacts {
     pub max_capacity_mbps: i64,
     pub loadmaster_limit: i64,
@@ -28,6 +29,7 @@ pub struct PoolFacts {
     pub subscription: Option<String>,
     /// Licenses held now (Active or Grace Period) and the bandwidth they take.
     pub holding: i64,
+    #[cfg_attr(feature = "ssr", sqlx(rename = "allocated"))]
     pub allocated_mbps: i64,
 }
 

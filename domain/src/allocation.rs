@@ -18,6 +18,7 @@ pub struct DayRow {
 /// How full the pool was, for bar colors: orange above 80%, red above 100% of capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum UsageLevel {
     Normal,
     Warning,
@@ -53,6 +54,7 @@ impl UsageLevel {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DayPeak {
     /// YYYY-MM-DD
     pub day: String,
@@ -61,6 +63,7 @@ pub struct DayPeak {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MonthPeak {
     /// YYYY-MM
     pub month: String,
@@ -71,6 +74,7 @@ pub struct MonthPeak {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MonthlyAllocation {
     pub capacity_mbps: i64,
     /// Oldest first; always twelve months ending with the current one.
@@ -79,6 +83,7 @@ pub struct MonthlyAllocation {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DailyAllocation {
     pub capacity_mbps: i64,
     /// YYYY-MM

@@ -38,6 +38,7 @@ pub fn valid_key(key: &str) -> bool {
 /// Up or Down: a connector that has been silent longer than the portal's setting is Down.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ConnectorStatus {
     /// Created in the portal; no agent has registered with its token yet.
     Pending,
@@ -45,16 +46,7 @@ pub enum ConnectorStatus {
     Down,
 }
 
-/// A stored status read back through its one parser (the server reads rows; the browser
-/// never does).
-#[cfg(feature = "ssr")]
-impl TryFrom<String> for ConnectorStatus {
-    type Error = crate::AppError;
-    fn try_from(key: String) -> Result<ConnectorStatus, crate::AppError> {
-        ConnectorStatus::from_key(&key)
-            .ok_or_else(|| crate::AppError::internal(format!("unknown connector status {key:?}")))
-    }
-}
+stored_as_key!(ConnectorStatus, "connector status");
 
 impl ConnectorStatus {
     pub fn key(self) -> &'static str {
@@ -86,6 +78,7 @@ impl ConnectorStatus {
 
 /// POST /api/v1/connector/register (no credential yet: the body carries the token).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RegisterRequest {
     pub registration_token: String,
     /// The agent's version, for the Connectors page.
@@ -95,6 +88,7 @@ pub struct RegisterRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct RegisterResponse {
     pub connector_id: String,
     pub name: String,
@@ -104,12 +98,14 @@ pub struct RegisterResponse {
 
 /// POST /api/v1/connector/heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Heartbeat {
     pub version: String,
     pub address: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HeartbeatResponse {
     pub connector_id: String,
     pub status: ConnectorStatus,
@@ -119,6 +115,7 @@ pub struct HeartbeatResponse {
 
 /// POST /api/v1/connector/checks: the periodic license checks of many LoadMasters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckReport {
     pub idempotency_key: String,
     pub checks: Vec<LicenseCheck>,
@@ -126,6 +123,7 @@ pub struct CheckReport {
 
 /// One LoadMaster's periodic check, as the connector received it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LicenseCheck {
     pub license_id: String,
     pub serial_no: String,
@@ -134,12 +132,14 @@ pub struct LicenseCheck {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckReportResponse {
     pub results: Vec<CheckResult>,
 }
 
 /// The portal's answer for one check, in the order of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CheckResult {
     pub license_id: String,
     /// `None`: not a license this connector issued (unknown, another tenant's, another
@@ -152,6 +152,7 @@ pub struct CheckResult {
 
 /// POST /api/v1/connector/activations: a LoadMaster asks for a license from the pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ActivationRequest {
     pub idempotency_key: String,
     pub serial_no: String,
@@ -165,6 +166,7 @@ pub struct ActivationRequest {
 
 /// A granted license (the activation's answer, the same for a replay of the same key).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Activation {
     pub license_id: String,
     pub license_name: String,
@@ -176,6 +178,7 @@ pub struct Activation {
 
 /// POST /api/v1/connector/deactivations: a LoadMaster gives its license back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct DeactivationRequest {
     pub idempotency_key: String,
     pub license_id: String,
@@ -183,6 +186,7 @@ pub struct DeactivationRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Deactivation {
     pub license_id: String,
     pub status: LicenseStatus,
@@ -190,11 +194,13 @@ pub struct Deactivation {
 
 /// GET /api/v1/connector/commands?wait=N: what the portal asks of the connector.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CommandBatch {
     pub commands: Vec<Command>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Command {
     /// Also the command's idempotency key: acknowledging it twice is harmless.
     pub id: String,
@@ -205,6 +211,7 @@ pub struct Command {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum CommandKind {
     /// Disable the LoadMaster holding this license: the license was killed in the portal.
     Kill {
@@ -218,6 +225,7 @@ pub enum CommandKind {
 /// POST /api/v1/connector/commands/{id}/ack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum CommandAck {
     /// The command was carried out (a kill: the LoadMaster will be told at its next check).
     Done,
@@ -229,6 +237,7 @@ pub enum CommandAck {
 
 /// A LoadMaster as its connector sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApplianceState {
     pub license_id: String,
     pub serial_no: String,
@@ -243,6 +252,7 @@ pub struct ApplianceState {
 
 /// A Virtual Service as a LoadMaster reports it: its name and `address:port`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ReportedVirtualService {
     pub name: String,
     pub address: String,
@@ -262,6 +272,7 @@ impl ReportedVirtualService {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ApplianceLicense {
     /// Licensed and running.
     Licensed,
@@ -272,6 +283,7 @@ pub enum ApplianceLicense {
 /// A connector as the Connectors page shows it.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ConnectorView {
     pub id: String,
     pub name: String,
@@ -294,6 +306,7 @@ pub struct ConnectorView {
 /// A LoadMaster of the device inventory.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Device {
     pub id: String,
     pub name: String,
@@ -320,6 +333,7 @@ pub struct DevicePage {
 
 /// A connector just created: its registration token is shown once.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct CreatedConnector {
     pub connector: ConnectorView,
     pub registration_token: String,
@@ -327,6 +341,7 @@ pub struct CreatedConnector {
 
 /// Kill License's outcome.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KillOutcome {
     pub license: crate::license::License,
     /// It was killed before: nothing changed.
@@ -336,14 +351,20 @@ pub struct KillOutcome {
 }
 
 /// One Sync licenses run: which connectors were asked, which answered, what differed.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SyncRun {
     pub id: String,
     pub started_at: i64,
     pub deadline_at: i64,
     /// Unset while it runs.
     pub finished_at: Option<i64>,
+    /// Read on their own (a row each).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub connectors: Vec<SyncConnector>,
+    /// Read on their own (a row each).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub drift: Vec<Drift>,
 }
 
@@ -362,7 +383,9 @@ impl SyncRun {
     }
 }
 
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct SyncConnector {
     pub connector_id: String,
     pub name: String,
@@ -370,9 +393,14 @@ pub struct SyncConnector {
 }
 
 /// A difference between the portal and a connector that a sync found.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Drift {
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub kind: DriftKind,
+    /// The connector's name.
+    #[cfg_attr(feature = "ssr", sqlx(rename = "name"))]
     pub connector: Option<String>,
     pub license_id: Option<String>,
     pub serial_no: Option<String>,
@@ -381,6 +409,7 @@ pub struct Drift {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum DriftKind {
     /// Killed here but still licensed there: the kill was sent again.
     KillResent,
@@ -389,6 +418,8 @@ pub enum DriftKind {
     /// Both know it, with different statuses.
     StatusMismatch,
 }
+
+stored_as_key!(DriftKind, "drift kind");
 
 impl DriftKind {
     pub fn key(self) -> &'static str {

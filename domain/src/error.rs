@@ -187,19 +187,29 @@ impl Refusal {
 /// What a client receives: `{"code": ..., "message": ...}`, plus the fields that say what
 /// went wrong where a variant has them (`parameter` and `reason`, `what`, `request_id`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    /// The stable machine code, such as invalid_parameter, not_found or internal_error.
     pub code: String,
+    /// What went wrong, for a person.
     pub message: String,
+    /// invalid_parameter: the parameter at fault (a query parameter, a body field such as
+    /// `checks[2].serial_no`, or `path`).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub parameter: Option<String>,
+    /// invalid_parameter: what is expected of it; payload_too_large: the limit in bytes.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
+    /// not_found and idempotency_key_reused: what was not found, or the kind of message.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub what: Option<String>,
+    /// Present on internal errors: quote it to the operator.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub request_id: Option<String>,
+    /// forbidden: the action that was refused.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub action: Option<String>,
+    /// rate_limited: seconds to wait (also in Retry-After).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub retry_after: Option<u64>,
 }

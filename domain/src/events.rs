@@ -54,6 +54,7 @@ pub const ACTIONS: &[&str] = &[
 /// One recorded event.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Event {
     pub id: String,
     /// Milliseconds since the Unix epoch, UTC.
@@ -164,6 +165,7 @@ impl EventQuery {
 
 /// One page of the log, newest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EventPage {
     pub events: Vec<Event>,
     pub total: i64,

@@ -6,6 +6,22 @@
 //! server renderer and the hydrated overlay draw from, the CSV rules, and the one
 //! error type with its stable codes.
 
+/// `TryFrom<String>` for an enum stored as its text key (`from_key`): a row's column read back
+/// through the enum's one parser. Server-only: the browser never reads rows.
+macro_rules! stored_as_key {
+    ($type:ty, $what:literal) => {
+        #[cfg(feature = "ssr")]
+        impl TryFrom<String> for $type {
+            type Error = crate::AppError;
+            fn try_from(key: String) -> Result<$type, crate::AppError> {
+                <$type>::from_key(&key).ok_or_else(|| {
+                    crate::AppError::internal(format!(concat!("unknown ", $what, " {:?}"), key))
+                })
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod activation;
 pub mod allocation;

@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 /// A license's status. Active and Grace Period hold pool capacity; Expired and Killed do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum LicenseStatus {
     Active,
     GracePeriod,
     Expired,
     Killed,
 }
+
+stored_as_key!(LicenseStatus, "license status");
 
 impl LicenseStatus {
     pub const ALL: [LicenseStatus; 4] = [
@@ -54,6 +57,7 @@ impl LicenseStatus {
 /// The ten columns of the License overview, in their display order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Column {
     DeviceName,
     IpAddress,
@@ -118,6 +122,7 @@ impl Column {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum SortOrder {
     #[default]
     Asc,
@@ -142,6 +147,7 @@ impl SortOrder {
 
 /// One license row of the pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema, sqlx::FromRow))]
 pub struct License {
     pub id: String,
     /// Removed when the license is killed.
@@ -150,6 +156,7 @@ pub struct License {
     pub ip_address: Option<String>,
     pub serial_no: String,
     pub license_name: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
     pub status: LicenseStatus,
     pub bandwidth_mbps: i64,
     pub ssl_tps: i64,
@@ -158,6 +165,7 @@ pub struct License {
     pub activated_at: i64,
     /// When the license was recovered (killed) and its capacity returned to the pool.
     pub recovered_at: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::Flag"))]
     pub issued_through_portal: bool,
     pub connector_id: Option<String>,
 }
@@ -171,6 +179,7 @@ impl License {
 
 /// How many licenses the pool has in each status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct StatusCounts {
     pub active: u64,
     pub grace_period: u64,
@@ -204,6 +213,7 @@ impl StatusCounts {
 
 /// One page of the License overview.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LicensePage {
     pub licenses: Vec<License>,
     /// Licenses matching the status filter and search, over all pages.
@@ -217,6 +227,7 @@ pub struct LicensePage {
 
 /// One record of a license's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct HistoryEntry {
     pub at: i64,
     pub from_status: Option<LicenseStatus>,
@@ -225,6 +236,7 @@ pub struct HistoryEntry {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct LicenseHistory {
     pub license: License,
     /// Oldest first.

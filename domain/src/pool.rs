@@ -13,6 +13,7 @@ pub struct LicenseType {
 
 /// The allocation of one license type: a section of the cylinder chart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct TypeSection {
     pub license_type: String,
     pub allocated_mbps: i64,
@@ -22,6 +23,7 @@ pub struct TypeSection {
 
 /// Current allocation vs maximum capacity of a tenant's pool.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PoolSummary {
     pub tenant_name: String,
     pub max_capacity_mbps: i64,

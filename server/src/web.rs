@@ -175,7 +175,7 @@ fn router(
         .fold(Router::new(), |router, (_, path, handler)| {
             router.route(path, handler)
         })
-        .nest("/api/v1", api::router(benchmark_baseline))
+        .nest(api::PREFIX, api::router(benchmark_baseline))
         .leptos_routes_with_context(&state, routes, page_context(state.clone()), move || {
             shell(options.clone())
         })

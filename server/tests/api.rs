@@ -223,6 +223,7 @@ app_test!(
         assert_eq!(status, 200);
         let (_, page) = app.get_json("/api/v1/licenses").await;
         let id = page["licenses"][0]["id"].as_str().unwrap().to_string();
+        let mut checked = 0;
         for (method, path) in routes() {
             assert!(
                 doc["paths"][&path][method].is_object(),
@@ -242,7 +243,28 @@ app_test!(
                 };
             let response = app.get(&url).await;
             assert_eq!(response.status().as_u16(), 200, "GET {url}");
+            // A JSON answer is what the document says it is.
+            let content = &doc["paths"][&path][method]["responses"]["200"]["content"];
+            if let Some(schema) = content["application/json"]["schema"].as_object() {
+                let body: serde_json::Value = response.json().await.unwrap();
+                let mut schema = serde_json::Value::Object(schema.clone());
+                schema["components"] = doc["components"].clone();
+                let validator = jsonschema::draft202012::new(&schema).unwrap();
+                let errors: Vec<String> = validator
+                    .iter_errors(&body)
+                    .map(|e| e.to_string())
+                    .collect();
+                assert!(
+                    errors.is_empty(),
+                    "GET {url} answers off its schema: {errors:?}"
+                );
+                checked += 1;
+            }
         }
+        assert!(
+            checked >= 15,
+            "only {checked} answers were checked against the document"
+        );
     }
 );
 

@@ -4,7 +4,9 @@ use super::*;
 use serde::{Deserialize, Serialize};
 
 /// A Virtual Service on one of the tenant's LoadMasters.
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct VirtualService {
     pub id: String,
     pub name: String,
@@ -16,6 +18,7 @@ pub struct VirtualService {
 
 /// An application's use of its Virtual Service quota (a row of Mapped application usage).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApplicationUsage {
     pub id: String,
     pub name: String,
@@ -42,6 +45,7 @@ impl ApplicationUsage {
 
 /// One page of Mapped application usage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ApplicationPage {
     pub applications: Vec<ApplicationUsage>,
     pub total: u64,

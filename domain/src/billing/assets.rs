@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// and 50.6% (shown as 51%) amber.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Level {
     Green,
     Amber,
@@ -53,6 +54,7 @@ pub fn percent(used: i64, total: i64) -> i64 {
 
 /// A usage figure as a bar shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Usage {
     pub used: i64,
     pub total: i64,

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A tenant's communication channels: email recipients (the SMTP server is the
 /// deployment's) and a webhook.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Channels {
     pub email_recipients: Vec<String>,
     pub webhook_url: Option<String>,
@@ -17,6 +18,7 @@ pub struct Channels {
 // Read from the database as they are stored (the data layer's `query_as`).
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct WebhookDelivery {
     pub id: String,
     pub event: String,
@@ -115,6 +117,7 @@ pub fn check_webhook_url(url: &str, allow_private: bool) -> Result<(), crate::Ap
 // Read from the database as they are stored (the data layer's `query_as`).
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EmailDelivery {
     pub id: String,
     #[cfg_attr(feature = "ssr", sqlx(rename = "recipient"))]

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 /// A tenant's subscription status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum SubscriptionStatus {
     Active,
     Trial,
@@ -15,16 +16,7 @@ pub enum SubscriptionStatus {
     Expired,
 }
 
-/// A stored status read back through its one parser (the server reads rows; the browser
-/// never does).
-#[cfg(feature = "ssr")]
-impl TryFrom<String> for SubscriptionStatus {
-    type Error = crate::AppError;
-    fn try_from(key: String) -> Result<SubscriptionStatus, crate::AppError> {
-        SubscriptionStatus::from_key(&key)
-            .ok_or_else(|| crate::AppError::internal(format!("unknown subscription status {key}")))
-    }
-}
+stored_as_key!(SubscriptionStatus, "subscription status");
 
 impl SubscriptionStatus {
     pub const ALL: [SubscriptionStatus; 4] = [
@@ -61,6 +53,7 @@ impl SubscriptionStatus {
 /// Date). An Active add-on's quantity adds to the total assets.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct AddOn {
     pub description: String,
     pub quantity: i64,
@@ -73,6 +66,7 @@ pub struct AddOn {
 /// What the tenant is entitled to: its subscription, add-ons, and the pool's limits.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Entitlement {
     /// The tenant owner's name and Progress ID.
     pub owner_name: String,
@@ -384,6 +378,7 @@ pub fn describe_changes(changes: &[EntitlementChange]) -> String {
 
 /// One field an entitlement sync changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EntitlementChange {
     pub field: String,
     pub from: String,
@@ -393,6 +388,7 @@ pub struct EntitlementChange {
 /// Where a tenant's entitlements come from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum EntitlementSourceKind {
     /// The portal operator's own records (the default).
     Operator,
@@ -402,6 +398,7 @@ pub enum EntitlementSourceKind {
 
 /// Sync entitlements: one pull from the entitlement source.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct EntitlementSync {
     pub id: String,
     pub source: EntitlementSourceKind,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// The page's figures: the subscription, the two pool bars and the assets bar.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct UsageOverview {
     pub tenant_name: String,
     pub entitlement: Entitlement,

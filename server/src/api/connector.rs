@@ -14,8 +14,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use bandpool_domain::connector::{
-    ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandAck, CommandBatch,
-    Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse, RegisterRequest,
+    Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandAck,
+    CommandBatch, Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse, RegisterRequest,
     RegisterResponse, AUTH_SCHEME,
 };
 use bandpool_domain::license::LicenseStatus;
@@ -86,7 +86,17 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
-/// POST /api/v1/connector/register
+/// A connector agent exchanges its one-time registration token for its credential.
+#[utoipa::path(
+    post,
+    path = "/connector/register",
+    tag = "connector",
+    operation_id = "registerConnector",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, description = "Registered", body = RegisterResponse),
+    )
+)]
 pub async fn register(
     State(state): State<AppState>,
     Extension(auth): Extension<Arc<AuthContext>>,
@@ -118,7 +128,17 @@ pub async fn register(
         .into_response())
 }
 
-/// POST /api/v1/connector/heartbeat
+/// The connector is alive (and where its LoadMasters reach it).
+#[utoipa::path(
+    post,
+    path = "/connector/heartbeat",
+    tag = "connector",
+    operation_id = "connectorHeartbeat",
+    request_body = Heartbeat,
+    responses(
+        (status = 200, description = "OK", body = HeartbeatResponse),
+    )
+)]
 pub async fn heartbeat(
     State(state): State<AppState>,
     Connector(connector): Connector,
@@ -127,7 +147,19 @@ pub async fn heartbeat(
     Ok(Json(relay::heartbeat(&state, &connector, &body).await?))
 }
 
-/// POST /api/v1/connector/checks
+/// Periodic license checks of many LoadMasters (at most 1,000).
+///
+/// A replayed report is answered, not counted again.
+#[utoipa::path(
+    post,
+    path = "/connector/checks",
+    tag = "connector",
+    operation_id = "connectorChecks",
+    request_body = CheckReport,
+    responses(
+        (status = 200, description = "OK", body = CheckReportResponse),
+    )
+)]
 pub async fn checks(
     State(state): State<AppState>,
     Connector(connector): Connector,
@@ -155,8 +187,20 @@ pub async fn baseline_checks(Body(report): Body<CheckReport>) -> Json<CheckRepor
     })
 }
 
-/// POST /api/v1/connector/activations: 201 for a new license, 200 for one held already
-/// (or a replay).
+/// A LoadMaster asks for a license of a type from the pool.
+///
+/// 201 for a new license; 200 for a replay or a license it already holds.
+#[utoipa::path(
+    post,
+    path = "/connector/activations",
+    tag = "connector",
+    operation_id = "connectorActivate",
+    request_body = ActivationRequest,
+    responses(
+        (status = 201, description = "Activated", body = Activation),
+        (status = 200, description = "Held already, or a replay", body = Activation),
+    )
+)]
 pub async fn activate(
     State(state): State<AppState>,
     Connector(connector): Connector,
@@ -171,7 +215,17 @@ pub async fn activate(
     Ok((status, Json(activation)).into_response())
 }
 
-/// POST /api/v1/connector/deactivations
+/// A LoadMaster gives its license back.
+#[utoipa::path(
+    post,
+    path = "/connector/deactivations",
+    tag = "connector",
+    operation_id = "connectorDeactivate",
+    request_body = DeactivationRequest,
+    responses(
+        (status = 200, description = "OK", body = Deactivation),
+    )
+)]
 pub async fn deactivate(
     State(state): State<AppState>,
     Connector(connector): Connector,
@@ -186,8 +240,21 @@ pub struct Wait {
     wait: Option<u64>,
 }
 
-/// GET /api/v1/connector/commands?wait=N: the connector's long-poll for the portal's
-/// commands (`relay::commands`).
+/// The command channel (long-poll): kill and sync commands not yet acknowledged.
+///
+/// Waits up to `wait` seconds for one.
+#[utoipa::path(
+    get,
+    path = "/connector/commands",
+    tag = "connector",
+    operation_id = "connectorCommands",
+    params(
+        ("wait" = Option<u64>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for a command, 0 to 30"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = CommandBatch),
+    )
+)]
 pub async fn commands(
     State(state): State<AppState>,
     Connector(connector): Connector,
@@ -199,7 +266,20 @@ pub async fn commands(
     ))
 }
 
-/// POST /api/v1/connector/commands/{id}/ack
+/// Acknowledge a command: done, failed, or a sync's report; twice is harmless.
+#[utoipa::path(
+    post,
+    path = "/connector/commands/{id}/ack",
+    tag = "connector",
+    operation_id = "connectorAck",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The command"),
+    ),
+    request_body = CommandAck,
+    responses(
+        (status = 204, description = "Acknowledged"),
+    )
+)]
 pub async fn ack(
     State(state): State<AppState>,
     Connector(connector): Connector,

@@ -11,6 +11,7 @@ use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::Device;
 use bandpool_domain::connector::{ConnectorView, CreatedConnector, KillOutcome, SyncRun};
+use bandpool_domain::error::ErrorBody;
 use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
 use bandpool_services::connectors::{self, DeviceChange};
@@ -18,7 +19,16 @@ use bandpool_services::licenses;
 use bandpool_services::reads::devices;
 use serde::Deserialize;
 
-/// GET /api/v1/connectors
+/// The tenant's connectors and their health.
+#[utoipa::path(
+    get,
+    path = "/connectors",
+    tag = "connectors",
+    operation_id = "listConnectors",
+    responses(
+        (status = 200, description = "OK", body = Vec<ConnectorView>),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -31,13 +41,25 @@ pub async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new connector.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewConnector {
+    /// Its name, up to 80 characters.
     name: String,
 }
 
-/// POST /api/v1/connectors: a connector and its one-time registration token.
+/// Add a connector; its one-time registration token is in the answer (shown once).
+#[utoipa::path(
+    post,
+    path = "/connectors",
+    tag = "connectors",
+    operation_id = "createConnector",
+    request_body = NewConnector,
+    responses(
+        (status = 201, description = "Created", body = CreatedConnector),
+    )
+)]
 pub async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -48,7 +70,20 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(created)))
 }
 
-/// GET /api/v1/devices?page=&per_page=: the LoadMaster inventory, by name.
+/// The LoadMaster device inventory, by name.
+#[utoipa::path(
+    get,
+    path = "/devices",
+    tag = "devices",
+    operation_id = "listDevices",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Devices per page (default 100)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Vec<Device>),
+    )
+)]
 pub async fn devices(
     State(state): State<AppState>,
     caller: Caller,
@@ -93,7 +128,22 @@ async fn change_device(
     connectors::change_device(state, &caller, id, change).await
 }
 
-/// DELETE /api/v1/devices/{id}: refused while the LoadMaster holds a pooled license.
+/// Remove a LoadMaster from the inventory.
+///
+/// Refused (409 device_has_pooled_license) while it holds a pooled license.
+#[utoipa::path(
+    delete,
+    path = "/devices/{id}",
+    tag = "devices",
+    operation_id = "removeDevice",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Device),
+        (status = 409, description = "The LoadMaster holds a pooled license (code device_has_pooled_license)", body = ErrorBody),
+    )
+)]
 pub async fn remove_device(
     State(state): State<AppState>,
     caller: Caller,
@@ -104,7 +154,19 @@ pub async fn remove_device(
     ))
 }
 
-/// POST /api/v1/devices/{id}/block
+/// Block a LoadMaster from taking licenses from the pool.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/block",
+    tag = "devices",
+    operation_id = "blockDevice",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Device),
+    )
+)]
 pub async fn block_device(
     State(state): State<AppState>,
     caller: Caller,
@@ -115,7 +177,19 @@ pub async fn block_device(
     ))
 }
 
-/// POST /api/v1/devices/{id}/unblock
+/// Unblock a LoadMaster.
+#[utoipa::path(
+    post,
+    path = "/devices/{id}/unblock",
+    tag = "devices",
+    operation_id = "unblockDevice",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Device),
+    )
+)]
 pub async fn unblock_device(
     State(state): State<AppState>,
     caller: Caller,
@@ -126,13 +200,32 @@ pub async fn unblock_device(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// The confirmation Kill License asks for.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
+    /// Must be KILL.
+    #[schema(pattern = "^KILL$")]
     confirm: String,
 }
 
-/// POST /api/v1/licenses/{id}/kill with {"confirm": "KILL"}
+/// Kill License: recover the license (confirm must be KILL).
+///
+/// The kill is relayed to the LoadMaster through its connector; killing twice is harmless.
+#[utoipa::path(
+    post,
+    path = "/licenses/{id}/kill",
+    tag = "licenses",
+    operation_id = "killLicense",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The license"),
+    ),
+    request_body = Confirm,
+    responses(
+        (status = 200, description = "OK", body = KillOutcome),
+        (status = 409, description = "The license was not issued through the portal, or has expired (code license_not_killable)", body = ErrorBody),
+    )
+)]
 pub async fn kill(
     State(state): State<AppState>,
     caller: Caller,
@@ -145,7 +238,19 @@ pub async fn kill(
     ))
 }
 
-/// POST /api/v1/licenses/sync: starts a run (or joins the running one); 202 while it runs.
+/// Sync licenses: ask every connected connector for its LoadMasters.
+///
+/// Joins a running sync; 202 while it runs.
+#[utoipa::path(
+    post,
+    path = "/licenses/sync",
+    tag = "licenses",
+    operation_id = "syncLicenses",
+    responses(
+        (status = 200, description = "Finished", body = SyncRun),
+        (status = 202, description = "Running", body = SyncRun),
+    )
+)]
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
@@ -162,7 +267,19 @@ pub async fn sync(
     Ok((status, Json(run)))
 }
 
-/// GET /api/v1/licenses/sync/{id}: a run's progress and findings.
+/// A sync run: connectors asked and answered, differences found.
+#[utoipa::path(
+    get,
+    path = "/licenses/sync/{id}",
+    tag = "licenses",
+    operation_id = "getSyncRun",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The sync run"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = SyncRun),
+    )
+)]
 pub async fn sync_run(
     State(state): State<AppState>,
     caller: Caller,

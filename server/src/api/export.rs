@@ -3,6 +3,7 @@
 //! the page's filters, as Event_log_YYYYMMDD.csv. Rows stream from the database through the
 //! csv writer in small chunks, so memory stays flat at a million rows.
 
+use super::events::EventFilters;
 use super::Caller;
 use super::Params;
 use crate::state::AppState;
@@ -38,6 +39,16 @@ fn encode<T>(shape: &CsvShape<T>, items: &[T], with_header: bool) -> Result<Byte
     Ok(Bytes::from(buffer))
 }
 
+/// Every license of the pool as Pool_usage_YYYYMMDD.csv (all ten columns; Bandwidth in Mb/s).
+#[utoipa::path(
+    get,
+    path = "/licenses/export.csv",
+    tag = "licenses",
+    operation_id = "exportLicenses",
+    responses(
+        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
+    )
+)]
 pub async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -54,6 +65,17 @@ pub async fn export_csv(
     csv_download(rows, shape, file_name).await
 }
 
+/// The event log as Event_log_YYYYMMDD.csv, with the same filters as the list.
+#[utoipa::path(
+    get,
+    path = "/events/export.csv",
+    tag = "events",
+    operation_id = "exportEvents",
+    params(EventFilters),
+    responses(
+        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
+    )
+)]
 pub async fn export_events(
     State(state): State<AppState>,
     caller: Caller,

@@ -6,9 +6,29 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::Json;
 use bandpool_domain::auth::Permission;
-use bandpool_domain::license::{LicenseHistory, LicensePage, LicenseQueryParams};
+use bandpool_domain::license::{
+    Column, LicenseHistory, LicensePage, LicenseQueryParams, LicenseStatus, SortOrder,
+};
 use bandpool_domain::AppError;
 
+/// One page of the pool's licenses, filtered, searched and sorted.
+#[utoipa::path(
+    get,
+    path = "/licenses",
+    tag = "licenses",
+    operation_id = "listLicenses",
+    params(
+        ("status" = Option<LicenseStatus>, Query, description = "Only licenses in this status"),
+        ("q" = Option<String>, Query, max_length = 200, description = "Search device name, IP address, serial no. and license name (case-insensitive)"),
+        ("sort" = Option<Column>, Query, description = "Column to sort by (default device_name)"),
+        ("order" = Option<SortOrder>, Query, description = "asc (default) or desc"),
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Licenses per page (default 10)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = LicensePage),
+    )
+)]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -22,6 +42,19 @@ pub async fn list(
     ))
 }
 
+/// A license's history records, oldest first.
+#[utoipa::path(
+    get,
+    path = "/licenses/{id}/history",
+    tag = "licenses",
+    operation_id = "getLicenseHistory",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The license"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = LicenseHistory),
+    )
+)]
 pub async fn history(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,121 +14,98 @@ pub mod usage;
 use crate::state::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::routing::{delete, get, post, put, MethodRouter};
+use axum::routing::{post, MethodRouter};
 use axum::Router;
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
 use std::collections::HashMap;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// One route: method, path under /api/v1, handler.
+/// Where the API is mounted.
+pub const PREFIX: &str = "/api/v1";
+
+/// One route outside the API (`web::endpoints`): method, path, handler.
 pub type Endpoint = (&'static str, &'static str, MethodRouter<AppState>);
 
-/// Every route of the API. The router mounts exactly these; the OpenAPI test and the
-/// authorization matrix read them (`routes`), so a route cannot be served without being
+/// Every route of the API, each handler with its `#[utoipa::path]` description. The router
+/// mounts exactly these and the OpenAPI document is generated from the same list, which the
+/// authorization matrix reads too (`routes`): a route cannot be served without being
 /// described and covered.
-pub fn endpoints() -> Vec<Endpoint> {
-    vec![
-        ("get", "/pool", get(pool::summary)),
-        ("get", "/pool/allocation/monthly", get(pool::monthly)),
-        ("get", "/pool/allocation/daily", get(pool::daily)),
-        ("get", "/licenses", get(licenses::list)),
-        ("get", "/licenses/{id}/history", get(licenses::history)),
-        ("get", "/licenses/export.csv", get(export::export_csv)),
-        ("post", "/licenses/{id}/kill", post(connectors::kill)),
-        ("post", "/licenses/sync", post(connectors::sync)),
-        ("get", "/licenses/sync/{id}", get(connectors::sync_run)),
-        ("get", "/connectors", get(connectors::list)),
-        ("post", "/connectors", post(connectors::create)),
-        ("get", "/devices", get(connectors::devices)),
-        ("delete", "/devices/{id}", delete(connectors::remove_device)),
-        (
-            "post",
-            "/devices/{id}/block",
-            post(connectors::block_device),
-        ),
-        (
-            "post",
-            "/devices/{id}/unblock",
-            post(connectors::unblock_device),
-        ),
+pub fn mounted() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::base())
+        .routes(routes!(pool::summary))
+        .routes(routes!(pool::monthly))
+        .routes(routes!(pool::daily))
+        .routes(routes!(licenses::list))
+        .routes(routes!(licenses::history))
+        .routes(routes!(export::export_csv))
+        .routes(routes!(connectors::kill))
+        .routes(routes!(connectors::sync))
+        .routes(routes!(connectors::sync_run))
+        .routes(routes!(connectors::list, connectors::create))
+        .routes(routes!(connectors::devices))
+        .routes(routes!(connectors::remove_device))
+        .routes(routes!(connectors::block_device))
+        .routes(routes!(connectors::unblock_device))
         // The connector protocol (`connector.rs`): its own credential, no session, no token.
-        ("post", "/connector/register", post(connector::register)),
-        ("post", "/connector/heartbeat", post(connector::heartbeat)),
-        ("post", "/connector/checks", post(connector::checks)),
-        ("post", "/connector/activations", post(connector::activate)),
-        (
-            "post",
-            "/connector/deactivations",
-            post(connector::deactivate),
-        ),
-        ("get", "/connector/commands", get(connector::commands)),
-        ("post", "/connector/commands/{id}/ack", post(connector::ack)),
-        ("get", "/usage", get(usage::overview)),
-        ("get", "/usage/export.csv", get(usage::export_csv)),
-        ("get", "/entitlements", get(usage::entitlement)),
-        ("post", "/entitlements/sync", post(usage::sync)),
-        ("get", "/entitlements/sync/{id}", get(usage::sync_run)),
-        ("get", "/applications", get(usage::applications)),
-        ("post", "/applications", post(usage::create_application)),
-        ("post", "/applications/quick-map", post(usage::quick_map)),
-        (
-            "delete",
-            "/applications/{id}",
-            delete(usage::delete_application),
-        ),
-        (
-            "put",
-            "/applications/{id}/virtual-services/{vs}",
-            put(usage::map),
-        ),
-        (
-            "delete",
-            "/applications/{id}/virtual-services/{vs}",
-            delete(usage::unmap),
-        ),
-        ("get", "/virtual-services", get(usage::virtual_services)),
-        ("get", "/notifications/channels", get(usage::channels)),
-        ("put", "/notifications/channels", put(usage::set_channels)),
-        (
-            "get",
-            "/notifications/webhook-deliveries",
-            get(usage::deliveries),
-        ),
-        (
-            "get",
-            "/notifications/email-deliveries",
-            get(usage::email_deliveries),
-        ),
-        ("get", "/events", get(events::list)),
-        ("get", "/events/export.csv", get(export::export_events)),
-        ("get", "/openapi.json", get(openapi::document)),
-    ]
+        .routes(routes!(connector::register))
+        .routes(routes!(connector::heartbeat))
+        .routes(routes!(connector::checks))
+        .routes(routes!(connector::activate))
+        .routes(routes!(connector::deactivate))
+        .routes(routes!(connector::commands))
+        .routes(routes!(connector::ack))
+        .routes(routes!(usage::overview))
+        .routes(routes!(usage::export_csv))
+        .routes(routes!(usage::entitlement))
+        .routes(routes!(usage::sync))
+        .routes(routes!(usage::sync_run))
+        .routes(routes!(usage::applications, usage::create_application))
+        .routes(routes!(usage::quick_map))
+        .routes(routes!(usage::delete_application))
+        .routes(routes!(usage::map, usage::unmap))
+        .routes(routes!(usage::virtual_services))
+        .routes(routes!(usage::channels, usage::set_channels))
+        .routes(routes!(usage::deliveries))
+        .routes(routes!(usage::email_deliveries))
+        .routes(routes!(events::list))
+        .routes(routes!(export::export_events))
+        .routes(routes!(openapi::document))
 }
 
-/// Every route of the API as `(method, full path)`.
+/// Every route of the API as `(method, full path)`, read off the generated document.
 pub fn routes() -> Vec<(&'static str, String)> {
-    endpoints()
-        .into_iter()
-        .map(|(method, path, _)| (method, format!("/api/v1{path}")))
+    openapi::spec()
+        .paths
+        .paths
+        .iter()
+        .flat_map(|(path, item)| {
+            [
+                ("get", item.get.is_some()),
+                ("put", item.put.is_some()),
+                ("post", item.post.is_some()),
+                ("delete", item.delete.is_some()),
+                ("patch", item.patch.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, present)| *present)
+            .map(move |(method, _)| (method, path.clone()))
+        })
         .collect()
 }
 
 /// The API's routes; `benchmark_baseline` adds the benchmark's bare check handler
-/// (`connector::baseline_checks`), never listed in `endpoints` or the OpenAPI document.
+/// (`connector::baseline_checks`), never described or listed.
 pub fn router(benchmark_baseline: bool) -> Router<AppState> {
-    let mut router = Router::new();
+    let (mut router, _) = mounted().split_for_parts();
     if benchmark_baseline {
         router = router.route(
             "/connector/baseline/checks",
             post(connector::baseline_checks),
         );
     }
-    endpoints()
-        .into_iter()
-        .fold(router, |router, (_, path, handler)| {
-            router.route(path, handler)
-        })
-        .fallback(|| async { AppError::not_found("This API endpoint") })
+    router.fallback(|| async { AppError::not_found("This API endpoint") })
 }
 
 /// Who is calling: the principal the authentication middleware resolved from a session

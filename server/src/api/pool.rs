@@ -10,6 +10,16 @@ use bandpool_domain::auth::Permission;
 use bandpool_domain::pool::PoolSummary;
 use bandpool_domain::AppError;
 
+/// Current allocation against maximum capacity, per license type.
+#[utoipa::path(
+    get,
+    path = "/pool",
+    tag = "pool",
+    operation_id = "getPool",
+    responses(
+        (status = 200, description = "OK", body = PoolSummary),
+    )
+)]
 pub async fn summary(
     State(state): State<AppState>,
     caller: Caller,
@@ -22,6 +32,16 @@ pub async fn summary(
     ))
 }
 
+/// Peak allocation of each of the last twelve months, with the day it happened.
+#[utoipa::path(
+    get,
+    path = "/pool/allocation/monthly",
+    tag = "pool",
+    operation_id = "getMonthlyAllocation",
+    responses(
+        (status = 200, description = "OK", body = MonthlyAllocation),
+    )
+)]
 pub async fn monthly(
     State(state): State<AppState>,
     caller: Caller,
@@ -34,6 +54,19 @@ pub async fn monthly(
     ))
 }
 
+/// Peak allocation of each day of a month.
+#[utoipa::path(
+    get,
+    path = "/pool/allocation/daily",
+    tag = "pool",
+    operation_id = "getDailyAllocation",
+    params(
+        ("month" = String, Query, pattern = r"^[0-9]{4}-[0-9]{2}$", description = "The month, YYYY-MM"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = DailyAllocation),
+    )
+)]
 pub async fn daily(
     State(state): State<AppState>,
     caller: Caller,

@@ -14,6 +14,7 @@ use bandpool_domain::billing::{
     usage_csv_rows, usage_file_name, ApplicationPage, Channels, EmailDelivery, Entitlement,
     EntitlementSync, UsageOverview, VirtualService, WebhookDelivery,
 };
+use bandpool_domain::error::ErrorBody;
 use bandpool_domain::AppError;
 use bandpool_services::applications::{self, ApplicationChange};
 use bandpool_services::reads;
@@ -24,7 +25,16 @@ fn uuid(name: &str, id: &str) -> Result<(), AppError> {
     bandpool_domain::ids::Id::parse(name, "a record", id).map(|_| ())
 }
 
-/// GET /api/v1/usage
+/// Usage and billing: the entitlement, the capacity, LoadMaster and asset bars with their levels, mapped applications, Last refreshed.
+#[utoipa::path(
+    get,
+    path = "/usage",
+    tag = "usage",
+    operation_id = "getUsage",
+    responses(
+        (status = 200, description = "OK", body = UsageOverview),
+    )
+)]
 pub async fn overview(
     State(state): State<AppState>,
     caller: Caller,
@@ -35,7 +45,18 @@ pub async fn overview(
     Ok(Json(entitlements::overview(&state, &tenant).await?))
 }
 
-/// GET /api/v1/usage/export.csv: the guide's fields (Name, Progress ID, ...), then add-ons, then assets.
+/// Usage and billing as Usage_and_billing_YYYYMMDD.csv.
+///
+/// Name, Progress ID, Order ID, Plan, Base Assets, Total Assets, Used Assets, Remaining Assets, Virtual Service Limit, Status, Activation Date, Bill Date; then the Add Ons; then the Assets (applications with used and remaining Virtual Services).
+#[utoipa::path(
+    get,
+    path = "/usage/export.csv",
+    tag = "usage",
+    operation_id = "exportUsage",
+    responses(
+        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
+    )
+)]
 pub async fn export_csv(
     State(state): State<AppState>,
     caller: Caller,
@@ -68,7 +89,16 @@ pub async fn export_csv(
         .into_response())
 }
 
-/// GET /api/v1/entitlements
+/// The tenant's entitlement: plan, base assets, add-ons, dates, pool capacity and LoadMaster limit.
+#[utoipa::path(
+    get,
+    path = "/entitlements",
+    tag = "usage",
+    operation_id = "getEntitlement",
+    responses(
+        (status = 200, description = "OK", body = Entitlement),
+    )
+)]
 pub async fn entitlement(
     State(state): State<AppState>,
     caller: Caller,
@@ -79,7 +109,19 @@ pub async fn entitlement(
     Ok(Json(reads::billing::entitlement(&state.db, &tenant).await?))
 }
 
-/// POST /api/v1/entitlements/sync: 200 when it finished at once, 202 while it runs.
+/// Sync entitlements: pull the latest from the entitlement source.
+///
+/// The operator's records answer at once (200, finished); an upstream licensing service answers 202 while it runs. Joins a running sync.
+#[utoipa::path(
+    post,
+    path = "/entitlements/sync",
+    tag = "usage",
+    operation_id = "syncEntitlements",
+    responses(
+        (status = 200, description = "Finished", body = EntitlementSync),
+        (status = 202, description = "Running", body = EntitlementSync),
+    )
+)]
 pub async fn sync(
     State(state): State<AppState>,
     caller: Caller,
@@ -94,7 +136,19 @@ pub async fn sync(
     Ok((status, Json(run)))
 }
 
-/// GET /api/v1/entitlements/sync/{id}
+/// A Sync entitlements run: running, done (with what changed) or failed (with why).
+#[utoipa::path(
+    get,
+    path = "/entitlements/sync/{id}",
+    tag = "usage",
+    operation_id = "getEntitlementSync",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The sync run"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = EntitlementSync),
+    )
+)]
 pub async fn sync_run(
     State(state): State<AppState>,
     caller: Caller,
@@ -105,7 +159,20 @@ pub async fn sync_run(
     Ok(Json(entitlements::sync(&state, &tenant, &id).await?))
 }
 
-/// GET /api/v1/applications?page=&per_page= (10, 20 or 50)
+/// Mapped application usage, by name.
+#[utoipa::path(
+    get,
+    path = "/applications",
+    tag = "applications",
+    operation_id = "listApplications",
+    params(
+        ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
+        ("per_page" = Option<u32>, Query, description = "10, 20 or 50 (default 10)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = ApplicationPage),
+    )
+)]
 pub async fn applications(
     State(state): State<AppState>,
     caller: Caller,
@@ -127,17 +194,22 @@ pub async fn applications(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// A new application and the (unmapped) Virtual Services it starts with.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewApplication {
+    /// Up to 100 characters.
     name: String,
+    /// At most 15.
     #[serde(default)]
+    #[schema(value_type = Vec<uuid::Uuid>, max_items = 15)]
     virtual_service_ids: Vec<String>,
 }
 
 /// What an application change answers.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Changed {
+    /// What was done, as the page says it.
     message: String,
 }
 
@@ -151,7 +223,18 @@ async fn change(
     Ok(Json(Changed { message }))
 }
 
-/// POST /api/v1/applications: manual mapping.
+/// Manual mapping: a new application with these (unmapped) Virtual Services.
+#[utoipa::path(
+    post,
+    path = "/applications",
+    tag = "applications",
+    operation_id = "createApplication",
+    request_body = NewApplication,
+    responses(
+        (status = 201, description = "Created", body = Changed),
+        (status = 409, description = "An application holds at most 15 Virtual Services (code application_full), or the Virtual Service is mapped already (virtual_service_mapped)", body = ErrorBody),
+    )
+)]
 pub async fn create_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -172,7 +255,16 @@ pub async fn create_application(
     Ok((StatusCode::CREATED, answer))
 }
 
-/// POST /api/v1/applications/quick-map: one application per unmapped Virtual Service.
+/// Quick mapping: one application per unmapped Virtual Service.
+#[utoipa::path(
+    post,
+    path = "/applications/quick-map",
+    tag = "applications",
+    operation_id = "quickMapApplications",
+    responses(
+        (status = 200, description = "OK", body = Changed),
+    )
+)]
 pub async fn quick_map(
     State(state): State<AppState>,
     caller: Caller,
@@ -180,7 +272,19 @@ pub async fn quick_map(
     change(&state, &caller, ApplicationChange::QuickMap).await
 }
 
-/// DELETE /api/v1/applications/{id}
+/// Delete an application (its Virtual Services become unmapped).
+#[utoipa::path(
+    delete,
+    path = "/applications/{id}",
+    tag = "applications",
+    operation_id = "deleteApplication",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The application"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Changed),
+    )
+)]
 pub async fn delete_application(
     State(state): State<AppState>,
     caller: Caller,
@@ -195,8 +299,21 @@ pub async fn delete_application(
     .await
 }
 
-/// PUT /api/v1/applications/{id}/virtual-services/{vs}: map (409 application_full or
-/// virtual_service_mapped).
+/// Map a Virtual Service to the application.
+#[utoipa::path(
+    put,
+    path = "/applications/{id}/virtual-services/{vs}",
+    tag = "applications",
+    operation_id = "mapVirtualService",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The application"),
+        ("vs" = uuid::Uuid, Path, description = "The Virtual Service"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Changed),
+        (status = 409, description = "An application holds at most 15 Virtual Services (code application_full), or the Virtual Service is mapped already (virtual_service_mapped)", body = ErrorBody),
+    )
+)]
 pub async fn map(
     State(state): State<AppState>,
     caller: Caller,
@@ -215,7 +332,20 @@ pub async fn map(
     .await
 }
 
-/// DELETE /api/v1/applications/{id}/virtual-services/{vs}: unmap.
+/// Take a Virtual Service out of the application.
+#[utoipa::path(
+    delete,
+    path = "/applications/{id}/virtual-services/{vs}",
+    tag = "applications",
+    operation_id = "unmapVirtualService",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The application"),
+        ("vs" = uuid::Uuid, Path, description = "The Virtual Service"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Changed),
+    )
+)]
 pub async fn unmap(
     State(state): State<AppState>,
     caller: Caller,
@@ -234,7 +364,16 @@ pub async fn unmap(
     .await
 }
 
-/// GET /api/v1/virtual-services: unmapped first (at most 2,000).
+/// The Virtual Services of the tenant's LoadMasters (unmapped first, at most 2,000), as connectors reported them.
+#[utoipa::path(
+    get,
+    path = "/virtual-services",
+    tag = "applications",
+    operation_id = "listVirtualServices",
+    responses(
+        (status = 200, description = "OK", body = Vec<VirtualService>),
+    )
+)]
 pub async fn virtual_services(
     State(state): State<AppState>,
     caller: Caller,
@@ -247,7 +386,16 @@ pub async fn virtual_services(
     ))
 }
 
-/// GET /api/v1/notifications/channels
+/// The communication channels: email recipients and the webhook.
+#[utoipa::path(
+    get,
+    path = "/notifications/channels",
+    tag = "notifications",
+    operation_id = "getChannels",
+    responses(
+        (status = 200, description = "OK", body = Channels),
+    )
+)]
 pub async fn channels(
     State(state): State<AppState>,
     caller: Caller,
@@ -260,18 +408,23 @@ pub async fn channels(
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// The channels as they should be.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelChange {
+    /// At most 50 addresses.
     #[serde(default)]
+    #[schema(max_items = 50)]
     email_recipients: Vec<String>,
+    /// An https URL; empty or null removes the webhook.
     #[serde(default)]
     webhook_url: Option<String>,
+    /// Make a new signing secret for the same URL.
     #[serde(default)]
     rotate_secret: bool,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChannelsSaved {
     channels: Channels,
     /// The webhook's new signing secret, when one was made (shown once).
@@ -279,7 +432,19 @@ pub struct ChannelsSaved {
     webhook_secret: Option<String>,
 }
 
-/// PUT /api/v1/notifications/channels
+/// Set the channels; a new webhook URL (or rotate_secret) makes a new signing secret, answered once.
+///
+/// Webhooks are POSTs of JSON signed with X-Bandpool-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">, retried with backoff.
+#[utoipa::path(
+    put,
+    path = "/notifications/channels",
+    tag = "notifications",
+    operation_id = "setChannels",
+    request_body = ChannelChange,
+    responses(
+        (status = 200, description = "OK", body = ChannelsSaved),
+    )
+)]
 pub async fn set_channels(
     State(state): State<AppState>,
     caller: Caller,
@@ -301,7 +466,16 @@ pub async fn set_channels(
     }))
 }
 
-/// GET /api/v1/notifications/webhook-deliveries: the latest 100, newest first.
+/// The latest 100 webhook deliveries, newest first: pending, delivered or failed, with the last error.
+#[utoipa::path(
+    get,
+    path = "/notifications/webhook-deliveries",
+    tag = "notifications",
+    operation_id = "listWebhookDeliveries",
+    responses(
+        (status = 200, description = "OK", body = Vec<WebhookDelivery>),
+    )
+)]
 pub async fn deliveries(
     State(state): State<AppState>,
     caller: Caller,
@@ -314,8 +488,16 @@ pub async fn deliveries(
     ))
 }
 
-/// GET /api/v1/notifications/email-deliveries: the tenant's latest 100 emails, newest first
-/// (pending, delivered or failed, with the last error).
+/// The tenant's latest 100 emails (invitations, kills, limit crossings, connector health), newest first: pending, delivered or failed, with the last error.
+#[utoipa::path(
+    get,
+    path = "/notifications/email-deliveries",
+    tag = "notifications",
+    operation_id = "listEmailDeliveries",
+    responses(
+        (status = 200, description = "OK", body = Vec<EmailDelivery>),
+    )
+)]
 pub async fn email_deliveries(
     State(state): State<AppState>,
     caller: Caller,
