@@ -151,17 +151,24 @@ pub async fn add_member(
     Ok(())
 }
 
+/// A member's or an invitation's email and role.
+#[derive(sqlx::FromRow)]
+struct EmailRole {
+    email: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+}
+
 async fn member_role(tx: &mut WriteTx, tenant_id: &str, user_id: &str) -> Result<(Role, String)> {
-    let row = tx
-        .fetch_optional(
-            "SELECT m.role, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
-             WHERE m.tenant_id = $1 AND m.user_id = $2",
-            args![tenant_id, user_id],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The member"))?;
-    let role: String = row.try_get("role")?;
-    Ok((Role::parse(&role)?, row.try_get("email")?))
+    let member: EmailRole = crate::db::find_as(
+        &mut *tx,
+        "The member",
+        "SELECT m.role, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.user_id = $2",
+        args![tenant_id, user_id],
+    )
+    .await?;
+    Ok((member.role, member.email))
 }
 
 async fn owners(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
@@ -219,49 +226,44 @@ pub async fn remove_member(
     Ok(email)
 }
 
+/// An open invitation as stored (whether it expired is worked out on reading).
+#[derive(sqlx::FromRow)]
+struct InvitationRow {
+    id: String,
+    email: String,
+    #[sqlx(try_from = "String")]
+    role: Role,
+    invited_by: String,
+    expires_at: i64,
+}
+
 /// The Users page: members by email, then open invitations (newest first).
 pub async fn team(db: &Db, tenant_id: &str, now: i64) -> Result<Team> {
-    let members = db
-        .fetch_all(
+    let members: Vec<Member> = db
+        .fetch_all_as(
             "SELECT m.user_id, u.email, m.role, m.created_at, u.last_sign_in_at FROM memberships m \
              JOIN users u ON u.id = m.user_id WHERE m.tenant_id = $1 ORDER BY u.email",
             args![tenant_id],
         )
-        .await?
-        .iter()
-        .map(|row| {
-            let role: String = row.try_get("role")?;
-            Ok(Member {
-                user_id: row.try_get("user_id")?,
-                email: row.try_get("email")?,
-                role: Role::parse(&role)?,
-                joined_at: row.try_get("created_at")?,
-                last_sign_in_at: row.try_get("last_sign_in_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let invitations = db
-        .fetch_all(
+        .await?;
+    let invitations: Vec<Invitation> = db
+        .fetch_all_as::<InvitationRow>(
             "SELECT id, email, role, invited_by, expires_at FROM invitations \
              WHERE tenant_id = $1 AND accepted_at IS NULL AND revoked_at IS NULL \
              ORDER BY created_at DESC, id",
             args![tenant_id],
         )
         .await?
-        .iter()
-        .map(|row| {
-            let role: String = row.try_get("role")?;
-            let expires_at: i64 = row.try_get("expires_at")?;
-            Ok(Invitation {
-                id: row.try_get("id")?,
-                email: row.try_get("email")?,
-                role: Role::parse(&role)?,
-                invited_by: row.try_get("invited_by")?,
-                expires_at,
-                expired: expires_at <= now,
-            })
+        .into_iter()
+        .map(|row| Invitation {
+            id: row.id,
+            email: row.email,
+            role: row.role,
+            invited_by: row.invited_by,
+            expires_at: row.expires_at,
+            expired: row.expires_at <= now,
         })
-        .collect::<Result<Vec<_>>>()?;
+        .collect();
     Ok(Team {
         members,
         invitations,
@@ -310,16 +312,15 @@ pub async fn invite(
 
 /// An open invitation of this tenant, by id.
 pub async fn invitation(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<(String, Role)> {
-    let row = tx
-        .fetch_optional(
-            "SELECT email, role FROM invitations WHERE tenant_id = $1 AND id = $2 \
-             AND accepted_at IS NULL AND revoked_at IS NULL",
-            args![tenant_id, id],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The invitation"))?;
-    let role: String = row.try_get("role")?;
-    Ok((row.try_get("email")?, Role::parse(&role)?))
+    let invitation: EmailRole = crate::db::find_as(
+        &mut *tx,
+        "The invitation",
+        "SELECT email, role FROM invitations WHERE tenant_id = $1 AND id = $2 \
+         AND accepted_at IS NULL AND revoked_at IS NULL",
+        args![tenant_id, id],
+    )
+    .await?;
+    Ok((invitation.email, invitation.role))
 }
 
 pub async fn revoke_invitation(
@@ -338,12 +339,13 @@ pub async fn revoke_invitation(
 }
 
 /// An invitation a link names, while it can still be accepted.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OpenInvitation {
     pub id: String,
     pub tenant_id: String,
     pub tenant_name: String,
     pub email: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
 }
 
@@ -357,14 +359,7 @@ pub async fn open_invitation(db: &Db, link: &str, now: i64) -> Result<OpenInvita
         )
         .await?
         .ok_or(AppError::LinkExpired)?;
-    let role: String = row.try_get("role")?;
-    Ok(OpenInvitation {
-        id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        email: row.try_get("email")?,
-        role: Role::parse(&role)?,
-    })
+    crate::db::row_as(&row)
 }
 
 /// Accept: the link is used up (exactly once, even under races) and the user joins.
@@ -430,10 +425,17 @@ pub async fn use_password_reset(tx: &mut WriteTx, link: &str, now: i64) -> Resul
     Ok(row.try_get("user_id")?)
 }
 
+/// An Owner's email, with the tenant it owns.
+#[derive(sqlx::FromRow)]
+struct OwnerRow {
+    tenant_id: String,
+    email: String,
+}
+
 /// Every tenant, for operators.
 pub async fn list_tenants(db: &Db) -> Result<Vec<TenantSummary>> {
-    let tenants = db
-        .fetch_all(
+    let tenants: Vec<TenantSummary> = db
+        .fetch_all_as(
             "SELECT t.id, t.name, t.created_at, p.max_capacity_mbps, p.loadmaster_limit, \
              (SELECT COUNT(*) FROM memberships m WHERE m.tenant_id = t.id) AS members \
              FROM tenants t JOIN pools p ON p.tenant_id = t.id ORDER BY t.created_at, t.id",
@@ -441,34 +443,23 @@ pub async fn list_tenants(db: &Db) -> Result<Vec<TenantSummary>> {
         )
         .await?;
     let owner_rows = db
-        .fetch_all(
+        .fetch_all_as::<OwnerRow>(
             "SELECT m.tenant_id, u.email FROM memberships m JOIN users u ON u.id = m.user_id \
              WHERE m.role = 'owner' ORDER BY u.email",
             vec![],
         )
         .await?;
     let mut owners: std::collections::HashMap<String, Vec<String>> = Default::default();
-    for row in &owner_rows {
-        owners
-            .entry(row.try_get("tenant_id")?)
-            .or_default()
-            .push(row.try_get("email")?);
+    for row in owner_rows {
+        owners.entry(row.tenant_id).or_default().push(row.email);
     }
-    tenants
-        .iter()
-        .map(|row| {
-            let id: String = row.try_get("id")?;
-            Ok(TenantSummary {
-                owners: owners.remove(&id).unwrap_or_default(),
-                id,
-                name: row.try_get("name")?,
-                created_at: row.try_get("created_at")?,
-                members: row.try_get("members")?,
-                max_capacity_mbps: row.try_get("max_capacity_mbps")?,
-                loadmaster_limit: row.try_get("loadmaster_limit")?,
-            })
+    Ok(tenants
+        .into_iter()
+        .map(|tenant| TenantSummary {
+            owners: owners.remove(&tenant.id).unwrap_or_default(),
+            ..tenant
         })
-        .collect()
+        .collect())
 }
 
 /// Create a tenant with its pool and invite its first Owner, with the events that say so.

@@ -11,7 +11,6 @@ use bandpool_domain::allocation::{
 };
 use bandpool_domain::AppError;
 use chrono::{DateTime, Months, NaiveDate};
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 fn day_key(day: NaiveDate) -> String {
@@ -92,13 +91,21 @@ pub async fn record_allocation(tx: &mut WriteTx, tenant_id: &str, now: i64) -> R
     Ok(allocation)
 }
 
-fn day_row(row: &AnyRow) -> Result<DayRow> {
-    let day: String = row.try_get("day")?;
+/// A day's row as stored (the day as `YYYY-MM-DD` text).
+#[derive(sqlx::FromRow)]
+struct StoredDay {
+    day: String,
+    peak_mbps: i64,
+    closing_mbps: i64,
+}
+
+fn day_row(row: StoredDay) -> Result<DayRow> {
+    let day = row.day;
     Ok(DayRow {
         day: NaiveDate::parse_from_str(&day, "%Y-%m-%d")
             .map_err(|e| AppError::internal(format!("bad day {day:?}: {e}")))?,
-        peak_mbps: row.try_get("peak_mbps")?,
-        closing_mbps: row.try_get("closing_mbps")?,
+        peak_mbps: row.peak_mbps,
+        closing_mbps: row.closing_mbps,
     })
 }
 
@@ -121,13 +128,13 @@ async fn days_between(
     to: NaiveDate,
 ) -> Result<(Vec<DayRow>, i64, bool)> {
     let rows = db
-        .fetch_all(
+        .fetch_all_as::<StoredDay>(
             "SELECT day, peak_mbps, closing_mbps FROM allocation_daily \
              WHERE tenant_id = $1 AND day >= $2 AND day <= $3 ORDER BY day",
             args![tenant_id.to_string(), day_key(from), day_key(to)],
         )
         .await?;
-    let rows = rows.iter().map(day_row).collect::<Result<Vec<_>>>()?;
+    let rows = rows.into_iter().map(day_row).collect::<Result<Vec<_>>>()?;
     let before = db
         .fetch_optional(
             "SELECT closing_mbps FROM allocation_daily WHERE tenant_id = $1 AND day < $2 \

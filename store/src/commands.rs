@@ -8,7 +8,6 @@ use crate::db::{Db, WriteTx};
 use crate::Result;
 use bandpool_domain::connector::{Command, CommandAck, CommandKind};
 use bandpool_domain::AppError;
-use sqlx::Row;
 
 fn kind_key(kind: &CommandKind) -> &'static str {
     match kind {
@@ -43,25 +42,44 @@ pub async fn enqueue(
     Ok(id)
 }
 
+/// A command as stored: its kind as JSON.
+#[derive(sqlx::FromRow)]
+struct StoredCommand {
+    id: String,
+    payload: String,
+    issued_at: i64,
+}
+
+impl StoredCommand {
+    fn command(self) -> Result<Command> {
+        Ok(Command {
+            kind: serde_json::from_str(&self.payload).map_err(AppError::internal)?,
+            id: self.id,
+            issued_at: self.issued_at,
+        })
+    }
+}
+
 /// The connector's commands not yet acknowledged, oldest first.
 pub async fn pending(db: &Db, tenant_id: &str, connector_id: &str) -> Result<Vec<Command>> {
-    db.fetch_all(
+    db.fetch_all_as::<StoredCommand>(
         "SELECT id, payload, issued_at FROM connector_commands \
          WHERE tenant_id = $1 AND connector_id = $2 AND acked_at IS NULL \
          ORDER BY issued_at, id LIMIT 100",
         args![tenant_id.to_string(), connector_id.to_string()],
     )
     .await?
-    .iter()
-    .map(|row| {
-        let payload: String = row.try_get("payload")?;
-        Ok(Command {
-            id: row.try_get("id")?,
-            issued_at: row.try_get("issued_at")?,
-            kind: serde_json::from_str(&payload).map_err(AppError::internal)?,
-        })
-    })
+    .into_iter()
+    .map(StoredCommand::command)
     .collect()
+}
+
+/// A command as stored, with when it was acknowledged (none yet: pending).
+#[derive(sqlx::FromRow)]
+struct AckedCommand {
+    #[sqlx(flatten)]
+    command: StoredCommand,
+    acked_at: Option<i64>,
 }
 
 /// Acknowledge a command of this connector. Returns the command when this was its first
@@ -74,24 +92,23 @@ pub async fn ack(
     result: &CommandAck,
     now: i64,
 ) -> Result<Option<Command>> {
-    let row = tx
-        .fetch_optional(
-            "SELECT id, payload, issued_at, acked_at FROM connector_commands \
-             WHERE tenant_id = $1 AND connector_id = $2 AND id = $3",
-            args![
-                tenant_id.to_string(),
-                connector_id.to_string(),
-                command_id.to_string()
-            ],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The command"))?;
-    if row.try_get::<Option<i64>, _>("acked_at")?.is_some() {
+    let stored: AckedCommand = crate::db::find_as(
+        &mut *tx,
+        "The command",
+        "SELECT id, payload, issued_at, acked_at FROM connector_commands \
+         WHERE tenant_id = $1 AND connector_id = $2 AND id = $3",
+        args![
+            tenant_id.to_string(),
+            connector_id.to_string(),
+            command_id.to_string()
+        ],
+    )
+    .await?;
+    if stored.acked_at.is_some() {
         return Ok(None);
     }
-    let kind: CommandKind =
-        serde_json::from_str(&row.try_get::<String, _>("payload")?).map_err(AppError::internal)?;
-    match (&kind, result) {
+    let command = stored.command.command()?;
+    match (&command.kind, result) {
         (CommandKind::Kill { .. }, CommandAck::Sync { .. }) => {
             return Err(AppError::invalid(
                 "result",
@@ -115,9 +132,5 @@ pub async fn ack(
         ],
     )
     .await?;
-    Ok(Some(Command {
-        id: row.try_get("id")?,
-        issued_at: row.try_get("issued_at")?,
-        kind,
-    }))
+    Ok(Some(command))
 }

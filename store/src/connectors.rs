@@ -59,14 +59,13 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
 }
 
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
-    let row = db
-        .fetch_optional(
-            &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
-            args![tenant_id.to_string(), id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The connector"))?;
-    crate::db::row_as(&row)
+    crate::db::find_as(
+        db,
+        "The connector",
+        &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
+        args![tenant_id.to_string(), id.to_string()],
+    )
+    .await
 }
 
 /// A new connector waiting for its agent; returns its id and the registration token (shown
@@ -185,6 +184,13 @@ pub struct Seen {
     pub moved: Option<(Option<String>, String)>,
 }
 
+/// A connector's status and address as stored, before a message changes them.
+#[derive(sqlx::FromRow)]
+struct StoredState {
+    status: String,
+    ip_address: Option<String>,
+}
+
 /// A message from the connector arrived: it is alive. Cheap when nothing changed (one
 /// UPDATE); when it was Down it comes back Up and its licenses in grace become Active again,
 /// each with a history record, in one transaction.
@@ -217,8 +223,8 @@ pub async fn seen(
         )
         .await?
         .ok_or(AppError::InvalidConnectorCredential)?;
-    let status: String = row.try_get("status")?;
-    let old_address: Option<String> = row.try_get("ip_address")?;
+    let stored: StoredState = crate::db::row_as(&row)?;
+    let (status, old_address) = (stored.status, stored.ip_address);
     let mut seen = Seen::default();
     tx.execute(
         "UPDATE connectors SET status = 'up', down_since = NULL, \
@@ -470,25 +476,29 @@ pub async fn forget_old_messages(db: &Db, now: i64) -> Result<u64> {
 
 /// A connector by id (as its credential would find it).
 pub async fn by_id(db: &Db, id: &str) -> Result<ConnectorIdentity> {
-    let row = db
-        .fetch_optional(&format!("{IDENTITY_SQL} WHERE id = $1"), args![id])
-        .await?
-        .ok_or_else(|| AppError::not_found("The connector"))?;
-    crate::db::row_as(&row)
+    let sql = format!("{IDENTITY_SQL} WHERE id = $1");
+    crate::db::find_as(db, "The connector", &sql, args![id]).await
+}
+
+/// How many connectors are in one stored status.
+#[derive(sqlx::FromRow)]
+struct StatusCount {
+    status: String,
+    n: i64,
 }
 
 /// How many connectors are in each state and how many commands wait for an answer, across
 /// every tenant (for `/metrics`).
 pub async fn fleet(db: &Db) -> Result<(Vec<(String, i64)>, i64)> {
-    let states = db
-        .fetch_all(
+    let states: Vec<(String, i64)> = db
+        .fetch_all_as::<StatusCount>(
             "SELECT status, COUNT(*) AS n FROM connectors GROUP BY status ORDER BY status",
             vec![],
         )
         .await?
-        .iter()
-        .map(|row| Ok((row.try_get("status")?, row.try_get("n")?)))
-        .collect::<Result<Vec<_>>>()?;
+        .into_iter()
+        .map(|row| (row.status, row.n))
+        .collect();
     let queued = db
         .fetch_one(
             "SELECT COUNT(*) AS n FROM connector_commands WHERE acked_at IS NULL",

@@ -342,6 +342,23 @@ where
         .collect()
 }
 
+/// The one row a query finds, read into `T`; no row is `not_found(what)`.
+pub async fn find_as<T>(
+    mut on: impl Read,
+    what: &'static str,
+    sql: &str,
+    values: Vec<Value>,
+) -> Result<T>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    let row = on
+        .fetch_optional(sql, values)
+        .await?
+        .ok_or_else(|| bandpool_domain::AppError::not_found(what))?;
+    row_as(&row)
+}
+
 /// Where a read runs: on the pool (`&Db`) or inside a write transaction (`&mut WriteTx`),
 /// so a query needed in both places is written once, as `fn q(mut on: impl Read, ..)`.
 pub trait Read: Send {
@@ -355,6 +372,16 @@ pub trait Read: Send {
         sql: &str,
         values: Vec<Value>,
     ) -> impl std::future::Future<Output = Result<Option<AnyRow>>> + Send;
+}
+
+/// A reader lent for one query, kept for the next.
+impl<R: Read> Read for &mut R {
+    async fn fetch_all(&mut self, sql: &str, values: Vec<Value>) -> Result<Vec<AnyRow>> {
+        (**self).fetch_all(sql, values).await
+    }
+    async fn fetch_optional(&mut self, sql: &str, values: Vec<Value>) -> Result<Option<AnyRow>> {
+        (**self).fetch_optional(sql, values).await
+    }
 }
 
 impl Read for &Db {

@@ -28,14 +28,13 @@ pub async fn list(db: &Db, tenant_id: &str, limit: u32, offset: u64) -> Result<V
 }
 
 async fn get_in(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<Device> {
-    let row = tx
-        .fetch_optional(
-            &format!("{DEVICE_SQL} WHERE d.tenant_id = $1 AND d.id = $2"),
-            args![tenant_id.to_string(), id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The LoadMaster"))?;
-    crate::db::row_as(&row)
+    crate::db::find_as(
+        &mut *tx,
+        "The LoadMaster",
+        &format!("{DEVICE_SQL} WHERE d.tenant_id = $1 AND d.id = $2"),
+        args![tenant_id.to_string(), id.to_string()],
+    )
+    .await
 }
 
 /// Remove a LoadMaster from the inventory; refused while it holds a license from the pool.

@@ -10,7 +10,6 @@ use bandpool_domain::license::{
     Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus,
     SortOrder, StatusCounts,
 };
-use bandpool_domain::AppError;
 use futures::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -37,23 +36,7 @@ fn sort_expr(column: Column) -> &'static str {
 }
 
 pub fn license_from_row(row: &AnyRow) -> Result<License> {
-    let status: String = row.try_get("status")?;
-    Ok(License {
-        id: row.try_get("id")?,
-        device_name: row.try_get("device_name")?,
-        ip_address: row.try_get("ip_address")?,
-        serial_no: row.try_get("serial_no")?,
-        license_name: row.try_get("license_name")?,
-        status: LicenseStatus::from_key(&status)
-            .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?,
-        bandwidth_mbps: row.try_get("bandwidth_mbps")?,
-        ssl_tps: row.try_get("ssl_tps")?,
-        grace_period_end: row.try_get("grace_period_end")?,
-        activated_at: row.try_get("activated_at")?,
-        recovered_at: row.try_get("recovered_at")?,
-        issued_through_portal: row.try_get::<i64, _>("issued_through_portal")? != 0,
-        connector_id: row.try_get("connector_id")?,
-    })
+    crate::db::row_as(row)
 }
 
 /// `%term%` for LIKE, with the term's own wildcards escaped.
@@ -257,15 +240,23 @@ async fn count(db: &Db, indexed: &str, where_sql: &str, values: Vec<Value>) -> R
 }
 
 /// A license of the tenant (on the pool, or inside the transaction about to change it).
-pub async fn get(mut on: impl Read, tenant_id: &str, license_id: &str) -> Result<License> {
-    let row = on
-        .fetch_optional(
-            &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            args![tenant_id.to_string(), license_id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The license"))?;
-    license_from_row(&row)
+pub async fn get(on: impl Read, tenant_id: &str, license_id: &str) -> Result<License> {
+    crate::db::find_as(
+        on,
+        "The license",
+        &format!("SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
+        args![tenant_id.to_string(), license_id.to_string()],
+    )
+    .await
+}
+
+/// A license_history row as stored.
+#[derive(sqlx::FromRow)]
+struct HistoryRow {
+    at: i64,
+    from_status: Option<String>,
+    to_status: String,
+    note: String,
 }
 
 pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<LicenseHistory> {
@@ -277,17 +268,14 @@ pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<Licen
             args![tenant_id.to_string(), license_id.to_string()],
         )
         .await?;
-    let entries = rows
-        .iter()
+    let entries = crate::db::rows_as::<HistoryRow>(&rows)?
+        .into_iter()
         .map(|row| {
-            let from: Option<String> = row.try_get("from_status")?;
-            let to: String = row.try_get("to_status")?;
             Ok(HistoryEntry {
-                at: row.try_get("at")?,
-                from_status: from.as_deref().and_then(LicenseStatus::from_key),
-                to_status: LicenseStatus::from_key(&to)
-                    .ok_or_else(|| AppError::internal(format!("unknown history status {to:?}")))?,
-                note: row.try_get("note")?,
+                at: row.at,
+                from_status: row.from_status.map(LicenseStatus::try_from).transpose()?,
+                to_status: LicenseStatus::try_from(row.to_status)?,
+                note: row.note,
             })
         })
         .collect::<Result<Vec<_>>>()?;

@@ -58,30 +58,17 @@ pub fn validate_activation(request: &ActivationRequest) -> Result<()> {
 }
 
 /// The license a message is about, if it is this connector's.
+#[derive(sqlx::FromRow)]
 struct Held {
     id: String,
     serial_no: String,
+    #[sqlx(try_from = "String")]
     status: LicenseStatus,
     license_name: String,
     bandwidth_mbps: i64,
     ssl_tps: i64,
     activated_at: i64,
     device_id: Option<String>,
-}
-
-fn held_from_row(row: &sqlx::any::AnyRow) -> Result<Held> {
-    let status: String = row.try_get("status")?;
-    Ok(Held {
-        id: row.try_get("id")?,
-        serial_no: row.try_get("serial_no")?,
-        status: LicenseStatus::from_key(&status)
-            .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?,
-        license_name: row.try_get("license_name")?,
-        bandwidth_mbps: row.try_get("bandwidth_mbps")?,
-        ssl_tps: row.try_get("ssl_tps")?,
-        activated_at: row.try_get("activated_at")?,
-        device_id: row.try_get("device_id")?,
-    })
 }
 
 const HELD_COLUMNS: &str =
@@ -150,32 +137,46 @@ async fn activation_facts(
             ip_taken: false,
         });
     };
-    let flag = |name: &str| -> Result<bool> { Ok(row.try_get::<i64, _>(name)? != 0) };
-    let license_type = match row.try_get::<Option<String>, _>("type_id")? {
+    let facts: FactsRow = crate::db::row_as(&row)?;
+    let license_type = match facts.type_id {
         Some(id) => Some(LicenseTypeFacts {
             id,
-            name: row.try_get("type_name")?,
-            sku: row.try_get("type_sku")?,
-            bandwidth_mbps: row.try_get("bandwidth_mbps")?,
-            ssl_tps: row.try_get("ssl_tps")?,
+            name: facts.type_name.unwrap_or_default(),
+            sku: facts.type_sku.unwrap_or_default(),
+            bandwidth_mbps: facts.bandwidth_mbps.unwrap_or_default(),
+            ssl_tps: facts.ssl_tps.unwrap_or_default(),
         }),
         None => None,
     };
     Ok(ActivationFacts {
-        pool: Some(PoolFacts {
-            max_capacity_mbps: row.try_get("max_capacity_mbps")?,
-            loadmaster_limit: row.try_get("loadmaster_limit")?,
-            expires_at: row.try_get("expires_at")?,
-            subscription: row.try_get("subscription")?,
-            holding: row.try_get("holding")?,
-            allocated_mbps: row.try_get("allocated")?,
-        }),
-        blocked: flag("blocked")?,
-        sku_known: flag("sku_known")?,
+        pool: Some(facts.pool),
+        blocked: facts.blocked,
+        sku_known: facts.sku_known,
         license_type,
-        held: flag("held")?,
-        ip_taken: flag("ip_taken")?,
+        held: facts.held,
+        ip_taken: facts.ip_taken,
     })
+}
+
+/// The facts query's row: the pool's figures, the flags, and the license type asked for
+/// (absent, all its columns NULL, when the pool has no such type).
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    #[sqlx(flatten)]
+    pool: PoolFacts,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    blocked: bool,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    sku_known: bool,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    held: bool,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    ip_taken: bool,
+    type_id: Option<String>,
+    type_name: Option<String>,
+    type_sku: Option<String>,
+    bandwidth_mbps: Option<i64>,
+    ssl_tps: Option<i64>,
 }
 
 /// A LoadMaster asks, through its connector, for a license of a type from the pool.
@@ -224,7 +225,7 @@ pub async fn activate(
                     args![tenant.to_string(), request.serial_no.clone()],
                 )
                 .await?;
-            let held = held_from_row(&row)?;
+            let held = crate::db::row_as::<Held>(&row)?;
             let via: Option<String> = row.try_get("connector_id")?;
             if via.as_deref() != Some(connector.id.as_str()) {
                 tx.execute(
@@ -382,7 +383,7 @@ async fn held_by(
         .ok_or_else(|| {
             AppError::not_found("A license this connector issued with that id and serial number")
         })?;
-    held_from_row(&row)
+    crate::db::row_as::<Held>(&row)
 }
 
 /// A LoadMaster gives its license back: Killed (recovered), capacity back in the pool, the

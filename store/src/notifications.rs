@@ -16,6 +16,21 @@ pub struct ChannelTargets {
     pub webhook: Option<(String, String)>,
 }
 
+/// The webhook as stored: its URL and signing secret (none when it is off).
+#[derive(sqlx::FromRow)]
+struct StoredWebhook {
+    webhook_url: Option<String>,
+    webhook_secret: Option<String>,
+}
+
+/// The channels as stored: the recipients one per line, and the webhook.
+#[derive(sqlx::FromRow)]
+struct StoredChannels {
+    email_recipients: String,
+    #[sqlx(flatten)]
+    webhook: StoredWebhook,
+}
+
 pub async fn targets(mut on: impl Read, tenant_id: &str) -> Result<ChannelTargets> {
     let Some(row) = on
         .fetch_optional(
@@ -31,17 +46,19 @@ pub async fn targets(mut on: impl Read, tenant_id: &str) -> Result<ChannelTarget
             webhook: None,
         });
     };
-    let recipients: String = row.try_get("email_recipients")?;
-    let url: Option<String> = row.try_get("webhook_url")?;
-    let secret: Option<String> = row.try_get("webhook_secret")?;
+    let stored: StoredChannels = crate::db::row_as(&row)?;
     Ok(ChannelTargets {
-        email_recipients: recipients
+        email_recipients: stored
+            .email_recipients
             .lines()
             .map(str::trim)
             .filter(|l| !l.is_empty())
             .map(String::from)
             .collect(),
-        webhook: url.zip(secret),
+        webhook: stored
+            .webhook
+            .webhook_url
+            .zip(stored.webhook.webhook_secret),
     })
 }
 
@@ -103,10 +120,10 @@ pub async fn set_channels(
         )
         .await?;
     let (old_url, old_secret) = match &current {
-        Some(row) => (
-            row.try_get::<Option<String>, _>("webhook_url")?,
-            row.try_get::<Option<String>, _>("webhook_secret")?,
-        ),
+        Some(row) => {
+            let old: StoredWebhook = crate::db::row_as(row)?;
+            (old.webhook_url, old.webhook_secret)
+        }
         None => (None, None),
     };
     let (secret, new_secret) = match webhook_url {
@@ -201,7 +218,7 @@ pub async fn enqueue_webhook(
 }
 
 /// A delivery to attempt, with what signing needs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueDelivery {
     pub id: String,
     pub tenant_id: String,
@@ -210,7 +227,16 @@ pub struct DueDelivery {
     pub payload: String,
     pub attempts: i64,
     /// The tenant's current secret (None: the webhook was turned off or moved since).
+    #[sqlx(rename = "webhook_secret")]
     pub secret: Option<String>,
+}
+
+/// A delivery due, with when it was due (the claim compares it).
+#[derive(sqlx::FromRow)]
+struct Due {
+    #[sqlx(flatten)]
+    delivery: DueDelivery,
+    next_attempt_at: i64,
 }
 
 /// How long a claimed delivery is left to the instance that claimed it before another may try.
@@ -222,7 +248,7 @@ pub const CLAIM_SECS: i64 = 120;
 /// points where the message was queued for (otherwise the message is not sent).
 pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelivery>> {
     let rows = db
-        .fetch_all(
+        .fetch_all_as::<Due>(
             &format!(
                 "SELECT w.id, w.tenant_id, w.event, w.url, w.payload, w.attempts, w.next_attempt_at, \
                  CASE WHEN c.webhook_url = w.url THEN c.webhook_secret END AS webhook_secret \
@@ -233,21 +259,12 @@ pub async fn due_webhooks(db: &Db, now: i64, limit: u32) -> Result<Vec<DueDelive
         )
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let id: String = r.try_get("id")?;
-        let due_at: i64 = r.try_get("next_attempt_at")?;
-        if !claim(db, "webhook_deliveries", &id, due_at, now).await? {
+    for due in rows {
+        let id = &due.delivery.id;
+        if !claim(db, "webhook_deliveries", id, due.next_attempt_at, now).await? {
             continue;
         }
-        claimed.push(DueDelivery {
-            id,
-            tenant_id: r.try_get("tenant_id")?,
-            event: r.try_get("event")?,
-            url: r.try_get("url")?,
-            payload: r.try_get("payload")?,
-            attempts: r.try_get("attempts")?,
-            secret: r.try_get("webhook_secret")?,
-        });
+        claimed.push(due.delivery);
     }
     Ok(claimed)
 }
@@ -345,6 +362,13 @@ pub(crate) async fn record_outcome(
     Ok(())
 }
 
+/// An outbox's messages waiting and given up.
+#[derive(sqlx::FromRow)]
+struct Backlog {
+    pending: i64,
+    failed: i64,
+}
+
 /// How many messages of an outbox wait to be sent, and how many were given up, across every
 /// tenant (for `/metrics`).
 pub(crate) async fn backlog(db: &Db, table: &str) -> Result<(i64, i64)> {
@@ -358,7 +382,8 @@ pub(crate) async fn backlog(db: &Db, table: &str) -> Result<(i64, i64)> {
             vec![],
         )
         .await?;
-    Ok((row.try_get("pending")?, row.try_get("failed")?))
+    let counts: Backlog = crate::db::row_as(&row)?;
+    Ok((counts.pending, counts.failed))
 }
 
 /// Webhook deliveries waiting and given up, across every tenant (for `/metrics`).

@@ -2,7 +2,6 @@
 //! claimed and sent by a mail sender, retried with the webhooks' backoff, listed per tenant.
 
 use bandpool_domain::billing::EmailDelivery;
-use sqlx::Row;
 
 use crate::args;
 use crate::db::{Db, WriteTx};
@@ -31,19 +30,28 @@ pub async fn queue(tx: &mut WriteTx, email: &NewEmail<'_>, now: i64) -> Result<S
 }
 
 /// A queued message to send now.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueEmail {
     pub id: String,
+    #[sqlx(rename = "recipient")]
     pub to: String,
     pub subject: String,
     pub body: String,
+}
+
+/// A message due, with when it was due (the claim compares it).
+#[derive(sqlx::FromRow)]
+struct Due {
+    #[sqlx(flatten)]
+    email: DueEmail,
+    next_attempt_at: i64,
 }
 
 /// The messages due now (at most `limit`), each claimed for this caller: its next attempt
 /// moves `CLAIM_SECS` ahead in a compare-and-set, so two senders never send one message.
 pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
     let rows = db
-        .fetch_all(
+        .fetch_all_as::<Due>(
             &format!(
                 "SELECT id, recipient, subject, body, next_attempt_at FROM email_outbox \
                  WHERE status = 'pending' AND next_attempt_at <= $1 \
@@ -53,16 +61,10 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
         )
         .await?;
     let mut claimed = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let id: String = row.try_get("id")?;
-        let due_at: i64 = row.try_get("next_attempt_at")?;
-        if crate::notifications::claim(db, "email_outbox", &id, due_at, now).await? {
-            claimed.push(DueEmail {
-                id,
-                to: row.try_get("recipient")?,
-                subject: row.try_get("subject")?,
-                body: row.try_get("body")?,
-            });
+    for row in rows {
+        let id = &row.email.id;
+        if crate::notifications::claim(db, "email_outbox", id, row.next_attempt_at, now).await? {
+            claimed.push(row.email);
         }
     }
     Ok(claimed)

@@ -6,21 +6,37 @@ use crate::db::Db;
 use crate::Result;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::pool::{PoolSummary, TypeSection};
-use bandpool_domain::AppError;
-use sqlx::Row;
 use std::collections::BTreeMap;
 
+/// The pool with its tenant's name.
+#[derive(sqlx::FromRow)]
+struct PoolRow {
+    name: String,
+    max_capacity_mbps: i64,
+    loadmaster_limit: i64,
+    last_refreshed_at: Option<i64>,
+}
+
+/// The allocation of one license type in one status.
+#[derive(sqlx::FromRow)]
+struct Allocated {
+    license_name: String,
+    status: String,
+    mbps: i64,
+    n: i64,
+}
+
 pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
-    let pool = db
-        .fetch_optional(
-            "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, p.last_refreshed_at \
-             FROM pools p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1",
-            args![tenant_id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The pool"))?;
+    let pool: PoolRow = crate::db::find_as(
+        db,
+        "The pool",
+        "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, p.last_refreshed_at \
+         FROM pools p JOIN tenants t ON t.id = p.tenant_id WHERE p.tenant_id = $1",
+        args![tenant_id.to_string()],
+    )
+    .await?;
     let rows = db
-        .fetch_all(
+        .fetch_all_as::<Allocated>(
             "SELECT license_name, status, CAST(SUM(bandwidth_mbps) AS BIGINT) AS mbps, COUNT(*) AS n \
              FROM licenses WHERE tenant_id = $1 AND status IN ('active', 'grace_period') \
              GROUP BY license_name, status",
@@ -29,27 +45,24 @@ pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
         .await?;
     let mut sections: BTreeMap<String, TypeSection> = BTreeMap::new();
     for row in rows {
-        let name: String = row.try_get("license_name")?;
-        let status: String = row.try_get("status")?;
-        let mbps: i64 = row.try_get("mbps")?;
-        let n: i64 = row.try_get("n")?;
+        let name = row.license_name;
         let section = sections.entry(name.clone()).or_insert(TypeSection {
             license_type: name,
             allocated_mbps: 0,
             active_licenses: 0,
             grace_period_licenses: 0,
         });
-        section.allocated_mbps += mbps;
-        match LicenseStatus::from_key(&status) {
-            Some(LicenseStatus::GracePeriod) => section.grace_period_licenses += n as u64,
-            _ => section.active_licenses += n as u64,
+        section.allocated_mbps += row.mbps;
+        match LicenseStatus::from_key(&row.status) {
+            Some(LicenseStatus::GracePeriod) => section.grace_period_licenses += row.n as u64,
+            _ => section.active_licenses += row.n as u64,
         }
     }
     Ok(PoolSummary::new(
-        pool.try_get("name")?,
-        pool.try_get("max_capacity_mbps")?,
-        pool.try_get("loadmaster_limit")?,
+        pool.name,
+        pool.max_capacity_mbps,
+        pool.loadmaster_limit,
         sections.into_values().collect(),
-        pool.try_get("last_refreshed_at")?,
+        pool.last_refreshed_at,
     ))
 }

@@ -11,7 +11,7 @@ use crate::db::{Db, WriteTx};
 use crate::events::{self, Actor, NewEvent};
 use crate::Result;
 use bandpool_domain::connector::{
-    ApplianceLicense, ApplianceState, CommandKind, Drift, DriftKind, SyncConnector, SyncRun,
+    ApplianceLicense, ApplianceState, CommandKind, Drift, DriftKind, SyncRun,
 };
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
@@ -183,20 +183,26 @@ async fn record_virtual_services(
     Ok(())
 }
 
+/// A run still open, with its tenant.
+#[derive(sqlx::FromRow)]
+struct OpenRun {
+    id: String,
+    tenant_id: String,
+}
+
 /// Finish runs whose deadline passed: every tenant's (the sweep), or one tenant's (someone
 /// of that tenant reading a run, so a finished run never waits for the sweep).
 pub async fn finish_overdue(db: &Db, now: i64, tenant_id: Option<&str>) -> Result<usize> {
-    let rows = db
-        .fetch_all(
+    let runs = db
+        .fetch_all_as::<OpenRun>(
             "SELECT id, tenant_id FROM sync_runs WHERE finished_at IS NULL AND deadline_at <= $1 \
              AND ($2 = '' OR tenant_id = $2)",
             args![now, tenant_id.unwrap_or("").to_string()],
         )
         .await?;
     let mut finished = 0;
-    for row in rows {
-        let run_id: String = row.try_get("id")?;
-        let tenant_id: String = row.try_get("tenant_id")?;
+    for run in runs {
+        let (run_id, tenant_id) = (run.id, run.tenant_id);
         let mut tx = db.begin_write().await?;
         tx.lock_pool(&tenant_id).await?;
         let still_open = tx
@@ -214,6 +220,22 @@ pub async fn finish_overdue(db: &Db, now: i64, tenant_id: Option<&str>) -> Resul
     Ok(finished)
 }
 
+/// A connector asked in a run, with its answer (none while it has not answered).
+#[derive(sqlx::FromRow)]
+struct Answer {
+    connector_id: String,
+    name: String,
+    report: Option<String>,
+}
+
+/// A license as this portal holds it, to compare with a connector's answer.
+#[derive(sqlx::FromRow)]
+struct HeldHere {
+    id: String,
+    serial_no: String,
+    status: String,
+}
+
 /// Reconcile every answer of the run, record the drift, resend kills, move Last refreshed.
 async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Result<()> {
     let answers = tx
@@ -225,10 +247,9 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
         .await?;
     let mut drift: Vec<(String, Drift)> = Vec::new();
     let mut silent = Vec::new();
-    for row in &answers {
-        let connector_id: String = row.try_get("connector_id")?;
-        let name: String = row.try_get("name")?;
-        let Some(report) = row.try_get::<Option<String>, _>("report")? else {
+    for answer in crate::db::rows_as::<Answer>(&answers)? {
+        let (connector_id, name) = (answer.connector_id, answer.name);
+        let Some(report) = answer.report else {
             silent.push(name);
             continue;
         };
@@ -241,10 +262,9 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
             )
             .await?;
         let mut known: HashMap<String, (String, LicenseStatus)> = HashMap::new();
-        for r in &here {
-            let status: String = r.try_get("status")?;
-            if let Some(status) = LicenseStatus::from_key(&status) {
-                known.insert(r.try_get("id")?, (r.try_get("serial_no")?, status));
+        for r in crate::db::rows_as::<HeldHere>(&here)? {
+            if let Some(status) = LicenseStatus::from_key(&r.status) {
+                known.insert(r.id, (r.serial_no, status));
             }
         }
         let mut seen = std::collections::HashSet::new();
@@ -362,58 +382,29 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
 
 /// A run of the tenant, as the License Repository shows it.
 pub async fn get(db: &Db, tenant_id: &str, run_id: &str) -> Result<SyncRun> {
-    let run = db
-        .fetch_optional(
-            "SELECT id, started_at, deadline_at, finished_at FROM sync_runs WHERE tenant_id = $1 AND id = $2",
-            args![tenant_id.to_string(), run_id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The sync run"))?;
-    let connectors = db
-        .fetch_all(
+    let mut run: SyncRun = crate::db::find_as(
+        db,
+        "The sync run",
+        "SELECT id, started_at, deadline_at, finished_at FROM sync_runs WHERE tenant_id = $1 AND id = $2",
+        args![tenant_id.to_string(), run_id.to_string()],
+    )
+    .await?;
+    run.connectors = db
+        .fetch_all_as(
             "SELECT c.connector_id, n.name, c.answered_at FROM sync_run_connectors c \
              JOIN connectors n ON n.id = c.connector_id WHERE c.run_id = $1 ORDER BY n.name",
             args![run_id.to_string()],
         )
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(SyncConnector {
-                connector_id: r.try_get("connector_id")?,
-                name: r.try_get("name")?,
-                answered_at: r.try_get("answered_at")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    let drift = db
-        .fetch_all(
+        .await?;
+    run.drift = db
+        .fetch_all_as(
             "SELECT d.kind, n.name, d.license_id, d.serial_no, d.detail FROM sync_drift d \
              LEFT JOIN connectors n ON n.id = d.connector_id WHERE d.run_id = $1 \
              ORDER BY d.kind, d.serial_no",
             args![run_id.to_string()],
         )
-        .await?
-        .iter()
-        .map(|r| {
-            let kind: String = r.try_get("kind")?;
-            Ok(Drift {
-                kind: DriftKind::from_key(&kind)
-                    .ok_or_else(|| AppError::internal(format!("unknown drift kind {kind:?}")))?,
-                connector: r.try_get("name")?,
-                license_id: r.try_get("license_id")?,
-                serial_no: r.try_get("serial_no")?,
-                detail: r.try_get("detail")?,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(SyncRun {
-        id: run.try_get("id")?,
-        started_at: run.try_get("started_at")?,
-        deadline_at: run.try_get("deadline_at")?,
-        finished_at: run.try_get("finished_at")?,
-        connectors,
-        drift,
-    })
+        .await?;
+    Ok(run)
 }
 
 /// The tenant's latest run, if any.

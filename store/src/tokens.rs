@@ -6,7 +6,6 @@
 use bandpool_domain::accounts::{ApiToken, CreatedToken};
 use bandpool_domain::auth::{Role, Scope};
 use bandpool_domain::AppError;
-use sqlx::Row;
 
 use crate::args;
 use crate::db::{Db, WriteTx};
@@ -23,11 +22,7 @@ async fn get(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<ApiToken> {
         "SELECT {COLUMNS} FROM api_tokens k JOIN users u ON u.id = k.created_by \
          WHERE k.tenant_id = $1 AND k.id = $2"
     );
-    let row = tx
-        .fetch_optional(&sql, args![tenant_id, id])
-        .await?
-        .ok_or_else(|| AppError::not_found("The API token"))?;
-    crate::db::row_as(&row)
+    crate::db::find_as(&mut *tx, "The API token", &sql, args![tenant_id, id]).await
 }
 
 pub async fn create(
@@ -82,14 +77,19 @@ pub async fn revoke(tx: &mut WriteTx, tenant_id: &str, id: &str, now: i64) -> Re
 }
 
 /// What a presented token may act as.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct TokenGrant {
+    #[sqlx(rename = "id")]
     pub token_id: String,
     pub tenant_id: String,
     pub tenant_name: String,
+    #[sqlx(try_from = "String")]
     pub scope: Scope,
+    /// The token's creator, whose role it acts with.
+    #[sqlx(rename = "created_by")]
     pub user_id: String,
     pub email: String,
+    #[sqlx(try_from = "String")]
     pub role: Role,
     pub last_used_at: Option<i64>,
 }
@@ -110,19 +110,7 @@ pub async fn authenticate(db: &Db, secret_text: &str, now: i64) -> Result<Option
             args![secret::hash(secret_text), now],
         )
         .await?;
-    let Some(row) = row else { return Ok(None) };
-    let scope: String = row.try_get("scope")?;
-    let role: String = row.try_get("role")?;
-    Ok(Some(TokenGrant {
-        token_id: row.try_get("id")?,
-        tenant_id: row.try_get("tenant_id")?,
-        tenant_name: row.try_get("tenant_name")?,
-        scope: Scope::parse(&scope)?,
-        user_id: row.try_get("created_by")?,
-        email: row.try_get("email")?,
-        role: Role::parse(&role)?,
-        last_used_at: row.try_get("last_used_at")?,
-    }))
+    row.as_ref().map(crate::db::row_as).transpose()
 }
 
 /// Record a use (callers throttle this to about once a minute per token).

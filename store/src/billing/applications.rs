@@ -8,6 +8,20 @@ const APPLICATION_SQL: &str = "SELECT a.id, a.name, \
      (SELECT COUNT(*) FROM virtual_services v WHERE v.application_id = a.id) AS n \
      FROM applications a";
 
+/// An application with how many Virtual Services it has (`APPLICATION_SQL`'s row).
+#[derive(sqlx::FromRow)]
+struct ApplicationRow {
+    id: String,
+    name: String,
+    n: i64,
+}
+
+impl ApplicationRow {
+    fn usage(self, quota: i64) -> ApplicationUsage {
+        ApplicationUsage::new(self.id, self.name, self.n, quota)
+    }
+}
+
 async fn vs_limit(db: &Db, tenant_id: &str) -> Result<i64> {
     Ok(db
         .fetch_optional(
@@ -42,23 +56,15 @@ pub async fn applications(
         .try_get("n")?;
     let quota = vs_limit(db, tenant_id).await?;
     let offset = u64::from(page - 1) * u64::from(per_page);
-    let rows = db
-        .fetch_all(
+    let applications: Vec<ApplicationUsage> = db
+        .fetch_all_as::<ApplicationRow>(
             &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id LIMIT {per_page} OFFSET {offset}"),
             tenant(tenant_id),
         )
-        .await?;
-    let applications = rows
-        .iter()
-        .map(|r| {
-            Ok(ApplicationUsage::new(
-                r.try_get("id")?,
-                r.try_get("name")?,
-                r.try_get("n")?,
-                quota,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()?;
+        .await?
+        .into_iter()
+        .map(|row| row.usage(quota))
+        .collect();
     Ok(ApplicationPage {
         applications,
         total: total as u64,
@@ -70,26 +76,20 @@ pub async fn applications(
 /// Every application (the CSV's Assets section).
 pub async fn all_applications(db: &Db, tenant_id: &str) -> Result<Vec<ApplicationUsage>> {
     let quota = vs_limit(db, tenant_id).await?;
-    db.fetch_all(
-        &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id"),
-        tenant(tenant_id),
-    )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(ApplicationUsage::new(
-            r.try_get("id")?,
-            r.try_get("name")?,
-            r.try_get("n")?,
-            quota,
-        ))
-    })
-    .collect()
+    Ok(db
+        .fetch_all_as::<ApplicationRow>(
+            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id"),
+            tenant(tenant_id),
+        )
+        .await?
+        .into_iter()
+        .map(|row| row.usage(quota))
+        .collect())
 }
 
 /// The tenant's Virtual Services (at most `limit`), unmapped ones first, then by LoadMaster.
 pub async fn virtual_services(db: &Db, tenant_id: &str, limit: u32) -> Result<Vec<VirtualService>> {
-    db.fetch_all(
+    db.fetch_all_as(
         &format!(
             "SELECT v.id, v.name, v.address, d.name AS device_name, a.name AS application \
              FROM virtual_services v JOIN devices d ON d.id = v.device_id \
@@ -99,18 +99,7 @@ pub async fn virtual_services(db: &Db, tenant_id: &str, limit: u32) -> Result<Ve
         ),
         tenant(tenant_id),
     )
-    .await?
-    .iter()
-    .map(|r| {
-        Ok(VirtualService {
-            id: r.try_get("id")?,
-            name: r.try_get("name")?,
-            address: r.try_get("address")?,
-            device_name: r.try_get("device_name")?,
-            application: r.try_get("application")?,
-        })
-    })
-    .collect()
+    .await
 }
 
 fn check_name(name: &str) -> Result<String> {
@@ -168,32 +157,39 @@ pub async fn map_virtual_service(
     map_in(tx, tenant_id, application_id, virtual_service_id).await
 }
 
+/// The application a Virtual Service is mapped to, if any.
+#[derive(sqlx::FromRow)]
+struct Mapping {
+    application_id: Option<String>,
+    name: Option<String>,
+}
+
 async fn map_in(
     tx: &mut WriteTx,
     tenant_id: &str,
     application_id: &str,
     virtual_service_id: &str,
 ) -> Result<()> {
-    let app = tx
-        .fetch_optional(
-            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 AND a.id = $2"),
-            args![tenant_id.to_string(), application_id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The application"))?;
-    let vs = tx
-        .fetch_optional(
-            "SELECT v.application_id, a.name FROM virtual_services v \
-             LEFT JOIN applications a ON a.id = v.application_id WHERE v.tenant_id = $1 AND v.id = $2",
-            args![tenant_id.to_string(), virtual_service_id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The Virtual Service"))?;
-    match vs.try_get::<Option<String>, _>("application_id")? {
+    let app: ApplicationRow = crate::db::find_as(
+        &mut *tx,
+        "The application",
+        &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 AND a.id = $2"),
+        args![tenant_id.to_string(), application_id.to_string()],
+    )
+    .await?;
+    let vs: Mapping = crate::db::find_as(
+        &mut *tx,
+        "The Virtual Service",
+        "SELECT v.application_id, a.name FROM virtual_services v \
+         LEFT JOIN applications a ON a.id = v.application_id WHERE v.tenant_id = $1 AND v.id = $2",
+        args![tenant_id.to_string(), virtual_service_id.to_string()],
+    )
+    .await?;
+    match vs.application_id {
         Some(current) if current == application_id => return Ok(()),
         Some(_) => {
             return Err(AppError::VirtualServiceMapped {
-                application: vs.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+                application: vs.name.unwrap_or_default(),
             })
         }
         None => {}
@@ -207,7 +203,7 @@ async fn map_in(
             .await?;
         row.try_get::<i64, _>("virtual_service_limit")?
     };
-    if app.try_get::<i64, _>("n")? >= limit {
+    if app.n >= limit {
         return Err(AppError::ApplicationFull { limit });
     }
     tx.execute(
@@ -220,6 +216,13 @@ async fn map_in(
     )
     .await?;
     Ok(())
+}
+
+/// An application by id and name.
+#[derive(sqlx::FromRow)]
+struct NamedApplication {
+    id: String,
+    name: String,
 }
 
 /// Take a Virtual Service out of its application (of `application_id` only, when given).
@@ -241,8 +244,8 @@ pub async fn unmap_virtual_service(
     let Some(row) = row else {
         return Err(AppError::not_found("The mapped Virtual Service"));
     };
-    let app_id: String = row.try_get("id")?;
-    if application_id.is_some_and(|a| a != app_id) {
+    let app: NamedApplication = crate::db::row_as(&row)?;
+    if application_id.is_some_and(|a| a != app.id) {
         return Err(AppError::not_found(
             "The Virtual Service in this application",
         ));
@@ -252,7 +255,7 @@ pub async fn unmap_virtual_service(
         args![tenant_id.to_string(), virtual_service_id.to_string()],
     )
     .await?;
-    Ok(row.try_get("name")?)
+    Ok(app.name)
 }
 
 /// Delete an application; its Virtual Services become unmapped. Returns its name.
@@ -278,6 +281,15 @@ pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> 
     Ok(row.try_get("name")?)
 }
 
+/// An unmapped Virtual Service with its LoadMaster's name.
+#[derive(sqlx::FromRow)]
+struct Unmapped {
+    id: String,
+    name: String,
+    address: String,
+    device_name: String,
+}
+
 /// Quick mapping: every unmapped Virtual Service becomes an application of its own, named
 /// after it (with its LoadMaster and address when the name is taken). Returns how many.
 pub async fn quick_map(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<usize> {
@@ -291,14 +303,12 @@ pub async fn quick_map(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<us
         )
         .await?;
     let mut made = 0;
-    for row in &unmapped {
-        let vs: String = row.try_get("id")?;
-        let base: String = row.try_get("name")?;
+    for row in crate::db::rows_as::<Unmapped>(&unmapped)? {
+        let vs = row.id;
+        let base = row.name;
         let mut name = base.chars().take(100).collect::<String>();
         if name.trim().is_empty() || name_taken(tx, tenant_id, name.trim()).await? {
-            let device: String = row.try_get("device_name")?;
-            let address: String = row.try_get("address")?;
-            name = format!("{base} ({device} {address})")
+            name = format!("{base} ({} {})", row.device_name, row.address)
                 .chars()
                 .take(100)
                 .collect();
@@ -323,6 +333,14 @@ pub async fn quick_map(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<us
     Ok(made)
 }
 
+/// A Virtual Service as stored for its LoadMaster.
+#[derive(sqlx::FromRow)]
+struct KnownService {
+    id: String,
+    address: String,
+    name: String,
+}
+
 /// A LoadMaster's Virtual Services as its connector reported them: new ones are added
 /// (unmapped), gone ones removed (and so leave their application), renamed ones renamed.
 pub async fn replace_device_services(
@@ -339,14 +357,8 @@ pub async fn replace_device_services(
         )
         .await?;
     let mut known = std::collections::HashMap::new();
-    for row in &existing {
-        known.insert(
-            row.try_get::<String, _>("address")?,
-            (
-                row.try_get::<String, _>("id")?,
-                row.try_get::<String, _>("name")?,
-            ),
-        );
+    for row in crate::db::rows_as::<KnownService>(&existing)? {
+        known.insert(row.address, (row.id, row.name));
     }
     let mut seen = std::collections::HashSet::new();
     for vs in services {

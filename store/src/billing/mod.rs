@@ -38,11 +38,13 @@ fn tenant(tenant_id: &str) -> Vec<Value> {
 /// The tenant's entitlement as it applies now (on the pool, or inside the transaction that
 /// is about to change it).
 pub async fn entitlement(mut on: impl Read, tenant_id: &str) -> Result<Entitlement> {
-    let row = on
-        .fetch_optional(ENTITLEMENT_SQL, tenant(tenant_id))
-        .await?
-        .ok_or_else(|| AppError::not_found("The entitlement"))?;
-    let mut entitlement: Entitlement = crate::db::row_as(&row)?;
+    let mut entitlement: Entitlement = crate::db::find_as(
+        &mut on,
+        "The entitlement",
+        ENTITLEMENT_SQL,
+        tenant(tenant_id),
+    )
+    .await?;
     entitlement.add_ons = crate::db::rows_as(&on.fetch_all(ADD_ONS_SQL, tenant(tenant_id)).await?)?;
     Ok(entitlement)
 }

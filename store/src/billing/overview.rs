@@ -2,6 +2,14 @@
 
 use super::*;
 
+/// The overview's counts (and when the entitlement was last refreshed).
+#[derive(sqlx::FromRow)]
+struct Counts {
+    applications: i64,
+    devices: i64,
+    refreshed_at: Option<i64>,
+}
+
 /// Everything the Usage and billing page shows above the application table.
 pub async fn overview(
     db: &Db,
@@ -10,7 +18,7 @@ pub async fn overview(
 ) -> Result<UsageOverview> {
     let entitlement = entitlement(db, tenant_id).await?;
     let pool = crate::pool::summary(db, tenant_id).await?;
-    let counts = db
+    let row = db
         .fetch_one(
             "SELECT (SELECT COUNT(*) FROM applications WHERE tenant_id = $1) AS applications, \
              (SELECT COUNT(*) FROM devices WHERE tenant_id = $1) AS devices, \
@@ -18,7 +26,8 @@ pub async fn overview(
             tenant(tenant_id),
         )
         .await?;
-    let applications: i64 = counts.try_get("applications")?;
+    let counts: Counts = crate::db::row_as(&row)?;
+    let applications = counts.applications;
     let devices = if entitlement.pooled {
         vec![]
     } else {
@@ -33,8 +42,8 @@ pub async fn overview(
         capacity: Usage::new(pool.allocated_mbps, pool.max_capacity_mbps),
         loadmasters: Usage::new(pool.loadmasters as i64, pool.loadmaster_limit),
         mapped_applications: applications,
-        inventory_loadmasters: counts.try_get("devices")?,
-        last_refreshed_at: counts.try_get("refreshed_at")?,
+        inventory_loadmasters: counts.devices,
+        last_refreshed_at: counts.refreshed_at,
         latest_sync: latest_sync(db, tenant_id).await?,
         entitlement,
         source,
@@ -51,38 +60,50 @@ pub struct LimitFigures {
     pub assets: Usage,
 }
 
+/// The figures `limit_figures` reads in one row.
+#[derive(sqlx::FromRow)]
+struct FiguresRow {
+    name: String,
+    max_capacity_mbps: i64,
+    loadmaster_limit: i64,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    pooled: bool,
+    base_assets: i64,
+    allocated: i64,
+    licensed: i64,
+    add_on_assets: i64,
+    applications: i64,
+}
+
 pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFigures> {
-    let row = tx
-        .fetch_optional(
-            "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, e.pooled, e.base_assets, \
-             (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
-              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS allocated, \
-             (SELECT COUNT(*) FROM licenses l \
-              WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS licensed, \
-             (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM entitlement_add_ons a \
-              WHERE a.tenant_id = p.tenant_id AND a.status = 'active') AS add_on_assets, \
-             (SELECT COUNT(*) FROM applications a WHERE a.tenant_id = p.tenant_id) AS applications \
-             FROM pools p JOIN tenants t ON t.id = p.tenant_id JOIN entitlements e ON e.tenant_id = p.tenant_id \
-             WHERE p.tenant_id = $1",
-            tenant(tenant_id),
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The pool"))?;
-    let pooled = row.try_get::<i64, _>("pooled")? != 0;
-    let applications: i64 = row.try_get("applications")?;
-    let devices = if pooled {
+    let row: FiguresRow = crate::db::find_as(
+        &mut *tx,
+        "The pool",
+        "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, e.pooled, e.base_assets, \
+         (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
+          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS allocated, \
+         (SELECT COUNT(*) FROM licenses l \
+          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS licensed, \
+         (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM entitlement_add_ons a \
+          WHERE a.tenant_id = p.tenant_id AND a.status = 'active') AS add_on_assets, \
+         (SELECT COUNT(*) FROM applications a WHERE a.tenant_id = p.tenant_id) AS applications \
+         FROM pools p JOIN tenants t ON t.id = p.tenant_id JOIN entitlements e ON e.tenant_id = p.tenant_id \
+         WHERE p.tenant_id = $1",
+        tenant(tenant_id),
+    )
+    .await?;
+    let devices = if row.pooled {
         vec![]
     } else {
         asset_devices(&mut *tx, tenant_id).await?
     };
-    let total_assets =
-        row.try_get::<i64, _>("base_assets")? + row.try_get::<i64, _>("add_on_assets")?;
+    let total_assets = row.base_assets + row.add_on_assets;
     Ok(LimitFigures {
-        tenant_name: row.try_get("name")?,
-        capacity: Usage::new(row.try_get("allocated")?, row.try_get("max_capacity_mbps")?),
-        loadmasters: Usage::new(row.try_get("licensed")?, row.try_get("loadmaster_limit")?),
+        tenant_name: row.name,
+        capacity: Usage::new(row.allocated, row.max_capacity_mbps),
+        loadmasters: Usage::new(row.licensed, row.loadmaster_limit),
         assets: Usage::new(
-            bandpool_domain::billing::used_assets(pooled, &devices, applications),
+            bandpool_domain::billing::used_assets(row.pooled, &devices, row.applications),
             total_assets,
         ),
     })

@@ -7,21 +7,35 @@ use crate::args;
 const SYNC_SQL: &str = "SELECT id, source, started_at, finished_at, status, error_code, \
      error_message, changes FROM entitlement_syncs";
 
+/// A run as stored (`SYNC_SQL`'s row): its source as a key, its changes as JSON.
+#[derive(sqlx::FromRow)]
+struct SyncRow {
+    id: String,
+    source: String,
+    started_at: i64,
+    finished_at: Option<i64>,
+    status: String,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    changes: String,
+}
+
 fn sync_from(row: &sqlx::any::AnyRow) -> Result<EntitlementSync> {
-    let source = match row.try_get::<String, _>("source")?.as_str() {
+    let row: SyncRow = crate::db::row_as(row)?;
+    let source = match row.source.as_str() {
         "upstream" => EntitlementSourceKind::Upstream,
         _ => EntitlementSourceKind::Operator,
     };
     let changes: Vec<EntitlementChange> =
-        serde_json::from_str(&row.try_get::<String, _>("changes")?).map_err(AppError::internal)?;
+        serde_json::from_str(&row.changes).map_err(AppError::internal)?;
     Ok(EntitlementSync {
-        id: row.try_get("id")?,
+        id: row.id,
         source,
-        started_at: row.try_get("started_at")?,
-        finished_at: row.try_get("finished_at")?,
-        status: row.try_get("status")?,
-        error_code: row.try_get("error_code")?,
-        error_message: row.try_get("error_message")?,
+        started_at: row.started_at,
+        finished_at: row.finished_at,
+        status: row.status,
+        error_code: row.error_code,
+        error_message: row.error_message,
         changes,
     })
 }
