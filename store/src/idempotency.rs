@@ -18,7 +18,6 @@ use crate::Result;
 use bandpool_domain::connector::valid_key;
 use bandpool_domain::AppError;
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 /// The kinds of connector message that carry an idempotency key; each is its own key space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +94,12 @@ pub async fn claim(
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
+    /// What the first message with this key left.
+    #[derive(sqlx::FromRow)]
+    struct Remembered {
+        request_hash: String,
+        response: String,
+    }
     let row = tx
         .fetch_one(
             "SELECT request_hash, response FROM connector_messages \
@@ -106,14 +111,14 @@ pub async fn claim(
             ],
         )
         .await?;
-    let stored: String = row.try_get("request_hash")?;
+    let remembered: Remembered = crate::db::row_as(&row)?;
     // Keys remembered before fingerprints were kept have none: their answer stands.
-    if !stored.is_empty() && stored != request_hash {
+    if !remembered.request_hash.is_empty() && remembered.request_hash != request_hash {
         return Err(AppError::IdempotencyKeyReused {
             kind: kind.key().to_string(),
         });
     }
-    Ok(Claim::Replay(row.try_get("response")?))
+    Ok(Claim::Replay(remembered.response))
 }
 
 /// Store the answer of a message claimed `Fresh`, in the transaction that acted on it.

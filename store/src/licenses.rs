@@ -74,18 +74,22 @@ fn filter(tenant_id: &str, query: &LicenseQuery) -> (String, Vec<Value>) {
 }
 
 pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
-    let rows = db
-        .fetch_all(
+    /// How many licenses hold one stored status.
+    #[derive(sqlx::FromRow)]
+    struct Counted {
+        status: String,
+        n: i64,
+    }
+    let rows: Vec<Counted> = db
+        .fetch_all_as(
             "SELECT status, COUNT(*) AS n FROM licenses WHERE tenant_id = $1 GROUP BY status",
             args![tenant_id.to_string()],
         )
         .await?;
     let mut counts = StatusCounts::default();
     for row in rows {
-        let status: String = row.try_get("status")?;
-        let n: i64 = row.try_get("n")?;
-        if let Some(status) = LicenseStatus::from_key(&status) {
-            counts.set(status, n as u64);
+        if let Some(status) = LicenseStatus::from_key(&row.status) {
+            counts.set(status, row.n as u64);
         }
     }
     Ok(counts)

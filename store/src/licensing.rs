@@ -179,6 +179,16 @@ struct FactsRow {
     ssl_tps: Option<i64>,
 }
 
+/// A license a check report names, as the portal holds it.
+#[derive(sqlx::FromRow)]
+struct Checked {
+    id: String,
+    serial_no: String,
+    #[sqlx(try_from = "String")]
+    status: LicenseStatus,
+    grace_period_end: Option<i64>,
+}
+
 /// A LoadMaster asks, through its connector, for a license of a type from the pool.
 /// Returns the license and whether this was a replay (or the LoadMaster already held one).
 pub async fn activate(
@@ -531,7 +541,7 @@ pub async fn record_checks(
             .join(", ");
         let mut values = args![connector.tenant_id.clone(), connector.id.clone()];
         values.extend(chunk.iter().map(|id| Value::Text((*id).clone())));
-        for row in tx
+        let rows = tx
             .fetch_all(
                 &format!(
                     "SELECT id, serial_no, status, grace_period_end FROM licenses \
@@ -539,19 +549,9 @@ pub async fn record_checks(
                 ),
                 values,
             )
-            .await?
-        {
-            let status: String = row.try_get("status")?;
-            let status = LicenseStatus::from_key(&status)
-                .ok_or_else(|| AppError::internal(format!("unknown license status {status:?}")))?;
-            known.insert(
-                row.try_get("id")?,
-                (
-                    row.try_get("serial_no")?,
-                    status,
-                    row.try_get("grace_period_end")?,
-                ),
-            );
+            .await?;
+        for row in crate::db::rows_as::<Checked>(&rows)? {
+            known.insert(row.id, (row.serial_no, row.status, row.grace_period_end));
         }
     }
     // Per license: how many checks, and the latest.

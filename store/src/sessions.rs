@@ -60,7 +60,7 @@ pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<(String, i64)>> 
         args![id, now],
     )
     .await?
-    .map(|row| Ok((row.try_get("data")?, row.try_get("expires_at")?)))
+    .map(|row| crate::db::row_as(&row))
     .transpose()
 }
 
