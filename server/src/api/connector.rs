@@ -88,14 +88,9 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
 
 /// A connector agent exchanges its one-time registration token for its credential.
 #[utoipa::path(
-    post,
-    path = "/connector/register",
-    tag = "connector",
-    operation_id = "registerConnector",
+    post, path = "/connector/register", tag = "connector", operation_id = "registerConnector",
     request_body = RegisterRequest,
-    responses(
-        (status = 201, description = "Registered", body = RegisterResponse),
-    )
+    responses((status = 201, description = "Registered", body = RegisterResponse))
 )]
 pub async fn register(
     State(state): State<AppState>,
@@ -130,14 +125,9 @@ pub async fn register(
 
 /// The connector is alive (and where its LoadMasters reach it).
 #[utoipa::path(
-    post,
-    path = "/connector/heartbeat",
-    tag = "connector",
-    operation_id = "connectorHeartbeat",
+    post, path = "/connector/heartbeat", tag = "connector", operation_id = "connectorHeartbeat",
     request_body = Heartbeat,
-    responses(
-        (status = 200, description = "OK", body = HeartbeatResponse),
-    )
+    responses((status = 200, description = "OK", body = HeartbeatResponse))
 )]
 pub async fn heartbeat(
     State(state): State<AppState>,
@@ -151,14 +141,9 @@ pub async fn heartbeat(
 ///
 /// A replayed report is answered, not counted again.
 #[utoipa::path(
-    post,
-    path = "/connector/checks",
-    tag = "connector",
-    operation_id = "connectorChecks",
+    post, path = "/connector/checks", tag = "connector", operation_id = "connectorChecks",
     request_body = CheckReport,
-    responses(
-        (status = 200, description = "OK", body = CheckReportResponse),
-    )
+    responses((status = 200, description = "OK", body = CheckReportResponse))
 )]
 pub async fn checks(
     State(state): State<AppState>,
@@ -191,10 +176,7 @@ pub async fn baseline_checks(Body(report): Body<CheckReport>) -> Json<CheckRepor
 ///
 /// 201 for a new license; 200 for a replay or a license it already holds.
 #[utoipa::path(
-    post,
-    path = "/connector/activations",
-    tag = "connector",
-    operation_id = "connectorActivate",
+    post, path = "/connector/activations", tag = "connector", operation_id = "connectorActivate",
     request_body = ActivationRequest,
     responses(
         (status = 201, description = "Activated", body = Activation),
@@ -217,14 +199,9 @@ pub async fn activate(
 
 /// A LoadMaster gives its license back.
 #[utoipa::path(
-    post,
-    path = "/connector/deactivations",
-    tag = "connector",
-    operation_id = "connectorDeactivate",
+    post, path = "/connector/deactivations", tag = "connector", operation_id = "connectorDeactivate",
     request_body = DeactivationRequest,
-    responses(
-        (status = 200, description = "OK", body = Deactivation),
-    )
+    responses((status = 200, description = "OK", body = Deactivation))
 )]
 pub async fn deactivate(
     State(state): State<AppState>,
@@ -244,16 +221,11 @@ pub struct Wait {
 ///
 /// Waits up to `wait` seconds for one.
 #[utoipa::path(
-    get,
-    path = "/connector/commands",
-    tag = "connector",
-    operation_id = "connectorCommands",
+    get, path = "/connector/commands", tag = "connector", operation_id = "connectorCommands",
     params(
         ("wait" = Option<u64>, Query, minimum = 0, maximum = 30, description = "Seconds to wait for a command, 0 to 30"),
     ),
-    responses(
-        (status = 200, description = "OK", body = CommandBatch),
-    )
+    responses((status = 200, description = "OK", body = CommandBatch))
 )]
 pub async fn commands(
     State(state): State<AppState>,
@@ -268,17 +240,10 @@ pub async fn commands(
 
 /// Acknowledge a command: done, failed, or a sync's report; twice is harmless.
 #[utoipa::path(
-    post,
-    path = "/connector/commands/{id}/ack",
-    tag = "connector",
-    operation_id = "connectorAck",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The command"),
-    ),
+    post, path = "/connector/commands/{id}/ack", tag = "connector", operation_id = "connectorAck",
     request_body = CommandAck,
-    responses(
-        (status = 204, description = "Acknowledged"),
-    )
+    params(("id" = uuid::Uuid, Path, description = "The command")),
+    responses((status = 204, description = "Acknowledged"))
 )]
 pub async fn ack(
     State(state): State<AppState>,

@@ -3,9 +3,8 @@
 //! licenses. The same actions as the portal's pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::{Caller, Params};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use super::Ask;
+use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::Json;
 use bandpool_domain::auth::Permission;
@@ -21,23 +20,13 @@ use serde::Deserialize;
 
 /// The tenant's connectors and their health.
 #[utoipa::path(
-    get,
-    path = "/connectors",
-    tag = "connectors",
-    operation_id = "listConnectors",
-    responses(
-        (status = 200, description = "OK", body = Vec<ConnectorView>),
-    )
+    get, path = "/connectors", tag = "connectors", operation_id = "listConnectors",
+    responses((status = 200, description = "OK", body = Vec<ConnectorView>))
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Vec<ConnectorView>>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
+pub async fn list(ask: Ask) -> Result<Json<Vec<ConnectorView>>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
     Ok(Json(
-        bandpool_store::connectors::list(&state.db, &tenant).await?,
+        bandpool_store::connectors::list(&ask.db, &tenant).await?,
     ))
 }
 
@@ -51,45 +40,30 @@ pub struct NewConnector {
 
 /// Add a connector; its one-time registration token is in the answer (shown once).
 #[utoipa::path(
-    post,
-    path = "/connectors",
-    tag = "connectors",
-    operation_id = "createConnector",
+    post, path = "/connectors", tag = "connectors", operation_id = "createConnector",
     request_body = NewConnector,
-    responses(
-        (status = 201, description = "Created", body = CreatedConnector),
-    )
+    responses((status = 201, description = "Created", body = CreatedConnector))
 )]
 pub async fn create(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Body(body): Body<NewConnector>,
 ) -> Result<(StatusCode, Json<CreatedConnector>), AppError> {
-    let caller = caller.authorize(Permission::ManageConnectors)?;
-    let created = connectors::create(&state, &caller.actor, caller.tenant_id(), &body.name).await?;
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    let created = connectors::create(&ask, &caller.actor, caller.tenant_id(), &body.name).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
 /// The LoadMaster device inventory, by name.
 #[utoipa::path(
-    get,
-    path = "/devices",
-    tag = "devices",
-    operation_id = "listDevices",
+    get, path = "/devices", tag = "devices", operation_id = "listDevices",
     params(
         ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
         ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Devices per page (default 100)"),
     ),
-    responses(
-        (status = 200, description = "OK", body = Vec<Device>),
-    )
+    responses((status = 200, description = "OK", body = Vec<Device>))
 )]
-pub async fn devices(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Vec<Device>>, AppError> {
-    params.only(&["page", "per_page"])?;
+pub async fn devices(ask: Ask) -> Result<Json<Vec<Device>>, AppError> {
+    let (tenant, params) = ask.reads_with(&["page", "per_page"], Permission::ViewPool)?;
     let page: u64 = match params.get("page") {
         None => 1,
         Some(p) => p
@@ -106,98 +80,49 @@ pub async fn devices(
             .filter(|p| (1..=500).contains(p))
             .ok_or_else(|| AppError::invalid("per_page", "must be between 1 and 500"))?,
     };
-    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        devices::list(
-            &state.db,
-            &tenant,
-            per_page,
-            (page - 1) * u64::from(per_page),
-        )
-        .await?,
+        devices::list(&ask.db, &tenant, per_page, (page - 1) * u64::from(per_page)).await?,
     ))
 }
 
-async fn change_device(
-    state: &AppState,
-    caller: &Caller,
-    id: &str,
-    change: DeviceChange,
-) -> Result<Device, AppError> {
-    let caller = caller.authorize(Permission::ManageConnectors)?;
-    connectors::change_device(state, &caller, id, change).await
+async fn change_device(ask: &Ask, id: &str, change: DeviceChange) -> Result<Device, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    connectors::change_device(ask, &caller, id, change).await
 }
 
 /// Remove a LoadMaster from the inventory.
 ///
 /// Refused (409 device_has_pooled_license) while it holds a pooled license.
 #[utoipa::path(
-    delete,
-    path = "/devices/{id}",
-    tag = "devices",
-    operation_id = "removeDevice",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
-    ),
+    delete, path = "/devices/{id}", tag = "devices", operation_id = "removeDevice",
+    params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
     responses(
         (status = 200, description = "OK", body = Device),
         (status = 409, description = "The LoadMaster holds a pooled license (code device_has_pooled_license)", body = ErrorBody),
     )
 )]
-pub async fn remove_device(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Device>, AppError> {
-    Ok(Json(
-        change_device(&state, &caller, &id, DeviceChange::Remove).await?,
-    ))
+pub async fn remove_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+    Ok(Json(change_device(&ask, &id, DeviceChange::Remove).await?))
 }
 
 /// Block a LoadMaster from taking licenses from the pool.
 #[utoipa::path(
-    post,
-    path = "/devices/{id}/block",
-    tag = "devices",
-    operation_id = "blockDevice",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = Device),
-    )
+    post, path = "/devices/{id}/block", tag = "devices", operation_id = "blockDevice",
+    params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
+    responses((status = 200, description = "OK", body = Device))
 )]
-pub async fn block_device(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Device>, AppError> {
-    Ok(Json(
-        change_device(&state, &caller, &id, DeviceChange::Block).await?,
-    ))
+pub async fn block_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+    Ok(Json(change_device(&ask, &id, DeviceChange::Block).await?))
 }
 
 /// Unblock a LoadMaster.
 #[utoipa::path(
-    post,
-    path = "/devices/{id}/unblock",
-    tag = "devices",
-    operation_id = "unblockDevice",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The LoadMaster"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = Device),
-    )
+    post, path = "/devices/{id}/unblock", tag = "devices", operation_id = "unblockDevice",
+    params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
+    responses((status = 200, description = "OK", body = Device))
 )]
-pub async fn unblock_device(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Device>, AppError> {
-    Ok(Json(
-        change_device(&state, &caller, &id, DeviceChange::Unblock).await?,
-    ))
+pub async fn unblock_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+    Ok(Json(change_device(&ask, &id, DeviceChange::Unblock).await?))
 }
 
 /// The confirmation Kill License asks for.
@@ -213,28 +138,22 @@ pub struct Confirm {
 ///
 /// The kill is relayed to the LoadMaster through its connector; killing twice is harmless.
 #[utoipa::path(
-    post,
-    path = "/licenses/{id}/kill",
-    tag = "licenses",
-    operation_id = "killLicense",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The license"),
-    ),
+    post, path = "/licenses/{id}/kill", tag = "licenses", operation_id = "killLicense",
     request_body = Confirm,
+    params(("id" = uuid::Uuid, Path, description = "The license")),
     responses(
         (status = 200, description = "OK", body = KillOutcome),
         (status = 409, description = "The license was not issued through the portal, or has expired (code license_not_killable)", body = ErrorBody),
     )
 )]
 pub async fn kill(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Path(id): Path<String>,
     Body(body): Body<Confirm>,
 ) -> Result<Json<KillOutcome>, AppError> {
-    let caller = caller.authorize(Permission::ChangeLicenses)?;
+    let caller = ask.authorize(Permission::ChangeLicenses)?;
     Ok(Json(
-        licenses::kill(&state, &caller, &id, &body.confirm).await?,
+        licenses::kill(&ask, &caller, &id, &body.confirm).await?,
     ))
 }
 
@@ -242,23 +161,16 @@ pub async fn kill(
 ///
 /// Joins a running sync; 202 while it runs.
 #[utoipa::path(
-    post,
-    path = "/licenses/sync",
-    tag = "licenses",
-    operation_id = "syncLicenses",
+    post, path = "/licenses/sync", tag = "licenses", operation_id = "syncLicenses",
     responses(
         (status = 200, description = "Finished", body = SyncRun),
         (status = 202, description = "Running", body = SyncRun),
     )
 )]
-pub async fn sync(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<(StatusCode, Json<SyncRun>), AppError> {
-    params.only(&[])?;
-    let caller = caller.authorize(Permission::ChangeLicenses)?;
-    let run = licenses::start_sync(&state, &caller).await?;
+pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<SyncRun>), AppError> {
+    ask.query(&[])?;
+    let caller = ask.authorize(Permission::ChangeLicenses)?;
+    let run = licenses::start_sync(&ask, &caller).await?;
     let status = if run.running() {
         StatusCode::ACCEPTED
     } else {
@@ -269,27 +181,15 @@ pub async fn sync(
 
 /// A sync run: connectors asked and answered, differences found.
 #[utoipa::path(
-    get,
-    path = "/licenses/sync/{id}",
-    tag = "licenses",
-    operation_id = "getSyncRun",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The sync run"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = SyncRun),
-    )
+    get, path = "/licenses/sync/{id}", tag = "licenses", operation_id = "getSyncRun",
+    params(("id" = uuid::Uuid, Path, description = "The sync run")),
+    responses((status = 200, description = "OK", body = SyncRun))
 )]
-pub async fn sync_run(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> Result<Json<SyncRun>, AppError> {
-    params.only(&[])?;
+pub async fn sync_run(ask: Ask, Path(id): Path<String>) -> Result<Json<SyncRun>, AppError> {
+    ask.query(&[])?;
     let id = Id::parse("id", "a sync run", &id)?;
-    let caller = caller.authorize(Permission::ViewPool)?;
-    licenses::sync_run(&state, &caller, Some(&id))
+    let caller = ask.authorize(Permission::ViewPool)?;
+    licenses::sync_run(&ask, &caller, Some(&id))
         .await?
         .map(Json)
         .ok_or_else(|| AppError::not_found("The sync run"))

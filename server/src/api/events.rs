@@ -1,9 +1,7 @@
 //! GET /api/v1/events: the tenant's event log, newest first, with the page's filters
 //! (actor, action, target, from, to) and paging (page, per_page).
 
-use super::{Caller, Params};
-use crate::state::AppState;
-use axum::extract::State;
+use super::Ask;
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::events::{EventPage, EventQuery, EVENT_PARAMS};
@@ -11,24 +9,15 @@ use bandpool_domain::AppError;
 
 /// The event log, newest first (never editable).
 #[utoipa::path(
-    get,
-    path = "/events",
-    tag = "events",
-    operation_id = "listEvents",
+    get, path = "/events", tag = "events", operation_id = "listEvents",
     params(EventFilters),
-    responses(
-        (status = 200, description = "OK", body = EventPage),
-    )
+    responses((status = 200, description = "OK", body = EventPage))
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<EventPage>, AppError> {
-    let tenant = caller.tenant(Permission::ViewEvents)?;
-    let query = EventQuery::parse(&params.only(EVENT_PARAMS)?.to_map())?;
+pub async fn list(ask: Ask) -> Result<Json<EventPage>, AppError> {
+    let (tenant, params) = ask.reads_with(EVENT_PARAMS, Permission::ViewEvents)?;
+    let query = EventQuery::parse(&params.to_map())?;
     Ok(Json(
-        bandpool_store::events::list(&state.db, &tenant, &query).await?,
+        bandpool_store::events::list(&ask.db, &tenant, &query).await?,
     ))
 }
 

@@ -4,11 +4,8 @@
 //! csv writer in small chunks, so memory stays flat at a million rows.
 
 use super::events::EventFilters;
-use super::Caller;
-use super::Params;
-use crate::state::AppState;
+use super::Ask;
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bandpool_domain::auth::Permission;
@@ -41,23 +38,13 @@ fn encode<T>(shape: &CsvShape<T>, items: &[T], with_header: bool) -> Result<Byte
 
 /// Every license of the pool as Pool_usage_YYYYMMDD.csv (all ten columns; Bandwidth in Mb/s).
 #[utoipa::path(
-    get,
-    path = "/licenses/export.csv",
-    tag = "licenses",
-    operation_id = "exportLicenses",
-    responses(
-        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
-    )
+    get, path = "/licenses/export.csv", tag = "licenses", operation_id = "exportLicenses",
+    responses((status = 200, description = "CSV file", content_type = "text/csv", body = String))
 )]
-pub async fn export_csv(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::Export)?;
-    let file_name = export_file_name(state.clock.today());
-    let rows = bandpool_store::licenses::stream_all(&state.db, tenant);
+pub async fn export_csv(ask: Ask) -> Result<Response, AppError> {
+    let tenant = ask.reads(Permission::Export)?;
+    let file_name = export_file_name(ask.clock.today());
+    let rows = bandpool_store::licenses::stream_all(&ask.db, tenant);
     let shape = CsvShape {
         header: csv_header(),
         row: |license: &License| row(license).to_vec(),
@@ -67,25 +54,16 @@ pub async fn export_csv(
 
 /// The event log as Event_log_YYYYMMDD.csv, with the same filters as the list.
 #[utoipa::path(
-    get,
-    path = "/events/export.csv",
-    tag = "events",
-    operation_id = "exportEvents",
+    get, path = "/events/export.csv", tag = "events", operation_id = "exportEvents",
     params(EventFilters),
-    responses(
-        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
-    )
+    responses((status = 200, description = "CSV file", content_type = "text/csv", body = String))
 )]
-pub async fn export_events(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, AppError> {
-    let tenant = caller.tenant(Permission::Export)?;
-    caller.tenant(Permission::ViewEvents)?;
-    let query = EventQuery::parse(&params.only(EVENT_PARAMS)?.to_map())?;
-    let file_name = format!("Event_log_{}.csv", state.clock.today().format("%Y%m%d"));
-    let rows = bandpool_store::events::stream(&state.db, &tenant, &query);
+pub async fn export_events(ask: Ask) -> Result<Response, AppError> {
+    let tenant = ask.caller.tenant(Permission::Export)?;
+    let (_, params) = ask.reads_with(EVENT_PARAMS, Permission::ViewEvents)?;
+    let query = EventQuery::parse(&params.to_map())?;
+    let file_name = format!("Event_log_{}.csv", ask.clock.today().format("%Y%m%d"));
+    let rows = bandpool_store::events::stream(&ask.db, &tenant, &query);
     let shape = CsvShape {
         header: vec![
             "Time (UTC)",

@@ -1,9 +1,7 @@
 //! GET /api/v1/licenses (filter, search, sort, page) and a license's history.
 
-use super::Caller;
-use super::Params;
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use super::Ask;
+use axum::extract::Path;
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::license::{
@@ -13,10 +11,7 @@ use bandpool_domain::AppError;
 
 /// One page of the pool's licenses, filtered, searched and sorted.
 #[utoipa::path(
-    get,
-    path = "/licenses",
-    tag = "licenses",
-    operation_id = "listLicenses",
+    get, path = "/licenses", tag = "licenses", operation_id = "listLicenses",
     params(
         ("status" = Option<LicenseStatus>, Query, description = "Only licenses in this status"),
         ("q" = Option<String>, Query, max_length = 200, description = "Search device name, IP address, serial no. and license name (case-insensitive)"),
@@ -25,48 +20,28 @@ use bandpool_domain::AppError;
         ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
         ("per_page" = Option<u32>, Query, minimum = 1, maximum = 500, description = "Licenses per page (default 10)"),
     ),
-    responses(
-        (status = 200, description = "OK", body = LicensePage),
-    )
+    responses((status = 200, description = "OK", body = LicensePage))
 )]
-pub async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<LicensePage>, AppError> {
-    params.only(&LicenseQueryParams::NAMES)?;
+pub async fn list(ask: Ask) -> Result<Json<LicensePage>, AppError> {
+    let (tenant, params) = ask.reads_with(&LicenseQueryParams::NAMES, Permission::ViewPool)?;
     let query = LicenseQueryParams::from_lookup(|k| params.get(k)).parse()?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        bandpool_store::licenses::list(&state.db, &tenant, &query).await?,
+        bandpool_store::licenses::list(&ask.db, &tenant, &query).await?,
     ))
 }
 
 /// A license's history records, oldest first.
 #[utoipa::path(
-    get,
-    path = "/licenses/{id}/history",
-    tag = "licenses",
-    operation_id = "getLicenseHistory",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The license"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = LicenseHistory),
-    )
+    get, path = "/licenses/{id}/history", tag = "licenses", operation_id = "getLicenseHistory",
+    params(("id" = uuid::Uuid, Path, description = "The license")),
+    responses((status = 200, description = "OK", body = LicenseHistory))
 )]
-pub async fn history(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-    params: Params,
-) -> Result<Json<LicenseHistory>, AppError> {
-    params.only(&[])?;
+pub async fn history(ask: Ask, Path(id): Path<String>) -> Result<Json<LicenseHistory>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
     if uuid::Uuid::parse_str(&id).is_err() {
         return Err(AppError::invalid("id", "is not a license id (a UUID)"));
     }
-    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        bandpool_store::licenses::history(&state.db, &tenant, &id).await?,
+        bandpool_store::licenses::history(&ask.db, &tenant, &id).await?,
     ))
 }

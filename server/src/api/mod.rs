@@ -141,6 +141,66 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// What a REST handler about the caller's own tenant starts from: the portal's state, who is
+/// calling, and the query (checked by `reads`; a handler that takes no query never looks).
+pub struct Ask {
+    pub state: AppState,
+    pub caller: Caller,
+    query: Result<Params, AppError>,
+}
+
+impl FromRequestParts<AppState> for Ask {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let query = Params::from_request_parts(parts, state).await;
+        Ok(Ask {
+            state: state.clone(),
+            caller,
+            query,
+        })
+    }
+}
+
+impl std::ops::Deref for Ask {
+    type Target = AppState;
+    fn deref(&self) -> &AppState {
+        &self.state
+    }
+}
+
+impl Ask {
+    /// The tenant to read, if the caller may `permission`; any query parameter is refused.
+    pub fn reads(&self, permission: Permission) -> Result<String, AppError> {
+        Ok(self.reads_with(&[], permission)?.0)
+    }
+
+    /// The tenant and the query, if the query holds only `allowed` parameters and the caller
+    /// may `permission`.
+    pub fn reads_with(
+        &self,
+        allowed: &[&str],
+        permission: Permission,
+    ) -> Result<(String, &Params), AppError> {
+        let params = self.query(allowed)?;
+        Ok((self.caller.tenant(permission)?, params))
+    }
+
+    /// The query, if it holds only `allowed` parameters.
+    pub fn query(&self, allowed: &[&str]) -> Result<&Params, AppError> {
+        self.query.as_ref().map_err(Clone::clone)?.only(allowed)
+    }
+
+    /// The caller as the service layer takes it, if they may do `permission`.
+    pub fn authorize(
+        &self,
+        permission: Permission,
+    ) -> Result<bandpool_services::change::Caller, AppError> {
+        self.caller.authorize(permission)
+    }
+}
+
 /// A request's query parameters, checked against what the endpoint accepts: an unknown
 /// or repeated parameter is a 400 that names it.
 #[derive(Debug, Default)]

@@ -54,12 +54,9 @@ pub fn spec() -> &'static Document {
 
 /// This document.
 #[utoipa::path(
-    get,
-    path = "/openapi.json",
-    tag = "meta",
-    operation_id = "getOpenApi",
+    get, path = "/openapi.json", tag = "meta", operation_id = "getOpenApi", responses((status = 200, description = "The OpenAPI document", content_type = "application/json")),
     security(()),
-    responses((status = 200, description = "The OpenAPI document", content_type = "application/json"))
+    responses()
 )]
 pub async fn document() -> axum::response::Response {
     static JSON: OnceLock<String> = OnceLock::new();

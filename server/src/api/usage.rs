@@ -3,9 +3,8 @@
 //! tenant's notification channels. The same actions as the pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::{Caller, Params};
-use crate::state::AppState;
-use axum::extract::{Path, State};
+use super::Ask;
+use axum::extract::Path;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -27,45 +26,25 @@ fn uuid(name: &str, id: &str) -> Result<(), AppError> {
 
 /// Usage and billing: the entitlement, the capacity, LoadMaster and asset bars with their levels, mapped applications, Last refreshed.
 #[utoipa::path(
-    get,
-    path = "/usage",
-    tag = "usage",
-    operation_id = "getUsage",
-    responses(
-        (status = 200, description = "OK", body = UsageOverview),
-    )
+    get, path = "/usage", tag = "usage", operation_id = "getUsage",
+    responses((status = 200, description = "OK", body = UsageOverview))
 )]
-pub async fn overview(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<UsageOverview>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
-    Ok(Json(entitlements::overview(&state, &tenant).await?))
+pub async fn overview(ask: Ask) -> Result<Json<UsageOverview>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
+    Ok(Json(entitlements::overview(&ask, &tenant).await?))
 }
 
 /// Usage and billing as Usage_and_billing_YYYYMMDD.csv.
 ///
 /// Name, Progress ID, Order ID, Plan, Base Assets, Total Assets, Used Assets, Remaining Assets, Virtual Service Limit, Status, Activation Date, Bill Date; then the Add Ons; then the Assets (applications with used and remaining Virtual Services).
 #[utoipa::path(
-    get,
-    path = "/usage/export.csv",
-    tag = "usage",
-    operation_id = "exportUsage",
-    responses(
-        (status = 200, description = "CSV file", content_type = "text/csv", body = String),
-    )
+    get, path = "/usage/export.csv", tag = "usage", operation_id = "exportUsage",
+    responses((status = 200, description = "CSV file", content_type = "text/csv", body = String))
 )]
-pub async fn export_csv(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Response, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::Export)?;
-    let overview = entitlements::overview(&state, &tenant).await?;
-    let applications = reads::billing::all_applications(&state.db, &tenant).await?;
+pub async fn export_csv(ask: Ask) -> Result<Response, AppError> {
+    let tenant = ask.reads(Permission::Export)?;
+    let overview = entitlements::overview(&ask, &tenant).await?;
+    let applications = reads::billing::all_applications(&ask.db, &tenant).await?;
     let mut writer = csv::WriterBuilder::new()
         .flexible(true)
         .from_writer(Vec::with_capacity(4096));
@@ -75,7 +54,7 @@ pub async fn export_csv(
     let body = writer
         .into_inner()
         .map_err(|e| AppError::internal(e.into_error()))?;
-    let file_name = usage_file_name(state.clock.today());
+    let file_name = usage_file_name(ask.clock.today());
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
@@ -91,43 +70,27 @@ pub async fn export_csv(
 
 /// The tenant's entitlement: plan, base assets, add-ons, dates, pool capacity and LoadMaster limit.
 #[utoipa::path(
-    get,
-    path = "/entitlements",
-    tag = "usage",
-    operation_id = "getEntitlement",
-    responses(
-        (status = 200, description = "OK", body = Entitlement),
-    )
+    get, path = "/entitlements", tag = "usage", operation_id = "getEntitlement",
+    responses((status = 200, description = "OK", body = Entitlement))
 )]
-pub async fn entitlement(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Entitlement>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
-    Ok(Json(reads::billing::entitlement(&state.db, &tenant).await?))
+pub async fn entitlement(ask: Ask) -> Result<Json<Entitlement>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
+    Ok(Json(reads::billing::entitlement(&ask.db, &tenant).await?))
 }
 
 /// Sync entitlements: pull the latest from the entitlement source.
 ///
 /// The operator's records answer at once (200, finished); an upstream licensing service answers 202 while it runs. Joins a running sync.
 #[utoipa::path(
-    post,
-    path = "/entitlements/sync",
-    tag = "usage",
-    operation_id = "syncEntitlements",
+    post, path = "/entitlements/sync", tag = "usage", operation_id = "syncEntitlements",
     responses(
         (status = 200, description = "Finished", body = EntitlementSync),
         (status = 202, description = "Running", body = EntitlementSync),
     )
 )]
-pub async fn sync(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<(StatusCode, Json<EntitlementSync>), AppError> {
-    let caller = caller.authorize(Permission::ManageUsage)?;
-    let run = entitlements::start_sync(&state, &caller).await?;
+pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<EntitlementSync>), AppError> {
+    let caller = ask.authorize(Permission::ManageUsage)?;
+    let run = entitlements::start_sync(&ask, &caller).await?;
     let status = if run.finished() {
         StatusCode::OK
     } else {
@@ -138,47 +101,27 @@ pub async fn sync(
 
 /// A Sync entitlements run: running, done (with what changed) or failed (with why).
 #[utoipa::path(
-    get,
-    path = "/entitlements/sync/{id}",
-    tag = "usage",
-    operation_id = "getEntitlementSync",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The sync run"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = EntitlementSync),
-    )
+    get, path = "/entitlements/sync/{id}", tag = "usage", operation_id = "getEntitlementSync",
+    params(("id" = uuid::Uuid, Path, description = "The sync run")),
+    responses((status = 200, description = "OK", body = EntitlementSync))
 )]
-pub async fn sync_run(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<EntitlementSync>, AppError> {
-    let tenant = caller.tenant(Permission::ViewPool)?;
+pub async fn sync_run(ask: Ask, Path(id): Path<String>) -> Result<Json<EntitlementSync>, AppError> {
+    let tenant = ask.caller.tenant(Permission::ViewPool)?;
     uuid("id", &id)?;
-    Ok(Json(entitlements::sync(&state, &tenant, &id).await?))
+    Ok(Json(entitlements::sync(&ask, &tenant, &id).await?))
 }
 
 /// Mapped application usage, by name.
 #[utoipa::path(
-    get,
-    path = "/applications",
-    tag = "applications",
-    operation_id = "listApplications",
+    get, path = "/applications", tag = "applications", operation_id = "listApplications",
     params(
         ("page" = Option<u32>, Query, minimum = 1, description = "1-based page (default 1)"),
         ("per_page" = Option<u32>, Query, description = "10, 20 or 50 (default 10)"),
     ),
-    responses(
-        (status = 200, description = "OK", body = ApplicationPage),
-    )
+    responses((status = 200, description = "OK", body = ApplicationPage))
 )]
-pub async fn applications(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<ApplicationPage>, AppError> {
-    params.only(&["page", "per_page"])?;
+pub async fn applications(ask: Ask) -> Result<Json<ApplicationPage>, AppError> {
+    let (tenant, params) = ask.reads_with(&["page", "per_page"], Permission::ViewPool)?;
     let number = |name: &str, default: u32| -> Result<u32, AppError> {
         match params.get(name) {
             None => Ok(default),
@@ -188,9 +131,8 @@ pub async fn applications(
         }
     };
     let (page, per_page) = (number("page", 1)?, number("per_page", 10)?);
-    let tenant = caller.tenant(Permission::ViewPool)?;
     Ok(Json(
-        reads::billing::applications(&state.db, &tenant, page, per_page).await?,
+        reads::billing::applications(&ask.db, &tenant, page, per_page).await?,
     ))
 }
 
@@ -213,22 +155,15 @@ pub struct Changed {
     message: String,
 }
 
-async fn change(
-    state: &AppState,
-    caller: &Caller,
-    change: ApplicationChange,
-) -> Result<Json<Changed>, AppError> {
-    let caller = caller.authorize(Permission::ManageUsage)?;
-    let message = applications::change(state, &caller, change).await?;
+async fn change(ask: &Ask, change: ApplicationChange) -> Result<Json<Changed>, AppError> {
+    let caller = ask.authorize(Permission::ManageUsage)?;
+    let message = applications::change(ask, &caller, change).await?;
     Ok(Json(Changed { message }))
 }
 
 /// Manual mapping: a new application with these (unmapped) Virtual Services.
 #[utoipa::path(
-    post,
-    path = "/applications",
-    tag = "applications",
-    operation_id = "createApplication",
+    post, path = "/applications", tag = "applications", operation_id = "createApplication",
     request_body = NewApplication,
     responses(
         (status = 201, description = "Created", body = Changed),
@@ -236,16 +171,14 @@ async fn change(
     )
 )]
 pub async fn create_application(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Body(body): Body<NewApplication>,
 ) -> Result<(StatusCode, Json<Changed>), AppError> {
     for id in &body.virtual_service_ids {
         uuid("virtual_service_ids", id)?;
     }
     let answer = change(
-        &state,
-        &caller,
+        &ask,
         ApplicationChange::Create {
             name: body.name,
             virtual_service_ids: body.virtual_service_ids,
@@ -257,54 +190,30 @@ pub async fn create_application(
 
 /// Quick mapping: one application per unmapped Virtual Service.
 #[utoipa::path(
-    post,
-    path = "/applications/quick-map",
-    tag = "applications",
-    operation_id = "quickMapApplications",
-    responses(
-        (status = 200, description = "OK", body = Changed),
-    )
+    post, path = "/applications/quick-map", tag = "applications", operation_id = "quickMapApplications",
+    responses((status = 200, description = "OK", body = Changed))
 )]
-pub async fn quick_map(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Changed>, AppError> {
-    change(&state, &caller, ApplicationChange::QuickMap).await
+pub async fn quick_map(ask: Ask) -> Result<Json<Changed>, AppError> {
+    change(&ask, ApplicationChange::QuickMap).await
 }
 
 /// Delete an application (its Virtual Services become unmapped).
 #[utoipa::path(
-    delete,
-    path = "/applications/{id}",
-    tag = "applications",
-    operation_id = "deleteApplication",
-    params(
-        ("id" = uuid::Uuid, Path, description = "The application"),
-    ),
-    responses(
-        (status = 200, description = "OK", body = Changed),
-    )
+    delete, path = "/applications/{id}", tag = "applications", operation_id = "deleteApplication",
+    params(("id" = uuid::Uuid, Path, description = "The application")),
+    responses((status = 200, description = "OK", body = Changed))
 )]
 pub async fn delete_application(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Path(id): Path<String>,
 ) -> Result<Json<Changed>, AppError> {
     uuid("id", &id)?;
-    change(
-        &state,
-        &caller,
-        ApplicationChange::Delete { application_id: id },
-    )
-    .await
+    change(&ask, ApplicationChange::Delete { application_id: id }).await
 }
 
 /// Map a Virtual Service to the application.
 #[utoipa::path(
-    put,
-    path = "/applications/{id}/virtual-services/{vs}",
-    tag = "applications",
-    operation_id = "mapVirtualService",
+    put, path = "/applications/{id}/virtual-services/{vs}", tag = "applications", operation_id = "mapVirtualService",
     params(
         ("id" = uuid::Uuid, Path, description = "The application"),
         ("vs" = uuid::Uuid, Path, description = "The Virtual Service"),
@@ -315,15 +224,13 @@ pub async fn delete_application(
     )
 )]
 pub async fn map(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Path((id, vs)): Path<(String, String)>,
 ) -> Result<Json<Changed>, AppError> {
     uuid("id", &id)?;
     uuid("virtual_service_id", &vs)?;
     change(
-        &state,
-        &caller,
+        &ask,
         ApplicationChange::Map {
             application_id: id,
             virtual_service_id: vs,
@@ -334,28 +241,21 @@ pub async fn map(
 
 /// Take a Virtual Service out of the application.
 #[utoipa::path(
-    delete,
-    path = "/applications/{id}/virtual-services/{vs}",
-    tag = "applications",
-    operation_id = "unmapVirtualService",
+    delete, path = "/applications/{id}/virtual-services/{vs}", tag = "applications", operation_id = "unmapVirtualService",
     params(
         ("id" = uuid::Uuid, Path, description = "The application"),
         ("vs" = uuid::Uuid, Path, description = "The Virtual Service"),
     ),
-    responses(
-        (status = 200, description = "OK", body = Changed),
-    )
+    responses((status = 200, description = "OK", body = Changed))
 )]
 pub async fn unmap(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Path((id, vs)): Path<(String, String)>,
 ) -> Result<Json<Changed>, AppError> {
     uuid("id", &id)?;
     uuid("virtual_service_id", &vs)?;
     change(
-        &state,
-        &caller,
+        &ask,
         ApplicationChange::Unmap {
             application_id: Some(id),
             virtual_service_id: vs,
@@ -366,45 +266,25 @@ pub async fn unmap(
 
 /// The Virtual Services of the tenant's LoadMasters (unmapped first, at most 2,000), as connectors reported them.
 #[utoipa::path(
-    get,
-    path = "/virtual-services",
-    tag = "applications",
-    operation_id = "listVirtualServices",
-    responses(
-        (status = 200, description = "OK", body = Vec<VirtualService>),
-    )
+    get, path = "/virtual-services", tag = "applications", operation_id = "listVirtualServices",
+    responses((status = 200, description = "OK", body = Vec<VirtualService>))
 )]
-pub async fn virtual_services(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Vec<VirtualService>>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ViewPool)?;
+pub async fn virtual_services(ask: Ask) -> Result<Json<Vec<VirtualService>>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
     Ok(Json(
-        reads::billing::virtual_services(&state.db, &tenant, 2000).await?,
+        reads::billing::virtual_services(&ask.db, &tenant, 2000).await?,
     ))
 }
 
 /// The communication channels: email recipients and the webhook.
 #[utoipa::path(
-    get,
-    path = "/notifications/channels",
-    tag = "notifications",
-    operation_id = "getChannels",
-    responses(
-        (status = 200, description = "OK", body = Channels),
-    )
+    get, path = "/notifications/channels", tag = "notifications", operation_id = "getChannels",
+    responses((status = 200, description = "OK", body = Channels))
 )]
-pub async fn channels(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Channels>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ManageUsage)?;
+pub async fn channels(ask: Ask) -> Result<Json<Channels>, AppError> {
+    let tenant = ask.reads(Permission::ManageUsage)?;
     Ok(Json(
-        reads::notifications::channels(&state.db, &tenant).await?,
+        reads::notifications::channels(&ask.db, &tenant).await?,
     ))
 }
 
@@ -436,24 +316,18 @@ pub struct ChannelsSaved {
 ///
 /// Webhooks are POSTs of JSON signed with X-Bandpool-Signature: t=<unix>,v1=<hex HMAC-SHA256 of "<t>.<body>">, retried with backoff.
 #[utoipa::path(
-    put,
-    path = "/notifications/channels",
-    tag = "notifications",
-    operation_id = "setChannels",
+    put, path = "/notifications/channels", tag = "notifications", operation_id = "setChannels",
     request_body = ChannelChange,
-    responses(
-        (status = 200, description = "OK", body = ChannelsSaved),
-    )
+    responses((status = 200, description = "OK", body = ChannelsSaved))
 )]
 pub async fn set_channels(
-    State(state): State<AppState>,
-    caller: Caller,
+    ask: Ask,
     Body(body): Body<ChannelChange>,
 ) -> Result<Json<ChannelsSaved>, AppError> {
-    let caller = caller.authorize(Permission::ManageUsage)?;
+    let caller = ask.authorize(Permission::ManageUsage)?;
     let tenant = caller.tenant_id();
     let secret = notifications::set_channels(
-        &state,
+        &ask,
         &caller,
         &body.email_recipients.join("\n"),
         body.webhook_url.as_deref(),
@@ -461,51 +335,31 @@ pub async fn set_channels(
     )
     .await?;
     Ok(Json(ChannelsSaved {
-        channels: reads::notifications::channels(&state.db, tenant).await?,
+        channels: reads::notifications::channels(&ask.db, tenant).await?,
         webhook_secret: secret,
     }))
 }
 
 /// The latest 100 webhook deliveries, newest first: pending, delivered or failed, with the last error.
 #[utoipa::path(
-    get,
-    path = "/notifications/webhook-deliveries",
-    tag = "notifications",
-    operation_id = "listWebhookDeliveries",
-    responses(
-        (status = 200, description = "OK", body = Vec<WebhookDelivery>),
-    )
+    get, path = "/notifications/webhook-deliveries", tag = "notifications", operation_id = "listWebhookDeliveries",
+    responses((status = 200, description = "OK", body = Vec<WebhookDelivery>))
 )]
-pub async fn deliveries(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Vec<WebhookDelivery>>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ManageUsage)?;
+pub async fn deliveries(ask: Ask) -> Result<Json<Vec<WebhookDelivery>>, AppError> {
+    let tenant = ask.reads(Permission::ManageUsage)?;
     Ok(Json(
-        reads::notifications::deliveries(&state.db, &tenant, 100).await?,
+        reads::notifications::deliveries(&ask.db, &tenant, 100).await?,
     ))
 }
 
 /// The tenant's latest 100 emails (invitations, kills, limit crossings, connector health), newest first: pending, delivered or failed, with the last error.
 #[utoipa::path(
-    get,
-    path = "/notifications/email-deliveries",
-    tag = "notifications",
-    operation_id = "listEmailDeliveries",
-    responses(
-        (status = 200, description = "OK", body = Vec<EmailDelivery>),
-    )
+    get, path = "/notifications/email-deliveries", tag = "notifications", operation_id = "listEmailDeliveries",
+    responses((status = 200, description = "OK", body = Vec<EmailDelivery>))
 )]
-pub async fn email_deliveries(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-) -> Result<Json<Vec<EmailDelivery>>, AppError> {
-    params.only(&[])?;
-    let tenant = caller.tenant(Permission::ManageUsage)?;
+pub async fn email_deliveries(ask: Ask) -> Result<Json<Vec<EmailDelivery>>, AppError> {
+    let tenant = ask.reads(Permission::ManageUsage)?;
     Ok(Json(
-        reads::outbox::deliveries(&state.db, &tenant, 100).await?,
+        reads::outbox::deliveries(&ask.db, &tenant, 100).await?,
     ))
 }
