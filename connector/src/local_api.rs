@@ -64,17 +64,7 @@ pub(crate) async fn serve(
 }
 
 fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = ErrorBody {
-        code: code.to_string(),
-        message: message.into(),
-        parameter: None,
-        reason: None,
-        what: None,
-        request_id: None,
-        action: None,
-        retry_after: None,
-    };
-    (status, Json(body)).into_response()
+    (status, Json(ErrorBody::new(code, message))).into_response()
 }
 
 fn bad_json(rejection: JsonRejection) -> Response {

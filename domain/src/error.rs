@@ -214,6 +214,22 @@ pub struct ErrorBody {
     pub retry_after: Option<u64>,
 }
 
+impl ErrorBody {
+    /// A code and a message, nothing more.
+    pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            code: code.to_string(),
+            message: message.into(),
+            parameter: None,
+            reason: None,
+            what: None,
+            request_id: None,
+            action: None,
+            retry_after: None,
+        }
+    }
+}
+
 impl From<AppError> for ErrorBody {
     fn from(error: AppError) -> Self {
         error.body()
@@ -433,16 +449,7 @@ impl AppError {
     }
 
     pub fn body(&self) -> ErrorBody {
-        let mut body = ErrorBody {
-            code: self.code().to_string(),
-            message: self.to_string(),
-            parameter: None,
-            reason: None,
-            what: None,
-            request_id: None,
-            action: None,
-            retry_after: None,
-        };
+        let mut body = ErrorBody::new(self.code(), self.to_string());
         match self {
             AppError::InvalidParameter { parameter, reason } => {
                 body.parameter = Some(parameter.clone());

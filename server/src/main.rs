@@ -205,12 +205,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             println!("{email} ({user_id}) is an operator");
         }
         Command::CreateConnector { name, tenant_id } => {
-            let tenant_id = match tenant_id {
-                Some(id) => id,
-                None => tenants::first_tenant_id(&db)
-                    .await?
-                    .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
-            };
+            let tenant_id = tenant_or_first(&db, tenant_id).await?;
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
             let created =
@@ -237,12 +232,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 add_ons,
                 clear_add_ons,
             } = *args;
-            let tenant_id = match tenant_id {
-                Some(id) => id,
-                None => tenants::first_tenant_id(&db)
-                    .await?
-                    .ok_or("no tenant exists yet: seed the demo or create a tenant first")?,
-            };
+            let tenant_id = tenant_or_first(&db, tenant_id).await?;
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
             let edit = |form: &mut bandpool_domain::billing::EntitlementForm| {
@@ -361,4 +351,17 @@ async fn seed(
         ),
     }
     Ok(())
+}
+
+/// The tenant a command names, or else the first one (the demo's, on a demo database).
+async fn tenant_or_first(
+    db: &Db,
+    tenant_id: Option<String>,
+) -> Result<String, Box<dyn std::error::Error>> {
+    match tenant_id {
+        Some(id) => Ok(id),
+        None => Ok(tenants::first_tenant_id(db)
+            .await?
+            .ok_or("no tenant exists yet: seed the demo or create a tenant first")?),
+    }
 }

@@ -164,11 +164,7 @@ app_test!(
                 };
                 let response = request.send().await.unwrap();
                 let status = response.status().as_u16();
-                let location = response
-                    .headers()
-                    .get("location")
-                    .map(|v| v.to_str().unwrap().to_string())
-                    .unwrap_or_default();
+                let location = common::location(&response);
                 let body = response.text().await.unwrap_or_default();
                 // A rate limit on guessed credentials is a refusal too.
                 let refused = matches!(status, 401 | 403 | 429)

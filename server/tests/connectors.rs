@@ -14,17 +14,7 @@ use serde_json::{json, Value};
 
 /// A registered connector of the seeded tenant: (credential, client).
 async fn register(app: &TestApp, name: &str) -> (String, reqwest::Client) {
-    let response = app
-        .client
-        .post(app.url("/api/v1/connectors"))
-        .json(&json!({ "name": name }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let created: Value = response.json().await.unwrap();
-    let token = created["registration_token"].as_str().unwrap().to_string();
-    assert!(token.starts_with("bpr_"));
+    let token = app.new_connector(&app.client, name).await;
     let body = json!({ "registration_token": token, "version": "test", "address": "http://10.0.0.5:8470" });
     let response = app
         .anonymous()

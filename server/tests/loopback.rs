@@ -16,7 +16,6 @@ use bandpool_simulator::{ApplianceState, Fleet, FleetSettings};
 use bandpool_store::testing::TestDb;
 use bandpool_store::{Clock, Db};
 use common::{Seed, TestApp, OUTSIDER};
-use leptos::prelude::LeptosOptions;
 use serde_json::{json, Value};
 use sqlx::Row;
 use std::net::SocketAddr;
@@ -24,19 +23,6 @@ use std::path::Path;
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
-
-/// A connector of the caller's tenant, created over REST; returns its registration token.
-async fn new_connector(app: &TestApp, client: &reqwest::Client, name: &str) -> String {
-    let response = client
-        .post(app.url("/api/v1/connectors"))
-        .json(&json!({ "name": name }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["registration_token"].as_str().unwrap().to_string()
-}
 
 fn agent_settings(portal: &str, token: Option<String>, dir: &Path) -> AgentSettings {
     AgentSettings {
@@ -106,7 +92,7 @@ async fn licensed_statuses(app: &TestApp) -> Vec<String> {
 async fn licensing_through_the_connector(db: &TestDb) {
     // Empty Corp: 50,000 Mb/s and 20 LoadMasters.
     let app = TestApp::spawn(db, Seed::EmptyPool).await;
-    let token = new_connector(&app, &app.client, "dc-east").await;
+    let token = app.new_connector(&app.client, "dc-east").await;
     let dir = tempfile::tempdir().unwrap();
     let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
         .await
@@ -254,7 +240,7 @@ async fn grace_through_the_connector(db: &TestDb) {
         s.connectors.connector_silence_seconds = 60
     })
     .await;
-    let token = new_connector(&app, &app.client, "dc-east").await;
+    let token = app.new_connector(&app.client, "dc-east").await;
     let dir = tempfile::tempdir().unwrap();
     let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
         .await
@@ -321,11 +307,7 @@ struct Portal {
 
 async fn serve_portal(db: Db, clock: Clock, addr: SocketAddr) -> (Portal, AppState) {
     let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
-    let leptos_options = LeptosOptions::builder()
-        .output_name("bandpool")
-        .site_root("target/site")
-        .site_addr(addr)
-        .build();
+    let leptos_options = common::leptos_options(addr);
     let mut settings = Settings::default();
     settings.portal.public_url = format!("http://{addr}");
     let (router, state) =
@@ -353,7 +335,7 @@ impl Portal {
 /// away arrives once it is back, none lost and none counted twice.
 async fn queue_survives_a_portal_restart(db: &TestDb) {
     let app = TestApp::spawn(db, Seed::EmptyPool).await;
-    let token = new_connector(&app, &app.client, "dc-east").await;
+    let token = app.new_connector(&app.client, "dc-east").await;
     let addr: SocketAddr = {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         probe.local_addr().unwrap()
@@ -413,9 +395,9 @@ db_test!(
 async fn another_tenants_connector_is_refused() {
     let db = TestDb::sqlite().await;
     let app = TestApp::spawn(&db, Seed::EmptyPool).await;
-    let ours = new_connector(&app, &app.client, "dc-east").await;
+    let ours = app.new_connector(&app.client, "dc-east").await;
     let outsider = app.client_as(OUTSIDER).await;
-    let theirs = new_connector(&app, &outsider, "intruder").await;
+    let theirs = app.new_connector(&outsider, "intruder").await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = bandpool_connector::start(agent_settings(&app.base, Some(ours), dir_a.path()))
         .await

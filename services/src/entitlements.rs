@@ -36,13 +36,7 @@ impl EntitlementSource {
 
 /// The Usage and billing page's figures.
 pub async fn overview(services: &Services, tenant_id: &str) -> Result<UsageOverview, AppError> {
-    bandpool_store::billing::fail_stale_syncs(
-        &services.db,
-        tenant_id,
-        services.now(),
-        stale_after(services),
-    )
-    .await?;
+    fail_stale_syncs(services, tenant_id).await?;
     bandpool_store::billing::overview(&services.db, tenant_id, services.entitlements.kind()).await
 }
 
@@ -52,14 +46,19 @@ pub async fn sync(
     tenant_id: &str,
     id: &str,
 ) -> Result<EntitlementSync, AppError> {
+    fail_stale_syncs(services, tenant_id).await?;
+    bandpool_store::billing::sync(&services.db, tenant_id, id).await
+}
+
+/// Runs abandoned by a stopped instance read as failed from here on.
+async fn fail_stale_syncs(services: &Services, tenant_id: &str) -> Result<(), AppError> {
     bandpool_store::billing::fail_stale_syncs(
         &services.db,
         tenant_id,
         services.now(),
         stale_after(services),
     )
-    .await?;
-    bandpool_store::billing::sync(&services.db, tenant_id, id).await
+    .await
 }
 
 /// A run still "running" this long after it started was abandoned (its instance stopped).

@@ -254,6 +254,17 @@ pub async fn get(on: impl Read, tenant_id: &str, license_id: &str) -> Result<Lic
     .await
 }
 
+/// A license_history row's columns, in the order rows are inserted.
+pub const HISTORY_COLUMNS: [&str; 7] = [
+    "id",
+    "license_id",
+    "tenant_id",
+    "at",
+    "from_status",
+    "to_status",
+    "note",
+];
+
 /// A license_history row as stored.
 #[derive(sqlx::FromRow)]
 struct HistoryRow {
@@ -445,21 +456,7 @@ pub async fn bulk_set_status(
                 ]
             })
             .collect();
-        crate::db::insert_rows(
-            tx,
-            "license_history",
-            &[
-                "id",
-                "license_id",
-                "tenant_id",
-                "at",
-                "from_status",
-                "to_status",
-                "note",
-            ],
-            history,
-        )
-        .await?;
+        crate::db::insert_rows(tx, "license_history", &HISTORY_COLUMNS, history).await?;
         moved.extend(chunk_moved);
     }
     if !moved.is_empty() {

@@ -483,15 +483,7 @@ pub async fn seed_demo(
     )
     .await?;
     let history_count = history_rows.len();
-    let history_columns = [
-        "id",
-        "license_id",
-        "tenant_id",
-        "at",
-        "from_status",
-        "to_status",
-        "note",
-    ];
+    let history_columns = crate::licenses::HISTORY_COLUMNS;
     insert_counted(
         &mut tx,
         "license_history",

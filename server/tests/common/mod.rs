@@ -149,11 +149,7 @@ impl TestApp {
         }
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let leptos_options = LeptosOptions::builder()
-            .output_name("bandpool")
-            .site_root("target/site")
-            .site_addr(addr)
-            .build();
+        let leptos_options = leptos_options(addr);
         let mut settings = Settings::default();
         settings.portal.public_url = base.clone();
         configure(&mut settings);
@@ -362,13 +358,22 @@ impl TestApp {
             .send()
             .await
             .unwrap();
-        let status = response.status().as_u16();
-        let location = response
-            .headers()
-            .get("location")
-            .map(|v| v.to_str().unwrap().to_string())
-            .unwrap_or_default();
-        (status, location)
+        (response.status().as_u16(), location(&response))
+    }
+
+    /// A connector of `client`'s tenant, created over REST; returns its registration token.
+    pub async fn new_connector(&self, client: &reqwest::Client, name: &str) -> String {
+        let response = client
+            .post(self.url("/api/v1/connectors"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+        let body: serde_json::Value = response.json().await.unwrap();
+        let token = body["registration_token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("bpr_"));
+        token
     }
 
     /// Give a test user a password (hashed as production does).
@@ -490,4 +495,22 @@ macro_rules! db_test {
             }
         }
     };
+}
+
+/// The Leptos options of a portal served on `addr` in a test.
+pub fn leptos_options(addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("bandpool")
+        .site_root("target/site")
+        .site_addr(addr)
+        .build()
+}
+
+/// A response's Location header ("" without one).
+pub fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
 }
