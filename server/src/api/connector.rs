@@ -6,9 +6,10 @@
 //! The handlers are HTTP only: each authenticates and calls its `bandpool_services::relay`
 //! function.
 
+use super::PathId;
 use crate::auth::{client_ip, client_ip_of, AuthContext};
 use crate::state::AppState;
-use axum::extract::{FromRequest as _, FromRequestParts, Path, Query, State};
+use axum::extract::{FromRequest as _, FromRequestParts, Query, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -248,7 +249,7 @@ pub async fn commands(
 pub async fn ack(
     State(state): State<AppState>,
     Connector(connector): Connector,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Body(result): Body<CommandAck>,
 ) -> Result<StatusCode, AppError> {
     relay::ack(&state, &connector, &id, &result).await?;

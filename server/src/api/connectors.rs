@@ -3,15 +3,13 @@
 //! licenses. The same actions as the portal's pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::Ask;
-use axum::extract::Path;
+use super::{Ask, PathId};
 use axum::http::StatusCode;
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::Device;
 use bandpool_domain::connector::{ConnectorView, CreatedConnector, KillOutcome, SyncRun};
 use bandpool_domain::error::ErrorBody;
-use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
 use bandpool_services::connectors::{self, DeviceChange};
 use bandpool_services::licenses;
@@ -101,7 +99,7 @@ async fn change_device(ask: &Ask, id: &str, change: DeviceChange) -> Result<Devi
         (status = 409, description = "The LoadMaster holds a pooled license (code device_has_pooled_license)", body = ErrorBody),
     )
 )]
-pub async fn remove_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+pub async fn remove_device(ask: Ask, PathId(id): PathId) -> Result<Json<Device>, AppError> {
     Ok(Json(change_device(&ask, &id, DeviceChange::Remove).await?))
 }
 
@@ -111,7 +109,7 @@ pub async fn remove_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Devi
     params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
     responses((status = 200, description = "OK", body = Device))
 )]
-pub async fn block_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+pub async fn block_device(ask: Ask, PathId(id): PathId) -> Result<Json<Device>, AppError> {
     Ok(Json(change_device(&ask, &id, DeviceChange::Block).await?))
 }
 
@@ -121,7 +119,7 @@ pub async fn block_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Devic
     params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
     responses((status = 200, description = "OK", body = Device))
 )]
-pub async fn unblock_device(ask: Ask, Path(id): Path<String>) -> Result<Json<Device>, AppError> {
+pub async fn unblock_device(ask: Ask, PathId(id): PathId) -> Result<Json<Device>, AppError> {
     Ok(Json(change_device(&ask, &id, DeviceChange::Unblock).await?))
 }
 
@@ -148,7 +146,7 @@ pub struct Confirm {
 )]
 pub async fn kill(
     ask: Ask,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     Body(body): Body<Confirm>,
 ) -> Result<Json<KillOutcome>, AppError> {
     let caller = ask.authorize(Permission::ChangeLicenses)?;
@@ -185,9 +183,8 @@ pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<SyncRun>), AppError> {
     params(("id" = uuid::Uuid, Path, description = "The sync run")),
     responses((status = 200, description = "OK", body = SyncRun))
 )]
-pub async fn sync_run(ask: Ask, Path(id): Path<String>) -> Result<Json<SyncRun>, AppError> {
+pub async fn sync_run(ask: Ask, PathId(id): PathId) -> Result<Json<SyncRun>, AppError> {
     ask.query(&[])?;
-    let id = Id::parse("id", "a sync run", &id)?;
     let caller = ask.authorize(Permission::ViewPool)?;
     licenses::sync_run(&ask, &caller, Some(&id))
         .await?

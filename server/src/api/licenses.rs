@@ -1,7 +1,6 @@
 //! GET /api/v1/licenses (filter, search, sort, page) and a license's history.
 
-use super::Ask;
-use axum::extract::Path;
+use super::{Ask, PathId};
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::license::{
@@ -36,11 +35,8 @@ pub async fn list(ask: Ask) -> Result<Json<LicensePage>, AppError> {
     params(("id" = uuid::Uuid, Path, description = "The license")),
     responses((status = 200, description = "OK", body = LicenseHistory))
 )]
-pub async fn history(ask: Ask, Path(id): Path<String>) -> Result<Json<LicenseHistory>, AppError> {
+pub async fn history(ask: Ask, PathId(id): PathId) -> Result<Json<LicenseHistory>, AppError> {
     let tenant = ask.reads(Permission::ViewPool)?;
-    if uuid::Uuid::parse_str(&id).is_err() {
-        return Err(AppError::invalid("id", "is not a license id (a UUID)"));
-    }
     Ok(Json(
         bandpool_store::licenses::history(&ask.db, &tenant, &id).await?,
     ))

@@ -12,11 +12,12 @@ pub mod pool;
 pub mod usage;
 
 use crate::state::AppState;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
 use axum::routing::{post, MethodRouter};
 use axum::Router;
 use bandpool_domain::auth::{Permission, Principal};
+use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
 use std::collections::HashMap;
 use utoipa_axum::router::OpenApiRouter;
@@ -199,6 +200,70 @@ impl Ask {
     ) -> Result<bandpool_services::change::Caller, AppError> {
         self.caller.authorize(permission)
     }
+}
+
+/// The id in a route's path (`{id}`), checked to be a UUID before the handler runs: a
+/// malformed one is the 400 `invalid_parameter` that names it and what it should name.
+pub struct PathId(pub Id);
+
+/// The two ids in a route's path (`{id}` and `{vs}`), checked like `PathId`.
+pub struct PathIds(pub Id, pub Id);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match <[Id; 1]>::try_from(path_ids(parts, state).await?) {
+            Ok([id]) => Ok(PathId(id)),
+            Err(_) => Err(AppError::internal("a PathId route must have one id")),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        match <[Id; 2]>::try_from(path_ids(parts, state).await?) {
+            Ok([first, second]) => Ok(PathIds(first, second)),
+            Err(_) => Err(AppError::internal("a PathIds route must have two ids")),
+        }
+    }
+}
+
+/// Every id in the request's path, in the route's order, each checked.
+async fn path_ids<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Vec<Id>, AppError> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|rejection| AppError::invalid("path", rejection.body_text()))?;
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_string())
+        .unwrap_or_default();
+    params
+        .iter()
+        .map(|(name, value)| Id::parse(name, named(&route, name), value))
+        .collect()
+}
+
+/// What an id in a route's path names, for the refusal ("is not the id of a license").
+fn named(route: &str, parameter: &str) -> &'static str {
+    const NAMES: [(&str, &str); 6] = [
+        ("/licenses/sync/", "a sync run"),
+        ("/entitlements/sync/", "a Sync entitlements run"),
+        ("/licenses/", "a license"),
+        ("/devices/", "a LoadMaster"),
+        ("/applications/", "an application"),
+        ("/commands/", "a command"),
+    ];
+    if parameter == "vs" {
+        return "a Virtual Service";
+    }
+    NAMES
+        .into_iter()
+        .find(|(part, _)| route.contains(part))
+        .map_or("a record", |(_, what)| what)
 }
 
 /// A request's query parameters, checked against what the endpoint accepts: an unknown

@@ -3,8 +3,7 @@
 //! tenant's notification channels. The same actions as the pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::Ask;
-use axum::extract::Path;
+use super::{Ask, PathId, PathIds};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -19,10 +18,6 @@ use bandpool_services::applications::{self, ApplicationChange};
 use bandpool_services::reads;
 use bandpool_services::{entitlements, notifications};
 use serde::{Deserialize, Serialize};
-
-fn uuid(name: &str, id: &str) -> Result<(), AppError> {
-    bandpool_domain::ids::Id::parse(name, "a record", id).map(|_| ())
-}
 
 /// Usage and billing: the entitlement, the capacity, LoadMaster and asset bars with their levels, mapped applications, Last refreshed.
 #[utoipa::path(
@@ -105,9 +100,8 @@ pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<EntitlementSync>), AppEr
     params(("id" = uuid::Uuid, Path, description = "The sync run")),
     responses((status = 200, description = "OK", body = EntitlementSync))
 )]
-pub async fn sync_run(ask: Ask, Path(id): Path<String>) -> Result<Json<EntitlementSync>, AppError> {
+pub async fn sync_run(ask: Ask, PathId(id): PathId) -> Result<Json<EntitlementSync>, AppError> {
     let tenant = ask.caller.tenant(Permission::ViewPool)?;
-    uuid("id", &id)?;
     Ok(Json(entitlements::sync(&ask, &tenant, &id).await?))
 }
 
@@ -175,7 +169,7 @@ pub async fn create_application(
     Body(body): Body<NewApplication>,
 ) -> Result<(StatusCode, Json<Changed>), AppError> {
     for id in &body.virtual_service_ids {
-        uuid("virtual_service_ids", id)?;
+        bandpool_domain::ids::Id::parse("virtual_service_ids", "a Virtual Service", id)?;
     }
     let answer = change(
         &ask,
@@ -203,12 +197,14 @@ pub async fn quick_map(ask: Ask) -> Result<Json<Changed>, AppError> {
     params(("id" = uuid::Uuid, Path, description = "The application")),
     responses((status = 200, description = "OK", body = Changed))
 )]
-pub async fn delete_application(
-    ask: Ask,
-    Path(id): Path<String>,
-) -> Result<Json<Changed>, AppError> {
-    uuid("id", &id)?;
-    change(&ask, ApplicationChange::Delete { application_id: id }).await
+pub async fn delete_application(ask: Ask, PathId(id): PathId) -> Result<Json<Changed>, AppError> {
+    change(
+        &ask,
+        ApplicationChange::Delete {
+            application_id: id.to_string(),
+        },
+    )
+    .await
 }
 
 /// Map a Virtual Service to the application.
@@ -223,17 +219,12 @@ pub async fn delete_application(
         (status = 409, description = "An application holds at most 15 Virtual Services (code application_full), or the Virtual Service is mapped already (virtual_service_mapped)", body = ErrorBody),
     )
 )]
-pub async fn map(
-    ask: Ask,
-    Path((id, vs)): Path<(String, String)>,
-) -> Result<Json<Changed>, AppError> {
-    uuid("id", &id)?;
-    uuid("virtual_service_id", &vs)?;
+pub async fn map(ask: Ask, PathIds(id, vs): PathIds) -> Result<Json<Changed>, AppError> {
     change(
         &ask,
         ApplicationChange::Map {
-            application_id: id,
-            virtual_service_id: vs,
+            application_id: id.to_string(),
+            virtual_service_id: vs.to_string(),
         },
     )
     .await
@@ -248,17 +239,12 @@ pub async fn map(
     ),
     responses((status = 200, description = "OK", body = Changed))
 )]
-pub async fn unmap(
-    ask: Ask,
-    Path((id, vs)): Path<(String, String)>,
-) -> Result<Json<Changed>, AppError> {
-    uuid("id", &id)?;
-    uuid("virtual_service_id", &vs)?;
+pub async fn unmap(ask: Ask, PathIds(id, vs): PathIds) -> Result<Json<Changed>, AppError> {
     change(
         &ask,
         ApplicationChange::Unmap {
-            application_id: Some(id),
-            virtual_service_id: vs,
+            application_id: Some(id.to_string()),
+            virtual_service_id: vs.to_string(),
         },
     )
     .await
