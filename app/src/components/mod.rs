@@ -8,6 +8,7 @@ pub mod header;
 pub mod history_panel;
 pub mod kill_license;
 pub mod license_overview;
+pub mod loaded;
 pub mod sync_entitlements;
 pub mod sync_licenses;
 pub mod usage_bar;

@@ -3,6 +3,7 @@
 
 use crate::components::action_result::action_result;
 use crate::components::error_note::ErrorNote;
+use crate::components::loaded::loaded;
 use crate::functions::tokens::{list_tokens, CreateToken, RevokeToken};
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
@@ -51,46 +52,41 @@ pub fn ApiTokens() -> impl IntoView {
             }}
         </section>
         {action_result(revoke.value(), "The token is revoked.")}
-        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading tokens…"</section> }>
-            {move || Suspend::new(async move {
-                match tokens.await {
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok(tokens) if tokens.is_empty() => view! { <section class="card"><p class="muted">"No API tokens yet."</p></section> }.into_any(),
-                    Ok(tokens) => view! {
-                        <section class="card">
-                            <table class="data tokens">
-                                <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody>
-                                    {tokens.into_iter().map(|t| {
-                                        let revoked = t.revoked_at.is_some();
-                                        view! {
-                                            <tr data-token=t.name.clone()>
-                                                <td>{t.name.clone()}</td>
-                                                <td><code>{format!("{}…", t.prefix)}</code></td>
-                                                <td>{t.scope.label()}</td>
-                                                <td>{t.created_by.clone()}</td>
-                                                <td>{format_datetime(t.created_at)}</td>
-                                                <td>{when(t.expires_at, "never")}</td>
-                                                <td data-last-used="">{when(t.last_used_at, "never")}</td>
-                                                <td>{if revoked { "Revoked" } else { "Active" }}</td>
-                                                <td>
-                                                    {(!revoked).then(|| view! {
-                                                        <ActionForm action=revoke>
-                                                            <input type="hidden" name="token_id" value=t.id.clone()/>
-                                                            <button type="submit" class="danger">"Revoke"</button>
-                                                        </ActionForm>
-                                                    })}
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(tokens, "Loading tokens…", move |value| match value {
+            tokens if tokens.is_empty() => view! { <section class="card"><p class="muted">"No API tokens yet."</p></section> }.into_any(),
+            tokens => view! {
+                <section class="card">
+                    <table class="data tokens">
+                        <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
+                        <tbody>
+                            {tokens.into_iter().map(|t| {
+                                let revoked = t.revoked_at.is_some();
+                                view! {
+                                    <tr data-token=t.name.clone()>
+                                        <td>{t.name.clone()}</td>
+                                        <td><code>{format!("{}…", t.prefix)}</code></td>
+                                        <td>{t.scope.label()}</td>
+                                        <td>{t.created_by.clone()}</td>
+                                        <td>{format_datetime(t.created_at)}</td>
+                                        <td>{when(t.expires_at, "never")}</td>
+                                        <td data-last-used="">{when(t.last_used_at, "never")}</td>
+                                        <td>{if revoked { "Revoked" } else { "Active" }}</td>
+                                        <td>
+                                            {(!revoked).then(|| view! {
+                                                <ActionForm action=revoke>
+                                                    <input type="hidden" name="token_id" value=t.id.clone()/>
+                                                    <button type="submit" class="danger">"Revoke"</button>
+                                                </ActionForm>
+                                            })}
+                                        </td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+            .into_any(),
+        })}
     }
 }

@@ -3,7 +3,7 @@
 //! mapping names an application and adds services to it. Plain forms: no JavaScript needed.
 
 use crate::components::action_result::action_result;
-use crate::components::error_note::ErrorNote;
+use crate::components::loaded::loaded;
 use crate::functions::usage::{list_all_applications, list_virtual_services, ChangeApplication};
 use bandpool_domain::billing::{ApplicationUsage, VirtualService};
 use leptos::prelude::*;
@@ -48,14 +48,8 @@ pub fn Applications() -> impl IntoView {
             }}
             {action_result(change.value(), "")}
         </section>
-        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading Virtual Services…"</section> }>
-            {move || Suspend::new(async move {
-                match services.await {
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok((list, apps)) => view! { <Mapping list apps change/> }.into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(services, "Loading Virtual Services…", move |(list, apps)| view! { <Mapping list apps change/> }.into_any()
+        )}
     }
 }
 

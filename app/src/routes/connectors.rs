@@ -4,6 +4,7 @@
 
 use crate::components::action_result::action_result;
 use crate::components::error_note::ErrorNote;
+use crate::components::loaded::loaded;
 use crate::functions::connectors::{list_connectors, list_devices, ChangeDevice, CreateConnector};
 use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
@@ -64,50 +65,45 @@ pub fn Connectors() -> impl IntoView {
                 })
             })}
         </Suspense>
-        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading connectors…"</section> }>
-            {move || Suspend::new(async move {
-                match connectors.await {
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok(list) if list.is_empty() => view! {
-                        <section class="card"><p class="muted">"No connectors yet. Add one, then start its agent."</p></section>
-                    }
-                    .into_any(),
-                    Ok(list) => view! {
-                        <section class="card">
-                            <table class="data connectors">
-                                <thead><tr><th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|c| {
-                                        let class = match c.status {
-                                            ConnectorStatus::Up => "status status-up",
-                                            ConnectorStatus::Down => "status status-down",
-                                            ConnectorStatus::Pending => "status status-pending",
-                                        };
-                                        let status = match (c.status, c.down_since, c.registration_expires_at) {
-                                            (ConnectorStatus::Down, Some(since), _) => format!("Down since {}", format_datetime(since)),
-                                            (ConnectorStatus::Pending, _, Some(until)) => format!("Waiting for its agent (token valid until {})", format_datetime(until)),
-                                            (status, _, _) => status.label().to_string(),
-                                        };
-                                        view! {
-                                            <tr data-connector=c.name.clone()>
-                                                <td>{c.name.clone()}</td>
-                                                <td><span class=class data-status=c.status.key()>{status}</span></td>
-                                                <td>{c.address.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td data-loadmasters="">{c.licensed_loadmasters}</td>
-                                                <td>{when(c.last_seen_at, "never")}</td>
-                                                <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td>{format_datetime(c.created_at)}</td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(connectors, "Loading connectors…", move |value| match value {
+            list if list.is_empty() => view! {
+                <section class="card"><p class="muted">"No connectors yet. Add one, then start its agent."</p></section>
+            }
+            .into_any(),
+            list => view! {
+                <section class="card">
+                    <table class="data connectors">
+                        <thead><tr><th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|c| {
+                                let class = match c.status {
+                                    ConnectorStatus::Up => "status status-up",
+                                    ConnectorStatus::Down => "status status-down",
+                                    ConnectorStatus::Pending => "status status-pending",
+                                };
+                                let status = match (c.status, c.down_since, c.registration_expires_at) {
+                                    (ConnectorStatus::Down, Some(since), _) => format!("Down since {}", format_datetime(since)),
+                                    (ConnectorStatus::Pending, _, Some(until)) => format!("Waiting for its agent (token valid until {})", format_datetime(until)),
+                                    (status, _, _) => status.label().to_string(),
+                                };
+                                view! {
+                                    <tr data-connector=c.name.clone()>
+                                        <td>{c.name.clone()}</td>
+                                        <td><span class=class data-status=c.status.key()>{status}</span></td>
+                                        <td>{c.address.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td data-loadmasters="">{c.licensed_loadmasters}</td>
+                                        <td>{when(c.last_seen_at, "never")}</td>
+                                        <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td>{format_datetime(c.created_at)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+            .into_any(),
+        })}
         <section class="card" aria-labelledby="inventory-title">
             <h2 id="inventory-title">"LoadMasters"</h2>
             <p class="muted">"The device inventory. A LoadMaster that holds a license from the pool cannot be removed before its license is killed; a blocked one cannot take a license."</p>

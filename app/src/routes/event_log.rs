@@ -1,7 +1,7 @@
 //! The event log: every state change with who, what, when and the request id; filters by
 //! actor, action, target and date, paging, and CSV export. Read-only by design.
 
-use crate::components::error_note::ErrorNote;
+use crate::components::loaded::loaded;
 use crate::functions::events::list_events;
 use bandpool_domain::events::ACTIONS;
 use leptos::prelude::*;
@@ -58,12 +58,8 @@ pub fn EventLog() -> impl IntoView {
                 <a href="/event-log">"Reset"</a>
             </form>
         </section>
-        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading events…"</section> }>
-            {move || Suspend::new(async move {
-                let filters: Vec<(String, String)> = params.get_untracked()[..5].to_vec();
-                match events.await {
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok(page) => {
+        {loaded(events, "Loading events…", move |page| {
+                        let filters: Vec<(String, String)> = params.get_untracked()[..5].to_vec();
                         let pages = ((page.total + page.per_page as i64 - 1) / page.per_page as i64).max(1) as u32;
                         let link = |n: u32| {
                             let mut pairs = filters.clone();
@@ -112,9 +108,6 @@ pub fn EventLog() -> impl IntoView {
                             </section>
                         }
                         .into_any()
-                    }
-                }
-            })}
-        </Transition>
+        })}
     }
 }

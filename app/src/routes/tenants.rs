@@ -2,7 +2,7 @@
 //! creates a tenant with its pool and invites its first Owner.
 
 use crate::components::action_result::action_result;
-use crate::components::error_note::ErrorNote;
+use crate::components::loaded::loaded;
 use crate::functions::tenants::{list_tenants, CreateTenant};
 use bandpool_domain::format::{format_datetime, format_mbps};
 use leptos::prelude::*;
@@ -15,34 +15,28 @@ pub fn Tenants() -> impl IntoView {
     view! {
         <Title text="Tenants · Bandpool"/>
         <div class="page-head"><h1>"Tenants"</h1></div>
-        <Transition fallback=|| view! { <section class="card loading" role="status">"Loading tenants…"</section> }>
-            {move || Suspend::new(async move {
-                match tenants.await {
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    Ok(list) => view! {
-                        <section class="card">
-                            <table class="data tenants">
-                                <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th><th></th></tr></thead>
-                                <tbody>
-                                    {list.into_iter().map(|t| view! {
-                                        <tr data-tenant=t.name.clone()>
-                                            <td>{t.name.clone()}</td>
-                                            <td>{if t.owners.is_empty() { "(invited, not yet accepted)".to_string() } else { t.owners.join(", ") }}</td>
-                                            <td>{t.members}</td>
-                                            <td>{format_mbps(t.max_capacity_mbps)}</td>
-                                            <td>{t.loadmaster_limit}</td>
-                                            <td>{format_datetime(t.created_at)}</td>
-                                            <td><a href=format!("/tenants/{}/entitlement", t.id)>"Entitlement"</a></td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </section>
-                    }
-                    .into_any(),
-                }
-            })}
-        </Transition>
+        {loaded(tenants, "Loading tenants…", move |list| view! {
+                <section class="card">
+                    <table class="data tenants">
+                        <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th><th></th></tr></thead>
+                        <tbody>
+                            {list.into_iter().map(|t| view! {
+                                <tr data-tenant=t.name.clone()>
+                                    <td>{t.name.clone()}</td>
+                                    <td>{if t.owners.is_empty() { "(invited, not yet accepted)".to_string() } else { t.owners.join(", ") }}</td>
+                                    <td>{t.members}</td>
+                                    <td>{format_mbps(t.max_capacity_mbps)}</td>
+                                    <td>{t.loadmaster_limit}</td>
+                                    <td>{format_datetime(t.created_at)}</td>
+                                    <td><a href=format!("/tenants/{}/entitlement", t.id)>"Entitlement"</a></td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </section>
+            }
+            .into_any()
+        )}
         <section class="card">
             <h2>"New tenant"</h2>
             <ActionForm action=create>
