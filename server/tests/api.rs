@@ -151,6 +151,29 @@ app_test!(license_history, Seed::Demo(80), |app: TestApp| async move {
     assert_error(status, &body, 404, "not_found");
     let (status, body) = app.get_json("/api/v1/licenses/not-a-uuid/history").await;
     assert_error(status, &body, 400, "invalid_parameter");
+    // The path's ids are checked before any handler runs, each named with what it should name.
+    assert_eq!(body["parameter"], "id", "{body}");
+    assert_eq!(
+        body["reason"], "is not the id of a license (a UUID)",
+        "{body}"
+    );
+    let response = app
+        .client
+        .put(app.url(&format!(
+            "/api/v1/applications/{}/virtual-services/nope",
+            uuid::Uuid::new_v4()
+        )))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_error(status, &body, 400, "invalid_parameter");
+    assert_eq!(body["parameter"], "vs", "{body}");
+    assert_eq!(
+        body["reason"], "is not the id of a Virtual Service (a UUID)",
+        "{body}"
+    );
     let (status, body) = app.get_json("/api/v1/no/such/thing").await;
     assert_error(status, &body, 404, "not_found");
 });
