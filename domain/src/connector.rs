@@ -293,7 +293,9 @@ pub struct ConnectorView {
     #[cfg_attr(feature = "ssr", sqlx(rename = "ip_address"))]
     pub address: Option<String>,
     pub version: Option<String>,
+    /// When its agent last called, as Unix seconds UTC.
     pub last_seen_at: Option<i64>,
+    /// When it went Down, as Unix seconds UTC.
     pub down_since: Option<i64>,
     pub created_at: i64,
     /// Until when its registration token works (while it is Pending).

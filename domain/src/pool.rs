@@ -36,6 +36,7 @@ pub struct PoolSummary {
     pub loadmasters: u64,
     /// Largest section first.
     pub sections: Vec<TypeSection>,
+    /// "Last refreshed", as Unix seconds UTC (none before the first refresh).
     pub last_refreshed_at: Option<i64>,
 }
 

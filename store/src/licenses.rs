@@ -11,7 +11,6 @@ use bandpool_domain::license::{
     SortOrder, StatusCounts,
 };
 use futures::stream::BoxStream;
-use sqlx::any::AnyRow;
 use sqlx::Row;
 
 pub const LICENSE_COLUMNS: &str =
@@ -33,10 +32,6 @@ fn sort_expr(column: Column) -> &'static str {
         Column::ActivationDate => "activated_at",
         Column::RecoveryDate => "recovered_at",
     }
-}
-
-pub fn license_from_row(row: &AnyRow) -> Result<License> {
-    crate::db::row_as(row)
 }
 
 /// `%term%` for LIKE, with the term's own wildcards escaped.
@@ -196,7 +191,7 @@ pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<Lice
         let rows = db.fetch_all(&sql, values.clone()).await?;
         let got = rows.len() as u64;
         for row in &rows {
-            licenses.push(license_from_row(row)?);
+            licenses.push(crate::db::row_as(row)?);
         }
         want = want.saturating_sub(got);
         if want > 0 && i + 1 < segments.len() {
@@ -304,7 +299,7 @@ pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<Licen
     let sql = format!(
         "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
     );
-    crate::db::stream_rows(db, sql, args![tenant_id], license_from_row)
+    crate::db::stream_rows(db, sql, args![tenant_id], crate::db::row_as::<License>)
 }
 
 /// Change a license's status: the license, its history record and the day's allocation

@@ -63,7 +63,8 @@ pub struct AddOn {
     pub bill_at: Option<i64>,
 }
 
-/// What the tenant is entitled to: its subscription, add-ons, and the pool's limits.
+/// What the tenant is entitled to: its subscription, add-ons, and the pool's limits. Also the
+/// JSON an upstream licensing service answers to `GET <entitlements_url>/v1/entitlements/<Progress ID>`.
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

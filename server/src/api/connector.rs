@@ -19,6 +19,7 @@ use bandpool_domain::connector::{
     CommandBatch, Deactivation, DeactivationRequest, Heartbeat, HeartbeatResponse, RegisterRequest,
     RegisterResponse, AUTH_SCHEME,
 };
+use bandpool_domain::error::ErrorBody;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
 use bandpool_services::relay::{self, ConnectorIdentity};
@@ -182,6 +183,8 @@ pub async fn baseline_checks(Body(report): Body<CheckReport>) -> Json<CheckRepor
     responses(
         (status = 201, description = "Activated", body = Activation),
         (status = 200, description = "Held already, or a replay", body = Activation),
+        (status = 403, description = "Refused: appliance_blocked, tenant_unlicensed or tenant_expired", body = ErrorBody),
+        (status = 409, description = "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku or device_ip_exists", body = ErrorBody),
     )
 )]
 pub async fn activate(

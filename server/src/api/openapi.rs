@@ -28,7 +28,7 @@ use utoipa::{Modify, OpenApi};
     // itself, not those of parameters described inline.
     components(schemas(ErrorBody, Column, SortOrder, LicenseStatus)),
     security(("bearer" = []), ("session" = [])),
-    modifiers(&Shared)
+    modifiers(&SecuritySchemes)
 )]
 struct Base;
 
@@ -47,7 +47,7 @@ pub fn spec() -> &'static Document {
             .into_iter()
             .map(|(path, item)| (format!("{PREFIX}{path}"), item))
             .collect();
-        Shared::answers(&mut doc);
+        shared_answers(&mut doc);
         doc
     })
 }
@@ -65,10 +65,10 @@ pub async fn document() -> axum::response::Response {
     ([(header::CONTENT_TYPE, "application/json")], json.as_str()).into_response()
 }
 
-/// The parts every operation shares.
-struct Shared;
+/// Who may call: the three ways in, named by the operations' `security`.
+struct SecuritySchemes;
 
-impl Modify for Shared {
+impl Modify for SecuritySchemes {
     fn modify(&self, doc: &mut Document) {
         let components = doc.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
@@ -115,62 +115,59 @@ const ERRORS: &[(&str, &str)] = &[
 /// What the connector API answers instead, or besides.
 const CONNECTOR_ERRORS: &[(&str, &str)] = &[
     ("401", "The connector credential is unknown or revoked (code invalid_connector_credential)."),
-    ("409", "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku, device_ip_exists (403: appliance_blocked, tenant_unlicensed, tenant_expired; 400: invalid_license_type)."),
     ("422", "The idempotency key was already used by this connector for a different message of the same kind (code idempotency_key_reused; `what` names the kind). A key is scoped by connector and kind of message and names one request: the same request again is answered as the first was, another request needs a new key."),
 ];
 
-impl Shared {
-    /// Adds the error answers to every operation (keeping any the operation states itself),
-    /// the connector API's credential and refusals, and the event log's list of actions.
-    fn answers(doc: &mut Document) {
-        let connector = format!("{PREFIX}/connector/");
-        let register = format!("{PREFIX}/connector/register");
-        for (path, item) in doc.paths.paths.iter_mut() {
-            let on_connector_api = path.starts_with(&connector);
-            for operation in operations(item) {
-                let mut errors: Vec<(&str, &str)> = ERRORS.to_vec();
-                if on_connector_api {
-                    errors.retain(|(status, _)| *status != "401" && *status != "403");
-                    errors.extend_from_slice(CONNECTOR_ERRORS);
-                    if *path == register {
-                        errors.retain(|(status, _)| *status != "401");
-                        errors.push(("401", "The registration token is unknown, used or expired (code invalid_registration_token)."));
-                        operation.security = Some(Vec::new());
-                    } else {
-                        operation.security =
-                            Some(vec![utoipa::openapi::security::SecurityRequirement::new(
-                                "connector",
-                                Vec::<String>::new(),
-                            )]);
-                    }
-                }
-                if operation.operation_id.as_deref() == Some("getOpenApi") {
-                    continue;
-                }
-                for (status, description) in errors {
-                    operation
-                        .responses
-                        .responses
-                        .entry(status.to_string())
-                        .or_insert_with(|| error(description).into());
+/// Adds the error answers to every operation (keeping any the operation states itself), the
+/// connector API's credential and refusals, and the event log's list of actions.
+fn shared_answers(doc: &mut Document) {
+    let connector = format!("{PREFIX}/connector/");
+    let register = format!("{PREFIX}/connector/register");
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let on_connector_api = path.starts_with(&connector);
+        for operation in operations(item) {
+            let mut errors: Vec<(&str, &str)> = ERRORS.to_vec();
+            if on_connector_api {
+                errors.retain(|(status, _)| *status != "401" && *status != "403");
+                errors.extend_from_slice(CONNECTOR_ERRORS);
+                if *path == register {
+                    errors.retain(|(status, _)| *status != "401");
+                    errors.push(("401", "The registration token is unknown, used or expired (code invalid_registration_token)."));
+                    operation.security = Some(Vec::new());
+                } else {
+                    operation.security =
+                        Some(vec![utoipa::openapi::security::SecurityRequirement::new(
+                            "connector",
+                            Vec::<String>::new(),
+                        )]);
                 }
             }
-        }
-        let actions = serde_json::json!(bandpool_domain::events::ACTIONS);
-        for path in ["/events", "/events/export.csv"] {
-            let Some(item) = doc.paths.paths.get_mut(&format!("{PREFIX}{path}")) else {
+            if operation.operation_id.as_deref() == Some("getOpenApi") {
                 continue;
-            };
-            for operation in operations(item) {
-                for parameter in operation.parameters.iter_mut().flatten() {
-                    if parameter.name == "action" {
-                        parameter.schema = Some(
-                            ObjectBuilder::new()
-                                .schema_type(utoipa::openapi::schema::Type::String)
-                                .enum_values(actions.as_array().cloned())
-                                .into(),
-                        );
-                    }
+            }
+            for (status, description) in errors {
+                operation
+                    .responses
+                    .responses
+                    .entry(status.to_string())
+                    .or_insert_with(|| error(description).into());
+            }
+        }
+    }
+    let actions = serde_json::json!(bandpool_domain::events::ACTIONS);
+    for path in ["/events", "/events/export.csv"] {
+        let Some(item) = doc.paths.paths.get_mut(&format!("{PREFIX}{path}")) else {
+            continue;
+        };
+        for operation in operations(item) {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if parameter.name == "action" {
+                    parameter.schema = Some(
+                        ObjectBuilder::new()
+                            .schema_type(utoipa::openapi::schema::Type::String)
+                            .enum_values(actions.as_array().cloned())
+                            .into(),
+                    );
                 }
             }
         }
