@@ -151,80 +151,47 @@ impl Entitlement {
 
     /// What differs from `before`, field by field, in words the page and the event log show.
     pub fn changes_from(&self, before: &Entitlement) -> Vec<EntitlementChange> {
-        let mut changes = Vec::new();
-        let mut field = |name: &str, from: String, to: String| {
-            if from != to {
-                changes.push(EntitlementChange {
-                    field: name.to_string(),
+        // Each field as the page names and shows it, in the page's order; both sides are read
+        // the same way, so a field is compared as the person sees it.
+        type Shown = fn(&Entitlement) -> String;
+        let fields: [(&str, Shown); 15] = [
+            ("Name", |e| e.owner_name.clone()),
+            ("Progress ID", |e| e.progress_id.clone()),
+            ("Order ID", |e| e.order_id.clone()),
+            ("Plan", |e| e.plan.clone()),
+            ("Pooled licensing", |e| yes_no(e.pooled)),
+            ("Base Assets", |e| e.base_assets.to_string()),
+            ("Total Assets", |e| e.total_assets().to_string()),
+            ("Virtual Service Limit", |e| {
+                e.virtual_service_limit.to_string()
+            }),
+            ("Status", |e| e.status.label().to_string()),
+            ("Activation Date", |e| date_and_time(e.activated_at)),
+            ("Bill Date", |e| date_and_time(e.bill_at)),
+            ("Next bill date", |e| date_and_time(e.next_bill_at)),
+            ("Maximum capacity (Mb/s)", |e| {
+                e.max_capacity_mbps.to_string()
+            }),
+            ("LoadMaster limit", |e| e.loadmaster_limit.to_string()),
+            ("Add Ons", |e| {
+                e.add_ons
+                    .iter()
+                    .map(|a| format!("{} × {} ({})", a.description, a.quantity, a.status.label()))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(field, shown)| {
+                let (from, to) = (shown(before), shown(self));
+                (from != to).then(|| EntitlementChange {
+                    field: field.to_string(),
                     from,
                     to,
-                });
-            }
-        };
-        let time = |t: Option<i64>| t.map(format_datetime).unwrap_or_default();
-        field("Name", before.owner_name.clone(), self.owner_name.clone());
-        field(
-            "Progress ID",
-            before.progress_id.clone(),
-            self.progress_id.clone(),
-        );
-        field("Order ID", before.order_id.clone(), self.order_id.clone());
-        field("Plan", before.plan.clone(), self.plan.clone());
-        field(
-            "Pooled licensing",
-            yes_no(before.pooled),
-            yes_no(self.pooled),
-        );
-        field(
-            "Base Assets",
-            before.base_assets.to_string(),
-            self.base_assets.to_string(),
-        );
-        field(
-            "Total Assets",
-            before.total_assets().to_string(),
-            self.total_assets().to_string(),
-        );
-        field(
-            "Virtual Service Limit",
-            before.virtual_service_limit.to_string(),
-            self.virtual_service_limit.to_string(),
-        );
-        field(
-            "Status",
-            before.status.label().to_string(),
-            self.status.label().to_string(),
-        );
-        field(
-            "Activation Date",
-            time(before.activated_at),
-            time(self.activated_at),
-        );
-        field("Bill Date", time(before.bill_at), time(self.bill_at));
-        field(
-            "Next bill date",
-            time(before.next_bill_at),
-            time(self.next_bill_at),
-        );
-        field(
-            "Maximum capacity (Mb/s)",
-            before.max_capacity_mbps.to_string(),
-            self.max_capacity_mbps.to_string(),
-        );
-        field(
-            "LoadMaster limit",
-            before.loadmaster_limit.to_string(),
-            self.loadmaster_limit.to_string(),
-        );
-        let add_ons = |e: &Entitlement| {
-            e.add_ons
-                .iter()
-                .map(|a| format!("{} × {} ({})", a.description, a.quantity, a.status.label()))
-                .collect::<Vec<_>>()
-                .join("; ")
-        };
-        field("Add Ons", add_ons(before), add_ons(self));
-        changes
+                })
+            })
+            .collect()
     }
 }
 
@@ -359,6 +326,11 @@ impl EntitlementForm {
 
 fn yes_no(value: bool) -> String {
     if value { "Yes" } else { "No" }.to_string()
+}
+
+/// A time as the page shows it; blank when there is none.
+fn date_and_time(t: Option<i64>) -> String {
+    t.map(format_datetime).unwrap_or_default()
 }
 
 /// What changed, in one line for the event log: `Field: from → to; ...` (at most 1,000
