@@ -11,6 +11,7 @@
 //! nothing twice.
 
 use crate::license::LicenseStatus;
+use crate::names::is_plain_text;
 use serde::{Deserialize, Serialize};
 
 /// A connector credential starts with this (a registration token with `REGISTRATION_PREFIX`).
@@ -263,9 +264,7 @@ impl ReportedVirtualService {
     pub const MAX_PER_LOADMASTER: usize = 1000;
 
     pub fn is_valid(&self) -> bool {
-        let text = |s: &str, max: usize| {
-            !s.trim().is_empty() && s.chars().count() <= max && !s.chars().any(char::is_control)
-        };
+        let text = |s: &str, max: usize| !s.trim().is_empty() && is_plain_text(s, max);
         text(&self.name, 100) && text(&self.address, 64)
     }
 }

@@ -107,7 +107,7 @@ impl Entitlement {
     pub fn validate(&self) -> Result<(), crate::AppError> {
         use crate::AppError;
         let text = |name: &str, value: &str, max: usize| {
-            if value.chars().count() > max || value.chars().any(char::is_control) {
+            if !crate::names::is_plain_text(value, max) {
                 Err(AppError::invalid(
                     name,
                     format!("must be at most {max} characters of text"),
