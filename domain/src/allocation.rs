@@ -73,6 +73,18 @@ pub struct MonthPeak {
     pub level: UsageLevel,
 }
 
+impl MonthPeak {
+    /// A month's peak, its level read against the pool's capacity.
+    pub fn of(month: &str, peak_mbps: i64, peak_day: Option<&str>, capacity_mbps: i64) -> Self {
+        MonthPeak {
+            month: month.to_string(),
+            peak_mbps,
+            peak_day: peak_day.map(str::to_string),
+            level: UsageLevel::of(peak_mbps, capacity_mbps),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct MonthlyAllocation {
@@ -153,23 +165,15 @@ pub fn monthly_peaks(days: &[DayPeak], capacity: i64) -> Vec<MonthPeak> {
     let mut out: Vec<MonthPeak> = Vec::new();
     for day in days {
         let month = &day.day[..7];
+        let peak = || MonthPeak::of(month, day.peak_mbps, Some(&day.day), capacity);
         match out.last_mut() {
             Some(last) if last.month == month => {
                 if day.peak_mbps > last.peak_mbps {
-                    last.peak_mbps = day.peak_mbps;
-                    last.peak_day = Some(day.day.clone());
+                    *last = peak();
                 }
             }
-            _ => out.push(MonthPeak {
-                month: month.to_string(),
-                peak_mbps: day.peak_mbps,
-                peak_day: Some(day.day.clone()),
-                level: UsageLevel::Normal,
-            }),
+            _ => out.push(peak()),
         }
-    }
-    for month in &mut out {
-        month.level = UsageLevel::of(month.peak_mbps, capacity);
     }
     out
 }

@@ -417,23 +417,14 @@ mod tests {
 
     #[test]
     fn bars_scale_to_the_larger_of_capacity_and_peak() {
+        let months = vec![
+            MonthPeak::of("2026-01", 500, Some("2026-01-05"), 1000),
+            MonthPeak::of("2026-02", 1500, Some("2026-02-10"), 1000),
+        ];
         let data = MonthlyAllocation {
             capacity_mbps: 1000,
             has_history: true,
-            months: vec![
-                MonthPeak {
-                    month: "2026-01".into(),
-                    peak_mbps: 500,
-                    peak_day: Some("2026-01-05".into()),
-                    level: UsageLevel::Normal,
-                },
-                MonthPeak {
-                    month: "2026-02".into(),
-                    peak_mbps: 1500,
-                    peak_day: Some("2026-02-10".into()),
-                    level: UsageLevel::Over,
-                },
-            ],
+            months,
         };
         let g = monthly_bars(&data);
         assert!(g.scale_max_mbps >= 1500);

@@ -233,7 +233,7 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bandpool_domain::allocation::{MonthPeak, MonthlyAllocation, UsageLevel};
+    use bandpool_domain::allocation::{MonthPeak, MonthlyAllocation};
     use bandpool_domain::pool::{PoolSummary, TypeSection};
 
     #[test]
@@ -263,29 +263,14 @@ mod tests {
 
     #[test]
     fn bars_are_colored_by_level_and_labelled() {
+        // One month at each level: within capacity, above 80% of it, over it.
+        let months = [("2026-01", 500), ("2026-02", 900), ("2026-03", 1100)]
+            .map(|(month, peak)| MonthPeak::of(month, peak, Some(&format!("{month}-02")), 1000))
+            .to_vec();
         let data = MonthlyAllocation {
             capacity_mbps: 1000,
             has_history: true,
-            months: vec![
-                MonthPeak {
-                    month: "2026-01".into(),
-                    peak_mbps: 500,
-                    peak_day: Some("2026-01-02".into()),
-                    level: UsageLevel::Normal,
-                },
-                MonthPeak {
-                    month: "2026-02".into(),
-                    peak_mbps: 900,
-                    peak_day: Some("2026-02-02".into()),
-                    level: UsageLevel::Warning,
-                },
-                MonthPeak {
-                    month: "2026-03".into(),
-                    peak_mbps: 1100,
-                    peak_day: Some("2026-03-02".into()),
-                    level: UsageLevel::Over,
-                },
-            ],
+            months,
         };
         let svg = bars_svg(&bandpool_domain::chart::monthly_bars(&data)).unwrap();
         assert!(svg.contains("Capacity"));
