@@ -305,6 +305,17 @@ impl LicenseQueryParams {
         }
     }
 
+    /// The parameters among `(name, value)` pairs, such as a query's `to_params` (the first
+    /// pair of a name counts).
+    pub fn from_pairs<V: AsRef<str>>(pairs: &[(&str, V)]) -> Self {
+        Self::from_lookup(|name| {
+            pairs
+                .iter()
+                .find(|(key, _)| *key == name)
+                .map(|(_, value)| value.as_ref().to_string())
+        })
+    }
+
     /// Validate: every problem names the parameter and says what is expected.
     pub fn parse(&self) -> Result<LicenseQuery, AppError> {
         let blank = |v: &Option<String>| {
@@ -409,12 +420,7 @@ mod tests {
     use super::*;
 
     fn params(pairs: &[(&str, &str)]) -> LicenseQueryParams {
-        LicenseQueryParams::from_lookup(|name| {
-            pairs
-                .iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v.to_string())
-        })
+        LicenseQueryParams::from_pairs(pairs)
     }
 
     #[test]
@@ -441,14 +447,9 @@ mod tests {
         assert_eq!(q.status, Some(LicenseStatus::GracePeriod));
         assert_eq!(q.q.as_deref(), Some("lm-1"));
         assert_eq!(q.offset(), 50);
-        let again = LicenseQueryParams::from_lookup(|name| {
-            q.to_params()
-                .into_iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| v)
-        })
-        .parse()
-        .unwrap();
+        let again = LicenseQueryParams::from_pairs(&q.to_params())
+            .parse()
+            .unwrap();
         assert_eq!(again, q);
     }
 
