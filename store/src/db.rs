@@ -127,6 +127,21 @@ fn storable(values: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// `%term%` for a case-blind search, `LOWER(column) LIKE $n ESCAPE '\'`: the term lower-cased
+/// and its own wildcards escaped, so a `%` or `_` typed in a search matches only itself.
+pub fn like_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// A statement with its values bound, once they are known to be storable.
 fn statement(sql: &str, values: Vec<Value>) -> Result<AnyQuery<'_>> {
     storable(&values)?;
@@ -517,4 +532,15 @@ pub async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_terms_cannot_inject_wildcards() {
+        assert_eq!(like_pattern("LM_1%"), "%lm\\_1\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
 }

@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use sqlx::Row;
 
 use crate::args;
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{like_pattern, Db, Value, WriteTx};
 use crate::Result;
 
 /// Who did it: a user (by id, for "my events") and how the log names them.
@@ -83,19 +83,6 @@ pub async fn record(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<()> {
     Ok(())
 }
 
-fn escape_like(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('%');
-    for c in value.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
-}
-
 fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(" FROM events WHERE tenant_id = $1");
     let mut values = args![tenant_id.to_string()];
@@ -106,7 +93,7 @@ fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     if let Some(actor) = &query.actor {
         add(
             " AND LOWER(actor) LIKE ? ESCAPE '\\'",
-            Value::Text(escape_like(actor)),
+            Value::Text(like_pattern(actor)),
         );
     }
     if let Some(action) = &query.action {
@@ -115,7 +102,7 @@ fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     if let Some(target) = &query.target {
         add(
             " AND LOWER(target) LIKE ? ESCAPE '\\'",
-            Value::Text(escape_like(target)),
+            Value::Text(like_pattern(target)),
         );
     }
     if let Some(from) = query.from {
