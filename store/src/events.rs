@@ -83,6 +83,45 @@ pub async fn record(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<()> {
     Ok(())
 }
 
+/// Who changes one tenant's data, and when: what the events of one change share. The data
+/// layer's own transactions (a connector's message, a sweep, a kill, a sync) record with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub tenant_id: &'a str,
+    pub at_ms: i64,
+    pub actor: &'a Actor,
+}
+
+impl<'a> Change<'a> {
+    /// A change `actor` makes to `tenant_id`'s data at `now` (Unix seconds).
+    pub fn at(tenant_id: &'a str, now: i64, actor: &'a Actor) -> Change<'a> {
+        Change {
+            tenant_id,
+            at_ms: now * 1000,
+            actor,
+        }
+    }
+
+    /// Record one of its events, inside the transaction that makes the change.
+    pub async fn record(
+        &self,
+        tx: &mut WriteTx,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let event = NewEvent {
+            tenant_id: Some(self.tenant_id),
+            at_ms: self.at_ms,
+            actor: self.actor,
+            action,
+            target,
+            detail,
+        };
+        record(tx, event).await
+    }
+}
+
 fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     let mut sql = String::from(" FROM events WHERE tenant_id = $1");
     let mut values = args![tenant_id.to_string()];

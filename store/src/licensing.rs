@@ -9,7 +9,7 @@ use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
-use crate::events::{self, Actor, NewEvent};
+use crate::events::{Actor, Change};
 use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
 use crate::licenses::{get, set_status};
 use crate::Result;
@@ -294,21 +294,13 @@ pub async fn activate(
         status: LicenseStatus::Active,
         activated_at: now,
     };
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant),
-            at_ms: now * 1000,
-            actor: &connector.actor(),
-            action: "license_activated",
-            target: &request.device_name,
-            detail: &format!(
-                "{name} for serial {} at {}",
-                request.serial_no, request.ip_address
-            ),
-        },
-    )
-    .await?;
+    let detail = format!(
+        "{name} for serial {} at {}",
+        request.serial_no, request.ip_address
+    );
+    Change::at(tenant, now, &connector.actor())
+        .record(&mut tx, "license_activated", &request.device_name, &detail)
+        .await?;
     answered(tx, connector, request, answer, false).await
 }
 
@@ -339,14 +331,13 @@ async fn upsert_device(
     request: &ActivationRequest,
     now: i64,
 ) -> Result<String> {
-    let found = tx
-        .fetch_optional(
-            "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
-            args![connector.tenant_id.clone(), request.serial_no.clone()],
-        )
-        .await?;
-    if let Some(row) = found {
-        let id: String = row.try_get("id")?;
+    let found: Option<(String,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
+        args![&connector.tenant_id, &request.serial_no],
+    )
+    .await?;
+    if let Some((id,)) = found {
         tx.execute(
             "UPDATE devices SET name = $2, ip_address = $3, connector_id = $4 WHERE id = $1",
             args![
@@ -439,18 +430,14 @@ pub async fn deactivate(
         )
         .await?;
         remove_device(&mut tx, &connector.tenant_id, held.device_id.as_deref()).await?;
-        events::record(
-            &mut tx,
-            NewEvent {
-                tenant_id: Some(&connector.tenant_id),
-                at_ms: now * 1000,
-                actor: &connector.actor(),
-                action: "license_deactivated",
-                target: &format!("serial {}", held.serial_no),
-                detail: "the LoadMaster gave its license back; capacity returned to the pool",
-            },
-        )
-        .await?;
+        Change::at(&connector.tenant_id, now, &connector.actor())
+            .record(
+                &mut tx,
+                "license_deactivated",
+                &format!("serial {}", held.serial_no),
+                "the LoadMaster gave its license back; capacity returned to the pool",
+            )
+            .await?;
         LicenseStatus::Killed
     } else {
         held.status
@@ -687,28 +674,21 @@ pub async fn kill(
             relayed_to = Some(row.try_get::<String, _>("name")?);
         }
     }
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: now * 1000,
-            actor,
-            action: "license_killed",
-            target: before.device_name.as_deref().unwrap_or(&before.serial_no),
-            detail: &format!(
-                "{} (serial {}, {}) killed; {} Mb/s back in the pool{}",
-                before.license_name,
-                before.serial_no,
-                before.ip_address.as_deref().unwrap_or("no address"),
-                before.bandwidth_mbps,
-                relayed_to
-                    .as_deref()
-                    .map(|c| format!("; kill sent to connector {c}"))
-                    .unwrap_or_default()
-            ),
-        },
-    )
-    .await?;
+    let target = before.device_name.as_deref().unwrap_or(&before.serial_no);
+    let detail = format!(
+        "{} (serial {}, {}) killed; {} Mb/s back in the pool{}",
+        before.license_name,
+        before.serial_no,
+        before.ip_address.as_deref().unwrap_or("no address"),
+        before.bandwidth_mbps,
+        relayed_to
+            .as_deref()
+            .map(|c| format!("; kill sent to connector {c}"))
+            .unwrap_or_default()
+    );
+    Change::at(tenant_id, now, actor)
+        .record(&mut tx, "license_killed", target, &detail)
+        .await?;
     tx.commit().await?;
     Ok(KillOutcome {
         license,
