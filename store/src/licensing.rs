@@ -10,7 +10,7 @@ use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
 use crate::events::{Actor, Change};
-use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
+use crate::idempotency::{self, check_key, Claim, MessageKey, MessageKind};
 use crate::licenses::{get, set_status};
 use crate::Result;
 use bandpool_domain::activation::{
@@ -55,6 +55,13 @@ pub fn validate_activation(request: &ActivationRequest) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Check a deactivation request's fields before anything is read.
+fn validate_deactivation(request: &DeactivationRequest) -> Result<()> {
+    check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)
 }
 
 /// The license a message is about, if it is this connector's.
@@ -199,20 +206,10 @@ pub async fn activate(
 ) -> Result<(Activation, bool)> {
     validate_activation(request)?;
     let tenant = connector.tenant_id.as_str();
-    let hash = fingerprint(request)?;
+    let key = MessageKey::new(MessageKind::Activation, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant).await?;
-    let key = &request.idempotency_key;
-    if let Claim::Replay(answer) = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Activation,
-        key,
-        &hash,
-        now,
-    )
-    .await?
-    {
+    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return Ok((from_json(&answer)?, true));
     }
     let facts = activation_facts(&mut tx, tenant, request).await?;
@@ -244,7 +241,7 @@ pub async fn activate(
                 )
                 .await?;
             }
-            return answered(tx, connector, request, held.activation(), true).await;
+            return answered(tx, connector, &key, held.activation(), true).await;
         }
     };
     let LicenseTypeFacts {
@@ -301,25 +298,18 @@ pub async fn activate(
     Change::at(tenant, now, &connector.actor())
         .record(&mut tx, "license_activated", &request.device_name, &detail)
         .await?;
-    answered(tx, connector, request, answer, false).await
+    answered(tx, connector, &key, answer, false).await
 }
 
 /// Remember the activation's key with its answer, and commit: a replay gets this answer.
 async fn answered(
     mut tx: WriteTx,
     connector: &ConnectorIdentity,
-    request: &ActivationRequest,
+    key: &MessageKey<'_>,
     answer: Activation,
     again: bool,
 ) -> Result<(Activation, bool)> {
-    idempotency::answer(
-        &mut tx,
-        &connector.id,
-        MessageKind::Activation,
-        &request.idempotency_key,
-        &to_json(&answer)?,
-    )
-    .await?;
+    idempotency::answer(&mut tx, &connector.id, key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok((answer, again))
 }
@@ -395,23 +385,11 @@ pub async fn deactivate(
     request: &DeactivationRequest,
     now: i64,
 ) -> Result<Deactivation> {
-    check_key(&request.idempotency_key)?;
-    check_text("license_id", &request.license_id, 64)?;
-    check_text("serial_no", &request.serial_no, 64)?;
-    let hash = fingerprint(request)?;
+    validate_deactivation(request)?;
+    let key = MessageKey::new(MessageKind::Deactivation, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(&connector.tenant_id).await?;
-    let key = &request.idempotency_key;
-    if let Claim::Replay(answer) = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Deactivation,
-        key,
-        &hash,
-        now,
-    )
-    .await?
-    {
+    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return from_json(&answer);
     }
     let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
@@ -446,14 +424,7 @@ pub async fn deactivate(
         license_id: held.id,
         status,
     };
-    idempotency::answer(
-        &mut tx,
-        &connector.id,
-        MessageKind::Deactivation,
-        key,
-        &to_json(&answer)?,
-    )
-    .await?;
+    idempotency::answer(&mut tx, &connector.id, &key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -492,19 +463,10 @@ pub async fn record_checks(
             return Err(AppError::invalid("checked_at", "must be a Unix time"));
         }
     }
-    let hash = fingerprint(report)?;
+    let key = MessageKey::new(MessageKind::Checks, &report.idempotency_key, report)?;
     let mut tx = db.begin_write().await?;
     // Checks are answered from the licenses' current state, so only the key is kept.
-    let replayed = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Checks,
-        &report.idempotency_key,
-        &hash,
-        now,
-    )
-    .await?
-        != Claim::Fresh;
+    let replayed = idempotency::claim(&mut tx, &connector.id, &key, now).await? != Claim::Fresh;
     let mut known: HashMap<String, (String, LicenseStatus, Option<i64>)> = HashMap::new();
     let ids: Vec<&String> = {
         let mut ids: Vec<&String> = report.checks.iter().map(|c| &c.license_id).collect();
