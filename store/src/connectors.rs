@@ -63,13 +63,8 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
 }
 
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
-    crate::db::find_as(
-        db,
-        "The connector",
-        &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
-        args![tenant_id.to_string(), id.to_string()],
-    )
-    .await
+    let sql = format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2");
+    crate::db::find_as(db, "The connector", &sql, args![tenant_id, id]).await
 }
 
 /// A new connector waiting for its agent; returns its id and the registration token (shown
