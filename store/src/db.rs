@@ -359,7 +359,7 @@ where
 
 /// The first column of the one row a query answers (a count, an id), read as `T`; no row
 /// is the same error `fetch_one` gives.
-pub async fn value<T>(mut on: impl Read, sql: &str, values: Vec<Value>) -> Result<T>
+pub async fn value<T>(on: impl Read, sql: &str, values: Vec<Value>) -> Result<T>
 where
     (T,): for<'r> sqlx::FromRow<'r, AnyRow>,
 {
