@@ -2,7 +2,7 @@
 //! against one client asking for as many licenses one after another, on a pool of the same
 //! size. The appliances are the simulator's (names, serials, addresses).
 
-use crate::portal::{Engine, Portal, Setup};
+use crate::portal::{Engine, Portal, Served};
 use crate::report::{Row, Unit};
 use crate::{Result, Scale};
 use bandpool_domain::connector::{Activation, ActivationRequest};
@@ -53,19 +53,17 @@ pub async fn activate(
 
 /// A fresh tenant (room for `loadmasters`) with a registered connector: its client.
 pub async fn fresh_pool(
-    setup: &Setup,
-    portal: &Portal,
-    database_url: &str,
+    served: &Served<'_>,
     name: &str,
     loadmasters: usize,
 ) -> Result<reqwest::Client> {
-    let tenant = setup
-        .create_tenant(database_url, name, loadmasters, LICENSE_MBPS)
+    let tenant = served
+        .create_tenant(name, loadmasters, LICENSE_MBPS)
         .await?;
-    let token = setup
-        .create_connector(database_url, &tenant, &format!("{name} connector"))
+    let token = served
+        .create_connector(&tenant, &format!("{name} connector"))
         .await?;
-    portal.connector_client(&token).await
+    served.portal.connector_client(&token).await
 }
 
 /// License appliances 1..=count with `clients` racing: activations per second.
@@ -109,22 +107,10 @@ pub fn rows(engine: &Engine, scale: &Scale) -> Vec<Row> {
     .baseline("one client, one at a time")]
 }
 
-pub async fn measure(
-    setup: &Setup,
-    portal: &Portal,
-    database_url: &str,
-    scale: &Scale,
-    rows: &mut [Row],
-) -> Result<()> {
+pub async fn measure(served: &Served<'_>, scale: &Scale, rows: &mut [Row]) -> Result<()> {
+    let portal = served.portal;
     for run in 0..scale.runs {
-        let racing = fresh_pool(
-            setup,
-            portal,
-            database_url,
-            &format!("Racing {run}"),
-            scale.activations,
-        )
-        .await?;
+        let racing = fresh_pool(served, &format!("Racing {run}"), scale.activations).await?;
         let (rate, granted) = license_fleet(
             &racing,
             portal,
@@ -142,14 +128,7 @@ pub async fn measure(
             .into());
         }
         rows[0].runs.push(rate);
-        let alone = fresh_pool(
-            setup,
-            portal,
-            database_url,
-            &format!("Alone {run}"),
-            scale.activations,
-        )
-        .await?;
+        let alone = fresh_pool(served, &format!("Alone {run}"), scale.activations).await?;
         let (rate, _) =
             license_fleet(&alone, portal, &format!("alone{run}"), scale.activations, 1).await?;
         rows[0].baseline.push(rate);

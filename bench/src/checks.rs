@@ -3,7 +3,7 @@
 //! JSON parsed by the same extractor, answered without the database).
 
 use crate::activation::{fresh_pool, license_fleet, serial_no};
-use crate::portal::{Engine, Portal, Setup};
+use crate::portal::{Engine, Portal, Served};
 use crate::report::{Row, Target, Unit};
 use crate::stats::Latency;
 use crate::{Result, Scale};
@@ -123,14 +123,9 @@ pub fn rows(engine: &Engine, scale: &Scale) -> Vec<Row> {
     rows
 }
 
-pub async fn measure(
-    setup: &Setup,
-    portal: &Portal,
-    database_url: &str,
-    scale: &Scale,
-    rows: &mut [Row],
-) -> Result<()> {
-    let client = fresh_pool(setup, portal, database_url, "Checks", scale.check_licenses).await?;
+pub async fn measure(served: &Served<'_>, scale: &Scale, rows: &mut [Row]) -> Result<()> {
+    let portal = served.portal;
+    let client = fresh_pool(served, "Checks", scale.check_licenses).await?;
     let (_, granted) = license_fleet(&client, portal, "check", scale.check_licenses, 16).await?;
     // Each license with the serial it was granted to (the portal refuses another's check).
     let licenses: Vec<LicenseCheck> = granted

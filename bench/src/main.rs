@@ -17,7 +17,7 @@ mod stats;
 mod wasm;
 
 use clap::Parser;
-use portal::{Engine, Setup};
+use portal::{Engine, Served, Setup};
 use report::Row;
 use std::future::Future;
 use std::path::PathBuf;
@@ -204,15 +204,18 @@ impl Bench {
             .await;
             match started {
                 Ok((url, portal)) => {
+                    let served = Served {
+                        setup: &setup,
+                        database_url: &url,
+                        portal: &portal,
+                    };
                     self.measure(rows_e, |mut rows| async {
-                        let result =
-                            activation::measure(&setup, &portal, &url, &scale, &mut rows).await;
+                        let result = activation::measure(&served, &scale, &mut rows).await;
                         (rows, result)
                     })
                     .await;
                     self.measure(rows_a, |mut rows| async {
-                        let result =
-                            checks::measure(&setup, &portal, &url, &scale, &mut rows).await;
+                        let result = checks::measure(&served, &scale, &mut rows).await;
                         (rows, result)
                     })
                     .await;
@@ -335,24 +338,21 @@ fn machine() -> String {
     let cores = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(0);
-    let memory_gib = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines()
-                .find_map(|l| l.strip_prefix("MemTotal:"))
-                .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
-        })
+    let memory_gib = proc_field("/proc/meminfo", "MemTotal:")
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
         .map(|kb| kb / 1024.0 / 1024.0)
         .unwrap_or(0.0);
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find_map(|l| l.strip_prefix("model name"))
-                .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
-        })
+    let cpu = proc_field("/proc/cpuinfo", "model name")
+        .map(|v| v.trim_start_matches([' ', '\t', ':']).to_string())
         .unwrap_or_else(|| "unknown processor".into());
     format!("{cores} cores, {memory_gib:.0} GiB memory, {cpu}")
+}
+
+/// What follows `key` on the first line of the /proc file at `path` that starts with it.
+fn proc_field(path: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let rest = text.lines().find_map(|line| line.strip_prefix(key))?;
+    Some(rest.to_string())
 }
 
 #[tokio::main]

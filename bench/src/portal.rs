@@ -127,57 +127,6 @@ impl Setup {
         .map(drop)
     }
 
-    /// `server create-tenant`: a tenant whose pool fits `loadmasters` LoadMasters of
-    /// `mbps` each; its id.
-    pub async fn create_tenant(
-        &self,
-        database_url: &str,
-        name: &str,
-        loadmasters: usize,
-        mbps: i64,
-    ) -> Result<String> {
-        let out = self
-            .run(
-                database_url,
-                &[
-                    "create-tenant",
-                    "--name",
-                    name,
-                    "--owner-email",
-                    &format!("owner@{}.bench.test", name.to_lowercase().replace(' ', "-")),
-                    "--max-capacity-mbps",
-                    &(loadmasters as i64 * mbps).to_string(),
-                    "--loadmaster-limit",
-                    &loadmasters.to_string(),
-                ],
-            )
-            .await?;
-        out.lines()
-            .find_map(|line| line.strip_prefix("tenant ")?.split_whitespace().next())
-            .map(str::to_string)
-            .ok_or_else(|| format!("create-tenant said nothing of a tenant id: {out}").into())
-    }
-
-    /// `server create-connector`: its one-time registration token.
-    pub async fn create_connector(
-        &self,
-        database_url: &str,
-        tenant_id: &str,
-        name: &str,
-    ) -> Result<String> {
-        let out = self
-            .run(
-                database_url,
-                &["create-connector", "--name", name, "--tenant-id", tenant_id],
-            )
-            .await?;
-        let token = out.trim().to_string();
-        if token.is_empty() || token.contains(char::is_whitespace) {
-            return Err(format!("create-connector printed no token: {out}").into());
-        }
-        Ok(token)
-    }
-
     /// Serve the portal on `database_url` (migrated and seeded before), on a free port.
     pub async fn serve(&self, database_url: &str) -> Result<Portal> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?
@@ -217,6 +166,51 @@ impl Setup {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+/// A served portal and the database under it: a measurement makes its tenants in the
+/// database (with the server's own commands) and sends its requests to the portal.
+pub struct Served<'a> {
+    pub setup: &'a Setup,
+    pub database_url: &'a str,
+    pub portal: &'a Portal,
+}
+
+impl Served<'_> {
+    /// `server create-tenant`: a tenant whose pool fits `loadmasters` LoadMasters of
+    /// `mbps` each; its id.
+    pub async fn create_tenant(&self, name: &str, loadmasters: usize, mbps: i64) -> Result<String> {
+        let owner = format!("owner@{}.bench.test", name.to_lowercase().replace(' ', "-"));
+        let capacity = (loadmasters as i64 * mbps).to_string();
+        let limit = loadmasters.to_string();
+        let args = [
+            "create-tenant",
+            "--name",
+            name,
+            "--owner-email",
+            &owner,
+            "--max-capacity-mbps",
+            &capacity,
+            "--loadmaster-limit",
+            &limit,
+        ];
+        let out = self.setup.run(self.database_url, &args).await?;
+        out.lines()
+            .find_map(|line| line.strip_prefix("tenant ")?.split_whitespace().next())
+            .map(str::to_string)
+            .ok_or_else(|| format!("create-tenant said nothing of a tenant id: {out}").into())
+    }
+
+    /// `server create-connector`: its one-time registration token.
+    pub async fn create_connector(&self, tenant_id: &str, name: &str) -> Result<String> {
+        let args = ["create-connector", "--name", name, "--tenant-id", tenant_id];
+        let out = self.setup.run(self.database_url, &args).await?;
+        let token = out.trim().to_string();
+        if token.is_empty() || token.contains(char::is_whitespace) {
+            return Err(format!("create-connector printed no token: {out}").into());
+        }
+        Ok(token)
     }
 }
 

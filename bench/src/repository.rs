@@ -19,49 +19,41 @@ struct Request {
 }
 
 fn requests() -> Vec<Request> {
+    // (b), the License Repository, is held to its speed goal; (d), the charts, is not.
+    let repository = |what, path| Request {
+        id: "b",
+        what,
+        path,
+        held: true,
+    };
+    let chart = |what, path| Request {
+        id: "d",
+        what,
+        path,
+        held: false,
+    };
     vec![
-        Request {
-            id: "b",
-            what: "License Repository page, server render",
-            path: |_| "/license-repository".into(),
-            held: true,
-        },
-        Request {
-            id: "b",
-            what: "GET /api/v1/licenses, first page",
-            path: |_| "/api/v1/licenses".into(),
-            held: true,
-        },
-        Request {
-            id: "b",
-            what: "GET /api/v1/licenses, search",
-            path: |_| "/api/v1/licenses?q=lm-ams-01".into(),
-            held: true,
-        },
-        Request {
-            id: "b",
-            what: "GET /api/v1/licenses, by bandwidth",
-            path: |_| "/api/v1/licenses?sort=bandwidth&order=desc".into(),
-            held: true,
-        },
-        Request {
-            id: "b",
-            what: "GET /api/v1/licenses, last page",
-            path: |pages| format!("/api/v1/licenses?page={}", pages.max(1)),
-            held: true,
-        },
-        Request {
-            id: "d",
-            what: "monthly allocation (13 months)",
-            path: |_| "/api/v1/pool/allocation/monthly".into(),
-            held: false,
-        },
-        Request {
-            id: "d",
-            what: "daily allocation, last month",
-            path: |_| format!("/api/v1/pool/allocation/daily?month={}", last_month()),
-            held: false,
-        },
+        repository("License Repository page, server render", |_| {
+            "/license-repository".into()
+        }),
+        repository("GET /api/v1/licenses, first page", |_| {
+            "/api/v1/licenses".into()
+        }),
+        repository("GET /api/v1/licenses, search", |_| {
+            "/api/v1/licenses?q=lm-ams-01".into()
+        }),
+        repository("GET /api/v1/licenses, by bandwidth", |_| {
+            "/api/v1/licenses?sort=bandwidth&order=desc".into()
+        }),
+        repository("GET /api/v1/licenses, last page", |pages| {
+            format!("/api/v1/licenses?page={}", pages.max(1))
+        }),
+        chart("monthly allocation (13 months)", |_| {
+            "/api/v1/pool/allocation/monthly".into()
+        }),
+        chart("daily allocation, last month", |_| {
+            format!("/api/v1/pool/allocation/daily?month={}", last_month())
+        }),
     ]
 }
 

@@ -27,12 +27,9 @@ pub struct User {
 
 const USER_COLUMNS: &str = "id, email, password_hash, oidc_issuer, oidc_subject, is_operator";
 
-async fn one_user(mut on: impl Read, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
+async fn one_user(on: impl Read, clause: &str, values: Vec<Value>) -> Result<Option<User>> {
     let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {clause}");
-    on.fetch_optional(&sql, values)
-        .await?
-        .map(|row| crate::db::row_as(&row))
-        .transpose()
+    crate::db::optional_as(on, &sql, values).await
 }
 
 pub async fn user_by_id(on: impl Read, id: &str) -> Result<Option<User>> {
@@ -61,13 +58,11 @@ pub async fn ensure_user(tx: &mut WriteTx, email: &str, now: i64) -> Result<Stri
     {
         return Ok(row.try_get("id")?);
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
+    tx.insert_with_new_id(
         "INSERT INTO users (id, email, created_at) VALUES ($1, $2, $3)",
-        args![id.clone(), email, now],
+        args![email, now],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 pub async fn set_password_hash(tx: &mut WriteTx, user_id: &str, hash: &str) -> Result<()> {
@@ -128,10 +123,7 @@ pub async fn tenants_of(mut on: impl Read, user_id: &str) -> Result<Vec<TenantAc
 /// The user's role in one tenant, if a member.
 pub async fn access_to(db: &Db, user_id: &str, tenant_id: &str) -> Result<Option<TenantAccess>> {
     let sql = format!("{ACCESS_SQL} AND m.tenant_id = $2");
-    db.fetch_optional(&sql, args![user_id, tenant_id])
-        .await?
-        .map(|row| crate::db::row_as(&row))
-        .transpose()
+    crate::db::optional_as(db, &sql, args![user_id, tenant_id]).await
 }
 
 /// Add a member, or give an existing member the role.
@@ -159,7 +151,16 @@ struct EmailRole {
     role: Role,
 }
 
-async fn member_role(tx: &mut WriteTx, tenant_id: &str, user_id: &str) -> Result<(Role, String)> {
+/// A member about to change role (`to`) or leave (`to` None), with the tenant's pool locked
+/// so no other change to its members interleaves: refused when it would take the tenant's
+/// last Owner away. Returns the member's email.
+async fn keeping_an_owner(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    user_id: &str,
+    to: Option<Role>,
+) -> Result<String> {
+    tx.lock_pool(tenant_id).await?;
     let member: EmailRole = crate::db::find_as(
         &mut *tx,
         "The member",
@@ -168,17 +169,20 @@ async fn member_role(tx: &mut WriteTx, tenant_id: &str, user_id: &str) -> Result
         args![tenant_id, user_id],
     )
     .await?;
-    Ok((member.role, member.email))
+    let stops_owning = member.role == Role::Owner && to != Some(Role::Owner);
+    if stops_owning && owners(tx, tenant_id).await? <= 1 {
+        return Err(AppError::LastOwner);
+    }
+    Ok(member.email)
 }
 
 async fn owners(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
-    let row = tx
-        .fetch_one(
-            "SELECT COUNT(*) AS n FROM memberships WHERE tenant_id = $1 AND role = 'owner'",
-            args![tenant_id],
-        )
-        .await?;
-    Ok(row.try_get("n")?)
+    crate::db::value(
+        tx,
+        "SELECT COUNT(*) FROM memberships WHERE tenant_id = $1 AND role = 'owner'",
+        args![tenant_id],
+    )
+    .await
 }
 
 /// Change a member's role; the last Owner cannot be demoted. Returns the member's email.
@@ -188,11 +192,7 @@ pub async fn change_role(
     user_id: &str,
     role: Role,
 ) -> Result<String> {
-    tx.lock_pool(tenant_id).await?;
-    let (current, email) = member_role(tx, tenant_id, user_id).await?;
-    if current == Role::Owner && role != Role::Owner && owners(tx, tenant_id).await? <= 1 {
-        return Err(AppError::LastOwner);
-    }
+    let email = keeping_an_owner(tx, tenant_id, user_id, Some(role)).await?;
     tx.execute(
         "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND user_id = $3",
         args![role.as_str(), tenant_id, user_id],
@@ -208,11 +208,7 @@ pub async fn remove_member(
     user_id: &str,
     now: i64,
 ) -> Result<String> {
-    tx.lock_pool(tenant_id).await?;
-    let (current, email) = member_role(tx, tenant_id, user_id).await?;
-    if current == Role::Owner && owners(tx, tenant_id).await? <= 1 {
-        return Err(AppError::LastOwner);
-    }
+    let email = keeping_an_owner(tx, tenant_id, user_id, None).await?;
     tx.execute(
         "DELETE FROM memberships WHERE tenant_id = $1 AND user_id = $2",
         args![tenant_id, user_id],
@@ -416,13 +412,8 @@ pub async fn use_password_reset(tx: &mut WriteTx, link: &str, now: i64) -> Resul
     if claimed != 1 {
         return Err(AppError::LinkExpired);
     }
-    let row = tx
-        .fetch_one(
-            "SELECT user_id FROM password_resets WHERE token_hash = $1",
-            args![hash],
-        )
-        .await?;
-    Ok(row.try_get("user_id")?)
+    let sql = "SELECT user_id FROM password_resets WHERE token_hash = $1";
+    crate::db::value(tx, sql, args![hash]).await
 }
 
 /// An Owner's email, with the tenant it owns.
@@ -473,7 +464,7 @@ pub async fn create_tenant_with_owner(
     loadmaster_limit: i64,
     at_ms: i64,
 ) -> Result<(String, String)> {
-    use crate::events::{record, NewEvent};
+    use crate::events::Change;
     let now = at_ms.div_euclid(1000);
     let name = Name::parse("name", name)?;
     let name = name.as_str();
@@ -485,42 +476,25 @@ pub async fn create_tenant_with_owner(
         crate::tenants::create_tenant(tx, name, max_capacity_mbps, loadmaster_limit, now).await?;
     let (_, link) = invite(tx, &tenant_id, owner_email, Role::Owner, &actor.label, now).await?;
     let detail = format!("first Owner invited: {owner_email}");
-    record(
-        tx,
-        NewEvent {
-            tenant_id: Some(&tenant_id),
-            at_ms,
-            actor,
-            action: "tenant_created",
-            target: name,
-            detail: &detail,
-        },
-    )
-    .await?;
-    record(
-        tx,
-        NewEvent {
-            tenant_id: Some(&tenant_id),
-            at_ms,
-            actor,
-            action: "invitation_sent",
-            target: owner_email,
-            detail: "as Owner",
-        },
-    )
-    .await?;
+    let change = Change {
+        tenant_id: &tenant_id,
+        at_ms,
+        actor,
+    };
+    change.record(tx, "tenant_created", name, &detail).await?;
+    change
+        .record(tx, "invitation_sent", owner_email, "as Owner")
+        .await?;
     Ok((tenant_id, link))
 }
 
 /// The tenant's communication channel: the email addresses of its Owners.
-pub async fn owner_emails(mut on: impl Read, tenant_id: &str) -> Result<Vec<String>> {
-    on.fetch_all(
+pub async fn owner_emails(on: impl Read, tenant_id: &str) -> Result<Vec<String>> {
+    crate::db::column(
+        on,
         "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.tenant_id = $1 AND m.role = 'owner' ORDER BY u.email",
-        args![tenant_id.to_string()],
+        args![tenant_id],
     )
-    .await?
-    .iter()
-    .map(|row| Ok(row.try_get::<String, _>("email")?))
-    .collect()
+    .await
 }

@@ -24,22 +24,13 @@ pub async fn enqueue(
     kind: &CommandKind,
     now: i64,
 ) -> Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
     let payload = serde_json::to_string(kind).map_err(AppError::internal)?;
-    tx.execute(
+    tx.insert_with_new_id(
         "INSERT INTO connector_commands (id, tenant_id, connector_id, kind, payload, issued_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
-        args![
-            id.clone(),
-            tenant_id.to_string(),
-            connector_id.to_string(),
-            kind_key(kind).to_string(),
-            payload,
-            now
-        ],
+        args![tenant_id, connector_id, kind_key(kind), payload, now],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// A command as stored: its kind as JSON.

@@ -3,8 +3,8 @@
 //! licenses of their LoadMasters enter a 30-day grace period), Up again when they speak.
 
 use crate::args;
-use crate::db::{Db, Read, WriteTx};
-use crate::events::{self, Actor, NewEvent};
+use crate::db::{column, optional_as, value, Db, Read, WriteTx};
+use crate::events::{Actor, Change};
 use crate::licenses::{bulk_set_status, StatusMove};
 use crate::{secret, Result};
 use bandpool_domain::connector::{
@@ -12,11 +12,15 @@ use bandpool_domain::connector::{
 };
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
-use sqlx::Row;
 
 /// A LoadMaster keeps its license this long after its connector goes silent (the License Repository's grace period).
 pub const GRACE_DAYS: i64 = 30;
 const DAY: i64 = 86_400;
+
+/// How the event log names the sweeps that move licenses into and out of their grace period.
+fn health() -> Actor {
+    Actor::system("connector health")
+}
 
 /// Who a connector credential belongs to: the connector and its tenant.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -59,13 +63,8 @@ pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
 }
 
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
-    crate::db::find_as(
-        db,
-        "The connector",
-        &format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2"),
-        args![tenant_id.to_string(), id.to_string()],
-    )
-    .await
+    let sql = format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2");
+    crate::db::find_as(db, "The connector", &sql, args![tenant_id, id]).await
 }
 
 /// A new connector waiting for its agent; returns its id and the registration token (shown
@@ -133,21 +132,13 @@ pub async fn register(
     let identity = authenticate(&mut tx, &credential)
         .await?
         .ok_or_else(|| AppError::internal("a registered connector vanished"))?;
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(&identity.tenant_id),
-            at_ms: now * 1000,
-            actor: &identity.actor(),
-            action: "connector_registered",
-            target: &identity.name,
-            detail: &format!(
-                "agent {version} at {}",
-                address.unwrap_or("an unreported address")
-            ),
-        },
-    )
-    .await?;
+    let detail = format!(
+        "agent {version} at {}",
+        address.unwrap_or("an unreported address")
+    );
+    Change::at(&identity.tenant_id, now, &identity.actor())
+        .record(&mut tx, "connector_registered", &identity.name, &detail)
+        .await?;
     tx.commit().await?;
     Ok((identity, credential))
 }
@@ -158,21 +149,12 @@ const IDENTITY_SQL: &str = "SELECT id, tenant_id, name, \
      ip_address, version, last_seen_at FROM connectors";
 
 /// The connector a credential belongs to, if any.
-pub async fn authenticate(
-    mut on: impl Read,
-    credential: &str,
-) -> Result<Option<ConnectorIdentity>> {
+pub async fn authenticate(on: impl Read, credential: &str) -> Result<Option<ConnectorIdentity>> {
     if !credential.starts_with(CREDENTIAL_PREFIX) {
         return Ok(None);
     }
-    on.fetch_optional(
-        &format!("{IDENTITY_SQL} WHERE credential_hash = $1"),
-        args![secret::hash(credential)],
-    )
-    .await?
-    .as_ref()
-    .map(crate::db::row_as)
-    .transpose()
+    let sql = format!("{IDENTITY_SQL} WHERE credential_hash = $1");
+    optional_as(on, &sql, args![secret::hash(credential)]).await
 }
 
 /// What changed when a connector was heard from.
@@ -216,14 +198,13 @@ pub async fn seen(
     }
     let mut tx = db.begin_write().await?;
     tx.lock_pool(&connector.tenant_id).await?;
-    let row = tx
-        .fetch_optional(
-            "SELECT status, ip_address FROM connectors WHERE id = $1",
-            args![connector.id.clone()],
-        )
-        .await?
-        .ok_or(AppError::InvalidConnectorCredential)?;
-    let stored: StoredState = crate::db::row_as(&row)?;
+    let stored: StoredState = optional_as(
+        &mut tx,
+        "SELECT status, ip_address FROM connectors WHERE id = $1",
+        args![&connector.id],
+    )
+    .await?
+    .ok_or(AppError::InvalidConnectorCredential)?;
     let (status, old_address) = (stored.status, stored.ip_address);
     let mut seen = Seen::default();
     tx.execute(
@@ -234,6 +215,7 @@ pub async fn seen(
     )
     .await?;
     let actor = connector.actor();
+    let change = Change::at(&connector.tenant_id, now, &actor);
     if status == "down" {
         let ids = licenses_of(&mut tx, connector, LicenseStatus::GracePeriod).await?;
         let restored = bulk_set_status(
@@ -252,40 +234,29 @@ pub async fn seen(
             },
         )
         .await?;
-        events::record(
-            &mut tx,
-            NewEvent {
-                tenant_id: Some(&connector.tenant_id),
-                at_ms: now * 1000,
-                actor: &actor,
-                action: "connector_up",
-                target: &connector.name,
-                detail: &format!(
-                    "back online; {} license(s) left their grace period",
-                    restored.len()
-                ),
-            },
-        )
-        .await?;
+        let detail = format!(
+            "back online; {} license(s) left their grace period",
+            restored.len()
+        );
+        change
+            .record(&mut tx, "connector_up", &connector.name, &detail)
+            .await?;
         seen.came_back = Some(restored.len());
     }
     if let Some(address) = address {
         if old_address.as_deref() != Some(address) {
-            events::record(
-                &mut tx,
-                NewEvent {
-                    tenant_id: Some(&connector.tenant_id),
-                    at_ms: now * 1000,
-                    actor: &actor,
-                    action: "connector_address_changed",
-                    target: &connector.name,
-                    detail: &format!(
-                        "from {} to {address}; its LoadMasters follow it and keep their licenses",
-                        old_address.as_deref().unwrap_or("none")
-                    ),
-                },
-            )
-            .await?;
+            let detail = format!(
+                "from {} to {address}; its LoadMasters follow it and keep their licenses",
+                old_address.as_deref().unwrap_or("none")
+            );
+            change
+                .record(
+                    &mut tx,
+                    "connector_address_changed",
+                    &connector.name,
+                    &detail,
+                )
+                .await?;
             seen.moved = Some((old_address, address.to_string()));
         }
     }
@@ -298,18 +269,12 @@ async fn licenses_of(
     connector: &ConnectorIdentity,
     status: LicenseStatus,
 ) -> Result<Vec<String>> {
-    tx.fetch_all(
+    column(
+        tx,
         "SELECT id FROM licenses WHERE tenant_id = $1 AND connector_id = $2 AND status = $3",
-        args![
-            connector.tenant_id.clone(),
-            connector.id.clone(),
-            status.key().to_string()
-        ],
+        args![&connector.tenant_id, &connector.id, status.key()],
     )
-    .await?
-    .iter()
-    .map(|r| Ok(r.try_get::<String, _>("id")?))
-    .collect()
+    .await
 }
 
 /// A connector the silence sweep found Down.
@@ -327,24 +292,21 @@ pub struct WentDown {
 /// connector; running it twice changes nothing the second time.
 pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<WentDown>> {
     let cutoff = now - silence_secs;
-    let rows = db
-        .fetch_all(
-            "SELECT id FROM connectors WHERE status = 'up' AND registration_hash IS NULL \
-             AND credential_hash IS NOT NULL AND last_seen_at <= $1",
-            args![cutoff],
-        )
-        .await?;
+    let silent: Vec<String> = column(
+        db,
+        "SELECT id FROM connectors WHERE status = 'up' AND registration_hash IS NULL \
+         AND credential_hash IS NOT NULL AND last_seen_at <= $1",
+        args![cutoff],
+    )
+    .await?;
     let mut down = Vec::new();
-    for row in rows {
-        let id: String = row.try_get("id")?;
+    for id in silent {
         let mut tx = db.begin_write().await?;
-        let Some(found) = tx
-            .fetch_optional(&format!("{IDENTITY_SQL} WHERE id = $1"), args![id.clone()])
-            .await?
+        let sql = format!("{IDENTITY_SQL} WHERE id = $1");
+        let Some(connector) = optional_as::<ConnectorIdentity>(&mut tx, &sql, args![&id]).await?
         else {
             continue;
         };
-        let connector: ConnectorIdentity = crate::db::row_as(&found)?;
         tx.lock_pool(&connector.tenant_id).await?;
         // Heard from since the list was read: not silent after all.
         let changed = tx
@@ -375,21 +337,13 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
             },
         )
         .await?;
-        events::record(
-            &mut tx,
-            NewEvent {
-                tenant_id: Some(&connector.tenant_id),
-                at_ms: now * 1000,
-                actor: &Actor::system("connector health"),
-                action: "connector_down",
-                target: &connector.name,
-                detail: &format!(
-                    "silent for {silence_secs} s; {} license(s) entered their grace period",
-                    moved.len()
-                ),
-            },
-        )
-        .await?;
+        let detail = format!(
+            "silent for {silence_secs} s; {} license(s) entered their grace period",
+            moved.len()
+        );
+        Change::at(&connector.tenant_id, now, &health())
+            .record(&mut tx, "connector_down", &connector.name, &detail)
+            .await?;
         tx.commit().await?;
         down.push(WentDown {
             tenant_id: connector.tenant_id,
@@ -405,28 +359,24 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
 /// Licenses whose grace period has ended become Expired, and their capacity returns to the
 /// pool; one transaction per tenant. Returns (tenant, how many) for each tenant touched.
 pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
-    let tenants = db
-        .fetch_all(
-            "SELECT DISTINCT tenant_id FROM licenses WHERE status = 'grace_period' \
-             AND grace_period_end <= $1",
-            args![now],
-        )
-        .await?;
+    let tenants: Vec<String> = column(
+        db,
+        "SELECT DISTINCT tenant_id FROM licenses WHERE status = 'grace_period' \
+         AND grace_period_end <= $1",
+        args![now],
+    )
+    .await?;
     let mut expired = Vec::new();
-    for row in tenants {
-        let tenant_id: String = row.try_get("tenant_id")?;
+    for tenant_id in tenants {
         let mut tx = db.begin_write().await?;
         tx.lock_pool(&tenant_id).await?;
-        let ids = tx
-            .fetch_all(
-                "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'grace_period' \
-                 AND grace_period_end <= $2",
-                args![tenant_id.clone(), now],
-            )
-            .await?
-            .iter()
-            .map(|r| Ok(r.try_get::<String, _>("id")?))
-            .collect::<Result<Vec<String>>>()?;
+        let ids: Vec<String> = column(
+            &mut tx,
+            "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'grace_period' \
+             AND grace_period_end <= $2",
+            args![&tenant_id, now],
+        )
+        .await?;
         let moved = bulk_set_status(
             &mut tx,
             &tenant_id,
@@ -442,18 +392,11 @@ pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
         )
         .await?;
         if !moved.is_empty() {
-            events::record(
-                &mut tx,
-                NewEvent {
-                    tenant_id: Some(&tenant_id),
-                    at_ms: now * 1000,
-                    actor: &Actor::system("connector health"),
-                    action: "licenses_expired",
-                    target: &format!("{} license(s)", moved.len()),
-                    detail: "grace period ended; capacity returned to the pool",
-                },
-            )
-            .await?;
+            let target = format!("{} license(s)", moved.len());
+            let detail = "grace period ended; capacity returned to the pool";
+            Change::at(&tenant_id, now, &health())
+                .record(&mut tx, "licenses_expired", &target, detail)
+                .await?;
         }
         tx.commit().await?;
         if !moved.is_empty() {
@@ -499,12 +442,11 @@ pub async fn fleet(db: &Db) -> Result<(Vec<(String, i64)>, i64)> {
         .into_iter()
         .map(|row| (row.status, row.n))
         .collect();
-    let queued = db
-        .fetch_one(
-            "SELECT COUNT(*) AS n FROM connector_commands WHERE acked_at IS NULL",
-            vec![],
-        )
-        .await?
-        .try_get("n")?;
+    let queued = value(
+        db,
+        "SELECT COUNT(*) FROM connector_commands WHERE acked_at IS NULL",
+        vec![],
+    )
+    .await?;
     Ok((states, queued))
 }

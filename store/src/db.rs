@@ -127,6 +127,21 @@ fn storable(values: &[Value]) -> Result<()> {
     Ok(())
 }
 
+/// `%term%` for a case-blind search, `LOWER(column) LIKE $n ESCAPE '\'`: the term lower-cased
+/// and its own wildcards escaped, so a `%` or `_` typed in a search matches only itself.
+pub fn like_pattern(term: &str) -> String {
+    let mut out = String::with_capacity(term.len() + 2);
+    out.push('%');
+    for c in term.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
 /// A statement with its values bound, once they are known to be storable.
 fn statement(sql: &str, values: Vec<Value>) -> Result<AnyQuery<'_>> {
     storable(&values)?;
@@ -342,9 +357,44 @@ where
         .collect()
 }
 
+/// The first column of the one row a query answers (a count, an id), read as `T`; no row
+/// is the same error `fetch_one` gives.
+pub async fn value<T>(on: impl Read, sql: &str, values: Vec<Value>) -> Result<T>
+where
+    (T,): for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    let (value,) = optional_as::<(T,)>(on, sql, values)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?;
+    Ok(value)
+}
+
+/// The first column of every row a query finds (a list of ids, say), read as `T`.
+pub async fn column<T>(mut on: impl Read, sql: &str, values: Vec<Value>) -> Result<Vec<T>>
+where
+    (T,): for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    let rows = on.fetch_all(sql, values).await?;
+    Ok(rows_as::<(T,)>(&rows)?
+        .into_iter()
+        .map(|(value,)| value)
+        .collect())
+}
+
+/// The row a query finds, if any, read into `T`.
+pub async fn optional_as<T>(mut on: impl Read, sql: &str, values: Vec<Value>) -> Result<Option<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, AnyRow>,
+{
+    on.fetch_optional(sql, values)
+        .await?
+        .map(|row| row_as(&row))
+        .transpose()
+}
+
 /// The one row a query finds, read into `T`; no row is `not_found(what)`.
 pub async fn find_as<T>(
-    mut on: impl Read,
+    on: impl Read,
     what: &'static str,
     sql: &str,
     values: Vec<Value>,
@@ -352,11 +402,9 @@ pub async fn find_as<T>(
 where
     T: for<'r> sqlx::FromRow<'r, AnyRow>,
 {
-    let row = on
-        .fetch_optional(sql, values)
+    optional_as(on, sql, values)
         .await?
-        .ok_or_else(|| bandpool_domain::AppError::not_found(what))?;
-    row_as(&row)
+        .ok_or_else(|| AppError::not_found(what))
 }
 
 /// Where a read runs: on the pool (`&Db`) or inside a write transaction (`&mut WriteTx`),
@@ -441,6 +489,15 @@ impl WriteTx {
         Ok(query.execute(self.conn()).await?.rows_affected())
     }
 
+    /// Insert a row under a new random id, bound as `$1` ahead of `values`; returns the id.
+    pub async fn insert_with_new_id(&mut self, sql: &str, values: Vec<Value>) -> Result<String> {
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut all = vec![Value::Text(id.clone())];
+        all.extend(values);
+        self.execute(sql, all).await?;
+        Ok(id)
+    }
+
     pub async fn fetch_optional(
         &mut self,
         sql: &str,
@@ -517,4 +574,15 @@ pub async fn insert_rows(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn search_terms_cannot_inject_wildcards() {
+        assert_eq!(like_pattern("LM_1%"), "%lm\\_1\\%%");
+        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
+    }
 }

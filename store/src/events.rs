@@ -7,7 +7,7 @@ use futures::stream::BoxStream;
 use sqlx::Row;
 
 use crate::args;
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{like_pattern, Db, Value, WriteTx};
 use crate::Result;
 
 /// Who did it: a user (by id, for "my events") and how the log names them.
@@ -83,17 +83,43 @@ pub async fn record(tx: &mut WriteTx, event: NewEvent<'_>) -> Result<()> {
     Ok(())
 }
 
-fn escape_like(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('%');
-    for c in value.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
+/// Who changes one tenant's data, and when: what the events of one change share. The data
+/// layer's own transactions (a connector's message, a sweep, a kill, a sync) record with it.
+#[derive(Debug, Clone, Copy)]
+pub struct Change<'a> {
+    pub tenant_id: &'a str,
+    pub at_ms: i64,
+    pub actor: &'a Actor,
+}
+
+impl<'a> Change<'a> {
+    /// A change `actor` makes to `tenant_id`'s data at `now` (Unix seconds).
+    pub fn at(tenant_id: &'a str, now: i64, actor: &'a Actor) -> Change<'a> {
+        Change {
+            tenant_id,
+            at_ms: now * 1000,
+            actor,
         }
-        out.push(c);
     }
-    out.push('%');
-    out
+
+    /// Record one of its events, inside the transaction that makes the change.
+    pub async fn record(
+        &self,
+        tx: &mut WriteTx,
+        action: &str,
+        target: &str,
+        detail: &str,
+    ) -> Result<()> {
+        let event = NewEvent {
+            tenant_id: Some(self.tenant_id),
+            at_ms: self.at_ms,
+            actor: self.actor,
+            action,
+            target,
+            detail,
+        };
+        record(tx, event).await
+    }
 }
 
 fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
@@ -106,7 +132,7 @@ fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     if let Some(actor) = &query.actor {
         add(
             " AND LOWER(actor) LIKE ? ESCAPE '\\'",
-            Value::Text(escape_like(actor)),
+            Value::Text(like_pattern(actor)),
         );
     }
     if let Some(action) = &query.action {
@@ -115,7 +141,7 @@ fn filter(tenant_id: &str, query: &EventQuery) -> (String, Vec<Value>) {
     if let Some(target) = &query.target {
         add(
             " AND LOWER(target) LIKE ? ESCAPE '\\'",
-            Value::Text(escape_like(target)),
+            Value::Text(like_pattern(target)),
         );
     }
     if let Some(from) = query.from {

@@ -13,7 +13,7 @@
 //! its answer (on PostgreSQL two such requests used to race to the primary key).
 
 use crate::args;
-use crate::db::WriteTx;
+use crate::db::{Value, WriteTx};
 use crate::Result;
 use bandpool_domain::connector::valid_key;
 use bandpool_domain::AppError;
@@ -51,9 +51,38 @@ pub fn check_key(key: &str) -> Result<()> {
 
 /// The fingerprint of a request: SHA-256 of its canonical JSON (the fields the portal read,
 /// in their declared order), so a resent message matches whatever its whitespace.
-pub fn fingerprint<T: serde::Serialize>(request: &T) -> Result<String> {
+fn fingerprint<T: serde::Serialize>(request: &T) -> Result<String> {
     let canonical = serde_json::to_vec(request).map_err(AppError::internal)?;
     Ok(hex::encode(Sha256::digest(&canonical)))
+}
+
+/// A connector message's key as it is claimed and answered: the kind of message (its key
+/// space), the key, and the fingerprint of the request it came with (taken before the
+/// transaction begins, so no writer waits while a large report is hashed).
+#[derive(Debug, Clone)]
+pub struct MessageKey<'a> {
+    kind: MessageKind,
+    key: &'a str,
+    request_hash: String,
+}
+
+impl<'a> MessageKey<'a> {
+    pub fn new<T: serde::Serialize>(
+        kind: MessageKind,
+        key: &'a str,
+        request: &T,
+    ) -> Result<MessageKey<'a>> {
+        Ok(MessageKey {
+            kind,
+            key,
+            request_hash: fingerprint(request)?,
+        })
+    }
+
+    /// The values that name this message's row: connector, kind and key, as `$1..$3`.
+    fn row(&self, connector_id: &str) -> Vec<Value> {
+        args![connector_id, self.kind.key(), self.key]
+    }
 }
 
 /// What a claimed key says about the message.
@@ -65,30 +94,24 @@ pub enum Claim {
     Replay(String),
 }
 
-/// Claim `key` for this connector's message of `kind`, in the transaction that will act on
-/// it. Another transaction holding the same key makes this one wait for its outcome: its
-/// commit makes this a replay, its rollback leaves the key to this one.
+/// Claim the message's key for this connector, in the transaction that will act on it.
+/// Another transaction holding the same key makes this one wait for its outcome: its commit
+/// makes this a replay, its rollback leaves the key to this one.
 pub async fn claim(
     tx: &mut WriteTx,
     connector_id: &str,
-    kind: MessageKind,
-    key: &str,
-    request_hash: &str,
+    message: &MessageKey<'_>,
     now: i64,
 ) -> Result<Claim> {
+    let mut values = message.row(connector_id);
+    values.extend(args![&message.request_hash, now]);
     let inserted = tx
         .execute(
             "INSERT INTO connector_messages \
              (connector_id, kind, idempotency_key, request_hash, received_at, response) \
              VALUES ($1, $2, $3, $4, $5, '') \
              ON CONFLICT (connector_id, kind, idempotency_key) DO NOTHING",
-            args![
-                connector_id.to_string(),
-                kind.key().to_string(),
-                key.to_string(),
-                request_hash.to_string(),
-                now
-            ],
+            values,
         )
         .await?;
     if inserted == 1 {
@@ -104,18 +127,15 @@ pub async fn claim(
         .fetch_one(
             "SELECT request_hash, response FROM connector_messages \
              WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
-            args![
-                connector_id.to_string(),
-                kind.key().to_string(),
-                key.to_string()
-            ],
+            message.row(connector_id),
         )
         .await?;
     let remembered: Remembered = crate::db::row_as(&row)?;
     // Keys remembered before fingerprints were kept have none: their answer stands.
-    if !remembered.request_hash.is_empty() && remembered.request_hash != request_hash {
+    let hash = &remembered.request_hash;
+    if !hash.is_empty() && *hash != message.request_hash {
         return Err(AppError::IdempotencyKeyReused {
-            kind: kind.key().to_string(),
+            kind: message.kind.key().to_string(),
         });
     }
     Ok(Claim::Replay(remembered.response))
@@ -125,19 +145,15 @@ pub async fn claim(
 pub async fn answer(
     tx: &mut WriteTx,
     connector_id: &str,
-    kind: MessageKind,
-    key: &str,
+    message: &MessageKey<'_>,
     response: &str,
 ) -> Result<()> {
+    let mut values = message.row(connector_id);
+    values.push(response.into());
     tx.execute(
         "UPDATE connector_messages SET response = $4 \
          WHERE connector_id = $1 AND kind = $2 AND idempotency_key = $3",
-        args![
-            connector_id.to_string(),
-            kind.key().to_string(),
-            key.to_string(),
-            response.to_string()
-        ],
+        values,
     )
     .await?;
     Ok(())

@@ -4,7 +4,7 @@
 
 use crate::allocation::record_allocation;
 use crate::args;
-use crate::db::{Db, DbKind, Read, Value, WriteTx};
+use crate::db::{like_pattern, Db, DbKind, Read, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::{
     Column, HistoryEntry, License, LicenseHistory, LicensePage, LicenseQuery, LicenseStatus,
@@ -32,19 +32,6 @@ fn sort_expr(column: Column) -> &'static str {
         Column::ActivationDate => "activated_at",
         Column::RecoveryDate => "recovered_at",
     }
-}
-
-/// `%term%` for LIKE, with the term's own wildcards escaped.
-fn like_pattern(term: &str) -> String {
-    let mut out = String::from("%");
-    for c in term.to_lowercase().chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// The WHERE clause and its values for a query's filter and search.
@@ -458,15 +445,4 @@ pub async fn bulk_set_status(
         record_allocation(tx, tenant_id, now).await?;
     }
     Ok(moved)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::like_pattern;
-
-    #[test]
-    fn search_terms_cannot_inject_wildcards() {
-        assert_eq!(like_pattern("LM_1%"), "%lm\\_1\\%%");
-        assert_eq!(like_pattern("a\\b"), "%a\\\\b%");
-    }
 }

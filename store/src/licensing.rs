@@ -9,8 +9,8 @@ use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Value, WriteTx};
-use crate::events::{self, Actor, NewEvent};
-use crate::idempotency::{self, check_key, fingerprint, Claim, MessageKind};
+use crate::events::{Actor, Change};
+use crate::idempotency::{self, check_key, Claim, MessageKey, MessageKind};
 use crate::licenses::{get, set_status};
 use crate::Result;
 use bandpool_domain::activation::{
@@ -55,6 +55,13 @@ pub fn validate_activation(request: &ActivationRequest) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Check a deactivation request's fields before anything is read.
+fn validate_deactivation(request: &DeactivationRequest) -> Result<()> {
+    check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)
 }
 
 /// The license a message is about, if it is this connector's.
@@ -199,20 +206,10 @@ pub async fn activate(
 ) -> Result<(Activation, bool)> {
     validate_activation(request)?;
     let tenant = connector.tenant_id.as_str();
-    let hash = fingerprint(request)?;
+    let key = MessageKey::new(MessageKind::Activation, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant).await?;
-    let key = &request.idempotency_key;
-    if let Claim::Replay(answer) = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Activation,
-        key,
-        &hash,
-        now,
-    )
-    .await?
-    {
+    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return Ok((from_json(&answer)?, true));
     }
     let facts = activation_facts(&mut tx, tenant, request).await?;
@@ -244,7 +241,7 @@ pub async fn activate(
                 )
                 .await?;
             }
-            return answered(tx, connector, request, held.activation(), true).await;
+            return answered(tx, connector, &key, held.activation(), true).await;
         }
     };
     let LicenseTypeFacts {
@@ -294,40 +291,25 @@ pub async fn activate(
         status: LicenseStatus::Active,
         activated_at: now,
     };
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant),
-            at_ms: now * 1000,
-            actor: &connector.actor(),
-            action: "license_activated",
-            target: &request.device_name,
-            detail: &format!(
-                "{name} for serial {} at {}",
-                request.serial_no, request.ip_address
-            ),
-        },
-    )
-    .await?;
-    answered(tx, connector, request, answer, false).await
+    let detail = format!(
+        "{name} for serial {} at {}",
+        request.serial_no, request.ip_address
+    );
+    Change::at(tenant, now, &connector.actor())
+        .record(&mut tx, "license_activated", &request.device_name, &detail)
+        .await?;
+    answered(tx, connector, &key, answer, false).await
 }
 
 /// Remember the activation's key with its answer, and commit: a replay gets this answer.
 async fn answered(
     mut tx: WriteTx,
     connector: &ConnectorIdentity,
-    request: &ActivationRequest,
+    key: &MessageKey<'_>,
     answer: Activation,
     again: bool,
 ) -> Result<(Activation, bool)> {
-    idempotency::answer(
-        &mut tx,
-        &connector.id,
-        MessageKind::Activation,
-        &request.idempotency_key,
-        &to_json(&answer)?,
-    )
-    .await?;
+    idempotency::answer(&mut tx, &connector.id, key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok((answer, again))
 }
@@ -339,14 +321,13 @@ async fn upsert_device(
     request: &ActivationRequest,
     now: i64,
 ) -> Result<String> {
-    let found = tx
-        .fetch_optional(
-            "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
-            args![connector.tenant_id.clone(), request.serial_no.clone()],
-        )
-        .await?;
-    if let Some(row) = found {
-        let id: String = row.try_get("id")?;
+    let found: Option<(String,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
+        args![&connector.tenant_id, &request.serial_no],
+    )
+    .await?;
+    if let Some((id,)) = found {
         tx.execute(
             "UPDATE devices SET name = $2, ip_address = $3, connector_id = $4 WHERE id = $1",
             args![
@@ -404,23 +385,11 @@ pub async fn deactivate(
     request: &DeactivationRequest,
     now: i64,
 ) -> Result<Deactivation> {
-    check_key(&request.idempotency_key)?;
-    check_text("license_id", &request.license_id, 64)?;
-    check_text("serial_no", &request.serial_no, 64)?;
-    let hash = fingerprint(request)?;
+    validate_deactivation(request)?;
+    let key = MessageKey::new(MessageKind::Deactivation, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(&connector.tenant_id).await?;
-    let key = &request.idempotency_key;
-    if let Claim::Replay(answer) = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Deactivation,
-        key,
-        &hash,
-        now,
-    )
-    .await?
-    {
+    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return from_json(&answer);
     }
     let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
@@ -439,18 +408,14 @@ pub async fn deactivate(
         )
         .await?;
         remove_device(&mut tx, &connector.tenant_id, held.device_id.as_deref()).await?;
-        events::record(
-            &mut tx,
-            NewEvent {
-                tenant_id: Some(&connector.tenant_id),
-                at_ms: now * 1000,
-                actor: &connector.actor(),
-                action: "license_deactivated",
-                target: &format!("serial {}", held.serial_no),
-                detail: "the LoadMaster gave its license back; capacity returned to the pool",
-            },
-        )
-        .await?;
+        Change::at(&connector.tenant_id, now, &connector.actor())
+            .record(
+                &mut tx,
+                "license_deactivated",
+                &format!("serial {}", held.serial_no),
+                "the LoadMaster gave its license back; capacity returned to the pool",
+            )
+            .await?;
         LicenseStatus::Killed
     } else {
         held.status
@@ -459,14 +424,7 @@ pub async fn deactivate(
         license_id: held.id,
         status,
     };
-    idempotency::answer(
-        &mut tx,
-        &connector.id,
-        MessageKind::Deactivation,
-        key,
-        &to_json(&answer)?,
-    )
-    .await?;
+    idempotency::answer(&mut tx, &connector.id, &key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -505,19 +463,10 @@ pub async fn record_checks(
             return Err(AppError::invalid("checked_at", "must be a Unix time"));
         }
     }
-    let hash = fingerprint(report)?;
+    let key = MessageKey::new(MessageKind::Checks, &report.idempotency_key, report)?;
     let mut tx = db.begin_write().await?;
     // Checks are answered from the licenses' current state, so only the key is kept.
-    let replayed = idempotency::claim(
-        &mut tx,
-        &connector.id,
-        MessageKind::Checks,
-        &report.idempotency_key,
-        &hash,
-        now,
-    )
-    .await?
-        != Claim::Fresh;
+    let replayed = idempotency::claim(&mut tx, &connector.id, &key, now).await? != Claim::Fresh;
     let mut known: HashMap<String, (String, LicenseStatus, Option<i64>)> = HashMap::new();
     let ids: Vec<&String> = {
         let mut ids: Vec<&String> = report.checks.iter().map(|c| &c.license_id).collect();
@@ -687,28 +636,21 @@ pub async fn kill(
             relayed_to = Some(row.try_get::<String, _>("name")?);
         }
     }
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: now * 1000,
-            actor,
-            action: "license_killed",
-            target: before.device_name.as_deref().unwrap_or(&before.serial_no),
-            detail: &format!(
-                "{} (serial {}, {}) killed; {} Mb/s back in the pool{}",
-                before.license_name,
-                before.serial_no,
-                before.ip_address.as_deref().unwrap_or("no address"),
-                before.bandwidth_mbps,
-                relayed_to
-                    .as_deref()
-                    .map(|c| format!("; kill sent to connector {c}"))
-                    .unwrap_or_default()
-            ),
-        },
-    )
-    .await?;
+    let target = before.device_name.as_deref().unwrap_or(&before.serial_no);
+    let detail = format!(
+        "{} (serial {}, {}) killed; {} Mb/s back in the pool{}",
+        before.license_name,
+        before.serial_no,
+        before.ip_address.as_deref().unwrap_or("no address"),
+        before.bandwidth_mbps,
+        relayed_to
+            .as_deref()
+            .map(|c| format!("; kill sent to connector {c}"))
+            .unwrap_or_default()
+    );
+    Change::at(tenant_id, now, actor)
+        .record(&mut tx, "license_killed", target, &detail)
+        .await?;
     tx.commit().await?;
     Ok(KillOutcome {
         license,

@@ -207,14 +207,12 @@ pub async fn enqueue_webhook(
     payload: &str,
     now: i64,
 ) -> Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
+    tx.insert_with_new_id(
         "INSERT INTO webhook_deliveries (id, tenant_id, event, url, payload, created_at, status, attempts, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        args![id.clone(), tenant_id.to_string(), event.to_string(), url.to_string(), payload.to_string(), now],
+        args![tenant_id, event, url, payload, now],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// A delivery to attempt, with what signing needs.
@@ -302,14 +300,13 @@ pub(crate) async fn claim(db: &Db, table: &str, id: &str, due_at: i64, now: i64)
     Ok(won > 0)
 }
 
+/// How a send went, for an outbox message (a webhook delivery, an email): delivered, or the
+/// error that kept it from its recipient.
+pub type SendOutcome = Result<(), String>;
+
 /// Record a webhook delivery's outcome: delivered, or the error with the next try (or
 /// failed).
-pub async fn record_attempt(
-    db: &Db,
-    id: &str,
-    outcome: std::result::Result<(), String>,
-    now: i64,
-) -> Result<()> {
+pub async fn record_attempt(db: &Db, id: &str, outcome: SendOutcome, now: i64) -> Result<()> {
     record_outcome(db, "webhook_deliveries", id, outcome, now).await
 }
 
@@ -319,7 +316,7 @@ pub(crate) async fn record_outcome(
     db: &Db,
     table: &str,
     id: &str,
-    outcome: std::result::Result<(), String>,
+    outcome: SendOutcome,
     now: i64,
 ) -> Result<()> {
     let table = outbox(table);

@@ -5,6 +5,7 @@ use bandpool_domain::billing::EmailDelivery;
 
 use crate::args;
 use crate::db::{Db, WriteTx};
+use crate::notifications::SendOutcome;
 use crate::Result;
 
 /// A message to queue.
@@ -19,14 +20,12 @@ pub struct NewEmail<'a> {
 
 /// Queue a message in the change's transaction: it is sent only if the change commits.
 pub async fn queue(tx: &mut WriteTx, email: &NewEmail<'_>, now: i64) -> Result<String> {
-    let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
+    tx.insert_with_new_id(
         "INSERT INTO email_outbox (id, tenant_id, recipient, subject, body, created_at, status, attempts, next_attempt_at) \
          VALUES ($1, $2, $3, $4, $5, $6, 'pending', 0, $6)",
-        args![id.clone(), email.tenant_id.map(str::to_string), email.to.to_string(), email.subject.to_string(), email.body.to_string(), now],
+        args![email.tenant_id, email.to, email.subject, email.body, now],
     )
-    .await?;
-    Ok(id)
+    .await
 }
 
 /// A queued message to send now.
@@ -72,12 +71,7 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
 
 /// Record a send's outcome: delivered (the body is cleared), or the error with the next try,
 /// or failed after the last (the body is cleared then too).
-pub async fn record_attempt(
-    db: &Db,
-    id: &str,
-    outcome: std::result::Result<(), String>,
-    now: i64,
-) -> Result<()> {
+pub async fn record_attempt(db: &Db, id: &str, outcome: SendOutcome, now: i64) -> Result<()> {
     crate::notifications::record_outcome(db, "email_outbox", id, outcome, now).await?;
     db.execute(
         "UPDATE email_outbox SET body = '' WHERE id = $1 AND status <> 'pending'",

@@ -55,13 +55,12 @@ pub async fn insert_new(
 
 /// A live session's data and expiry.
 pub async fn load(db: &Db, id: &str, now: i64) -> Result<Option<(String, i64)>> {
-    db.fetch_optional(
+    crate::db::optional_as(
+        db,
         "SELECT data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
         args![id, now],
     )
-    .await?
-    .map(|row| crate::db::row_as(&row))
-    .transpose()
+    .await
 }
 
 pub async fn delete(db: &Db, id: &str) -> Result<()> {

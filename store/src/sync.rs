@@ -8,7 +8,7 @@ use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, WriteTx};
-use crate::events::{self, Actor, NewEvent};
+use crate::events::{Actor, Change};
 use crate::Result;
 use bandpool_domain::connector::{
     ApplianceLicense, ApplianceState, CommandKind, Drift, DriftKind, SyncRun,
@@ -75,18 +75,11 @@ pub async fn start(
         )
         .await?;
     }
-    events::record(
-        &mut tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: now * 1000,
-            actor,
-            action: "licenses_sync_started",
-            target: &format!("{} connector(s)", connectors.len()),
-            detail: "asked every connected connector for its LoadMasters",
-        },
-    )
-    .await?;
+    let asked = format!("{} connector(s)", connectors.len());
+    let detail = "asked every connected connector for its LoadMasters";
+    Change::at(tenant_id, now, actor)
+        .record(&mut tx, "licenses_sync_started", &asked, detail)
+        .await?;
     if connectors.is_empty() {
         finish(&mut tx, tenant_id, &run_id, now).await?;
     }
@@ -130,13 +123,12 @@ pub async fn record_answer(
         ],
     )
     .await?;
-    let waiting: i64 = tx
-        .fetch_one(
-            "SELECT COUNT(*) AS n FROM sync_run_connectors WHERE run_id = $1 AND answered_at IS NULL",
-            args![run_id.to_string()],
-        )
-        .await?
-        .try_get("n")?;
+    let waiting: i64 = crate::db::value(
+        &mut *tx,
+        "SELECT COUNT(*) FROM sync_run_connectors WHERE run_id = $1 AND answered_at IS NULL",
+        args![run_id],
+    )
+    .await?;
     if waiting == 0 {
         finish(tx, &connector.tenant_id, run_id, now).await?;
     }
@@ -357,26 +349,19 @@ async fn finish(tx: &mut WriteTx, tenant_id: &str, run_id: &str, now: i64) -> Re
         args![tenant_id.to_string(), now],
     )
     .await?;
-    events::record(
-        tx,
-        NewEvent {
-            tenant_id: Some(tenant_id),
-            at_ms: now * 1000,
-            actor: &Actor::system("license sync"),
-            action: "licenses_synced",
-            target: &format!("{} connector(s)", answers.len()),
-            detail: &format!(
-                "{} difference(s) found{}",
-                drift.len(),
-                if silent.is_empty() {
-                    String::new()
-                } else {
-                    format!("; no answer in time from {}", silent.join(", "))
-                }
-            ),
-        },
-    )
-    .await?;
+    let detail = format!(
+        "{} difference(s) found{}",
+        drift.len(),
+        if silent.is_empty() {
+            String::new()
+        } else {
+            format!("; no answer in time from {}", silent.join(", "))
+        }
+    );
+    let asked = format!("{} connector(s)", answers.len());
+    Change::at(tenant_id, now, &Actor::system("license sync"))
+        .record(tx, "licenses_synced", &asked, &detail)
+        .await?;
     Ok(())
 }
 

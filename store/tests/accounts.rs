@@ -19,45 +19,29 @@ async fn tenant_with_owner(db: &Db) -> (String, String) {
     (tenant, owner)
 }
 
+/// What a token's secret grants at `now`, if anything.
+async fn granted(db: &Db, secret: &str, now: i64) -> Option<tokens::TokenGrant> {
+    tokens::authenticate(db, secret, now).await.unwrap()
+}
+
 db_test!(
     a_sweep_lease_has_one_holder_until_it_runs_out,
     |db: Db| async move {
-        assert!(leases::try_acquire(&db, "sweep", "a", 1_000, 60)
-            .await
-            .unwrap());
-        assert!(
-            !leases::try_acquire(&db, "sweep", "b", 1_010, 60)
+        // Who asks for which lease when, whether they hold it then, and why.
+        for (name, holder, now, held, why) in [
+            ("sweep", "a", 1_000, true, "free: a takes it"),
+            ("sweep", "b", 1_010, false, "held by a"),
+            ("sweep", "a", 1_050, true, "a renews"),
+            ("sweep", "b", 1_100, false, "renewed until 1110"),
+            ("sweep", "b", 1_110, true, "run out: b takes it"),
+            ("sweep", "a", 1_120, false, "held by b"),
+            ("other", "a", 1_120, true, "leases are per name"),
+        ] {
+            let got = leases::try_acquire(&db, name, holder, now, 60)
                 .await
-                .unwrap(),
-            "held by a"
-        );
-        assert!(
-            leases::try_acquire(&db, "sweep", "a", 1_050, 60)
-                .await
-                .unwrap(),
-            "a renews"
-        );
-        assert!(
-            !leases::try_acquire(&db, "sweep", "b", 1_100, 60)
-                .await
-                .unwrap(),
-            "renewed until 1110"
-        );
-        assert!(
-            leases::try_acquire(&db, "sweep", "b", 1_110, 60)
-                .await
-                .unwrap(),
-            "run out: b takes it"
-        );
-        assert!(!leases::try_acquire(&db, "sweep", "a", 1_120, 60)
-            .await
-            .unwrap());
-        assert!(
-            leases::try_acquire(&db, "other", "a", 1_120, 60)
-                .await
-                .unwrap(),
-            "leases are per name"
-        );
+                .unwrap();
+            assert_eq!(got, held, "{why}");
+        }
     }
 );
 
@@ -162,37 +146,19 @@ db_test!(
         .await
         .unwrap();
         tx.commit().await.unwrap();
-        let grant = tokens::authenticate(&db, &made.secret, 10)
-            .await
-            .unwrap()
-            .unwrap();
+        let grant = granted(&db, &made.secret, 10).await.unwrap();
         assert_eq!((grant.role, grant.scope), (Role::Admin, Scope::ReadWrite));
         let mut tx = db.begin_write().await.unwrap();
         accounts::change_role(&mut tx, &tenant, &admin, Role::Reviewer)
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        let grant = tokens::authenticate(&db, &made.secret, 10)
-            .await
-            .unwrap()
-            .unwrap();
+        let grant = granted(&db, &made.secret, 10).await.unwrap();
         assert_eq!(grant.role, Role::Reviewer, "demoted creator, demoted token");
+        assert!(granted(&db, &made.secret, 1_000).await.is_none(), "expired");
+        assert!(granted(&db, "bp_nope", 10).await.is_none());
         assert!(
-            tokens::authenticate(&db, &made.secret, 1_000)
-                .await
-                .unwrap()
-                .is_none(),
-            "expired"
-        );
-        assert!(tokens::authenticate(&db, "bp_nope", 10)
-            .await
-            .unwrap()
-            .is_none());
-        assert!(
-            tokens::authenticate(&db, "connector_secret", 10)
-                .await
-                .unwrap()
-                .is_none(),
+            granted(&db, "connector_secret", 10).await.is_none(),
             "only bp_ tokens"
         );
         let _ = owner;

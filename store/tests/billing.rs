@@ -6,14 +6,16 @@
 //! crossings told once, and the webhook outbox's retries.
 
 use bandpool_domain::billing::{
-    EntitlementSourceKind, LimitKind, SubscriptionStatus, VIRTUAL_SERVICE_LIMIT,
+    Entitlement, EntitlementChange, EntitlementSourceKind, EntitlementSync, LimitKind,
+    SubscriptionStatus, VIRTUAL_SERVICE_LIMIT,
 };
 use bandpool_domain::connector::{
     ActivationRequest, ApplianceLicense, ApplianceState, CommandAck, CommandKind,
     ReportedVirtualService,
 };
 use bandpool_domain::AppError;
-use bandpool_store::db::Value;
+use bandpool_store::args;
+use bandpool_store::db::{self, Value};
 use bandpool_store::events::Actor;
 use bandpool_store::{
     billing, commands, connectors, db_test, licenses, licensing, notifications, sync, tenants, Db,
@@ -48,16 +50,20 @@ async fn tenant(db: &Db, capacity: i64, limit: i64) -> String {
     id
 }
 
-async fn connector(db: &Db, tenant_id: &str) -> connectors::ConnectorIdentity {
+/// A tenant with a registered connector.
+async fn tenant_with_connector(
+    db: &Db,
+    capacity: i64,
+    limit: i64,
+) -> (String, connectors::ConnectorIdentity) {
+    let t = tenant(db, capacity, limit).await;
     let mut tx = db.begin_write().await.unwrap();
-    let (_, token) = connectors::create(&mut tx, tenant_id, "dc", NOW)
+    let (_, token) = connectors::create(&mut tx, &t, "dc", NOW).await.unwrap();
+    tx.commit().await.unwrap();
+    let (c, _) = connectors::register(db, &token, "test", None, NOW)
         .await
         .unwrap();
-    tx.commit().await.unwrap();
-    connectors::register(db, &token, "test", None, NOW)
-        .await
-        .unwrap()
-        .0
+    (t, c)
 }
 
 fn activation(i: usize) -> ActivationRequest {
@@ -69,6 +75,72 @@ fn activation(i: usize) -> ActivationRequest {
         sku: "VLM-SPLA".into(),
         license_type_id: "vlm-2000".into(),
     }
+}
+
+/// Licenses LoadMasters 0..n through the connector; returns their license ids.
+async fn activate_all(db: &Db, c: &connectors::ConnectorIdentity, n: usize) -> Vec<String> {
+    let mut ids = vec![];
+    for i in 0..n {
+        let (a, _) = licensing::activate(db, c, &activation(i), NOW)
+            .await
+            .unwrap();
+        ids.push(a.license_id);
+    }
+    ids
+}
+
+/// Applies an entitlement in a transaction of its own; what changed.
+async fn apply(db: &Db, t: &str, e: &Entitlement) -> Vec<EntitlementChange> {
+    let mut tx = db.begin_write().await.unwrap();
+    let changes = billing::apply_entitlement(&mut tx, t, e, NOW)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    changes
+}
+
+/// Starts (or joins) an upstream Sync entitlements run at `now`; the run and whether it is new.
+async fn start_sync(db: &Db, t: &str, now: i64) -> (EntitlementSync, bool) {
+    let mut tx = db.begin_write().await.unwrap();
+    let started = billing::start_sync(&mut tx, t, EntitlementSourceKind::Upstream, now, 60)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    started
+}
+
+/// Saves the notification channels in a transaction of their own; the new webhook secret.
+async fn set_channels(
+    db: &Db,
+    t: &str,
+    recipients: &[String],
+    webhook_url: Option<&str>,
+    rotate_secret: bool,
+    now: i64,
+) -> Option<String> {
+    let mut tx = db.begin_write().await.unwrap();
+    let secret = notifications::set_channels(
+        &mut tx,
+        t,
+        recipients,
+        webhook_url,
+        rotate_secret,
+        false,
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    secret
+}
+
+/// The refusal of a read or change of what is not there (or not the tenant's).
+#[track_caller]
+fn assert_not_found<T: std::fmt::Debug>(result: Result<T, AppError>) {
+    assert!(
+        matches!(result, Err(AppError::NotFound { .. })),
+        "expected not found, got {result:?}"
+    );
 }
 
 fn services(ip: &str, n: usize) -> Vec<ReportedVirtualService> {
@@ -119,13 +191,7 @@ async fn licensed_with_services(
     n: usize,
     per_device: usize,
 ) -> Vec<String> {
-    let mut ids = vec![];
-    for i in 0..n {
-        let (a, _) = licensing::activate(db, c, &activation(i), NOW)
-            .await
-            .unwrap();
-        ids.push(a.license_id);
-    }
+    let ids = activate_all(db, c, n).await;
     sync::start(db, t, &Actor::system("test"), NOW + 1, 30)
         .await
         .unwrap();
@@ -147,13 +213,8 @@ async fn licensed_with_services(
 db_test!(
     an_entitlement_applies_with_what_changed_and_never_kills_licenses,
     |db: Db| async move {
-        let t = tenant(&db, 10_000, 10).await;
-        let c = connector(&db, &t).await;
-        for i in 0..3 {
-            licensing::activate(&db, &c, &activation(i), NOW)
-                .await
-                .unwrap();
-        }
+        let (t, c) = tenant_with_connector(&db, 10_000, 10).await;
+        activate_all(&db, &c, 3).await;
         let mut e = billing::entitlement(&db, &t).await.unwrap();
         assert_eq!(e.plan, "LoadMaster 360 Pooled");
         assert!(e.pooled);
@@ -168,11 +229,7 @@ db_test!(
             activated_at: Some(NOW),
             bill_at: None,
         });
-        let mut tx = db.begin_write().await.unwrap();
-        let changes = billing::apply_entitlement(&mut tx, &t, &e, NOW)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let changes = apply(&db, &t, &e).await;
         let fields: Vec<&str> = changes.iter().map(|c| c.field.as_str()).collect();
         assert_eq!(
             fields,
@@ -193,12 +250,7 @@ db_test!(
         let active = licenses::list(&db, &t, &Default::default()).await.unwrap();
         assert_eq!(active.status_counts.active, 3, "no license was killed");
         // Applying the same again changes nothing; a bad one changes nothing either.
-        let mut tx = db.begin_write().await.unwrap();
-        assert!(billing::apply_entitlement(&mut tx, &t, &e, NOW)
-            .await
-            .unwrap()
-            .is_empty());
-        tx.commit().await.unwrap();
+        assert!(apply(&db, &t, &e).await.is_empty());
         let mut bad = e.clone();
         bad.loadmaster_limit = -1;
         let mut tx = db.begin_write().await.unwrap();
@@ -215,18 +267,9 @@ db_test!(
     sync_runs_start_once_finish_once_and_go_stale,
     |db: Db| async move {
         let t = tenant(&db, 1_000, 5).await;
-        let mut tx = db.begin_write().await.unwrap();
-        let (run, new) = billing::start_sync(&mut tx, &t, EntitlementSourceKind::Upstream, NOW, 60)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let (run, new) = start_sync(&db, &t, NOW).await;
         assert!(new);
-        let mut tx = db.begin_write().await.unwrap();
-        let (again, new) =
-            billing::start_sync(&mut tx, &t, EntitlementSourceKind::Upstream, NOW + 5, 60)
-                .await
-                .unwrap();
-        tx.commit().await.unwrap();
+        let (again, new) = start_sync(&db, &t, NOW + 5).await;
         assert!(!new);
         assert_eq!(again.id, run.id);
         // Finished once; a second finish changes nothing.
@@ -251,18 +294,8 @@ db_test!(
             .unwrap();
         assert_eq!(overview.last_refreshed_at, Some(NOW + 6));
         // A run left running past its time (its instance stopped) fails when the next starts.
-        let mut tx = db.begin_write().await.unwrap();
-        let (stuck, _) =
-            billing::start_sync(&mut tx, &t, EntitlementSourceKind::Upstream, NOW + 10, 60)
-                .await
-                .unwrap();
-        tx.commit().await.unwrap();
-        let mut tx = db.begin_write().await.unwrap();
-        let (next, new) =
-            billing::start_sync(&mut tx, &t, EntitlementSourceKind::Upstream, NOW + 100, 60)
-                .await
-                .unwrap();
-        tx.commit().await.unwrap();
+        let (stuck, _) = start_sync(&db, &t, NOW + 10).await;
+        let (next, new) = start_sync(&db, &t, NOW + 100).await;
         assert!(new);
         assert_ne!(next.id, stuck.id);
         let stuck = billing::sync(&db, &t, &stuck.id).await.unwrap();
@@ -273,18 +306,14 @@ db_test!(
         );
         // Another tenant cannot read this tenant's run.
         let other = tenant(&db, 1_000, 5).await;
-        assert!(matches!(
-            billing::sync(&db, &other, &next.id).await,
-            Err(AppError::NotFound { .. })
-        ));
+        assert_not_found(billing::sync(&db, &other, &next.id).await);
     }
 );
 
 db_test!(
     virtual_services_come_from_sync_and_applications_hold_fifteen,
     |db: Db| async move {
-        let t = tenant(&db, 100_000, 50).await;
-        let c = connector(&db, &t).await;
+        let (t, c) = tenant_with_connector(&db, 100_000, 50).await;
         let ids = licensed_with_services(&db, &t, &c, 2, 10).await;
         let all = billing::virtual_services(&db, &t, 1000).await.unwrap();
         assert_eq!(all.len(), 20);
@@ -386,10 +415,9 @@ db_test!(
         // Unmap and delete.
         let mut tx = db.begin_write().await.unwrap();
         // Asked of the wrong application, nothing moves; of its own, it leaves.
-        assert!(matches!(
+        assert_not_found(
             billing::unmap_virtual_service(&mut tx, &t, Some("another"), &left[0].id).await,
-            Err(AppError::NotFound { .. })
-        ));
+        );
         let from = billing::unmap_virtual_service(&mut tx, &t, Some(&app), &left[0].id)
             .await
             .unwrap();
@@ -406,31 +434,20 @@ db_test!(
             .unwrap()
             .is_empty());
         let mut tx = db.begin_write().await.unwrap();
-        assert!(matches!(
+        assert_not_found(
             billing::delete_application(&mut tx, &stranger, &page.applications[0].id).await,
-            Err(AppError::NotFound { .. })
-        ));
+        );
     }
 );
 
 db_test!(
     without_pooled_licensing_loadmasters_count_and_an_ha_pair_once,
     |db: Db| async move {
-        let t = tenant(&db, 100_000, 50).await;
-        let c = connector(&db, &t).await;
-        for i in 0..3 {
-            licensing::activate(&db, &c, &activation(i), NOW)
-                .await
-                .unwrap();
-        }
-        let devices = db
-            .fetch_all(
-                "SELECT id FROM devices WHERE tenant_id = $1 ORDER BY name",
-                vec![Value::Text(t.clone())],
-            )
-            .await
-            .unwrap();
-        let id = |k: usize| sqlx::Row::try_get::<String, _>(&devices[k], "id").unwrap();
+        let (t, c) = tenant_with_connector(&db, 100_000, 50).await;
+        activate_all(&db, &c, 3).await;
+        let sql = "SELECT id FROM devices WHERE tenant_id = $1 ORDER BY name";
+        let devices: Vec<String> = db::column(&db, sql, args![&t]).await.unwrap();
+        let id = |k: usize| devices[k].clone();
         // lm-0 and lm-1 are an HA pair; lm-2 is lm-0's GEO partner (a separate asset).
         for (a, ha, geo) in [
             (0, Some(1), Some(2)),
@@ -451,10 +468,8 @@ db_test!(
         let mut e = billing::entitlement(&db, &t).await.unwrap();
         e.pooled = false;
         e.base_assets = 3;
+        apply(&db, &t, &e).await;
         let mut tx = db.begin_write().await.unwrap();
-        billing::apply_entitlement(&mut tx, &t, &e, NOW)
-            .await
-            .unwrap();
         billing::create_application(&mut tx, &t, "Web", &[], NOW)
             .await
             .unwrap();
@@ -516,46 +531,13 @@ db_test!(
     webhook_deliveries_back_off_then_give_up,
     |db: Db| async move {
         let t = tenant(&db, 1_000, 5).await;
-        let mut tx = db.begin_write().await.unwrap();
         let recipients = notifications::parse_recipients("ops@acme.test").unwrap();
-        let secret = notifications::set_channels(
-            &mut tx,
-            &t,
-            &recipients,
-            Some("https://hooks.acme.test/x"),
-            false,
-            false,
-            NOW,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        let hook = Some("https://hooks.acme.test/x");
+        let secret = set_channels(&db, &t, &recipients, hook, false, NOW).await;
         assert!(secret.is_some());
         // Saving the same URL keeps the secret; rotating makes a new one.
-        let mut tx = db.begin_write().await.unwrap();
-        let same = notifications::set_channels(
-            &mut tx,
-            &t,
-            &recipients,
-            Some("https://hooks.acme.test/x"),
-            false,
-            false,
-            NOW,
-        )
-        .await
-        .unwrap();
-        let rotated = notifications::set_channels(
-            &mut tx,
-            &t,
-            &recipients,
-            Some("https://hooks.acme.test/x"),
-            true,
-            false,
-            NOW,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        let same = set_channels(&db, &t, &recipients, hook, false, NOW).await;
+        let rotated = set_channels(&db, &t, &recipients, hook, true, NOW).await;
         assert_eq!(same, None);
         assert!(rotated.is_some() && rotated != secret);
         let targets = notifications::targets(&db, &t).await.unwrap();
@@ -588,19 +570,8 @@ db_test!(
             .is_empty());
         // A message queued for an address the webhook has since left is not signed for it.
         let moved = queue_webhook(&db, &t, now).await;
-        let mut tx = db.begin_write().await.unwrap();
-        notifications::set_channels(
-            &mut tx,
-            &t,
-            &recipients,
-            Some("https://elsewhere.acme.test/y"),
-            false,
-            false,
-            now,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        let elsewhere = Some("https://elsewhere.acme.test/y");
+        set_channels(&db, &t, &recipients, elsewhere, false, now).await;
         let due = notifications::due_webhooks(&db, now, 10).await.unwrap();
         assert_eq!(
             (due.len(), due[0].id.as_str(), due[0].secret.as_deref()),
@@ -612,11 +583,7 @@ db_test!(
             .unwrap()
             .is_empty());
         // Turning the webhook off forgets its secret.
-        let mut tx = db.begin_write().await.unwrap();
-        notifications::set_channels(&mut tx, &t, &[], None, false, false, NOW)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        set_channels(&db, &t, &[], None, false, NOW).await;
         assert_eq!(
             notifications::targets(&db, &t).await.unwrap(),
             Default::default()
@@ -634,8 +601,7 @@ db_test!(
     an_expired_or_suspended_subscription_licenses_no_loadmaster,
     |db: Db| async move {
         use bandpool_domain::error::Refusal;
-        let t = tenant(&db, 10_000, 10).await;
-        let c = connector(&db, &t).await;
+        let (t, c) = tenant_with_connector(&db, 10_000, 10).await;
         for (status, refusal) in [
             (SubscriptionStatus::Expired, Some(Refusal::TenantExpired)),
             (
@@ -646,11 +612,7 @@ db_test!(
         ] {
             let mut e = billing::entitlement(&db, &t).await.unwrap();
             e.status = status;
-            let mut tx = db.begin_write().await.unwrap();
-            billing::apply_entitlement(&mut tx, &t, &e, NOW)
-                .await
-                .unwrap();
-            tx.commit().await.unwrap();
+            apply(&db, &t, &e).await;
             let answer = licensing::activate(&db, &c, &activation(1), NOW).await;
             match refusal {
                 Some(expected) => assert!(

@@ -4,14 +4,15 @@
 //! expiry and coming back, Kill License, the device inventory, and Sync reconciliation.
 
 use bandpool_domain::connector::{
-    ActivationRequest, ApplianceLicense, ApplianceState, CheckReport, CommandAck, CommandKind,
-    DeactivationRequest, DriftKind, LicenseCheck,
+    Activation, ActivationRequest, ApplianceLicense, ApplianceState, CheckReport, CommandAck,
+    CommandKind, DeactivationRequest, DriftKind, LicenseCheck,
 };
 use bandpool_domain::error::Refusal;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
+use bandpool_store::args;
 use bandpool_store::connectors::{self, ConnectorIdentity};
-use bandpool_store::db::Value;
+use bandpool_store::db::{self, Value};
 use bandpool_store::events::Actor;
 use bandpool_store::{commands, db_test, devices, licenses, licensing, pool, sync, tenants, Db};
 
@@ -45,6 +46,14 @@ async fn connector(db: &Db, tenant_id: &str, name: &str) -> ConnectorIdentity {
     identity
 }
 
+/// The tenant Acme, with room for `capacity` Mb/s and `limit` LoadMasters, and its
+/// registered connector dc-east.
+async fn acme(db: &Db, capacity: i64, limit: i64) -> (String, ConnectorIdentity) {
+    let t = tenant(db, "Acme", capacity, limit).await;
+    let c = connector(db, &t, "dc-east").await;
+    (t, c)
+}
+
 fn request(i: usize, license_type: &str) -> ActivationRequest {
     ActivationRequest {
         idempotency_key: format!("activation-{i}-{}", uuid::Uuid::new_v4()),
@@ -61,6 +70,19 @@ fn refusal(result: Result<impl std::fmt::Debug, AppError>) -> Refusal {
         Err(AppError::Refused { refusal, .. }) => refusal,
         other => panic!("expected a refusal, got {other:?}"),
     }
+}
+
+/// Licenses appliance `i` through the connector (it must be granted).
+async fn licensed(db: &Db, c: &ConnectorIdentity, i: usize, license_type: &str) -> Activation {
+    let (granted, _) = licensing::activate(db, c, &request(i, license_type), NOW)
+        .await
+        .unwrap();
+    granted
+}
+
+/// Why the connector's activation request is refused (it must be).
+async fn refused(db: &Db, c: &ConnectorIdentity, request: &ActivationRequest) -> Refusal {
+    refusal(licensing::activate(db, c, request, NOW).await)
 }
 
 db_test!(a_registration_token_works_once, |db: Db| async move {
@@ -98,62 +120,45 @@ db_test!(a_registration_token_works_once, |db: Db| async move {
 db_test!(
     activation_refusals_carry_the_error_tables_codes,
     |db: Db| async move {
-        let t = tenant(&db, "Acme", 1_000, 2).await;
-        let c = connector(&db, &t, "dc-east").await;
-        let ok = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
+        let (t, c) = acme(&db, 1_000, 2).await;
+        let (ok, replayed) = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
             .await
             .unwrap();
-        assert_eq!(ok.0.status, LicenseStatus::Active);
-        assert!(!ok.1);
+        assert_eq!(ok.status, LicenseStatus::Active);
+        assert!(!replayed);
 
         let mut bad_type = request(2, "vlm-999");
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
+            refused(&db, &c, &bad_type).await,
             Refusal::InvalidLicenseType
         );
         bad_type.license_type_id = "vlm-200".into();
         bad_type.sku = "VLM-OTHER".into();
-        assert_eq!(
-            refusal(licensing::activate(&db, &c, &bad_type, NOW).await),
-            Refusal::NoLicenseForSku
-        );
+        assert_eq!(refused(&db, &c, &bad_type).await, Refusal::NoLicenseForSku);
         let mut same_ip = request(3, "vlm-200");
         same_ip.ip_address = request(1, "vlm-200").ip_address;
+        assert_eq!(refused(&db, &c, &same_ip).await, Refusal::DeviceIpExists);
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &same_ip, NOW).await),
-            Refusal::DeviceIpExists
-        );
-        assert_eq!(
-            refusal(licensing::activate(&db, &c, &request(4, "vlm-2000"), NOW).await),
+            refused(&db, &c, &request(4, "vlm-2000")).await,
             Refusal::PoolCapacityExceeded
         );
-        licensing::activate(&db, &c, &request(5, "vlm-200"), NOW)
-            .await
-            .unwrap();
+        licensed(&db, &c, 5, "vlm-200").await;
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &request(6, "vlm-200"), NOW).await),
+            refused(&db, &c, &request(6, "vlm-200")).await,
             Refusal::InstanceLimitReached
         );
 
         // Expired and unlicensed tenants.
-        db.execute(
-            "UPDATE pools SET expires_at = $2 WHERE tenant_id = $1",
-            vec![Value::Text(t.clone()), Value::Int(NOW - 1)],
-        )
-        .await
-        .unwrap();
+        let expire = "UPDATE pools SET expires_at = $2 WHERE tenant_id = $1";
+        db.execute(expire, args![&t, NOW - 1]).await.unwrap();
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &request(9, "vlm-200"), NOW).await),
+            refused(&db, &c, &request(9, "vlm-200")).await,
             Refusal::TenantExpired
         );
-        db.execute(
-            "DELETE FROM pools WHERE tenant_id = $1",
-            vec![Value::Text(t.clone())],
-        )
-        .await
-        .unwrap();
+        let unlicense = "DELETE FROM pools WHERE tenant_id = $1";
+        db.execute(unlicense, args![&t]).await.unwrap();
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &request(10, "vlm-200"), NOW).await),
+            refused(&db, &c, &request(10, "vlm-200")).await,
             Refusal::TenantUnlicensed
         );
     }
@@ -162,12 +167,8 @@ db_test!(
 db_test!(
     a_blocked_loadmaster_cannot_take_a_license,
     |db: Db| async move {
-        let t = tenant(&db, "Acme", 10_000, 10).await;
-        let c = connector(&db, &t, "dc-east").await;
-        let granted = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
-            .await
-            .unwrap()
-            .0;
+        let (t, c) = acme(&db, 10_000, 10).await;
+        let granted = licensed(&db, &c, 1, "vlm-200").await;
         let device = devices::list(&db, &t, 10, 0).await.unwrap().remove(0);
         // A pooled LoadMaster cannot leave the inventory before its license is killed.
         let mut tx = db.begin_write().await.unwrap();
@@ -201,7 +202,7 @@ db_test!(
     .unwrap();
         tx.commit().await.unwrap();
         assert_eq!(
-            refusal(licensing::activate(&db, &c, &request(2, "vlm-200"), NOW).await),
+            refused(&db, &c, &request(2, "vlm-200")).await,
             Refusal::ApplianceBlocked
         );
     }
@@ -237,8 +238,7 @@ db_test!(
     racing_activations_never_exceed_the_capacity,
     |db: Db| async move {
         // 1,000 Mb/s: exactly five VLM-200 fit, however many ask at once.
-        let t = tenant(&db, "Acme", 1_000, 1_000).await;
-        let c = connector(&db, &t, "dc-east").await;
+        let (t, c) = acme(&db, 1_000, 1_000).await;
         let results = race(&db, &c, 40, "vlm-200").await;
         let granted = results.iter().filter(|r| r.is_ok()).count();
         assert_eq!(granted, 5);
@@ -255,8 +255,7 @@ db_test!(
 db_test!(
     racing_activations_never_exceed_the_loadmaster_limit,
     |db: Db| async move {
-        let t = tenant(&db, "Acme", 1_000_000, 3).await;
-        let c = connector(&db, &t, "dc-east").await;
+        let (t, c) = acme(&db, 1_000_000, 3).await;
         let results = race(&db, &c, 30, "vlm-200").await;
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 3);
         assert!(results
@@ -270,8 +269,7 @@ db_test!(
 db_test!(
     replayed_messages_change_nothing_twice,
     |db: Db| async move {
-        let t = tenant(&db, "Acme", 10_000, 10).await;
-        let c = connector(&db, &t, "dc-east").await;
+        let (t, c) = acme(&db, 10_000, 10).await;
         let req = request(1, "vlm-500");
         let (first, _) = licensing::activate(&db, &c, &req, NOW).await.unwrap();
         let (again, replayed) = licensing::activate(&db, &c, &req, NOW + 5).await.unwrap();
@@ -381,11 +379,8 @@ db_test!(
 );
 
 db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
-    let t = tenant(&db, "Acme", 10_000, 10).await;
-    let c = connector(&db, &t, "dc-east").await;
-    let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-2000"), NOW)
-        .await
-        .unwrap();
+    let (t, c) = acme(&db, 10_000, 10).await;
+    let a = licensed(&db, &c, 1, "vlm-2000").await;
     let silence = DAY;
     // Not silent long enough yet.
     assert!(connectors::sweep_silent(&db, NOW + silence - 1, silence)
@@ -448,18 +443,8 @@ db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
             LicenseStatus::Expired
         ]
     );
-    let events = db
-        .fetch_all(
-            "SELECT action FROM events WHERE tenant_id = $1 ORDER BY at_ms",
-            vec![Value::Text(t.clone())],
-        )
-        .await
-        .unwrap();
-    use sqlx::Row;
-    let actions: Vec<String> = events
-        .iter()
-        .map(|r| r.try_get("action").unwrap())
-        .collect();
+    let sql = "SELECT action FROM events WHERE tenant_id = $1 ORDER BY at_ms";
+    let actions: Vec<String> = db::column(&db, sql, args![&t]).await.unwrap();
     for expected in ["connector_down", "connector_up", "licenses_expired"] {
         assert!(
             actions.iter().any(|a| a == expected),
@@ -471,11 +456,8 @@ db_test!(silence_grace_expiry_and_coming_back, |db: Db| async move {
 db_test!(
     kill_recovers_the_license_and_queues_the_kill,
     |db: Db| async move {
-        let t = tenant(&db, "Acme", 10_000, 10).await;
-        let c = connector(&db, &t, "dc-east").await;
-        let (a, _) = licensing::activate(&db, &c, &request(1, "vlm-5000"), NOW)
-            .await
-            .unwrap();
+        let (t, c) = acme(&db, 10_000, 10).await;
+        let a = licensed(&db, &c, 1, "vlm-5000").await;
         let actor = Actor::system("test");
         let outcome = licensing::kill(&db, &t, &a.license_id, &actor, NOW + 60)
             .await
@@ -504,28 +486,12 @@ db_test!(
         assert_eq!(commands::pending(&db, &t, &c.id).await.unwrap().len(), 1);
         // Acknowledged once; a second acknowledgement changes nothing.
         let mut tx = db.begin_write().await.unwrap();
-        assert!(commands::ack(
-            &mut tx,
-            &t,
-            &c.id,
-            &queued[0].id,
-            &CommandAck::Done,
-            NOW + 62
-        )
-        .await
-        .unwrap()
-        .is_some());
-        assert!(commands::ack(
-            &mut tx,
-            &t,
-            &c.id,
-            &queued[0].id,
-            &CommandAck::Done,
-            NOW + 63
-        )
-        .await
-        .unwrap()
-        .is_none());
+        for (at, first) in [(NOW + 62, true), (NOW + 63, false)] {
+            let acked = commands::ack(&mut tx, &t, &c.id, &queued[0].id, &CommandAck::Done, at)
+                .await
+                .unwrap();
+            assert_eq!(acked.is_some(), first, "acknowledged at {at}");
+        }
         tx.commit().await.unwrap();
         assert!(commands::pending(&db, &t, &c.id).await.unwrap().is_empty());
 
@@ -566,18 +532,11 @@ db_test!(
 );
 
 db_test!(sync_records_each_kind_of_drift, |db: Db| async move {
-    let t = tenant(&db, "Acme", 100_000, 100).await;
-    let c = connector(&db, &t, "dc-east").await;
+    let (t, c) = acme(&db, 100_000, 100).await;
     let silent = connector(&db, &t, "dc-west").await;
-    let (killed, _) = licensing::activate(&db, &c, &request(1, "vlm-200"), NOW)
-        .await
-        .unwrap();
-    let (active, _) = licensing::activate(&db, &c, &request(2, "vlm-200"), NOW)
-        .await
-        .unwrap();
-    let (missing, _) = licensing::activate(&db, &c, &request(3, "vlm-200"), NOW)
-        .await
-        .unwrap();
+    let killed = licensed(&db, &c, 1, "vlm-200").await;
+    let active = licensed(&db, &c, 2, "vlm-200").await;
+    let missing = licensed(&db, &c, 3, "vlm-200").await;
     licensing::kill(&db, &t, &killed.license_id, &Actor::system("test"), NOW)
         .await
         .unwrap();
@@ -681,8 +640,7 @@ db_test!(
     |db: Db| async move {
         // One connector's reports over the same licenses, sent at once (a retry racing the
         // next batch): PostgreSQL once answered some with a deadlock (HTTP 500).
-        let t = tenant(&db, "Acme", 1_000_000, 100).await;
-        let c = connector(&db, &t, "dc-east").await;
+        let (t, c) = acme(&db, 1_000_000, 100).await;
         let mut checks = Vec::new();
         for i in 0..40 {
             let req = request(i, "vlm-500");

@@ -3,7 +3,7 @@
 
 use bandpool_domain::allocation::UsageLevel;
 use bandpool_domain::license::{
-    Column, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder,
+    Column, LicensePage, LicenseQuery, LicenseQueryParams, LicenseStatus, SortOrder,
 };
 use bandpool_domain::AppError;
 use bandpool_store::seed::{seed_demo, SeedOptions};
@@ -17,6 +17,11 @@ fn now() -> DateTime<Utc> {
 
 async fn seeded(db: &Db, n: usize) -> String {
     bandpool_store::testing::seed_demo(db, n).await
+}
+
+/// One page of the tenant's License overview, for these query parameters.
+async fn page(db: &Db, t: &str, pairs: &[(&str, &str)]) -> LicensePage {
+    licenses::list(db, t, &query(pairs)).await.unwrap()
 }
 
 fn query(pairs: &[(&str, &str)]) -> LicenseQuery {
@@ -104,40 +109,31 @@ db_test!(
         assert_eq!(names, sorted, "sorted by device name");
 
         // Killed licenses have no device name: they sort last, whichever the order.
-        let last = licenses::list(&db, &t, &query(&[("page", "30")]))
-            .await
-            .unwrap();
+        let last = page(&db, &t, &[("page", "30")]).await;
         assert!(last.licenses.iter().all(|l| l.device_name.is_none()));
-        let last_desc = licenses::list(&db, &t, &query(&[("page", "30"), ("order", "desc")]))
-            .await
-            .unwrap();
+        let last_desc = page(&db, &t, &[("page", "30"), ("order", "desc")]).await;
         assert!(last_desc.licenses.iter().all(|l| l.device_name.is_none()));
 
         // Pages never overlap.
         let mut seen = std::collections::HashSet::new();
-        for page in 1..=6 {
-            let p = licenses::list(
+        for number in 1..=6 {
+            let p = page(
                 &db,
                 &t,
-                &query(&[("page", &page.to_string()), ("per_page", "50")]),
+                &[("page", &number.to_string()), ("per_page", "50")],
             )
-            .await
-            .unwrap();
+            .await;
             for l in p.licenses {
                 assert!(seen.insert(l.id), "license on two pages");
             }
         }
         assert_eq!(seen.len(), 300);
 
-        let by_bw = licenses::list(&db, &t, &query(&[("sort", "bandwidth"), ("order", "desc")]))
-            .await
-            .unwrap();
+        let by_bw = page(&db, &t, &[("sort", "bandwidth"), ("order", "desc")]).await;
         assert_eq!(by_bw.licenses[0].bandwidth_mbps, 10_000);
         assert_eq!(query(&[("sort", "bandwidth")]).sort, Column::Bandwidth);
 
-        let ams = licenses::list(&db, &t, &query(&[("q", "LM-AMS"), ("per_page", "500")]))
-            .await
-            .unwrap();
+        let ams = page(&db, &t, &[("q", "LM-AMS"), ("per_page", "500")]).await;
         assert!(ams.total > 0);
         assert!(ams.licenses.iter().all(|l| l
             .device_name
@@ -145,23 +141,13 @@ db_test!(
             .unwrap()
             .starts_with("lm-ams")));
 
-        let none = licenses::list(&db, &t, &query(&[("q", "no such device")]))
-            .await
-            .unwrap();
+        let none = page(&db, &t, &[("q", "no such device")]).await;
         assert_eq!(none.total, 0);
         assert_eq!(none.pages, 1);
-        let wildcard = licenses::list(&db, &t, &query(&[("q", "%")]))
-            .await
-            .unwrap();
+        let wildcard = page(&db, &t, &[("q", "%")]).await;
         assert_eq!(wildcard.total, 0, "a % in the search is a literal");
 
-        let killed = licenses::list(
-            &db,
-            &t,
-            &query(&[("status", "killed"), ("per_page", "500")]),
-        )
-        .await
-        .unwrap();
+        let killed = page(&db, &t, &[("status", "killed"), ("per_page", "500")]).await;
         assert_eq!(killed.total, killed.status_counts.killed);
         assert!(killed
             .licenses
@@ -175,13 +161,7 @@ db_test!(
     history_and_status_changes_are_written_together,
     |db: Db| async move {
         let t = seeded(&db, 120).await;
-        let all = licenses::list(
-            &db,
-            &t,
-            &query(&[("status", "active"), ("per_page", "500")]),
-        )
-        .await
-        .unwrap();
+        let all = page(&db, &t, &[("status", "active"), ("per_page", "500")]).await;
         let mut with_history = 0;
         let mut without = 0;
         for l in &all.licenses {

@@ -47,24 +47,15 @@ pub async fn applications(
     if page == 0 || page > 1_000_000 {
         return Err(AppError::invalid("page", "must be from 1 to 1000000"));
     }
-    let total: i64 = db
-        .fetch_one(
-            "SELECT COUNT(*) AS n FROM applications WHERE tenant_id = $1",
-            tenant(tenant_id),
-        )
-        .await?
-        .try_get("n")?;
-    let quota = vs_limit(db, tenant_id).await?;
+    let total: i64 = crate::db::value(
+        db,
+        "SELECT COUNT(*) FROM applications WHERE tenant_id = $1",
+        tenant(tenant_id),
+    )
+    .await?;
     let offset = u64::from(page - 1) * u64::from(per_page);
-    let applications: Vec<ApplicationUsage> = db
-        .fetch_all_as::<ApplicationRow>(
-            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id LIMIT {per_page} OFFSET {offset}"),
-            tenant(tenant_id),
-        )
-        .await?
-        .into_iter()
-        .map(|row| row.usage(quota))
-        .collect();
+    let page_of = format!(" LIMIT {per_page} OFFSET {offset}");
+    let applications = usage_by_name(db, tenant_id, &page_of).await?;
     Ok(ApplicationPage {
         applications,
         total: total as u64,
@@ -75,12 +66,16 @@ pub async fn applications(
 
 /// Every application (the CSV's Assets section).
 pub async fn all_applications(db: &Db, tenant_id: &str) -> Result<Vec<ApplicationUsage>> {
+    usage_by_name(db, tenant_id, "").await
+}
+
+/// The tenant's applications by name with their usage; `limit` is a page's LIMIT and OFFSET,
+/// or nothing for all of them.
+async fn usage_by_name(db: &Db, tenant_id: &str, limit: &str) -> Result<Vec<ApplicationUsage>> {
     let quota = vs_limit(db, tenant_id).await?;
+    let sql = format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id{limit}");
     Ok(db
-        .fetch_all_as::<ApplicationRow>(
-            &format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id"),
-            tenant(tenant_id),
-        )
+        .fetch_all_as::<ApplicationRow>(&sql, tenant(tenant_id))
         .await?
         .into_iter()
         .map(|row| row.usage(quota))
@@ -133,12 +128,12 @@ pub async fn create_application(
             "another application has this name",
         ));
     }
-    let id = uuid::Uuid::new_v4().to_string();
-    tx.execute(
-        "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
-        args![id.clone(), tenant_id.to_string(), name, now],
-    )
-    .await?;
+    let id = tx
+        .insert_with_new_id(
+            "INSERT INTO applications (id, tenant_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            args![tenant_id, name, now],
+        )
+        .await?;
     for vs in virtual_service_ids {
         map_in(tx, tenant_id, &id, vs).await?;
     }
@@ -261,13 +256,13 @@ pub async fn unmap_virtual_service(
 /// Delete an application; its Virtual Services become unmapped. Returns its name.
 pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> Result<String> {
     tx.lock_pool(tenant_id).await?;
-    let row = tx
-        .fetch_optional(
-            "SELECT name FROM applications WHERE tenant_id = $1 AND id = $2",
-            args![tenant_id.to_string(), id.to_string()],
-        )
-        .await?
-        .ok_or_else(|| AppError::not_found("The application"))?;
+    let (name,): (String,) = crate::db::find_as(
+        &mut *tx,
+        "The application",
+        "SELECT name FROM applications WHERE tenant_id = $1 AND id = $2",
+        args![tenant_id, id],
+    )
+    .await?;
     tx.execute(
         "UPDATE virtual_services SET application_id = NULL WHERE tenant_id = $1 AND application_id = $2",
         args![tenant_id.to_string(), id.to_string()],
@@ -278,7 +273,7 @@ pub async fn delete_application(tx: &mut WriteTx, tenant_id: &str, id: &str) -> 
         args![tenant_id.to_string(), id.to_string()],
     )
     .await?;
-    Ok(row.try_get("name")?)
+    Ok(name)
 }
 
 /// An unmapped Virtual Service with its LoadMaster's name.
