@@ -21,8 +21,7 @@ app_test!(
     pool_and_allocation,
     Seed::Demo(200),
     |app: TestApp| async move {
-        let (status, pool) = app.get_json("/api/v1/pool").await;
-        assert_eq!(status, 200, "{pool}");
+        let pool = app.get_json_ok("/api/v1/pool").await;
         let allocated = pool["allocated_mbps"].as_i64().unwrap();
         let capacity = pool["max_capacity_mbps"].as_i64().unwrap();
         assert_eq!(
@@ -38,17 +37,15 @@ app_test!(
         assert_eq!(sum, allocated);
         assert!(pool["last_refreshed_at"].as_i64().is_some());
 
-        let (status, monthly) = app.get_json("/api/v1/pool/allocation/monthly").await;
-        assert_eq!(status, 200);
+        let monthly = app.get_json_ok("/api/v1/pool/allocation/monthly").await;
         let months = monthly["months"].as_array().unwrap();
         assert_eq!(months.len(), 12);
         assert_eq!(months[11]["month"], "2026-11");
         assert_eq!(months.iter().filter(|m| m["level"] == "over").count(), 1);
 
-        let (status, daily) = app
-            .get_json("/api/v1/pool/allocation/daily?month=2026-10")
+        let daily = app
+            .get_json_ok("/api/v1/pool/allocation/daily?month=2026-10")
             .await;
-        assert_eq!(status, 200);
         assert_eq!(daily["days"].as_array().unwrap().len(), 31);
 
         let (status, body) = app.get_json("/api/v1/pool/allocation/daily").await;
@@ -68,8 +65,7 @@ app_test!(
     licenses_page_filter_search_sort,
     Seed::Demo(200),
     |app: TestApp| async move {
-        let (status, page) = app.get_json("/api/v1/licenses").await;
-        assert_eq!(status, 200, "{page}");
+        let page = app.get_json_ok("/api/v1/licenses").await;
         assert_eq!(page["licenses"].as_array().unwrap().len(), 10);
         assert_eq!(page["total"], 200);
         assert_eq!(page["pages"], 20);
@@ -131,10 +127,9 @@ app_test!(license_history, Seed::Demo(80), |app: TestApp| async move {
     let mut saw_more_than_one = false;
     for license in page["licenses"].as_array().unwrap() {
         let id = license["id"].as_str().unwrap();
-        let (status, history) = app
-            .get_json(&format!("/api/v1/licenses/{id}/history"))
+        let history = app
+            .get_json_ok(&format!("/api/v1/licenses/{id}/history"))
             .await;
-        assert_eq!(status, 200);
         assert_eq!(history["license"]["id"], id);
         let entries = history["entries"].as_array().unwrap();
         assert!(!entries.is_empty());
@@ -157,17 +152,11 @@ app_test!(license_history, Seed::Demo(80), |app: TestApp| async move {
         body["reason"], "is not the id of a license (a UUID)",
         "{body}"
     );
-    let response = app
-        .client
-        .put(app.url(&format!(
-            "/api/v1/applications/{}/virtual-services/nope",
-            uuid::Uuid::new_v4()
-        )))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    let body: serde_json::Value = response.json().await.unwrap();
+    let (status, body) = common::answer(app.client.put(app.url(&format!(
+        "/api/v1/applications/{}/virtual-services/nope",
+        uuid::Uuid::new_v4()
+    ))))
+    .await;
     assert_error(status, &body, 400, "invalid_parameter");
     assert_eq!(body["parameter"], "vs", "{body}");
     assert_eq!(
@@ -184,8 +173,7 @@ app_test!(
     |app: TestApp| async move {
         // The row stream ends at the first read; the writer once polled it again and
         // panicked, and the file came without its header.
-        let (status, body) = app.get_text("/api/v1/licenses/export.csv").await;
-        assert_eq!(status, 200);
+        let body = app.get_text_ok("/api/v1/licenses/export.csv").await;
         assert!(body.starts_with("Device Name,IP Address,"), "{body:?}");
         assert_eq!(body.lines().count(), 1);
     }
@@ -242,8 +230,7 @@ app_test!(
     openapi_describes_the_api,
     Seed::Demo(20),
     |app: TestApp| async move {
-        let (status, doc) = app.get_json("/api/v1/openapi.json").await;
-        assert_eq!(status, 200);
+        let doc = app.get_json_ok("/api/v1/openapi.json").await;
         let (_, page) = app.get_json("/api/v1/licenses").await;
         let id = page["licenses"][0]["id"].as_str().unwrap().to_string();
         let mut checked = 0;
@@ -341,17 +328,10 @@ app_test!(
     metrics_in_the_prometheus_format,
     Seed::Demo(10),
     |app: TestApp| async move {
-        let (status, _) = app.get_json("/api/v1/pool").await;
-        assert_eq!(status, 200);
-        let (status, _) = app.get_text("/license-repository").await;
-        assert_eq!(status, 200);
+        app.get_json_ok("/api/v1/pool").await;
+        app.get_text_ok("/license-repository").await;
         // Read from this machine, as `metrics_allow` allows by default; no sign-in needed.
-        let response = app
-            .anonymous()
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_as(&app.anonymous(), "/metrics").await;
         assert_eq!(response.status().as_u16(), 200);
         assert!(response.headers()["content-type"]
             .to_str()
@@ -382,12 +362,7 @@ app_test!(
     settings =
         |s: &mut bandpool_server::settings::Settings| s.metrics.metrics_allow = "10.0.0.0/8".into(),
     |app: TestApp| async move {
-        let response = app
-            .anonymous()
-            .get(app.url("/metrics"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_as(&app.anonymous(), "/metrics").await;
         assert_eq!(response.status().as_u16(), 404);
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["code"], "not_found");

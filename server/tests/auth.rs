@@ -21,21 +21,102 @@ fn set_cookie(response: &reqwest::Response) -> String {
         .unwrap_or_default()
 }
 
+/// The session id a Set-Cookie header hands the browser.
+fn session_id(cookie: &str) -> &str {
+    cookie
+        .trim_start_matches("bandpool_session=")
+        .split(';')
+        .next()
+        .unwrap()
+}
+
 async fn events(app: &TestApp, query: &str) -> serde_json::Value {
-    let (status, body) = {
-        let response = app
-            .client
-            .get(app.url(&format!("/api/v1/events{query}")))
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status().as_u16(),
-            response.json::<serde_json::Value>().await.unwrap(),
-        )
-    };
-    assert_eq!(status, 200, "{body}");
-    body
+    app.get_json_ok(&format!("/api/v1/events{query}")).await
+}
+
+/// The status of the pool to a browser with nothing but the session cookie `id`.
+async fn pool_with_session(app: &TestApp, id: &str) -> reqwest::StatusCode {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(app.url("/api/v1/pool"))
+        .header("cookie", format!("bandpool_session={id}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The sign-in form posted by `browser`: the status and where it sends the browser.
+async fn sign_in(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    email: &str,
+    password: &str,
+) -> (u16, String) {
+    let fields = [("email", email), ("password", password)];
+    app.post_form(browser, "/auth/sign-in", &fields).await
+}
+
+/// The forgot-password form posted by `browser` for `email`.
+async fn forgot_password(app: &TestApp, browser: &reqwest::Client, email: &str) -> (u16, String) {
+    app.post_form(browser, "/auth/forgot-password", &[("email", email)])
+        .await
+}
+
+/// A form that chooses a password from an emailed link (`/auth/reset-password` or
+/// `/auth/invitation`), with the password typed twice as the page asks.
+async fn choose_password(
+    app: &TestApp,
+    browser: &reqwest::Client,
+    form: &str,
+    token: &str,
+    password: &str,
+) -> (u16, String) {
+    let fields = [
+        ("token", token),
+        ("password", password),
+        ("confirm", password),
+    ];
+    app.post_form(browser, form, &fields).await
+}
+
+/// The newest link to `page` emailed to `to` (it carries a token).
+async fn emailed_link(app: &TestApp, mail: &MailServer, to: &str, page: &str) -> String {
+    mail.link(to, &format!("{}{page}?token=", app.base)).await
+}
+
+/// The token an emailed link carries.
+fn token_of(link: &str) -> &str {
+    link.split("token=").nth(1).unwrap()
+}
+
+/// An API token made by the Owner on the API Tokens page.
+async fn create_token(
+    app: &TestApp,
+    name: &str,
+    scope: &str,
+    expires_in_days: &str,
+) -> (u16, serde_json::Value) {
+    let fields = [
+        ("name", name),
+        ("scope", scope),
+        ("expires_in_days", expires_in_days),
+    ];
+    app.call(&app.client, "create_token", &fields).await
+}
+
+/// An invitation sent by the Owner on the Users page.
+async fn invite(app: &TestApp, email: &str, role: &str) -> (u16, serde_json::Value) {
+    let fields = [("email", email), ("role", role)];
+    app.call(&app.client, "invite_user", &fields).await
+}
+
+/// A member's role changed by the Owner on the Users page.
+async fn change_role(app: &TestApp, user_id: &str, role: &str) -> (u16, serde_json::Value) {
+    let fields = [("user_id", user_id), ("role", role)];
+    app.call(&app.client, "change_role", &fields).await
 }
 
 app_test!(
@@ -45,11 +126,7 @@ app_test!(
         app.set_password(OWNER, PASSWORD).await;
         let browser = app.anonymous();
         // A visitor is sent to sign in, and comes back where they were going.
-        let response = browser
-            .get(app.url("/event-log?page=1"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_as(&browser, "/event-log?page=1").await;
         assert_eq!(response.status(), 303);
         assert_eq!(
             response.headers()["location"],
@@ -57,25 +134,10 @@ app_test!(
         );
 
         // A wrong password: 401, the same answer as an unknown address, and an event.
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/sign-in",
-                &[("email", OWNER), ("password", "not the password")],
-            )
-            .await;
-        assert_eq!(status, 401);
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/sign-in",
-                &[
-                    ("email", "nobody@demo.test"),
-                    ("password", "not the password"),
-                ],
-            )
-            .await;
-        assert_eq!(status, 401);
+        for email in [OWNER, "nobody@demo.test"] {
+            let (status, _) = sign_in(&app, &browser, email, "not the password").await;
+            assert_eq!(status, 401, "{email}");
+        }
 
         // A session id planted before sign-in is not the one after it.
         let planted = tower_sessions::session::Id::default().to_string();
@@ -109,12 +171,7 @@ app_test!(
         assert!(cookie.contains("HttpOnly"), "{cookie}");
         assert!(cookie.contains("SameSite=Lax"), "{cookie}");
         assert!(!cookie.contains("Secure"), "plain http here: {cookie}");
-        let id = cookie
-            .trim_start_matches("bandpool_session=")
-            .split(';')
-            .next()
-            .unwrap()
-            .to_string();
+        let id = session_id(&cookie);
         assert_ne!(id, planted, "the session id is cycled at sign-in");
         assert!(bandpool_store::sessions::load(&app.db, &planted, 0)
             .await
@@ -122,17 +179,7 @@ app_test!(
             .is_none());
 
         // The new session works.
-        let signed_in = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = signed_in
-            .get(app.url("/api/v1/pool"))
-            .header("cookie", format!("bandpool_session={id}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
+        assert_eq!(pool_with_session(&app, id).await, 200);
 
         // The member's failed attempt is in the tenant's log; the unknown address's is in no
         // tenant's (it belongs to none).
@@ -151,13 +198,7 @@ app_test!(
     |app: TestApp| async move {
         let browser = app.anonymous();
         for _ in 0..10 {
-            let (status, _) = app
-                .post_form(
-                    &browser,
-                    "/auth/sign-in",
-                    &[("email", OWNER), ("password", "guess guess guess")],
-                )
-                .await;
+            let (status, _) = sign_in(&app, &browser, OWNER, "guess guess guess").await;
             assert_eq!(status, 401);
         }
         let response = browser
@@ -210,28 +251,19 @@ app_test!(
         assert_eq!(pool(other).await, 200, "nobody else's");
 
         // A session past its inactivity expiry is no session.
-        let user = bandpool_store::accounts::user_by_email(&app.db, OWNER)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = app.user_id(OWNER).await;
         let stale = tower_sessions::session::Id::default().to_string();
-        let data = serde_json::json!({ "user_id": user.id }).to_string();
+        let data = serde_json::json!({ "user_id": user }).to_string();
         bandpool_store::sessions::save(
             &app.db,
             &stale,
-            Some(&user.id),
+            Some(&user),
             &data,
             time::OffsetDateTime::now_utc().unix_timestamp() - 1,
         )
         .await
         .unwrap();
-        let response = reqwest::Client::new()
-            .get(app.url("/api/v1/pool"))
-            .header("cookie", format!("bandpool_session={stale}"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 401);
+        assert_eq!(pool_with_session(&app, &stale).await, 401);
     }
 );
 
@@ -251,150 +283,63 @@ mod email {
         app.set_password(REVIEWER, PASSWORD).await;
         let other_device = app.client_as(REVIEWER).await;
         let browser = app.anonymous();
-        let (status, location) = app
-            .post_form(&browser, "/auth/forgot-password", &[("email", REVIEWER)])
-            .await;
-        assert_eq!(
-            (status, location.as_str()),
-            (303, "/forgot-password?sent=1")
-        );
-        // An address without an account gets the same answer, and no email.
-        let (status, location) = app
-            .post_form(
-                &browser,
-                "/auth/forgot-password",
-                &[("email", "stranger@demo.test")],
-            )
-            .await;
-        assert_eq!(
-            (status, location.as_str()),
-            (303, "/forgot-password?sent=1")
-        );
+        // An address without an account gets the same answer as one with an account, and no
+        // email.
+        for email in [REVIEWER, "stranger@demo.test"] {
+            let (status, location) = forgot_password(&app, &browser, email).await;
+            assert_eq!(
+                (status, location.as_str()),
+                (303, "/forgot-password?sent=1")
+            );
+        }
         assert!(mail.messages("stranger@demo.test").await.is_empty());
 
-        let link = mail
-            .link(REVIEWER, &format!("{}/reset-password?token=", app.base))
-            .await;
+        let link = emailed_link(&app, &mail, REVIEWER, "/reset-password").await;
         let message = mail.messages(REVIEWER).await.pop().unwrap();
         assert_eq!(message["from"], "portal@bandpool.test");
-        let token = link.split("token=").nth(1).unwrap().to_string();
-        let page = browser
-            .get(&link)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let token = token_of(&link);
+        let page = common::text_of(browser.get(&link)).await;
         assert!(
             page.contains("Choose a new password") && page.contains("name=\"confirm\""),
             "{page}"
         );
 
+        let reset = "/auth/reset-password";
         let new_password = "a brand new passphrase";
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/reset-password",
-                &[
-                    ("token", &token),
-                    ("password", "short"),
-                    ("confirm", "short"),
-                ],
-            )
-            .await;
+        let (status, _) = choose_password(&app, &browser, reset, token, "short").await;
         assert_eq!(
             status, 400,
             "too short is refused, and the link still works"
         );
-        let (status, location) = app
-            .post_form(
-                &browser,
-                "/auth/reset-password",
-                &[
-                    ("token", &token),
-                    ("password", new_password),
-                    ("confirm", new_password),
-                ],
-            )
-            .await;
+        let (status, location) = choose_password(&app, &browser, reset, token, new_password).await;
         assert_eq!((status, location.as_str()), (303, "/sign-in?reset=1"));
-        let status = other_device
-            .get(app.url("/api/v1/pool"))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = app.get_as(&other_device, "/api/v1/pool").await.status();
         assert_eq!(status, 401, "a reset ends every session");
         // Single use.
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/reset-password",
-                &[
-                    ("token", &token),
-                    ("password", new_password),
-                    ("confirm", new_password),
-                ],
-            )
-            .await;
+        let (status, _) = choose_password(&app, &browser, reset, token, new_password).await;
         assert_eq!(status, 410);
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/sign-in",
-                &[("email", REVIEWER), ("password", PASSWORD)],
-            )
-            .await;
+        let (status, _) = sign_in(&app, &browser, REVIEWER, PASSWORD).await;
         assert_eq!(status, 401, "the old password is gone");
-        let (status, location) = app
-            .post_form(
-                &browser,
-                "/auth/sign-in",
-                &[("email", REVIEWER), ("password", new_password)],
-            )
-            .await;
+        let (status, location) = sign_in(&app, &browser, REVIEWER, new_password).await;
         assert_eq!((status, location.as_str()), (303, "/license-repository"));
         // Expiry: an hour.
-        let (status, _) = app
-            .post_form(&browser, "/auth/forgot-password", &[("email", REVIEWER)])
-            .await;
+        let (status, _) = forgot_password(&app, &browser, REVIEWER).await;
         assert_eq!(status, 303);
         mail.wait_for_subject(REVIEWER, "Reset your Bandpool password", 2)
             .await;
-        let late = mail
-            .link(REVIEWER, &format!("{}/reset-password?token=", app.base))
-            .await;
+        let late = emailed_link(&app, &mail, REVIEWER, "/reset-password").await;
         assert_ne!(late, link);
         app.clock.advance(chrono::Duration::minutes(61));
-        let token = late.split("token=").nth(1).unwrap();
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/reset-password",
-                &[
-                    ("token", token),
-                    ("password", new_password),
-                    ("confirm", new_password),
-                ],
-            )
-            .await;
+        let (status, _) =
+            choose_password(&app, &browser, reset, token_of(&late), new_password).await;
         assert_eq!(status, 410);
     }
 
     async fn invitations(app: TestApp, mail: MailServer) {
         let invitee = "new.admin@demo.test";
-        let (status, body) = app
-            .call(
-                &app.client,
-                "invite_user",
-                &[("email", invitee), ("role", "admin")],
-            )
-            .await;
+        let (status, body) = invite(&app, invitee, "admin").await;
         assert_eq!(status, 200, "{body}");
-        let first = mail
-            .link(invitee, &format!("{}/invitation?token=", app.base))
-            .await;
+        let first = emailed_link(&app, &mail, invitee, "/invitation").await;
         let subject = mail.messages(invitee).await.pop().unwrap()["subject"].clone();
         assert_eq!(subject, "You are invited to Empty Corp on Bandpool");
 
@@ -407,96 +352,43 @@ mod email {
         assert_eq!(status, 200);
         mail.wait_for_subject(invitee, "You are invited to Empty Corp on Bandpool", 2)
             .await;
-        let second = mail
-            .link(invitee, &format!("{}/invitation?token=", app.base))
-            .await;
+        let second = emailed_link(&app, &mail, invitee, "/invitation").await;
         assert_ne!(first, second);
         let browser = app.anonymous();
-        let old = first.split("token=").nth(1).unwrap();
-        let (status, _) = app
-            .post_form(
-                &browser,
-                "/auth/invitation",
-                &[
-                    ("token", old),
-                    ("password", PASSWORD),
-                    ("confirm", PASSWORD),
-                ],
-            )
-            .await;
+        let accept = "/auth/invitation";
+        let (status, _) = choose_password(&app, &browser, accept, token_of(&first), PASSWORD).await;
         assert_eq!(status, 410);
 
-        let page = browser
-            .get(&second)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = common::text_of(browser.get(&second)).await;
         assert!(
             page.contains("Empty Corp") && page.contains("Admin"),
             "{page}"
         );
-        let token = second.split("token=").nth(1).unwrap();
-        let (status, location) = app
-            .post_form(
-                &browser,
-                "/auth/invitation",
-                &[
-                    ("token", token),
-                    ("password", PASSWORD),
-                    ("confirm", PASSWORD),
-                ],
-            )
-            .await;
+        let token = token_of(&second);
+        let (status, location) = choose_password(&app, &browser, accept, token, PASSWORD).await;
         assert_eq!((status, location.as_str()), (303, "/license-repository"));
         let viewer: serde_json::Value = app.call(&browser, "get_viewer", &[]).await.1;
         assert_eq!(viewer["email"], invitee);
         assert_eq!(viewer["tenant"]["role"], "admin");
-        let (status, _) = app
-            .post_form(
-                &app.anonymous(),
-                "/auth/invitation",
-                &[
-                    ("token", token),
-                    ("password", PASSWORD),
-                    ("confirm", PASSWORD),
-                ],
-            )
-            .await;
+        let (status, _) = choose_password(&app, &app.anonymous(), accept, token, PASSWORD).await;
         assert_eq!(status, 410, "an invitation is accepted once");
 
         // Links expire after 48 hours.
-        let (status, _) = app
-            .call(
-                &app.client,
-                "invite_user",
-                &[("email", "late@demo.test"), ("role", "reviewer")],
-            )
-            .await;
+        let (status, _) = invite(&app, "late@demo.test", "reviewer").await;
         assert_eq!(status, 200);
-        let late = mail
-            .link("late@demo.test", &format!("{}/invitation?token=", app.base))
-            .await;
+        let late = emailed_link(&app, &mail, "late@demo.test", "/invitation").await;
+        let look_up = || async {
+            app.call(
+                &app.anonymous(),
+                "get_invitation",
+                &[("token", token_of(&late))],
+            )
+            .await
+        };
         app.clock.advance(chrono::Duration::hours(47));
-        let (status, _) = app
-            .call(
-                &app.anonymous(),
-                "get_invitation",
-                &[("token", late.split("token=").nth(1).unwrap())],
-            )
-            .await;
-        assert_eq!(status, 200);
+        assert_eq!(look_up().await.0, 200);
         app.clock.advance(chrono::Duration::hours(2));
-        let (status, body) = app
-            .call(
-                &app.anonymous(),
-                "get_invitation",
-                &[("token", late.split("token=").nth(1).unwrap())],
-            )
-            .await;
-        assert_eq!((status, body["code"].as_str()), (410, Some("link_expired")));
+        common::assert_refused(&look_up().await, 410, "link_expired");
 
         let log = events(&app, "?action=invitation_accepted").await;
         assert_eq!(log["events"][0]["target"], invitee);
@@ -522,54 +414,19 @@ app_test!(
     the_last_owner_stays,
     Seed::EmptyPool,
     |app: TestApp| async move {
-        let id = |email: &'static str| {
-            let db = app.db.clone();
-            async move {
-                bandpool_store::accounts::user_by_email(&db, email)
-                    .await
-                    .unwrap()
-                    .unwrap()
-                    .id
-            }
-        };
-        let owner = id(OWNER).await;
-        let admin = id(ADMIN).await;
-        let (status, body) = app
-            .call(
-                &app.client,
-                "change_role",
-                &[("user_id", &owner), ("role", "admin")],
-            )
-            .await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
-        let (status, body) = app
+        let owner = app.user_id(OWNER).await;
+        let admin = app.user_id(ADMIN).await;
+        common::assert_refused(&change_role(&app, &owner, "admin").await, 409, "last_owner");
+        let removed = app
             .call(&app.client, "remove_member", &[("user_id", &owner)])
             .await;
-        assert_eq!((status, body["code"].as_str()), (409, Some("last_owner")));
+        common::assert_refused(&removed, 409, "last_owner");
         // With a second Owner, the first may step down.
-        assert_eq!(
-            app.call(
-                &app.client,
-                "change_role",
-                &[("user_id", &admin), ("role", "owner")]
-            )
-            .await
-            .0,
-            200
-        );
-        assert_eq!(
-            app.call(
-                &app.client,
-                "change_role",
-                &[("user_id", &owner), ("role", "reviewer")]
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(change_role(&app, &admin, "owner").await.0, 200);
+        assert_eq!(change_role(&app, &owner, "reviewer").await.0, 200);
         // ...and is a Reviewer at once: the Users page is no longer theirs.
-        let (status, body) = app.call(&app.client, "get_team", &[]).await;
-        assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+        let team = app.call(&app.client, "get_team", &[]).await;
+        common::assert_refused(&team, 403, "forbidden");
         let log = events(&app, "?action=role_changed").await;
         assert_eq!(log["total"], 2);
     }
@@ -579,17 +436,7 @@ app_test!(
     api_tokens_are_shown_once_hashed_scoped_and_revocable,
     Seed::Demo(30),
     |app: TestApp| async move {
-        let (status, created) = app
-            .call(
-                &app.client,
-                "create_token",
-                &[
-                    ("name", "nightly export"),
-                    ("scope", "read"),
-                    ("expires_in_days", "30"),
-                ],
-            )
-            .await;
+        let (status, created) = create_token(&app, "nightly export", "read", "30").await;
         assert_eq!(status, 200, "{created}");
         let secret = created["secret"].as_str().unwrap().to_string();
         assert!(secret.starts_with("bp_"));
@@ -606,11 +453,7 @@ app_test!(
         assert!(list[0]["last_used_at"].is_null());
 
         let robot = app.bearer(&secret);
-        let response = robot
-            .get(app.url("/api/v1/licenses?per_page=5"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_as(&robot, "/api/v1/licenses?per_page=5").await;
         assert_eq!(response.status(), 200);
         let (_, list) = app.call(&app.client, "list_tokens", &[]).await;
         assert!(
@@ -618,15 +461,8 @@ app_test!(
             "last use is shown"
         );
         // A token opens the REST API only: not pages, not server functions.
-        assert_eq!(
-            robot
-                .get(app.url("/license-repository"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            303
-        );
+        let page = app.get_as(&robot, "/license-repository").await;
+        assert_eq!(page.status(), 303);
         assert_eq!(
             robot
                 .post(app.url("/_server/get_pool_view"))
@@ -646,105 +482,38 @@ app_test!(
                 .0,
             200
         );
-        let response = robot.get(app.url("/api/v1/pool")).send().await.unwrap();
+        let response = app.get_as(&robot, "/api/v1/pool").await;
         assert_eq!(response.status(), 401);
         assert!(response.headers().contains_key("www-authenticate"));
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["code"], "invalid_token");
 
         // Expired: refused.
-        let (_, short) = app
-            .call(
-                &app.client,
-                "create_token",
-                &[
-                    ("name", "short"),
-                    ("scope", "read"),
-                    ("expires_in_days", "1"),
-                ],
-            )
-            .await;
+        let (_, short) = create_token(&app, "short", "read", "1").await;
         let short = app.bearer(short["secret"].as_str().unwrap());
-        assert_eq!(
-            short
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(app.get_as(&short, "/api/v1/pool").await.status(), 200);
         app.clock.advance(chrono::Duration::hours(25));
-        assert_eq!(
-            short
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            401
-        );
+        assert_eq!(app.get_as(&short, "/api/v1/pool").await.status(), 401);
 
         // A removed member's tokens stop working.
         let admin_token = app.token_for(ADMIN, Scope::ReadWrite).await;
         let admin_robot = app.bearer(&admin_token);
-        assert_eq!(
-            admin_robot
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
-        let admin = bandpool_store::accounts::user_by_email(&app.db, ADMIN)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        assert_eq!(app.get_as(&admin_robot, "/api/v1/pool").await.status(), 200);
+        let admin = app.user_id(ADMIN).await;
         assert_eq!(
             app.call(&app.client, "remove_member", &[("user_id", &admin)])
                 .await
                 .0,
             200
         );
-        assert_eq!(
-            admin_robot
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            401
-        );
+        assert_eq!(app.get_as(&admin_robot, "/api/v1/pool").await.status(), 401);
 
         // Bad input: a clear error.
-        let (status, body) = app
-            .call(
-                &app.client,
-                "create_token",
-                &[("name", ""), ("scope", "read"), ("expires_in_days", "")],
-            )
-            .await;
+        let (status, body) = create_token(&app, "", "read", "").await;
         assert_eq!((status, body["parameter"].as_str()), (400, Some("name")));
-        let (status, body) = app
-            .call(
-                &app.client,
-                "create_token",
-                &[("name", "x"), ("scope", "admin"), ("expires_in_days", "")],
-            )
-            .await;
+        let (status, body) = create_token(&app, "x", "admin", "").await;
         assert_eq!((status, body["parameter"].as_str()), (400, Some("scope")));
-        assert_eq!(
-            app.call(
-                &app.client,
-                "create_token",
-                &[("name", "x"), ("scope", "read"), ("expires_in_days", "-3")]
-            )
-            .await
-            .0,
-            400
-        );
+        assert_eq!(create_token(&app, "x", "read", "-3").await.0, 400);
 
         let created = events(&app, "?action=token_created").await;
         assert_eq!(created["total"], 2);
@@ -758,41 +527,17 @@ mod token_rate_limit {
     async fn run(app: TestApp) {
         let robot = app.bearer(&app.token_for(OWNER, Scope::Read).await);
         for _ in 0..3 {
-            assert_eq!(
-                robot
-                    .get(app.url("/api/v1/pool"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status(),
-                200
-            );
+            assert_eq!(app.get_as(&robot, "/api/v1/pool").await.status(), 200);
         }
-        let response = robot.get(app.url("/api/v1/pool")).send().await.unwrap();
+        let response = app.get_as(&robot, "/api/v1/pool").await;
         assert_eq!(response.status(), 429);
         assert!(response.headers().contains_key("retry-after"));
         // Unknown tokens are limited per address.
         let guesser = app.bearer("bp_0000");
         for _ in 0..2 {
-            assert_eq!(
-                guesser
-                    .get(app.url("/api/v1/pool"))
-                    .send()
-                    .await
-                    .unwrap()
-                    .status(),
-                401
-            );
+            assert_eq!(app.get_as(&guesser, "/api/v1/pool").await.status(), 401);
         }
-        assert_eq!(
-            guesser
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            429
-        );
+        assert_eq!(app.get_as(&guesser, "/api/v1/pool").await.status(), 429);
     }
 
     async fn on(db: &bandpool_store::testing::TestDb) {
@@ -811,10 +556,7 @@ app_test!(
     cross_site_requests_change_nothing,
     Seed::EmptyPool,
     |app: TestApp| async move {
-        let user = bandpool_store::accounts::user_by_email(&app.db, OWNER)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = app.user_id(OWNER).await;
         let cookie = app.client_as(OWNER).await;
         let forged = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
             let mut request = reqwest::Client::builder()
@@ -836,7 +578,7 @@ app_test!(
             request
         };
         // The session cookie of a signed-in Owner, sent by a page on another site.
-        let session_cookie = bandpool_store::sessions::count_for_user(&app.db, &user.id, 0)
+        let session_cookie = bandpool_store::sessions::count_for_user(&app.db, &user, 0)
             .await
             .unwrap();
         assert!(session_cookie >= 1);
@@ -863,15 +605,7 @@ app_test!(
             .await
             .unwrap();
         assert_eq!(response.status(), 403);
-        assert_eq!(
-            sessions
-                .get(app.url("/api/v1/pool"))
-                .send()
-                .await
-                .unwrap()
-                .status(),
-            200
-        );
+        assert_eq!(app.get_as(&sessions, "/api/v1/pool").await.status(), 200);
         let (_, list) = app.call(&app.client, "list_tokens", &[]).await;
         assert_eq!(
             list.as_array().unwrap().len(),
@@ -885,12 +619,7 @@ app_test!(
     security_headers_on_pages_and_the_api,
     Seed::EmptyPool,
     |app: TestApp| async move {
-        let response = app
-            .client
-            .get(app.url("/license-repository"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get("/license-repository").await;
         assert_eq!(response.status(), 200);
         let headers = response.headers().clone();
         let csp = headers["content-security-policy"]
@@ -924,23 +653,13 @@ app_test!(
         assert_eq!(headers["referrer-policy"], "same-origin");
         assert_eq!(headers["x-frame-options"], "DENY");
         // Another render, another nonce.
-        let again = app
-            .client
-            .get(app.url("/license-repository"))
-            .send()
-            .await
-            .unwrap();
+        let again = app.get("/license-repository").await;
         assert_ne!(
             again.headers()["content-security-policy"].to_str().unwrap(),
             csp
         );
 
-        let api = app
-            .client
-            .get(app.url("/api/v1/pool"))
-            .send()
-            .await
-            .unwrap();
+        let api = app.get("/api/v1/pool").await;
         assert!(api.headers()["content-security-policy"]
             .to_str()
             .unwrap()
@@ -954,29 +673,11 @@ app_test!(
     Seed::EmptyPool,
     |app: TestApp| async move {
         for name in ["alpha", "beta", "gamma"] {
-            assert_eq!(
-                app.call(
-                    &app.client,
-                    "create_token",
-                    &[("name", name), ("scope", "read"), ("expires_in_days", "")]
-                )
-                .await
-                .0,
-                200
-            );
+            assert_eq!(create_token(&app, name, "read", "").await.0, 200);
             app.clock.advance(chrono::Duration::seconds(1));
         }
         app.clock.advance(chrono::Duration::days(2));
-        assert_eq!(
-            app.call(
-                &app.client,
-                "invite_user",
-                &[("email", "=cmd@demo.test"), ("role", "reviewer")]
-            )
-            .await
-            .0,
-            200
-        );
+        assert_eq!(invite(&app, "=cmd@demo.test", "reviewer").await.0, 200);
 
         let all = events(&app, "").await;
         assert_eq!(all["total"], 4);
@@ -1000,21 +701,14 @@ app_test!(
         assert_eq!(events(&app, "?from=2026-11-26").await["total"], 0);
         assert_eq!(events(&app, "?from=2026-11-25").await["total"], 1);
         assert_eq!(events(&app, "?to=2026-11-23").await["total"], 3);
-        let response = app
-            .client
-            .get(app.url("/api/v1/events?action=drop_table"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get("/api/v1/events?action=drop_table").await;
         assert_eq!(response.status(), 400);
 
         // Reviewers read it, and export it.
         let reviewer = app.client_as(REVIEWER).await;
-        let response = reviewer
-            .get(app.url("/api/v1/events/export.csv?action=token_created"))
-            .send()
-            .await
-            .unwrap();
+        let response = app
+            .get_as(&reviewer, "/api/v1/events/export.csv?action=token_created")
+            .await;
         assert_eq!(response.status(), 200);
         assert!(response.headers()["content-disposition"]
             .to_str()
@@ -1025,26 +719,19 @@ app_test!(
         assert_eq!(lines[0], "Time (UTC),Actor,Action,Target,Detail,Request ID");
         assert_eq!(lines.len(), 4);
         // A cell a spreadsheet would run is made inert.
-        let csv = reviewer
-            .get(app.url("/api/v1/events/export.csv?action=invitation_sent"))
-            .send()
+        let csv = app
+            .get_as(
+                &reviewer,
+                "/api/v1/events/export.csv?action=invitation_sent",
+            )
             .await
-            .unwrap()
             .text()
             .await
             .unwrap();
         assert!(csv.contains("'=cmd@demo.test"), "{csv}");
 
         // The page shows it.
-        let html = app
-            .client
-            .get(app.url("/event-log?action=token_created"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let (_, html) = app.get_text("/event-log?action=token_created").await;
         assert!(
             html.contains("gamma") && !html.contains("=cmd@demo.test"),
             "filtered"
@@ -1081,12 +768,7 @@ mod https_cookies {
             cookie.contains("Max-Age=1800"),
             "an inactivity expiry, not a browser-session cookie: {cookie}"
         );
-        let id = cookie
-            .trim_start_matches("bandpool_session=")
-            .split(';')
-            .next()
-            .unwrap();
-        let (_, expires_at) = bandpool_store::sessions::load(&app.db, id, 0)
+        let (_, expires_at) = bandpool_store::sessions::load(&app.db, session_id(&cookie), 0)
             .await
             .unwrap()
             .unwrap();
@@ -1124,13 +806,7 @@ mod mail_server_down {
             s.mail.smtp_url = Some(format!("smtp://127.0.0.1:{closed}").into());
         })
         .await;
-        let (status, body) = app
-            .call(
-                &app.client,
-                "invite_user",
-                &[("email", "later@demo.test"), ("role", "admin")],
-            )
-            .await;
+        let (status, body) = invite(&app, "later@demo.test", "admin").await;
         assert_eq!(status, 200, "{body}");
         let (_, team) = app.call(&app.client, "get_team", &[]).await;
         assert_eq!(team["invitations"][0]["email"], "later@demo.test", "{team}");
@@ -1177,12 +853,7 @@ mod mail_server_down {
         .await;
         again.clock.advance(chrono::Duration::hours(1));
         again.state.outbox.wake();
-        let link = mail
-            .link(
-                "later@demo.test",
-                &format!("{}/invitation?token=", app.base),
-            )
-            .await;
+        let link = emailed_link(&app, &mail, "later@demo.test", "/invitation").await;
         assert!(link.contains("token="), "{link}");
         common::eventually("both messages are sent", || async {
             let list = emails(&app).await;
@@ -1204,20 +875,21 @@ app_test!(
     a_refused_form_links_back_to_itself,
     Seed::EmptyPool,
     |app: TestApp| async move {
+        // A too-short password chosen on the page at `referer`.
+        let refused = |referer: String, token: &'static str| {
+            app.anonymous()
+                .post(app.url("/auth/reset-password"))
+                .header("accept", "text/html")
+                .header("referer", referer)
+                .form(&[
+                    ("token", token),
+                    ("password", "short"),
+                    ("confirm", "short"),
+                ])
+                .send()
+        };
         let form = format!("{}/reset-password?token=pwr_abc", app.base);
-        let page = app
-            .anonymous()
-            .post(app.url("/auth/reset-password"))
-            .header("accept", "text/html")
-            .header("referer", &form)
-            .form(&[
-                ("token", "pwr_abc"),
-                ("password", "short"),
-                ("confirm", "short"),
-            ])
-            .send()
-            .await
-            .unwrap();
+        let page = refused(form, "pwr_abc").await.unwrap();
         assert_eq!(page.status(), 400);
         let html = page.text().await.unwrap();
         assert!(
@@ -1226,13 +898,7 @@ app_test!(
         );
         assert!(html.contains("at least 12 characters"), "{html}");
         // Another site's page is never the way back.
-        let page = app
-            .anonymous()
-            .post(app.url("/auth/reset-password"))
-            .header("accept", "text/html")
-            .header("referer", "http://evil.test/reset-password")
-            .form(&[("token", "x"), ("password", "short"), ("confirm", "short")])
-            .send()
+        let page = refused("http://evil.test/reset-password".into(), "x")
             .await
             .unwrap()
             .text()
@@ -1247,15 +913,12 @@ app_test!(
     Seed::EmptyPool,
     |app: TestApp| async move {
         let other = app.other_tenant_id.clone().unwrap();
-        let admin = bandpool_store::accounts::user_by_email(&app.db, ADMIN)
-            .await
-            .unwrap()
-            .unwrap();
+        let admin = app.user_id(ADMIN).await;
         let mut tx = app.db.begin_write().await.unwrap();
         bandpool_store::accounts::add_member(
             &mut tx,
             &other,
-            &admin.id,
+            &admin,
             bandpool_domain::auth::Role::Reviewer,
             0,
         )

@@ -88,19 +88,9 @@ app_test!(
     each_principal_gets_exactly_its_roles_access,
     Seed::Demo(40),
     |app: TestApp| async move {
-        let tenant = app.tenant_id.clone().unwrap();
         let other = app.other_tenant_id.clone().unwrap();
-        let license_id = bandpool_store::licenses::list(&app.db, &tenant, &Default::default())
-            .await
-            .unwrap()
-            .licenses[0]
-            .id
-            .clone();
-        let admin_id = bandpool_store::accounts::user_by_email(&app.db, ADMIN)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let license_id = app.first_license_id().await;
+        let admin_id = app.user_id(ADMIN).await;
         // Markers only the demo tenant's data contains.
         let markers = [
             license_id.clone(),

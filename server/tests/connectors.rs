@@ -9,34 +9,26 @@ mod common;
 use bandpool_domain::auth::Scope;
 use bandpool_server::sweeps::health_pass;
 use common::mail::MailServer;
-use common::{Seed, TestApp, OWNER, REVIEWER};
+use common::{
+    assert_refused, assert_refused_saying, field_of_each, Seed, TestApp, OWNER, REVIEWER,
+};
 use serde_json::{json, Value};
 
 /// A registered connector of the seeded tenant: (credential, client).
 async fn register(app: &TestApp, name: &str) -> (String, reqwest::Client) {
     let token = app.new_connector(&app.client, name).await;
     let body = json!({ "registration_token": token, "version": "test", "address": "http://10.0.0.5:8470" });
-    let response = app
-        .anonymous()
-        .post(app.url("/api/v1/connector/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 201);
-    let registered: Value = response.json().await.unwrap();
+    let send_registration = || async {
+        app.post_json(&app.anonymous(), "/api/v1/connector/register", &body)
+            .await
+    };
+    let (status, registered) = send_registration().await;
+    assert_eq!(status, 201, "{registered}");
     // The token worked once.
-    let again = app
-        .anonymous()
-        .post(app.url("/api/v1/connector/register"))
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(again.status(), 401);
-    assert_eq!(
-        again.json::<Value>().await.unwrap()["code"],
-        "invalid_registration_token"
+    assert_refused(
+        &send_registration().await,
+        401,
+        "invalid_registration_token",
     );
     let credential = registered["credential"].as_str().unwrap().to_string();
     let client = app.connector(&credential);
@@ -54,10 +46,17 @@ fn activation(i: u32, license_type: &str) -> Value {
     })
 }
 
-async fn post(client: &reqwest::Client, url: String, body: &Value) -> (u16, Value) {
-    let response = client.post(url).json(body).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// A LoadMaster's activation request, relayed by `connector`.
+async fn activate(app: &TestApp, connector: &reqwest::Client, request: &Value) -> (u16, Value) {
+    app.post_json(connector, "/api/v1/connector/activations", request)
+        .await
+}
+
+/// Kill License on `license` as `client`, with the typed confirmation `word`.
+async fn kill(app: &TestApp, client: &reqwest::Client, license: &str, word: &str) -> (u16, Value) {
+    let path = format!("/api/v1/licenses/{license}/kill");
+    app.post_json(client, &path, &json!({ "confirm": word }))
+        .await
 }
 
 async fn commands(app: &TestApp, connector: &reqwest::Client, wait: u64) -> Vec<Value> {
@@ -78,119 +77,81 @@ app_test!(
     Seed::EmptyPool,
     |app: TestApp| async move {
         let (credential, connector) = register(&app, "dc-east").await;
-        let (status, beat) = post(
-            &connector,
-            app.url("/api/v1/connector/heartbeat"),
-            &json!({ "version": "test", "address": "http://10.0.0.5:8470" }),
-        )
-        .await;
+        let (status, beat) = app
+            .post_json(
+                &connector,
+                "/api/v1/connector/heartbeat",
+                &json!({ "version": "test", "address": "http://10.0.0.5:8470" }),
+            )
+            .await;
         assert_eq!((status, beat["status"].as_str()), (200, Some("up")));
 
         // Granted, then the same message again: the same license, no second one.
-        let (status, granted) = post(
-            &connector,
-            app.url("/api/v1/connector/activations"),
-            &activation(1, "vlm-500"),
-        )
-        .await;
+        let (status, granted) = activate(&app, &connector, &activation(1, "vlm-500")).await;
         assert_eq!(status, 201, "{granted}");
-        let (status, replay) = post(
-            &connector,
-            app.url("/api/v1/connector/activations"),
-            &activation(1, "vlm-500"),
-        )
-        .await;
+        let (status, replay) = activate(&app, &connector, &activation(1, "vlm-500")).await;
         assert_eq!(status, 200);
         assert_eq!(replay["license_id"], granted["license_id"]);
         let license_id = granted["license_id"].as_str().unwrap().to_string();
 
         // Refusals carry their codes and the error table's messages.
-        let mut bad = activation(2, "vlm-nope");
-        let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("invalid_license_type"))
-        );
-        assert!(body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Invalid License Type ID provided."));
-        bad = activation(3, "vlm-500");
-        bad["ip_address"] = json!("10.2.0.1");
-        let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("device_ip_exists"))
-        );
-        assert!(body["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("Device with same IP Address already exist."));
-        bad = activation(4, "vlm-500");
+        let mut same_ip = activation(3, "vlm-500");
+        same_ip["ip_address"] = json!("10.2.0.1");
+        for (request, status, code, message) in [
+            (
+                activation(2, "vlm-nope"),
+                400,
+                "invalid_license_type",
+                "Invalid License Type ID provided.",
+            ),
+            (
+                same_ip,
+                409,
+                "device_ip_exists",
+                "Device with same IP Address already exist.",
+            ),
+        ] {
+            let answer = activate(&app, &connector, &request).await;
+            assert_refused_saying(&answer, status, code, message);
+        }
+        let mut bad = activation(4, "vlm-500");
         bad["sku"] = json!("VLM-XYZ");
-        let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("no_license_for_sku"))
-        );
+        let answer = activate(&app, &connector, &bad).await;
+        assert_refused(&answer, 409, "no_license_for_sku");
         // Malformed messages are clear 400s.
-        let (status, body) = post(
-            &connector,
-            app.url("/api/v1/connector/activations"),
-            &json!({ "serial_no": 5 }),
-        )
-        .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("invalid_parameter"))
-        );
+        let answer = activate(&app, &connector, &json!({ "serial_no": 5 })).await;
+        assert_refused(&answer, 400, "invalid_parameter");
         bad = activation(5, "vlm-500");
         bad["ip_address"] = json!("not an address");
-        let (status, body) = post(&connector, app.url("/api/v1/connector/activations"), &bad).await;
+        let (status, body) = activate(&app, &connector, &bad).await;
         assert_eq!(
             (status, body["parameter"].as_str()),
             (400, Some("ip_address"))
         );
 
         // A periodic check of many LoadMasters in one report.
-        let (status, answer) = post(
-            &connector,
-            app.url("/api/v1/connector/checks"),
-            &json!({ "idempotency_key": "checks-key-0001", "checks": [
-                { "license_id": license_id, "serial_no": "7000001", "checked_at": app.clock.now_ts() },
-                { "license_id": "00000000-0000-0000-0000-000000000000", "serial_no": "1", "checked_at": app.clock.now_ts() }
-            ] }),
-        )
-        .await;
+        let report = json!({ "idempotency_key": "checks-key-0001", "checks": [
+            { "license_id": license_id, "serial_no": "7000001", "checked_at": app.clock.now_ts() },
+            { "license_id": "00000000-0000-0000-0000-000000000000", "serial_no": "1", "checked_at": app.clock.now_ts() }
+        ] });
+        let (status, answer) = app
+            .post_json(&connector, "/api/v1/connector/checks", &report)
+            .await;
         assert_eq!(status, 200);
         assert_eq!(answer["results"][0]["status"], "active");
         assert_eq!(answer["results"][1]["status"], Value::Null);
         assert_eq!(answer["results"][1]["refused"], "unknown_license");
 
         // The credential works only on the connector API; user tokens never work there.
-        let (status, _) = app_get(&app, &connector, "/api/v1/licenses").await;
-        assert_eq!(status, 401);
+        let licenses = app.get_as(&connector, "/api/v1/licenses").await;
+        assert_eq!(licenses.status(), 401);
         let token = app.token_for(OWNER, Scope::ReadWrite).await;
-        let response = app
-            .bearer(&token)
-            .get(app.url("/api/v1/connector/commands"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 401);
-        let response = app
-            .client
-            .get(app.url("/api/v1/connector/commands"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 401);
+        for user in [app.bearer(&token), app.client.clone()] {
+            let response = app.get_as(&user, "/api/v1/connector/commands").await;
+            assert_eq!(response.status(), 401);
+        }
         let wrong = app.connector(&format!("{credential}x"));
-        let response = wrong
-            .get(app.url("/api/v1/connector/commands"))
-            .send()
-            .await
-            .unwrap();
+        let response = app.get_as(&wrong, "/api/v1/connector/commands").await;
         assert_eq!(
             response.json::<Value>().await.unwrap()["code"],
             "invalid_connector_credential"
@@ -200,20 +161,13 @@ app_test!(
         assert!(commands(&app, &connector, 0).await.is_empty());
 
         // Kill License: the typed word must be KILL; Reviewers cannot kill.
-        let kill_url = app.url(&format!("/api/v1/licenses/{license_id}/kill"));
-        let (status, body) =
-            post(&app.client, kill_url.clone(), &json!({ "confirm": "kill" })).await;
+        let (status, body) = kill(&app, &app.client, &license_id, "kill").await;
         assert_eq!((status, body["parameter"].as_str()), (400, Some("confirm")));
         let reviewer = app.client_as(REVIEWER).await;
-        let (status, _) = post(&reviewer, kill_url.clone(), &json!({ "confirm": "KILL" })).await;
+        let (status, _) = kill(&app, &reviewer, &license_id, "KILL").await;
         assert_eq!(status, 403);
         let read_token = app.token_for(OWNER, Scope::Read).await;
-        let (status, _) = post(
-            &app.bearer(&read_token),
-            kill_url.clone(),
-            &json!({ "confirm": "KILL" }),
-        )
-        .await;
+        let (status, _) = kill(&app, &app.bearer(&read_token), &license_id, "KILL").await;
         assert_eq!(status, 403);
 
         // A long-poll waiting when the kill happens is woken with it.
@@ -234,8 +188,7 @@ app_test!(
             })
         };
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        let (status, killed) =
-            post(&app.client, kill_url.clone(), &json!({ "confirm": "KILL" })).await;
+        let (status, killed) = kill(&app, &app.client, &license_id, "KILL").await;
         assert_eq!(status, 200, "{killed}");
         assert_eq!(killed["license"]["status"], "killed");
         assert_eq!(killed["license"]["device_name"], Value::Null);
@@ -249,7 +202,7 @@ app_test!(
         assert_eq!(command["type"], "kill");
         assert_eq!(command["license_id"], license_id.as_str());
         // Killing twice is harmless.
-        let (status, again) = post(&app.client, kill_url, &json!({ "confirm": "KILL" })).await;
+        let (status, again) = kill(&app, &app.client, &license_id, "KILL").await;
         assert_eq!(
             (status, again["already_killed"].as_bool()),
             (200, Some(true))
@@ -274,12 +227,7 @@ app_test!(
         assert_eq!(pool["allocated_mbps"], 0);
 
         // A pooled LoadMaster cannot leave the inventory before its license is killed.
-        let (status, second) = post(
-            &connector,
-            app.url("/api/v1/connector/activations"),
-            &activation(6, "vlm-200"),
-        )
-        .await;
+        let (status, second) = activate(&app, &connector, &activation(6, "vlm-200")).await;
         assert_eq!(status, 201);
         let (_, devices) = app.get_json("/api/v1/devices").await;
         let device = devices
@@ -289,37 +237,21 @@ app_test!(
             .find(|d| d["serial_no"] == "7000006")
             .unwrap()
             .clone();
-        let response = app
-            .client
-            .delete(app.url(&format!(
-                "/api/v1/devices/{}",
-                device["id"].as_str().unwrap()
-            )))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 409);
-        assert_eq!(
-            response.json::<Value>().await.unwrap()["code"],
-            "device_has_pooled_license"
-        );
+        let device = app.url(&format!(
+            "/api/v1/devices/{}",
+            device["id"].as_str().unwrap()
+        ));
+        let refused = common::answer(app.client.delete(device)).await;
+        assert_refused(&refused, 409, "device_has_pooled_license");
 
         // The LoadMaster gives its license back through its connector.
-        let (status, gone) = post(
-            &connector,
-            app.url("/api/v1/connector/deactivations"),
-            &json!({ "idempotency_key": "deactivation-0006", "license_id": second["license_id"], "serial_no": "7000006" }),
-        )
-        .await;
+        let deactivation = json!({ "idempotency_key": "deactivation-0006", "license_id": second["license_id"], "serial_no": "7000006" });
+        let (status, gone) = app
+            .post_json(&connector, "/api/v1/connector/deactivations", &deactivation)
+            .await;
         assert_eq!((status, gone["status"].as_str()), (200, Some("killed")));
     }
 );
-
-async fn app_get(app: &TestApp, client: &reqwest::Client, path: &str) -> (u16, Value) {
-    let response = client.get(app.url(path)).send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
-}
 
 app_test!(
     sync_licenses_reconciles_and_names_silent_connectors,
@@ -327,20 +259,19 @@ app_test!(
     |app: TestApp| async move {
         let (_, east) = register(&app, "dc-east").await;
         let (_, _west) = register(&app, "dc-west").await;
-        let (_, a) = post(
-            &east,
-            app.url("/api/v1/connector/activations"),
-            &activation(1, "vlm-200"),
-        )
-        .await;
+        let (_, a) = activate(&app, &east, &activation(1, "vlm-200")).await;
         let (_, before) = app.get_json("/api/v1/pool").await;
 
-        let (status, run) = post(&app.client, app.url("/api/v1/licenses/sync"), &json!({})).await;
+        let (status, run) = app
+            .post_json(&app.client, "/api/v1/licenses/sync", &json!({}))
+            .await;
         assert_eq!(status, 202, "{run}");
         assert_eq!(run["connectors"].as_array().unwrap().len(), 2);
         let run_id = run["id"].as_str().unwrap().to_string();
         // A second click joins the running sync.
-        let (_, joined) = post(&app.client, app.url("/api/v1/licenses/sync"), &json!({})).await;
+        let (_, joined) = app
+            .post_json(&app.client, "/api/v1/licenses/sync", &json!({}))
+            .await;
         assert_eq!(joined["id"], run_id.as_str());
 
         let pending = commands(&app, &east, 5).await;
@@ -385,12 +316,7 @@ app_test!(
             .map(|c| c["name"].as_str().unwrap())
             .collect();
         assert_eq!(silent, vec!["dc-west"]);
-        let kinds: Vec<&str> = done["drift"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|d| d["kind"].as_str().unwrap())
-            .collect();
+        let kinds = field_of_each(&done["drift"], "kind");
         assert!(kinds.contains(&"status_mismatch"), "{kinds:?}");
         assert!(kinds.contains(&"unknown_here"), "{kinds:?}");
         let (_, after) = app.get_json("/api/v1/pool").await;
@@ -419,12 +345,7 @@ async fn health(db: &bandpool_store::testing::TestDb) {
         .unwrap();
     assert_eq!(saved.status(), 200);
     let (_, connector) = register(&app, "dc-east").await;
-    let (_, granted) = post(
-        &connector,
-        app.url("/api/v1/connector/activations"),
-        &activation(1, "vlm-2000"),
-    )
-    .await;
+    let (_, granted) = activate(&app, &connector, &activation(1, "vlm-2000")).await;
     let license = granted["license_id"].as_str().unwrap().to_string();
     let status_of = |body: &Value| body["license"]["status"].as_str().unwrap_or("").to_string();
 
@@ -452,12 +373,13 @@ async fn health(db: &bandpool_store::testing::TestDb) {
     assert_eq!(connectors[0]["status"], "down");
 
     // It speaks again: Up, the license Active, and an email says so.
-    let (status, _) = post(
-        &connector,
-        app.url("/api/v1/connector/heartbeat"),
-        &json!({ "version": "test" }),
-    )
-    .await;
+    let (status, _) = app
+        .post_json(
+            &connector,
+            "/api/v1/connector/heartbeat",
+            &json!({ "version": "test" }),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, history) = app
         .get_json(&format!("/api/v1/licenses/{license}/history"))
@@ -467,19 +389,9 @@ async fn health(db: &bandpool_store::testing::TestDb) {
         .await;
 
     // Kill License emails the Owners too (a second license, so the first can expire below).
-    let (_, second) = post(
-        &connector,
-        app.url("/api/v1/connector/activations"),
-        &activation(2, "vlm-200"),
-    )
-    .await;
+    let (_, second) = activate(&app, &connector, &activation(2, "vlm-200")).await;
     let second = second["license_id"].as_str().unwrap().to_string();
-    let (status, _) = post(
-        &app.client,
-        app.url(&format!("/api/v1/licenses/{second}/kill")),
-        &json!({ "confirm": "KILL" }),
-    )
-    .await;
+    let (status, _) = kill(&app, &app.client, &second, "KILL").await;
     assert_eq!(status, 200);
     let killed = mail
         .wait_for_subject(OWNER, "License killed: lm-2 (10.2.0.2)", 1)

@@ -504,7 +504,6 @@ impl Fixture {
             settings.sign_in.rate_bad_tokens_per_minute = 1_000_000;
         })
         .await;
-        let tenant = app.tenant_id.clone().unwrap();
         let other = app.other_tenant_id.clone().unwrap();
         let write_token = app.token_for(OWNER, Scope::ReadWrite).await;
         let read_token = app.token_for(OWNER, Scope::Read).await;
@@ -537,17 +536,8 @@ impl Fixture {
             .post_json(&app.client, &kill, &json!({ "confirm": "KILL" }))
             .await;
         assert_eq!(status, 200, "{killed}");
-        let license = bandpool_store::licenses::list(&app.db, &tenant, &Default::default())
-            .await
-            .unwrap()
-            .licenses[0]
-            .id
-            .clone();
-        let admin = bandpool_store::accounts::user_by_email(&app.db, common::ADMIN)
-            .await
-            .unwrap()
-            .unwrap()
-            .id;
+        let license = app.first_license_id().await;
+        let admin = app.user_id(common::ADMIN).await;
         let now = app.clock.now_ts();
         let targets = targets(&license, &other, &admin, &held[0], license_type, now);
         Fixture {

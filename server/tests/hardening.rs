@@ -388,11 +388,9 @@ async fn a_body_that_never_arrives_is_answered_408_and_a_long_poll_still_waits()
     // The connector's long-poll has no body: it waits as long as it asks to.
     let connector = connector(&app, "patient").await;
     let started = Instant::now();
-    let response = connector
-        .get(app.url("/api/v1/connector/commands?wait=3"))
-        .send()
-        .await
-        .unwrap();
+    let response = app
+        .get_as(&connector, "/api/v1/connector/commands?wait=3")
+        .await;
     assert_eq!(response.status(), 200);
     assert!(started.elapsed() >= Duration::from_secs(3));
     db.finish().await;

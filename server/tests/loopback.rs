@@ -54,6 +54,28 @@ fn fleet(
     }
 }
 
+/// The agent of a connector created with the registration `token`, keeping its state in
+/// `dir`, speaking to the portal at `portal`.
+async fn start_agent(portal: &str, token: String, dir: &Path) -> RunningAgent {
+    bandpool_connector::start(agent_settings(portal, Some(token), dir))
+        .await
+        .unwrap()
+}
+
+/// `count` LoadMasters behind `agent`, once every one of them holds a license.
+async fn licensed_fleet(
+    agent: &RunningAgent,
+    count: usize,
+    license_type: &str,
+    serial_base: u64,
+) -> Fleet {
+    let fleet = Fleet::start(fleet(agent, count, license_type, serial_base))
+        .await
+        .unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == count).await.1);
+    fleet
+}
+
 async fn eventually<F, Fut>(what: &str, mut done: F)
 where
     F: FnMut() -> Fut,
@@ -242,14 +264,9 @@ async fn grace_through_the_connector(db: &TestDb) {
     .await;
     let token = app.new_connector(&app.client, "dc-east").await;
     let dir = tempfile::tempdir().unwrap();
-    let agent = bandpool_connector::start(agent_settings(&app.base, Some(token), dir.path()))
-        .await
-        .unwrap();
+    let agent = start_agent(&app.base, token, dir.path()).await;
     let listen = agent.local_addr();
-    let fleet = Fleet::start(fleet(&agent, 3, "vlm-500", 9_200_000))
-        .await
-        .unwrap();
-    assert!(fleet.wait_until(WAIT, |s| s.licensed == 3).await.1);
+    let fleet = licensed_fleet(&agent, 3, "vlm-500", 9_200_000).await;
 
     // The connector stops; its LoadMasters cannot check; the portal hears nothing.
     agent.shutdown().await;
@@ -342,17 +359,8 @@ async fn queue_survives_a_portal_restart(db: &TestDb) {
     };
     let (portal, _) = serve_portal(app.db.clone(), app.clock.clone(), addr).await;
     let dir = tempfile::tempdir().unwrap();
-    let agent = bandpool_connector::start(agent_settings(
-        &format!("http://{addr}"),
-        Some(token),
-        dir.path(),
-    ))
-    .await
-    .unwrap();
-    let fleet = Fleet::start(fleet(&agent, 20, "vlm-200", 9_300_000))
-        .await
-        .unwrap();
-    assert!(fleet.wait_until(WAIT, |s| s.licensed == 20).await.1);
+    let agent = start_agent(&format!("http://{addr}"), token, dir.path()).await;
+    let fleet = licensed_fleet(&agent, 20, "vlm-200", 9_300_000).await;
 
     // The portal goes away; the LoadMasters keep checking, answered by the connector.
     portal.stop().await;
@@ -399,16 +407,9 @@ async fn another_tenants_connector_is_refused() {
     let outsider = app.client_as(OUTSIDER).await;
     let theirs = app.new_connector(&outsider, "intruder").await;
     let (dir_a, dir_b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = bandpool_connector::start(agent_settings(&app.base, Some(ours), dir_a.path()))
-        .await
-        .unwrap();
-    let b = bandpool_connector::start(agent_settings(&app.base, Some(theirs), dir_b.path()))
-        .await
-        .unwrap();
-    let fleet = Fleet::start(fleet(&a, 1, "vlm-200", 9_400_000))
-        .await
-        .unwrap();
-    assert!(fleet.wait_until(WAIT, |s| s.licensed == 1).await.1);
+    let a = start_agent(&app.base, ours, dir_a.path()).await;
+    let b = start_agent(&app.base, theirs, dir_b.path()).await;
+    let fleet = licensed_fleet(&a, 1, "vlm-200", 9_400_000).await;
     let view = fleet.appliances().remove(0);
     // The LoadMaster asks the other tenant's connector: unknown there, and the portal
     // refuses the relayed check, so nothing is counted and nothing changes.

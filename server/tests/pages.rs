@@ -9,8 +9,7 @@ app_test!(
     the_page_renders_completely_on_the_server,
     Seed::Demo(120),
     |app: TestApp| async move {
-        let (status, html) = app.get_text("/license-repository").await;
-        assert_eq!(status, 200);
+        let html = app.get_text_ok("/license-repository").await;
         for needle in [
             "License Repository",
             "Last refreshed",
@@ -64,8 +63,7 @@ app_test!(
             .await;
         assert!(html.contains("License history"));
 
-        let (status, html) = app.get_text("/license-repository?page=zero").await;
-        assert_eq!(status, 200);
+        let html = app.get_text_ok("/license-repository?page=zero").await;
         assert!(html.contains("invalid_parameter") && html.contains("page"));
     }
 );
@@ -74,8 +72,7 @@ app_test!(
     an_empty_pool_says_so,
     Seed::EmptyPool,
     |app: TestApp| async move {
-        let (status, html) = app.get_text("/license-repository").await;
-        assert_eq!(status, 200);
+        let html = app.get_text_ok("/license-repository").await;
         assert!(html.contains("This pool has no licenses yet"));
         assert!(html.contains("No allocation history yet"));
         assert!(html.contains("No licenses are allocated from this pool yet"));

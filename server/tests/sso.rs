@@ -190,22 +190,17 @@ async fn run(db: &bandpool_store::testing::TestDb) {
     ] {
         assert!(location.contains(part), "{location}");
     }
-    let response = b
-        .get(app.url("/auth/oidc/callback?code=stolen&state=forged"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let forged_callback = || {
+        b.get(app.url("/auth/oidc/callback?code=stolen&state=forged"))
+            .header("accept", "application/json")
+            .send()
+    };
+    let response = forged_callback().await.unwrap();
     assert_eq!(response.status(), 400);
     let body: serde_json::Value = response.json().await.unwrap();
     assert_eq!(body["code"], "sign_in_failed");
     assert!(body["message"].as_str().unwrap().contains("state"));
-    let replay = b
-        .get(app.url("/auth/oidc/callback?code=stolen&state=forged"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let replay = forged_callback().await.unwrap();
     assert_eq!(replay.status(), 400, "the pending sign-in is used up");
 
     // The nonce must be the one this sign-in sent: change it in the stored session, and the

@@ -11,23 +11,21 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use common::mail::MailServer;
-use common::{Seed, TestApp, OWNER};
+use common::{answer, assert_refused, field_of_each, Seed, TestApp, OWNER};
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-async fn send(request: reqwest::RequestBuilder) -> (u16, Value) {
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+/// Sync entitlements, as the Owner clicks it: the run started (or joined).
+async fn start_sync(app: &TestApp) -> (u16, Value) {
+    answer(app.client.post(app.url("/api/v1/entitlements/sync"))).await
 }
 
 app_test!(
     the_overview_page_and_csv_agree_with_the_entitlement,
     Seed::Demo(60),
     |app: TestApp| async move {
-        let (status, usage) = app.get_json("/api/v1/usage").await;
-        assert_eq!(status, 200, "{usage}");
+        let usage = app.get_json_ok("/api/v1/usage").await;
         let e = &usage["entitlement"];
         assert_eq!(e["plan"], "LoadMaster 360 Pooled");
         assert_eq!(e["pooled"], true);
@@ -43,8 +41,7 @@ app_test!(
         assert_eq!(usage["loadmasters"]["used"], pool["loadmasters"]);
 
         // The page, rendered on the server (no JavaScript needed to read it).
-        let (status, html) = app.get_text("/usage-and-billing").await;
-        assert_eq!(status, 200);
+        let html = app.get_text_ok("/usage-and-billing").await;
         for part in [
             "Subscription details",
             "Subscription add-ons",
@@ -105,13 +102,10 @@ app_test!(
 
         // A Reviewer reads it too; bad paging is a clear 400.
         let reviewer = app.client_as(common::REVIEWER).await;
-        let (status, _) = send(reviewer.get(app.url("/api/v1/usage"))).await;
+        let (status, _) = answer(reviewer.get(app.url("/api/v1/usage"))).await;
         assert_eq!(status, 200);
-        let (status, body) = app.get_json("/api/v1/applications?per_page=15").await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (400, Some("invalid_parameter"))
-        );
+        let paged = app.get_json("/api/v1/applications?per_page=15").await;
+        assert_refused(&paged, 400, "invalid_parameter");
     }
 );
 
@@ -136,33 +130,20 @@ app_test!(
             .unwrap();
 
         // Manual mapping with one unmapped service.
-        let (status, body) = send(
-            app.client
-                .post(app.url("/api/v1/applications"))
-                .json(&json!({ "name": "Manual app", "virtual_service_ids": [unmapped[0]] })),
-        )
-        .await;
+        let manual = json!({ "name": "Manual app", "virtual_service_ids": [unmapped[0]] });
+        let (status, body) = app
+            .post_json(&app.client, "/api/v1/applications", &manual)
+            .await;
         assert_eq!(status, 201, "{body}");
         // A service of another application is refused with its own code.
-        let (status, body) = send(
-            app.client
-                .post(app.url("/api/v1/applications"))
-                .json(&json!({ "name": "Thief", "virtual_service_ids": [mapped["id"]] })),
-        )
-        .await;
-        assert_eq!(
-            (status, body["code"].as_str()),
-            (409, Some("virtual_service_mapped")),
-            "{body}"
-        );
+        let thief = json!({ "name": "Thief", "virtual_service_ids": [mapped["id"]] });
+        let refused = app
+            .post_json(&app.client, "/api/v1/applications", &thief)
+            .await;
+        assert_refused(&refused, 409, "virtual_service_mapped");
         // The refused creation left nothing behind.
         let (_, page) = app.get_json("/api/v1/applications?per_page=50").await;
-        let names: Vec<&str> = page["applications"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|a| a["name"].as_str().unwrap())
-            .collect();
+        let names = field_of_each(&page["applications"], "name");
         assert!(names.contains(&"Manual app") && !names.contains(&"Thief"));
 
         // A full application (the demo has 15-service ones) refuses a 16th.
@@ -176,22 +157,19 @@ app_test!(
         {
             assert_eq!(full["usage"]["level"], "red");
             assert_eq!(full["usage"]["percent"], 100);
-            let (status, body) = send(app.client.put(app.url(&format!(
+            let refused = answer(app.client.put(app.url(&format!(
                 "/api/v1/applications/{}/virtual-services/{}",
                 full["id"].as_str().unwrap(),
                 unmapped[1]
             ))))
             .await;
-            assert_eq!(
-                (status, body["code"].as_str()),
-                (409, Some("application_full")),
-                "{body}"
-            );
+            assert_refused(&refused, 409, "application_full");
         }
 
         // Quick map: every remaining unmapped service becomes an application.
         let before = page["total"].as_i64().unwrap();
-        let (status, body) = send(app.client.post(app.url("/api/v1/applications/quick-map"))).await;
+        let (status, body) =
+            answer(app.client.post(app.url("/api/v1/applications/quick-map"))).await;
         assert_eq!(status, 200, "{body}");
         let (_, after) = app
             .get_json("/api/v1/applications?per_page=10&page=1")
@@ -223,9 +201,9 @@ app_test!(
         let id = after["applications"][0]["id"].as_str().unwrap().to_string();
         let reviewer = app.client_as(common::REVIEWER).await;
         let (status, _) =
-            send(reviewer.delete(app.url(&format!("/api/v1/applications/{id}")))).await;
+            answer(reviewer.delete(app.url(&format!("/api/v1/applications/{id}")))).await;
         assert_eq!(status, 403);
-        let (status, _) = send(
+        let (status, _) = answer(
             app.client
                 .delete(app.url(&format!("/api/v1/applications/{id}"))),
         )
@@ -275,6 +253,25 @@ async fn upstream_entitlement(
     }
 }
 
+/// An HTTPS peer serving `router`, and the portal (the demo tenant) that trusts the peer's
+/// CA as a deployment with a private CA would, its settings changed by `configure`, which is
+/// given the peer's address.
+async fn spawn_with_peer(
+    db: &bandpool_store::testing::TestDb,
+    router: Router,
+    configure: impl FnOnce(&mut bandpool_server::settings::Settings, String),
+) -> (TestApp, common::tls::TlsServer) {
+    let peer = common::tls::serve(router).await;
+    let ca = peer.ca_file.path().to_path_buf();
+    let base = peer.base.clone();
+    let app = TestApp::spawn_with(db, Seed::Demo(40), move |s| {
+        s.webhooks.extra_ca_file = Some(ca);
+        configure(s, base);
+    })
+    .await;
+    (app, peer)
+}
+
 async fn wait_for_sync(app: &TestApp, id: &str) -> Value {
     for _ in 0..100 {
         let (_, run) = app
@@ -305,19 +302,13 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     let upstream = Upstream {
         entitlement: Arc::new(Mutex::new(Value::Null)),
     };
-    let server = common::tls::serve(
-        Router::new()
-            .route("/v1/entitlements/{progress_id}", get(upstream_entitlement))
-            .with_state(upstream.clone()),
-    )
-    .await;
-    let ca = server.ca_file.path().to_path_buf();
-    let base = server.base.clone();
-    let app = TestApp::spawn_with(db, Seed::Demo(40), move |s| {
+    let router = Router::new()
+        .route("/v1/entitlements/{progress_id}", get(upstream_entitlement))
+        .with_state(upstream.clone());
+    let (app, _upstream_server) = spawn_with_peer(db, router, |s, base| {
         s.entitlements.entitlements_url = Some(base);
         s.entitlements.entitlements_token = Some("upstream-secret".into());
         s.entitlements.entitlements_timeout_seconds = 1;
-        s.webhooks.extra_ca_file = Some(ca);
     })
     .await;
     let tenant = app.tenant_id.clone().unwrap();
@@ -332,18 +323,13 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     next["add_ons"] = json!([{ "description": "Additional assets (20-pack)", "quantity": 20, "status": "active", "activated_at": 1_790_000_000, "bill_at": null }]);
     *upstream.entitlement.lock().unwrap() = next;
 
-    let (status, started) = send(app.client.post(app.url("/api/v1/entitlements/sync"))).await;
+    let (status, started) = start_sync(&app).await;
     assert_eq!(status, 202, "{started}");
     assert_eq!(started["status"], "running");
     assert_eq!(started["source"], "upstream");
     let done = wait_for_sync(&app, started["id"].as_str().unwrap()).await;
     assert_eq!(done["status"], "done", "{done}");
-    let fields: Vec<&str> = done["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["field"].as_str().unwrap())
-        .collect();
+    let fields = field_of_each(&done["changes"], "field");
     assert!(
         fields.contains(&"Maximum capacity (Mb/s)")
             && fields.contains(&"Add Ons")
@@ -379,11 +365,11 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     ] {
         set_progress_id(&app, progress_id).await;
         let (_, before) = app.get_json("/api/v1/entitlements").await;
-        let (status, started) = send(app.client.post(app.url("/api/v1/entitlements/sync"))).await;
+        let (status, started) = start_sync(&app).await;
         assert_eq!(status, 202);
         if progress_id == "PRG-SLOW" {
             // A second click while it waits joins the running sync.
-            let (_, again) = send(app.client.post(app.url("/api/v1/entitlements/sync"))).await;
+            let (_, again) = start_sync(&app).await;
             assert_eq!(again["id"], started["id"]);
         }
         let failed = wait_for_sync(&app, started["id"].as_str().unwrap()).await;
@@ -404,7 +390,7 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     }
     // Without a Progress ID there is nothing to look up: a clear failure too.
     set_progress_id(&app, "").await;
-    let (_, started) = send(app.client.post(app.url("/api/v1/entitlements/sync"))).await;
+    let (_, started) = start_sync(&app).await;
     let failed = wait_for_sync(&app, started["id"].as_str().unwrap()).await;
     assert!(
         failed["error_message"]
@@ -476,38 +462,32 @@ async fn set_capacity(app: &TestApp, mbps: i64) {
 async fn notifications(db: &bandpool_store::testing::TestDb) {
     let mail = MailServer::start();
     let receiver = Receiver::default();
-    let server = common::tls::serve(
-        Router::new()
-            .route("/hook", post(receive))
-            .with_state(receiver.clone()),
-    )
-    .await;
-    let ca = server.ca_file.path().to_path_buf();
+    let router = Router::new()
+        .route("/hook", post(receive))
+        .with_state(receiver.clone());
     let smtp = mail.smtp_url.clone();
-    let app = TestApp::spawn_with(db, Seed::Demo(40), move |s| {
+    let (app, server) = spawn_with_peer(db, router, move |s, _| {
         s.mail.smtp_url = Some(smtp.into());
-        s.webhooks.extra_ca_file = Some(ca);
         // The receiver is on this machine.
         s.webhooks.webhook_allow_private_receivers = true;
     })
     .await;
     // An http:// webhook to another machine is refused (https only).
-    let (status, body) = send(
-        app.client
-            .put(app.url("/api/v1/notifications/channels"))
-            .json(
-                &json!({ "email_recipients": [OWNER], "webhook_url": "http://hooks.example.com/hook" }),
-            ),
+    let set_channels = |channels: Value| {
+        answer(
+            app.client
+                .put(app.url("/api/v1/notifications/channels"))
+                .json(&channels),
+        )
+    };
+    let refused = set_channels(
+        json!({ "email_recipients": [OWNER], "webhook_url": "http://hooks.example.com/hook" }),
     )
     .await;
-    assert_eq!(
-        (status, body["code"].as_str()),
-        (400, Some("invalid_parameter")),
-        "{body}"
-    );
-    let (status, saved) = send(app.client.put(app.url("/api/v1/notifications/channels")).json(
-        &json!({ "email_recipients": [OWNER, "billing@demo.test"], "webhook_url": format!("{}/hook", server.base) }),
-    ))
+    assert_refused(&refused, 400, "invalid_parameter");
+    let (status, saved) = set_channels(
+        json!({ "email_recipients": [OWNER, "billing@demo.test"], "webhook_url": format!("{}/hook", server.base) }),
+    )
     .await;
     assert_eq!(status, 200, "{saved}");
     let secret = saved["webhook_secret"].as_str().unwrap().to_string();

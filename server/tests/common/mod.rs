@@ -183,60 +183,44 @@ impl TestApp {
         app
     }
 
-    fn builder(&self) -> reqwest::ClientBuilder {
-        let mut headers = reqwest::header::HeaderMap::new();
-        // What a browser sends with a same-origin request.
-        headers.insert("origin", self.base.parse().unwrap());
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            // A hung response fails its test instead of holding the whole run.
-            .timeout(std::time::Duration::from_secs(60))
-            .default_headers(headers)
-    }
-
     /// A client with no session, no token (it keeps cookies, like a browser).
     pub fn anonymous(&self) -> reqwest::Client {
-        self.builder().cookie_store(true).build().unwrap()
+        // What a browser sends with a same-origin request.
+        client_sending(&[("origin", self.base.clone())])
+            .cookie_store(true)
+            .build()
+            .unwrap()
     }
 
     /// A client signed in as `email` (a session written as sign-in writes it).
     pub async fn client_as(&self, email: &str) -> reqwest::Client {
-        let user = accounts::user_by_email(&self.db, email)
-            .await
-            .unwrap()
-            .expect("a test user");
-        let tenant = accounts::tenants_of(&self.db, &user.id)
+        let user = self.user_id(email).await;
+        let tenant = accounts::tenants_of(&self.db, &user)
             .await
             .unwrap()
             .into_iter()
             .next();
         let id = tower_sessions::session::Id::default().to_string();
-        let mut data = serde_json::json!({ "user_id": user.id });
+        let mut data = serde_json::json!({ "user_id": user });
         if let Some(t) = tenant {
             data["tenant_id"] = serde_json::Value::String(t.tenant_id);
         }
         let expires = time::OffsetDateTime::now_utc().unix_timestamp() + 3600;
-        bandpool_store::sessions::save(&self.db, &id, Some(&user.id), &data.to_string(), expires)
+        bandpool_store::sessions::save(&self.db, &id, Some(&user), &data.to_string(), expires)
             .await
             .unwrap();
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("cookie", format!("bandpool_session={id}").parse().unwrap());
-        headers.insert("origin", self.base.parse().unwrap());
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(60))
-            .default_headers(headers)
-            .build()
-            .unwrap()
+        client_sending(&[
+            ("cookie", format!("bandpool_session={id}")),
+            ("origin", self.base.clone()),
+        ])
+        .build()
+        .unwrap()
     }
 
     /// A bearer token of `scope` made by `email` in their first tenant; returns its secret.
     pub async fn token_for(&self, email: &str, scope: Scope) -> String {
-        let user = accounts::user_by_email(&self.db, email)
-            .await
-            .unwrap()
-            .unwrap();
-        let tenant = accounts::tenants_of(&self.db, &user.id)
+        let user = self.user_id(email).await;
+        let tenant = accounts::tenants_of(&self.db, &user)
             .await
             .unwrap()
             .remove(0);
@@ -244,7 +228,7 @@ impl TestApp {
         let created = bandpool_store::tokens::create(
             &mut tx,
             &tenant.tenant_id,
-            &user.id,
+            &user,
             "test",
             scope,
             None,
@@ -258,12 +242,7 @@ impl TestApp {
 
     /// A client that sends `Authorization: Bearer <secret>` and no cookie.
     pub fn bearer(&self, secret: &str) -> reqwest::Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert("authorization", format!("Bearer {secret}").parse().unwrap());
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(60))
-            .default_headers(headers)
+        client_sending(&[("authorization", format!("Bearer {secret}"))])
             .build()
             .unwrap()
     }
@@ -275,12 +254,7 @@ impl TestApp {
         path: &str,
         body: &serde_json::Value,
     ) -> (u16, serde_json::Value) {
-        let response = client.post(self.url(path)).json(body).send().await.unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+        answer(client.post(self.url(path)).json(body)).await
     }
 
     /// A connector of the seeded tenant, added by its Owner and registered as its agent
@@ -306,15 +280,7 @@ impl TestApp {
 
     /// A client that speaks as a connector (`Authorization: Connector <credential>`).
     pub fn connector(&self, credential: &str) -> reqwest::Client {
-        let mut headers = reqwest::header::HeaderMap::new();
-        headers.insert(
-            "authorization",
-            format!("Connector {credential}").parse().unwrap(),
-        );
-        reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(60))
-            .default_headers(headers)
+        client_sending(&[("authorization", format!("Connector {credential}"))])
             .build()
             .unwrap()
     }
@@ -330,18 +296,11 @@ impl TestApp {
         endpoint: &str,
         fields: &[(&str, &str)],
     ) -> (u16, serde_json::Value) {
-        let response = client
+        let request = client
             .post(self.url(&format!("/_server/{endpoint}")))
             .header("accept", "application/json")
-            .form(fields)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (
-            status,
-            response.json().await.unwrap_or(serde_json::Value::Null),
-        )
+            .form(fields);
+        answer(request).await
     }
 
     /// Post an /auth form; returns the status and the Location header.
@@ -378,39 +337,131 @@ impl TestApp {
 
     /// Give a test user a password (hashed as production does).
     pub async fn set_password(&self, email: &str, password: &str) {
-        let user = accounts::user_by_email(&self.db, email)
-            .await
-            .unwrap()
-            .unwrap();
+        let user = self.user_id(email).await;
         let hash = bandpool_server::auth::password::hash(password.to_string())
             .await
             .unwrap();
         let mut tx = self.db.begin_write().await.unwrap();
-        accounts::set_password_hash(&mut tx, &user.id, &hash)
+        accounts::set_password_hash(&mut tx, &user, &hash)
             .await
             .unwrap();
         tx.commit().await.unwrap();
     }
 
+    /// GET `path` as the Owner (`app.client`).
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .unwrap()
+        self.get_as(&self.client, path).await
+    }
+
+    /// GET `path` as `client`.
+    pub async fn get_as(&self, client: &reqwest::Client, path: &str) -> reqwest::Response {
+        client.get(self.url(path)).send().await.unwrap()
     }
 
     pub async fn get_json(&self, path: &str) -> (u16, serde_json::Value) {
-        let response = self.get(path).await;
-        let status = response.status().as_u16();
-        let body = response.json().await.unwrap_or(serde_json::Value::Null);
-        (status, body)
+        answer(self.client.get(self.url(path))).await
+    }
+
+    /// The JSON answer to a GET that must succeed (200).
+    pub async fn get_json_ok(&self, path: &str) -> serde_json::Value {
+        let (status, body) = self.get_json(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        body
     }
 
     pub async fn get_text(&self, path: &str) -> (u16, String) {
         let response = self.get(path).await;
         (response.status().as_u16(), response.text().await.unwrap())
     }
+
+    /// The page (or file) a GET that must succeed (200) answers.
+    pub async fn get_text_ok(&self, path: &str) -> String {
+        let (status, text) = self.get_text(path).await;
+        assert_eq!(status, 200, "GET {path}");
+        text
+    }
+
+    /// The id of the person signed up as `email`.
+    pub async fn user_id(&self, email: &str) -> String {
+        accounts::user_by_email(&self.db, email)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no test user {email}"))
+            .id
+    }
+
+    /// The id of the first license the store lists for the seeded tenant (no filter, its
+    /// default order).
+    pub async fn first_license_id(&self) -> String {
+        let tenant = self.tenant_id.as_deref().expect("a seeded tenant");
+        bandpool_store::licenses::list(&self.db, tenant, &Default::default())
+            .await
+            .unwrap()
+            .licenses[0]
+            .id
+            .clone()
+    }
+}
+
+/// A client as the tests use one: it sends `headers` with every request, never follows a
+/// redirect (tests assert them), and gives up after a minute, so a hung response fails its
+/// test instead of holding the whole run.
+fn client_sending(headers: &[(&'static str, String)]) -> reqwest::ClientBuilder {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (name, value) in headers {
+        map.insert(*name, value.parse().unwrap());
+    }
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(60))
+        .default_headers(map)
+}
+
+/// Send `request`: the status and the JSON answer (`Null` when the answer is not JSON).
+pub async fn answer(request: reqwest::RequestBuilder) -> (u16, serde_json::Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
+/// Send `request` and read what it answers as text, whatever its status.
+pub async fn text_of(request: reqwest::RequestBuilder) -> String {
+    request.send().await.unwrap().text().await.unwrap()
+}
+
+/// Assert that `answer` is the refusal `code` with the HTTP `status`.
+pub fn assert_refused(answer: &(u16, serde_json::Value), status: u16, code: &str) {
+    let (got, body) = answer;
+    assert_eq!(
+        (*got, body["code"].as_str()),
+        (status, Some(code)),
+        "{body}"
+    );
+}
+
+/// Assert that `answer` is the refusal `code` with the HTTP `status`, and that its message
+/// begins with `message` (the error table's words).
+pub fn assert_refused_saying(
+    answer: &(u16, serde_json::Value),
+    status: u16,
+    code: &str,
+    message: &str,
+) {
+    assert_refused(answer, status, code);
+    let said = answer.1["message"].as_str().unwrap();
+    assert!(said.starts_with(message), "{said}");
+}
+
+/// The text `field` of each item of the JSON array `list`.
+pub fn field_of_each<'a>(list: &'a serde_json::Value, field: &str) -> Vec<&'a str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item[field].as_str().unwrap())
+        .collect()
 }
 
 /// A test once on SQLite and once on PostgreSQL, each on a fresh database:

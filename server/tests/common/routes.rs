@@ -24,7 +24,8 @@ pub enum Need {
     Operator,
 }
 
-/// One route: (method, pattern as the router has it, a concrete request, form fields).
+/// One route: its method, its pattern as the router has it, a concrete request that
+/// reaches its handler (the url, with form fields), and who may use it.
 pub struct Route {
     pub method: &'static str,
     pub pattern: &'static str,
@@ -33,663 +34,217 @@ pub struct Route {
     pub need: Need,
 }
 
-pub const fn r(
-    method: &'static str,
-    pattern: &'static str,
-    url: &'static str,
-    fields: &'static [(&'static str, &'static str)],
-    need: Need,
-) -> Route {
+pub const NONE: &[(&str, &str)] = &[];
+pub const BOGUS: &str = "00000000-0000-0000-0000-000000000000";
+
+/// A route whose pattern is itself a concrete request, with no form fields; `at` and `with`
+/// say otherwise where a route needs them.
+const fn route(method: &'static str, pattern: &'static str, need: Need) -> Route {
     Route {
         method,
         pattern,
-        url,
-        fields,
+        url: pattern,
+        fields: NONE,
         need,
     }
 }
 
-pub const NONE: &[(&str, &str)] = &[];
-pub const BOGUS: &str = "00000000-0000-0000-0000-000000000000";
+const fn get(pattern: &'static str, need: Need) -> Route {
+    route("get", pattern, need)
+}
+
+const fn post(pattern: &'static str, need: Need) -> Route {
+    route("post", pattern, need)
+}
+
+const fn put(pattern: &'static str, need: Need) -> Route {
+    route("put", pattern, need)
+}
+
+const fn delete(pattern: &'static str, need: Need) -> Route {
+    route("delete", pattern, need)
+}
+
+impl Route {
+    /// Request `url` (the pattern with its ids filled in, or with a query).
+    const fn at(self, url: &'static str) -> Route {
+        Route { url, ..self }
+    }
+
+    /// Send these form fields.
+    const fn with(self, fields: &'static [(&'static str, &'static str)]) -> Route {
+        Route { fields, ..self }
+    }
+}
+
+/// An operator's entitlement form for the other tenant.
+const ENTITLEMENT_FORM: &[(&str, &str)] = &[
+    ("tenant_id", "OTHER_TENANT"),
+    ("owner_name", "Matrix Owner"),
+    ("progress_id", ""),
+    ("order_id", ""),
+    ("plan", "LoadMaster 360 Pooled"),
+    ("base_assets", "5"),
+    ("status", "active"),
+    ("activated_on", ""),
+    ("bill_on", ""),
+    ("next_bill_on", ""),
+    ("max_capacity_mbps", "1000"),
+    ("loadmaster_limit", "10"),
+    ("add_ons", ""),
+];
+
+/// An operator's form for a new tenant.
+const NEW_TENANT_FORM: &[(&str, &str)] = &[
+    ("name", "Matrix Corp"),
+    ("owner_email", "boss@matrix.test"),
+    ("max_capacity_mbps", "100"),
+    ("loadmaster_limit", "1"),
+];
+
+/// A password chosen from an emailed link (reset or invitation), typed twice.
+const PASSWORD_FORM: &[(&str, &str)] = &[
+    ("token", "x"),
+    ("password", "long enough password"),
+    ("confirm", "long enough password"),
+];
 
 use Need::*;
 
 /// The matrix. A new route must be added here, with who may use it.
 pub const MATRIX: &[Route] = &[
     // Pages
-    r(
-        "get",
-        "/license-repository",
-        "/license-repository",
-        NONE,
-        Read,
-    ),
-    r("get", "/event-log", "/event-log", NONE, Read),
-    r("get", "/users", "/users", NONE, Owners),
-    r("get", "/api-tokens", "/api-tokens", NONE, Manage),
-    r("get", "/connectors", "/connectors", NONE, Read),
-    r("get", "/usage-and-billing", "/usage-and-billing", NONE, Read),
-    r("get", "/applications", "/applications", NONE, Read),
-    r("get", "/notifications", "/notifications", NONE, Manage),
-    r(
-        "get",
-        "/tenants/{id}/entitlement",
-        "/tenants/OTHER_TENANT/entitlement",
-        NONE,
-        Operator,
-    ),
-    r("get", "/tenants", "/tenants", NONE, Operator),
-    r("get", "/sign-in", "/sign-in", NONE, Public),
-    r("get", "/forgot-password", "/forgot-password", NONE, Public),
-    r(
-        "get",
-        "/reset-password",
-        "/reset-password?token=x",
-        NONE,
-        Public,
-    ),
-    r("get", "/invitation", "/invitation?token=x", NONE, Public),
+    get("/license-repository", Read),
+    get("/event-log", Read),
+    get("/users", Owners),
+    get("/api-tokens", Manage),
+    get("/connectors", Read),
+    get("/usage-and-billing", Read),
+    get("/applications", Read),
+    get("/notifications", Manage),
+    get("/tenants/{id}/entitlement", Operator).at("/tenants/OTHER_TENANT/entitlement"),
+    get("/tenants", Operator),
+    get("/sign-in", Public),
+    get("/forgot-password", Public),
+    get("/reset-password", Public).at("/reset-password?token=x"),
+    get("/invitation", Public).at("/invitation?token=x"),
     // REST
-    r("get", "/api/v1/pool", "/api/v1/pool", NONE, Read),
-    r(
-        "get",
-        "/api/v1/pool/allocation/monthly",
-        "/api/v1/pool/allocation/monthly",
-        NONE,
-        Read,
-    ),
-    r(
-        "get",
-        "/api/v1/pool/allocation/daily",
-        "/api/v1/pool/allocation/daily?month=2026-10",
-        NONE,
-        Read,
-    ),
-    r("get", "/api/v1/licenses", "/api/v1/licenses", NONE, Read),
-    r(
-        "get",
-        "/api/v1/licenses/{id}/history",
-        "/api/v1/licenses/LICENSE/history",
-        NONE,
-        Read,
-    ),
-    r(
-        "get",
-        "/api/v1/licenses/export.csv",
-        "/api/v1/licenses/export.csv",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/api/v1/licenses/{id}/kill",
-        "/api/v1/licenses/LICENSE/kill",
-        &[("confirm", "KILL")],
-        Change,
-    ),
-    r(
-        "post",
-        "/api/v1/licenses/sync",
-        "/api/v1/licenses/sync",
-        NONE,
-        Change,
-    ),
-    r(
-        "get",
-        "/api/v1/licenses/sync/{id}",
-        "/api/v1/licenses/sync/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Read,
-    ),
-    r(
-        "get",
-        "/api/v1/connectors",
-        "/api/v1/connectors",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/api/v1/connectors",
-        "/api/v1/connectors",
-        &[("name", "matrix")],
-        Change,
-    ),
-    r("get", "/api/v1/devices", "/api/v1/devices", NONE, Read),
-    r("get", "/api/v1/usage", "/api/v1/usage", NONE, Read),
-    r(
-        "get",
-        "/api/v1/usage/export.csv",
-        "/api/v1/usage/export.csv",
-        NONE,
-        Read,
-    ),
-    r("get", "/api/v1/entitlements", "/api/v1/entitlements", NONE, Read),
-    r(
-        "post",
-        "/api/v1/entitlements/sync",
-        "/api/v1/entitlements/sync",
-        NONE,
-        Change,
-    ),
-    r(
-        "get",
-        "/api/v1/entitlements/sync/{id}",
-        "/api/v1/entitlements/sync/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Read,
-    ),
-    r("get", "/api/v1/applications", "/api/v1/applications", NONE, Read),
-    r(
-        "post",
-        "/api/v1/applications",
-        "/api/v1/applications",
-        &[("name", "matrix app")],
-        Change,
-    ),
-    r(
-        "post",
-        "/api/v1/applications/quick-map",
-        "/api/v1/applications/quick-map",
-        NONE,
-        Change,
-    ),
-    r(
-        "delete",
-        "/api/v1/applications/{id}",
-        "/api/v1/applications/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Change,
-    ),
-    r(
-        "put",
-        "/api/v1/applications/{id}/virtual-services/{vs}",
-        "/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Change,
-    ),
-    r(
-        "delete",
-        "/api/v1/applications/{id}/virtual-services/{vs}",
-        "/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Change,
-    ),
-    r(
-        "get",
-        "/api/v1/virtual-services",
-        "/api/v1/virtual-services",
-        NONE,
-        Read,
-    ),
-    r(
-        "get",
-        "/api/v1/notifications/channels",
-        "/api/v1/notifications/channels",
-        NONE,
-        Change,
-    ),
-    r(
-        "put",
-        "/api/v1/notifications/channels",
-        "/api/v1/notifications/channels",
-        NONE,
-        Change,
-    ),
-    r(
-        "get",
-        "/api/v1/notifications/webhook-deliveries",
-        "/api/v1/notifications/webhook-deliveries",
-        NONE,
-        Change,
-    ),
-    r(
-        "get",
-        "/api/v1/notifications/email-deliveries",
-        "/api/v1/notifications/email-deliveries",
-        NONE,
-        Change,
-    ),
-    r(
-        "delete",
-        "/api/v1/devices/{id}",
-        "/api/v1/devices/00000000-0000-0000-0000-000000000000",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/api/v1/devices/{id}/block",
-        "/api/v1/devices/00000000-0000-0000-0000-000000000000/block",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/api/v1/devices/{id}/unblock",
-        "/api/v1/devices/00000000-0000-0000-0000-000000000000/unblock",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/register",
-        "/api/v1/connector/register",
-        &[("registration_token", "bpr_guess"), ("version", "1")],
-        Public,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/heartbeat",
-        "/api/v1/connector/heartbeat",
-        &[("version", "1")],
-        ConnectorOnly,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/checks",
-        "/api/v1/connector/checks",
-        &[("idempotency_key", "matrix-key-1")],
-        ConnectorOnly,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/activations",
-        "/api/v1/connector/activations",
-        NONE,
-        ConnectorOnly,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/deactivations",
-        "/api/v1/connector/deactivations",
-        NONE,
-        ConnectorOnly,
-    ),
-    r(
-        "get",
-        "/api/v1/connector/commands",
-        "/api/v1/connector/commands",
-        NONE,
-        ConnectorOnly,
-    ),
-    r(
-        "post",
-        "/api/v1/connector/commands/{id}/ack",
-        "/api/v1/connector/commands/00000000-0000-0000-0000-000000000000/ack",
-        NONE,
-        ConnectorOnly,
-    ),
-    r("get", "/api/v1/events", "/api/v1/events", NONE, Read),
-    r(
-        "get",
-        "/api/v1/events/export.csv",
-        "/api/v1/events/export.csv",
-        NONE,
-        Read,
-    ),
-    r(
-        "get",
-        "/api/v1/openapi.json",
-        "/api/v1/openapi.json",
-        NONE,
-        Public,
-    ),
+    get("/api/v1/pool", Read),
+    get("/api/v1/pool/allocation/monthly", Read),
+    get("/api/v1/pool/allocation/daily", Read).at("/api/v1/pool/allocation/daily?month=2026-10"),
+    get("/api/v1/licenses", Read),
+    get("/api/v1/licenses/{id}/history", Read).at("/api/v1/licenses/LICENSE/history"),
+    get("/api/v1/licenses/export.csv", Read),
+    post("/api/v1/licenses/{id}/kill", Change)
+        .at("/api/v1/licenses/LICENSE/kill")
+        .with(&[("confirm", "KILL")]),
+    post("/api/v1/licenses/sync", Change),
+    get("/api/v1/licenses/sync/{id}", Read)
+        .at("/api/v1/licenses/sync/00000000-0000-0000-0000-000000000000"),
+    get("/api/v1/connectors", Read),
+    post("/api/v1/connectors", Change).with(&[("name", "matrix")]),
+    get("/api/v1/devices", Read),
+    get("/api/v1/usage", Read),
+    get("/api/v1/usage/export.csv", Read),
+    get("/api/v1/entitlements", Read),
+    post("/api/v1/entitlements/sync", Change),
+    get("/api/v1/entitlements/sync/{id}", Read)
+        .at("/api/v1/entitlements/sync/00000000-0000-0000-0000-000000000000"),
+    get("/api/v1/applications", Read),
+    post("/api/v1/applications", Change).with(&[("name", "matrix app")]),
+    post("/api/v1/applications/quick-map", Change),
+    delete("/api/v1/applications/{id}", Change)
+        .at("/api/v1/applications/00000000-0000-0000-0000-000000000000"),
+    put("/api/v1/applications/{id}/virtual-services/{vs}", Change)
+        .at("/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000"),
+    delete("/api/v1/applications/{id}/virtual-services/{vs}", Change)
+        .at("/api/v1/applications/00000000-0000-0000-0000-000000000000/virtual-services/00000000-0000-0000-0000-000000000000"),
+    get("/api/v1/virtual-services", Read),
+    get("/api/v1/notifications/channels", Change),
+    put("/api/v1/notifications/channels", Change),
+    get("/api/v1/notifications/webhook-deliveries", Change),
+    get("/api/v1/notifications/email-deliveries", Change),
+    delete("/api/v1/devices/{id}", Change)
+        .at("/api/v1/devices/00000000-0000-0000-0000-000000000000"),
+    post("/api/v1/devices/{id}/block", Change)
+        .at("/api/v1/devices/00000000-0000-0000-0000-000000000000/block"),
+    post("/api/v1/devices/{id}/unblock", Change)
+        .at("/api/v1/devices/00000000-0000-0000-0000-000000000000/unblock"),
+    post("/api/v1/connector/register", Public).with(&[
+        ("registration_token", "bpr_guess"),
+        ("version", "1"),
+    ]),
+    post("/api/v1/connector/heartbeat", ConnectorOnly).with(&[("version", "1")]),
+    post("/api/v1/connector/checks", ConnectorOnly).with(&[("idempotency_key", "matrix-key-1")]),
+    post("/api/v1/connector/activations", ConnectorOnly),
+    post("/api/v1/connector/deactivations", ConnectorOnly),
+    get("/api/v1/connector/commands", ConnectorOnly),
+    post("/api/v1/connector/commands/{id}/ack", ConnectorOnly)
+        .at("/api/v1/connector/commands/00000000-0000-0000-0000-000000000000/ack"),
+    get("/api/v1/events", Read),
+    get("/api/v1/events/export.csv", Read),
+    get("/api/v1/openapi.json", Public),
     // Server functions
-    r(
-        "post",
-        "/_server/get_pool_view",
-        "/_server/get_pool_view",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/get_allocation_view",
-        "/_server/get_allocation_view",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/list_license_page",
-        "/_server/list_license_page",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/get_license_history",
-        "/_server/get_license_history",
-        &[("license_id", "LICENSE")],
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/kill_license",
-        "/_server/kill_license",
-        &[("license_id", "LICENSE"), ("confirm", "KILL")],
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/sync_licenses",
-        "/_server/sync_licenses",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/get_sync_run",
-        "/_server/get_sync_run",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/list_connectors",
-        "/_server/list_connectors",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/create_connector",
-        "/_server/create_connector",
-        &[("name", "matrix-fn")],
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/list_devices",
-        "/_server/list_devices",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/change_device",
-        "/_server/change_device",
-        &[("device_id", BOGUS), ("change", "block")],
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/get_usage_overview",
-        "/_server/get_usage_overview",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/list_applications",
-        "/_server/list_applications",
-        &[("page", "1"), ("per_page", "10")],
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/list_all_applications",
-        "/_server/list_all_applications",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/sync_entitlements",
-        "/_server/sync_entitlements",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/get_entitlement_sync",
-        "/_server/get_entitlement_sync",
-        &[("id", BOGUS)],
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/list_virtual_services",
-        "/_server/list_virtual_services",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/change_application",
-        "/_server/change_application",
-        &[("op", "quick_map")],
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/get_channels",
-        "/_server/get_channels",
-        NONE,
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/set_channels",
-        "/_server/set_channels",
-        &[("email_recipients", "owner@demo.test")],
-        Change,
-    ),
-    r(
-        "post",
-        "/_server/get_tenant_entitlement",
-        "/_server/get_tenant_entitlement",
-        &[("tenant_id", "OTHER_TENANT")],
-        Operator,
-    ),
-    r(
-        "post",
-        "/_server/set_tenant_entitlement",
-        "/_server/set_tenant_entitlement",
-        &[
-            ("tenant_id", "OTHER_TENANT"),
-            ("owner_name", "Matrix Owner"),
-            ("progress_id", ""),
-            ("order_id", ""),
-            ("plan", "LoadMaster 360 Pooled"),
-            ("base_assets", "5"),
-            ("status", "active"),
-            ("activated_on", ""),
-            ("bill_on", ""),
-            ("next_bill_on", ""),
-            ("max_capacity_mbps", "1000"),
-            ("loadmaster_limit", "10"),
-            ("add_ons", ""),
-        ],
-        Operator,
-    ),
-    r(
-        "post",
-        "/_server/list_events",
-        "/_server/list_events",
-        NONE,
-        Read,
-    ),
-    r(
-        "post",
-        "/_server/get_team",
-        "/_server/get_team",
-        NONE,
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/invite_user",
-        "/_server/invite_user",
-        &[("email", "new.person@demo.test"), ("role", "owner")],
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/reinvite_user",
-        "/_server/reinvite_user",
-        &[("invitation_id", BOGUS)],
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/revoke_invitation",
-        "/_server/revoke_invitation",
-        &[("invitation_id", BOGUS)],
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/change_role",
-        "/_server/change_role",
-        &[("user_id", "ADMIN_ID"), ("role", "admin")],
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/remove_member",
-        "/_server/remove_member",
-        &[("user_id", BOGUS)],
-        Owners,
-    ),
-    r(
-        "post",
-        "/_server/list_tokens",
-        "/_server/list_tokens",
-        NONE,
-        Manage,
-    ),
-    r(
-        "post",
-        "/_server/create_token",
-        "/_server/create_token",
-        &[
-            ("name", "matrix"),
-            ("scope", "read_write"),
-            ("expires_in_days", ""),
-        ],
-        Manage,
-    ),
-    r(
-        "post",
-        "/_server/revoke_token",
-        "/_server/revoke_token",
-        &[("token_id", BOGUS)],
-        Manage,
-    ),
-    r(
-        "post",
-        "/_server/list_tenants",
-        "/_server/list_tenants",
-        NONE,
-        Operator,
-    ),
-    r(
-        "post",
-        "/_server/create_tenant",
-        "/_server/create_tenant",
-        &[
-            ("name", "Matrix Corp"),
-            ("owner_email", "boss@matrix.test"),
-            ("max_capacity_mbps", "100"),
-            ("loadmaster_limit", "1"),
-        ],
-        Operator,
-    ),
-    r(
-        "post",
-        "/_server/get_viewer",
-        "/_server/get_viewer",
-        NONE,
-        Public,
-    ),
-    r(
-        "post",
-        "/_server/get_sign_in_options",
-        "/_server/get_sign_in_options",
-        NONE,
-        Public,
-    ),
-    r(
-        "post",
-        "/_server/get_invitation",
-        "/_server/get_invitation",
-        &[("token", "x")],
-        Public,
-    ),
-    r(
-        "post",
-        "/_server/check_reset_link",
-        "/_server/check_reset_link",
-        &[("token", "x")],
-        Public,
-    ),
+    post("/_server/get_pool_view", Read),
+    post("/_server/get_allocation_view", Read),
+    post("/_server/list_license_page", Read),
+    post("/_server/get_license_history", Read).with(&[("license_id", "LICENSE")]),
+    post("/_server/kill_license", Change).with(&[("license_id", "LICENSE"), ("confirm", "KILL")]),
+    post("/_server/sync_licenses", Change),
+    post("/_server/get_sync_run", Read),
+    post("/_server/list_connectors", Read),
+    post("/_server/create_connector", Change).with(&[("name", "matrix-fn")]),
+    post("/_server/list_devices", Read),
+    post("/_server/change_device", Change).with(&[("device_id", BOGUS), ("change", "block")]),
+    post("/_server/get_usage_overview", Read),
+    post("/_server/list_applications", Read).with(&[("page", "1"), ("per_page", "10")]),
+    post("/_server/list_all_applications", Read),
+    post("/_server/sync_entitlements", Change),
+    post("/_server/get_entitlement_sync", Read).with(&[("id", BOGUS)]),
+    post("/_server/list_virtual_services", Read),
+    post("/_server/change_application", Change).with(&[("op", "quick_map")]),
+    post("/_server/get_channels", Change),
+    post("/_server/set_channels", Change).with(&[("email_recipients", "owner@demo.test")]),
+    post("/_server/get_tenant_entitlement", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
+    post("/_server/set_tenant_entitlement", Operator).with(ENTITLEMENT_FORM),
+    post("/_server/list_events", Read),
+    post("/_server/get_team", Owners),
+    post("/_server/invite_user", Owners).with(&[
+        ("email", "new.person@demo.test"),
+        ("role", "owner"),
+    ]),
+    post("/_server/reinvite_user", Owners).with(&[("invitation_id", BOGUS)]),
+    post("/_server/revoke_invitation", Owners).with(&[("invitation_id", BOGUS)]),
+    post("/_server/change_role", Owners).with(&[("user_id", "ADMIN_ID"), ("role", "admin")]),
+    post("/_server/remove_member", Owners).with(&[("user_id", BOGUS)]),
+    post("/_server/list_tokens", Manage),
+    post("/_server/create_token", Manage).with(&[
+        ("name", "matrix"),
+        ("scope", "read_write"),
+        ("expires_in_days", ""),
+    ]),
+    post("/_server/revoke_token", Manage).with(&[("token_id", BOGUS)]),
+    post("/_server/list_tenants", Operator),
+    post("/_server/create_tenant", Operator).with(NEW_TENANT_FORM),
+    post("/_server/get_viewer", Public),
+    post("/_server/get_sign_in_options", Public),
+    post("/_server/get_invitation", Public).with(&[("token", "x")]),
+    post("/_server/check_reset_link", Public).with(&[("token", "x")]),
     // Sign-in endpoints
-    r(
-        "post",
-        "/auth/sign-in",
-        "/auth/sign-in",
-        &[
-            ("email", "nobody@demo.test"),
-            ("password", "wrong password!"),
-        ],
-        Public,
-    ),
-    r("get", "/auth/sso", "/auth/sso", NONE, Public),
+    post("/auth/sign-in", Public).with(&[
+        ("email", "nobody@demo.test"),
+        ("password", "wrong password!"),
+    ]),
+    get("/auth/sso", Public),
     // The way in, health, and metrics (read from this machine, as the tests are).
-    r("get", "/", "/", NONE, Public),
-    r("get", "/healthz", "/healthz", NONE, Public),
-    r("get", "/metrics", "/metrics", NONE, Public),
-    r(
-        "get",
-        "/auth/oidc/callback",
-        "/auth/oidc/callback?code=x&state=y",
-        NONE,
-        Public,
-    ),
-    r(
-        "post",
-        "/auth/forgot-password",
-        "/auth/forgot-password",
-        &[("email", "nobody@demo.test")],
-        Public,
-    ),
-    r(
-        "post",
-        "/auth/reset-password",
-        "/auth/reset-password",
-        &[
-            ("token", "x"),
-            ("password", "long enough password"),
-            ("confirm", "long enough password"),
-        ],
-        Public,
-    ),
-    r(
-        "post",
-        "/auth/invitation",
-        "/auth/invitation",
-        &[
-            ("token", "x"),
-            ("password", "long enough password"),
-            ("confirm", "long enough password"),
-        ],
-        Public,
-    ),
-    r(
-        "post",
-        "/auth/tenant",
-        "/auth/tenant",
-        &[("tenant_id", "OTHER_TENANT")],
-        SignedIn,
-    ),
-    r("post", "/auth/sign-out", "/auth/sign-out", NONE, Public),
-    r(
-        "post",
-        "/auth/sign-out-everywhere",
-        "/auth/sign-out-everywhere",
-        NONE,
-        SignedIn,
-    ),
+    get("/", Public),
+    get("/healthz", Public),
+    get("/metrics", Public),
+    get("/auth/oidc/callback", Public).at("/auth/oidc/callback?code=x&state=y"),
+    post("/auth/forgot-password", Public).with(&[("email", "nobody@demo.test")]),
+    post("/auth/reset-password", Public).with(PASSWORD_FORM),
+    post("/auth/invitation", Public).with(PASSWORD_FORM),
+    post("/auth/tenant", SignedIn).with(&[("tenant_id", "OTHER_TENANT")]),
+    post("/auth/sign-out", Public),
+    post("/auth/sign-out-everywhere", SignedIn),
 ];
