@@ -248,7 +248,12 @@ pub async fn serve(
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
     let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
-    tokio::spawn(sweep_sessions(db));
+    // Every ten minutes: an expired session is refused when loaded anyway; deleting them
+    // only keeps the table small.
+    tokio::spawn(crate::sweeps::expired_sessions(
+        db,
+        std::time::Duration::from_secs(600),
+    ));
     tokio::spawn(crate::sweeps::webhook_deliveries(
         state.services.clone(),
         std::time::Duration::from_secs(settings.webhooks.webhook_sweep_seconds.max(1)),
@@ -267,40 +272,6 @@ pub async fn serve(
     );
     edge::serve(listener, app, &settings.http_limits(), shutdown_signal()).await?;
     Ok(())
-}
-
-/// Expired sessions are deleted every ten minutes (wall-clock time, as tower-sessions
-/// stamps their expiry), by the one instance holding the sweep's lease; the lease outlives
-/// a missed tick, so a stopped holder's lease runs out and another instance takes over.
-/// Deleting twice would be harmless anyway: it deletes nothing the second time.
-async fn sweep_sessions(db: Db) {
-    const EVERY: u64 = 600;
-    let instance = uuid::Uuid::new_v4().to_string();
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(EVERY));
-    loop {
-        every.tick().await;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let result = async {
-            if !bandpool_store::leases::try_acquire(
-                &db,
-                "session-sweep",
-                &instance,
-                now,
-                2 * EVERY as i64,
-            )
-            .await?
-            {
-                return Ok(0);
-            }
-            bandpool_store::sessions::delete_expired(&db, now).await
-        }
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
-            Err(error) => tracing::warn!(%error, "session sweep failed"),
-        }
-    }
 }
 
 async fn shutdown_signal() {
