@@ -14,6 +14,7 @@ use crate::state::AppState;
 use crate::{api, edge, telemetry};
 use app::{shell, App};
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Json, Router};
@@ -94,39 +95,28 @@ pub fn build_with_state(
 /// matrix reads them (`routes`).
 pub fn endpoints() -> Vec<api::Endpoint> {
     vec![
-        (
-            "get",
-            "/",
-            get(|| async { Redirect::to("/license-repository") }),
-        ),
-        ("get", "/healthz", get(health)),
-        ("get", "/metrics", get(crate::metrics::serve)),
-        ("post", "/auth/sign-in", post(handlers::sign_in)),
-        ("get", "/auth/sso", get(handlers::sso_start)),
-        ("get", "/auth/oidc/callback", get(handlers::sso_callback)),
-        ("post", "/auth/sign-out", post(handlers::sign_out)),
-        (
-            "post",
-            "/auth/sign-out-everywhere",
-            post(handlers::sign_out_everywhere),
-        ),
-        (
-            "post",
-            "/auth/forgot-password",
-            post(handlers::forgot_password),
-        ),
-        (
-            "post",
-            "/auth/reset-password",
-            post(handlers::reset_password),
-        ),
-        (
-            "post",
-            "/auth/invitation",
-            post(handlers::accept_invitation),
-        ),
-        ("post", "/auth/tenant", post(handlers::switch_tenant)),
+        on_get("/", || async { Redirect::to("/license-repository") }),
+        on_get("/healthz", health),
+        on_get("/metrics", crate::metrics::serve),
+        on_post("/auth/sign-in", handlers::sign_in),
+        on_get("/auth/sso", handlers::sso_start),
+        on_get("/auth/oidc/callback", handlers::sso_callback),
+        on_post("/auth/sign-out", handlers::sign_out),
+        on_post("/auth/sign-out-everywhere", handlers::sign_out_everywhere),
+        on_post("/auth/forgot-password", handlers::forgot_password),
+        on_post("/auth/reset-password", handlers::reset_password),
+        on_post("/auth/invitation", handlers::accept_invitation),
+        on_post("/auth/tenant", handlers::switch_tenant),
     ]
+}
+
+// The method is named once: the route list's name and the router's method come from it.
+fn on_get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> api::Endpoint {
+    ("get", path, get(handler))
+}
+
+fn on_post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> api::Endpoint {
+    ("post", path, post(handler))
 }
 
 /// Every route the portal serves, as `(method, path)`: pages, server functions, the REST
