@@ -261,30 +261,25 @@ mod tests {
         assert_eq!(svg.matches("<svg").count(), 1);
     }
 
+    /// A month's peak, on the month's second day.
+    fn peak(month: &str, peak_mbps: i64, level: UsageLevel) -> MonthPeak {
+        MonthPeak {
+            month: month.into(),
+            peak_mbps,
+            peak_day: Some(format!("{month}-02")),
+            level,
+        }
+    }
+
     #[test]
     fn bars_are_colored_by_level_and_labelled() {
         let data = MonthlyAllocation {
             capacity_mbps: 1000,
             has_history: true,
             months: vec![
-                MonthPeak {
-                    month: "2026-01".into(),
-                    peak_mbps: 500,
-                    peak_day: Some("2026-01-02".into()),
-                    level: UsageLevel::Normal,
-                },
-                MonthPeak {
-                    month: "2026-02".into(),
-                    peak_mbps: 900,
-                    peak_day: Some("2026-02-02".into()),
-                    level: UsageLevel::Warning,
-                },
-                MonthPeak {
-                    month: "2026-03".into(),
-                    peak_mbps: 1100,
-                    peak_day: Some("2026-03-02".into()),
-                    level: UsageLevel::Over,
-                },
+                peak("2026-01", 500, UsageLevel::Normal),
+                peak("2026-02", 900, UsageLevel::Warning),
+                peak("2026-03", 1100, UsageLevel::Over),
             ],
         };
         let svg = bars_svg(&bandpool_domain::chart::monthly_bars(&data)).unwrap();
