@@ -72,8 +72,7 @@ impl AuthContext {
     }
 
     /// Count an attempt at `action` for `email` from `ip`, each with its own counter: the
-    /// address may make three times `limit` (several people may share it), the email
-    /// address `limit`.
+    /// client address may make three times `limit`, the email address `limit`.
     pub fn count_attempt(
         &self,
         action: &str,
