@@ -50,8 +50,9 @@ async fn on_lease<F: Future<Output = ()>>(
 
 /// Attempt due webhook deliveries every `every`, on the instance holding the lease.
 pub async fn webhook_deliveries(state: Services, every: Duration) {
-    on_lease(&state.db, "webhook-deliveries", every, || async {
-        if let Err(error) = bandpool_services::notifications::deliver_webhooks(&state).await {
+    let state = &state;
+    on_lease(&state.db, "webhook-deliveries", every, || async move {
+        if let Err(error) = bandpool_services::notifications::deliver_webhooks(state).await {
             tracing::warn!(%error, "webhook delivery sweep failed");
         }
     })
@@ -60,8 +61,9 @@ pub async fn webhook_deliveries(state: Services, every: Duration) {
 
 /// Run the health sweep every `every`, on the instance holding its lease.
 pub async fn connector_health(state: Services, every: Duration) {
-    on_lease(&state.db, "connector-health", every, || async {
-        match health_pass(&state).await {
+    let state = &state;
+    on_lease(&state.db, "connector-health", every, || async move {
+        match health_pass(state).await {
             Ok(pass) if pass != HealthPass::default() => tracing::info!(?pass, "connector health"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "connector health sweep failed"),
@@ -73,8 +75,9 @@ pub async fn connector_health(state: Services, every: Duration) {
 /// Delete expired sessions every `every` (on the wall clock, as tower-sessions stamps their
 /// expiry), on the instance holding the lease; deleting twice deletes nothing the second time.
 pub async fn expired_sessions(db: Db, every: Duration) {
-    on_lease(&db, "session-sweep", every, || async {
-        match bandpool_store::sessions::delete_expired(&db, wall_clock()).await {
+    let db = &db;
+    on_lease(db, "session-sweep", every, || async move {
+        match bandpool_store::sessions::delete_expired(db, wall_clock()).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
             Err(error) => tracing::warn!(%error, "session sweep failed"),
