@@ -14,8 +14,7 @@
 
 use crate::backoff::Backoff;
 use crate::Shared;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::State;
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -27,6 +26,7 @@ use bandpool_domain::connector::{
     Activation, ActivationRequest, DeactivationRequest, LicenseCheck,
 };
 use bandpool_domain::error::ErrorBody;
+use serde::de::DeserializeOwned;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -67,12 +67,23 @@ fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Response
     (status, Json(ErrorBody::new(code, message))).into_response()
 }
 
-fn bad_json(rejection: JsonRejection) -> Response {
-    error(
-        StatusCode::BAD_REQUEST,
-        "invalid_parameter",
-        rejection.body_text(),
-    )
+/// A LoadMaster's JSON request; one that does not parse is the 400 `invalid_parameter`
+/// with the parser's reason, whatever went wrong (the body, or its content type).
+struct Asked<T>(T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Asked<T> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Response> {
+        match Json::<T>::from_request(request, state).await {
+            Ok(Json(asked)) => Ok(Asked(asked)),
+            Err(rejection) => Err(error(
+                StatusCode::BAD_REQUEST,
+                "invalid_parameter",
+                rejection.body_text(),
+            )),
+        }
+    }
 }
 
 fn retryable_status(status: StatusCode) -> bool {
@@ -83,12 +94,8 @@ fn retryable_status(status: StatusCode) -> bool {
 
 async fn activate(
     State(shared): State<Arc<Shared>>,
-    body: Result<Json<ActivateRequest>, JsonRejection>,
+    Asked(asked): Asked<ActivateRequest>,
 ) -> Response {
-    let Json(asked) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
     let request = ActivationRequest {
         idempotency_key: uuid::Uuid::new_v4().to_string(),
         serial_no: asked.serial_no,
@@ -183,14 +190,7 @@ async fn pass_through(
         .into_response()
 }
 
-async fn check(
-    State(shared): State<Arc<Shared>>,
-    body: Result<Json<CheckRequest>, JsonRejection>,
-) -> Response {
-    let Json(asked) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
+async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckRequest>) -> Response {
     let now = crate::unix_now();
     let answer = shared
         .licenses
@@ -230,12 +230,8 @@ async fn check(
 
 async fn deactivate(
     State(shared): State<Arc<Shared>>,
-    body: Result<Json<DeactivateRequest>, JsonRejection>,
+    Asked(asked): Asked<DeactivateRequest>,
 ) -> Response {
-    let Json(asked) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
     let request = DeactivationRequest {
         idempotency_key: uuid::Uuid::new_v4().to_string(),
         license_id: asked.license_id.clone(),

@@ -118,6 +118,35 @@ struct EntitlementArgs {
     clear_add_ons: bool,
 }
 
+impl EntitlementArgs {
+    /// What was given replaces the form's value; the rest stays.
+    fn apply(self, form: &mut bandpool_domain::billing::EntitlementForm) {
+        let set = |field: &mut String, value: Option<String>| {
+            if let Some(v) = value {
+                *field = v;
+            }
+        };
+        let number = |n: Option<i64>| n.map(|n| n.to_string());
+        set(&mut form.owner_name, self.owner_name);
+        set(&mut form.progress_id, self.progress_id);
+        set(&mut form.order_id, self.order_id);
+        set(&mut form.plan, self.plan);
+        set(&mut form.base_assets, number(self.base_assets));
+        set(&mut form.status, self.status);
+        set(&mut form.activated_on, self.activated_on);
+        set(&mut form.bill_on, self.bill_on);
+        set(&mut form.next_bill_on, self.next_bill_on);
+        set(&mut form.max_capacity_mbps, number(self.max_capacity_mbps));
+        set(&mut form.loadmaster_limit, number(self.loadmaster_limit));
+        if let Some(p) = self.pooled {
+            form.pooled = p;
+        }
+        if self.clear_add_ons || !self.add_ons.is_empty() {
+            form.add_ons = self.add_ons.join("\n");
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let cli = Cli::parse();
@@ -215,56 +244,10 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             println!("{token}");
         }
         Command::SetEntitlement(args) => {
-            let EntitlementArgs {
-                tenant_id,
-                owner_name,
-                progress_id,
-                order_id,
-                plan,
-                pooled,
-                base_assets,
-                status,
-                activated_on,
-                bill_on,
-                next_bill_on,
-                max_capacity_mbps,
-                loadmaster_limit,
-                add_ons,
-                clear_add_ons,
-            } = *args;
-            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+            let tenant_id = tenant_or_first(&db, args.tenant_id.clone()).await?;
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
-            let edit = |form: &mut bandpool_domain::billing::EntitlementForm| {
-                let set = |field: &mut String, value: Option<String>| {
-                    if let Some(v) = value {
-                        *field = v;
-                    }
-                };
-                set(&mut form.owner_name, owner_name);
-                set(&mut form.progress_id, progress_id);
-                set(&mut form.order_id, order_id);
-                set(&mut form.plan, plan);
-                set(&mut form.base_assets, base_assets.map(|n| n.to_string()));
-                set(&mut form.status, status);
-                set(&mut form.activated_on, activated_on);
-                set(&mut form.bill_on, bill_on);
-                set(&mut form.next_bill_on, next_bill_on);
-                set(
-                    &mut form.max_capacity_mbps,
-                    max_capacity_mbps.map(|n| n.to_string()),
-                );
-                set(
-                    &mut form.loadmaster_limit,
-                    loadmaster_limit.map(|n| n.to_string()),
-                );
-                if let Some(p) = pooled {
-                    form.pooled = p;
-                }
-                if clear_add_ons || !add_ons.is_empty() {
-                    form.add_ons = add_ons.join("\n");
-                }
-            };
+            let edit = |form: &mut bandpool_domain::billing::EntitlementForm| args.apply(form);
             let changes =
                 bandpool_services::entitlements::edit(&services, &actor, &tenant_id, edit).await?;
             if changes.is_empty() {

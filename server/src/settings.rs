@@ -37,16 +37,55 @@ pub struct Settings {
 impl Default for Settings {
     fn default() -> Self {
         Settings {
-            database: DatabaseSettings::default(),
+            database: DatabaseSettings {
+                database_url: Secret::from("sqlite://data/bandpool.db"),
+                db_max_connections: 10,
+                seed_demo_if_empty: false,
+            },
             log: "info".into(),
-            portal: PortalSettings::default(),
-            sign_in: SignInSettings::default(),
-            mail: MailSettings::default(),
-            connectors: ConnectorSettings::default(),
-            entitlements: EntitlementSettings::default(),
-            webhooks: WebhookSettings::default(),
-            http: HttpSettings::default(),
-            metrics: MetricsSettings::default(),
+            portal: PortalSettings {
+                public_url: "http://127.0.0.1:3000".into(),
+                session_idle_minutes: 8 * 60,
+            },
+            sign_in: SignInSettings {
+                oidc_issuer: None,
+                oidc_client_id: None,
+                oidc_client_secret: None,
+                local_accounts: None,
+                rate_sign_in_per_15_minutes: 10,
+                rate_password_resets_per_hour: 5,
+                rate_token_requests_per_minute: 600,
+                rate_bad_tokens_per_minute: 30,
+            },
+            mail: MailSettings {
+                smtp_url: None,
+                mail_from: "Bandpool <bandpool@localhost>".into(),
+            },
+            connectors: ConnectorSettings {
+                connector_silence_seconds: 24 * 3600,
+                sync_timeout_seconds: 30,
+                health_sweep_seconds: 60,
+            },
+            entitlements: EntitlementSettings {
+                entitlements_url: None,
+                entitlements_token: None,
+                entitlements_timeout_seconds: 15,
+            },
+            webhooks: WebhookSettings {
+                extra_ca_file: None,
+                webhook_allow_private_receivers: false,
+                webhook_sweep_seconds: 10,
+            },
+            http: HttpSettings {
+                http_max_body_bytes: 2 * 1024 * 1024,
+                http_body_timeout_seconds: 30,
+                http_header_timeout_seconds: 10,
+                http_max_connections: 4096,
+                benchmark_baseline: false,
+            },
+            metrics: MetricsSettings {
+                metrics_allow: "127.0.0.1, ::1".into(),
+            },
         }
     }
 }
@@ -60,16 +99,6 @@ pub struct DatabaseSettings {
     pub seed_demo_if_empty: bool,
 }
 
-impl Default for DatabaseSettings {
-    fn default() -> Self {
-        DatabaseSettings {
-            database_url: Secret::from("sqlite://data/bandpool.db"),
-            db_max_connections: 10,
-            seed_demo_if_empty: false,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PortalSettings {
     /// The address people reach the portal at; emailed links start with it, and a
@@ -77,15 +106,6 @@ pub struct PortalSettings {
     pub public_url: String,
     /// Minutes of inactivity after which a session ends.
     pub session_idle_minutes: i64,
-}
-
-impl Default for PortalSettings {
-    fn default() -> Self {
-        PortalSettings {
-            public_url: "http://127.0.0.1:3000".into(),
-            session_idle_minutes: 8 * 60,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,35 +123,11 @@ pub struct SignInSettings {
     pub rate_bad_tokens_per_minute: u32,
 }
 
-impl Default for SignInSettings {
-    fn default() -> Self {
-        SignInSettings {
-            oidc_issuer: None,
-            oidc_client_id: None,
-            oidc_client_secret: None,
-            local_accounts: None,
-            rate_sign_in_per_15_minutes: 10,
-            rate_password_resets_per_hour: 5,
-            rate_token_requests_per_minute: 600,
-            rate_bad_tokens_per_minute: 30,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MailSettings {
     /// `smtp://host:port` (or `smtps://user:pass@host`); unset: emails go to the log.
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
-}
-
-impl Default for MailSettings {
-    fn default() -> Self {
-        MailSettings {
-            smtp_url: None,
-            mail_from: "Bandpool <bandpool@localhost>".into(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -145,16 +141,6 @@ pub struct ConnectorSettings {
     pub health_sweep_seconds: u64,
 }
 
-impl Default for ConnectorSettings {
-    fn default() -> Self {
-        ConnectorSettings {
-            connector_silence_seconds: 24 * 3600,
-            sync_timeout_seconds: 30,
-            health_sweep_seconds: 60,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EntitlementSettings {
     /// Sync entitlements from an upstream licensing service: its base URL (`https://...`;
@@ -164,16 +150,6 @@ pub struct EntitlementSettings {
     pub entitlements_token: Option<Secret>,
     /// How long Sync entitlements waits for the licensing service.
     pub entitlements_timeout_seconds: u64,
-}
-
-impl Default for EntitlementSettings {
-    fn default() -> Self {
-        EntitlementSettings {
-            entitlements_url: None,
-            entitlements_token: None,
-            entitlements_timeout_seconds: 15,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -186,16 +162,6 @@ pub struct WebhookSettings {
     pub webhook_allow_private_receivers: bool,
     /// How often due webhook deliveries are attempted.
     pub webhook_sweep_seconds: u64,
-}
-
-impl Default for WebhookSettings {
-    fn default() -> Self {
-        WebhookSettings {
-            extra_ca_file: None,
-            webhook_allow_private_receivers: false,
-            webhook_sweep_seconds: 10,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -216,31 +182,11 @@ pub struct HttpSettings {
     pub benchmark_baseline: bool,
 }
 
-impl Default for HttpSettings {
-    fn default() -> Self {
-        HttpSettings {
-            http_max_body_bytes: 2 * 1024 * 1024,
-            http_body_timeout_seconds: 30,
-            http_header_timeout_seconds: 10,
-            http_max_connections: 4096,
-            benchmark_baseline: false,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MetricsSettings {
     /// Who may read `/metrics` (Prometheus text): client addresses or networks,
     /// comma-separated (`127.0.0.1, 10.0.0.0/8`). Default: this machine only.
     pub metrics_allow: String,
-}
-
-impl Default for MetricsSettings {
-    fn default() -> Self {
-        MetricsSettings {
-            metrics_allow: "127.0.0.1, ::1".into(),
-        }
-    }
 }
 
 impl Settings {

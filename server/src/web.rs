@@ -14,6 +14,7 @@ use crate::state::AppState;
 use crate::{api, edge, telemetry};
 use app::{shell, App};
 use axum::extract::State;
+use axum::handler::Handler;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Json, Router};
@@ -94,39 +95,28 @@ pub fn build_with_state(
 /// matrix reads them (`routes`).
 pub fn endpoints() -> Vec<api::Endpoint> {
     vec![
-        (
-            "get",
-            "/",
-            get(|| async { Redirect::to("/license-repository") }),
-        ),
-        ("get", "/healthz", get(health)),
-        ("get", "/metrics", get(crate::metrics::serve)),
-        ("post", "/auth/sign-in", post(handlers::sign_in)),
-        ("get", "/auth/sso", get(handlers::sso_start)),
-        ("get", "/auth/oidc/callback", get(handlers::sso_callback)),
-        ("post", "/auth/sign-out", post(handlers::sign_out)),
-        (
-            "post",
-            "/auth/sign-out-everywhere",
-            post(handlers::sign_out_everywhere),
-        ),
-        (
-            "post",
-            "/auth/forgot-password",
-            post(handlers::forgot_password),
-        ),
-        (
-            "post",
-            "/auth/reset-password",
-            post(handlers::reset_password),
-        ),
-        (
-            "post",
-            "/auth/invitation",
-            post(handlers::accept_invitation),
-        ),
-        ("post", "/auth/tenant", post(handlers::switch_tenant)),
+        on_get("/", || async { Redirect::to("/license-repository") }),
+        on_get("/healthz", health),
+        on_get("/metrics", crate::metrics::serve),
+        on_post("/auth/sign-in", handlers::sign_in),
+        on_get("/auth/sso", handlers::sso_start),
+        on_get("/auth/oidc/callback", handlers::sso_callback),
+        on_post("/auth/sign-out", handlers::sign_out),
+        on_post("/auth/sign-out-everywhere", handlers::sign_out_everywhere),
+        on_post("/auth/forgot-password", handlers::forgot_password),
+        on_post("/auth/reset-password", handlers::reset_password),
+        on_post("/auth/invitation", handlers::accept_invitation),
+        on_post("/auth/tenant", handlers::switch_tenant),
     ]
+}
+
+// The method is named once: the route list's name and the router's method come from it.
+fn on_get<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> api::Endpoint {
+    ("get", path, get(handler))
+}
+
+fn on_post<H: Handler<T, AppState>, T: 'static>(path: &'static str, handler: H) -> api::Endpoint {
+    ("post", path, post(handler))
 }
 
 /// Every route the portal serves, as `(method, path)`: pages, server functions, the REST
@@ -248,7 +238,12 @@ pub async fn serve(
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
     let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
-    tokio::spawn(sweep_sessions(db));
+    // Every ten minutes: an expired session is refused when loaded anyway; deleting them
+    // only keeps the table small.
+    tokio::spawn(crate::sweeps::expired_sessions(
+        db,
+        std::time::Duration::from_secs(600),
+    ));
     tokio::spawn(crate::sweeps::webhook_deliveries(
         state.services.clone(),
         std::time::Duration::from_secs(settings.webhooks.webhook_sweep_seconds.max(1)),
@@ -267,40 +262,6 @@ pub async fn serve(
     );
     edge::serve(listener, app, &settings.http_limits(), shutdown_signal()).await?;
     Ok(())
-}
-
-/// Expired sessions are deleted every ten minutes (wall-clock time, as tower-sessions
-/// stamps their expiry), by the one instance holding the sweep's lease; the lease outlives
-/// a missed tick, so a stopped holder's lease runs out and another instance takes over.
-/// Deleting twice would be harmless anyway: it deletes nothing the second time.
-async fn sweep_sessions(db: Db) {
-    const EVERY: u64 = 600;
-    let instance = uuid::Uuid::new_v4().to_string();
-    let mut every = tokio::time::interval(std::time::Duration::from_secs(EVERY));
-    loop {
-        every.tick().await;
-        let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        let result = async {
-            if !bandpool_store::leases::try_acquire(
-                &db,
-                "session-sweep",
-                &instance,
-                now,
-                2 * EVERY as i64,
-            )
-            .await?
-            {
-                return Ok(0);
-            }
-            bandpool_store::sessions::delete_expired(&db, now).await
-        }
-        .await;
-        match result {
-            Ok(0) => {}
-            Ok(n) => tracing::info!(sessions = n, "expired sessions deleted"),
-            Err(error) => tracing::warn!(%error, "session sweep failed"),
-        }
-    }
 }
 
 async fn shutdown_signal() {

@@ -3,6 +3,7 @@
 
 use bandpool_domain::auth::{normalize_email, Role};
 use bandpool_domain::AppError;
+use bandpool_store::accounts;
 
 use crate::change::{Caller, Event};
 use crate::{Actor, Services};
@@ -162,18 +163,11 @@ pub async fn revoke_invitation(
     caller: &Caller,
     invitation_id: &str,
 ) -> Result<(), AppError> {
-    services
-        .change(caller.scope(), async |tx| {
-            let email = bandpool_store::accounts::revoke_invitation(
-                tx,
-                caller.tenant_id(),
-                invitation_id,
-                services.now(),
-            )
-            .await?;
-            Ok(((), Some(Event::new("invitation_revoked", email, ""))))
-        })
-        .await
+    change_person(services, caller, "invitation_revoked", "", async |tx| {
+        let now = services.now();
+        accounts::revoke_invitation(tx, caller.tenant_id(), invitation_id, now).await
+    })
+    .await
 }
 
 /// Give a member another role (never leaving the tenant without an Owner).
@@ -184,15 +178,11 @@ pub async fn change_role(
     role: &str,
 ) -> Result<(), AppError> {
     let role = Role::parse(role)?;
-    services
-        .change(caller.scope(), async |tx| {
-            let email =
-                bandpool_store::accounts::change_role(tx, caller.tenant_id(), user_id, role)
-                    .await?;
-            let event = Event::new("role_changed", email, format!("now {}", role.label()));
-            Ok(((), Some(event)))
-        })
-        .await
+    let detail = format!("now {}", role.label());
+    change_person(services, caller, "role_changed", &detail, async |tx| {
+        accounts::change_role(tx, caller.tenant_id(), user_id, role).await
+    })
+    .await
 }
 
 /// Remove a member (their API tokens here are revoked with them).
@@ -201,16 +191,26 @@ pub async fn remove_member(
     caller: &Caller,
     user_id: &str,
 ) -> Result<(), AppError> {
+    change_person(services, caller, "member_removed", "", async |tx| {
+        let now = services.now();
+        accounts::remove_member(tx, caller.tenant_id(), user_id, now).await
+    })
+    .await
+}
+
+/// A change to one person in the caller's tenant (`change` answers their email), recorded
+/// as `action` on that email in the same transaction.
+async fn change_person(
+    services: &Services,
+    caller: &Caller,
+    action: &'static str,
+    detail: &str,
+    change: impl AsyncFnOnce(&mut crate::WriteTx) -> Result<String, AppError>,
+) -> Result<(), AppError> {
     services
         .change(caller.scope(), async |tx| {
-            let email = bandpool_store::accounts::remove_member(
-                tx,
-                caller.tenant_id(),
-                user_id,
-                services.now(),
-            )
-            .await?;
-            Ok(((), Some(Event::new("member_removed", email, ""))))
+            let email = change(tx).await?;
+            Ok(((), Some(Event::new(action, email, detail))))
         })
         .await
 }

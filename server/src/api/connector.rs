@@ -25,7 +25,6 @@ use bandpool_domain::AppError;
 use bandpool_services::relay::{self, ConnectorIdentity};
 use serde::Deserialize;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The calling connector, from its credential.
 pub struct Connector(pub ConnectorIdentity);
@@ -53,14 +52,8 @@ impl FromRequestParts<AppState> for Connector {
         match found {
             Some(identity) => Ok(Connector(identity)),
             None => {
-                // Guessing is limited per address, like bad API tokens.
                 if let Some(auth) = auth {
-                    let ip = client_ip_of(&parts.extensions);
-                    auth.limiter.attempt(
-                        &format!("bad-connector:{ip}"),
-                        auth.limits.bad_tokens_per_minute,
-                        Duration::from_secs(60),
-                    )?;
+                    auth.count_bad_guess("connector", &client_ip_of(&parts.extensions))?;
                 }
                 Err(AppError::InvalidConnectorCredential)
             }
@@ -104,12 +97,7 @@ pub async fn register(
     let (identity, credential) = match relay::register(&state, &body).await {
         Ok(found) => found,
         Err(AppError::InvalidRegistrationToken) => {
-            // Guessing is limited per address, like bad API tokens.
-            auth.limiter.attempt(
-                &format!("bad-registration:{ip}"),
-                auth.limits.bad_tokens_per_minute,
-                Duration::from_secs(60),
-            )?;
+            auth.count_bad_guess("registration", &ip)?;
             return Err(AppError::InvalidRegistrationToken);
         }
         Err(other) => return Err(other),

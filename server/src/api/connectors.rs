@@ -3,7 +3,7 @@
 //! licenses. The same actions as the portal's pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::{Ask, PathId};
+use super::{sync_answer, Ask, PathId};
 use axum::http::StatusCode;
 use axum::Json;
 use bandpool_domain::auth::Permission;
@@ -62,22 +62,13 @@ pub async fn create(
 )]
 pub async fn devices(ask: Ask) -> Result<Json<Vec<Device>>, AppError> {
     let (tenant, params) = ask.reads_with(&["page", "per_page"], Permission::ViewPool)?;
-    let page: u64 = match params.get("page") {
-        None => 1,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| *p >= 1)
-            .ok_or_else(|| AppError::invalid("page", "must be 1 or more"))?,
-    };
-    let per_page: u32 = match params.get("per_page") {
-        None => 100,
-        Some(p) => p
-            .parse()
-            .ok()
-            .filter(|p| (1..=500).contains(p))
-            .ok_or_else(|| AppError::invalid("per_page", "must be between 1 and 500"))?,
-    };
+    let page: u64 = params.number("page", 1, |p| *p >= 1, "must be 1 or more")?;
+    let per_page: u32 = params.number(
+        "per_page",
+        100,
+        |p| (1..=500).contains(p),
+        "must be between 1 and 500",
+    )?;
     Ok(Json(
         devices::list(&ask.db, &tenant, per_page, (page - 1) * u64::from(per_page)).await?,
     ))
@@ -169,12 +160,7 @@ pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<SyncRun>), AppError> {
     ask.query(&[])?;
     let caller = ask.authorize(Permission::ChangeLicenses)?;
     let run = licenses::start_sync(&ask, &caller).await?;
-    let status = if run.running() {
-        StatusCode::ACCEPTED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(run)))
+    Ok(sync_answer(run.running(), run))
 }
 
 /// A sync run: connectors asked and answered, differences found.

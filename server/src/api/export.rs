@@ -77,17 +77,16 @@ pub async fn export_events(ask: Ask) -> Result<Response, AppError> {
             let time = chrono::DateTime::from_timestamp_millis(event.at_ms)
                 .map(|t| t.format("%Y-%m-%d %H:%M:%S%.3f").to_string())
                 .unwrap_or_default();
-            [
-                time,
-                event.actor.clone(),
-                event.action.clone(),
-                event.target.clone(),
-                event.detail.clone(),
-                event.request_id.clone(),
-            ]
-            .iter()
-            .map(|cell| inert(cell).into_owned())
-            .collect()
+            // Borrowed: `inert` makes the one copy each cell needs.
+            let cells: [&str; 6] = [
+                &time,
+                &event.actor,
+                &event.action,
+                &event.target,
+                &event.detail,
+                &event.request_id,
+            ];
+            cells.iter().map(|cell| inert(cell).into_owned()).collect()
         },
     };
     csv_download(rows, shape, file_name).await

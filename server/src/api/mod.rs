@@ -14,8 +14,9 @@ pub mod usage;
 use crate::state::AppState;
 use axum::extract::{FromRequestParts, MatchedPath, RawPathParams};
 use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::routing::{post, MethodRouter};
-use axum::Router;
+use axum::{Json, Router};
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
@@ -202,6 +203,16 @@ impl Ask {
     }
 }
 
+/// A sync's answer: 202 while it runs, 200 once it has finished.
+pub fn sync_answer<T>(running: bool, run: T) -> (StatusCode, Json<T>) {
+    let status = if running {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::OK
+    };
+    (status, Json(run))
+}
+
 /// The id in a route's path (`{id}`), checked to be a UUID before the handler runs: a
 /// malformed one is the 400 `invalid_parameter` that names it and what it should name.
 pub struct PathId(pub Id);
@@ -311,6 +322,25 @@ impl Params {
             }
         }
         Ok(self)
+    }
+
+    /// The number `name`, or `default` when it is not given; one that does not parse or is
+    /// not `valid` is refused with `refusal`.
+    pub fn number<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        default: T,
+        valid: impl Fn(&T) -> bool,
+        refusal: &str,
+    ) -> Result<T, AppError> {
+        match self.0.get(name) {
+            None => Ok(default),
+            Some(text) => text
+                .parse()
+                .ok()
+                .filter(valid)
+                .ok_or_else(|| AppError::invalid(name, refusal)),
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {

@@ -3,7 +3,7 @@
 //! tenant's notification channels. The same actions as the pages (`bandpool_services`).
 
 use super::connector::Body;
-use super::{Ask, PathId, PathIds};
+use super::{sync_answer, Ask, PathId, PathIds};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -86,12 +86,7 @@ pub async fn entitlement(ask: Ask) -> Result<Json<Entitlement>, AppError> {
 pub async fn sync(ask: Ask) -> Result<(StatusCode, Json<EntitlementSync>), AppError> {
     let caller = ask.authorize(Permission::ManageUsage)?;
     let run = entitlements::start_sync(&ask, &caller).await?;
-    let status = if run.finished() {
-        StatusCode::OK
-    } else {
-        StatusCode::ACCEPTED
-    };
-    Ok((status, Json(run)))
+    Ok(sync_answer(!run.finished(), run))
 }
 
 /// A Sync entitlements run: running, done (with what changed) or failed (with why).
@@ -116,15 +111,9 @@ pub async fn sync_run(ask: Ask, PathId(id): PathId) -> Result<Json<EntitlementSy
 )]
 pub async fn applications(ask: Ask) -> Result<Json<ApplicationPage>, AppError> {
     let (tenant, params) = ask.reads_with(&["page", "per_page"], Permission::ViewPool)?;
-    let number = |name: &str, default: u32| -> Result<u32, AppError> {
-        match params.get(name) {
-            None => Ok(default),
-            Some(v) => v
-                .parse()
-                .map_err(|_| AppError::invalid(name, "must be a whole number")),
-        }
-    };
-    let (page, per_page) = (number("page", 1)?, number("per_page", 10)?);
+    let whole = "must be a whole number";
+    let page = params.number("page", 1, |_| true, whole)?;
+    let per_page = params.number("per_page", 10, |_| true, whole)?;
     Ok(Json(
         reads::billing::applications(&ask.db, &tenant, page, per_page).await?,
     ))

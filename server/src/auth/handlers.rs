@@ -4,12 +4,11 @@
 //! browser or the `{code, message}` body for anything else.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::state::AppState;
-use axum::extract::{ConnectInfo, FromRequestParts, Query, State};
+use axum::extract::{FromRequestParts, Query, State};
 use axum::http::header::{ACCEPT, CONTENT_SECURITY_POLICY, RETRY_AFTER};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
@@ -38,13 +37,7 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string())
-                .unwrap_or_else(|| "unknown".into()),
-        ))
+        Ok(ClientIp(super::client_ip_of(&parts.extensions)))
     }
 }
 
@@ -130,6 +123,18 @@ fn answer(headers: &HeaderMap, result: Result<String, AppError>) -> Response {
     }
 }
 
+/// A form's answer when it leads to one page.
+fn answer_to(headers: &HeaderMap, result: Result<(), AppError>, to: &str) -> Response {
+    answer(headers, result.map(|()| to.to_string()))
+}
+
+/// Who is signed in, for the forms that need someone.
+fn signed_in(principal: Option<Extension<Principal>>) -> Result<Principal, AppError> {
+    principal
+        .map(|Extension(p)| p)
+        .ok_or(AppError::Unauthenticated)
+}
+
 fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -174,17 +179,11 @@ pub async fn sign_in(
     Form(form): Fields,
 ) -> Response {
     let result = async {
-        if !auth.local_accounts {
-            return Err(AppError::not_found("Sign-in with a password"));
-        }
+        auth.local_accounts_for("Sign-in with a password")?;
         let email =
             normalize_email(field(&form, "email")).map_err(|_| AppError::InvalidCredentials)?;
-        let window = Duration::from_secs(15 * 60);
         let limit = auth.limits.sign_in_per_15_minutes;
-        auth.limiter
-            .attempt(&format!("sign-in:ip:{ip}"), limit.saturating_mul(3), window)?;
-        auth.limiter
-            .attempt(&format!("sign-in:email:{email}"), limit, window)?;
+        auth.count_attempt("sign-in", &ip, &email, limit, Duration::from_secs(15 * 60))?;
         let user = accounts::user_by_email(&state.db, &email).await?;
         let stored = user.as_ref().and_then(|u| u.password_hash.clone());
         let password_text = field(&form, "password")
@@ -218,10 +217,7 @@ pub async fn sso_start(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let result = async {
-        let provider = auth
-            .oidc
-            .as_ref()
-            .ok_or_else(|| AppError::not_found("Single sign-on"))?;
+        let provider = auth.single_sign_on()?;
         let next = safe_next(query.get("next").map(String::as_str));
         let invitation = query.get("invitation").filter(|v| !v.is_empty()).cloned();
         let (url, pending) = provider.start(next, invitation).await?;
@@ -244,10 +240,7 @@ pub async fn sso_callback(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let result = async {
-        let provider = auth
-            .oidc
-            .as_ref()
-            .ok_or_else(|| AppError::not_found("Single sign-on"))?;
+        let provider = auth.single_sign_on()?;
         let pending: PendingSignIn = session
             .remove(PENDING_SSO)
             .await
@@ -351,10 +344,7 @@ pub async fn sign_out(
         Ok(())
     }
     .await;
-    answer(
-        &headers,
-        result.map(|()| "/sign-in?signed_out=1".to_string()),
-    )
+    answer_to(&headers, result, "/sign-in?signed_out=1")
 }
 
 /// POST /auth/sign-out-everywhere: end every session of this person, on every device.
@@ -365,9 +355,7 @@ pub async fn sign_out_everywhere(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        let Some(Extension(p)) = principal else {
-            return Err(AppError::Unauthenticated);
-        };
+        let p = signed_in(principal)?;
         state
             .change_for_person(
                 Some(&p.user_id),
@@ -386,10 +374,7 @@ pub async fn sign_out_everywhere(
         session.flush().await.map_err(session_error)
     }
     .await;
-    answer(
-        &headers,
-        result.map(|()| "/sign-in?signed_out=everywhere".to_string()),
-    )
+    answer_to(&headers, result, "/sign-in?signed_out=everywhere")
 }
 
 /// POST /auth/forgot-password: email a single-use link, if the address has a password.
@@ -402,23 +387,14 @@ pub async fn forgot_password(
     Form(form): Fields,
 ) -> Response {
     let result = async {
-        if !auth.local_accounts {
-            return Err(AppError::not_found("Password reset"));
-        }
+        auth.local_accounts_for("Password reset")?;
         let email = normalize_email(field(&form, "email"))?;
-        let hour = Duration::from_secs(3600);
         let limit = auth.limits.password_resets_per_hour;
-        auth.limiter
-            .attempt(&format!("reset:ip:{ip}"), limit.saturating_mul(3), hour)?;
-        auth.limiter
-            .attempt(&format!("reset:email:{email}"), limit, hour)?;
+        auth.count_attempt("reset", &ip, &email, limit, Duration::from_secs(3600))?;
         bandpool_services::people::request_password_reset(&state, &email).await
     }
     .await;
-    answer(
-        &headers,
-        result.map(|()| "/forgot-password?sent=1".to_string()),
-    )
+    answer_to(&headers, result, "/forgot-password?sent=1")
 }
 
 /// POST /auth/reset-password: token + new password. Ends every session of the person.
@@ -454,7 +430,7 @@ pub async fn reset_password(
         tx.commit().await
     }
     .await;
-    answer(&headers, result.map(|()| "/sign-in?reset=1".to_string()))
+    answer_to(&headers, result, "/sign-in?reset=1")
 }
 
 /// POST /auth/invitation: accept an invitation with a password (local accounts). A new
@@ -467,9 +443,7 @@ pub async fn accept_invitation(
     Form(form): Fields,
 ) -> Response {
     let result = async {
-        if !auth.local_accounts {
-            return Err(AppError::not_found("Accepting with a password"));
-        }
+        auth.local_accounts_for("Accepting with a password")?;
         let now = state.clock.now_ts();
         let invitation = accounts::open_invitation(&state.db, field(&form, "token"), now).await?;
         let password_text = field(&form, "password").to_string();
@@ -513,7 +487,7 @@ pub async fn accept_invitation(
         .await
     }
     .await;
-    answer(&headers, result.map(|()| "/license-repository".to_string()))
+    answer_to(&headers, result, "/license-repository")
 }
 
 /// POST /auth/tenant: show another of my tenants.
@@ -525,9 +499,7 @@ pub async fn switch_tenant(
     Form(form): Fields,
 ) -> Response {
     let result = async {
-        let Some(Extension(p)) = principal else {
-            return Err(AppError::Unauthenticated);
-        };
+        let p = signed_in(principal)?;
         let tenant_id = field(&form, "tenant_id");
         accounts::access_to(&state.db, &p.user_id, tenant_id)
             .await?
@@ -538,5 +510,5 @@ pub async fn switch_tenant(
             .map_err(session_error)
     }
     .await;
-    answer(&headers, result.map(|()| "/license-repository".to_string()))
+    answer_to(&headers, result, "/license-repository")
 }

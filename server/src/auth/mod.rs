@@ -18,8 +18,10 @@ pub mod rate_limit;
 pub mod session_store;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request};
+use bandpool_domain::AppError;
 
 /// Attempt limits (settings `rate_*`).
 #[derive(Debug, Clone)]
@@ -40,6 +42,53 @@ pub struct AuthContext {
     pub local_accounts: bool,
     pub limits: Limits,
     pub limiter: rate_limit::RateLimiter,
+}
+
+impl AuthContext {
+    /// Refused as not found (`what`) when this portal has no email + password accounts.
+    pub fn local_accounts_for(&self, what: &str) -> Result<(), AppError> {
+        if self.local_accounts {
+            Ok(())
+        } else {
+            Err(AppError::not_found(what))
+        }
+    }
+
+    /// The identity provider; refused as not found when single sign-on is not configured.
+    pub fn single_sign_on(&self) -> Result<&oidc::Provider, AppError> {
+        self.oidc
+            .as_ref()
+            .ok_or_else(|| AppError::not_found("Single sign-on"))
+    }
+
+    /// Count a wrong secret from `ip` (an unknown API token, connector credential or
+    /// registration token, named by `what`): guessing is limited per address.
+    pub fn count_bad_guess(&self, what: &str, ip: &str) -> Result<(), AppError> {
+        self.limiter.attempt(
+            &format!("bad-{what}:{ip}"),
+            self.limits.bad_tokens_per_minute,
+            Duration::from_secs(60),
+        )
+    }
+
+    /// Count an attempt at `action` for `email` from `ip`, each with its own counter: the
+    /// client address may make three times `limit`, the email address `limit`.
+    pub fn count_attempt(
+        &self,
+        action: &str,
+        ip: &str,
+        email: &str,
+        limit: u32,
+        window: Duration,
+    ) -> Result<(), AppError> {
+        self.limiter.attempt(
+            &format!("{action}:ip:{ip}"),
+            limit.saturating_mul(3),
+            window,
+        )?;
+        self.limiter
+            .attempt(&format!("{action}:email:{email}"), limit, window)
+    }
 }
 
 /// The client's address (the TCP peer; a proxy in front should be the only peer).

@@ -142,22 +142,32 @@ impl Provider {
         self.settings.issuer.trim_end_matches('/')
     }
 
+    /// A JSON document of the provider's (its discovery document or key set); a failure
+    /// names the request (`asked`) or the document (`document`) that failed.
+    async fn fetch<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        asked: &str,
+        document: &str,
+    ) -> Result<T, AppError> {
+        self.http
+            .get(url)
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| unavailable(asked, e))?
+            .json()
+            .await
+            .map_err(|e| unavailable(document, e))
+    }
+
     /// Discovery happens at first use (and is retried while it fails), so the portal starts
     /// even when the provider is down.
     async fn discovered(&self) -> Result<&Discovered, AppError> {
         self.discovered
             .get_or_try_init(|| async {
                 let url = format!("{}/.well-known/openid-configuration", self.issuer());
-                let doc: Discovery = self
-                    .http
-                    .get(&url)
-                    .send()
-                    .await
-                    .and_then(|r| r.error_for_status())
-                    .map_err(|e| unavailable("discovery", e))?
-                    .json()
-                    .await
-                    .map_err(|e| unavailable("discovery document", e))?;
+                let doc: Discovery = self.fetch(&url, "discovery", "discovery document").await?;
                 if doc.issuer.trim_end_matches('/') != self.issuer() {
                     return Err(unavailable(
                         "discovery",
@@ -302,17 +312,7 @@ impl Provider {
         let mut keys = self.keys.lock().await;
         for attempt in 0..2 {
             if attempt == 1 || keys.is_none() {
-                let set: JwkSet = self
-                    .http
-                    .get(&discovered.jwks_uri)
-                    .send()
-                    .await
-                    .and_then(|r| r.error_for_status())
-                    .map_err(|e| unavailable("keys", e))?
-                    .json()
-                    .await
-                    .map_err(|e| unavailable("key set", e))?;
-                *keys = Some(set);
+                *keys = Some(self.fetch(&discovered.jwks_uri, "keys", "key set").await?);
             }
             let set = keys.as_ref().expect("fetched above");
             let found = match kid {

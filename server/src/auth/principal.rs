@@ -83,12 +83,7 @@ async fn from_token(
         .ok_or(AppError::InvalidToken)?;
     let now = state.clock.now_ts();
     let Some(grant) = tokens::authenticate(&state.db, secret, now).await? else {
-        // Guessing is limited per address.
-        auth.limiter.attempt(
-            &format!("bad-token:{ip}"),
-            auth.limits.bad_tokens_per_minute,
-            Duration::from_secs(60),
-        )?;
+        auth.count_bad_guess("token", ip)?;
         return Err(AppError::InvalidToken);
     };
     auth.limiter.attempt(
