@@ -4,16 +4,20 @@ use leptos::prelude::{Callable, Callback, RwSignal, Set};
 
 pub mod action_result;
 pub mod allocation_chart;
+pub mod card;
 pub mod chart;
 pub mod cylinder_chart;
 pub mod error_note;
 pub mod header;
 pub mod history_panel;
 pub mod kill_license;
+pub mod last_refreshed;
 pub mod license_overview;
 pub mod loaded;
+pub mod row_action;
 pub mod sync_entitlements;
 pub mod sync_licenses;
+pub mod table;
 pub mod usage_bar;
 
 /// Wait in the browser without blocking it (the progress lines poll with it).
