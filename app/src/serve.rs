@@ -1,7 +1,7 @@
 //! Server only: how a server function reaches the service layer. Every server function is
-//! one call to `tenant`, `operator` or `anyone`: they find the services and the principal in
-//! the request's context, authorize, run the body and give the answer its status, so a
-//! server function cannot forget either step.
+//! one call to `tenant` (`tenant_read` for a plain read), `operator` or `anyone`: they find
+//! the services and the principal in the request's context, authorize, run the body and give
+//! the answer its status, so a server function cannot forget either step.
 
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
