@@ -1,12 +1,12 @@
 //! Server only: how a server function reaches the service layer. Every server function is
-//! one call to `tenant`, `operator` or `anyone`: they find the services and the principal in
-//! the request's context, authorize, run the body and give the answer its status, so a
-//! server function cannot forget either step.
+//! one call to `tenant` (`tenant_read` for a plain read), `operator` or `anyone`: they find
+//! the services and the principal in the request's context, authorize, run the body and give
+//! the answer its status, so a server function cannot forget either step.
 
 use bandpool_domain::auth::{Permission, Principal};
 use bandpool_domain::AppError;
 use bandpool_services::change::Caller;
-use bandpool_services::Services;
+use bandpool_services::{Db, Services};
 use leptos::prelude::*;
 
 /// The services, from a server function's context (the server's page context puts them
@@ -35,6 +35,18 @@ pub async fn tenant<T>(
     }
     .await;
     answer(result)
+}
+
+/// A server function that only reads the caller's tenant with `permission`: `read` gets the
+/// database and the tenant id, as the REST API's `Ask::reads` gives its handlers.
+pub async fn tenant_read<T>(
+    permission: Permission,
+    read: impl AsyncFnOnce(&Db, &str) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    tenant(permission, async |services, caller| {
+        read(&services.db, caller.tenant_id()).await
+    })
+    .await
 }
 
 /// A server function for operators only (the Tenants pages).

@@ -2,7 +2,7 @@
 //! month drilled into, with a way back. Drill-down is a link, so it works without
 //! JavaScript and the month lives in the URL.
 
-use super::overlay_style;
+use super::chart::{overlay_style, ChartFigure, Hover};
 use crate::functions::allocation::AllocationView;
 use crate::url::PageState;
 use bandpool_domain::format::{format_mbps, month_label};
@@ -10,8 +10,8 @@ use leptos::prelude::*;
 
 #[component]
 pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView {
-    let hover = RwSignal::new(None::<(String, String)>);
-    let g = view.geometry.clone();
+    let hover = Hover::default();
+    let g = &view.geometry;
     let drill = view.month.is_none();
     let areas = g
         .bars
@@ -27,7 +27,6 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                 "left:{:.3}%",
                 (bar.rect.x + bar.rect.w / 2.0) / g.width * 100.0
             );
-            let enter = (tip.clone(), left);
             let level = bar.level.key();
             if drill {
                 let href = state.with_month(Some(bar.key.clone())).href();
@@ -41,8 +40,8 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                         aria-label=format!("{} (show the days of this month)", tip)
                         data-month=bar.key.clone()
                         data-level=level
-                        on:mouseenter=move |_| hover.set(Some(enter.clone()))
-                        on:mouseleave=move |_| hover.set(None)
+                        on:mouseenter=hover.show(tip.clone(), left)
+                        on:mouseleave=hover.hide()
                     ></a>
                 }
                 .into_any()
@@ -51,17 +50,18 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                     <div
                         class="hit bar-hit"
                         style=style
-                        title=tip
+                        title=tip.clone()
                         data-day=bar.key.clone()
                         data-level=level
-                        on:mouseenter=move |_| hover.set(Some(enter.clone()))
-                        on:mouseleave=move |_| hover.set(None)
+                        on:mouseenter=hover.show(tip, left)
+                        on:mouseleave=hover.hide()
                     ></div>
                 }
                 .into_any()
             }
         })
-        .collect_view();
+        .collect_view()
+        .into_any();
     let rows = g
         .bars
         .iter()
@@ -75,7 +75,6 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
         let href = state.with_month(None).href();
         view! { <a class="back-link" data-noscroll="" href=href>"← Back to all months"</a> }
     });
-    let aspect = format!("aspect-ratio:{}/{}", g.width, g.height);
     let empty_days = view.month.is_some() && g.bars.is_empty();
     view! {
         <section class="card allocation-history" aria-labelledby="allocation-history-title">
@@ -87,11 +86,7 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                 <p class="note empty">"No allocation history yet: bars appear as licenses are issued from the pool."</p>
             })}
             {empty_days.then(|| view! { <p class="note empty">"This month has no days with usage yet."</p> })}
-            <figure class="chart bars" style=aspect>
-                <div class="chart-svg" aria-hidden="true" inner_html=view.svg.clone()></div>
-                <div class="chart-overlay">{areas}</div>
-                {move || hover.get().map(|(text, left)| view! { <div class="chart-tooltip" role="tooltip" style=left>{text}</div> })}
-            </figure>
+            <ChartFigure class="chart bars" width=g.width height=g.height svg=view.svg.clone() areas hover/>
             <p class="legend-line">
                 <span class="swatch level-normal"></span>"Up to 80% of capacity "
                 <span class="swatch level-warning"></span>"Above 80% "

@@ -1,15 +1,15 @@
 //! Current allocation vs Maximum capacity: the cylinder and its three figures.
 
-use super::overlay_style;
+use super::chart::{overlay_style, ChartFigure, Hover};
 use crate::functions::pool::PoolView;
 use bandpool_domain::format::format_mbps;
 use leptos::prelude::*;
 
 #[component]
 pub fn CylinderChart(view: PoolView) -> impl IntoView {
-    let hover = RwSignal::new(None::<(String, String)>);
-    let g = view.geometry.clone();
-    let s = view.summary.clone();
+    let hover = Hover::default();
+    let g = &view.geometry;
+    let s = &view.summary;
     let areas = g
         .sections
         .iter()
@@ -17,25 +17,30 @@ pub fn CylinderChart(view: PoolView) -> impl IntoView {
             let tip = section.tooltip.clone();
             let style = overlay_style(&section.rect, g.width, g.height);
             let top = format!("top:{:.3}%", section.rect.y / g.height * 100.0);
-            let enter = (tip.clone(), top);
             view! {
                 <div
                     class="hit cylinder-section"
                     style=style
-                    title=tip
+                    title=tip.clone()
                     data-license-type=section.license_type.clone()
-                    on:mouseenter=move |_| hover.set(Some(enter.clone()))
-                    on:mouseleave=move |_| hover.set(None)
+                    on:mouseenter=hover.show(tip, top)
+                    on:mouseleave=hover.hide()
                 ></div>
             }
         })
-        .collect_view();
+        .collect_view()
+        .into_any();
     let alt_items = s
         .sections
         .iter()
         .map(|sec| view! { <li>{format!("{}: {} across {} license(s)", sec.license_type, format_mbps(sec.allocated_mbps), sec.active_licenses + sec.grace_period_licenses)}</li> })
         .collect_view();
-    let aspect = format!("aspect-ratio:{}/{}", g.width, g.height);
+    // The caption goes into the figure's children, which own what they show.
+    let caption = format!(
+        "Cylinder chart: {} allocated of a maximum capacity of {}.",
+        format_mbps(s.allocated_mbps),
+        format_mbps(s.max_capacity_mbps),
+    );
     let over = s.is_over_allocated();
     let empty = s.sections.is_empty();
     let available_class = if s.available_mbps < 0 {
@@ -47,23 +52,9 @@ pub fn CylinderChart(view: PoolView) -> impl IntoView {
         <section class="card allocation-now" aria-labelledby="allocation-now-title">
             <h2 id="allocation-now-title">"Current allocation vs Maximum capacity"</h2>
             <div class="cylinder-layout">
-                <figure class="chart cylinder" style=aspect>
-                    <div class="chart-svg" aria-hidden="true" inner_html=view.svg.clone()></div>
-                    <div class="chart-overlay">{areas}</div>
-                    {move || {
-                        hover
-                            .get()
-                            .map(|(text, top)| view! { <div class="chart-tooltip" role="tooltip" style=top>{text}</div> })
-                    }}
-                    <figcaption class="sr-only">
-                        {format!(
-                            "Cylinder chart: {} allocated of a maximum capacity of {}.",
-                            format_mbps(s.allocated_mbps),
-                            format_mbps(s.max_capacity_mbps),
-                        )}
-                        <ul>{alt_items}</ul>
-                    </figcaption>
-                </figure>
+                <ChartFigure class="chart cylinder" width=g.width height=g.height svg=view.svg.clone() areas hover>
+                    <figcaption class="sr-only">{caption}<ul>{alt_items}</ul></figcaption>
+                </ChartFigure>
                 <dl class="figures">
                     <div>
                         <dt>"Current allocation"</dt>

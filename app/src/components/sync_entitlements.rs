@@ -5,6 +5,7 @@
 use super::error_note::ErrorNote;
 use crate::functions::usage::{get_entitlement_sync, SyncEntitlements};
 use bandpool_domain::billing::EntitlementSync;
+use futures::FutureExt;
 use leptos::prelude::*;
 
 #[component]
@@ -42,22 +43,9 @@ pub fn SyncEntitlementsControl(on_finished: Callback<()>) -> impl IntoView {
 
 fn follow(id: String, run: RwSignal<Option<EntitlementSync>>, on_finished: Callback<()>) {
     leptos::task::spawn_local(async move {
-        loop {
-            super::sleep_ms(700).await;
-            match get_entitlement_sync(id.clone()).await {
-                Ok(current) => {
-                    let done = current.finished();
-                    if run.try_set(Some(current)).is_some() {
-                        return;
-                    }
-                    if done {
-                        on_finished.run(());
-                        return;
-                    }
-                }
-                Err(_) => return,
-            }
-        }
+        let read = || get_entitlement_sync(id.clone()).map(|sync| sync.map(Some));
+        // A failed read leaves the last state shown.
+        let _ = super::follow_run(700, run, EntitlementSync::finished, on_finished, read).await;
     });
 }
 

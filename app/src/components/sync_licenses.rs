@@ -55,26 +55,10 @@ fn poll(
     on_finished: Callback<()>,
 ) {
     leptos::task::spawn_local(async move {
-        loop {
-            super::sleep_ms(1000).await;
-            match get_sync_run(Some(id.clone())).await {
-                Ok(Some(current)) => {
-                    let done = !current.running();
-                    // The page was left: stop polling.
-                    if run.try_set(Some(current)).is_some() {
-                        return;
-                    }
-                    if done {
-                        on_finished.run(());
-                        return;
-                    }
-                }
-                Ok(None) => return,
-                Err(error) => {
-                    let _ = failed.try_set(Some(error));
-                    return;
-                }
-            }
+        let read = || get_sync_run(Some(id.clone()));
+        let finished = |run: &SyncRun| !run.running();
+        if let Err(error) = super::follow_run(1000, run, finished, on_finished, read).await {
+            let _ = failed.try_set(Some(error));
         }
     });
 }

@@ -6,14 +6,14 @@ use bandpool_domain::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {bandpool_domain::auth::Permission, bandpool_services::connectors};
+use {
+    bandpool_domain::auth::Permission,
+    bandpool_services::{connectors, reads},
+};
 
 #[server(prefix = "/_server", endpoint = "list_connectors")]
 pub async fn list_connectors() -> Result<Vec<ConnectorView>, AppError> {
-    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
-        bandpool_services::reads::connectors::list(&services.db, caller.tenant_id()).await
-    })
-    .await
+    crate::serve::tenant_read(Permission::ViewPool, reads::connectors::list).await
 }
 
 #[server(prefix = "/_server", endpoint = "create_connector")]
@@ -31,7 +31,7 @@ pub async fn list_devices(page: Option<u32>) -> Result<DevicePage, AppError> {
         const PER_PAGE: u32 = 100;
         let page = page.unwrap_or(1).max(1);
         // One more than a page tells whether there is a next one.
-        let mut devices = bandpool_services::reads::devices::list(
+        let mut devices = reads::devices::list(
             &services.db,
             caller.tenant_id(),
             PER_PAGE + 1,

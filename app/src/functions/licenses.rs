@@ -49,8 +49,8 @@ pub async fn list_license_page(
 
 #[server(prefix = "/_server", endpoint = "get_license_history")]
 pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, AppError> {
-    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
-        licenses::history(&services.db, caller.tenant_id(), &license_id).await
+    crate::serve::tenant_read(Permission::ViewPool, async |db, tenant| {
+        licenses::history(db, tenant, &license_id).await
     })
     .await
 }

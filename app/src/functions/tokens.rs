@@ -5,14 +5,14 @@ use bandpool_domain::AppError;
 use leptos::prelude::*;
 
 #[cfg(feature = "ssr")]
-use {bandpool_domain::auth::Permission, bandpool_services::tokens};
+use {
+    bandpool_domain::auth::Permission,
+    bandpool_services::{reads, tokens},
+};
 
 #[server(prefix = "/_server", endpoint = "list_tokens")]
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
-    crate::serve::tenant(Permission::ManageTokens, async |services, caller| {
-        bandpool_services::reads::tokens::list(&services.db, caller.tenant_id()).await
-    })
-    .await
+    crate::serve::tenant_read(Permission::ManageTokens, reads::tokens::list).await
 }
 
 /// `expires_in_days` empty: no expiry.

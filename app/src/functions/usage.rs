@@ -28,8 +28,8 @@ pub async fn get_usage_overview() -> Result<UsageOverview, AppError> {
 /// One page of Mapped application usage.
 #[server(prefix = "/_server", endpoint = "list_applications")]
 pub async fn list_applications(page: u32, per_page: u32) -> Result<ApplicationPage, AppError> {
-    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
-        reads::billing::applications(&services.db, caller.tenant_id(), page, per_page).await
+    crate::serve::tenant_read(Permission::ViewPool, async |db, tenant| {
+        reads::billing::applications(db, tenant, page, per_page).await
     })
     .await
 }
@@ -38,10 +38,7 @@ pub async fn list_applications(page: u32, per_page: u32) -> Result<ApplicationPa
 #[server(prefix = "/_server", endpoint = "list_all_applications")]
 pub async fn list_all_applications(
 ) -> Result<Vec<bandpool_domain::billing::ApplicationUsage>, AppError> {
-    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
-        reads::billing::all_applications(&services.db, caller.tenant_id()).await
-    })
-    .await
+    crate::serve::tenant_read(Permission::ViewPool, reads::billing::all_applications).await
 }
 
 /// Sync entitlements: pull the latest from the entitlement source (joins a running sync).
@@ -65,8 +62,8 @@ pub async fn get_entitlement_sync(id: String) -> Result<EntitlementSync, AppErro
 /// The tenant's Virtual Services (unmapped first), for the Applications page.
 #[server(prefix = "/_server", endpoint = "list_virtual_services")]
 pub async fn list_virtual_services() -> Result<Vec<VirtualService>, AppError> {
-    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
-        reads::billing::virtual_services(&services.db, caller.tenant_id(), 2000).await
+    crate::serve::tenant_read(Permission::ViewPool, async |db, tenant| {
+        reads::billing::virtual_services(db, tenant, 2000).await
     })
     .await
 }
@@ -117,11 +114,11 @@ pub async fn change_application(
 #[server(prefix = "/_server", endpoint = "get_channels")]
 pub async fn get_channels() -> Result<(Channels, Vec<WebhookDelivery>, Vec<EmailDelivery>), AppError>
 {
-    crate::serve::tenant(Permission::ManageUsage, async |services, caller| {
+    crate::serve::tenant_read(Permission::ManageUsage, async |db, tenant| {
         Ok((
-            reads::notifications::channels(&services.db, caller.tenant_id()).await?,
-            reads::notifications::deliveries(&services.db, caller.tenant_id(), 50).await?,
-            reads::outbox::deliveries(&services.db, caller.tenant_id(), 50).await?,
+            reads::notifications::channels(db, tenant).await?,
+            reads::notifications::deliveries(db, tenant, 50).await?,
+            reads::outbox::deliveries(db, tenant, 50).await?,
         ))
     })
     .await

@@ -2,12 +2,14 @@
 //! `Authorization: Bearer`. The secret is shown once, when the token is made.
 
 use crate::components::action_result::action_result;
+use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
+use crate::components::row_action::RowAction;
+use crate::components::table::table_or;
 use crate::functions::tokens::{list_tokens, CreateToken, RevokeToken};
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn ApiTokens() -> impl IntoView {
@@ -21,10 +23,8 @@ pub fn ApiTokens() -> impl IntoView {
         at.map(format_datetime).unwrap_or_else(|| none.to_string())
     };
     view! {
-        <Title text="API tokens · Bandpool"/>
-        <div class="page-head"><h1>"API tokens"</h1></div>
-        <section class="card">
-            <h2>"New token"</h2>
+        <PageHead title="API tokens"/>
+        <Card heading="New token">
             <ActionForm action=create>
                 <div class="inline-form">
                     <label>"Name" <input type="text" name="name" maxlength="100" required placeholder="e.g. nightly usage export"/></label>
@@ -50,43 +50,37 @@ pub fn ApiTokens() -> impl IntoView {
                 Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
                 None => ().into_any(),
             }}
-        </section>
+        </Card>
         {action_result(revoke.value(), "The token is revoked.")}
-        {loaded(tokens, "Loading tokens…", move |value| match value {
-            tokens if tokens.is_empty() => view! { <section class="card"><p class="muted">"No API tokens yet."</p></section> }.into_any(),
-            tokens => view! {
-                <section class="card">
-                    <table class="data tokens">
-                        <thead><tr><th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                        <tbody>
-                            {tokens.into_iter().map(|t| {
-                                let revoked = t.revoked_at.is_some();
-                                view! {
-                                    <tr data-token=t.name.clone()>
-                                        <td>{t.name.clone()}</td>
-                                        <td><code>{format!("{}…", t.prefix)}</code></td>
-                                        <td>{t.scope.label()}</td>
-                                        <td>{t.created_by.clone()}</td>
-                                        <td>{format_datetime(t.created_at)}</td>
-                                        <td>{when(t.expires_at, "never")}</td>
-                                        <td data-last-used="">{when(t.last_used_at, "never")}</td>
-                                        <td>{if revoked { "Revoked" } else { "Active" }}</td>
-                                        <td>
-                                            {(!revoked).then(|| view! {
-                                                <ActionForm action=revoke>
-                                                    <input type="hidden" name="token_id" value=t.id.clone()/>
-                                                    <button type="submit" class="danger">"Revoke"</button>
-                                                </ActionForm>
-                                            })}
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
-            }
-            .into_any(),
-        })}
+        {loaded(tokens, "Loading tokens…", move |tokens| view! {
+            <section class="card">
+                {table_or(
+                    view! { <p class="muted">"No API tokens yet."</p> },
+                    "data tokens",
+                    view! { <th>"Name"</th><th>"Token"</th><th>"Scope"</th><th>"Created by"</th><th>"Created"</th><th>"Expires"</th><th>"Last used"</th><th>"Status"</th><th><span class="sr-only">"Actions"</span></th> },
+                    tokens.into_iter().map(|t| {
+                        let revoked = t.revoked_at.is_some();
+                        view! {
+                            <tr data-token=t.name.clone()>
+                                <td>{t.name.clone()}</td>
+                                <td><code>{format!("{}…", t.prefix)}</code></td>
+                                <td>{t.scope.label()}</td>
+                                <td>{t.created_by.clone()}</td>
+                                <td>{format_datetime(t.created_at)}</td>
+                                <td>{when(t.expires_at, "never")}</td>
+                                <td data-last-used="">{when(t.last_used_at, "never")}</td>
+                                <td>{if revoked { "Revoked" } else { "Active" }}</td>
+                                <td>
+                                    {(!revoked).then(|| view! {
+                                        <RowAction action=revoke fields=vec![("token_id", t.id.clone())] label="Revoke" danger=true/>
+                                    })}
+                                </td>
+                            </tr>
+                        }
+                    }).collect(),
+                )}
+            </section>
+        }
+        .into_any())}
     }
 }

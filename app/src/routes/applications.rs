@@ -3,11 +3,13 @@
 //! mapping names an application and adds services to it. Plain forms: no JavaScript needed.
 
 use crate::components::action_result::action_result;
+use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
+use crate::components::row_action::RowAction;
+use crate::components::table::table_or;
 use crate::functions::usage::{list_all_applications, list_virtual_services, ChangeApplication};
 use bandpool_domain::billing::{ApplicationUsage, VirtualService};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use std::collections::BTreeMap;
 
 #[component]
@@ -23,8 +25,7 @@ pub fn Applications() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Applications · Bandpool"/>
-        <div class="page-head"><h1>"Applications"</h1></div>
+        <PageHead title="Applications"/>
         <section class="card">
             <p class="muted">
                 "An application groups up to 15 Virtual Services of your LoadMasters; each is an asset on "
@@ -75,112 +76,81 @@ fn Mapping(
             .push(vs.clone());
     }
     view! {
-        <section class="card">
-            <h2>{format!("Unmapped Virtual Services ({})", unmapped.len())}</h2>
-            {if unmapped.is_empty() {
-                view! { <p class="empty">"Every Virtual Service is mapped to an application."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data">
-                        <thead><tr><th>"Virtual Service"</th><th>"Address"</th><th>"LoadMaster"</th><th>"Map to a new application"</th><th>"Or add to"</th></tr></thead>
-                        <tbody>
-                            {unmapped.into_iter().map(|vs| {
-                                let open = open_apps.clone();
-                                let id = vs.id.clone();
-                                view! {
-                                <tr data-virtual-service=vs.address.clone()>
-                                    <td>{vs.name.clone()}</td>
-                                    <td>{vs.address.clone()}</td>
-                                    <td>{vs.device_name.clone()}</td>
-                                    <td>
-                                        <ActionForm action=change>
-                                            <input type="hidden" name="op" value="create"/>
-                                            <input type="hidden" name="virtual_service_id" value=vs.id.clone()/>
-                                            <label class="sr-only" for=format!("name-{}", vs.id)>"Application name"</label>
-                                            <input id=format!("name-{}", vs.id) type="text" name="name" maxlength="100" required value=vs.name.clone()/>
-                                            <button type="submit">"Map"</button>
-                                        </ActionForm>
-                                    </td>
-                                    <td>
-                                        {(!open.is_empty()).then(move || view! {
-                                            <ActionForm action=change>
-                                                <input type="hidden" name="op" value="map"/>
-                                                <input type="hidden" name="virtual_service_id" value=id.clone()/>
-                                                <label class="sr-only" for=format!("app-{id}")>"Application"</label>
-                                                <select id=format!("app-{id}") name="application_id">
-                                                    {open.into_iter().map(|a| view! {
-                                                        <option value=a.id.clone()>{format!("{} ({} of {})", a.name, a.virtual_services, a.quota)}</option>
-                                                    }).collect_view()}
-                                                </select>
-                                                <button type="submit">"Add"</button>
-                                            </ActionForm>
-                                        })}
-                                    </td>
-                                </tr>
-                            }}).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                .into_any()
-            }}
-        </section>
-        <section class="card">
-            <h2>{format!("Applications ({app_count})")}</h2>
-            {if apps.is_empty() {
-                view! { <p class="empty">"No applications yet: use Quick map, or create one and add Virtual Services to it."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data">
-                        <thead><tr><th>"Application"</th><th class="num">"Virtual Services"</th><th></th></tr></thead>
-                        <tbody>
-                            {apps.into_iter().map(|a| view! {
-                                <tr data-app=a.name.clone()>
-                                    <td>{a.name.clone()}</td>
-                                    <td class="num">{format!("{} of {}", a.virtual_services, a.quota)}</td>
-                                    <td>
-                                        <ActionForm action=change>
-                                            <input type="hidden" name="op" value="delete"/>
-                                            <input type="hidden" name="application_id" value=a.id.clone()/>
-                                            <button type="submit" class="danger">"Delete"</button>
-                                        </ActionForm>
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                .into_any()
-            }}
-        </section>
-        <section class="card">
-            <h2>"Mapped Virtual Services"</h2>
-            {if by_app.is_empty() {
-                view! { <p class="empty">"No Virtual Service is mapped yet."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data">
-                        <thead><tr><th>"Application"</th><th>"Virtual Service"</th><th>"Address"</th><th>"LoadMaster"</th><th></th></tr></thead>
-                        <tbody>
-                            {by_app.into_iter().flat_map(|(app, services)| services.into_iter().map(move |vs| (app.clone(), vs))).map(|(app, vs)| view! {
-                                <tr data-mapped=vs.address.clone()>
-                                    <td>{app}</td>
-                                    <td>{vs.name.clone()}</td>
-                                    <td>{vs.address.clone()}</td>
-                                    <td>{vs.device_name.clone()}</td>
-                                    <td>
-                                        <ActionForm action=change>
-                                            <input type="hidden" name="op" value="unmap"/>
-                                            <input type="hidden" name="virtual_service_id" value=vs.id.clone()/>
-                                            <button type="submit">"Unmap"</button>
-                                        </ActionForm>
-                                    </td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                .into_any()
-            }}
-        </section>
+        <Card heading=format!("Unmapped Virtual Services ({})", unmapped.len())>
+            {table_or(
+                view! { <p class="empty">"Every Virtual Service is mapped to an application."</p> },
+                "data",
+                view! { <th>"Virtual Service"</th><th>"Address"</th><th>"LoadMaster"</th><th>"Map to a new application"</th><th>"Or add to"</th> },
+                unmapped.into_iter().map(|vs| {
+                    let open = open_apps.clone();
+                    let id = vs.id.clone();
+                    view! {
+                        <tr data-virtual-service=vs.address.clone()>
+                            <td>{vs.name.clone()}</td>
+                            <td>{vs.address.clone()}</td>
+                            <td>{vs.device_name.clone()}</td>
+                            <td>
+                                <ActionForm action=change>
+                                    <input type="hidden" name="op" value="create"/>
+                                    <input type="hidden" name="virtual_service_id" value=vs.id.clone()/>
+                                    <label class="sr-only" for=format!("name-{}", vs.id)>"Application name"</label>
+                                    <input id=format!("name-{}", vs.id) type="text" name="name" maxlength="100" required value=vs.name.clone()/>
+                                    <button type="submit">"Map"</button>
+                                </ActionForm>
+                            </td>
+                            <td>
+                                {(!open.is_empty()).then(move || view! {
+                                    <ActionForm action=change>
+                                        <input type="hidden" name="op" value="map"/>
+                                        <input type="hidden" name="virtual_service_id" value=id.clone()/>
+                                        <label class="sr-only" for=format!("app-{id}")>"Application"</label>
+                                        <select id=format!("app-{id}") name="application_id">
+                                            {open.into_iter().map(|a| view! {
+                                                <option value=a.id.clone()>{format!("{} ({} of {})", a.name, a.virtual_services, a.quota)}</option>
+                                            }).collect_view()}
+                                        </select>
+                                        <button type="submit">"Add"</button>
+                                    </ActionForm>
+                                })}
+                            </td>
+                        </tr>
+                    }
+                }).collect(),
+            )}
+        </Card>
+        <Card heading=format!("Applications ({app_count})")>
+            {table_or(
+                view! { <p class="empty">"No applications yet: use Quick map, or create one and add Virtual Services to it."</p> },
+                "data",
+                view! { <th>"Application"</th><th class="num">"Virtual Services"</th><th></th> },
+                apps.into_iter().map(|a| view! {
+                    <tr data-app=a.name.clone()>
+                        <td>{a.name.clone()}</td>
+                        <td class="num">{format!("{} of {}", a.virtual_services, a.quota)}</td>
+                        <td>
+                            <RowAction action=change fields=vec![("op", "delete".into()), ("application_id", a.id.clone())] label="Delete" danger=true/>
+                        </td>
+                    </tr>
+                }).collect(),
+            )}
+        </Card>
+        <Card heading="Mapped Virtual Services">
+            {table_or(
+                view! { <p class="empty">"No Virtual Service is mapped yet."</p> },
+                "data",
+                view! { <th>"Application"</th><th>"Virtual Service"</th><th>"Address"</th><th>"LoadMaster"</th><th></th> },
+                by_app.into_iter().flat_map(|(app, services)| services.into_iter().map(move |vs| (app.clone(), vs))).map(|(app, vs)| view! {
+                    <tr data-mapped=vs.address.clone()>
+                        <td>{app}</td>
+                        <td>{vs.name.clone()}</td>
+                        <td>{vs.address.clone()}</td>
+                        <td>{vs.device_name.clone()}</td>
+                        <td>
+                            <RowAction action=change fields=vec![("op", "unmap".into()), ("virtual_service_id", vs.id.clone())] label="Unmap"/>
+                        </td>
+                    </tr>
+                }).collect(),
+            )}
+        </Card>
     }
 }

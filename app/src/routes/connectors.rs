@@ -3,15 +3,17 @@
 //! once, with the command that starts the agent); everyone sees their health.
 
 use crate::components::action_result::action_result;
+use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
+use crate::components::row_action::RowAction;
+use crate::components::table::table_or;
 use crate::functions::connectors::{list_connectors, list_devices, ChangeDevice, CreateConnector};
 use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::ConnectorStatus;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn Connectors() -> impl IntoView {
@@ -24,15 +26,13 @@ pub fn Connectors() -> impl IntoView {
         at.map(format_datetime).unwrap_or_else(|| none.to_string())
     };
     view! {
-        <Title text="Connectors · Bandpool"/>
-        <div class="page-head"><h1>"Connectors"</h1></div>
+        <PageHead title="Connectors"/>
         // Owners and Admins add connectors; Reviewers see them only.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
                 may.then(|| view! {
-        <section class="card">
-            <h2>"Add a connector"</h2>
+        <Card heading="Add a connector">
             <p class="muted">
                 "A connector runs in your network and makes outbound connections only. Your LoadMasters take and check their licenses through it."
             </p>
@@ -61,49 +61,43 @@ pub fn Connectors() -> impl IntoView {
                 Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
                 None => ().into_any(),
             }}
-        </section>
+        </Card>
                 })
             })}
         </Suspense>
-        {loaded(connectors, "Loading connectors…", move |value| match value {
-            list if list.is_empty() => view! {
-                <section class="card"><p class="muted">"No connectors yet. Add one, then start its agent."</p></section>
-            }
-            .into_any(),
-            list => view! {
-                <section class="card">
-                    <table class="data connectors">
-                        <thead><tr><th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|c| {
-                                let class = match c.status {
-                                    ConnectorStatus::Up => "status status-up",
-                                    ConnectorStatus::Down => "status status-down",
-                                    ConnectorStatus::Pending => "status status-pending",
-                                };
-                                let status = match (c.status, c.down_since, c.registration_expires_at) {
-                                    (ConnectorStatus::Down, Some(since), _) => format!("Down since {}", format_datetime(since)),
-                                    (ConnectorStatus::Pending, _, Some(until)) => format!("Waiting for its agent (token valid until {})", format_datetime(until)),
-                                    (status, _, _) => status.label().to_string(),
-                                };
-                                view! {
-                                    <tr data-connector=c.name.clone()>
-                                        <td>{c.name.clone()}</td>
-                                        <td><span class=class data-status=c.status.key()>{status}</span></td>
-                                        <td>{c.address.clone().unwrap_or_else(|| "—".into())}</td>
-                                        <td data-loadmasters="">{c.licensed_loadmasters}</td>
-                                        <td>{when(c.last_seen_at, "never")}</td>
-                                        <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
-                                        <td>{format_datetime(c.created_at)}</td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
-            }
-            .into_any(),
-        })}
+        {loaded(connectors, "Loading connectors…", move |list| view! {
+            <section class="card">
+                {table_or(
+                    view! { <p class="muted">"No connectors yet. Add one, then start its agent."</p> },
+                    "data connectors",
+                    view! { <th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th> },
+                    list.into_iter().map(|c| {
+                        let class = match c.status {
+                            ConnectorStatus::Up => "status status-up",
+                            ConnectorStatus::Down => "status status-down",
+                            ConnectorStatus::Pending => "status status-pending",
+                        };
+                        let status = match (c.status, c.down_since, c.registration_expires_at) {
+                            (ConnectorStatus::Down, Some(since), _) => format!("Down since {}", format_datetime(since)),
+                            (ConnectorStatus::Pending, _, Some(until)) => format!("Waiting for its agent (token valid until {})", format_datetime(until)),
+                            (status, _, _) => status.label().to_string(),
+                        };
+                        view! {
+                            <tr data-connector=c.name.clone()>
+                                <td>{c.name.clone()}</td>
+                                <td><span class=class data-status=c.status.key()>{status}</span></td>
+                                <td>{c.address.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td data-loadmasters="">{c.licensed_loadmasters}</td>
+                                <td>{when(c.last_seen_at, "never")}</td>
+                                <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
+                                <td>{format_datetime(c.created_at)}</td>
+                            </tr>
+                        }
+                    }).collect(),
+                )}
+            </section>
+        }
+        .into_any())}
         <section class="card" aria-labelledby="inventory-title">
             <h2 id="inventory-title">"LoadMasters"</h2>
             <p class="muted">"The device inventory. A LoadMaster that holds a license from the pool cannot be removed before its license is killed; a blocked one cannot take a license."</p>
@@ -113,50 +107,40 @@ pub fn Connectors() -> impl IntoView {
                     let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
                     match devices.await {
                         Err(error) => view! { <ErrorNote error/> }.into_any(),
-                        Ok(page) if page.devices.is_empty() => view! { <p class="muted">"No LoadMasters yet."</p> }.into_any(),
                         Ok(page) => {
                             let more = page.has_more.then(|| view! { <p class="muted">"The first 100 by name are shown; the REST API (GET /api/v1/devices?page=2) pages through the rest."</p> });
-                            view! {
-                                <table class="data devices">
-                                    <thead><tr><th>"Device name"</th><th>"IP address"</th><th>"Serial no."</th><th>"Connector"</th><th>"License"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                    <tbody>
-                                        {page.devices.into_iter().map(|d| {
-                                            let id = d.id.clone();
-                                            let id2 = d.id.clone();
-                                            let blocked = d.blocked;
-                                            view! {
-                                                <tr data-device=d.serial_no.clone()>
-                                                    <td>{d.name.clone()}</td>
-                                                    <td>{d.ip_address.clone()}</td>
-                                                    <td>{d.serial_no.clone()}</td>
-                                                    <td>{d.connector.clone().unwrap_or_else(|| "—".into())}</td>
-                                                    <td>{match (d.pooled_license_id.is_some(), blocked) {
-                                                        (_, true) => "Blocked",
-                                                        (true, false) => "Pooled license",
-                                                        (false, false) => "None",
-                                                    }}</td>
-                                                    <td class="actions">
-                                                        {may.then(|| view! {
-                                                            <ActionForm action=change>
-                                                                <input type="hidden" name="device_id" value=id/>
-                                                                <input type="hidden" name="change" value=if blocked { "unblock" } else { "block" }/>
-                                                                <button type="submit">{if blocked { "Unblock" } else { "Block" }}</button>
-                                                            </ActionForm>
-                                                            <ActionForm action=change>
-                                                                <input type="hidden" name="device_id" value=id2/>
-                                                                <input type="hidden" name="change" value="remove"/>
-                                                                <button type="submit" class="danger">"Remove"</button>
-                                                            </ActionForm>
-                                                        })}
-                                                    </td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                                {more}
-                            }
-                            .into_any()
+                            let devices = table_or(
+                                view! { <p class="muted">"No LoadMasters yet."</p> },
+                                "data devices",
+                                view! { <th>"Device name"</th><th>"IP address"</th><th>"Serial no."</th><th>"Connector"</th><th>"License"</th><th><span class="sr-only">"Actions"</span></th> },
+                                page.devices.into_iter().map(|d| {
+                                    let blocked = d.blocked;
+                                    view! {
+                                        <tr data-device=d.serial_no.clone()>
+                                            <td>{d.name.clone()}</td>
+                                            <td>{d.ip_address.clone()}</td>
+                                            <td>{d.serial_no.clone()}</td>
+                                            <td>{d.connector.clone().unwrap_or_else(|| "—".into())}</td>
+                                            <td>{match (d.pooled_license_id.is_some(), blocked) {
+                                                (_, true) => "Blocked",
+                                                (true, false) => "Pooled license",
+                                                (false, false) => "None",
+                                            }}</td>
+                                            <td class="actions">
+                                                {may.then(|| view! {
+                                                    <RowAction
+                                                        action=change
+                                                        fields=vec![("device_id", d.id.clone()), ("change", if blocked { "unblock" } else { "block" }.into())]
+                                                        label=if blocked { "Unblock" } else { "Block" }
+                                                    />
+                                                    <RowAction action=change fields=vec![("device_id", d.id.clone()), ("change", "remove".into())] label="Remove" danger=true/>
+                                                })}
+                                            </td>
+                                        </tr>
+                                    }
+                                }).collect(),
+                            );
+                            view! { {devices} {more} }.into_any()
                         }
                     }
                 })}

@@ -1,11 +1,12 @@
 //! The event log: every state change with who, what, when and the request id; filters by
 //! actor, action, target and date, paging, and CSV export. Read-only by design.
 
+use crate::components::card::PageHead;
 use crate::components::loaded::loaded;
+use crate::components::table::table_or;
 use crate::functions::events::list_events;
 use bandpool_domain::events::ACTIONS;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 const FILTERS: [&str; 7] = [
@@ -40,8 +41,7 @@ pub fn EventLog() -> impl IntoView {
     );
     let value = move |i: usize| params.with(|p| p[i].1.clone());
     view! {
-        <Title text="Event log · Bandpool"/>
-        <div class="page-head"><h1>"Event log"</h1></div>
+        <PageHead title="Event log"/>
         <section class="card">
             <form class="inline-form filters" method="get" action="/event-log">
                 <label>"Actor" <input type="search" name="actor" value=move || value(0)/></label>
@@ -73,33 +73,26 @@ pub fn EventLog() -> impl IntoView {
                                     <p class="muted" data-event-total=page.total>{page.total} " events"</p>
                                     <a class="button" href=export download="">"Export to CSV"</a>
                                 </div>
-                                {if page.events.is_empty() {
-                                    view! { <p class="muted">"No events match."</p> }.into_any()
-                                } else {
-                                    view! {
-                                        <table class="data events">
-                                            <thead><tr><th>"Time (UTC)"</th><th>"Actor"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th><th>"Request"</th></tr></thead>
-                                            <tbody>
-                                                {page.events.into_iter().map(|e| {
-                                                    let time = chrono::DateTime::from_timestamp_millis(e.at_ms)
-                                                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
-                                                        .unwrap_or_default();
-                                                    view! {
-                                                        <tr data-action=e.action.clone()>
-                                                            <td>{time}</td>
-                                                            <td>{e.actor}</td>
-                                                            <td>{e.action.replace('_', " ")}</td>
-                                                            <td>{e.target}</td>
-                                                            <td>{e.detail}</td>
-                                                            <td><code class="request-id">{e.request_id}</code></td>
-                                                        </tr>
-                                                    }
-                                                }).collect_view()}
-                                            </tbody>
-                                        </table>
-                                    }
-                                    .into_any()
-                                }}
+                                {table_or(
+                                    view! { <p class="muted">"No events match."</p> },
+                                    "data events",
+                                    view! { <th>"Time (UTC)"</th><th>"Actor"</th><th>"Action"</th><th>"Target"</th><th>"Detail"</th><th>"Request"</th> },
+                                    page.events.into_iter().map(|e| {
+                                        let time = chrono::DateTime::from_timestamp_millis(e.at_ms)
+                                            .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                                            .unwrap_or_default();
+                                        view! {
+                                            <tr data-action=e.action.clone()>
+                                                <td>{time}</td>
+                                                <td>{e.actor}</td>
+                                                <td>{e.action.replace('_', " ")}</td>
+                                                <td>{e.target}</td>
+                                                <td>{e.detail}</td>
+                                                <td><code class="request-id">{e.request_id}</code></td>
+                                            </tr>
+                                        }
+                                    }).collect(),
+                                )}
                                 <nav class="pager" aria-label="Pages">
                                     {(page.page > 1).then(|| view! { <a href=link(page.page - 1)>"Previous"</a> })}
                                     <span>"Page " {page.page} " of " {pages}</span>

@@ -2,10 +2,13 @@
 //! chart with its daily drill-down, a license's history and the License overview.
 
 use crate::components::allocation_chart::AllocationChart;
+use crate::components::card::PageHead;
 use crate::components::cylinder_chart::CylinderChart;
 use crate::components::error_note::ErrorNote;
 use crate::components::history_panel::HistoryPanel;
+use crate::components::last_refreshed::LastRefreshed;
 use crate::components::license_overview::LicenseOverview;
+use crate::components::loaded::{loading_card, ready_or_error};
 use crate::components::sync_licenses::SyncLicensesControl;
 use crate::functions::allocation::get_allocation_view;
 use crate::functions::licenses::get_license_history;
@@ -13,9 +16,7 @@ use crate::functions::pool::get_pool_view;
 use crate::functions::session::get_viewer;
 use crate::url::PageState;
 use bandpool_domain::auth::Permission;
-use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 #[component]
@@ -52,35 +53,19 @@ pub fn LicenseRepository() -> impl IntoView {
     );
 
     view! {
-        <Title text="License Repository · Bandpool"/>
-        <div class="page-head">
-            <h1>"License Repository"</h1>
+        <PageHead title="License Repository">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    pool.await.ok().map(|view| {
-                        let at = view.summary.last_refreshed_at;
-                        let refreshed = at.map(format_datetime).unwrap_or_else(|| "never".to_string());
-                        view! {
-                            <p class="last-refreshed">
-                                <span class="muted">"Last refreshed "</span>
-                                <time data-last-refreshed=at.map(|t| t.to_string()).unwrap_or_default()>{refreshed}</time>
-                            </p>
-                        }
-                    })
+                    pool.await.ok().map(|view| view! { <LastRefreshed at=view.summary.last_refreshed_at/> })
                 })}
             </Suspense>
             {move || can_change.get().then(|| view! { <SyncLicensesControl on_finished=on_synced/> })}
-        </div>
+        </PageHead>
         <div class="charts">
-            <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading allocation…"</section> }>
-                {move || Suspend::new(async move {
-                    match pool.await {
-                        Ok(view) => view! { <CylinderChart view/> }.into_any(),
-                        Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                    }
-                })}
+            <Suspense fallback=|| loading_card("Loading allocation…")>
+                {ready_or_error(pool, |view| view! { <CylinderChart view/> }.into_any())}
             </Suspense>
-            <Transition fallback=|| view! { <section class="card loading" role="status">"Loading allocation history…"</section> }>
+            <Transition fallback=|| loading_card("Loading allocation history…")>
                 {move || {
                     let st = state.get();
                     Suspend::new(async move {

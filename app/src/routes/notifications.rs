@@ -2,24 +2,23 @@
 //! messages are signed with HMAC-SHA256 and retried with backoff), the latest webhook
 //! deliveries and the latest emails, failures included.
 
+use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
+use crate::components::table::table_or;
 use crate::functions::usage::{get_channels, SetChannels};
 use bandpool_domain::billing::EmailDelivery;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn Notifications() -> impl IntoView {
     let save = ServerAction::<SetChannels>::new();
     let channels = Resource::new(move || save.version().get(), |_| get_channels());
     view! {
-        <Title text="Notifications · Bandpool"/>
-        <div class="page-head"><h1>"Notifications"</h1></div>
+        <PageHead title="Notifications"/>
         {loaded(channels, "Loading channels…", move |(channels, deliveries, emails)| view! {
-                <section class="card">
-                    <h2>"Communication channel"</h2>
+                <Card heading="Communication channel">
                     <p class="muted">
                         "Messages go out when the license capacity limit, the LoadMaster limit or the asset limit is reached \
                          (once per crossing), and when a connector goes down or comes back."
@@ -50,32 +49,20 @@ pub fn Notifications() -> impl IntoView {
                         Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
                         None => ().into_any(),
                     }}
-                </section>
-                <section class="card">
-                    <h2>"Webhook deliveries"</h2>
-                    {if deliveries.is_empty() {
-                        view! { <p class="empty">"No webhook message has been sent."</p> }.into_any()
-                    } else {
-                        view! {
-                            <table class="data deliveries">
-                                <thead><tr><th>"Event"</th><th>"Created"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th></tr></thead>
-                                <tbody>
-                                    {deliveries.into_iter().map(|d| view! {
-                                        <tr data-delivery=d.status.clone()>
-                                            <td>{d.event.clone()}</td>
-                                            <td>{format_datetime(d.created_at)}</td>
-                                            <td>{match d.status.as_str() { "delivered" => "Delivered", "failed" => "Failed (given up)", _ => "Pending" }}</td>
-                                            <td class="num">{d.attempts}</td>
-                                            <td>{d.next_attempt_at.map(format_datetime).unwrap_or_default()}</td>
-                                            <td>{d.last_error.clone().unwrap_or_default()}</td>
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                        .into_any()
-                    }}
-                </section>
+                </Card>
+                <Card heading="Webhook deliveries">
+                    {table_or(
+                        view! { <p class="empty">"No webhook message has been sent."</p> },
+                        "data deliveries",
+                        view! { <th>"Event"</th><th>"Created"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th> },
+                        deliveries.into_iter().map(|d| view! {
+                            <tr data-delivery=d.status.clone()>
+                                <td>{d.event.clone()}</td>
+                                {attempt_cells(d.created_at, &d.status, "Delivered", d.attempts, d.next_attempt_at, d.last_error)}
+                            </tr>
+                        }).collect(),
+                    )}
+                </Card>
                 <EmailDeliveries emails/>
             }
             .into_any()
@@ -88,31 +75,44 @@ pub fn Notifications() -> impl IntoView {
 #[component]
 fn EmailDeliveries(emails: Vec<EmailDelivery>) -> impl IntoView {
     view! {
-        <section class="card">
-            <h2>"Emails"</h2>
-            {if emails.is_empty() {
-                view! { <p class="empty">"No email has been sent."</p> }.into_any()
-            } else {
-                view! {
-                    <table class="data deliveries emails">
-                        <thead><tr><th>"To"</th><th>"Subject"</th><th>"Created"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th></tr></thead>
-                        <tbody>
-                            {emails.into_iter().map(|e| view! {
-                                <tr data-email=e.status.clone()>
-                                    <td>{e.to.clone()}</td>
-                                    <td>{e.subject.clone()}</td>
-                                    <td>{format_datetime(e.created_at)}</td>
-                                    <td>{match e.status.as_str() { "delivered" => "Sent", "failed" => "Failed (given up)", _ => "Pending" }}</td>
-                                    <td class="num">{e.attempts}</td>
-                                    <td>{e.next_attempt_at.map(format_datetime).unwrap_or_default()}</td>
-                                    <td>{e.last_error.clone().unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }
-                .into_any()
-            }}
-        </section>
+        <Card heading="Emails">
+            {table_or(
+                view! { <p class="empty">"No email has been sent."</p> },
+                "data deliveries emails",
+                view! { <th>"To"</th><th>"Subject"</th><th>"Created"</th><th>"Status"</th><th class="num">"Attempts"</th><th>"Next attempt"</th><th>"Last error"</th> },
+                emails.into_iter().map(|e| view! {
+                    <tr data-email=e.status.clone()>
+                        <td>{e.to.clone()}</td>
+                        <td>{e.subject.clone()}</td>
+                        {attempt_cells(e.created_at, &e.status, "Sent", e.attempts, e.next_attempt_at, e.last_error)}
+                    </tr>
+                }).collect(),
+            )}
+        </Card>
+    }
+}
+
+/// The cells webhook messages and emails share: when it was made, how its sending stands
+/// (`delivered` names a delivered one), how often it was tried, the next try and the last
+/// error. Both outboxes retry the same way, so they show their attempts the same way.
+fn attempt_cells(
+    created_at: i64,
+    status: &str,
+    delivered: &'static str,
+    attempts: i64,
+    next_attempt_at: Option<i64>,
+    last_error: Option<String>,
+) -> impl IntoView {
+    let status = match status {
+        "delivered" => delivered,
+        "failed" => "Failed (given up)",
+        _ => "Pending",
+    };
+    view! {
+        <td>{format_datetime(created_at)}</td>
+        <td>{status}</td>
+        <td class="num">{attempts}</td>
+        <td>{next_attempt_at.map(format_datetime).unwrap_or_default()}</td>
+        <td>{last_error.unwrap_or_default()}</td>
     }
 }

@@ -8,6 +8,26 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
+/// A visitor's page: the tab's title ("… · Bandpool") and one card under its heading.
+#[component]
+fn AuthCard(title: &'static str, heading: &'static str, children: Children) -> impl IntoView {
+    view! {
+        <Title text=format!("{title} · Bandpool")/>
+        <section class="card auth-card">
+            <h1>{heading}</h1>
+            {children()}
+        </section>
+    }
+}
+
+/// A new password and the same again (the server checks that they match and are long enough).
+fn new_password(label: &'static str) -> impl IntoView {
+    view! {
+        <label>{label} <input type="password" name="password" autocomplete="new-password" minlength="12" required/></label>
+        <label>"The same again" <input type="password" name="confirm" autocomplete="new-password" minlength="12" required/></label>
+    }
+}
+
 fn query_value(name: &'static str) -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| query.with(|q| q.get(name)))
@@ -20,9 +40,7 @@ pub fn SignIn() -> impl IntoView {
     let reset = query_value("reset");
     let options = Resource::new(|| (), |_| get_sign_in_options());
     view! {
-        <Title text="Sign in · Bandpool"/>
-        <section class="card auth-card">
-            <h1>"Sign in to Bandpool"</h1>
+        <AuthCard title="Sign in" heading="Sign in to Bandpool">
             {move || signed_out.get().map(|how| view! {
                 <p class="notice" role="status">
                     {if how == "everywhere" { "You are signed out on every device." } else { "You are signed out." }}
@@ -60,7 +78,7 @@ pub fn SignIn() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </AuthCard>
     }
 }
 
@@ -68,9 +86,7 @@ pub fn SignIn() -> impl IntoView {
 pub fn ForgotPassword() -> impl IntoView {
     let sent = query_value("sent");
     view! {
-        <Title text="Forgot password · Bandpool"/>
-        <section class="card auth-card">
-            <h1>"Forgot your password?"</h1>
+        <AuthCard title="Forgot password" heading="Forgot your password?">
             {move || match sent.get() {
                 Some(_) => view! {
                     <p class="notice" role="status">
@@ -89,7 +105,7 @@ pub fn ForgotPassword() -> impl IntoView {
                 }
                 .into_any(),
             }}
-        </section>
+        </AuthCard>
     }
 }
 
@@ -106,9 +122,7 @@ pub fn ResetPassword() -> impl IntoView {
         },
     );
     view! {
-        <Title text="Choose a new password · Bandpool"/>
-        <section class="card auth-card">
-            <h1>"Choose a new password"</h1>
+        <AuthCard title="Choose a new password" heading="Choose a new password">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match open.await {
@@ -121,8 +135,7 @@ pub fn ResetPassword() -> impl IntoView {
                         Ok(true) => view! {
                             <form class="stack" method="post" action="/auth/reset-password">
                                 <input type="hidden" name="token" value=token.get_untracked().unwrap_or_default()/>
-                                <label>"New password (12 characters or more)" <input type="password" name="password" autocomplete="new-password" minlength="12" required/></label>
-                                <label>"The same again" <input type="password" name="confirm" autocomplete="new-password" minlength="12" required/></label>
+                                {new_password("New password (12 characters or more)")}
                                 <button type="submit" class="primary">"Set the password"</button>
                             </form>
                         }
@@ -130,7 +143,7 @@ pub fn ResetPassword() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </AuthCard>
     }
 }
 
@@ -142,9 +155,7 @@ pub fn AcceptInvitation() -> impl IntoView {
         |token| get_invitation(token.unwrap_or_default()),
     );
     view! {
-        <Title text="Invitation · Bandpool"/>
-        <section class="card auth-card">
-            <h1>"Join a tenant"</h1>
+        <AuthCard title="Invitation" heading="Join a tenant">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match invitation.await {
@@ -160,27 +171,17 @@ pub fn AcceptInvitation() -> impl IntoView {
                                 {inv.options.single_sign_on.then(|| view! {
                                     <a class="button primary sso" href=sso_href rel="external">"Accept with single sign-on"</a>
                                 })}
-                                {inv.options.local_accounts.then(|| {
-                                    if inv.has_password {
-                                        view! {
-                                            <form class="stack" method="post" action="/auth/invitation">
-                                                <input type="hidden" name="token" value=token_value.clone()/>
-                                                <label>"Your Bandpool password" <input type="password" name="password" autocomplete="current-password" required/></label>
-                                                <button type="submit" class="primary">"Accept and sign in"</button>
-                                            </form>
-                                        }
-                                        .into_any()
-                                    } else {
-                                        view! {
-                                            <form class="stack" method="post" action="/auth/invitation">
-                                                <input type="hidden" name="token" value=token_value.clone()/>
-                                                <label>"Choose a password (12 characters or more)" <input type="password" name="password" autocomplete="new-password" minlength="12" required/></label>
-                                                <label>"The same again" <input type="password" name="confirm" autocomplete="new-password" minlength="12" required/></label>
-                                                <button type="submit" class="primary">"Accept and sign in"</button>
-                                            </form>
-                                        }
-                                        .into_any()
-                                    }
+                                {inv.options.local_accounts.then(|| view! {
+                                    <form class="stack" method="post" action="/auth/invitation">
+                                        <input type="hidden" name="token" value=token_value.clone()/>
+                                        // An address with a password signs in with it; a new one chooses one.
+                                        {if inv.has_password {
+                                            view! { <label>"Your Bandpool password" <input type="password" name="password" autocomplete="current-password" required/></label> }.into_any()
+                                        } else {
+                                            new_password("Choose a password (12 characters or more)").into_any()
+                                        }}
+                                        <button type="submit" class="primary">"Accept and sign in"</button>
+                                    </form>
                                 })}
                             }
                             .into_any()
@@ -188,6 +189,6 @@ pub fn AcceptInvitation() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </section>
+        </AuthCard>
     }
 }

@@ -1,12 +1,12 @@
 //! A tenant's entitlement, as an operator records it (the default entitlement source): the
 //! plan, base assets, add-ons, dates, and the pool's capacity and LoadMaster limit.
 
+use crate::components::card::PageHead;
 use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
 use crate::functions::usage::{get_tenant_entitlement, SetTenantEntitlement};
 use bandpool_domain::billing::{EntitlementForm, SubscriptionStatus};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 #[component]
@@ -19,8 +19,7 @@ pub fn TenantEntitlement() -> impl IntoView {
         |(id, _)| get_tenant_entitlement(id),
     );
     view! {
-        <Title text="Entitlement · Bandpool"/>
-        <div class="page-head"><h1>"Entitlement"</h1><a href="/tenants">"All tenants"</a></div>
+        <PageHead title="Entitlement"><a href="/tenants">"All tenants"</a></PageHead>
         {loaded(current, "Loading…", move |e| {
                 let f = EntitlementForm::of(&e);
                 view! {

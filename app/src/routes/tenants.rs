@@ -2,43 +2,41 @@
 //! creates a tenant with its pool and invites its first Owner.
 
 use crate::components::action_result::action_result;
+use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
+use crate::components::table::data_table;
 use crate::functions::tenants::{list_tenants, CreateTenant};
 use bandpool_domain::format::{format_datetime, format_mbps};
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn Tenants() -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let tenants = Resource::new(move || create.version().get(), |_| list_tenants());
     view! {
-        <Title text="Tenants · Bandpool"/>
-        <div class="page-head"><h1>"Tenants"</h1></div>
+        <PageHead title="Tenants"/>
         {loaded(tenants, "Loading tenants…", move |list| view! {
                 <section class="card">
-                    <table class="data tenants">
-                        <thead><tr><th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th><th></th></tr></thead>
-                        <tbody>
-                            {list.into_iter().map(|t| view! {
-                                <tr data-tenant=t.name.clone()>
-                                    <td>{t.name.clone()}</td>
-                                    <td>{if t.owners.is_empty() { "(invited, not yet accepted)".to_string() } else { t.owners.join(", ") }}</td>
-                                    <td>{t.members}</td>
-                                    <td>{format_mbps(t.max_capacity_mbps)}</td>
-                                    <td>{t.loadmaster_limit}</td>
-                                    <td>{format_datetime(t.created_at)}</td>
-                                    <td><a href=format!("/tenants/{}/entitlement", t.id)>"Entitlement"</a></td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
+                    {data_table(
+                        "data tenants",
+                        view! { <th>"Tenant"</th><th>"Owners"</th><th>"Members"</th><th>"Maximum capacity"</th><th>"LoadMaster limit"</th><th>"Created"</th><th></th> },
+                        list.into_iter().map(|t| view! {
+                            <tr data-tenant=t.name.clone()>
+                                <td>{t.name.clone()}</td>
+                                <td>{if t.owners.is_empty() { "(invited, not yet accepted)".to_string() } else { t.owners.join(", ") }}</td>
+                                <td>{t.members}</td>
+                                <td>{format_mbps(t.max_capacity_mbps)}</td>
+                                <td>{t.loadmaster_limit}</td>
+                                <td>{format_datetime(t.created_at)}</td>
+                                <td><a href=format!("/tenants/{}/entitlement", t.id)>"Entitlement"</a></td>
+                            </tr>
+                        }).collect(),
+                    )}
                 </section>
             }
             .into_any()
         )}
-        <section class="card">
-            <h2>"New tenant"</h2>
+        <Card heading="New tenant">
             <ActionForm action=create>
                 <div class="inline-form">
                     <label>"Name" <input type="text" name="name" maxlength="100" required/></label>
@@ -49,6 +47,6 @@ pub fn Tenants() -> impl IntoView {
                 </div>
             </ActionForm>
             {action_result(create.value(), "The tenant is created and its Owner invited by email.")}
-        </section>
+        </Card>
     }
 }

@@ -2,8 +2,12 @@
 //! details and add-ons, the Pooled License Overview bars, Assets overview and Mapped
 //! application usage (paged by links, so it works without JavaScript).
 
+use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
+use crate::components::last_refreshed::LastRefreshed;
+use crate::components::loaded::{loading_card, ready_or_error};
 use crate::components::sync_entitlements::{SyncEntitlementsControl, SyncOutcome};
+use crate::components::table::{data_table, table_or};
 use crate::components::usage_bar::UsageBar;
 use crate::functions::session::get_viewer;
 use crate::functions::usage::{get_usage_overview, list_applications};
@@ -13,7 +17,6 @@ use bandpool_domain::billing::{
 };
 use bandpool_domain::format::{format_date, format_datetime, format_gb, group_thousands};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The table's place, from the URL: `?page=2&per_page=20`.
@@ -63,22 +66,10 @@ pub fn UsageAndBilling() -> impl IntoView {
     let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
 
     view! {
-        <Title text="Usage and billing · Bandpool"/>
-        <div class="page-head">
-            <h1>"Usage and billing"</h1>
+        <PageHead title="Usage and billing">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    overview.await.ok().map(|o| {
-                        let at = o.last_refreshed_at;
-                        view! {
-                            <p class="last-refreshed">
-                                <span class="muted">"Last refreshed "</span>
-                                <time data-last-refreshed=at.map(|t| t.to_string()).unwrap_or_default()>
-                                    {at.map(format_datetime).unwrap_or_else(|| "never".to_string())}
-                                </time>
-                            </p>
-                        }
-                    })
+                    overview.await.ok().map(|o| view! { <LastRefreshed at=o.last_refreshed_at/> })
                 })}
             </Suspense>
             <Suspense fallback=|| ()>
@@ -92,14 +83,9 @@ pub fn UsageAndBilling() -> impl IntoView {
                 })}
             </Suspense>
             <a class="button" href="/api/v1/usage/export.csv" download="" data-export="usage">"Export to CSV"</a>
-        </div>
-        <Suspense fallback=|| view! { <section class="card loading" role="status">"Loading usage…"</section> }>
-            {move || Suspend::new(async move {
-                match overview.await {
-                    Ok(o) => view! { <Overview o/> }.into_any(),
-                    Err(error) => view! { <section class="card"><ErrorNote error/></section> }.into_any(),
-                }
-            })}
+        </PageHead>
+        <Suspense fallback=|| loading_card("Loading usage…")>
+            {ready_or_error(overview, |o| view! { <Overview o/> }.into_any())}
         </Suspense>
         <section class="card" id="applications">
             <h2>"Mapped application usage"</h2>
@@ -145,8 +131,7 @@ fn Overview(o: UsageOverview) -> impl IntoView {
         {over}
         {latest}
         <div class="usage-grid">
-            <section class="card" data-section="subscription">
-                <h2>"Subscription details"</h2>
+            <Card heading="Subscription details" section="subscription">
                 <dl class="facts">
                     <dt>"Plan"</dt><dd data-field="plan">{e.plan.clone()}</dd>
                     <dt>"Status"</dt><dd data-field="status">{e.status.label()}</dd>
@@ -156,34 +141,25 @@ fn Overview(o: UsageOverview) -> impl IntoView {
                     <dt>"Owner"</dt><dd>{if e.owner_name.is_empty() { "—".to_string() } else { format!("{} ({})", e.owner_name, if e.progress_id.is_empty() { "no Progress ID" } else { &e.progress_id }) }}</dd>
                 </dl>
                 <p><a href=CONSUMPTION_MODELS_URL rel="noopener noreferrer" target="_blank">"About the consumption models"</a></p>
-            </section>
-            <section class="card" data-section="add-ons">
-                <h2>"Subscription add-ons"</h2>
-                {if add_ons.is_empty() {
-                    view! { <p class="empty">"No add-ons are included in this subscription."</p> }.into_any()
-                } else {
-                    view! {
-                        <table class="data add-ons">
-                            <thead><tr><th>"Description"</th><th class="num">"Quantity"</th><th>"Status"</th><th>"Activation Date"</th><th>"Bill Date"</th></tr></thead>
-                            <tbody>
-                                {add_ons.into_iter().map(|a| view! {
-                                    <tr>
-                                        <td>{a.description}</td>
-                                        <td class="num">{a.quantity}</td>
-                                        <td>{a.status.label()}</td>
-                                        <td>{date(a.activated_at)}</td>
-                                        <td>{date(a.bill_at)}</td>
-                                    </tr>
-                                }).collect_view()}
-                            </tbody>
-                        </table>
-                    }
-                    .into_any()
-                }}
+            </Card>
+            <Card heading="Subscription add-ons" section="add-ons">
+                {table_or(
+                    view! { <p class="empty">"No add-ons are included in this subscription."</p> },
+                    "data add-ons",
+                    view! { <th>"Description"</th><th class="num">"Quantity"</th><th>"Status"</th><th>"Activation Date"</th><th>"Bill Date"</th> },
+                    add_ons.into_iter().map(|a| view! {
+                        <tr>
+                            <td>{a.description}</td>
+                            <td class="num">{a.quantity}</td>
+                            <td>{a.status.label()}</td>
+                            <td>{date(a.activated_at)}</td>
+                            <td>{date(a.bill_at)}</td>
+                        </tr>
+                    }).collect(),
+                )}
                 <p><a href=ADD_ONS_URL rel="noopener noreferrer" target="_blank">"About add-ons"</a></p>
-            </section>
-            <section class="card" data-section="pooled">
-                <h2>"Pooled License Overview"</h2>
+            </Card>
+            <Card heading="Pooled License Overview" section="pooled">
                 <UsageBar
                     label="License capacity"
                     name="capacity"
@@ -196,9 +172,8 @@ fn Overview(o: UsageOverview) -> impl IntoView {
                     figure=format!("{} of {} LoadMasters", group_thousands(o.loadmasters.used), group_thousands(o.loadmasters.total))
                     usage=o.loadmasters.clone()
                 />
-            </section>
-            <section class="card" data-section="assets">
-                <h2>"Assets overview"</h2>
+            </Card>
+            <Card heading="Assets overview" section="assets">
                 <UsageBar
                     label="Assets"
                     name="assets"
@@ -217,7 +192,7 @@ fn Overview(o: UsageOverview) -> impl IntoView {
                         "Each LoadMaster (an HA pair counts once) and each application is an asset."
                     }}
                 </p>
-            </section>
+            </Card>
         </div>
     }
 }
@@ -256,28 +231,27 @@ fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
         ..state
     });
     view! {
-        <table class="data applications">
-            <thead><tr><th>"Application"</th><th>"Usage"</th><th class="num">"Quota"</th></tr></thead>
-            <tbody>
-                {page.applications.into_iter().map(|a| {
-                    let level = a.usage.level;
-                    let words = format!("{}: {} of {} Virtual Services, {}% ({})", a.name, a.virtual_services, a.quota, a.usage.percent, level.label());
-                    view! {
-                        <tr data-application=a.name.clone() data-level=level.key()>
-                            <td>{a.name.clone()}</td>
-                            <td>
-                                <div class="usage-bar small" role="meter" aria-label=words.clone() title=words
-                                    aria-valuemin="0" aria-valuemax=a.quota.to_string() aria-valuenow=a.virtual_services.min(a.quota).to_string()>
-                                    <div class=format!("usage-fill level-{}", level.key()) style=format!("width:{}%", a.usage.width_percent())></div>
-                                </div>
-                                <span class=format!("usage-percent level-{}", level.key())>{format!("{}%", a.usage.percent)}</span>
-                            </td>
-                            <td class="num">{format!("{} of {} Virtual Services", a.virtual_services, a.quota)}</td>
-                        </tr>
-                    }
-                }).collect_view()}
-            </tbody>
-        </table>
+        {data_table(
+            "data applications",
+            view! { <th>"Application"</th><th>"Usage"</th><th class="num">"Quota"</th> },
+            page.applications.into_iter().map(|a| {
+                let level = a.usage.level;
+                let words = format!("{}: {} of {} Virtual Services, {}% ({})", a.name, a.virtual_services, a.quota, a.usage.percent, level.label());
+                view! {
+                    <tr data-application=a.name.clone() data-level=level.key()>
+                        <td>{a.name.clone()}</td>
+                        <td>
+                            <div class="usage-bar small" role="meter" aria-label=words.clone() title=words
+                                aria-valuemin="0" aria-valuemax=a.quota.to_string() aria-valuenow=a.virtual_services.min(a.quota).to_string()>
+                                <div class=format!("usage-fill level-{}", level.key()) style=format!("width:{}%", a.usage.width_percent())></div>
+                            </div>
+                            <span class=format!("usage-percent level-{}", level.key())>{format!("{}%", a.usage.percent)}</span>
+                        </td>
+                        <td class="num">{format!("{} of {} Virtual Services", a.virtual_services, a.quota)}</td>
+                    </tr>
+                }
+            }).collect(),
+        )}
         <div class="pager">
             <form method="get" action="/usage-and-billing" class="per-page">
                 <input type="hidden" name="page" value="1"/>

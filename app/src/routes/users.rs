@@ -2,14 +2,16 @@
 //! to invite someone by email. The last Owner can be neither removed nor demoted.
 
 use crate::components::action_result::action_result;
+use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
+use crate::components::row_action::RowAction;
+use crate::components::table::{data_table, table_or};
 use crate::functions::users::{
     get_team, ChangeRole, InviteUser, ReinviteUser, RemoveMember, RevokeInvitation,
 };
 use bandpool_domain::auth::Role;
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 fn role_options(selected: Role) -> impl IntoView {
     Role::ALL
@@ -38,86 +40,62 @@ pub fn Users() -> impl IntoView {
         |_| get_team(),
     );
     view! {
-        <Title text="Users · Bandpool"/>
-        <div class="page-head"><h1>"Users"</h1></div>
+        <PageHead title="Users"/>
         {action_result(change.value(), "The role is changed.")}
         {action_result(remove.value(), "The member is removed.")}
         {action_result(reinvite.value(), "The invitation is sent again, with a new link.")}
         {action_result(revoke.value(), "The invitation is withdrawn.")}
         {loaded(team, "Loading users…", move |team| view! {
-                <section class="card">
-                    <h2>"Members"</h2>
-                    <table class="data members">
-                        <thead><tr><th>"Email"</th><th>"Role"</th><th>"Last sign-in"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                        <tbody>
-                            {team.members.into_iter().map(|m| {
-                                let last = m.last_sign_in_at.map(format_datetime).unwrap_or_else(|| "never".into());
-                                let select_id = format!("role-{}", m.user_id);
-                                let (label_for, role) = (select_id.clone(), m.role);
-                                let (change_id, remove_id) = (m.user_id.clone(), m.user_id.clone());
-                                let (row_email, cell_email, label_email) = (m.email.clone(), m.email.clone(), m.email.clone());
-                                view! {
-                                    <tr data-member=row_email>
-                                        <td>{cell_email}</td>
-                                        <td>
-                                            <ActionForm action=change>
-                                                <input type="hidden" name="user_id" value=change_id/>
-                                                <label class="sr-only" for=label_for>"Role of " {label_email}</label>
-                                                <select name="role" id=select_id>{role_options(role)}</select>
-                                                <button type="submit">"Change role"</button>
-                                            </ActionForm>
-                                        </td>
-                                        <td>{last}</td>
-                                        <td>
-                                            <ActionForm action=remove>
-                                                <input type="hidden" name="user_id" value=remove_id/>
-                                                <button type="submit" class="danger">"Remove"</button>
-                                            </ActionForm>
-                                        </td>
-                                    </tr>
-                                }
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                </section>
-                <section class="card">
-                    <h2>"Invitations"</h2>
-                    {if team.invitations.is_empty() {
-                        view! { <p class="muted">"No open invitations."</p> }.into_any()
-                    } else {
-                        view! {
-                            <table class="data invitations">
-                                <thead><tr><th>"Email"</th><th>"Role"</th><th>"Invited by"</th><th>"Link expires"</th><th><span class="sr-only">"Actions"</span></th></tr></thead>
-                                <tbody>
-                                    {team.invitations.into_iter().map(|i| {
-                                        let (again_id, withdraw_id) = (i.id.clone(), i.id.clone());
-                                        view! {
-                                            <tr data-invitation=i.email.clone()>
-                                                <td>{i.email.clone()}</td>
-                                                <td>{i.role.label()}</td>
-                                                <td>{i.invited_by.clone()}</td>
-                                                <td>{format_datetime(i.expires_at)} {i.expired.then_some(" (expired)")}</td>
-                                                <td class="actions">
-                                                    <ActionForm action=reinvite>
-                                                        <input type="hidden" name="invitation_id" value=again_id/>
-                                                        <button type="submit">"Re-invite"</button>
-                                                    </ActionForm>
-                                                    <ActionForm action=revoke>
-                                                        <input type="hidden" name="invitation_id" value=withdraw_id/>
-                                                        <button type="submit" class="danger">"Withdraw"</button>
-                                                    </ActionForm>
-                                                </td>
-                                            </tr>
-                                        }
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        }
-                        .into_any()
-                    }}
-                </section>
-                <section class="card">
-                    <h2>"Invite someone"</h2>
+                <Card heading="Members">
+                    {data_table(
+                        "data members",
+                        view! { <th>"Email"</th><th>"Role"</th><th>"Last sign-in"</th><th><span class="sr-only">"Actions"</span></th> },
+                        team.members.into_iter().map(|m| {
+                            let last = m.last_sign_in_at.map(format_datetime).unwrap_or_else(|| "never".into());
+                            let select_id = format!("role-{}", m.user_id);
+                            let (label_for, role) = (select_id.clone(), m.role);
+                            let (change_id, remove_id) = (m.user_id.clone(), m.user_id.clone());
+                            let (row_email, cell_email, label_email) = (m.email.clone(), m.email.clone(), m.email.clone());
+                            view! {
+                                <tr data-member=row_email>
+                                    <td>{cell_email}</td>
+                                    <td>
+                                        <ActionForm action=change>
+                                            <input type="hidden" name="user_id" value=change_id/>
+                                            <label class="sr-only" for=label_for>"Role of " {label_email}</label>
+                                            <select name="role" id=select_id>{role_options(role)}</select>
+                                            <button type="submit">"Change role"</button>
+                                        </ActionForm>
+                                    </td>
+                                    <td>{last}</td>
+                                    <td>
+                                        <RowAction action=remove fields=vec![("user_id", remove_id)] label="Remove" danger=true/>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect(),
+                    )}
+                </Card>
+                <Card heading="Invitations">
+                    {table_or(
+                        view! { <p class="muted">"No open invitations."</p> },
+                        "data invitations",
+                        view! { <th>"Email"</th><th>"Role"</th><th>"Invited by"</th><th>"Link expires"</th><th><span class="sr-only">"Actions"</span></th> },
+                        team.invitations.into_iter().map(|i| view! {
+                            <tr data-invitation=i.email.clone()>
+                                <td>{i.email.clone()}</td>
+                                <td>{i.role.label()}</td>
+                                <td>{i.invited_by.clone()}</td>
+                                <td>{format_datetime(i.expires_at)} {i.expired.then_some(" (expired)")}</td>
+                                <td class="actions">
+                                    <RowAction action=reinvite fields=vec![("invitation_id", i.id.clone())] label="Re-invite"/>
+                                    <RowAction action=revoke fields=vec![("invitation_id", i.id.clone())] label="Withdraw" danger=true/>
+                                </td>
+                            </tr>
+                        }).collect(),
+                    )}
+                </Card>
+                <Card heading="Invite someone">
                     <ActionForm action=invite>
                         <div class="inline-form">
                             <label>"Email" <input type="email" name="email" required/></label>
@@ -128,7 +106,7 @@ pub fn Users() -> impl IntoView {
                     </ActionForm>
                     {action_result(invite.value(), "The invitation is on its way; its link works for 48 hours.")}
                     <p class="muted">"Owner: everything, users and roles included. Admin: everything but users and roles. Reviewer: read-only, CSV exports included."</p>
-                </section>
+                </Card>
             }
             .into_any()
         )}
