@@ -366,6 +366,7 @@ impl TestApp {
     pub async fn get_json_ok(&self, path: &str) -> serde_json::Value {
         let (status, body) = self.get_json(path).await;
         assert_eq!(status, 200, "GET {path}: {body}");
+        assert!(!body.is_null(), "GET {path} did not answer JSON");
         body
     }
 

@@ -54,8 +54,7 @@ pub async fn applications(
     )
     .await?;
     let offset = u64::from(page - 1) * u64::from(per_page);
-    let page_of = format!(" LIMIT {per_page} OFFSET {offset}");
-    let applications = usage_by_name(db, tenant_id, &page_of).await?;
+    let applications = usage_by_name(db, tenant_id, Some((per_page, offset))).await?;
     Ok(ApplicationPage {
         applications,
         total: total as u64,
@@ -66,13 +65,20 @@ pub async fn applications(
 
 /// Every application (the CSV's Assets section).
 pub async fn all_applications(db: &Db, tenant_id: &str) -> Result<Vec<ApplicationUsage>> {
-    usage_by_name(db, tenant_id, "").await
+    usage_by_name(db, tenant_id, None).await
 }
 
-/// The tenant's applications by name with their usage; `limit` is a page's LIMIT and OFFSET,
-/// or nothing for all of them.
-async fn usage_by_name(db: &Db, tenant_id: &str, limit: &str) -> Result<Vec<ApplicationUsage>> {
+/// The tenant's applications by name with their usage: one page (how many per page, and how
+/// many come before it), or all of them.
+async fn usage_by_name(
+    db: &Db,
+    tenant_id: &str,
+    page: Option<(u32, u64)>,
+) -> Result<Vec<ApplicationUsage>> {
     let quota = vs_limit(db, tenant_id).await?;
+    let limit = page
+        .map(|(per_page, offset)| format!(" LIMIT {per_page} OFFSET {offset}"))
+        .unwrap_or_default();
     let sql = format!("{APPLICATION_SQL} WHERE a.tenant_id = $1 ORDER BY a.name, a.id{limit}");
     Ok(db
         .fetch_all_as::<ApplicationRow>(&sql, tenant(tenant_id))
