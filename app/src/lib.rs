@@ -1,5 +1,6 @@
-//! Bandpool's web portal: the HTML shell, the router and the pages, rendered on the server
-//! and hydrated in the browser.
+//! Bandpool's web portal: the HTML shell, the router and the pages, rendered on the server.
+//! Only the few controls that move in the browser are islands (`components::islands`): they
+//! alone are compiled to WASM and hydrated; every other part is HTML and plain forms.
 //!
 //! - `routes/`: one module per page.
 //! - `components/`: the pieces pages are made of (charts, the license table, the header).
@@ -19,7 +20,9 @@ pub mod url;
 #[cfg(feature = "ssr")]
 pub mod serve;
 
+use components::flash::FlashNote;
 use components::header::Header;
+use components::islands::PageScript;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -48,7 +51,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationScripts options islands=true/>
                 <MetaTags/>
             </head>
             <body>
@@ -61,19 +64,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Effects run only in the browser, after hydration: browser tests wait for this marker
-    // before they click, so a page that renders but never hydrates fails them.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/bandpool.css"/>
         <Title text="Bandpool"/>
         <Router>
             <Header/>
-            <main class="page">
+            <main class="page" id="main">
+                <FlashNote/>
                 <Routes fallback=NotFound>
                     // Async: the server waits for every resource, so the page is complete
                     // without JavaScript (charts and table included).
@@ -93,6 +90,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/invitation") view=AcceptInvitation ssr=SsrMode::Async/>
                 </Routes>
             </main>
+            // Last in the page: islands hydrate in document order, so this one marks them all
+            // done (browser tests wait for it before they click).
+            <PageScript/>
         </Router>
     }
 }

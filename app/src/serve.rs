@@ -91,3 +91,63 @@ fn answer<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     }
     result
 }
+
+/// What a server function posted by a plain form (every form outside an island) leaves for
+/// the page it returns to. The server's form middleware puts an empty one in the request,
+/// then moves the flash into the session and sends the browser to `next` (or back where the
+/// form was). Over `fetch` there is none: the answer's body says it all.
+#[derive(Clone, Default)]
+pub struct FormOutcome(pub std::sync::Arc<std::sync::Mutex<FormReply>>);
+
+#[derive(Debug, Default)]
+pub struct FormReply {
+    pub flash: Option<crate::functions::session::Flash>,
+    /// Where to go instead of back (a sync's progress).
+    pub next: Option<String>,
+}
+
+impl FormOutcome {
+    pub fn take(&self) -> FormReply {
+        self.0
+            .lock()
+            .map(|mut reply| std::mem::take(&mut *reply))
+            .unwrap_or_default()
+    }
+}
+
+fn reply(change: impl FnOnce(&mut FormReply)) {
+    let slot = use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned());
+    if let Some(slot) = slot {
+        if let Ok(mut reply) = slot.0.lock() {
+            change(&mut reply);
+        }
+    }
+}
+
+/// Tell the person, on the page a plain form returns to, what the change did.
+pub fn notice(text: impl Into<String>) {
+    let flash = crate::functions::session::Flash::notice(text);
+    reply(|r| r.flash = Some(flash));
+}
+
+/// `notice`, with a secret shown that once (and a line on how to use it).
+pub fn secret_once(text: impl Into<String>, secret: String, hint: impl Into<String>) {
+    let flash = crate::functions::session::Flash {
+        secret: Some(secret),
+        hint: Some(hint.into()),
+        ..crate::functions::session::Flash::notice(text)
+    };
+    reply(|r| r.flash = Some(flash));
+}
+
+/// After a plain form, go to `path` (a page of this portal) instead of back.
+pub fn go_to(path: String) {
+    reply(|r| r.next = Some(path));
+}
+
+/// The flash the page's request carries (the form middleware took it from the session).
+pub fn flash() -> Option<crate::functions::session::Flash> {
+    use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<crate::functions::session::Flash>().cloned())
+}

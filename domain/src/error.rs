@@ -215,6 +215,24 @@ pub struct ErrorBody {
 }
 
 impl ErrorBody {
+    /// The sentence a person reads on a page: a form field's refusal says what the field
+    /// needs ("Type KILL to confirm …"), rather than naming the parameter; the rest say
+    /// their message. Codes stay out of it.
+    pub fn for_person(&self) -> String {
+        match (&self.code[..], &self.reason) {
+            ("invalid_parameter", Some(reason)) if !reason.is_empty() => {
+                let mut chars = reason.chars();
+                let first = chars.next().map(|c| c.to_uppercase().collect::<String>());
+                let mut text = first.unwrap_or_default() + chars.as_str();
+                if !text.ends_with('.') {
+                    text.push('.');
+                }
+                text
+            }
+            _ => self.message.clone(),
+        }
+    }
+
     /// A code and a message, nothing more.
     pub fn new(code: &str, message: impl Into<String>) -> ErrorBody {
         ErrorBody {

@@ -72,3 +72,68 @@ test('Usage and billing renders its bars and pages its applications without Java
     .poll(async () => Number((await page.locator('time[data-last-refreshed]').getAttribute('data-last-refreshed')) || '0'))
     .toBeGreaterThan(before);
 });
+
+test('every page renders without JavaScript', async ({ page }) => {
+  for (const [path, heading] of [
+    ['/license-repository', 'License Repository'],
+    ['/usage-and-billing', 'Usage and billing'],
+    ['/applications', 'Applications'],
+    ['/connectors', 'Connectors'],
+    ['/notifications', 'Notifications'],
+    ['/event-log', 'Event log'],
+    ['/users', 'Users'],
+    ['/api-tokens', 'API tokens'],
+    ['/tenants', 'Tenants'],
+  ]) {
+    const response = await page.goto(path);
+    expect(response!.status(), path).toBe(200);
+    await expect(page.getByRole('heading', { level: 1, name: heading })).toBeVisible();
+    await expect(page.locator('.error-note')).toHaveCount(0);
+  }
+});
+
+test('without JavaScript the Columns menu applies with its button', async ({ page }) => {
+  await page.goto('/license-repository');
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('checkbox', { name: 'IP Address' }).uncheck();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.locator('table.licenses thead th').filter({ hasText: 'IP Address' })).toBeHidden();
+  await page.getByText('Columns', { exact: true }).click();
+  await page.getByRole('checkbox', { name: 'IP Address' }).check();
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.locator('table.licenses thead th').filter({ hasText: 'IP Address' })).toBeVisible();
+});
+
+test('without JavaScript Kill License is a form with the typed word', async ({ page }) => {
+  // A license of the demo pool issued through the portal and still active.
+  const list = await (await page.request.get('/api/v1/licenses?status=active&per_page=500')).json();
+  const license = list.licenses.find((l: { issued_through_portal: boolean; device_name: string | null }) => l.issued_through_portal && l.device_name && !l.device_name.startsWith('e2e-'));
+  expect(license, 'an active license issued through the portal').toBeTruthy();
+  await page.goto(`/license-repository?q=${license.serial_no}`);
+  // Without a row chosen the dialog says to choose one.
+  await page.getByRole('button', { name: 'Kill License' }).click();
+  await expect(page.getByRole('dialog', { name: 'Kill License' })).toContainText('Choose a license in the table first');
+  await page.getByRole('dialog').getByRole('link', { name: 'Close' }).click();
+  await page.locator('table.licenses tbody tr').first().getByRole('radio').check();
+  await page.getByRole('button', { name: 'Kill License' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Kill License' });
+  await expect(dialog).toContainText(`serial ${license.serial_no}`);
+  // A wrong word comes back with the reason in words, and nothing is killed.
+  await dialog.getByLabel('Type KILL to confirm').fill('kill');
+  await dialog.getByRole('button', { name: 'Kill License' }).click();
+  await expect(page.getByRole('alert')).toHaveText('Type KILL to confirm that the license should be killed.');
+  await expect(page.locator('table.licenses tbody tr').first().locator('td.col-status')).toHaveText('Active');
+  await page.getByRole('dialog').getByLabel('Type KILL to confirm').fill('KILL');
+  await page.getByRole('dialog').getByRole('button', { name: 'Kill License' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'The license is killed' })).toBeVisible();
+  await expect(page.getByRole('dialog')).toHaveCount(0);
+  await expect(page.locator('table.licenses tbody tr').first().locator('td.col-status')).toHaveText('Killed');
+});
+
+test('without JavaScript Sync licenses posts and follows its progress', async ({ page }) => {
+  await page.goto('/license-repository');
+  await page.getByRole('button', { name: 'Sync licenses' }).click();
+  await expect(page).toHaveURL(/\?sync=/);
+  // The progress page refreshes itself until the run is finished.
+  await expect(page.locator('[data-sync="finished"]')).toContainText('Synced', { timeout: 20_000 });
+});

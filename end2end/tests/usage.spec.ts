@@ -41,10 +41,10 @@ test('the page shows the subscription, add-ons and the three bars in their colou
     await expect(bar.locator('.usage-percent')).toHaveText(`${percent}%`);
   }
   await expect(page.locator('[data-bar="capacity"] .usage-figure')).toHaveText(/^[\d.,]+ of [\d.,]+ Gb$/);
-  await expect(page.locator('[data-bar="loadmasters"] .usage-figure')).toHaveText(/^\d+ of \d+ LoadMasters$/);
+  await expect(page.locator('[data-bar="loadmasters"] .usage-figure')).toHaveText(/^\d+ of \d+ LoadMasters licensed$/);
   await expect(page.locator('[data-bar="assets"] .usage-figure')).toHaveText(/^\d+ of 35 assets$/);
   await expect(page.locator('[data-count="applications"]')).toHaveText(/^Mapped applications: \d+$/);
-  await expect(page.locator('[data-count="loadmasters"]')).toHaveText(/^LoadMasters: \d+$/);
+  await expect(page.locator('[data-count="loadmasters"]')).toHaveText(/^LoadMasters in the inventory: \d+$/);
 
   // Every application row's colour follows its percentage of 15 Virtual Services.
   const rows = page.locator('table.applications tbody tr');

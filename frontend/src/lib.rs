@@ -1,7 +1,8 @@
-//! The browser entry point: hydrate the page the server rendered.
+//! The browser entry point: hydrate the islands of the page the server rendered (the rest of
+//! the page is plain HTML and needs nothing).
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

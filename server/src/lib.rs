@@ -22,6 +22,8 @@ pub mod accounts;
 pub mod api;
 pub mod auth;
 pub mod edge;
+pub mod forms;
+pub mod live;
 pub mod metrics;
 pub mod settings;
 pub mod state;

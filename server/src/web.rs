@@ -107,6 +107,8 @@ pub fn endpoints() -> Vec<api::Endpoint> {
         on_post("/auth/reset-password", handlers::reset_password),
         on_post("/auth/invitation", handlers::accept_invitation),
         on_post("/auth/tenant", handlers::switch_tenant),
+        on_get("/live", crate::live::stream),
+        on_post("/license-repository/columns", crate::forms::choose_columns),
     ]
 }
 
@@ -180,6 +182,8 @@ fn router(
             state.clone(),
             principal::resolve,
         ))
+        // Inside the sessions (the flash lives there), behind the same-origin guard.
+        .layer(middleware::from_fn(crate::forms::plain_forms))
         .layer(middleware::from_fn(guard::same_origin))
         .layer(sessions)
         .layer(middleware::from_fn(edge::guard_input))

@@ -200,3 +200,24 @@ pub fn stream(db: &Db, tenant_id: &str, query: &EventQuery) -> BoxStream<'static
     let sql = format!("{COLUMNS}{from} ORDER BY at_ms DESC, id DESC");
     crate::db::stream_rows(db, sql, values, crate::db::row_as)
 }
+
+/// Where a tenant's event log stands: its newest time and how many events carry it. Live
+/// pages compare it between looks: any recorded change (an activation, a kill, a connector
+/// going down and its licenses into grace, an expiry, a sync) moves it. Both reads use the
+/// tenant-and-time index and touch only the newest rows.
+pub async fn mark(db: &Db, tenant_id: &str) -> Result<(i64, i64)> {
+    let row = db
+        .fetch_one(
+            "SELECT COALESCE(MAX(at_ms), 0) AS newest FROM events WHERE tenant_id = $1",
+            args![tenant_id.to_string()],
+        )
+        .await?;
+    let newest: i64 = row.try_get("newest")?;
+    let row = db
+        .fetch_one(
+            "SELECT COUNT(*) AS n FROM events WHERE tenant_id = $1 AND at_ms >= $2",
+            args![tenant_id.to_string(), newest],
+        )
+        .await?;
+    Ok((newest, row.try_get("n")?))
+}

@@ -56,6 +56,11 @@ fn filter(tenant_id: &str, query: &LicenseQuery) -> (String, Vec<Value>) {
 }
 
 pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
+    counts_where(db, "tenant_id = $1", args![tenant_id.to_string()]).await
+}
+
+/// The count per status of the licenses `where_sql` selects.
+async fn counts_where(db: &Db, where_sql: &str, values: Vec<Value>) -> Result<StatusCounts> {
     /// How many licenses hold one stored status.
     #[derive(sqlx::FromRow)]
     struct Counted {
@@ -64,8 +69,8 @@ pub async fn status_counts(db: &Db, tenant_id: &str) -> Result<StatusCounts> {
     }
     let rows: Vec<Counted> = db
         .fetch_all_as(
-            "SELECT status, COUNT(*) AS n FROM licenses WHERE tenant_id = $1 GROUP BY status",
-            args![tenant_id.to_string()],
+            &format!("SELECT status, COUNT(*) AS n FROM licenses WHERE {where_sql} GROUP BY status"),
+            values,
         )
         .await?;
     let mut counts = StatusCounts::default();
@@ -119,11 +124,22 @@ struct Segment {
 /// statistics make a full sort look cheaper than it is.
 pub async fn list(db: &Db, tenant_id: &str, query: &LicenseQuery) -> Result<LicensePage> {
     let (where_sql, values) = filter(tenant_id, query);
-    let status_counts = status_counts(db, tenant_id).await?;
-    let total = match (&query.q, query.status) {
-        (None, None) => status_counts.total(),
-        (None, Some(status)) => status_counts.get(status),
-        (Some(_), _) => count(db, "", &where_sql, values.clone()).await?,
+    // The counts beside the status filters are those of the search, so "All" says how many
+    // match (one scan, which the search's total needed anyway).
+    let status_counts = match &query.q {
+        None => status_counts(db, tenant_id).await?,
+        Some(_) => {
+            let searched = LicenseQuery {
+                status: None,
+                ..query.clone()
+            };
+            let (search_sql, search_values) = filter(tenant_id, &searched);
+            counts_where(db, &search_sql, search_values).await?
+        }
+    };
+    let total = match query.status {
+        None => status_counts.total(),
+        Some(status) => status_counts.get(status),
     };
     let indexed = match index_of(query.sort) {
         Some(index) if db.kind == DbKind::Sqlite && query.q.is_none() => {
@@ -279,14 +295,35 @@ pub async fn history(db: &Db, tenant_id: &str, license_id: &str) -> Result<Licen
     Ok(LicenseHistory { license, entries })
 }
 
-/// Every license of the tenant, oldest activation first, as a stream: a task reads rows as
-/// the consumer takes them (a small bounded channel between), so memory stays flat however
-/// large the pool. Dropping the stream stops the read.
-pub fn stream_all(db: &Db, tenant_id: String) -> BoxStream<'static, Result<License>> {
-    let sql = format!(
-        "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1 ORDER BY activated_at, id"
-    );
-    crate::db::stream_rows(db, sql, args![tenant_id], crate::db::row_as::<License>)
+/// Every license of the tenant in the overview's order for `sort` and `order` (empty values
+/// last, ties on id), as a stream: a task reads rows as the consumer takes them (a small
+/// bounded channel between), so memory stays flat however large the pool. The non-empty
+/// values and the empty ones are read one after the other, as the overview reads them, so
+/// each read walks the column's index. Dropping the stream stops the read.
+pub fn stream_all(
+    db: &Db,
+    tenant_id: String,
+    sort: Column,
+    order: SortOrder,
+) -> BoxStream<'static, Result<License>> {
+    use futures::StreamExt;
+    let expr = sort_expr(sort);
+    let dir = match order {
+        SortOrder::Asc => "ASC",
+        SortOrder::Desc => "DESC",
+    };
+    let read = |condition: String, order: String| {
+        let sql = format!(
+            "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1{condition} ORDER BY {order}"
+        );
+        crate::db::stream_rows(db, sql, args![tenant_id.clone()], crate::db::row_as::<License>)
+    };
+    if !nullable(sort) {
+        return read(String::new(), format!("{expr} {dir}, id {dir}"));
+    }
+    let filled = read(format!(" AND {expr} IS NOT NULL"), format!("{expr} {dir}, id {dir}"));
+    let empty = read(format!(" AND {expr} IS NULL"), format!("id {dir}"));
+    filled.chain(empty).boxed()
 }
 
 /// Change a license's status: the license, its history record and the day's allocation

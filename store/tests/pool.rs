@@ -235,9 +235,33 @@ db_test!(
 
 db_test!(export_streams_every_license, |db: Db| async move {
     let t = seeded(&db, 150).await;
-    let rows: Vec<_> = licenses::stream_all(&db, t.clone()).collect().await;
+    let rows: Vec<_> = licenses::stream_all(&db, t.clone(), Column::ActivationDate, SortOrder::Asc)
+        .collect()
+        .await;
     assert_eq!(rows.len(), 150);
     assert!(rows.iter().all(|r| r.is_ok()));
+    // The export's order is the overview's, empty device names (killed licenses) last.
+    for order in [SortOrder::Asc, SortOrder::Desc] {
+        let exported: Vec<String> =
+            licenses::stream_all(&db, t.clone(), Column::DeviceName, order)
+                .map(|r| r.unwrap().id)
+                .collect()
+                .await;
+        let query = LicenseQuery {
+            sort: Column::DeviceName,
+            order,
+            per_page: 200,
+            ..LicenseQuery::default()
+        };
+        let listed: Vec<String> = licenses::list(&db, &t, &query)
+            .await
+            .unwrap()
+            .licenses
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        assert_eq!(exported, listed, "{order:?}");
+    }
 });
 
 db_test!(tenants_see_only_their_own_licenses, |db: Db| async move {

@@ -13,7 +13,10 @@ pub fn PageHead(
 ) -> impl IntoView {
     view! {
         <Title text=format!("{title} · Bandpool")/>
-        <div class="page-head"><h1>{title}</h1>{children.map(|children| children())}</div>
+        <div class="page-head">
+            <h1>{title}</h1>
+            {children.map(|children| view! { <div class="head-actions">{children()}</div> })}
+        </div>
     }
 }
 

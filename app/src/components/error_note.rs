@@ -1,4 +1,5 @@
-//! How a failed read shows on a page: the message and its code, never internal text.
+//! How a failed read shows on a page: the message for a person, never internal text. The
+//! stable code stays in `data-code` for scripts and tests, out of the sentence.
 
 use bandpool_domain::AppError;
 use leptos::prelude::*;
@@ -6,11 +7,9 @@ use leptos::prelude::*;
 #[component]
 pub fn ErrorNote(error: AppError) -> impl IntoView {
     let body = error.body();
-    let code = body.code.clone();
     view! {
-        <div class="error-note" role="alert" data-code=code>
+        <div class="error-note" role="alert" data-code=body.code>
             <strong>{body.message}</strong>
-            <span class="error-code">" (" {body.code} ")"</span>
         </div>
     }
 }

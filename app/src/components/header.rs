@@ -30,30 +30,37 @@ pub fn Header() -> impl IntoView {
 
 #[component]
 fn SignedIn(viewer: Viewer) -> impl IntoView {
-    let links = [
-        (
-            Permission::ViewPool,
-            "/license-repository",
-            "License Repository",
-        ),
-        (
-            Permission::ViewPool,
-            "/usage-and-billing",
-            "Usage and billing",
-        ),
+    // The daily pages stand in the bar; the administration pages share one menu, so the bar
+    // fits on one line at 1024 px and collapses behind one button on a phone.
+    let daily = [
+        (Permission::ViewPool, "/license-repository", "License Repository"),
+        (Permission::ViewPool, "/usage-and-billing", "Usage and billing"),
         (Permission::ViewPool, "/applications", "Applications"),
         (Permission::ViewPool, "/connectors", "Connectors"),
+    ];
+    let admin = [
         (Permission::ManageUsage, "/notifications", "Notifications"),
         (Permission::ViewEvents, "/event-log", "Event log"),
         (Permission::ManageUsers, "/users", "Users"),
         (Permission::ManageTokens, "/api-tokens", "API tokens"),
         (Permission::OperateTenants, "/tenants", "Tenants"),
     ];
-    let nav = links
-        .into_iter()
-        .filter(|(p, _, _)| viewer.may(*p))
-        .map(|(_, href, label)| view! { <A href=href>{label}</A> })
-        .collect_view();
+    let links = |list: &[(Permission, &'static str, &'static str)]| {
+        list.iter()
+            .filter(|(p, _, _)| viewer.may(*p))
+            .map(|&(_, href, label)| view! { <A href=href>{label}</A> })
+            .collect::<Vec<_>>()
+    };
+    let daily = links(&daily);
+    let admin = links(&admin);
+    let admin = (!admin.is_empty()).then(|| {
+        view! {
+            <details class="dropdown admin-menu">
+                <summary>"Administration"</summary>
+                <div class="dropdown-panel">{admin}</div>
+            </details>
+        }
+    });
     let tenant = match (&viewer.tenant, viewer.tenants.len()) {
         (Some(current), n) if n > 1 => {
             let current_id = current.tenant_id.clone();
@@ -80,16 +87,26 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         .map(|r| r.label())
         .unwrap_or(if viewer.operator { "Operator" } else { "" });
     view! {
-        <nav aria-label="Main">{nav}</nav>
-        <div class="account">
-            {tenant}
-            <span class="who" data-viewer=viewer.email.clone()>{viewer.email.clone()} <span class="role">{role}</span></span>
-            <form method="post" action="/auth/sign-out">
-                <button type="submit">"Sign out"</button>
-            </form>
-            <form method="post" action="/auth/sign-out-everywhere">
-                <button type="submit" class="link" title="End your sessions on every device">"Sign out everywhere"</button>
-            </form>
-        </div>
+        <details class="site-menu">
+            <summary aria-label="Menu"><span aria-hidden="true">"☰"</span>" Menu"</summary>
+            <div class="site-menu-panel">
+                <nav aria-label="Main">{daily}{admin}</nav>
+                <details class="dropdown account">
+                    <summary>
+                        <span class="who" data-viewer=viewer.email.clone()>{viewer.email.clone()} <span class="role">{role}</span></span>
+                    </summary>
+                    <div class="dropdown-panel account-panel">
+                        {tenant}
+                        <form method="post" action="/auth/sign-out">
+                            <button type="submit">"Sign out"</button>
+                        </form>
+                        <form method="post" action="/auth/sign-out-everywhere">
+                            <button type="submit" class="link">"Sign out everywhere"</button>
+                            <span class="muted small">"Ends your sessions on every device."</span>
+                        </form>
+                    </div>
+                </details>
+            </div>
+        </details>
     }
 }

@@ -1,25 +1,25 @@
-//! License overview: status filters with counts, search-as-you-type with Reset, the
-//! Columns drop-down (remembered in the browser), sortable headers, paging, the history
-//! arrow and Export to CSV. The view lives in the URL; paging, search and sort run in the
-//! database.
+//! License overview: status filters with counts, search with Reset, the Columns drop-down
+//! (remembered in a cookie), sortable headers, paging, the history arrow, Kill License and
+//! Export to CSV. The view lives in the URL; paging, search and sort run in the database. It
+//! all renders on the server as links and plain forms; the `OverviewControls` island around
+//! it searches as you type, applies columns at once and makes the dialog a modal.
 
 use super::error_note::ErrorNote;
-use super::kill_license::KillLicenseDialog;
-use crate::functions::licenses::list_licenses;
+use super::islands::OverviewControls;
 use crate::url::PageState;
+use bandpool_domain::AppError;
 use bandpool_domain::format::{format_date, format_mbps, group_thousands};
 use bandpool_domain::license::{
     Column, License, LicensePage, LicenseStatus, SortOrder, PAGE_SIZES,
 };
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 /// Which of the ten columns show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ColumnChoice([bool; 10]);
 
-const COLUMNS_KEY: &str = "bandpool.licenseOverview.hiddenColumns";
+/// The cookie that remembers the hidden columns (the Columns menu's island writes it too).
+pub const COLUMNS_COOKIE: &str = "bandpool_columns";
 
 impl ColumnChoice {
     pub fn all() -> Self {
@@ -67,15 +67,46 @@ impl ColumnChoice {
     }
 }
 
-fn load_columns() -> Option<ColumnChoice> {
-    let storage = window().local_storage().ok()??;
-    let value = storage.get_item(COLUMNS_KEY).ok()??;
-    Some(ColumnChoice::from_hidden(value.split(',')))
+impl ColumnChoice {
+    /// The choice the Columns menu left in its cookie (the request's, on the server).
+    pub fn from_request() -> Self {
+        #[cfg(feature = "ssr")]
+        {
+            let cookie = use_context::<axum::http::request::Parts>().and_then(|parts| {
+                parts
+                    .headers
+                    .get_all(axum::http::header::COOKIE)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .flat_map(|v| v.split(';'))
+                    .filter_map(|pair| pair.trim().strip_prefix(COLUMNS_COOKIE))
+                    .filter_map(|rest| rest.strip_prefix('='))
+                    .map(str::to_string)
+                    .next()
+            });
+            if let Some(value) = cookie {
+                return Self::from_hidden(value.split('.'));
+            }
+        }
+        Self::all()
+    }
 }
 
-fn save_columns(choice: ColumnChoice) {
-    if let Ok(Some(storage)) = window().local_storage() {
-        let _ = storage.set_item(COLUMNS_KEY, &choice.hidden_keys().join(","));
+/// Kill License asked for from the page's URL: `kill` is the chosen row, `kill_asked` says the
+/// button was pressed (without a row chosen, the dialog says to choose one).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KillAsk {
+    pub license_id: Option<String>,
+    pub asked: bool,
+}
+
+impl KillAsk {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let license_id = get("kill").filter(|k| !k.is_empty());
+        KillAsk {
+            asked: license_id.is_some() || get("kill_asked").is_some(),
+            license_id,
+        }
     }
 }
 
@@ -105,183 +136,198 @@ fn cell(license: &License, column: Column) -> String {
     }
 }
 
-/// `can_change`: the viewer may kill licenses (the selection and Kill License show);
-/// `changed`: bumped after a kill, so the table and the pool refetch.
+/// The overview card. `page` is the table's read (its error shows in place); `can_change`: the
+/// viewer may kill licenses (the row choice and Kill License show); `kill`: the dialog asked
+/// for in the URL; `columns`: the columns the person chose to show.
 #[component]
 pub fn LicenseOverview(
-    state: Memo<PageState>,
-    can_change: Signal<bool>,
-    changed: RwSignal<u32>,
+    state: PageState,
+    page: Result<LicensePage, AppError>,
+    can_change: bool,
+    kill: KillAsk,
+    columns: ColumnChoice,
 ) -> impl IntoView {
-    let navigate = use_navigate();
-    let go = move |href: String| {
-        navigate(
-            &href,
-            NavigateOptions {
-                replace: true,
-                scroll: false,
-                ..Default::default()
-            },
-        );
-    };
-    let columns = RwSignal::new(ColumnChoice::all());
-    // Browser only (effects do not run on the server): restore the remembered choice.
-    Effect::new(move |_| {
-        if let Some(choice) = load_columns() {
-            columns.set(choice);
-        }
-    });
-    let licenses = Resource::new(
-        move || (state.get().raw, changed.get()),
-        |(raw, _)| list_licenses(raw),
-    );
-    let selected = RwSignal::new(None::<License>);
-    let dialog = RwSignal::new(false);
-    let on_close = Callback::new(move |_| {
-        dialog.set(false);
-        selected.set(None);
-    });
-    let on_killed = Callback::new(move |_| changed.update(|n| *n += 1));
-    let search = RwSignal::new(state.get_untracked().raw.q.clone().unwrap_or_default());
-
-    let search_go = go.clone();
-    let on_input = move |ev: leptos::ev::Event| {
-        let text = event_target_value(&ev);
-        search.set(text.clone());
-        search_go(state.get_untracked().with_search(&text).href());
-    };
-    let submit_go = go.clone();
-    let on_submit = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        submit_go(
-            state
-                .get_untracked()
-                .with_search(&search.get_untracked())
-                .href(),
-        );
-    };
-    let hidden = move |name: &'static str| {
-        move || {
-            let q = state.get().query();
-            match name {
-                "status" => q.status.map(|s| s.key().to_string()),
-                "sort" => Some(q.sort.key().to_string()),
-                "order" => Some(q.order.key().to_string()),
-                "per_page" => Some(q.per_page.to_string()),
-                _ => None,
-            }
-            .unwrap_or_default()
-        }
-    };
+    let query = state.query();
+    let here = state.href();
     let column_items = Column::ALL
         .iter()
         .map(|column| {
-            let column = *column;
             view! {
                 <label class="column-choice">
-                    <input
-                        type="checkbox"
-                        name=column.key()
-                        prop:checked=move || columns.get().shows(column)
-                        on:change=move |ev| {
-                            let on = event_target_checked(&ev);
-                            columns.update(|c| c.set(column, on));
-                            save_columns(columns.get_untracked());
-                        }
-                    />
+                    <input type="checkbox" name="show" value=column.key() checked=columns.shows(*column)/>
                     {column.label()}
                 </label>
             }
         })
         .collect_view();
-
+    let dialog = kill.asked.then(|| {
+        let license = page
+            .as_ref()
+            .ok()
+            .and_then(|p| p.licenses.iter().find(|l| Some(&l.id) == kill.license_id.as_ref()))
+            .cloned();
+        view! { <KillDialog license back=here.clone()/> }
+    });
+    let results = match page {
+        Ok(page) => view! { <LicenseTable page st=state.clone() columns selectable=can_change chosen=kill.license_id.clone()/> }.into_any(),
+        Err(error) => view! {
+            <ErrorNote error/>
+            <p><a href="/license-repository">"Reset to the default view"</a></p>
+        }
+        .into_any(),
+    };
+    // Every license, in the order the table shows.
+    let export = format!(
+        "/api/v1/licenses/export.csv?sort={}&order={}",
+        query.sort.key(),
+        query.order.key()
+    );
     view! {
-        <section class="card overview" aria-labelledby="overview-title">
-            <div class="card-head">
-                <h2 id="overview-title">"License overview"</h2>
-                {move || can_change.get().then(|| view! {
-                    <button
-                        type="button"
-                        class="danger kill-button"
-                        disabled=move || selected.get().is_none()
-                        title=move || if selected.get().is_none() { "Select a license in the table first" } else { "Kill the selected license" }
-                        on:click=move |_| dialog.set(true)
-                    >
-                        "Kill License"
-                    </button>
-                })}
-                <a class="button" href="/api/v1/licenses/export.csv" download="" rel="external">
-                    "Export to CSV"
-                </a>
-            </div>
-            <div class="toolbar">
-                <form class="search" method="get" action="/license-repository" role="search" on:submit=on_submit>
-                    <input
-                        type="search"
-                        name="q"
-                        placeholder="Search device, IP address, serial no. or license"
-                        aria-label="Search licenses"
-                        autocomplete="off"
-                        prop:value=move || search.get()
-                        on:input=on_input
-                    />
-                    <input type="hidden" name="status" value=hidden("status")/>
-                    <input type="hidden" name="sort" value=hidden("sort")/>
-                    <input type="hidden" name="order" value=hidden("order")/>
-                    <input type="hidden" name="per_page" value=hidden("per_page")/>
-                    <noscript><button type="submit">"Search"</button></noscript>
-                    <a class="reset-link" href="/license-repository" on:click=move |_| search.set(String::new())>
-                        "Reset"
-                    </a>
-                </form>
-                <details class="columns-menu">
-                    <summary>"Columns"</summary>
-                    <div class="menu" role="group" aria-label="Columns to show">{column_items}</div>
-                </details>
-            </div>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading licenses…"</p> }>
-                {move || {
-                    let st = state.get();
-                    let go = go.clone();
-                    Suspend::new(async move {
-                        match licenses.await {
-                            Ok(page) => {
-                                view! { <LicenseTable page st columns go selected selectable=can_change/> }.into_any()
-                            }
-                            Err(error) => view! {
-                                <ErrorNote error/>
-                                <p><a href="/license-repository">"Reset to the default view"</a></p>
-                            }
-                            .into_any(),
-                        }
-                    })
-                }}
-            </Transition>
-            {move || {
-                dialog
-                    .get()
-                    .then(|| selected.get())
-                    .flatten()
-                    .map(|license| view! { <KillLicenseDialog license on_close on_killed/> })
-            }}
-        </section>
+        <OverviewControls>
+            <section class="card overview" aria-labelledby="overview-title">
+                <div class="card-head">
+                    <h2 id="overview-title">"License overview"</h2>
+                    {can_change.then(|| view! {
+                        // The rows' choice belongs to this form (their `form` attribute): without
+                        // JavaScript it opens the dialog by a plain GET.
+                        <form id="kill-pick" method="get" action=crate::url::PAGE_PATH>
+                            {state_fields(&state)}
+                            <input type="hidden" name="kill_asked" value="1"/>
+                            <button type="submit" id="kill-button" class="danger" title="Kill the license chosen in the table">
+                                "Kill License"
+                            </button>
+                        </form>
+                    })}
+                    <a class="button" href=export download="" rel="external">"Export to CSV"</a>
+                </div>
+                <div class="toolbar">
+                    <form class="search" method="get" action=crate::url::PAGE_PATH role="search">
+                        <input
+                            type="search"
+                            name="q"
+                            placeholder="Search device, IP address, serial no. or license"
+                            aria-label="Search licenses"
+                            autocomplete="off"
+                            value=query.q.clone().unwrap_or_default()
+                        />
+                        <input type="hidden" name="status" value=query.status.map(|s| s.key().to_string()).unwrap_or_default()/>
+                        <input type="hidden" name="sort" value=query.sort.key()/>
+                        <input type="hidden" name="order" value=query.order.key()/>
+                        <input type="hidden" name="per_page" value=query.per_page.to_string()/>
+                        <button type="submit">"Search"</button>
+                        <a class="reset-link" href=crate::url::PAGE_PATH>"Reset"</a>
+                    </form>
+                    <details class="columns-menu">
+                        <summary>"Columns"</summary>
+                        <form class="menu" method="post" action="/license-repository/columns" aria-label="Columns to show">
+                            <input type="hidden" name="_next" value=here.clone()/>
+                            {column_items}
+                            <button type="submit" class="apply-columns">"Apply"</button>
+                        </form>
+                    </details>
+                </div>
+                {results}
+                <div id="kill-dialog">{dialog}</div>
+            </section>
+        </OverviewControls>
     }
-    // Erased: the page's view type is otherwise too deep for the compiler's layout queries.
     .into_any()
 }
 
+/// The page's view as hidden fields, so a form that asks for something else keeps it.
+fn state_fields(state: &PageState) -> impl IntoView {
+    let mut pairs = state.query().to_params();
+    if let Some(m) = &state.month {
+        pairs.push(("month", m.clone()));
+    }
+    pairs
+        .into_iter()
+        .map(|(name, value)| view! { <input type="hidden" name=name value=value/> })
+        .collect_view()
+}
+
+/// Why a license cannot be killed, or None when it can.
+fn not_killable(license: &License) -> Option<&'static str> {
+    if license.status == LicenseStatus::Killed {
+        Some("This license is already killed; its capacity is back in the pool.")
+    } else if !license.issued_through_portal {
+        Some("This license was not issued through this portal, so it can only be killed where the LoadMaster was licensed.")
+    } else if license.status == LicenseStatus::Expired {
+        Some("This license has expired; its capacity is already back in the pool.")
+    } else {
+        None
+    }
+}
+
+/// Kill License, for the chosen row: the person types KILL to confirm. Rendered open for
+/// pages without JavaScript; the overview's island reopens it as a modal.
 #[component]
-fn LicenseTable<G>(
+fn KillDialog(license: Option<License>, back: String) -> impl IntoView {
+    let body = match license {
+        None => view! {
+            <p class="note" data-not-killable="">"Choose a license in the table first (the round button at the start of its row), then press Kill License."</p>
+            <div class="dialog-actions">
+                <a class="button" href=back.clone() data-close-dialog="">"Close"</a>
+            </div>
+        }
+        .into_any(),
+        Some(license) => match not_killable(&license) {
+            Some(reason) => view! {
+                <p class="note" data-not-killable="">{reason}</p>
+                <div class="dialog-actions">
+                    <a class="button" href=back.clone() data-close-dialog="">"Close"</a>
+                </div>
+            }
+            .into_any(),
+            None => {
+                let device = license
+                    .device_name
+                    .clone()
+                    .unwrap_or_else(|| format!("serial {}", license.serial_no));
+                view! {
+                    <p>
+                        "Kill the " <strong>{license.license_name.clone()}</strong> " license of "
+                        <strong>{device}</strong> {format!(" (serial {})?", license.serial_no)}
+                    </p>
+                    <p class="muted">
+                        {format!(
+                            "The LoadMaster is disabled through its connector and removed from the device inventory, and {} return to the pool at once.",
+                            format_mbps(license.bandwidth_mbps)
+                        )}
+                    </p>
+                    <form method="post" action="/_server/kill_license">
+                        <input type="hidden" name="license_id" value=license.id.clone()/>
+                        <input type="hidden" name="_next" value=back.clone()/>
+                        <label class="confirm">
+                            "Type KILL to confirm"
+                            <input type="text" name="confirm" autocomplete="off" spellcheck="false" required autofocus/>
+                        </label>
+                        <div class="dialog-actions">
+                            <button type="submit" class="danger" data-kill-confirm="">"Kill License"</button>
+                            <a class="button" href=back.clone() data-close-dialog="">"Cancel"</a>
+                        </div>
+                    </form>
+                }
+                .into_any()
+            }
+        },
+    };
+    view! {
+        <dialog open class="dialog" aria-labelledby="kill-title">
+            <h2 id="kill-title">"Kill License"</h2>
+            {body}
+        </dialog>
+    }
+}
+
+#[component]
+fn LicenseTable(
     page: LicensePage,
     st: PageState,
-    columns: RwSignal<ColumnChoice>,
-    go: G,
-    selected: RwSignal<Option<License>>,
-    selectable: Signal<bool>,
-) -> impl IntoView
-where
-    G: Fn(String) + Clone + Send + Sync + 'static,
-{
+    columns: ColumnChoice,
+    selectable: bool,
+    chosen: Option<String>,
+) -> impl IntoView {
     let query = st.query();
     let counts = page.status_counts;
     let filter_link = |status: Option<LicenseStatus>, label: String, count: u64| {
@@ -289,7 +335,6 @@ where
         let key = status.map(|s| s.key()).unwrap_or("all");
         view! {
             <a
-                data-noscroll=""
                 class=if active { "filter active" } else { "filter" }
                 href=st.with_status(status).href()
                 aria-current=if active { "true" } else { "false" }
@@ -323,7 +368,7 @@ where
             };
             view! {
                 <th scope="col" class=format!("col-{}", column.key()) aria-sort=aria>
-                    <a data-noscroll="" href=st.with_sort(*column).href()>{column.label()}{arrow}</a>
+                    <a href=st.with_sort(*column).href()>{column.label()}{arrow}</a>
                 </th>
             }
         })
@@ -333,10 +378,10 @@ where
         .licenses
         .iter()
         .map(|license| {
+            let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
             let arrow = license.has_history_arrow().then(|| {
-                let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
                 view! {
-                    <a class="history-arrow" data-noscroll="" href=st.with_history(Some(license.id.clone())).href() title="View license history">
+                    <a class="history-arrow" href=st.with_history(Some(license.id.clone())).href() title="View license history">
                         <span aria-hidden="true">"›"</span>
                         <span class="sr-only">{format!("View history of {name}")}</span>
                     </a>
@@ -353,26 +398,27 @@ where
                     view! { <td class=class>{cell(license, *column)}</td> }
                 })
                 .collect_view();
-            // The selection appears once the viewer is known to be allowed to kill.
-            let pick = {
-                let row = license.clone();
-                let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
-                move || {
-                    selectable.get().then(|| {
-                        let id = row.id.clone();
-                        let row = row.clone();
-                        view! {
-                            <input
-                                type="radio"
-                                name="selected-license"
-                                aria-label=format!("Select {name}")
-                                prop:checked=move || selected.with(|s| s.as_ref().is_some_and(|l| l.id == id))
-                                on:change=move |_| selected.set(Some(row.clone()))
-                            />
-                        }
-                    })
+            // A killed or expired row holds nothing to kill: it cannot be chosen. (One issued
+            // elsewhere can, and the dialog says where it can be killed.)
+            let pick = selectable.then(|| {
+                let spent = matches!(license.status, LicenseStatus::Killed | LicenseStatus::Expired);
+                let label = if spent {
+                    format!("{name}: {}, nothing to kill", license.status.label())
+                } else {
+                    format!("Choose {name}")
+                };
+                view! {
+                    <input
+                        type="radio"
+                        name="kill"
+                        form="kill-pick"
+                        value=license.id.clone()
+                        aria-label=label
+                        disabled=spent
+                        checked=chosen.as_ref() == Some(&license.id)
+                    />
                 }
-            };
+            });
             view! {
                 <tr data-license=license.id.clone() data-status=license.status.key()>
                     <td class="col-select">{pick}</td>
@@ -384,7 +430,7 @@ where
         .collect_view();
 
     let empty = page.licenses.is_empty().then(|| {
-        let text = if counts.total() == 0 {
+        let text = if counts.total() == 0 && query.q.is_none() {
             "This pool has no licenses yet. LoadMasters licensed from the pool appear here."
                 .to_string()
         } else if let Some(q) = &query.q {
@@ -403,17 +449,11 @@ where
             <p class="note empty" role="status">
                 {text}
                 " "
-                <a href="/license-repository">"Reset"</a>
+                <a href=crate::url::PAGE_PATH>"Reset"</a>
             </p>
         }
     });
 
-    let state_for_size = st.clone();
-    let on_size = move |ev: leptos::ev::Event| {
-        if let Ok(n) = event_target_value(&ev).parse::<u32>() {
-            go(state_for_size.with_per_page(n).href());
-        }
-    };
     let mut sizes: Vec<u32> = PAGE_SIZES.to_vec();
     if !sizes.contains(&query.per_page) {
         sizes.push(query.per_page);
@@ -427,48 +467,51 @@ where
     let last = page.page < page.pages;
     let nav_link = |enabled: bool, target: u32, label: &'static str, rel: &'static str| {
         if enabled {
-            view! { <a class="page-link" data-noscroll="" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
+            view! { <a class="page-link" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
         } else {
             view! { <span class="page-link disabled" aria-disabled="true">{label}</span> }
                 .into_any()
         }
     };
+    let noun = if page.total == 1 { "license" } else { "licenses" };
     view! {
-        {filters}
-        <div class="table-wrap">
-            <table class=move || columns.get().table_class()>
-                <thead>
-                    <tr>
-                        <th scope="col" class="col-select"><span class="sr-only">"Select"</span></th>
-                        <th scope="col" class="col-arrow"><span class="sr-only">"History"</span></th>
-                        {headers}
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
-        {empty}
-        <div class="pager">
-            <form class="page-size" method="get" action="/license-repository">
-                <input type="hidden" name="status" value=query.status.map(|s| s.key().to_string()).unwrap_or_default()/>
-                <input type="hidden" name="q" value=query.q.clone().unwrap_or_default()/>
-                <input type="hidden" name="sort" value=query.sort.key()/>
-                <input type="hidden" name="order" value=query.order.key()/>
-                <label>
-                    "Show "
-                    <select name="per_page" aria-label="Licenses per page" on:change=on_size>{size_options}</select>
-                    " per page"
-                </label>
-                <noscript><button type="submit">"Apply"</button></noscript>
-            </form>
-            <div class="pages">
-                <span class="page-status" data-page=page.page data-pages=page.pages>
-                    {format!("Page {} of {} · {} licenses", page.page, page.pages, group_thousands(page.total as i64))}
-                </span>
-                {nav_link(first, 1, "« First", "first")}
-                {nav_link(first, page.page.saturating_sub(1).max(1), "‹ Previous", "prev")}
-                {nav_link(last, page.page + 1, "Next ›", "next")}
-                {nav_link(last, page.pages, "Last »", "last")}
+        <div id="overview-results" data-live="" data-href=st.href()>
+            {filters}
+            <div class="table-wrap">
+                <table class=columns.table_class()>
+                    <thead>
+                        <tr>
+                            <th scope="col" class="col-select"><span class="sr-only">"Choose"</span></th>
+                            <th scope="col" class="col-arrow"><span class="sr-only">"History"</span></th>
+                            {headers}
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+            {empty}
+            <div class="pager">
+                <form class="page-size" method="get" action=crate::url::PAGE_PATH>
+                    <input type="hidden" name="status" value=query.status.map(|s| s.key().to_string()).unwrap_or_default()/>
+                    <input type="hidden" name="q" value=query.q.clone().unwrap_or_default()/>
+                    <input type="hidden" name="sort" value=query.sort.key()/>
+                    <input type="hidden" name="order" value=query.order.key()/>
+                    <label>
+                        "Show "
+                        <select name="per_page" aria-label="Licenses per page">{size_options}</select>
+                        " per page"
+                    </label>
+                    <noscript><button type="submit">"Apply"</button></noscript>
+                </form>
+                <div class="pages">
+                    <span class="page-status" data-page=page.page data-pages=page.pages>
+                        {format!("Page {} of {} · {} {noun}", page.page, page.pages, group_thousands(page.total as i64))}
+                    </span>
+                    {nav_link(first, 1, "« First", "first")}
+                    {nav_link(first, page.page.saturating_sub(1).max(1), "‹ Previous", "prev")}
+                    {nav_link(last, page.page + 1, "Next ›", "next")}
+                    {nav_link(last, page.pages, "Last »", "last")}
+                </div>
             </div>
         </div>
     }

@@ -2,15 +2,15 @@
 
 use leptos::prelude::{Callable, Callback, RwSignal, Set};
 
-pub mod action_result;
 pub mod allocation_chart;
 pub mod card;
 pub mod chart;
 pub mod cylinder_chart;
 pub mod error_note;
+pub mod flash;
+pub mod islands;
 pub mod header;
 pub mod history_panel;
-pub mod kill_license;
 pub mod last_refreshed;
 pub mod license_overview;
 pub mod loaded;

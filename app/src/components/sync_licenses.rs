@@ -3,68 +3,24 @@
 //! connectors that do not answer in time are named; what differed is listed; Last refreshed
 //! moves when it finishes.
 
-use super::error_note::ErrorNote;
-use crate::functions::licenses::{get_sync_run, SyncLicenses};
 use bandpool_domain::connector::SyncRun;
 use leptos::prelude::*;
 
+/// The button: a plain form. The server starts the run (or joins the running one) and sends
+/// the page to its progress (`?sync=<run>`).
 #[component]
-pub fn SyncLicensesControl(on_finished: Callback<()>) -> impl IntoView {
-    let sync = ServerAction::<SyncLicenses>::new();
-    let run = RwSignal::new(None::<SyncRun>);
-    let failed = RwSignal::new(None);
-    // A started run is polled once a second until it finishes.
-    Effect::new(move |_| match sync.value().get() {
-        Some(Ok(started)) => {
-            let finished = !started.running();
-            let id = started.id.clone();
-            run.set(Some(started));
-            if finished {
-                on_finished.run(());
-            } else {
-                poll(id, run, failed, on_finished);
-            }
-        }
-        Some(Err(error)) => failed.set(Some(error)),
-        None => {}
-    });
-    let busy = move || sync.pending().get() || run.get().is_some_and(|r| r.running());
+pub fn SyncLicensesForm() -> impl IntoView {
     view! {
-        <div class="sync">
-            <button
-                type="button"
-                class="sync-button"
-                disabled=busy
-                on:click=move |_| {
-                    failed.set(None);
-                    sync.dispatch(SyncLicenses {});
-                }
-            >
-                {move || if busy() { "Syncing…" } else { "Sync licenses" }}
-            </button>
-            {move || failed.get().map(|error| view! { <ErrorNote error/> })}
-            {move || run.get().map(|run| view! { <SyncProgress run/> })}
-        </div>
+        <form class="sync" method="post" action="/_server/sync_licenses">
+            <button type="submit" class="sync-button">"Sync licenses"</button>
+        </form>
     }
 }
 
-fn poll(
-    id: String,
-    run: RwSignal<Option<SyncRun>>,
-    failed: RwSignal<Option<bandpool_domain::AppError>>,
-    on_finished: Callback<()>,
-) {
-    leptos::task::spawn_local(async move {
-        let read = || get_sync_run(Some(id.clone()));
-        let finished = |run: &SyncRun| !run.running();
-        if let Err(error) = super::follow_run(1000, run, finished, on_finished, read).await {
-            let _ = failed.try_set(Some(error));
-        }
-    });
-}
-
+/// A run's progress, as a live region: while it runs the page asks for it every second (the
+/// `LiveUpdates` island, or a refresh of the page without JavaScript).
 #[component]
-fn SyncProgress(run: SyncRun) -> impl IntoView {
+pub fn SyncProgress(run: SyncRun) -> impl IntoView {
     if run.running() {
         let waiting = run
             .connectors
@@ -75,12 +31,15 @@ fn SyncProgress(run: SyncRun) -> impl IntoView {
             .join(", ");
         let answered = run.connectors.len() - run.silent().len();
         return view! {
-            <p class="sync-progress" role="status" data-sync="running">
-                {format!(
-                    "Syncing: {answered} of {} connector(s) answered; waiting for {waiting}…",
-                    run.connectors.len()
-                )}
-            </p>
+            <div id="sync-progress" data-live="" data-poll="">
+                <noscript><meta http-equiv="refresh" content="1"/></noscript>
+                <p class="sync-progress" role="status" data-sync="running">
+                    {format!(
+                        "Syncing: {answered} of {} connector(s) answered; waiting for {waiting}…",
+                        run.connectors.len()
+                    )}
+                </p>
+            </div>
         }
         .into_any();
     }
@@ -89,9 +48,9 @@ fn SyncProgress(run: SyncRun) -> impl IntoView {
         "Synced: no connector is connected, so there was nothing to ask.".to_string()
     } else {
         format!(
-            "Synced {} connector(s): {} difference(s) found.",
-            run.connectors.len(),
-            run.drift.len()
+            "Synced {}: {}.",
+            count(run.connectors.len(), "connector", "connectors"),
+            count(run.drift.len(), "difference found", "differences found")
         )
     };
     let drift = run
@@ -112,7 +71,7 @@ fn SyncProgress(run: SyncRun) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="sync-progress" role="status" data-sync="finished">
+        <div id="sync-progress" data-live="" class="sync-progress" role="status" data-sync="finished">
             <p>{summary}</p>
             {(!silent.is_empty()).then(|| view! {
                 <p class="note warning" data-silent="">{format!("No answer in time from: {silent}.")}</p>
@@ -121,4 +80,13 @@ fn SyncProgress(run: SyncRun) -> impl IntoView {
         </div>
     }
     .into_any()
+}
+
+/// "1 connector", "4 connectors".
+fn count(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
 }

@@ -8,11 +8,14 @@ pub fn data_table<R>(class: &'static str, head: impl IntoView, rows: Vec<R>) -> 
 where
     R: IntoView,
 {
+    // In a box that scrolls sideways, so a wide table never widens the page.
     view! {
-        <table class=class>
-            <thead><tr>{head}</tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
+        <div class="table-wrap">
+            <table class=class>
+                <thead><tr>{head}</tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </div>
     }
 }
 

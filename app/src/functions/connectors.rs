@@ -19,7 +19,19 @@ pub async fn list_connectors() -> Result<Vec<ConnectorView>, AppError> {
 #[server(prefix = "/_server", endpoint = "create_connector")]
 pub async fn create_connector(name: String) -> Result<CreatedConnector, AppError> {
     crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
-        connectors::create(services, &caller.actor, caller.tenant_id(), &name).await
+        let created = connectors::create(services, &caller.actor, caller.tenant_id(), &name).await?;
+        crate::serve::secret_once(
+            format!(
+                "Copy the registration token of {} now: it is not shown again, and it works once, for 24 hours. Start the agent with it:",
+                created.connector.name
+            ),
+            created.registration_token.clone(),
+            format!(
+                "BANDPOOL_CONNECTOR_PORTAL_URL=<this portal's address> \\\nBANDPOOL_CONNECTOR_REGISTRATION_TOKEN={} \\\nbandpool-connector",
+                created.registration_token
+            ),
+        );
+        Ok(created)
     })
     .await
 }
@@ -55,7 +67,13 @@ pub async fn list_devices(page: Option<u32>) -> Result<DevicePage, AppError> {
 pub async fn change_device(device_id: String, change: String) -> Result<Device, AppError> {
     crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
         let change = connectors::DeviceChange::parse(&change)?;
-        connectors::change_device(services, caller, &device_id, change).await
+        let device = connectors::change_device(services, caller, &device_id, change).await?;
+        crate::serve::notice(match change {
+            connectors::DeviceChange::Remove => format!("{} is removed from the inventory.", device.name),
+            connectors::DeviceChange::Block => format!("{} is blocked: it cannot take a license.", device.name),
+            connectors::DeviceChange::Unblock => format!("{} is unblocked.", device.name),
+        });
+        Ok(device)
     })
     .await
 }

@@ -59,7 +59,17 @@ pub async fn get_license_history(license_id: String) -> Result<LicenseHistory, A
 #[server(prefix = "/_server", endpoint = "kill_license")]
 pub async fn kill_license(license_id: String, confirm: String) -> Result<KillOutcome, AppError> {
     crate::serve::tenant(Permission::ChangeLicenses, async |services, caller| {
-        bandpool_services::licenses::kill(services, caller, &license_id, &confirm).await
+        let outcome =
+            bandpool_services::licenses::kill(services, caller, &license_id, &confirm).await?;
+        let relay = outcome
+            .relayed_to
+            .as_ref()
+            .map(|c| format!(" The kill was sent through connector {c}."))
+            .unwrap_or_default();
+        crate::serve::notice(format!(
+            "The license is killed and its capacity is back in the pool.{relay}"
+        ));
+        Ok(outcome)
     })
     .await
 }
@@ -68,7 +78,9 @@ pub async fn kill_license(license_id: String, confirm: String) -> Result<KillOut
 #[server(prefix = "/_server", endpoint = "sync_licenses")]
 pub async fn sync_licenses() -> Result<SyncRun, AppError> {
     crate::serve::tenant(Permission::ChangeLicenses, async |services, caller| {
-        bandpool_services::licenses::start_sync(services, caller).await
+        let run = bandpool_services::licenses::start_sync(services, caller).await?;
+        crate::serve::go_to(format!("{}?sync={}", crate::url::PAGE_PATH, run.id));
+        Ok(run)
     })
     .await
 }

@@ -27,6 +27,38 @@ pub async fn get_viewer() -> Result<Option<Viewer>, AppError> {
 }
 
 /// How this portal lets people sign in.
+/// What a plain form's post left for the page it returns to: a notice, or the error that
+/// refused it, and (once) a secret to copy, such as a new token. The server keeps it in the
+/// session for exactly one page render.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Flash {
+    pub error: bool,
+    pub text: String,
+    /// Shown once, to copy: a registration token or an API token's secret.
+    pub secret: Option<String>,
+    /// A line under the secret: how to use it.
+    pub hint: Option<String>,
+    /// What the person had typed into the refused form (the email on the sign-in page).
+    pub kept: Option<String>,
+}
+
+impl Flash {
+    pub fn notice(text: impl Into<String>) -> Self {
+        Flash {
+            text: text.into(),
+            ..Flash::default()
+        }
+    }
+
+    pub fn error(text: impl Into<String>) -> Self {
+        Flash {
+            error: true,
+            text: text.into(),
+            ..Flash::default()
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignInOptions {
     pub single_sign_on: bool,

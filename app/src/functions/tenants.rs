@@ -37,8 +37,9 @@ pub async fn create_tenant(
             capacity,
             limit,
         )
-        .await
-        .map(drop)
+        .await?;
+        crate::serve::notice("The tenant is created and its Owner invited by email.");
+        Ok(())
     })
     .await
 }

@@ -23,7 +23,13 @@ pub async fn create_token(
     expires_in_days: String,
 ) -> Result<CreatedToken, AppError> {
     crate::serve::tenant(Permission::ManageTokens, async |services, caller| {
-        tokens::create(services, caller, &name, &scope, &expires_in_days).await
+        let created = tokens::create(services, caller, &name, &scope, &expires_in_days).await?;
+        crate::serve::secret_once(
+            format!("Copy the token {} now: it is not shown again.", created.token.name),
+            created.secret.clone(),
+            "Use it as  Authorization: Bearer <token>  on /api/v1.",
+        );
+        Ok(created)
     })
     .await
 }
@@ -31,7 +37,9 @@ pub async fn create_token(
 #[server(prefix = "/_server", endpoint = "revoke_token")]
 pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageTokens, async |services, caller| {
-        tokens::revoke(services, caller, &token_id).await
+        tokens::revoke(services, caller, &token_id).await?;
+        crate::serve::notice("The token is revoked.");
+        Ok(())
     })
     .await
 }

@@ -45,7 +45,9 @@ pub async fn list_all_applications(
 #[server(prefix = "/_server", endpoint = "sync_entitlements")]
 pub async fn sync_entitlements() -> Result<EntitlementSync, AppError> {
     crate::serve::tenant(Permission::ManageUsage, async |services, caller| {
-        entitlements::start_sync(services, caller).await
+        let run = entitlements::start_sync(services, caller).await?;
+        crate::serve::go_to(format!("/usage-and-billing?sync={}", run.id));
+        Ok(run)
     })
     .await
 }
@@ -105,7 +107,9 @@ pub async fn change_application(
                 ))
             }
         };
-        applications::change(services, caller, change).await
+        let said = applications::change(services, caller, change).await?;
+        crate::serve::notice(said.clone());
+        Ok(said)
     })
     .await
 }
@@ -132,14 +136,23 @@ pub async fn set_channels(
     #[server(default)] rotate_secret: Option<String>,
 ) -> Result<Option<String>, AppError> {
     crate::serve::tenant(Permission::ManageUsage, async |services, caller| {
-        notifications::set_channels(
+        let secret = notifications::set_channels(
             services,
             caller,
             &email_recipients,
             Some(webhook_url.as_str()),
             rotate_secret.is_some(),
         )
-        .await
+        .await?;
+        match &secret {
+            Some(secret) => crate::serve::secret_once(
+                "Saved. The webhook's signing secret, shown once: keep it where your receiver can read it.",
+                secret.clone(),
+                "Each message carries X-Bandpool-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">.",
+            ),
+            None => crate::serve::notice("Saved."),
+        }
+        Ok(secret)
     })
     .await
 }
@@ -190,6 +203,10 @@ pub async fn set_tenant_entitlement(
         };
         let changes =
             entitlements::edit(services, &principal.into(), &tenant_id, |f| *f = form).await?;
+        crate::serve::notice(match changes.len() {
+            1 => "Saved: 1 field changed.".to_string(),
+            n => format!("Saved: {n} fields changed."),
+        });
         Ok(changes.len())
     })
     .await

@@ -20,7 +20,9 @@ pub async fn get_team() -> Result<Team, AppError> {
 #[server(prefix = "/_server", endpoint = "invite_user")]
 pub async fn invite_user(email: String, role: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageUsers, async |services, caller| {
-        tenants::invite(services, caller, &email, &role).await
+        tenants::invite(services, caller, &email, &role).await?;
+        crate::serve::notice("The invitation is on its way; its link works for 48 hours.");
+        Ok(())
     })
     .await
 }
@@ -29,7 +31,9 @@ pub async fn invite_user(email: String, role: String) -> Result<(), AppError> {
 #[server(prefix = "/_server", endpoint = "reinvite_user")]
 pub async fn reinvite_user(invitation_id: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageUsers, async |services, caller| {
-        tenants::reinvite(services, caller, &invitation_id).await
+        tenants::reinvite(services, caller, &invitation_id).await?;
+        crate::serve::notice("The invitation is sent again, with a new link.");
+        Ok(())
     })
     .await
 }
@@ -37,7 +41,9 @@ pub async fn reinvite_user(invitation_id: String) -> Result<(), AppError> {
 #[server(prefix = "/_server", endpoint = "revoke_invitation")]
 pub async fn revoke_invitation(invitation_id: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageUsers, async |services, caller| {
-        tenants::revoke_invitation(services, caller, &invitation_id).await
+        tenants::revoke_invitation(services, caller, &invitation_id).await?;
+        crate::serve::notice("The invitation is withdrawn.");
+        Ok(())
     })
     .await
 }
@@ -46,7 +52,9 @@ pub async fn revoke_invitation(invitation_id: String) -> Result<(), AppError> {
 #[server(prefix = "/_server", endpoint = "change_role")]
 pub async fn change_role(user_id: String, role: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageUsers, async |services, caller| {
-        tenants::change_role(services, caller, &user_id, &role).await
+        tenants::change_role(services, caller, &user_id, &role).await?;
+        crate::serve::notice("The role is changed.");
+        Ok(())
     })
     .await
 }
@@ -55,7 +63,9 @@ pub async fn change_role(user_id: String, role: String) -> Result<(), AppError> 
 #[server(prefix = "/_server", endpoint = "remove_member")]
 pub async fn remove_member(user_id: String) -> Result<(), AppError> {
     crate::serve::tenant(Permission::ManageUsers, async |services, caller| {
-        tenants::remove_member(services, caller, &user_id).await
+        tenants::remove_member(services, caller, &user_id).await?;
+        crate::serve::notice("The member is removed.");
+        Ok(())
     })
     .await
 }

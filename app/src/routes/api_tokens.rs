@@ -1,9 +1,7 @@
 //! API tokens (Owners and Admins): tokens for automation to call the REST API with
 //! `Authorization: Bearer`. The secret is shown once, when the token is made.
 
-use crate::components::action_result::action_result;
 use crate::components::card::{Card, PageHead};
-use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
 use crate::components::table::table_or;
@@ -38,20 +36,7 @@ pub fn ApiTokens() -> impl IntoView {
                     <button type="submit" class="primary">"Create token"</button>
                 </div>
             </ActionForm>
-            {move || match create.value().get() {
-                Some(Ok(created)) => view! {
-                    <div class="secret-once" role="status">
-                        <p>"Copy the token " <strong>{created.token.name.clone()}</strong> " now: it is not shown again."</p>
-                        <output class="secret" data-token-secret="">{created.secret.clone()}</output>
-                        <p class="muted">"Use it as " <code>"Authorization: Bearer <token>"</code> " on /api/v1."</p>
-                    </div>
-                }
-                .into_any(),
-                Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
-                None => ().into_any(),
-            }}
         </Card>
-        {action_result(revoke.value(), "The token is revoked.")}
         {loaded(tokens, "Loading tokens…", move |tokens| view! {
             <section class="card">
                 {table_or(

@@ -2,7 +2,6 @@
 //! most 15 each). Quick mapping makes one application per unmapped Virtual Service; manual
 //! mapping names an application and adds services to it. Plain forms: no JavaScript needed.
 
-use crate::components::action_result::action_result;
 use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
@@ -43,11 +42,6 @@ pub fn Applications() -> impl IntoView {
                     <button type="submit" class="primary" data-action="create-application">"Create"</button>
                 </ActionForm>
             </div>
-            {move || match change.value().get() {
-                Some(Ok(said)) => view! { <p class="notice" role="status">{said}</p> }.into_any(),
-                _ => ().into_any(),
-            }}
-            {action_result(change.value(), "")}
         </section>
         {loaded(services, "Loading Virtual Services…", move |(list, apps)| view! { <Mapping list apps change/> }.into_any()
         )}

@@ -2,7 +2,6 @@
 //! and check their licenses. Owners and Admins add one (its registration token is shown
 //! once, with the command that starts the agent); everyone sees their health.
 
-use crate::components::action_result::action_result;
 use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
@@ -13,7 +12,9 @@ use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::ConnectorStatus;
 use bandpool_domain::format::format_datetime;
+use crate::components::islands::LiveUpdates;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn Connectors() -> impl IntoView {
@@ -21,7 +22,12 @@ pub fn Connectors() -> impl IntoView {
     let connectors = Resource::new(move || create.version().get(), |_| list_connectors());
     let viewer = Resource::new(|| (), |_| get_viewer());
     let change = ServerAction::<ChangeDevice>::new();
-    let devices = Resource::new(move || change.version().get(), |_| list_devices(Some(1)));
+    let page = use_query_map()
+        .with_untracked(|q| q.get("page"))
+        .and_then(|p| p.parse::<u32>().ok())
+        .filter(|p| (1..=1_000_000).contains(p))
+        .unwrap_or(1);
+    let devices = Resource::new(move || change.version().get(), move |_| list_devices(Some(page)));
     let when = |at: Option<i64>, none: &'static str| {
         at.map(format_datetime).unwrap_or_else(|| none.to_string())
     };
@@ -42,31 +48,12 @@ pub fn Connectors() -> impl IntoView {
                     <button type="submit" class="primary">"Add connector"</button>
                 </div>
             </ActionForm>
-            {move || match create.value().get() {
-                Some(Ok(created)) => {
-                    let portal = created.connector.name.clone();
-                    view! {
-                        <div class="secret-once" role="status">
-                            <p>"Copy the registration token of " <strong>{portal}</strong> " now: it is not shown again, and it works once, for 24 hours."</p>
-                            <output class="secret" data-registration-token="">{created.registration_token.clone()}</output>
-                            <p class="muted">"Start the agent with it:"</p>
-                            <pre class="command">{format!(
-                                "BANDPOOL_CONNECTOR_PORTAL_URL=<this portal's address> \\\nBANDPOOL_CONNECTOR_REGISTRATION_TOKEN={} \\\nbandpool-connector",
-                                created.registration_token
-                            )}</pre>
-                        </div>
-                    }
-                    .into_any()
-                }
-                Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
-                None => ().into_any(),
-            }}
         </Card>
                 })
             })}
         </Suspense>
         {loaded(connectors, "Loading connectors…", move |list| view! {
-            <section class="card">
+            <section class="card" id="live-connectors" data-live="">
                 {table_or(
                     view! { <p class="muted">"No connectors yet. Add one, then start its agent."</p> },
                     "data connectors",
@@ -98,17 +85,27 @@ pub fn Connectors() -> impl IntoView {
             </section>
         }
         .into_any())}
-        <section class="card" aria-labelledby="inventory-title">
+        <section class="card" aria-labelledby="inventory-title" id="live-devices" data-live="">
             <h2 id="inventory-title">"LoadMasters"</h2>
             <p class="muted">"The device inventory. A LoadMaster that holds a license from the pool cannot be removed before its license is killed; a blocked one cannot take a license."</p>
-            {action_result(change.value(), "Done.")}
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading LoadMasters…"</p> }>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading LoadMasters…"</p> }>
                 {move || Suspend::new(async move {
                     let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
                     match devices.await {
                         Err(error) => view! { <ErrorNote error/> }.into_any(),
                         Ok(page) => {
-                            let more = page.has_more.then(|| view! { <p class="muted">"The first 100 by name are shown; the REST API (GET /api/v1/devices?page=2) pages through the rest."</p> });
+                            let pager = (page.page > 1 || page.has_more).then(|| {
+                                let link = |to: u32, label: &'static str, rel: &'static str| view! {
+                                    <a class="button" rel=rel href=format!("/connectors?page={to}#inventory-title")>{label}</a>
+                                };
+                                view! {
+                                    <div class="pager">
+                                        {(page.page > 1).then(|| link(page.page - 1, "Previous", "prev"))}
+                                        <span data-page="">{format!("Page {} · 100 LoadMasters a page, by name", page.page)}</span>
+                                        {page.has_more.then(|| link(page.page + 1, "Next", "next"))}
+                                    </div>
+                                }
+                            });
                             let devices = table_or(
                                 view! { <p class="muted">"No LoadMasters yet."</p> },
                                 "data devices",
@@ -133,18 +130,22 @@ pub fn Connectors() -> impl IntoView {
                                                         fields=vec![("device_id", d.id.clone()), ("change", if blocked { "unblock" } else { "block" }.into())]
                                                         label=if blocked { "Unblock" } else { "Block" }
                                                     />
-                                                    <RowAction action=change fields=vec![("device_id", d.id.clone()), ("change", "remove".into())] label="Remove" danger=true/>
+                                                    // A licensed LoadMaster cannot leave the inventory before its license is killed.
+                                                    {d.pooled_license_id.is_none().then(|| view! {
+                                                        <RowAction action=change fields=vec![("device_id", d.id.clone()), ("change", "remove".into())] label="Remove" danger=true/>
+                                                    })}
                                                 })}
                                             </td>
                                         </tr>
                                     }
                                 }).collect(),
                             );
-                            view! { {devices} {more} }.into_any()
+                            view! { {devices} {pager} }.into_any()
                         }
                     }
                 })}
-            </Transition>
+            </Suspense>
         </section>
+        <LiveUpdates/>
     }
 }

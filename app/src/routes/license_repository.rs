@@ -1,17 +1,19 @@
-//! The License Repository: Last refreshed, the cylinder chart, the Maximum allocation
-//! chart with its daily drill-down, a license's history and the License overview.
+//! The License Repository: Last refreshed and Sync licenses, the cylinder chart, the Maximum
+//! allocation chart with its daily drill-down, a license's history and the License overview.
+//! All of it renders on the server; the overview's controls and the live regions are islands.
 
 use crate::components::allocation_chart::AllocationChart;
 use crate::components::card::PageHead;
 use crate::components::cylinder_chart::CylinderChart;
 use crate::components::error_note::ErrorNote;
 use crate::components::history_panel::HistoryPanel;
+use crate::components::islands::LiveUpdates;
 use crate::components::last_refreshed::LastRefreshed;
-use crate::components::license_overview::LicenseOverview;
+use crate::components::license_overview::{ColumnChoice, KillAsk, LicenseOverview};
 use crate::components::loaded::{loading_card, ready_or_error};
-use crate::components::sync_licenses::SyncLicensesControl;
+use crate::components::sync_licenses::{SyncLicensesForm, SyncProgress};
 use crate::functions::allocation::get_allocation_view;
-use crate::functions::licenses::get_license_history;
+use crate::functions::licenses::{get_license_history, get_sync_run, list_licenses};
 use crate::functions::pool::get_pool_view;
 use crate::functions::session::get_viewer;
 use crate::url::PageState;
@@ -21,29 +23,20 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn LicenseRepository() -> impl IntoView {
-    let query = use_query_map();
-    let state = Memo::new(move |_| query.with(|q| PageState::from_lookup(|k| q.get(k))));
-    let month = Memo::new(move |_| state.get().month);
-    let history_id = Memo::new(move |_| state.get().history);
+    let query = use_query_map().get_untracked();
+    let state = PageState::from_lookup(|k| query.get(k));
+    let kill = KillAsk::from_lookup(|k| query.get(k));
+    let sync_id = query.get("sync").filter(|s| !s.is_empty());
+    let columns = ColumnChoice::from_request();
 
-    // Bumped by a kill or a finished sync: the pool (chart, Last refreshed) and the table refetch.
-    let changed = RwSignal::new(0u32);
     // Read by two boundaries (Last refreshed, the cylinder chart): one query per render.
-    let pool = Resource::new(move || changed.get(), |_| get_pool_view());
-    // Kill License and Sync licenses need JavaScript (a typed confirmation, a progress
-    // line), so they appear after hydration, for roles that may change licenses.
-    let can_change = RwSignal::new(false);
-    Effect::new(move |_| {
-        leptos::task::spawn_local(async move {
-            if let Ok(Some(viewer)) = get_viewer().await {
-                can_change.set(viewer.may(Permission::ChangeLicenses));
-            }
-        });
-    });
-    let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
-    let allocation = Resource::new(move || month.get(), get_allocation_view);
+    let pool = Resource::new(|| (), |_| get_pool_view());
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let month = state.month.clone();
+    let allocation = Resource::new(move || month.clone(), get_allocation_view);
+    let history_id = state.history.clone();
     let history = Resource::new(
-        move || history_id.get(),
+        move || history_id.clone(),
         |id| async move {
             match id {
                 Some(id) => get_license_history(id).await.map(Some),
@@ -51,23 +44,52 @@ pub fn LicenseRepository() -> impl IntoView {
             }
         },
     );
+    let raw = state.raw.clone();
+    let licenses = Resource::new(move || raw.clone(), list_licenses);
+    let sync = Resource::new(
+        move || sync_id.clone(),
+        |id| async move {
+            match id {
+                Some(id) => get_sync_run(Some(id)).await,
+                None => Ok(None),
+            }
+        },
+    );
 
+    let chart_state = state.clone();
+    let history_state = state.clone();
     view! {
         <PageHead title="License Repository">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    pool.await.ok().map(|view| view! { <LastRefreshed at=view.summary.last_refreshed_at/> })
+                    let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ChangeLicenses));
+                    view! {
+                        <div id="live-refreshed" data-live="">
+                            {pool.await.ok().map(|view| view! { <LastRefreshed at=view.summary.last_refreshed_at/> })}
+                        </div>
+                        {may.then(|| view! { <SyncLicensesForm/> })}
+                    }
                 })}
             </Suspense>
-            {move || can_change.get().then(|| view! { <SyncLicensesControl on_finished=on_synced/> })}
         </PageHead>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match sync.await {
+                    Ok(Some(run)) => view! { <SyncProgress run/> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Suspense>
         <div class="charts">
-            <Suspense fallback=|| loading_card("Loading allocation…")>
-                {ready_or_error(pool, |view| view! { <CylinderChart view/> }.into_any())}
-            </Suspense>
-            <Transition fallback=|| loading_card("Loading allocation history…")>
+            <div id="live-cylinder" data-live="">
+                <Suspense fallback=|| loading_card("Loading allocation…")>
+                    {ready_or_error(pool, |view| view! { <CylinderChart view/> }.into_any())}
+                </Suspense>
+            </div>
+            <Suspense fallback=|| loading_card("Loading allocation history…")>
                 {move || {
-                    let st = state.get();
+                    let st = chart_state.clone();
                     Suspend::new(async move {
                         match allocation.await {
                             Ok(view) => view! { <AllocationChart view state=st/> }.into_any(),
@@ -81,11 +103,11 @@ pub fn LicenseRepository() -> impl IntoView {
                         }
                     })
                 }}
-            </Transition>
+            </Suspense>
         </div>
-        <Transition fallback=|| ()>
+        <Suspense fallback=|| ()>
             {move || {
-                let st = state.get();
+                let st = history_state.clone();
                 Suspend::new(async move {
                     match history.await {
                         Ok(Some(history)) => view! { <HistoryPanel history state=st/> }.into_any(),
@@ -100,8 +122,19 @@ pub fn LicenseRepository() -> impl IntoView {
                     }
                 })
             }}
-        </Transition>
-        <LicenseOverview state can_change=can_change.into() changed/>
+        </Suspense>
+        <Suspense fallback=|| loading_card("Loading licenses…")>
+            {move || {
+                let state = state.clone();
+                let kill = kill.clone();
+                Suspend::new(async move {
+                    let can_change = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ChangeLicenses));
+                    let page = licenses.await;
+                    view! { <LicenseOverview state page can_change kill columns/> }
+                })
+            }}
+        </Suspense>
+        <LiveUpdates/>
     }
     .into_any()
 }

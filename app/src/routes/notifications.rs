@@ -3,7 +3,6 @@
 //! deliveries and the latest emails, failures included.
 
 use crate::components::card::{Card, PageHead};
-use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
 use crate::components::table::table_or;
 use crate::functions::usage::{get_channels, SetChannels};
@@ -37,18 +36,6 @@ pub fn Notifications() -> impl IntoView {
                             <button type="submit" class="primary">"Save"</button>
                         </div>
                     </ActionForm>
-                    {move || match save.value().get() {
-                        Some(Ok(Some(secret))) => view! {
-                            <div class="notice" role="status">
-                                <p>"Saved. The webhook's signing secret, shown once: keep it where your receiver can read it."</p>
-                                <code class="secret" data-secret="">{secret}</code>
-                                <p class="muted small">"Each message carries X-Bandpool-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">."</p>
-                            </div>
-                        }.into_any(),
-                        Some(Ok(None)) => view! { <p class="notice" role="status">"Saved."</p> }.into_any(),
-                        Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
-                        None => ().into_any(),
-                    }}
                 </Card>
                 <Card heading="Webhook deliveries">
                     {table_or(

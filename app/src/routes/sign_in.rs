@@ -66,7 +66,7 @@ pub fn SignIn() -> impl IntoView {
                                 {options.local_accounts.then(|| view! {
                                     <form class="stack" method="post" action="/auth/sign-in">
                                         <input type="hidden" name="next" value=next_value.clone()/>
-                                        <label>"Email" <input type="email" name="email" autocomplete="username" required/></label>
+                                        <label>"Email" <input type="email" name="email" autocomplete="username" required value=kept_email()/></label>
                                         <label>"Password" <input type="password" name="password" autocomplete="current-password" required/></label>
                                         <button type="submit" class="primary">"Sign in"</button>
                                     </form>
@@ -191,4 +191,14 @@ pub fn AcceptInvitation() -> impl IntoView {
             </Suspense>
         </AuthCard>
     }
+}
+
+/// The email typed into a refused sign-in, so the person does not type it again.
+fn kept_email() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        crate::serve::flash().and_then(|f| f.kept).unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    String::new()
 }

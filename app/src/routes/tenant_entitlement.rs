@@ -2,7 +2,6 @@
 //! plan, base assets, add-ons, dates, and the pool's capacity and LoadMaster limit.
 
 use crate::components::card::PageHead;
-use crate::components::error_note::ErrorNote;
 use crate::components::loaded::loaded;
 use crate::functions::usage::{get_tenant_entitlement, SetTenantEntitlement};
 use bandpool_domain::billing::{EntitlementForm, SubscriptionStatus};
@@ -51,11 +50,6 @@ pub fn TenantEntitlement() -> impl IntoView {
                                 <button type="submit" class="primary">"Save entitlement"</button>
                             </div>
                         </ActionForm>
-                        {move || match save.value().get() {
-                            Some(Ok(n)) => view! { <p class="notice" role="status">{format!("Saved: {n} field(s) changed.")}</p> }.into_any(),
-                            Some(Err(error)) => view! { <ErrorNote error/> }.into_any(),
-                            None => ().into_any(),
-                        }}
                     </section>
                 }
                 .into_any()

@@ -1,7 +1,6 @@
 //! Tenants (operators, above tenants): every tenant with its Owners, and a form that
 //! creates a tenant with its pool and invites its first Owner.
 
-use crate::components::action_result::action_result;
 use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
 use crate::components::table::data_table;
@@ -46,7 +45,6 @@ pub fn Tenants() -> impl IntoView {
                     <button type="submit" class="primary">"Create tenant"</button>
                 </div>
             </ActionForm>
-            {action_result(create.value(), "The tenant is created and its Owner invited by email.")}
         </Card>
     }
 }

@@ -6,11 +6,12 @@ use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::last_refreshed::LastRefreshed;
 use crate::components::loaded::{loading_card, ready_or_error};
-use crate::components::sync_entitlements::{SyncEntitlementsControl, SyncOutcome};
+use crate::components::islands::LiveUpdates;
+use crate::components::sync_entitlements::{SyncEntitlementsForm, SyncOutcome};
 use crate::components::table::{data_table, table_or};
 use crate::components::usage_bar::UsageBar;
 use crate::functions::session::get_viewer;
-use crate::functions::usage::{get_usage_overview, list_applications};
+use crate::functions::usage::{get_entitlement_sync, get_usage_overview, list_applications};
 use bandpool_domain::auth::Permission;
 use bandpool_domain::billing::{
     ApplicationPage, UsageOverview, ADD_ONS_URL, CONSUMPTION_MODELS_URL, PER_PAGE_CHOICES,
@@ -53,23 +54,28 @@ pub fn UsageAndBilling() -> impl IntoView {
             TableState { page, per_page }
         })
     });
-    let changed = RwSignal::new(0u32);
+    let sync_id = query.with_untracked(|q| q.get("sync")).filter(|s| !s.is_empty());
     // Read by two boundaries (Last refreshed, the overview): one query per render.
-    let overview = Resource::new(move || changed.get(), |_| get_usage_overview());
-    let applications = Resource::new(
-        move || (table.get(), changed.get()),
-        |(t, _)| list_applications(t.page, t.per_page),
-    );
-    // Rendered on the server for roles that may sync: the control is a plain form, so it
-    // works without JavaScript too.
+    let overview = Resource::new(|| (), |_| get_usage_overview());
+    let applications = Resource::new(move || table.get(), |t| list_applications(t.page, t.per_page));
+    // Rendered on the server for roles that may sync: the control is a plain form.
     let viewer = Resource::new(|| (), |_| get_viewer());
-    let on_synced = Callback::new(move |_| changed.update(|n| *n += 1));
+    let sync = Resource::new(
+        move || sync_id.clone(),
+        |id| async move {
+            match id {
+                Some(id) => get_entitlement_sync(id).await.map(Some),
+                None => Ok(None),
+            }
+        },
+    );
 
     view! {
         <PageHead title="Usage and billing">
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    overview.await.ok().map(|o| view! { <LastRefreshed at=o.last_refreshed_at/> })
+                    let at = overview.await.ok().map(|o| o.last_refreshed_at);
+                    view! { <div id="live-usage-refreshed" data-live="">{at.map(|at| view! { <LastRefreshed at/> })}</div> }
                 })}
             </Suspense>
             <Suspense fallback=|| ()>
@@ -79,17 +85,28 @@ pub fn UsageAndBilling() -> impl IntoView {
                         .ok()
                         .flatten()
                         .filter(|v| v.may(Permission::ManageUsage))
-                        .map(|_| view! { <SyncEntitlementsControl on_finished=on_synced/> })
+                        .map(|_| view! { <SyncEntitlementsForm/> })
                 })}
             </Suspense>
             <a class="button" href="/api/v1/usage/export.csv" download="" data-export="usage">"Export to CSV"</a>
         </PageHead>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match sync.await {
+                    Ok(Some(run)) => view! { <SyncOutcome run/> }.into_any(),
+                    Ok(None) => ().into_any(),
+                    Err(error) => view! { <ErrorNote error/> }.into_any(),
+                }
+            })}
+        </Suspense>
         <Suspense fallback=|| loading_card("Loading usage…")>
-            {ready_or_error(overview, |o| view! { <Overview o/> }.into_any())}
+            <div id="live-usage" data-live="">
+                {ready_or_error(overview, |o| view! { <Overview o/> }.into_any())}
+            </div>
         </Suspense>
         <section class="card" id="applications">
             <h2>"Mapped application usage"</h2>
-            <Transition fallback=|| view! { <p class="loading" role="status">"Loading applications…"</p> }>
+            <Suspense fallback=|| view! { <p class="loading" role="status">"Loading applications…"</p> }>
                 {move || {
                     let t = table.get();
                     Suspend::new(async move {
@@ -99,8 +116,9 @@ pub fn UsageAndBilling() -> impl IntoView {
                         }
                     })
                 }}
-            </Transition>
+            </Suspense>
         </section>
+        <LiveUpdates/>
     }
 }
 
@@ -169,7 +187,7 @@ fn Overview(o: UsageOverview) -> impl IntoView {
                 <UsageBar
                     label="LoadMaster capacity"
                     name="loadmasters"
-                    figure=format!("{} of {} LoadMasters", group_thousands(o.loadmasters.used), group_thousands(o.loadmasters.total))
+                    figure=format!("{} of {} LoadMasters licensed", group_thousands(o.loadmasters.used), group_thousands(o.loadmasters.total))
                     usage=o.loadmasters.clone()
                 />
             </Card>
@@ -183,7 +201,7 @@ fn Overview(o: UsageOverview) -> impl IntoView {
                 <p class="asset-counts">
                     <span data-count="applications">{format!("Mapped applications: {}", group_thousands(o.mapped_applications))}</span>
                     " · "
-                    <span data-count="loadmasters">{format!("LoadMasters: {}", group_thousands(o.inventory_loadmasters))}</span>
+                    <span data-count="loadmasters">{format!("LoadMasters in the inventory: {}", group_thousands(o.inventory_loadmasters))}</span>
                 </p>
                 <p class="muted small">
                     {if e.pooled {
@@ -199,7 +217,6 @@ fn Overview(o: UsageOverview) -> impl IntoView {
 
 #[component]
 fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
-    let navigate = leptos_router::hooks::use_navigate();
     let pages = page.total.div_ceil(u64::from(page.per_page)).max(1) as u32;
     if page.total == 0 {
         return view! {
@@ -256,16 +273,13 @@ fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
             <form method="get" action="/usage-and-billing" class="per-page">
                 <input type="hidden" name="page" value="1"/>
                 <label>"Items per page "
-                    <select name="per_page" on:change=move |ev| {
-                        let per_page = event_target_value(&ev);
-                        navigate(&format!("/usage-and-billing?page=1&per_page={per_page}#applications"), Default::default());
-                    }>
+                    <select name="per_page">
                         {PER_PAGE_CHOICES.into_iter().map(|n| view! {
                             <option value=n.to_string() selected=n == state.per_page>{n.to_string()}</option>
                         }).collect_view()}
                     </select>
                 </label>
-                <noscript><button type="submit">"Show"</button></noscript>
+                <button type="submit">"Show"</button>
             </form>
             <span class="muted" data-range="">{format!("{first}–{last} of {}", page.total)}</span>
             {match prev {

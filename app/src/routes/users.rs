@@ -1,7 +1,6 @@
 //! Users (Owners only): the tenant's members and their roles, open invitations, and a form
 //! to invite someone by email. The last Owner can be neither removed nor demoted.
 
-use crate::components::action_result::action_result;
 use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
@@ -41,10 +40,6 @@ pub fn Users() -> impl IntoView {
     );
     view! {
         <PageHead title="Users"/>
-        {action_result(change.value(), "The role is changed.")}
-        {action_result(remove.value(), "The member is removed.")}
-        {action_result(reinvite.value(), "The invitation is sent again, with a new link.")}
-        {action_result(revoke.value(), "The invitation is withdrawn.")}
         {loaded(team, "Loading users…", move |team| view! {
                 <Card heading="Members">
                     {data_table(
@@ -104,7 +99,6 @@ pub fn Users() -> impl IntoView {
                             <button type="submit" class="primary">"Send invitation"</button>
                         </div>
                     </ActionForm>
-                    {action_result(invite.value(), "The invitation is on its way; its link works for 48 hours.")}
                     <p class="muted">"Owner: everything, users and roles included. Admin: everything but users and roles. Reviewer: read-only, CSV exports included."</p>
                 </Card>
             }

@@ -36,15 +36,27 @@ fn encode<T>(shape: &CsvShape<T>, items: &[T], with_header: bool) -> Result<Byte
     Ok(Bytes::from(buffer))
 }
 
-/// Every license of the pool as Pool_usage_YYYYMMDD.csv (all ten columns; Bandwidth in Mb/s).
+/// Every license of the pool as Pool_usage_YYYYMMDD.csv (all ten columns; Bandwidth in Mb/s),
+/// in the License overview's order: `sort` and `order` as the overview takes them (by device
+/// name, ascending, when not given).
 #[utoipa::path(
     get, path = "/licenses/export.csv", tag = "licenses", operation_id = "exportLicenses",
+    params(
+        ("sort" = Option<String>, Query, description = "The overview's sort column: device_name, ip_address, serial_no, license_name, status, bandwidth, ssl_tps, grace_period, activation_date or recovery_date"),
+        ("order" = Option<String>, Query, description = "asc or desc"),
+    ),
     responses((status = 200, description = "CSV file", content_type = "text/csv", body = String))
 )]
 pub async fn export_csv(ask: Ask) -> Result<Response, AppError> {
-    let tenant = ask.reads(Permission::Export)?;
+    let (tenant, params) = ask.reads_with(&["sort", "order"], Permission::Export)?;
+    let order = bandpool_domain::license::LicenseQueryParams {
+        sort: params.0.get("sort").cloned(),
+        order: params.0.get("order").cloned(),
+        ..Default::default()
+    }
+    .parse()?;
     let file_name = export_file_name(ask.clock.today());
-    let rows = bandpool_store::licenses::stream_all(&ask.db, tenant);
+    let rows = bandpool_store::licenses::stream_all(&ask.db, tenant, order.sort, order.order);
     let shape = CsvShape {
         header: csv_header(),
         row: |license: &License| row(license).to_vec(),

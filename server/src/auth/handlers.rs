@@ -50,12 +50,15 @@ fn see_other(to: &str) -> Response {
 }
 
 /// A refusal: the error's status; a short page for browsers, the JSON body otherwise.
-fn refuse(headers: &HeaderMap, error: AppError) -> Response {
-    let wants_html = headers
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
         .get(ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    if !wants_html {
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+fn refuse(headers: &HeaderMap, error: AppError) -> Response {
+    if !wants_html(headers) {
         return error.into_response();
     }
     // Back to the form that was sent (its link, token and `next` kept), when it was this site's.
@@ -206,7 +209,19 @@ pub async fn sign_in(
         Ok(safe_next(form.get("next").map(String::as_str)))
     }
     .await;
-    answer(&headers, result)
+    match result {
+        // A browser goes back to the sign-in form it came from, told why, its email kept.
+        Err(error @ (AppError::InvalidCredentials | AppError::RateLimited { .. }))
+            if wants_html(&headers) && same_site_referer(&headers).is_some() =>
+        {
+            let mut flash = app::functions::session::Flash::error(error.to_string());
+            flash.kept = Some(field(&form, "email").chars().take(254).collect());
+            crate::forms::leave(&session, flash).await;
+            let back = same_site_referer(&headers).unwrap_or_else(|| "/sign-in".to_string());
+            see_other(&back)
+        }
+        result => answer(&headers, result),
+    }
 }
 
 /// GET /auth/sso?next=...&invitation=...: leave for the identity provider.

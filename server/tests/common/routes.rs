@@ -247,4 +247,10 @@ pub const MATRIX: &[Route] = &[
     post("/auth/tenant", SignedIn).with(&[("tenant_id", "OTHER_TENANT")]),
     post("/auth/sign-out", Public),
     post("/auth/sign-out-everywhere", SignedIn),
+    // The live pages' change stream, and the Columns menu without JavaScript.
+    get("/live", Read),
+    post("/license-repository/columns", Public).with(&[("show", "device_name"), ("_next", "/license-repository")]),
 ];
+
+/// Routes whose answer is an endless stream: a test reads their status, never their body.
+pub const STREAMS: &[&str] = &["/live"];

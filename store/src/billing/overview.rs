@@ -7,6 +7,8 @@ use super::*;
 struct Counts {
     applications: i64,
     devices: i64,
+    /// The last sync that changed nothing or something; before the first, when the operator
+    /// last wrote the entitlement (the page's figures are as fresh as that).
     refreshed_at: Option<i64>,
 }
 
@@ -22,7 +24,8 @@ pub async fn overview(
         .fetch_one(
             "SELECT (SELECT COUNT(*) FROM applications WHERE tenant_id = $1) AS applications, \
              (SELECT COUNT(*) FROM devices WHERE tenant_id = $1) AS devices, \
-             (SELECT refreshed_at FROM entitlements WHERE tenant_id = $1) AS refreshed_at",
+             (SELECT COALESCE(refreshed_at, updated_at) FROM entitlements WHERE tenant_id = $1) \
+             AS refreshed_at",
             tenant(tenant_id),
         )
         .await?;
