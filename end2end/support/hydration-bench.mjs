@@ -1,7 +1,8 @@
 // The benchmark's browser part (bench/src/wasm.rs runs it): the time from navigation to a
 // hydrated License Repository, each navigation in a fresh browser context (a cold cache),
 // against a static HTML page of the same size served on loopback. Prints JSON:
-// {"hydrated": [ms, ...], "static": [ms, ...]}, each from the navigation's start.
+// {"hydrated": [ms, ...], "static": [ms, ...], "first_byte": [ms, ...], "sent": [bytes, ...]}, times from
+// the navigation's start; `sent` is what the page's other files (WASM, JS, CSS) took on the wire.
 //
 //   BENCH_URL=http://127.0.0.1:3000 BENCH_EMAIL=… BENCH_PASSWORD=… BENCH_NAVIGATIONS=10 \
 //     node support/hydration-bench.mjs
@@ -64,6 +65,8 @@ try {
 
   const hydrated = [];
   const staticPage = [];
+  const firstByte = [];
+  const sent = [];
   for (let i = 0; i < navigations; i++) {
     const context = await browser.newContext();
     await context.addCookies(cookies);
@@ -80,6 +83,15 @@ try {
     await tab.goto(`${base}/license-repository`);
     await tab.waitForFunction(() => window.__hydratedAt !== undefined, null, { timeout: 60_000 });
     hydrated.push(await tab.evaluate(() => window.__hydratedAt));
+    firstByte.push(await tab.evaluate(() => performance.getEntriesByType('navigation')[0].responseStart));
+    sent.push(
+      await tab.evaluate(() =>
+        performance
+          .getEntriesByType('resource')
+          .filter((r) => /\/pkg\//.test(r.name))
+          .reduce((sum, r) => sum + r.transferSize, 0),
+      ),
+    );
     await context.close();
 
     const plain = await browser.newContext();
@@ -88,7 +100,7 @@ try {
     staticPage.push(await other.evaluate(() => performance.getEntriesByType('navigation')[0].loadEventEnd));
     await plain.close();
   }
-  process.stdout.write(JSON.stringify({ hydrated, static: staticPage }));
+  process.stdout.write(JSON.stringify({ hydrated, static: staticPage, first_byte: firstByte, sent }));
 } finally {
   server?.close();
   await browser.close();

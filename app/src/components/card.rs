@@ -28,7 +28,7 @@ pub fn Card(
     children: Children,
 ) -> impl IntoView {
     view! {
-        <section class="card" data-section=section>
+        <section class="card" data-section=section id=section>
             <h2>{heading}</h2>
             {children()}
         </section>

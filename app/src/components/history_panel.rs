@@ -40,7 +40,7 @@ pub fn HistoryPanel(history: LicenseHistory, state: PageState) -> impl IntoView 
         <aside class="card history-panel" aria-labelledby="history-title" data-license=l.id.clone()>
             <div class="card-head">
                 <h2 id="history-title">{format!("License history: {name}")}</h2>
-                <a class="close-link" data-noscroll="" href=close>"Close"</a>
+                <a class="close-link" data-history-link="" href=close>"Close"</a>
             </div>
             <p class="muted">{format!("{} · {} · serial {}", l.license_name, l.status.label(), l.serial_no)}</p>
             {body}

@@ -61,9 +61,10 @@ pub fn OverviewControls(children: Children) -> impl IntoView {
         }
     };
     let on_change = move |ev: leptos::ev::Event| browser::changed(&ev);
+    let on_keydown = move |ev: leptos::ev::KeyboardEvent| browser::keep_focus_in_dialog(&ev);
     let on_click = move |ev: leptos::ev::MouseEvent| browser::clicked(&ev);
     view! {
-        <div class="island" on:input=on_input on:change=on_change on:click=on_click>
+        <div class="island" on:input=on_input on:change=on_change on:click=on_click on:keydown=on_keydown>
             {children()}
         </div>
     }
@@ -214,6 +215,42 @@ mod browser {
         }
     }
 
+    /// Tab and Shift+Tab go round the open dialog's controls, never out to the page or the
+    /// browser's own bar.
+    pub fn keep_focus_in_dialog(ev: &leptos::ev::KeyboardEvent) {
+        if ev.key() != "Tab" {
+            return;
+        }
+        let Some(target) = ev.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        let Ok(Some(dialog)) = target.closest("dialog[open]") else {
+            return;
+        };
+        let Ok(controls) = dialog.query_selector_all(
+            "a[href], button:not([disabled]), input:not([disabled]):not([type=hidden]), select, textarea",
+        ) else {
+            return;
+        };
+        let controls: Vec<web_sys::HtmlElement> = (0..controls.length())
+            .filter_map(|i| controls.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+            .collect();
+        let (Some(first), Some(last)) = (controls.first(), controls.last()) else {
+            return;
+        };
+        let at = |e: &web_sys::HtmlElement| {
+            let node: &web_sys::Node = e;
+            node.is_same_node(Some(target.as_ref()))
+        };
+        if ev.shift_key() && at(first) {
+            ev.prevent_default();
+            let _ = last.focus();
+        } else if !ev.shift_key() && at(last) {
+            ev.prevent_default();
+            let _ = first.focus();
+        }
+    }
+
     pub fn changed(ev: &leptos::ev::Event) {
         let Some(target) = ev.target() else {
             return;
@@ -272,12 +309,34 @@ mod browser {
         if target.closest("#kill-button").ok().flatten().is_some() {
             ev.prevent_default();
             leptos::task::spawn_local(open_kill_dialog());
+        } else if let Ok(Some(link)) = target.closest("a[data-history-link]") {
+            // A history opens (or closes) in its drawer without leaving the row in view.
+            if let Some(href) = link.get_attribute("href") {
+                ev.prevent_default();
+                leptos::task::spawn_local(show_history(href));
+            }
         } else if let Ok(Some(close)) = target.closest("[data-close-dialog]") {
             if let Ok(Some(dialog)) = close.closest("dialog") {
                 ev.prevent_default();
                 if let Ok(dialog) = dialog.dyn_into::<HtmlDialogElement>() {
                     dialog.close();
                 }
+            }
+        }
+    }
+
+    /// The page for `href` (a history opened or closed): its history region in place of ours,
+    /// and its address in the URL.
+    async fn show_history(href: String) {
+        match fetch_page(&href).await {
+            Ok(page) => {
+                swap(&page, &["history-region"]);
+                if let Ok(history) = window().history() {
+                    let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&href));
+                }
+            }
+            Err(_) => {
+                let _ = window().location().set_href(&href);
             }
         }
     }

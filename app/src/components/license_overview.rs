@@ -146,6 +146,8 @@ pub fn LicenseOverview(
     can_change: bool,
     kill: KillAsk,
     columns: ColumnChoice,
+    /// The history panel of the license whose arrow was followed (a drawer over the page).
+    history: AnyView,
 ) -> impl IntoView {
     let query = state.query();
     let here = state.href();
@@ -227,6 +229,7 @@ pub fn LicenseOverview(
                     </details>
                 </div>
                 {results}
+                <div id="history-region">{history}</div>
                 <div id="kill-dialog">{dialog}</div>
             </section>
         </OverviewControls>
@@ -381,7 +384,7 @@ fn LicenseTable(
             let name = license.device_name.clone().unwrap_or_else(|| license.serial_no.clone());
             let arrow = license.has_history_arrow().then(|| {
                 view! {
-                    <a class="history-arrow" href=st.with_history(Some(license.id.clone())).href() title="View license history">
+                    <a class="history-arrow" data-history-link="" href=st.with_history(Some(license.id.clone())).href() title="View license history">
                         <span aria-hidden="true">"›"</span>
                         <span class="sr-only">{format!("View history of {name}")}</span>
                     </a>

@@ -57,7 +57,6 @@ pub fn LicenseRepository() -> impl IntoView {
     );
 
     let chart_state = state.clone();
-    let history_state = state.clone();
     view! {
         <PageHead title="License Repository">
             <Suspense fallback=|| ()>
@@ -105,24 +104,6 @@ pub fn LicenseRepository() -> impl IntoView {
                 }}
             </Suspense>
         </div>
-        <Suspense fallback=|| ()>
-            {move || {
-                let st = history_state.clone();
-                Suspend::new(async move {
-                    match history.await {
-                        Ok(Some(history)) => view! { <HistoryPanel history state=st/> }.into_any(),
-                        Ok(None) => ().into_any(),
-                        Err(error) => view! {
-                            <aside class="card history-panel">
-                                <ErrorNote error/>
-                                <a href=st.with_history(None).href()>"Close"</a>
-                            </aside>
-                        }
-                        .into_any(),
-                    }
-                })
-            }}
-        </Suspense>
         <Suspense fallback=|| loading_card("Loading licenses…")>
             {move || {
                 let state = state.clone();
@@ -130,7 +111,18 @@ pub fn LicenseRepository() -> impl IntoView {
                 Suspend::new(async move {
                     let can_change = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ChangeLicenses));
                     let page = licenses.await;
-                    view! { <LicenseOverview state page can_change kill columns/> }
+                    let history = match history.await {
+                        Ok(Some(history)) => view! { <HistoryPanel history state=state.clone()/> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(error) => view! {
+                            <aside class="card history-panel">
+                                <ErrorNote error/>
+                                <a href=state.with_history(None).href() data-history-link="">"Close"</a>
+                            </aside>
+                        }
+                        .into_any(),
+                    };
+                    view! { <LicenseOverview state page can_change kill columns history/> }
                 })
             }}
         </Suspense>
