@@ -6,7 +6,7 @@ use crate::portal::{Portal, DEMO_OWNER, DEMO_PASSWORD};
 use crate::report::{Row, Target, Unit};
 use crate::{Result, Scale};
 use std::io::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn rows() -> Vec<Row> {
     vec![
@@ -29,14 +29,35 @@ pub fn rows() -> Vec<Row> {
     ]
 }
 
+/// The WASM file the License Repository loads, in the site root: named by the page the portal
+/// answers (release builds put the content's hash in the name), so the bundle measured is
+/// the one browsers download.
+async fn served_wasm(site_root: &Path, portal: &Portal) -> Result<PathBuf> {
+    let client = portal.signed_in().await?;
+    let answer = client.get(portal.at("/license-repository")).send().await?;
+    if !answer.status().is_success() {
+        return Err(format!("/license-repository answered {}", answer.status()).into());
+    }
+    let page = answer.text().await?;
+    let address = wasm_named_in(&page).ok_or("the License Repository names no .wasm file")?;
+    let file = site_root.join(address.trim_start_matches('/'));
+    if !file.is_file() {
+        return Err(format!("the page names {address}, not in {}", site_root.display()).into());
+    }
+    Ok(file)
+}
+
+/// The first quoted address of a `.wasm` file in `page` (the preload link Leptos's hydration
+/// scripts put in the head).
+fn wasm_named_in(page: &str) -> Option<&str> {
+    page.split('"').find(|part| {
+        part.starts_with('/') && part.ends_with(".wasm") && !part.contains(char::is_whitespace)
+    })
+}
+
 /// The bundle's three sizes, in kilobytes.
-pub fn sizes(site_root: &Path) -> Result<[f64; 3]> {
-    let pkg = site_root.join("pkg");
-    let wasm = std::fs::read_dir(&pkg)?
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .find(|path| path.extension().is_some_and(|e| e == "wasm"))
-        .ok_or_else(|| format!("no .wasm in {}", pkg.display()))?;
-    let raw = std::fs::read(&wasm)?;
+pub fn sizes(wasm: &Path) -> Result<[f64; 3]> {
+    let raw = std::fs::read(wasm)?;
     let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
     gzip.write_all(&raw)?;
     let gzip = gzip.finish()?;
@@ -68,7 +89,8 @@ pub async fn measure(
     rows: &mut [Row],
 ) -> Result<()> {
     // Sizes do not vary between runs: measured once (the spread column shows one run).
-    for (row, size) in rows.iter_mut().zip(sizes(site_root)?) {
+    let wasm = served_wasm(site_root, portal).await?;
+    for (row, size) in rows.iter_mut().zip(sizes(&wasm)?) {
         row.runs.push(size);
     }
     for _ in 0..scale.runs {
@@ -94,4 +116,19 @@ pub async fn measure(
         rows[3].baseline.push(median(&timings.static_page)?);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_wasm_is_found_by_the_name_the_page_gives() {
+        let page = r#"<head><link rel="modulepreload" href="/pkg/bandpool.AAAAAAAAAAAAAAAAAAAAAA.js"><link rel="preload" href="/pkg/bandpool.BBBBBBBBBBBBBBBBBBBBBB.wasm" as="fetch" type="application/wasm" crossorigin=""><script type="module">h("", "pkg", "bandpool.AAAAAAAAAAAAAAAAAAAAAA", "bandpool.BBBBBBBBBBBBBBBBBBBBBB");</script></head>"#;
+        assert_eq!(
+            wasm_named_in(page),
+            Some("/pkg/bandpool.BBBBBBBBBBBBBBBBBBBBBB.wasm")
+        );
+        assert_eq!(wasm_named_in("<p>no bundle</p>"), None);
+    }
 }

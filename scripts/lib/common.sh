@@ -99,9 +99,17 @@ ensure_postgres() {
 
 # Build the release server and the size-optimized WASM bundle into target/site, and the
 # connector agent, appliance simulator and benchmark harness beside the server binary.
+# The bundle's files get their content's hash in their names (hash-files in Cargo.toml; the
+# hashes go to hash.txt beside the server binary, where the server finds them at start) and
+# a brotli and a gzip copy each (--precompress), which the server sends as they are.
 build_release() {
   say "building the portal (release)"
-  cargo leptos build --release
+  cargo leptos build --release --precompress
+  local hashes="$TARGET_DIR/release/hash.txt"
+  if [ ! -s "$hashes" ] || ! ls target/site/pkg/*.wasm.br target/site/pkg/*.wasm.gz >/dev/null 2>&1; then
+    echo "the release build left no $hashes or no precompressed bundle in target/site/pkg" >&2
+    return 1
+  fi
   say "building the connector agent, the LoadMaster simulator and the benchmark harness (release)"
   cargo build --release -p bandpool-connector -p bandpool-simulator -p bandpool-bench
 }

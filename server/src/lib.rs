@@ -3,6 +3,8 @@
 //!
 //! - `settings`: typed settings from defaults, an optional file and BANDPOOL_* variables.
 //! - `state`: what every request is handed (the service layer and the Leptos options).
+//! - `assets`: the browser bundle's hashed names, precompressed copies and cache headers;
+//!   compression of pages and JSON.
 //! - `web`: the axum router: Leptos pages and server functions, the REST API, middleware.
 //! - `auth/`: sign-in (local and single sign-on), sessions, the principal of each request,
 //!   cross-site refusal, security headers, rate limits.
@@ -20,6 +22,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod edge;
 pub mod forms;

@@ -15,6 +15,7 @@ use crate::{api, edge, telemetry};
 use app::{shell, App};
 use axum::extract::State;
 use axum::handler::Handler;
+use axum::http::Uri;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Extension, Json, Router};
@@ -54,6 +55,8 @@ pub fn build_with_state(
             })
         })
         .transpose()?;
+    // With file hashing on, the build's hash file must be there (pages name the files in it).
+    let bundle = crate::assets::Bundle::of(&leptos_options)?;
     let state = AppState {
         leptos_options,
         services: settings.services(db, clock)?,
@@ -85,6 +88,7 @@ pub fn build_with_state(
             settings.portal.session_idle_minutes,
             settings.http.benchmark_baseline,
             settings.http_limits(),
+            bundle,
         ),
         state,
     ))
@@ -145,10 +149,19 @@ fn router(
     session_idle_minutes: i64,
     benchmark_baseline: bool,
     limits: edge::Limits,
+    bundle: Option<crate::assets::Bundle>,
 ) -> Router {
     let routes = page_routes();
     let pages: HashSet<String> = routes.iter().map(|r| r.path().to_string()).collect();
     let options = state.leptos_options.clone();
+    // The browser bundle (content-hashed, precompressed, cached for a year) under /pkg; the
+    // site's other files and the not-found page through Leptos's handler (`assets`).
+    let bundle_path = format!("/{}", options.site_pkg_dir);
+    let bundle_files = crate::assets::bundle_files(&options, bundle.as_ref());
+    let site_files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        page_context(state.clone()),
+        shell,
+    );
     let secure = state.portal.public_url.starts_with("https://");
     let sessions = SessionManagerLayer::new(session_store::DbSessionStore::new(state.db.clone()))
         .with_name("bandpool_session")
@@ -173,10 +186,13 @@ fn router(
         })
         // Matched routes only, so each request is counted under its route's pattern.
         .route_layer(middleware::from_fn(crate::metrics::count_requests))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(page_context(state.clone()), shell))
+        .nest_service(&bundle_path, bundle_files)
+        .fallback(
+            move |uri: Uri, state: State<AppState>, request: axum::extract::Request| {
+                let site_files = site_files.clone();
+                async move { crate::assets::site_file(site_files(uri, state, request).await) }
+            },
+        )
         .layer(middleware::from_fn(guard::page_gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -196,6 +212,8 @@ fn router(
         .layer(axum::extract::DefaultBodyLimit::disable())
         .layer(middleware::from_fn(edge::stable_refusals))
         .layer(Extension(Arc::new(limits)))
+        // Outside `stable_refusals`, which reads some bodies; pages, JSON and CSV only.
+        .layer(crate::assets::compression())
         .layer(middleware::from_fn(guard::security_headers))
         .layer(middleware::from_fn(telemetry::request_id))
         .with_state(state)
@@ -239,7 +257,10 @@ pub async fn serve(
     clock: Clock,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let conf = get_configuration(None)?;
-    let leptos_options = conf.leptos_options;
+    let mut leptos_options = conf.leptos_options;
+    // The release build's content-hashed file names, from its hash file beside this binary.
+    crate::assets::settle(&mut leptos_options);
+    crate::assets::report(&leptos_options);
     let addr = leptos_options.site_addr;
     let (app, state) = build_with_state(&settings, db.clone(), clock.clone(), leptos_options)?;
     // Every ten minutes: an expired session is refused when loaded anyway; deleting them

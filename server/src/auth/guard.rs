@@ -121,6 +121,8 @@ pub fn page_policy(nonce: &str) -> String {
 
 /// Headers on every response. An HTML page gets the page policy with this response's nonce
 /// (unless it set a stricter one of its own); anything else a policy that allows nothing.
+/// Whatever did not say how long it may be kept (pages, the API, redirects, refusals: all
+/// but the site's files, see `assets`) is never stored by a browser or a cache.
 pub async fn security_headers(mut request: Request, next: Next) -> Response {
     let nonce = {
         use rand::RngCore;
@@ -153,6 +155,12 @@ pub async fn security_headers(mut request: Request, next: Next) -> Response {
         if let Ok(value) = HeaderValue::from_str(&page_policy(&nonce.0)) {
             headers.insert(header::CONTENT_SECURITY_POLICY, value);
         }
+    }
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(crate::assets::DYNAMIC),
+        );
     }
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
         headers.insert(

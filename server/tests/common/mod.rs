@@ -91,6 +91,35 @@ impl TestApp {
         seed: Seed,
         configure: impl FnOnce(&mut Settings),
     ) -> TestApp {
+        let options = leptos_options(listener.local_addr().unwrap());
+        Self::start(listener, test_db, seed, configure, options).await
+    }
+
+    /// Spawn serving the site at `site_root` as a release build leaves it: Leptos's file
+    /// hashing on, its hash file at `hash_file` (an absolute path; production's is beside the
+    /// server executable).
+    pub async fn spawn_serving(
+        test_db: &TestDb,
+        seed: Seed,
+        site_root: &std::path::Path,
+        hash_file: &std::path::Path,
+    ) -> TestApp {
+        assert!(hash_file.is_absolute(), "{}", hash_file.display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut options = leptos_options(listener.local_addr().unwrap());
+        options.site_root = site_root.to_str().unwrap().into();
+        options.hash_files = true;
+        options.hash_file = hash_file.to_str().unwrap().into();
+        Self::start(listener, test_db, seed, |_| {}, options).await
+    }
+
+    async fn start(
+        listener: tokio::net::TcpListener,
+        test_db: &TestDb,
+        seed: Seed,
+        configure: impl FnOnce(&mut Settings),
+        leptos_options: LeptosOptions,
+    ) -> TestApp {
         if std::env::var("TEST_LOG").is_ok() {
             bandpool_server::telemetry::init("debug");
         }
@@ -149,7 +178,6 @@ impl TestApp {
         }
         let addr = listener.local_addr().unwrap();
         let base = format!("http://{addr}");
-        let leptos_options = leptos_options(addr);
         let mut settings = Settings::default();
         settings.portal.public_url = base.clone();
         configure(&mut settings);
