@@ -1,9 +1,13 @@
 //! Chart geometry, computed once and used twice: by the server's plotters renderer
-//! (the SVG a page shows, JavaScript or not) and by the hydrated overlay that places
-//! hover and click areas exactly over the drawn sections and bars.
+//! (the SVG a page shows) and by the server-rendered overlay that places hover, focus and
+//! click areas, each with its own CSS tooltip, exactly over the drawn sections and bars.
+//!
+//! Sizes are in SVG units: the SVG scales to its container, so a chart `width` units wide
+//! shown `w` px wide draws text of `font` units at `font * w / width` px. The fonts below are
+//! chosen for about 12 px at the size the charts show on a 1440 px wide page.
 
 use crate::allocation::{DailyAllocation, MonthlyAllocation, UsageLevel};
-use crate::format::{format_mbps, month_label};
+use crate::format::{format_mbps, group_thousands, month_label};
 use crate::pool::PoolSummary;
 use serde::{Deserialize, Serialize};
 
@@ -71,9 +75,21 @@ pub struct CylinderGeometry {
     pub sections: Vec<CylinderSection>,
 }
 
-pub const CYLINDER_WIDTH: f64 = 240.0;
-pub const CYLINDER_HEIGHT: f64 = 320.0;
-pub const CYLINDER_RIM: f64 = 14.0;
+pub const CYLINDER_WIDTH: f64 = 200.0;
+pub const CYLINDER_HEIGHT: f64 = 270.0;
+pub const CYLINDER_RIM: f64 = 12.0;
+/// The "Max" label: the cylinder shows about 213 px wide on a 1440 px page (half of its card).
+pub const CYLINDER_FONT: f64 = 11.25;
+/// The dotted capacity line runs this far past the body on either side.
+pub const CAPACITY_OVERHANG: f64 = 16.0;
+/// The "Max" label ends this far left of the body, just short of the dotted line.
+pub const MAX_LABEL_GAP: f64 = CAPACITY_OVERHANG + 3.0;
+/// Left of the body: room for the "Max" label.
+const CYLINDER_LEFT: f64 = 46.0;
+/// Right of the body: room for the dotted line.
+const CYLINDER_RIGHT: f64 = CAPACITY_OVERHANG + 2.0;
+/// Above the top rim and below the bottom rim.
+const CYLINDER_MARGIN: f64 = 8.0;
 /// Small allocations still get a visible section.
 pub const MIN_SECTION_PX: f64 = 10.0;
 
@@ -131,10 +147,10 @@ pub fn section_heights(values: &[i64], total_px: f64, min_px: f64) -> Vec<f64> {
 /// over-allocated pool rises above the capacity line instead of being clipped.
 pub fn cylinder(pool: &PoolSummary) -> CylinderGeometry {
     let body = Rect {
-        x: 40.0,
-        y: 20.0 + CYLINDER_RIM,
-        w: 160.0,
-        h: CYLINDER_HEIGHT - 40.0 - 2.0 * CYLINDER_RIM,
+        x: CYLINDER_LEFT,
+        y: CYLINDER_MARGIN + CYLINDER_RIM,
+        w: CYLINDER_WIDTH - CYLINDER_LEFT - CYLINDER_RIGHT,
+        h: CYLINDER_HEIGHT - 2.0 * (CYLINDER_MARGIN + CYLINDER_RIM),
     };
     let allocated = pool.allocated_mbps.max(0);
     let scale_max = pool.max_capacity_mbps.max(allocated).max(1) as f64;
@@ -190,16 +206,60 @@ pub fn cylinder(pool: &PoolSummary) -> CylinderGeometry {
     }
 }
 
+/// Where a bar's tooltip stands against its column: over the left third of the chart it
+/// starts at the column's left edge and runs right, over the right third it ends at the
+/// column's right edge, in between it is centred; so it stays inside the chart's card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TipAlign {
+    Start,
+    Center,
+    End,
+}
+
+impl TipAlign {
+    /// The alignment for a column centred at `x` in a chart `width` wide.
+    pub fn at(x: f64, width: f64) -> Self {
+        if x < width / 3.0 {
+            TipAlign::Start
+        } else if x > width * 2.0 / 3.0 {
+            TipAlign::End
+        } else {
+            TipAlign::Center
+        }
+    }
+
+    /// The CSS class that places the tooltip.
+    pub fn class(self) -> &'static str {
+        match self {
+            TipAlign::Start => "tip-start",
+            TipAlign::Center => "tip-center",
+            TipAlign::End => "tip-end",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Bar {
     /// The month (YYYY-MM) or day (YYYY-MM-DD) this bar stands for.
     pub key: String,
-    /// The axis label under the bar.
+    /// The period this bar stands for ("Nov 2026", or the day of the month).
     pub label: String,
     pub value_mbps: i64,
     pub level: UsageLevel,
     pub rect: Rect,
+    /// The hover and click area: the bar's whole slot, from the plot's top down to the
+    /// bottom of its label, so short bars and the gaps between bars are easy to reach.
+    pub column: Rect,
+    /// Where the tooltip stands against `column`.
+    pub tip: TipAlign,
     pub tooltip: String,
+}
+
+impl Bar {
+    /// The label under the bar: the month's name alone ("Nov"), or the day of the month.
+    pub fn axis_label(&self) -> &str {
+        self.label.split(' ').next().unwrap_or("")
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -216,8 +276,34 @@ pub struct BarGeometry {
     pub bars: Vec<Bar>,
 }
 
-pub const BAR_CHART_WIDTH: f64 = 760.0;
-pub const BAR_CHART_HEIGHT: f64 = 300.0;
+/// The bars show about 685 px wide on a 1440 px page (three fifths of the content width,
+/// less the card's padding): 600 units make that a scale of about 1.14.
+pub const BAR_CHART_WIDTH: f64 = 600.0;
+pub const BAR_CHART_HEIGHT: f64 = 260.0;
+/// Axis, month and day labels, and "Capacity": about 12 px at that scale.
+pub const BAR_FONT: f64 = 10.5;
+/// The axis's unit, written above its figures.
+pub const BAR_AXIS_UNIT: &str = "Mb/s";
+/// Between a label and the line or bar it names.
+pub const LABEL_GAP: f64 = 6.0;
+
+/// A gridline's figure on the axis (in Mb/s, the unit of every figure on the page).
+pub fn tick_label(mbps: i64) -> String {
+    group_thousands(mbps)
+}
+
+/// A generous estimate of how wide `text` draws at `font` units in a sans-serif face
+/// (digits and most letters are at most 0.65 em; separators and narrow letters less).
+pub fn text_width(text: &str, font: f64) -> f64 {
+    text.chars()
+        .map(|c| match c {
+            ',' | '.' | '/' | ' ' | 'i' | 'l' => 0.4,
+            'M' | 'W' | 'm' | 'w' => 0.9,
+            _ => 0.65,
+        })
+        .sum::<f64>()
+        * font
+}
 
 fn nice_step(max: i64, steps: i64) -> i64 {
     let raw = (max as f64 / steps as f64).max(1.0);
@@ -231,17 +317,32 @@ fn nice_step(max: i64, steps: i64) -> i64 {
 }
 
 fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -> BarGeometry {
-    let plot = Rect {
-        x: 80.0,
-        y: 16.0,
-        w: BAR_CHART_WIDTH - 80.0 - 16.0,
-        h: BAR_CHART_HEIGHT - 16.0 - 36.0,
-    };
     let peak = values.iter().map(|v| v.2).max().unwrap_or(0);
     let top = capacity.max(peak).max(1);
-    let step = nice_step(top, 4);
+    // At most five gridlines above zero, the top one at or just above the highest figure:
+    // the bars fill the plot's height.
+    let step = nice_step(top, 5);
     let scale_max = (top + step - 1) / step * step + if top % step == 0 { step / 2 } else { 0 };
     let scale_max = scale_max.max(1);
+    let tick_values: Vec<i64> = (0..)
+        .map(|i| i * step)
+        .take_while(|v| *v <= scale_max)
+        .collect();
+    // Room on the left for the widest figure on the axis (or its unit), right-aligned
+    // LABEL_GAP left of the plot; above the plot for the unit; below it for the labels.
+    let axis_w = tick_values
+        .iter()
+        .map(|v| text_width(&tick_label(*v), BAR_FONT))
+        .fold(text_width(BAR_AXIS_UNIT, BAR_FONT), f64::max);
+    let left = (4.0 + axis_w + LABEL_GAP).ceil();
+    let above = (2.0 * BAR_FONT + 2.0).ceil();
+    let below = (LABEL_GAP + 1.3 * BAR_FONT).ceil();
+    let plot = Rect {
+        x: left,
+        y: above,
+        w: BAR_CHART_WIDTH - left - 8.0,
+        h: BAR_CHART_HEIGHT - above - below,
+    };
     let to_y = |v: i64| plot.bottom() - v.max(0) as f64 / scale_max as f64 * plot.h;
     let n = values.len().max(1) as f64;
     let slot = plot.w / n;
@@ -251,26 +352,30 @@ fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -
         .enumerate()
         .map(|(i, (key, label, value, level, tooltip))| {
             let y = to_y(value);
+            let column = Rect {
+                x: plot.x + slot * i as f64,
+                y: plot.y,
+                w: slot,
+                h: BAR_CHART_HEIGHT - plot.y,
+            };
             Bar {
                 key,
                 label,
                 value_mbps: value,
                 level,
                 rect: Rect {
-                    x: plot.x + slot * i as f64 + (slot - bar_w) / 2.0,
+                    x: column.x + (slot - bar_w) / 2.0,
                     y,
                     w: bar_w,
                     h: plot.bottom() - y,
                 },
+                tip: TipAlign::at(column.x + column.w / 2.0, BAR_CHART_WIDTH),
+                column,
                 tooltip,
             }
         })
         .collect();
-    let ticks = (0..)
-        .map(|i| i * step)
-        .take_while(|v| *v <= scale_max)
-        .map(|v| (v, to_y(v)))
-        .collect();
+    let ticks = tick_values.into_iter().map(|v| (v, to_y(v))).collect();
     BarGeometry {
         width: BAR_CHART_WIDTH,
         height: BAR_CHART_HEIGHT,
@@ -432,5 +537,72 @@ mod tests {
         assert!((g.bars[0].rect.h * 3.0 - g.bars[1].rect.h).abs() < 1e-6);
         assert!(g.bars[1].tooltip.contains("2026-02-10"));
         assert!(g.bars[1].tooltip.contains("150% of capacity"));
+    }
+
+    #[test]
+    fn bar_columns_tile_the_plot_and_tooltips_stay_inside_the_chart() {
+        let months = (1..=12)
+            .map(|m| {
+                let month = format!("2026-{m:02}");
+                MonthPeak::of(&month, m * 100, Some(&format!("{month}-03")), 1000)
+            })
+            .collect();
+        let g = monthly_bars(&MonthlyAllocation {
+            capacity_mbps: 1000,
+            has_history: true,
+            months,
+        });
+        for pair in g.bars.windows(2) {
+            assert!((pair[0].column.x + pair[0].column.w - pair[1].column.x).abs() < 1e-9);
+        }
+        let last = g.bars.last().unwrap();
+        assert!((last.column.x + last.column.w - g.plot.x - g.plot.w).abs() < 1e-9);
+        for bar in &g.bars {
+            assert!(
+                bar.column.x <= bar.rect.x
+                    && bar.rect.x + bar.rect.w <= bar.column.x + bar.column.w
+            );
+            assert_eq!(bar.column.y, g.plot.y);
+            assert!(
+                (bar.column.bottom() - g.height).abs() < 1e-9,
+                "down to the labels"
+            );
+        }
+        let tips: Vec<_> = g.bars.iter().map(|b| b.tip).collect();
+        assert_eq!(tips[..3], [TipAlign::Start; 3]);
+        assert_eq!(tips[5..7], [TipAlign::Center; 2]);
+        assert_eq!(tips[9..], [TipAlign::End; 3]);
+        assert_eq!(g.bars[0].axis_label(), "Jan");
+        assert_eq!(TipAlign::End.class(), "tip-end");
+    }
+
+    #[test]
+    fn the_axis_reads_in_mbps_and_has_room_for_its_widest_figure() {
+        let months = vec![MonthPeak::of(
+            "2026-01",
+            95_000,
+            Some("2026-01-05"),
+            100_000,
+        )];
+        let g = monthly_bars(&MonthlyAllocation {
+            capacity_mbps: 100_000,
+            has_history: true,
+            months,
+        });
+        let widest = g
+            .ticks
+            .iter()
+            .map(|(v, _)| text_width(&tick_label(*v), BAR_FONT))
+            .fold(0.0, f64::max);
+        assert!(g.ticks.iter().any(|(v, _)| tick_label(*v) == "100,000"));
+        assert!(g.plot.x >= widest + LABEL_GAP, "{} < {widest}", g.plot.x);
+        assert!(g.plot.x + g.plot.w <= g.width);
+        // Text about 12 px where the chart shows about 685 px wide.
+        assert!((BAR_FONT * 685.0 / g.width - 12.0).abs() < 0.5);
+        assert!((CYLINDER_FONT * 213.0 / CYLINDER_WIDTH - 12.0).abs() < 0.5);
+        // The cylinder's "Max" label fits left of the body.
+        let c = cylinder(&pool(1000, &[("VLM-5000", 500)]));
+        assert!(text_width("Max", CYLINDER_FONT) + MAX_LABEL_GAP <= c.body.x);
+        assert!(c.body.x + c.body.w + CAPACITY_OVERHANG <= c.width);
     }
 }

@@ -4,12 +4,26 @@ test('hovering a cylinder section names the license type and its active licenses
   const repo = new LicenseRepository(page);
   await repo.open();
   await expect(page.getByText('Current allocation', { exact: true })).toBeVisible();
+  // The details come from the markup and CSS alone: no title attribute, whose browser
+  // tooltip would show as a second one.
+  await expect(page.locator('.cylinder-section')).not.toHaveCount(0);
+  await expect(page.locator('.chart .hit[title]')).toHaveCount(0);
+  await expect(repo.tooltip.filter({ visible: true })).toHaveCount(0);
+
   const section = page.locator('.cylinder-section').first();
   const type = await section.getAttribute('data-license-type');
+  // Its own tooltip, inside it.
+  const tooltip = section.locator('.chart-tooltip');
+  await expect(tooltip).toBeHidden();
   await section.hover();
-  await expect(repo.tooltip).toBeVisible();
-  await expect(repo.tooltip).toContainText(`${type}:`);
-  await expect(repo.tooltip).toContainText('active license');
+  await expect(tooltip).toBeVisible();
+  await expect(tooltip).toContainText(`${type}:`);
+  await expect(tooltip).toContainText('active license');
+  await expect(tooltip).toHaveAttribute('role', 'tooltip');
+  // Only the hovered section's tooltip shows.
+  await expect(repo.tooltip.filter({ visible: true })).toHaveCount(1);
+  await page.mouse.move(0, 0);
+  await expect(tooltip).toBeHidden();
 });
 
 test('a month drills down into its days and back', async ({ page }) => {
@@ -19,19 +33,39 @@ test('a month drills down into its days and back', async ({ page }) => {
   await expect(months).toHaveCount(12);
   await expect(page.locator('.bar-hit[data-level="over"]')).toHaveCount(1);
   expect(await page.locator('.bar-hit[data-level="warning"]').count()).toBeGreaterThan(0);
+  await expect(page.locator('.chart .hit[title]')).toHaveCount(0);
+
+  // A keyboard user who reaches a month (a link) sees its tooltip too.
+  await page.mouse.move(0, 0);
+  const first = months.first();
+  const firstTip = first.locator('.chart-tooltip');
+  await expect(firstTip).toBeHidden();
+  await first.focus();
+  await expect(firstTip).toBeVisible();
+  await expect(firstTip).toContainText(':');
+  await first.blur();
+  await expect(firstTip).toBeHidden();
 
   const over = page.locator('.bar-hit[data-level="over"]');
   const month = (await over.getAttribute('data-month'))!;
+  const overTip = over.locator('.chart-tooltip');
   await over.hover();
-  await expect(repo.tooltip).toContainText('highest usage on');
+  await expect(overTip).toBeVisible();
+  await expect(overTip).toContainText('highest usage on');
   await over.click();
   await expect(page).toHaveURL(new RegExp(`month=${month}`));
   await expect(page.getByRole('heading', { name: /each day of/ })).toBeVisible();
   const days = page.locator('.bar-hit[data-day]');
   expect(await days.count()).toBeGreaterThanOrEqual(28);
-  await days.nth(10).hover();
-  await expect(repo.tooltip).toContainText(`${month}-11: `);
-  await expect(repo.tooltip).toContainText('Mb/s');
+  await expect(page.locator('.chart .hit[title]')).toHaveCount(0);
+  const day = days.nth(10);
+  const dayTip = day.locator('.chart-tooltip');
+  await day.hover();
+  await expect(dayTip).toBeVisible();
+  await expect(dayTip).toContainText(`${month}-11: `);
+  await expect(dayTip).toContainText('Mb/s');
+  // Day bars take the keyboard's focus as well.
+  await expect(day).toHaveAttribute('tabindex', '0');
 
   await page.getByRole('link', { name: /Back to all months/ }).click();
   await expect(months).toHaveCount(12);

@@ -1,11 +1,24 @@
 //! Server-side chart drawing with plotters: the geometry from `bandpool_domain::chart`
-//! becomes an SVG the page embeds, so charts show without JavaScript. The hydrated page
-//! lays its hover and click areas over the same geometry.
+//! becomes an SVG the page embeds, so charts show without JavaScript. The page lays its
+//! hover, focus and click areas (with their CSS tooltips) over the same geometry.
 
-use bandpool_domain::chart::{level_color, BarGeometry, CylinderGeometry, EMPTY_COLOR};
+use bandpool_domain::chart::{
+    level_color, tick_label, BarGeometry, CylinderGeometry, BAR_AXIS_UNIT, BAR_FONT,
+    CAPACITY_OVERHANG, CYLINDER_FONT, EMPTY_COLOR, LABEL_GAP, MAX_LABEL_GAP,
+};
 use bandpool_domain::AppError;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+/// plotters' SVG backend writes `font-size` as the font's size divided by this.
+const SVG_FONT_SIZE_RATIO: f64 = 1.24;
+
+/// Text `size` SVG units high (the geometry's fonts), in `color`, anchored at `pos`.
+fn text_style(size: f64, color: &RGBColor, pos: Pos) -> TextStyle<'_> {
+    TextStyle::from(("sans-serif", size * SVG_FONT_SIZE_RATIO).into_font())
+        .color(color)
+        .pos(pos)
+}
 
 fn rgb((r, g, b): (u8, u8, u8)) -> RGBColor {
     RGBColor(r, g, b)
@@ -122,36 +135,26 @@ pub fn cylinder_svg(g: &CylinderGeometry) -> Result<String, AppError> {
         ))
         .map_err(draw_error)?;
         // The dotted maximum-capacity line.
-        let mut x = b.x - 16.0;
-        while x < b.x + b.w + 16.0 {
+        let mut x = b.x - CAPACITY_OVERHANG;
+        while x <= b.x + b.w + CAPACITY_OVERHANG {
             root.draw(&Circle::new(p(x, g.capacity_y), 1, BLACK.filled()))
                 .map_err(draw_error)?;
             x += 6.0;
         }
-        let style = TextStyle::from(("sans-serif", 11).into_font())
-            .color(&BLACK)
-            .pos(Pos::new(HPos::Right, VPos::Center));
-        root.draw(&Text::new("Max", p(b.x - 20.0, g.capacity_y), style))
-            .map_err(draw_error)?;
+        let style = text_style(CYLINDER_FONT, &BLACK, Pos::new(HPos::Right, VPos::Center));
+        root.draw(&Text::new(
+            "Max",
+            p(b.x - MAX_LABEL_GAP, g.capacity_y),
+            style,
+        ))
+        .map_err(draw_error)?;
         root.present().map_err(draw_error)?;
     }
     Ok(responsive(svg, g.width, g.height))
 }
 
-fn axis_label(mbps: i64, scale_max: i64) -> String {
-    if scale_max >= 10_000 {
-        let gb = mbps as f64 / 1000.0;
-        if (gb - gb.round()).abs() < 1e-9 {
-            format!("{} Gb/s", gb.round() as i64)
-        } else {
-            format!("{gb:.1} Gb/s")
-        }
-    } else {
-        format!("{mbps} Mb/s")
-    }
-}
-
-/// Bars colored by usage level, gridlines with their values, and the capacity line.
+/// Bars colored by usage level, gridlines with their figures in Mb/s (the unit written above
+/// them), a label under each bar, and the capacity line.
 pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
     let mut svg = String::new();
     {
@@ -159,9 +162,9 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
             .into_drawing_area();
         let plot = g.plot;
         let grid = RGBColor(226, 232, 240);
-        let label = TextStyle::from(("sans-serif", 11).into_font())
-            .color(&RGBColor(71, 85, 105))
-            .pos(Pos::new(HPos::Right, VPos::Center));
+        let ink = RGBColor(71, 85, 105);
+        let gap = LABEL_GAP;
+        let label = text_style(BAR_FONT, &ink, Pos::new(HPos::Right, VPos::Center));
         for (value, y) in &g.ticks {
             root.draw(&PathElement::new(
                 vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
@@ -169,16 +172,20 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
             ))
             .map_err(draw_error)?;
             root.draw(&Text::new(
-                axis_label(*value, g.scale_max_mbps),
-                p(plot.x - 8.0, *y),
+                tick_label(*value),
+                p(plot.x - gap, *y),
                 label.clone(),
             ))
             .map_err(draw_error)?;
         }
-        let under =
-            TextStyle::from(("sans-serif", if g.bars.len() > 12 { 9 } else { 11 }).into_font())
-                .color(&RGBColor(71, 85, 105))
-                .pos(Pos::new(HPos::Center, VPos::Top));
+        // The axis's unit, above its highest figure.
+        root.draw(&Text::new(
+            BAR_AXIS_UNIT,
+            p(plot.x - gap, plot.y - 1.3 * BAR_FONT),
+            label,
+        ))
+        .map_err(draw_error)?;
+        let under = text_style(BAR_FONT, &ink, Pos::new(HPos::Center, VPos::Top));
         for bar in &g.bars {
             let r = bar.rect;
             if r.h > 0.0 {
@@ -188,14 +195,9 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
                 ))
                 .map_err(draw_error)?;
             }
-            let short = if g.bars.len() > 12 {
-                bar.label.clone()
-            } else {
-                bar.label.split(' ').next().unwrap_or("").to_string()
-            };
             root.draw(&Text::new(
-                short,
-                p(r.x + r.w / 2.0, plot.bottom() + 6.0),
+                bar.axis_label().to_string(),
+                p(r.x + r.w / 2.0, plot.bottom() + gap),
                 under.clone(),
             ))
             .map_err(draw_error)?;
@@ -216,12 +218,10 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
             .map_err(draw_error)?;
             x += 13.0;
         }
-        let cap_label = TextStyle::from(("sans-serif", 11).into_font())
-            .color(&capacity)
-            .pos(Pos::new(HPos::Right, VPos::Bottom));
+        let cap_label = text_style(BAR_FONT, &capacity, Pos::new(HPos::Right, VPos::Bottom));
         root.draw(&Text::new(
             "Capacity",
-            p(plot.x + plot.w, g.capacity_y - 3.0),
+            p(plot.x + plot.w, g.capacity_y - 4.0),
             cap_label,
         ))
         .map_err(draw_error)?;
@@ -252,13 +252,56 @@ mod tests {
         );
         let svg = cylinder_svg(&bandpool_domain::chart::cylinder(&pool)).unwrap();
         assert!(
-            svg.contains("viewBox=\"0 0 240 320\""),
+            svg.contains(&format!(
+                "viewBox=\"0 0 {} {}\"",
+                bandpool_domain::chart::CYLINDER_WIDTH,
+                bandpool_domain::chart::CYLINDER_HEIGHT
+            )),
             "{}",
             &svg[..200.min(svg.len())]
         );
         assert!(svg.contains("<rect"));
         assert!(svg.contains("Max"));
         assert_eq!(svg.matches("<svg").count(), 1);
+        assert_eq!(font_sizes(&svg), vec![CYLINDER_FONT]);
+    }
+
+    /// Every distinct `font-size` the SVG's text is written in, rounded to hundredths.
+    fn font_sizes(svg: &str) -> Vec<f64> {
+        let mut sizes: Vec<f64> = svg
+            .split("font-size=\"")
+            .skip(1)
+            .map(|rest| {
+                let size: f64 = rest[..rest.find('"').unwrap()].parse().unwrap();
+                (size * 100.0).round() / 100.0
+            })
+            .collect();
+        sizes.sort_by(f64::total_cmp);
+        sizes.dedup();
+        sizes
+    }
+
+    #[test]
+    fn the_bars_axis_reads_in_mbps_in_the_charts_font() {
+        let months = vec![MonthPeak::of(
+            "2026-01",
+            81_400,
+            Some("2026-01-02"),
+            100_000,
+        )];
+        let data = MonthlyAllocation {
+            capacity_mbps: 100_000,
+            has_history: true,
+            months,
+        };
+        let svg = bars_svg(&bandpool_domain::chart::monthly_bars(&data)).unwrap();
+        assert!(svg.contains("\nMb/s\n"), "the axis's unit");
+        assert!(
+            svg.contains("\n100,000\n"),
+            "figures grouped like the page's"
+        );
+        assert!(!svg.contains("Gb/s"));
+        assert_eq!(font_sizes(&svg), vec![BAR_FONT]);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Maximum allocation: a bar per month (click one for its days), or a bar per day of the
 //! month drilled into, with a way back. Drill-down is a link, so it works without
-//! JavaScript and the month lives in the URL.
+//! JavaScript and the month lives in the URL. Each bar's column carries its tooltip, shown
+//! by CSS on hover and on keyboard focus (month bars are links, day bars take focus).
 
-use super::chart::{overlay_style, ChartFigure, Hover};
+use super::chart::{overlay_style, ChartFigure, ChartTooltip};
 use crate::functions::allocation::AllocationView;
 use crate::url::PageState;
 use bandpool_domain::format::{format_mbps, month_label};
@@ -10,52 +11,40 @@ use leptos::prelude::*;
 
 #[component]
 pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView {
-    let hover = Hover::default();
     let g = &view.geometry;
     let drill = view.month.is_none();
     let areas = g
         .bars
         .iter()
         .map(|bar| {
-            // The hover area spans the bar's whole column, so short bars are easy to reach.
-            let mut rect = bar.rect;
-            rect.y = g.plot.y;
-            rect.h = g.plot.h;
-            let style = overlay_style(&rect, g.width, g.height);
+            let style = overlay_style(&bar.column, g.width, g.height);
+            // The tooltip runs from the column's left edge, ends at its right edge or is
+            // centred on it, by where the column stands in the chart.
+            let class = format!("hit bar-hit {}", bar.tip.class());
             let tip = bar.tooltip.clone();
-            let left = format!(
-                "left:{:.3}%",
-                (bar.rect.x + bar.rect.w / 2.0) / g.width * 100.0
-            );
             let level = bar.level.key();
             if drill {
                 let href = state.with_month(Some(bar.key.clone())).href();
+                let label = format!("{tip} (show the days of this month)");
                 view! {
                     <a
-                        class="hit bar-hit"
+                        class=class
                         data-noscroll=""
                         style=style
                         href=href
-                        title=tip.clone()
-                        aria-label=format!("{} (show the days of this month)", tip)
+                        aria-label=label
                         data-month=bar.key.clone()
                         data-level=level
-                        on:mouseenter=hover.show(tip.clone(), left)
-                        on:mouseleave=hover.hide()
-                    ></a>
+                    >
+                        <ChartTooltip text=tip/>
+                    </a>
                 }
                 .into_any()
             } else {
                 view! {
-                    <div
-                        class="hit bar-hit"
-                        style=style
-                        title=tip.clone()
-                        data-day=bar.key.clone()
-                        data-level=level
-                        on:mouseenter=hover.show(tip, left)
-                        on:mouseleave=hover.hide()
-                    ></div>
+                    <div class=class style=style tabindex="0" data-day=bar.key.clone() data-level=level>
+                        <ChartTooltip text=tip/>
+                    </div>
                 }
                 .into_any()
             }
@@ -86,7 +75,7 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
                 <p class="note empty">"No allocation history yet: bars appear as licenses are issued from the pool."</p>
             })}
             {empty_days.then(|| view! { <p class="note empty">"This month has no days with usage yet."</p> })}
-            <ChartFigure class="chart bars" width=g.width height=g.height svg=view.svg.clone() areas hover/>
+            <ChartFigure class="chart bars" width=g.width height=g.height svg=view.svg.clone() areas/>
             <p class="legend-line">
                 <span class="swatch level-normal"></span>"Up to 80% of capacity "
                 <span class="swatch level-warning"></span>"Above 80% "

@@ -1,8 +1,9 @@
 //! What the two charts share: the figure that lays hover areas over the SVG the server drew,
-//! and the tooltip that shows the hovered area's details.
+//! and the tooltip each area carries. Everything here is server-rendered HTML: CSS shows an
+//! area's tooltip while the pointer is over it or it has the keyboard's focus, so the charts
+//! need no WASM.
 
 use bandpool_domain::chart::Rect;
-use leptos::ev::MouseEvent;
 use leptos::prelude::*;
 
 /// CSS placing an overlay element over a chart rectangle, in percent of the chart's size.
@@ -16,25 +17,16 @@ pub fn overlay_style(rect: &Rect, width: f64, height: f64) -> String {
     )
 }
 
-/// The hovered area's details and where its tooltip stands (a CSS `left:` over a bar, `top:`
-/// beside a cylinder section); nothing while the pointer is outside every area.
-#[derive(Clone, Copy, Default)]
-pub struct Hover(RwSignal<Option<(String, String)>>);
-
-impl Hover {
-    /// The handler that shows `text` at `place` when the pointer enters an area.
-    pub fn show(self, text: String, place: String) -> impl Fn(MouseEvent) + Clone + 'static {
-        move |_| self.0.set(Some((text.clone(), place.clone())))
-    }
-
-    /// The handler that hides the tooltip when the pointer leaves an area.
-    pub fn hide(self) -> impl Fn(MouseEvent) + Clone + 'static {
-        move |_| self.0.set(None)
-    }
+/// A hover area's details, inside the area: hidden until the area is hovered or focused.
+/// No `title` on the area itself, or the browser would show its own tooltip as well.
+#[component]
+pub fn ChartTooltip(text: String) -> impl IntoView {
+    view! { <span class="chart-tooltip" role="tooltip">{text}</span> }
 }
 
-/// A chart at its aspect ratio: the server's SVG (shown with or without JavaScript), the
-/// hover `areas` over it, the tooltip of the hovered one, then `children` (a caption).
+/// A chart at its aspect ratio: the server's SVG, the hover `areas` over it (each with its
+/// own tooltip), then `children` (a caption). `vars` adds CSS custom properties the chart's
+/// styles read (`--name:value;…`).
 #[component]
 pub fn ChartFigure(
     class: &'static str,
@@ -42,19 +34,13 @@ pub fn ChartFigure(
     height: f64,
     svg: String,
     areas: AnyView,
-    hover: Hover,
+    #[prop(optional, into)] vars: String,
     #[prop(optional)] children: Option<Children>,
 ) -> impl IntoView {
     view! {
-        <figure class=class style=format!("aspect-ratio:{width}/{height}")>
+        <figure class=class style=format!("aspect-ratio:{width}/{height};{vars}")>
             <div class="chart-svg" aria-hidden="true" inner_html=svg></div>
             <div class="chart-overlay">{areas}</div>
-            {move || {
-                hover
-                    .0
-                    .get()
-                    .map(|(text, place)| view! { <div class="chart-tooltip" role="tooltip" style=place>{text}</div> })
-            }}
             {children.map(|children| children())}
         </figure>
     }

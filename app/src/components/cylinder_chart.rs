@@ -1,31 +1,37 @@
 //! Current allocation vs Maximum capacity: the cylinder and its three figures.
 
-use super::chart::{overlay_style, ChartFigure, Hover};
+use super::chart::{overlay_style, ChartFigure, ChartTooltip};
 use crate::functions::pool::PoolView;
 use bandpool_domain::format::format_mbps;
 use leptos::prelude::*;
 
 #[component]
 pub fn CylinderChart(view: PoolView) -> impl IntoView {
-    let hover = Hover::default();
     let g = &view.geometry;
     let s = &view.summary;
+    // A section's tooltip stands right of the body. The cylinder takes at most half of its
+    // row (style/main.css, `.cylinder-layout`), so from the body's right edge to the row's
+    // end there are at least 2 × width − (body's right edge) units: that much, in percent
+    // of the section's width (the tooltip's containing block), keeps it inside the card.
+    let body_end = g.body.x + g.body.w;
+    let tip_room = format!(
+        "--tip-room:{:.1}%",
+        (2.0 * g.width - body_end) / g.body.w * 100.0
+    );
     let areas = g
         .sections
         .iter()
         .map(|section| {
-            let tip = section.tooltip.clone();
             let style = overlay_style(&section.rect, g.width, g.height);
-            let top = format!("top:{:.3}%", section.rect.y / g.height * 100.0);
             view! {
                 <div
                     class="hit cylinder-section"
                     style=style
-                    title=tip.clone()
+                    tabindex="0"
                     data-license-type=section.license_type.clone()
-                    on:mouseenter=hover.show(tip, top)
-                    on:mouseleave=hover.hide()
-                ></div>
+                >
+                    <ChartTooltip text=section.tooltip.clone()/>
+                </div>
             }
         })
         .collect_view()
@@ -52,7 +58,7 @@ pub fn CylinderChart(view: PoolView) -> impl IntoView {
         <section class="card allocation-now" aria-labelledby="allocation-now-title">
             <h2 id="allocation-now-title">"Current allocation vs Maximum capacity"</h2>
             <div class="cylinder-layout">
-                <ChartFigure class="chart cylinder" width=g.width height=g.height svg=view.svg.clone() areas hover>
+                <ChartFigure class="chart cylinder" width=g.width height=g.height svg=view.svg.clone() areas vars=tip_room>
                     <figcaption class="sr-only">{caption}<ul>{alt_items}</ul></figcaption>
                 </ChartFigure>
                 <dl class="figures">
