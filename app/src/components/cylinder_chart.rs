@@ -75,8 +75,10 @@ pub fn CylinderChart(view: PoolView) -> impl IntoView {
                         <dd class=available_class data-figure="available">{format_mbps(s.available_mbps)}</dd>
                     </div>
                     <div>
-                        <dt>"LoadMasters"</dt>
-                        <dd class="figure-value small">{format!("{} of {}", s.loadmasters, s.loadmaster_limit)}</dd>
+                        // Those holding a license from this pool, of the limit (the inventory,
+                        // on Connectors and Usage and billing, also lists unlicensed ones).
+                        <dt>"LoadMasters licensed"</dt>
+                        <dd class="figure-value small" data-figure="loadmasters">{format!("{} of {} allowed", s.loadmasters, s.loadmaster_limit)}</dd>
                     </div>
                 </dl>
             </div>
