@@ -40,6 +40,13 @@ use routes::tenants::Tenants;
 use routes::usage_and_billing::UsageAndBilling;
 use routes::users::Users;
 
+/// The browser's entry (the `frontend` crate calls it): hydrate the page's islands. The call is
+/// also what links this crate, and so its islands' exported hydrate functions, into the WASM.
+#[cfg(feature = "hydrate")]
+pub fn hydrate_islands() {
+    leptos::mount::hydrate_islands();
+}
+
 /// The HTML document. Its scripts carry the request's nonce (the server's security-headers
 /// middleware makes it and sets the Content-Security-Policy that names it).
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -144,7 +144,7 @@ impl Row {
         };
         let goal = match target {
             Target::AtLeastOfBaseline(r) => format!("≥ {:.0}% of baseline", r * 100.0),
-            Target::WithinOfBaseline(r) => format!("≤ {r:.0}x baseline"),
+            Target::WithinOfBaseline(r) => format!("≤ {r}x baseline"),
             Target::Under(limit) => format!("< {}", self.unit.format(limit)),
         };
         let verdict = match (self.met(), target) {

@@ -581,6 +581,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_person_reads_what_a_field_needs_and_never_a_code() {
+        let refused = AppError::invalid("confirm", "type KILL to confirm that the license should be killed");
+        assert_eq!(
+            refused.body().for_person(),
+            "Type KILL to confirm that the license should be killed."
+        );
+        let missing = AppError::not_found("The license");
+        assert_eq!(missing.body().for_person(), missing.body().message);
+        assert!(!missing.body().for_person().contains("not_found"));
+    }
+
+    #[test]
     fn every_variant_has_a_stable_code_and_status() {
         let cases = [
             (

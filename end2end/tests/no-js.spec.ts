@@ -96,11 +96,11 @@ test('without JavaScript the Columns menu applies with its button', async ({ pag
   await page.goto('/license-repository');
   await page.getByText('Columns', { exact: true }).click();
   await page.getByRole('checkbox', { name: 'IP Address' }).uncheck();
-  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('button', { name: 'Show these columns' }).click();
   await expect(page.locator('table.licenses thead th').filter({ hasText: 'IP Address' })).toBeHidden();
   await page.getByText('Columns', { exact: true }).click();
   await page.getByRole('checkbox', { name: 'IP Address' }).check();
-  await page.getByRole('button', { name: 'Apply' }).click();
+  await page.getByRole('button', { name: 'Show these columns' }).click();
   await expect(page.locator('table.licenses thead th').filter({ hasText: 'IP Address' })).toBeVisible();
 });
 

@@ -62,5 +62,5 @@ fn changes(state: AppState, tenant_id: String) -> impl Stream<Item = Result<Even
             }
         },
     );
-    futures::stream::once(async move { Ok(first) }).chain(looks)
+    futures::stream::once(async move { Ok(first) }).chain(looks.fuse())
 }

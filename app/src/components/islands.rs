@@ -27,6 +27,8 @@ pub fn PageScript() -> impl IntoView {
         let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
         browser::close_menus(target, false);
     });
+    // A page-size choice applies at once (without JavaScript its form's button does it).
+    let _choices = window_event_listener(leptos::ev::change, move |ev| browser::submit_choice(&ev));
 }
 
 /// The License overview's controls, around the server's card (`children`). Events bubble up to
@@ -261,12 +263,20 @@ mod browser {
                 "show" => columns_changed(),
                 _ => {}
             }
-        } else if let Some(select) = target.dyn_ref::<web_sys::HtmlSelectElement>() {
-            // A page size applies at once.
-            if select.name() == "per_page" {
-                if let Some(form) = select.form() {
-                    let _ = form.submit();
-                }
+        }
+    }
+
+    /// A `select[data-submit-on-change]` sends its form when chosen.
+    pub fn submit_choice(ev: &leptos::ev::Event) {
+        let Some(select) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlSelectElement>().ok())
+        else {
+            return;
+        };
+        if select.has_attribute("data-submit-on-change") {
+            if let Some(form) = select.form() {
+                let _ = form.submit();
             }
         }
     }

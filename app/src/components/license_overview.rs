@@ -224,7 +224,7 @@ pub fn LicenseOverview(
                         <form class="menu" method="post" action="/license-repository/columns" aria-label="Columns to show">
                             <input type="hidden" name="_next" value=here.clone()/>
                             {column_items}
-                            <button type="submit" class="apply-columns">"Apply"</button>
+                            <button type="submit" class="apply-columns">"Show these columns"</button>
                         </form>
                     </details>
                 </div>
@@ -480,7 +480,7 @@ fn LicenseTable(
     view! {
         <div id="overview-results" data-live="" data-href=st.href()>
             {filters}
-            <div class="table-wrap">
+            <div class="table-wrap" tabindex="0">
                 <table class=columns.table_class()>
                     <thead>
                         <tr>
@@ -501,7 +501,7 @@ fn LicenseTable(
                     <input type="hidden" name="order" value=query.order.key()/>
                     <label>
                         "Show "
-                        <select name="per_page" aria-label="Licenses per page">{size_options}</select>
+                        <select name="per_page" aria-label="Licenses per page" data-submit-on-change="">{size_options}</select>
                         " per page"
                     </label>
                     <noscript><button type="submit">"Apply"</button></noscript>

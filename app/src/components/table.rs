@@ -10,7 +10,8 @@ where
 {
     // In a box that scrolls sideways, so a wide table never widens the page.
     view! {
-        <div class="table-wrap">
+        // Focusable: a keyboard can scroll it too.
+        <div class="table-wrap" tabindex="0">
             <table class=class>
                 <thead><tr>{head}</tr></thead>
                 <tbody>{rows}</tbody>

@@ -273,13 +273,13 @@ fn ApplicationTable(page: ApplicationPage, state: TableState) -> impl IntoView {
             <form method="get" action="/usage-and-billing" class="per-page">
                 <input type="hidden" name="page" value="1"/>
                 <label>"Items per page "
-                    <select name="per_page">
+                    <select name="per_page" data-submit-on-change="">
                         {PER_PAGE_CHOICES.into_iter().map(|n| view! {
                             <option value=n.to_string() selected=n == state.per_page>{n.to_string()}</option>
                         }).collect_view()}
                     </select>
                 </label>
-                <button type="submit">"Show"</button>
+                <noscript><button type="submit">"Show"</button></noscript>
             </form>
             <span class="muted" data-range="">{format!("{first}–{last} of {}", page.total)}</span>
             {match prev {

@@ -151,9 +151,12 @@ async fn csv_download<T: Send + 'static>(
             }
         }
     });
+    // Fused: the compression layer asks once more after the end, which a bare `unfold`
+    // answers with a panic.
     let body = futures::stream::unfold(receiver, |mut r| async move {
         r.recv().await.map(|item| (item, r))
-    });
+    })
+    .fuse();
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),

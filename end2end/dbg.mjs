@@ -1,0 +1,17 @@
+import { chromium } from '@playwright/test';
+const base = 'http://127.0.0.1:3300';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+const ctx = await browser.newContext({ viewport: { width: Number(process.env.W ?? 1440), height: 900 } });
+const page = await ctx.newPage();
+page.on('console', (m) => console.log('console', m.type(), m.text()));
+page.on('pageerror', (e) => console.log('pageerror', e.message));
+await page.goto(base + '/sign-in');
+await page.getByLabel('Email').fill('demo@bandpool.local');
+await page.getByLabel('Password').fill('dbg password here');
+await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+await page.waitForURL(/license-repository/);
+await page.goto(base + (process.env.P ?? '/license-repository'));
+await page.waitForTimeout(2500);
+console.log('hydrated:', await page.locator('body').getAttribute('data-hydrated'));
+if (process.env.SHOT) await page.screenshot({ path: process.env.SHOT, fullPage: !!process.env.FULL });
+await browser.close();

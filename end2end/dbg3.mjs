@@ -1,0 +1,13 @@
+import { chromium } from '@playwright/test';
+const base = 'http://127.0.0.1:3300';
+const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu'] });
+const ctx = await browser.newContext({ viewport: { width: 390, height: 900 } });
+const page = await ctx.newPage();
+await page.goto(base + '/sign-in');
+await page.getByLabel('Email').fill('demo@bandpool.local');
+await page.getByLabel('Password').fill('dbg password here');
+await page.getByRole('button', { name: 'Sign in', exact: true }).click();
+await page.waitForURL(/license-repository/);
+await page.goto(base + '/applications');
+console.log(await page.evaluate(() => { const t = document.querySelector('main table.data'); let e = t, chain = []; while (e && e.tagName !== 'MAIN') { chain.push(`${e.tagName}.${e.className} w=${Math.round(e.getBoundingClientRect().width)} ${getComputedStyle(e).overflowX}`); e = e.parentElement; } return chain.join('\n'); }));
+await browser.close();
