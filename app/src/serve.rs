@@ -148,6 +148,10 @@ pub fn go_to(path: String) {
 
 /// The flash the page's request carries (the form middleware took it from the session).
 pub fn flash() -> Option<crate::functions::session::Flash> {
-    use_context::<axum::http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<crate::functions::session::Flash>().cloned())
+    use_context::<axum::http::request::Parts>().and_then(|parts| {
+        parts
+            .extensions
+            .get::<crate::functions::session::Flash>()
+            .cloned()
+    })
 }

@@ -582,7 +582,10 @@ mod tests {
 
     #[test]
     fn a_person_reads_what_a_field_needs_and_never_a_code() {
-        let refused = AppError::invalid("confirm", "type KILL to confirm that the license should be killed");
+        let refused = AppError::invalid(
+            "confirm",
+            "type KILL to confirm that the license should be killed",
+        );
         assert_eq!(
             refused.body().for_person(),
             "Type KILL to confirm that the license should be killed."

@@ -131,24 +131,6 @@ fn local_part(referer: &str) -> Option<String> {
     is_local(&local).then_some(local)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_local_paths_are_followed() {
-        assert!(is_local("/license-repository?q=a"));
-        assert!(!is_local("//evil.test/x"));
-        assert!(!is_local("https://evil.test/"));
-        assert!(!is_local("/\\evil.test"));
-        assert_eq!(
-            local_part("http://127.0.0.1:3000/users?x=1").as_deref(),
-            Some("/users?x=1")
-        );
-        assert_eq!(local_part("not a url"), None);
-    }
-}
-
 /// POST /license-repository/columns: the Columns menu without JavaScript. The ticked columns
 /// (`show`) are remembered in the cookie the License overview renders from (the menu's island
 /// writes the same cookie in the browser), then back to the page (`_next`).
@@ -180,4 +162,22 @@ pub async fn choose_columns(axum::Form(fields): axum::Form<Vec<(String, String)>
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert!(is_local("/license-repository?q=a"));
+        assert!(!is_local("//evil.test/x"));
+        assert!(!is_local("https://evil.test/"));
+        assert!(!is_local("/\\evil.test"));
+        assert_eq!(
+            local_part("http://127.0.0.1:3000/users?x=1").as_deref(),
+            Some("/users?x=1")
+        );
+        assert_eq!(local_part("not a url"), None);
+    }
 }

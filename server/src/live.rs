@@ -40,7 +40,9 @@ pub async fn stream(
 fn changes(state: AppState, tenant_id: String) -> impl Stream<Item = Result<Event, Infallible>> {
     let started = tokio::time::Instant::now();
     // A dropped stream is opened again by the browser after a second.
-    let first = Event::default().retry(Duration::from_secs(1)).comment("watching");
+    let first = Event::default()
+        .retry(Duration::from_secs(1))
+        .comment("watching");
     let looks = futures::stream::unfold(
         (state, tenant_id, None::<(i64, i64)>),
         move |(state, tenant_id, mut seen)| async move {
@@ -49,7 +51,10 @@ fn changes(state: AppState, tenant_id: String) -> impl Stream<Item = Result<Even
                     return None;
                 }
                 // The first look only finds where the log stands; later looks compare.
-                match (bandpool_store::events::mark(&state.db, &tenant_id).await, seen) {
+                match (
+                    bandpool_store::events::mark(&state.db, &tenant_id).await,
+                    seen,
+                ) {
                     (Ok(now), Some(before)) if now != before => {
                         let event = Event::default().data("changed");
                         return Some((Ok(event), (state, tenant_id, Some(now))));

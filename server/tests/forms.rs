@@ -52,8 +52,7 @@ app_test!(
         assert_eq!((status, to.as_str()), (303, "/users"));
         let page = app.get_text_ok("/users").await;
         assert!(
-            page.contains("data-flash=\"notice\"")
-                && page.contains("The invitation is on its way"),
+            page.contains("data-flash=\"notice\"") && page.contains("The invitation is on its way"),
             "{page}"
         );
         let again = app.get_text_ok("/users").await;
@@ -162,9 +161,15 @@ app_test!(
             .to_str()
             .unwrap()
             .to_string();
-        assert!(cookie.starts_with("bandpool_columns=ip_address.serial_no."), "{cookie}");
+        assert!(
+            cookie.starts_with("bandpool_columns=ip_address.serial_no."),
+            "{cookie}"
+        );
         let page = app.get_text_ok("/license-repository").await;
-        assert!(page.contains("hide-ip_address"), "the table renders without the column");
+        assert!(
+            page.contains("hide-ip_address"),
+            "the table renders without the column"
+        );
         assert!(!page.contains("hide-device_name"));
     }
 );

@@ -63,8 +63,14 @@ app_test!(
             .await;
         assert_eq!(status, 200, "{body}");
         let said = next_text(&mut ours, Duration::from_secs(2)).await;
-        assert!(said.contains("data: changed"), "within two seconds: {said:?}");
+        assert!(
+            said.contains("data: changed"),
+            "within two seconds: {said:?}"
+        );
         let said = next_text(&mut theirs, Duration::from_secs(2)).await;
-        assert!(!said.contains("data:"), "another tenant hears nothing: {said:?}");
+        assert!(
+            !said.contains("data:"),
+            "another tenant hears nothing: {said:?}"
+        );
     }
 );

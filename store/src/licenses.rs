@@ -69,7 +69,9 @@ async fn counts_where(db: &Db, where_sql: &str, values: Vec<Value>) -> Result<St
     }
     let rows: Vec<Counted> = db
         .fetch_all_as(
-            &format!("SELECT status, COUNT(*) AS n FROM licenses WHERE {where_sql} GROUP BY status"),
+            &format!(
+                "SELECT status, COUNT(*) AS n FROM licenses WHERE {where_sql} GROUP BY status"
+            ),
             values,
         )
         .await?;
@@ -316,12 +318,20 @@ pub fn stream_all(
         let sql = format!(
             "SELECT {LICENSE_COLUMNS} FROM licenses WHERE tenant_id = $1{condition} ORDER BY {order}"
         );
-        crate::db::stream_rows(db, sql, args![tenant_id.clone()], crate::db::row_as::<License>)
+        crate::db::stream_rows(
+            db,
+            sql,
+            args![tenant_id.clone()],
+            crate::db::row_as::<License>,
+        )
     };
     if !nullable(sort) {
         return read(String::new(), format!("{expr} {dir}, id {dir}"));
     }
-    let filled = read(format!(" AND {expr} IS NOT NULL"), format!("{expr} {dir}, id {dir}"));
+    let filled = read(
+        format!(" AND {expr} IS NOT NULL"),
+        format!("{expr} {dir}, id {dir}"),
+    );
     let empty = read(format!(" AND {expr} IS NULL"), format!("id {dir}"));
     filled.chain(empty).boxed()
 }

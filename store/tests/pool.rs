@@ -242,11 +242,10 @@ db_test!(export_streams_every_license, |db: Db| async move {
     assert!(rows.iter().all(|r| r.is_ok()));
     // The export's order is the overview's, empty device names (killed licenses) last.
     for order in [SortOrder::Asc, SortOrder::Desc] {
-        let exported: Vec<String> =
-            licenses::stream_all(&db, t.clone(), Column::DeviceName, order)
-                .map(|r| r.unwrap().id)
-                .collect()
-                .await;
+        let exported: Vec<String> = licenses::stream_all(&db, t.clone(), Column::DeviceName, order)
+            .map(|r| r.unwrap().id)
+            .collect()
+            .await;
         let query = LicenseQuery {
             sort: Column::DeviceName,
             order,

@@ -28,6 +28,9 @@ fn FlashView(flash: Flash) -> impl IntoView {
             </div>
         }
         .into_any(),
-        None => view! { <p class="flash notice" role="status" data-flash="notice">{flash.text}</p> }.into_any(),
+        None => {
+            view! { <p class="flash notice" role="status" data-flash="notice">{flash.text}</p> }
+                .into_any()
+        }
     }
 }

@@ -33,8 +33,16 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
     // The daily pages stand in the bar; the administration pages share one menu, so the bar
     // fits on one line at 1024 px and collapses behind one button on a phone.
     let daily = [
-        (Permission::ViewPool, "/license-repository", "License Repository"),
-        (Permission::ViewPool, "/usage-and-billing", "Usage and billing"),
+        (
+            Permission::ViewPool,
+            "/license-repository",
+            "License Repository",
+        ),
+        (
+            Permission::ViewPool,
+            "/usage-and-billing",
+            "Usage and billing",
+        ),
         (Permission::ViewPool, "/applications", "Applications"),
         (Permission::ViewPool, "/connectors", "Connectors"),
     ];

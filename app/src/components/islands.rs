@@ -24,7 +24,9 @@ pub fn PageScript() -> impl IntoView {
         }
     });
     let _clicks = window_event_listener(leptos::ev::click, move |ev| {
-        let target = ev.target().and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
+        let target = ev
+            .target()
+            .and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
         browser::close_menus(target, false);
     });
     // A page-size choice applies at once (without JavaScript its form's button does it).
@@ -154,7 +156,8 @@ mod browser {
     /// The GET address a form would go to.
     fn form_url(form: &HtmlFormElement) -> Option<String> {
         let data = web_sys::FormData::new_with_form(form).ok()?;
-        let params = web_sys::UrlSearchParams::new_with_str_sequence_sequence(data.as_ref()).ok()?;
+        let params =
+            web_sys::UrlSearchParams::new_with_str_sequence_sequence(data.as_ref()).ok()?;
         let action = form.get_attribute("action").unwrap_or_default();
         Some(format!("{action}?{}", String::from(params.to_string())))
     }
@@ -290,7 +293,9 @@ mod browser {
         let table = document().query_selector("table.licenses").ok().flatten();
         let mut hidden = Vec::new();
         for i in 0..boxes.length() {
-            let Some(input) = boxes.item(i).and_then(|n| n.dyn_into::<HtmlInputElement>().ok())
+            let Some(input) = boxes
+                .item(i)
+                .and_then(|n| n.dyn_into::<HtmlInputElement>().ok())
             else {
                 continue;
             };
@@ -387,7 +392,9 @@ mod browser {
     /// Close the open menus: all of them (Escape: focus goes back to the one it was in), or
     /// those a click at `clicked` fell outside of.
     pub fn close_menus(clicked: Option<Element>, escape: bool) {
-        let Ok(open) = document().query_selector_all("details.dropdown[open], details.columns-menu[open], details.site-menu[open]") else {
+        let Ok(open) = document().query_selector_all(
+            "details.dropdown[open], details.columns-menu[open], details.site-menu[open]",
+        ) else {
             return;
         };
         let focused = document().active_element();
@@ -395,7 +402,8 @@ mod browser {
             let Some(menu) = open.item(i).and_then(|n| n.dyn_into::<Element>().ok()) else {
                 continue;
             };
-            let inside = |e: &Option<Element>| e.as_ref().is_some_and(|e| menu.contains(Some(&**e)));
+            let inside =
+                |e: &Option<Element>| e.as_ref().is_some_and(|e| menu.contains(Some(&**e)));
             if escape || !inside(&clicked) {
                 // A menu holding another open one stays open for a click inside the inner one.
                 let _ = menu.remove_attribute("open");
@@ -413,9 +421,10 @@ mod browser {
     /// Live regions: follow the server's change stream, and poll while a region asks for it.
     pub fn follow_changes() {
         if let Ok(source) = web_sys::EventSource::new("/live") {
-            let on_message = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-                move |_: web_sys::MessageEvent| leptos::task::spawn_local(refresh()),
-            );
+            let on_message =
+                wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
+                    move |_: web_sys::MessageEvent| leptos::task::spawn_local(refresh()),
+                );
             source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             // The stream lives as long as the page.
             on_message.forget();
@@ -425,7 +434,11 @@ mod browser {
     }
 
     fn poll_while_asked() {
-        let asked = document().query_selector("[data-poll]").ok().flatten().is_some();
+        let asked = document()
+            .query_selector("[data-poll]")
+            .ok()
+            .flatten()
+            .is_some();
         if asked {
             set_timeout(
                 || {

@@ -7,11 +7,11 @@
 use super::error_note::ErrorNote;
 use super::islands::OverviewControls;
 use crate::url::PageState;
-use bandpool_domain::AppError;
 use bandpool_domain::format::{format_date, format_mbps, group_thousands};
 use bandpool_domain::license::{
     Column, License, LicensePage, LicenseStatus, SortOrder, PAGE_SIZES,
 };
+use bandpool_domain::AppError;
 use leptos::prelude::*;
 
 /// Which of the ten columns show.
@@ -166,7 +166,11 @@ pub fn LicenseOverview(
         let license = page
             .as_ref()
             .ok()
-            .and_then(|p| p.licenses.iter().find(|l| Some(&l.id) == kill.license_id.as_ref()))
+            .and_then(|p| {
+                p.licenses
+                    .iter()
+                    .find(|l| Some(&l.id) == kill.license_id.as_ref())
+            })
             .cloned();
         view! { <KillDialog license back=here.clone()/> }
     });
@@ -470,13 +474,18 @@ fn LicenseTable(
     let last = page.page < page.pages;
     let nav_link = |enabled: bool, target: u32, label: &'static str, rel: &'static str| {
         if enabled {
-            view! { <a class="page-link" href=st.with_page(target).href() rel=rel>{label}</a> }.into_any()
+            view! { <a class="page-link" href=st.with_page(target).href() rel=rel>{label}</a> }
+                .into_any()
         } else {
             view! { <span class="page-link disabled" aria-disabled="true">{label}</span> }
                 .into_any()
         }
     };
-    let noun = if page.total == 1 { "license" } else { "licenses" };
+    let noun = if page.total == 1 {
+        "license"
+    } else {
+        "licenses"
+    };
     view! {
         <div id="overview-results" data-live="" data-href=st.href()>
             {filters}

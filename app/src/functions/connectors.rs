@@ -69,8 +69,12 @@ pub async fn change_device(device_id: String, change: String) -> Result<Device, 
         let change = connectors::DeviceChange::parse(&change)?;
         let device = connectors::change_device(services, caller, &device_id, change).await?;
         crate::serve::notice(match change {
-            connectors::DeviceChange::Remove => format!("{} is removed from the inventory.", device.name),
-            connectors::DeviceChange::Block => format!("{} is blocked: it cannot take a license.", device.name),
+            connectors::DeviceChange::Remove => {
+                format!("{} is removed from the inventory.", device.name)
+            }
+            connectors::DeviceChange::Block => {
+                format!("{} is blocked: it cannot take a license.", device.name)
+            }
             connectors::DeviceChange::Unblock => format!("{} is unblocked.", device.name),
         });
         Ok(device)

@@ -25,7 +25,10 @@ pub async fn create_token(
     crate::serve::tenant(Permission::ManageTokens, async |services, caller| {
         let created = tokens::create(services, caller, &name, &scope, &expires_in_days).await?;
         crate::serve::secret_once(
-            format!("Copy the token {} now: it is not shown again.", created.token.name),
+            format!(
+                "Copy the token {} now: it is not shown again.",
+                created.token.name
+            ),
             created.secret.clone(),
             "Use it as  Authorization: Bearer <token>  on /api/v1.",
         );

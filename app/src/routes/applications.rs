@@ -39,9 +39,9 @@ impl View {
     /// Whether `texts` match the search (every word, any text, ignoring case).
     fn matches(&self, texts: &[&str]) -> bool {
         let words = self.q.to_lowercase();
-        words.split_whitespace().all(|word| {
-            texts.iter().any(|t| t.to_lowercase().contains(word))
-        })
+        words
+            .split_whitespace()
+            .all(|word| texts.iter().any(|t| t.to_lowercase().contains(word)))
     }
 }
 
@@ -50,11 +50,21 @@ fn page_of<T: Clone>(rows: &[T], page: usize) -> (Vec<T>, usize) {
     let pages = rows.len().div_ceil(PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     let start = (page - 1) * PER_PAGE;
-    (rows.iter().skip(start).take(PER_PAGE).cloned().collect(), pages)
+    (
+        rows.iter().skip(start).take(PER_PAGE).cloned().collect(),
+        pages,
+    )
 }
 
 /// Previous and Next for one table; `at` moves that table's page in the view.
-fn pager(view: &View, page: usize, pages: usize, total: usize, at: fn(&mut View, usize), anchor: &'static str) -> impl IntoView {
+fn pager(
+    view: &View,
+    page: usize,
+    pages: usize,
+    total: usize,
+    at: fn(&mut View, usize),
+    anchor: &'static str,
+) -> impl IntoView {
     (pages > 1).then(|| {
         let page = page.clamp(1, pages);
         let link = |to: usize, label: &'static str, rel: &'static str| {
@@ -83,7 +93,13 @@ pub fn Applications() -> impl IntoView {
             .unwrap_or(1)
     };
     let view = View {
-        q: query.get("q").unwrap_or_default().trim().chars().take(100).collect(),
+        q: query
+            .get("q")
+            .unwrap_or_default()
+            .trim()
+            .chars()
+            .take(100)
+            .collect(),
         unmapped: number("unmapped"),
         apps: number("apps"),
         mapped: number("mapped"),
@@ -154,7 +170,10 @@ fn Mapping(
             ])
         })
         .collect();
-    let apps: Vec<ApplicationUsage> = apps.into_iter().filter(|a| view.matches(&[&a.name])).collect();
+    let apps: Vec<ApplicationUsage> = apps
+        .into_iter()
+        .filter(|a| view.matches(&[&a.name]))
+        .collect();
     let unmapped: Vec<VirtualService> = list
         .iter()
         .filter(|v| v.application.is_none())
@@ -162,10 +181,24 @@ fn Mapping(
         .collect();
     let unmapped_total = unmapped.len();
     let (unmapped_page, unmapped_pages) = page_of(&unmapped, view.unmapped);
-    let unmapped_pager = pager(&view, view.unmapped, unmapped_pages, unmapped_total, |v, p| v.unmapped = p, "unmapped");
+    let unmapped_pager = pager(
+        &view,
+        view.unmapped,
+        unmapped_pages,
+        unmapped_total,
+        |v, p| v.unmapped = p,
+        "unmapped",
+    );
     let apps_total = apps.len();
     let (apps_page, apps_pages) = page_of(&apps, view.apps);
-    let apps_pager = pager(&view, view.apps, apps_pages, apps_total, |v, p| v.apps = p, "apps");
+    let apps_pager = pager(
+        &view,
+        view.apps,
+        apps_pages,
+        apps_total,
+        |v, p| v.apps = p,
+        "apps",
+    );
     let mut by_app: BTreeMap<String, Vec<VirtualService>> = BTreeMap::new();
     for vs in list.iter().filter(|v| v.application.is_some()) {
         by_app
@@ -178,7 +211,14 @@ fn Mapping(
         .flat_map(|(app, services)| services.into_iter().map(move |vs| (app.clone(), vs)))
         .collect();
     let (mapped_page, mapped_pages) = page_of(&mapped, view.mapped);
-    let mapped_pager = pager(&view, view.mapped, mapped_pages, mapped.len(), |v, p| v.mapped = p, "mapped");
+    let mapped_pager = pager(
+        &view,
+        view.mapped,
+        mapped_pages,
+        mapped.len(),
+        |v, p| v.mapped = p,
+        "mapped",
+    );
     view! {
         <Card heading=format!("Unmapped Virtual Services ({})", unmapped_total) section="unmapped">
             {table_or(

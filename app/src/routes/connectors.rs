@@ -4,6 +4,7 @@
 
 use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
+use crate::components::islands::LiveUpdates;
 use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
 use crate::components::table::table_or;
@@ -12,7 +13,6 @@ use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::ConnectorStatus;
 use bandpool_domain::format::format_datetime;
-use crate::components::islands::LiveUpdates;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -27,7 +27,10 @@ pub fn Connectors() -> impl IntoView {
         .and_then(|p| p.parse::<u32>().ok())
         .filter(|p| (1..=1_000_000).contains(p))
         .unwrap_or(1);
-    let devices = Resource::new(move || change.version().get(), move |_| list_devices(Some(page)));
+    let devices = Resource::new(
+        move || change.version().get(),
+        move |_| list_devices(Some(page)),
+    );
     let when = |at: Option<i64>, none: &'static str| {
         at.map(format_datetime).unwrap_or_else(|| none.to_string())
     };

@@ -197,7 +197,9 @@ pub fn AcceptInvitation() -> impl IntoView {
 fn kept_email() -> String {
     #[cfg(feature = "ssr")]
     {
-        crate::serve::flash().and_then(|f| f.kept).unwrap_or_default()
+        crate::serve::flash()
+            .and_then(|f| f.kept)
+            .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]
     String::new()

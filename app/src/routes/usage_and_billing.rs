@@ -4,9 +4,9 @@
 
 use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
+use crate::components::islands::LiveUpdates;
 use crate::components::last_refreshed::LastRefreshed;
 use crate::components::loaded::{loading_card, ready_or_error};
-use crate::components::islands::LiveUpdates;
 use crate::components::sync_entitlements::{SyncEntitlementsForm, SyncOutcome};
 use crate::components::table::{data_table, table_or};
 use crate::components::usage_bar::UsageBar;
@@ -54,10 +54,15 @@ pub fn UsageAndBilling() -> impl IntoView {
             TableState { page, per_page }
         })
     });
-    let sync_id = query.with_untracked(|q| q.get("sync")).filter(|s| !s.is_empty());
+    let sync_id = query
+        .with_untracked(|q| q.get("sync"))
+        .filter(|s| !s.is_empty());
     // Read by two boundaries (Last refreshed, the overview): one query per render.
     let overview = Resource::new(|| (), |_| get_usage_overview());
-    let applications = Resource::new(move || table.get(), |t| list_applications(t.page, t.per_page));
+    let applications = Resource::new(
+        move || table.get(),
+        |t| list_applications(t.page, t.per_page),
+    );
     // Rendered on the server for roles that may sync: the control is a plain form.
     let viewer = Resource::new(|| (), |_| get_viewer());
     let sync = Resource::new(
