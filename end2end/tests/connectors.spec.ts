@@ -118,3 +118,33 @@ test('a LoadMaster holding a pooled license cannot leave the inventory', async (
   await expect(row.getByRole('button', { name: 'Block' })).toBeVisible();
   expect(pageErrors).toEqual([]);
 });
+
+test('the License Repository and Connectors follow changes live, without a reload', async ({ page, baseURL }) => {
+  const repo = new LicenseRepository(page);
+  await repo.open();
+  const killed = page.locator('.status-filters a[data-status="killed"] .count');
+  const count = async () => Number(((await killed.textContent()) ?? '').replace(/\D/g, ''));
+  const before = await count();
+  const allocation = await page.locator('[data-figure="allocation"]').textContent();
+  // Marks this document: a reload would lose it.
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  const list = await (await page.request.get('/api/v1/licenses?status=active&per_page=500')).json();
+  const license = list.licenses.find(
+    (l: { issued_through_portal: boolean; device_name: string | null }) => l.issued_through_portal && !(l.device_name ?? '').startsWith('e2e-'),
+  );
+  const answer = await page.request.post(`/api/v1/licenses/${license.id}/kill`, { data: { confirm: 'KILL' }, headers: { Origin: baseURL! } });
+  expect(answer.status()).toBe(200);
+  // Within two seconds (and a little for the browser's own work).
+  await expect.poll(count, { timeout: 2_500, intervals: [100] }).toBeGreaterThan(before);
+  await expect(page.locator('[data-figure="allocation"]')).not.toHaveText(allocation!);
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+
+  await page.goto('/connectors');
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__sameDocument = true));
+  const name = `live-${Date.now()}`;
+  const created = await page.request.post('/api/v1/connectors', { data: { name }, headers: { Origin: baseURL! } });
+  expect(created.status()).toBe(201);
+  await expect(page.locator(`tr[data-connector="${name}"]`)).toBeVisible({ timeout: 2_500 });
+  expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+});

@@ -25,24 +25,6 @@ async fn post_form(
     (response.status().as_u16(), location(&response))
 }
 
-/// A license of the demo pool that Kill License accepts.
-async fn killable(app: &TestApp) -> (String, String) {
-    let list = app
-        .get_json_ok("/api/v1/licenses?status=active&per_page=500")
-        .await;
-    let license = list["licenses"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|l| l["issued_through_portal"] == true)
-        .expect("an active license issued through the portal")
-        .clone();
-    (
-        license["id"].as_str().unwrap().to_string(),
-        license["serial_no"].as_str().unwrap().to_string(),
-    )
-}
-
 app_test!(
     a_form_returns_to_its_page_which_says_once_what_it_did,
     Seed::Demo(20),
@@ -74,7 +56,7 @@ app_test!(
     a_refused_form_returns_to_itself_with_the_reason_in_words,
     Seed::Demo(20),
     |app: TestApp| async move {
-        let (license, _) = killable(&app).await;
+        let (license, _) = app.killable_license().await;
         let dialog = format!("/license-repository?kill={license}");
         let fields = [
             ("license_id", license.as_str()),
@@ -101,7 +83,7 @@ app_test!(
     a_kill_goes_on_to_the_page_the_form_names_and_never_elsewhere,
     Seed::Demo(20),
     |app: TestApp| async move {
-        let (license, serial) = killable(&app).await;
+        let (license, serial) = app.killable_license().await;
         let dialog = format!("/license-repository?q={serial}&kill={license}");
         let next = format!("/license-repository?q={serial}");
         let fields = [
@@ -114,7 +96,7 @@ app_test!(
         let page = app.get_text_ok(&next).await;
         assert!(page.contains("The license is killed"), "{page}");
         // Another site is never where a form leads.
-        let (other, _) = killable(&app).await;
+        let (other, _) = app.killable_license().await;
         let fields = [
             ("license_id", other.as_str()),
             ("confirm", "KILL"),
@@ -165,7 +147,17 @@ app_test!(
             cookie.starts_with("bandpool_columns=ip_address.serial_no."),
             "{cookie}"
         );
-        let page = app.get_text_ok("/license-repository").await;
+        // The browser sends it back with every page.
+        let pair = cookie.split(';').next().unwrap().to_string();
+        let browser = app.client_as_with_cookie(common::OWNER, &pair).await;
+        let page = browser
+            .get(app.url("/license-repository"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
         assert!(
             page.contains("hide-ip_address"),
             "the table renders without the column"

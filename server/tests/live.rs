@@ -42,18 +42,7 @@ app_test!(
         assert!(greeting.contains("retry: 1000"), "{greeting}");
         next_text(&mut theirs, Duration::from_secs(2)).await;
 
-        let list = app
-            .get_json_ok("/api/v1/licenses?status=active&per_page=500")
-            .await;
-        let license = list["licenses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["issued_through_portal"] == true)
-            .unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let (license, _) = app.killable_license().await;
         let (status, body) = app
             .post_json(
                 &app.client,

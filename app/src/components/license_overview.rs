@@ -193,6 +193,7 @@ pub fn LicenseOverview(
             <section class="card overview" aria-labelledby="overview-title">
                 <div class="card-head">
                     <h2 id="overview-title">"License overview"</h2>
+                    <div class="card-actions">
                     {can_change.then(|| view! {
                         // The rows' choice belongs to this form (their `form` attribute): without
                         // JavaScript it opens the dialog by a plain GET.
@@ -205,6 +206,7 @@ pub fn LicenseOverview(
                         </form>
                     })}
                     <a class="button" href=export download="" rel="external">"Export to CSV"</a>
+                    </div>
                 </div>
                 <div class="toolbar">
                     <form class="search" method="get" action=crate::url::PAGE_PATH role="search">

@@ -19,8 +19,10 @@ pub fn SyncLicensesForm() -> impl IntoView {
 
 /// A run's progress, as a live region: while it runs the page asks for it every second (the
 /// `LiveUpdates` island, or a refresh of the page without JavaScript).
+/// `up`: the names of the tenant's connectors that are Up, so a finished run can say which
+/// of them it could not ask (no agent has registered for them).
 #[component]
-pub fn SyncProgress(run: SyncRun) -> impl IntoView {
+pub fn SyncProgress(run: SyncRun, up: Vec<String>) -> impl IntoView {
     if run.running() {
         let waiting = run
             .connectors
@@ -70,9 +72,26 @@ pub fn SyncProgress(run: SyncRun) -> impl IntoView {
             }
         })
         .collect_view();
+    let not_asked: Vec<String> = up
+        .into_iter()
+        .filter(|name| !run.connectors.iter().any(|c| &c.name == name))
+        .collect();
+    let not_asked = (!not_asked.is_empty()).then(|| {
+        view! {
+            <p class="muted" data-not-asked="">
+                {format!(
+                    "Not asked: {} ({}), shown as Up but with no agent registered, so nothing can reach {}.",
+                    not_asked.join(", "),
+                    count(not_asked.len(), "connector", "connectors"),
+                    if not_asked.len() == 1 { "it" } else { "them" }
+                )}
+            </p>
+        }
+    });
     view! {
         <div id="sync-progress" data-live="" class="sync-progress" role="status" data-sync="finished">
             <p>{summary}</p>
+            {not_asked}
             {(!silent.is_empty()).then(|| view! {
                 <p class="note warning" data-silent="">{format!("No answer in time from: {silent}.")}</p>
             })}

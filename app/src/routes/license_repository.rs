@@ -50,7 +50,19 @@ pub fn LicenseRepository() -> impl IntoView {
         move || sync_id.clone(),
         |id| async move {
             match id {
-                Some(id) => get_sync_run(Some(id)).await,
+                // With the connectors that are Up, to say which of them could not be asked.
+                Some(id) => match get_sync_run(Some(id)).await? {
+                    Some(run) => {
+                        let up = crate::functions::connectors::list_connectors()
+                            .await?
+                            .into_iter()
+                            .filter(|c| c.status == bandpool_domain::connector::ConnectorStatus::Up)
+                            .map(|c| c.name)
+                            .collect::<Vec<_>>();
+                        Ok(Some((run, up)))
+                    }
+                    None => Ok(None),
+                },
                 None => Ok(None),
             }
         },
@@ -74,7 +86,7 @@ pub fn LicenseRepository() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match sync.await {
-                    Ok(Some(run)) => view! { <SyncProgress run/> }.into_any(),
+                    Ok(Some((run, up))) => view! { <SyncProgress run up/> }.into_any(),
                     Ok(None) => ().into_any(),
                     Err(error) => view! { <ErrorNote error/> }.into_any(),
                 }

@@ -222,6 +222,12 @@ impl TestApp {
 
     /// A client signed in as `email` (a session written as sign-in writes it).
     pub async fn client_as(&self, email: &str) -> reqwest::Client {
+        self.client_as_with_cookie(email, "").await
+    }
+
+    /// `client_as`, also sending `cookie` (`name=value`, as a browser keeps it) with each
+    /// request.
+    pub async fn client_as_with_cookie(&self, email: &str, cookie: &str) -> reqwest::Client {
         let user = self.user_id(email).await;
         let tenant = accounts::tenants_of(&self.db, &user)
             .await
@@ -237,12 +243,13 @@ impl TestApp {
         bandpool_store::sessions::save(&self.db, &id, Some(&user), &data.to_string(), expires)
             .await
             .unwrap();
-        client_sending(&[
-            ("cookie", format!("bandpool_session={id}")),
-            ("origin", self.base.clone()),
-        ])
-        .build()
-        .unwrap()
+        let cookies = match cookie {
+            "" => format!("bandpool_session={id}"),
+            more => format!("bandpool_session={id}; {more}"),
+        };
+        client_sending(&[("cookie", cookies), ("origin", self.base.clone())])
+            .build()
+            .unwrap()
     }
 
     /// A bearer token of `scope` made by `email` in their first tenant; returns its secret.
@@ -417,6 +424,23 @@ impl TestApp {
             .unwrap()
             .unwrap_or_else(|| panic!("no test user {email}"))
             .id
+    }
+
+    /// An active license of the seeded tenant that Kill License accepts (issued through the
+    /// portal): its id and serial number.
+    pub async fn killable_license(&self) -> (String, String) {
+        let list = self
+            .get_json_ok("/api/v1/licenses?status=active&per_page=500")
+            .await;
+        let license = list["licenses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["issued_through_portal"] == true)
+            .expect("an active license issued through the portal")
+            .clone();
+        let text = |field: &str| license[field].as_str().unwrap().to_string();
+        (text("id"), text("serial_no"))
     }
 
     /// The id of the first license the store lists for the seeded tenant (no filter, its
