@@ -21,6 +21,27 @@ use tower_sessions::Session;
 /// Where the flash waits in the session between the post and the page.
 const FLASH_KEY: &str = "flash";
 
+/// How long a flash waits for its page: the browser follows the redirect at once.
+const FLASH_WAITS: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// A flash in the session, for the page the form's redirect leads to. Another page of the
+/// same session rendered meanwhile (another tab) leaves it there.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Waiting {
+    flash: Flash,
+    /// The address (path and query) of the page that shows it.
+    page: String,
+    /// Unix milliseconds after which it is dropped unseen.
+    until_ms: i64,
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// The largest error body read back from a refused server function (they are a few hundred
 /// bytes).
 const ERROR_BODY_LIMIT: usize = 64 * 1024;
@@ -32,7 +53,12 @@ pub async fn plain_forms(request: Request, next: Next) -> Response {
     let mut request = request;
     if is_page(&request) {
         if let Some(session) = request.extensions().get::<Session>().cloned() {
-            if let Ok(Some(flash)) = session.remove::<Flash>(FLASH_KEY).await {
+            let page = request
+                .uri()
+                .path_and_query()
+                .map(|p| p.as_str().to_string())
+                .unwrap_or_default();
+            if let Some(flash) = take_for(&session, &page).await {
                 request.extensions_mut().insert(flash);
             }
         }
@@ -40,9 +66,27 @@ pub async fn plain_forms(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Leave `flash` for the next page this browser renders (the /auth endpoints use it too).
-pub async fn leave(session: &Session, flash: Flash) {
-    if let Err(error) = session.insert(FLASH_KEY, flash).await {
+/// The flash waiting for the page at `page`, taken out of the session (one past its time is
+/// dropped; one for another page stays).
+async fn take_for(session: &Session, page: &str) -> Option<Flash> {
+    let waiting = session.get::<Waiting>(FLASH_KEY).await.ok()??;
+    let expired = waiting.until_ms < now_ms();
+    if waiting.page != page && !expired {
+        return None;
+    }
+    let _ = session.remove::<Waiting>(FLASH_KEY).await;
+    (!expired).then_some(waiting.flash)
+}
+
+/// Leave `flash` for the page at `to` (a path and query of this portal), where the browser
+/// goes next (the /auth endpoints use it too).
+pub async fn leave(session: &Session, flash: Flash, to: &str) {
+    let waiting = Waiting {
+        flash,
+        page: to.split('#').next().unwrap_or("/").to_string(),
+        until_ms: now_ms() + FLASH_WAITS.as_millis() as i64,
+    };
+    if let Err(error) = session.insert(FLASH_KEY, waiting).await {
         tracing::warn!(%error, "could not keep a form's message for its page");
     }
 }
@@ -108,10 +152,11 @@ async fn answer_form(request: Request, next: Next) -> Response {
     } else {
         (reply.flash, reply.next.or(asked_next).or(back))
     };
+    let target = target.unwrap_or_else(|| "/".to_string());
     if let (Some(session), Some(flash)) = (session, flash) {
-        leave(&session, flash).await;
+        leave(&session, flash, &target).await;
     }
-    Redirect::to(&target.unwrap_or_else(|| "/".to_string())).into_response()
+    Redirect::to(&target).into_response()
 }
 
 /// A path on this portal (never `//elsewhere` or a full address).

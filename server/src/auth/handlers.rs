@@ -216,8 +216,8 @@ pub async fn sign_in(
         {
             let mut flash = app::functions::session::Flash::error(error.to_string());
             flash.kept = Some(field(&form, "email").chars().take(254).collect());
-            crate::forms::leave(&session, flash).await;
             let back = same_site_referer(&headers).unwrap_or_else(|| "/sign-in".to_string());
+            crate::forms::leave(&session, flash, &back).await;
             see_other(&back)
         }
         result => answer(&headers, result),
