@@ -86,15 +86,15 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
 
 /// Writes the checks received so far into batch files.
 async fn cut(shared: &Arc<Shared>) {
-    if shared.queue.buffered_checks() == 0 {
+    if shared.queue.buffered() == 0 {
         return;
     }
     let queue_owner = Arc::clone(shared);
     match tokio::task::spawn_blocking(move || queue_owner.queue.cut()).await {
         Ok(Ok(_)) => {}
         Ok(Err(e)) => tracing::error!(
-            "could not write checks to the queue ({e}); {} checks kept in memory",
-            shared.queue.buffered_checks()
+            "could not write checks and usage samples to the queue ({e}); {} kept in memory",
+            shared.queue.buffered()
         ),
         Err(e) => tracing::error!("cutting a batch failed: {e}"),
     }
@@ -147,6 +147,26 @@ async fn deliver(shared: &Arc<Shared>) -> Result<(), PortalError> {
                 Err(e) if e.retryable() => return Err(e),
                 Err(e) => reject(shared, &item, &e.to_string()),
             },
+            Message::Usage(report) => match shared.portal.send_usage(&report).await {
+                Ok(answer) => {
+                    if !answer.refused.is_empty() {
+                        tracing::warn!(
+                            "the portal refused {} of {} usage samples (first: license {}, {})",
+                            answer.refused.len(),
+                            report.samples.len(),
+                            answer.refused[0].license_id,
+                            answer.refused[0].code
+                        );
+                    }
+                    delivered(shared, &item, 0);
+                }
+                Err(e @ PortalError::BadAnswer { .. }) => {
+                    tracing::warn!("usage report delivered, but {e}");
+                    delivered(shared, &item, 0);
+                }
+                Err(e) if e.retryable() => return Err(e),
+                Err(e) => reject(shared, &item, &e.to_string()),
+            },
             Message::Deactivation(request) => {
                 match shared.portal.deactivate(&request).await {
                     Ok(_) | Err(PortalError::BadAnswer { .. }) => {
@@ -189,6 +209,7 @@ fn reject(shared: &Shared, item: &QueuedItem, reason: &str) {
             match item.kind {
                 crate::queue::ItemKind::Checks { .. } => "check report",
                 crate::queue::ItemKind::Deactivation => "deactivation",
+                crate::queue::ItemKind::Usage { .. } => "usage report",
             },
             path.display()
         ),

@@ -9,6 +9,9 @@
 //!   portal gave), with the address to check at next time; the check is queued for the
 //!   portal. `404 unknown_license` for a license the connector does not serve to that
 //!   LoadMaster.
+//! - `POST /v1/usage`: a metered LoadMaster's usage sample (every five minutes), queued for
+//!   the portal in batches; `202`. `400 invalid_parameter` naming the field for a malformed
+//!   sample, `404 unknown_license` as for a check.
 //! - `POST /v1/deactivate`: queued durably for the portal; `202`.
 //! - `GET /healthz`: the agent is up (and what it has queued).
 
@@ -26,6 +29,7 @@ use bandpool_domain::connector::{
     Activation, ActivationRequest, DeactivationRequest, LicenseCheck,
 };
 use bandpool_domain::error::ErrorBody;
+use bandpool_domain::metered::UsageSample;
 use serde::de::DeserializeOwned;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -41,6 +45,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/activate", post(activate))
         .route("/v1/check", post(check))
+        .route("/v1/usage", post(usage))
         .route("/v1/deactivate", post(deactivate))
         .route("/healthz", get(healthz))
         .with_state(shared)
@@ -228,6 +233,30 @@ async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckReque
     }
 }
 
+async fn usage(State(shared): State<Arc<Shared>>, Asked(sample): Asked<UsageSample>) -> Response {
+    // Checked here as the portal checks it, so a malformed sample is the LoadMaster's to
+    // fix now rather than a batch the portal refuses whole later.
+    if let Err(refusal) = sample.check(crate::unix_now()) {
+        let body = ErrorBody::from(refusal);
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
+    if !shared
+        .licenses
+        .serves(&sample.license_id, &sample.serial_no)
+    {
+        return error(
+            StatusCode::NOT_FOUND,
+            "unknown_license",
+            format!(
+                "This connector does not serve license {} to serial {}",
+                sample.license_id, sample.serial_no
+            ),
+        );
+    }
+    shared.queue.push_sample(sample);
+    StatusCode::ACCEPTED.into_response()
+}
+
 async fn deactivate(
     State(shared): State<Arc<Shared>>,
     Asked(asked): Asked<DeactivateRequest>,
@@ -270,6 +299,7 @@ async fn healthz(State(shared): State<Arc<Shared>>) -> Response {
         "licenses": shared.licenses.len(),
         "queued_batches": shared.queue.len(),
         "queued_checks": shared.queue.queued_checks() + shared.queue.buffered_checks(),
+        "buffered_samples": shared.queue.buffered_samples(),
     }))
     .into_response()
 }

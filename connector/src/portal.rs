@@ -8,6 +8,7 @@ use bandpool_domain::connector::{
     AUTH_SCHEME,
 };
 use bandpool_domain::error::ErrorBody;
+use bandpool_domain::metered::{UsageReport, UsageReportResponse};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -139,6 +140,13 @@ impl Portal {
         report: &CheckReport,
     ) -> Result<CheckReportResponse, PortalError> {
         self.post("checks", report).await
+    }
+
+    pub async fn send_usage(
+        &self,
+        report: &UsageReport,
+    ) -> Result<UsageReportResponse, PortalError> {
+        self.post("usage", report).await
     }
 
     pub async fn deactivate(

@@ -1,15 +1,17 @@
 //! The disk-backed outbox: what the connector owes the portal, kept so that nothing is
 //! lost while the portal is unreachable or restarting, or the agent itself restarts.
 //!
-//! LoadMaster checks gather in memory; every `flush_millis` they are cut into batch files
-//! of at most [`MAX_CHECKS_PER_REPORT`] checks, each a complete [`CheckReport`] whose
-//! idempotency key is fixed when the file is written (a resend reuses it, so the portal
-//! counts it once). A deactivation is one file of its own. Files live in `data_dir/queue/`
-//! under names that sort in the order they were written:
+//! LoadMaster checks and metered LoadMasters' usage samples gather in memory; every
+//! `flush_millis` they are cut into batch files of at most [`MAX_CHECKS_PER_REPORT`] checks
+//! or [`MAX_SAMPLES_PER_REPORT`] samples, each a complete [`CheckReport`] or [`UsageReport`]
+//! whose idempotency key is fixed when the file is written (a resend reuses it, so the
+//! portal counts it once). A deactivation is one file of its own. Files live in
+//! `data_dir/queue/` under names that sort in the order they were written:
 //!
 //! ```text
 //! 00000000000000000007-checks-1000.json    a CheckReport of 1000 checks
 //! 00000000000000000008-deactivation.json   a DeactivationRequest
+//! 00000000000000000009-usage-250.json      a UsageReport of 250 samples
 //! ```
 //!
 //! They are sent oldest first and deleted only once the portal has taken them; one the
@@ -20,6 +22,7 @@ use crate::fsutil::{sync_dir, write_atomic, TMP_PREFIX};
 use bandpool_domain::connector::{
     CheckReport, DeactivationRequest, LicenseCheck, MAX_CHECKS_PER_REPORT,
 };
+use bandpool_domain::metered::{UsageReport, UsageSample, MAX_SAMPLES_PER_REPORT};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io;
@@ -42,6 +45,10 @@ pub enum ItemKind {
         count: usize,
     },
     Deactivation,
+    /// A usage report of this many samples.
+    Usage {
+        count: usize,
+    },
 }
 
 /// A queued file's content.
@@ -49,6 +56,7 @@ pub enum ItemKind {
 pub enum Message {
     Checks(CheckReport),
     Deactivation(DeactivationRequest),
+    Usage(UsageReport),
 }
 
 /// The outbox. Shared between the local API (which adds to it) and the delivery loop
@@ -58,6 +66,8 @@ pub struct Queue {
     rejected_dir: PathBuf,
     /// Checks received since the last cut.
     buffer: Mutex<Vec<LicenseCheck>>,
+    /// Usage samples received since the last cut.
+    samples: Mutex<Vec<UsageSample>>,
     /// The files on disk; holding the lock while writing keeps files in sequence order.
     files: Mutex<Files>,
 }
@@ -73,6 +83,7 @@ impl ItemKind {
         match self {
             ItemKind::Checks { count } => format!("{seq:020}-checks-{count}.json"),
             ItemKind::Deactivation => format!("{seq:020}-deactivation.json"),
+            ItemKind::Usage { count } => format!("{seq:020}-usage-{count}.json"),
         }
     }
 
@@ -82,6 +93,9 @@ impl ItemKind {
         let seq = seq.parse().ok()?;
         let kind = match rest {
             "deactivation" => ItemKind::Deactivation,
+            _ if rest.starts_with("usage-") => ItemKind::Usage {
+                count: rest.strip_prefix("usage-")?.parse().ok()?,
+            },
             _ => ItemKind::Checks {
                 count: rest.strip_prefix("checks-")?.parse().ok()?,
             },
@@ -131,6 +145,7 @@ impl Queue {
             dir,
             rejected_dir,
             buffer: Mutex::new(Vec::new()),
+            samples: Mutex::new(Vec::new()),
             files: Mutex::new(Files {
                 next_seq,
                 pending,
@@ -144,32 +159,78 @@ impl Queue {
         lock(&self.buffer).push(check);
     }
 
+    /// Adds a metered LoadMaster's usage sample to the next batch (memory only; `cut`
+    /// writes it).
+    pub fn push_sample(&self, sample: UsageSample) {
+        lock(&self.samples).push(sample);
+    }
+
     /// Checks received but not yet cut into a batch file.
     pub fn buffered_checks(&self) -> usize {
         lock(&self.buffer).len()
     }
 
-    /// Writes the checks received so far into batch files (split at
-    /// `MAX_CHECKS_PER_REPORT`), each with a fresh idempotency key. Returns how many files
-    /// were written. On a write error the checks not written go back into the buffer.
+    /// Usage samples received but not yet cut into a batch file.
+    pub fn buffered_samples(&self) -> usize {
+        lock(&self.samples).len()
+    }
+
+    /// Checks and samples received but not yet cut into a batch file.
+    pub fn buffered(&self) -> usize {
+        self.buffered_checks() + self.buffered_samples()
+    }
+
+    /// Writes the checks and samples received so far into batch files (split at
+    /// `MAX_CHECKS_PER_REPORT` and `MAX_SAMPLES_PER_REPORT`), each with a fresh idempotency
+    /// key. Returns how many files were written. On a write error what was not written goes
+    /// back into its buffer.
     pub fn cut(&self) -> io::Result<usize> {
-        let checks = std::mem::take(&mut *lock(&self.buffer));
-        if checks.is_empty() {
-            return Ok(0);
-        }
-        let mut files = lock(&self.files);
-        let mut written = 0;
-        let mut rest = checks.as_slice();
-        while !rest.is_empty() {
-            let (chunk, after) = rest.split_at(rest.len().min(MAX_CHECKS_PER_REPORT));
+        let checks = self.cut_buffer(&self.buffer, MAX_CHECKS_PER_REPORT, |chunk| {
             let report = CheckReport {
                 idempotency_key: uuid::Uuid::new_v4().to_string(),
                 checks: chunk.to_vec(),
             };
-            let kind = ItemKind::Checks { count: chunk.len() };
-            if let Err(e) = self.write_file(&mut files, kind, &report) {
+            (
+                ItemKind::Checks { count: chunk.len() },
+                serde_json::to_vec(&report),
+            )
+        })?;
+        let samples = self.cut_buffer(&self.samples, MAX_SAMPLES_PER_REPORT, |chunk| {
+            let report = UsageReport {
+                idempotency_key: uuid::Uuid::new_v4().to_string(),
+                samples: chunk.to_vec(),
+            };
+            (
+                ItemKind::Usage { count: chunk.len() },
+                serde_json::to_vec(&report),
+            )
+        })?;
+        Ok(checks + samples)
+    }
+
+    /// Cuts one buffer into files of at most `max` entries, each made by `report`.
+    fn cut_buffer<T: Clone>(
+        &self,
+        buffer: &Mutex<Vec<T>>,
+        max: usize,
+        report: impl Fn(&[T]) -> (ItemKind, serde_json::Result<Vec<u8>>),
+    ) -> io::Result<usize> {
+        let taken = std::mem::take(&mut *lock(buffer));
+        if taken.is_empty() {
+            return Ok(0);
+        }
+        let mut files = lock(&self.files);
+        let mut written = 0;
+        let mut rest = taken.as_slice();
+        while !rest.is_empty() {
+            let (chunk, after) = rest.split_at(rest.len().min(max));
+            let (kind, bytes) = report(chunk);
+            let outcome = bytes
+                .map_err(io::Error::other)
+                .and_then(|bytes| self.write_bytes(&mut files, kind, &bytes));
+            if let Err(e) = outcome {
                 drop(files);
-                let mut buffer = lock(&self.buffer);
+                let mut buffer = lock(buffer);
                 let newer = std::mem::take(&mut *buffer);
                 buffer.extend_from_slice(rest);
                 buffer.extend(newer);
@@ -195,10 +256,19 @@ impl Queue {
         kind: ItemKind,
         body: &impl serde::Serialize,
     ) -> io::Result<QueuedItem> {
+        let bytes = serde_json::to_vec(body).map_err(io::Error::other)?;
+        self.write_bytes(files, kind, &bytes)
+    }
+
+    fn write_bytes(
+        &self,
+        files: &mut Files,
+        kind: ItemKind,
+        bytes: &[u8],
+    ) -> io::Result<QueuedItem> {
         let seq = files.next_seq;
         let path = self.dir.join(kind.file_name(seq));
-        let bytes = serde_json::to_vec(body).map_err(io::Error::other)?;
-        write_atomic(&path, &bytes, false)?;
+        write_atomic(&path, bytes, false)?;
         files.next_seq += 1;
         if let ItemKind::Checks { count } = kind {
             files.queued_checks += count;
@@ -238,6 +308,9 @@ impl Queue {
             }
             ItemKind::Deactivation => {
                 Message::Deactivation(serde_json::from_slice(&bytes).map_err(invalid)?)
+            }
+            ItemKind::Usage { .. } => {
+                Message::Usage(serde_json::from_slice(&bytes).map_err(invalid)?)
             }
         })
     }
@@ -313,6 +386,7 @@ mod tests {
                     (report.idempotency_key, item.kind)
                 }
                 Message::Deactivation(d) => (d.idempotency_key, item.kind),
+                Message::Usage(u) => (u.idempotency_key, item.kind),
             })
             .collect()
     }
@@ -388,6 +462,53 @@ mod tests {
         let keys: std::collections::HashSet<_> =
             keys_and_kinds(&queue).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys.len(), 3, "each batch has its own key");
+    }
+
+    #[test]
+    fn usage_samples_are_cut_into_their_own_batches_and_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let sample = |n: usize| UsageSample {
+            license_id: format!("lic-{n}"),
+            serial_no: format!("{}", 1_000_000 + n),
+            sampled_at: 1_700_000_000 + 300 * n as i64,
+            bytes_in_per_second: 1_000,
+            bytes_out_per_second: 2_000,
+            ssl_tps: 3,
+            virtual_services: vec![],
+        };
+        {
+            let queue = Queue::open(dir.path()).unwrap();
+            queue.push_check(check(1));
+            for n in 0..(MAX_SAMPLES_PER_REPORT + 2) {
+                queue.push_sample(sample(n));
+            }
+            assert_eq!(queue.buffered(), MAX_SAMPLES_PER_REPORT + 3);
+            assert_eq!(queue.cut().unwrap(), 3);
+            assert_eq!(queue.buffered(), 0);
+        }
+        let queue = Queue::open(dir.path()).unwrap();
+        let kinds: Vec<_> = queue.pending().iter().map(|i| i.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![
+                ItemKind::Checks { count: 1 },
+                ItemKind::Usage {
+                    count: MAX_SAMPLES_PER_REPORT
+                },
+                ItemKind::Usage { count: 2 },
+            ]
+        );
+        let Message::Usage(last) = queue.read(&queue.pending()[2]).unwrap() else {
+            panic!("a usage report");
+        };
+        assert!(bandpool_domain::connector::valid_key(&last.idempotency_key));
+        assert_eq!(
+            last.samples,
+            vec![
+                sample(MAX_SAMPLES_PER_REPORT),
+                sample(MAX_SAMPLES_PER_REPORT + 1)
+            ]
+        );
     }
 
     #[test]

@@ -139,6 +139,15 @@ impl Licenses {
         Some(answer)
     }
 
+    /// Whether this connector serves `license_id` to the LoadMaster with `serial_no` (a
+    /// usage sample is taken only from such a LoadMaster; nothing is recorded).
+    pub fn serves(&self, license_id: &str, serial_no: &str) -> bool {
+        self.lock()
+            .licenses
+            .get(license_id)
+            .is_some_and(|entry| !entry.released && entry.serial_no == serial_no)
+    }
+
     /// The portal granted a license to a LoadMaster.
     pub fn record_activation(&self, serial_no: &str, activation: &Activation) {
         let mut inner = self.lock();

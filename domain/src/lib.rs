@@ -35,6 +35,7 @@ pub mod events;
 pub mod format;
 pub mod ids;
 pub mod license;
+pub mod metered;
 pub mod names;
 pub mod pool;
 

@@ -65,6 +65,7 @@ impl Default for Settings {
                 connector_silence_seconds: 24 * 3600,
                 sync_timeout_seconds: 30,
                 health_sweep_seconds: 60,
+                usage_sample_retention_days: 35,
             },
             entitlements: EntitlementSettings {
                 entitlements_url: None,
@@ -139,6 +140,8 @@ pub struct ConnectorSettings {
     pub sync_timeout_seconds: i64,
     /// How often the connector-health sweep runs (silence, grace deadlines, overdue syncs).
     pub health_sweep_seconds: u64,
+    /// How long raw usage samples of metered LoadMasters are kept (their daily peaks stay).
+    pub usage_sample_retention_days: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -306,6 +309,7 @@ impl Settings {
             connectors: bandpool_services::ConnectorSettings {
                 silence_secs: self.connectors.connector_silence_seconds.max(1),
                 sync_timeout_secs: self.connectors.sync_timeout_seconds.max(1),
+                sample_retention_secs: self.connectors.usage_sample_retention_days.max(1) * 86_400,
             },
             wakeups: Wakeups::default(),
             entitlements: self.entitlement_source()?,

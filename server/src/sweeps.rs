@@ -1,5 +1,5 @@
 //! Background work on the portal's clock: the connector health pass, webhook delivery,
-//! expired sessions and the mail sender, each a service or store function
+//! expired sessions and usage samples, and the mail sender, each a service or store function
 //! (`bandpool_services::connectors::health_pass`, `notifications::deliver_webhooks`,
 //! `bandpool_store::sessions::delete_expired`, `mail::send_due`) run on a timer. With
 //! several instances on one database, the instance holding the sweep's lease runs it (one
@@ -67,6 +67,20 @@ pub async fn connector_health(state: Services, every: Duration) {
             Ok(pass) if pass != HealthPass::default() => tracing::info!(?pass, "connector health"),
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "connector health sweep failed"),
+        }
+    })
+    .await
+}
+
+/// Delete raw usage samples older than the retention period every `every`, on the instance
+/// holding the lease (their daily and monthly peaks stay).
+pub async fn expired_samples(state: Services, every: Duration) {
+    let state = &state;
+    on_lease(&state.db, "sample-expiry", every, || async move {
+        match bandpool_services::metered::expire_samples(state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(samples = n, "expired usage samples deleted"),
+            Err(error) => tracing::warn!(%error, "usage sample expiry failed"),
         }
     })
     .await

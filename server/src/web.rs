@@ -273,6 +273,11 @@ pub async fn serve(
         state.services.clone(),
         std::time::Duration::from_secs(settings.webhooks.webhook_sweep_seconds.max(1)),
     ));
+    // Hourly: samples expire by the day, so a finer sweep would find nothing new.
+    tokio::spawn(crate::sweeps::expired_samples(
+        state.services.clone(),
+        std::time::Duration::from_secs(3600),
+    ));
     tokio::spawn(crate::sweeps::connector_health(
         state.services,
         std::time::Duration::from_secs(settings.connectors.health_sweep_seconds.max(1)),

@@ -658,6 +658,18 @@ fn targets(
                     ),
                 ]
             }
+            "/api/v1/connector/usage" => {
+                target.fields = vec![
+                    ("idempotency_key".into(), json!("fuzz-usage-NONCE")),
+                    (
+                        "samples".into(),
+                        json!([{ "license_id": license_id, "serial_no": serial, "sampled_at": now,
+                                 "bytes_in_per_second": 1000, "bytes_out_per_second": 2000,
+                                 "ssl_tps": 5,
+                                 "virtual_services": [{ "name": "10.0.0.1:443", "bytes": 300000 }] }]),
+                    ),
+                ]
+            }
             "/api/v1/connector/activations" => {
                 target.fields = vec![
                     ("idempotency_key".into(), json!("fuzz-activation-NONCE")),

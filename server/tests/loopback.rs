@@ -398,6 +398,85 @@ db_test!(
     queue_survives_a_portal_restart
 );
 
+/// Metered LoadMasters report usage through the real agent: the samples reach the portal
+/// in batches and make the month's usage; the agent refuses a malformed sample and one for
+/// a license it does not serve.
+async fn metered_usage_through_the_connector(db: &TestDb) {
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    // The simulated LoadMasters stamp their samples with the wall clock, and the portal
+    // refuses samples from its future: its clock moves up to now.
+    let wall = chrono::Utc::now().timestamp();
+    app.clock
+        .advance(chrono::TimeDelta::seconds(wall - app.clock.now_ts()));
+    let tenant = app.tenant_id.clone().unwrap();
+    bandpool_services::metered::set_contract(
+        &app.state,
+        &tenant,
+        &bandpool_services::metered::Contract {
+            contract_id: "MELA-LOOP".into(),
+            max_activations: 10,
+            trial_ends_at: None,
+        },
+        vec![bandpool_domain::metered::Tier {
+            name: "All".into(),
+            from_mbps: 0,
+        }],
+    )
+    .await
+    .unwrap();
+    let token = app.new_connector(&app.client, "dc-metered").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_agent(&app.base, token, dir.path()).await;
+    let settings = FleetSettings {
+        // Every check also sends a sample.
+        usage_interval: Some(Duration::from_millis(1)),
+        ..fleet(&agent, 3, "vlm-200", 9_500_000)
+    };
+    let fleet = Fleet::start(settings).await.unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == 3).await.1);
+    fleet.check_all_now().await;
+    assert_eq!(fleet.snapshot().samples_sent, 3);
+    let usage = || async {
+        let (_, usage) = app.get_json("/api/v1/metered/usage").await;
+        usage
+    };
+    eventually("three LoadMasters' samples in the month", || async {
+        usage().await["loadmasters"] == 3
+    })
+    .await;
+    let month = usage().await;
+    assert_eq!(month["tier"]["name"], "All");
+    assert!(
+        month["usage_bytes_per_second"].as_i64().unwrap() > 0,
+        "{month}"
+    );
+
+    let view = fleet.appliances().remove(0);
+    let local = |body: Value| {
+        reqwest::Client::new()
+            .post(format!("http://{}/v1/usage", agent.local_addr()))
+            .json(&body)
+            .send()
+    };
+    let sample = |license: &str, serial: &str, tps: i64| {
+        json!({ "license_id": license, "serial_no": serial, "sampled_at": app.clock.now_ts(),
+                "bytes_in_per_second": 1, "bytes_out_per_second": 1, "ssl_tps": tps })
+    };
+    let license = view.license_id.clone().unwrap();
+    let bad = local(sample(&license, &view.serial_no, -5)).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    assert_eq!(bad.json::<Value>().await.unwrap()["parameter"], "ssl_tps");
+    let unknown = local(sample(&license, "1", 5)).await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    fleet.shutdown().await;
+    agent.shutdown().await;
+}
+
+db_test!(
+    metered_usage_through_the_connector,
+    metered_usage_through_the_connector
+);
+
 /// Another tenant's connector cannot check, or get counted for, this tenant's LoadMaster.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn another_tenants_connector_is_refused() {

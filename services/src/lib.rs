@@ -30,6 +30,7 @@ pub mod connectors;
 pub mod entitlements;
 pub mod licenses;
 pub mod mail;
+pub mod metered;
 pub mod notifications;
 pub mod people;
 pub mod reads;
@@ -76,6 +77,8 @@ pub struct ConnectorSettings {
     pub silence_secs: i64,
     /// How long Sync licenses waits for connectors to answer.
     pub sync_timeout_secs: i64,
+    /// Raw usage samples older than this are refused and expired.
+    pub sample_retention_secs: i64,
 }
 
 /// Wakes a connector's waiting command long-poll when a command is queued for it on this

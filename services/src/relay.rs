@@ -11,6 +11,7 @@ use bandpool_domain::connector::{
     RegisterRequest, MAX_WAIT_SECONDS,
 };
 use bandpool_domain::ids::Id;
+use bandpool_domain::metered::{UsageReport, UsageReportResponse};
 use bandpool_domain::AppError;
 pub use bandpool_store::connectors::ConnectorIdentity;
 use bandpool_store::connectors::Seen;
@@ -119,6 +120,24 @@ pub async fn checks(
     // answered.
     seen(services, connector, None, None).await?;
     bandpool_store::licensing::record_checks(&services.db, connector, report, services.now()).await
+}
+
+/// Usage samples of metered LoadMasters, many at once: each stored and counted once, moving
+/// its LoadMaster's daily and monthly peaks in the same transaction.
+pub async fn usage(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    report: &UsageReport,
+) -> Result<UsageReportResponse, AppError> {
+    seen(services, connector, None, None).await?;
+    bandpool_store::metered::record_usage(
+        &services.db,
+        connector,
+        report,
+        services.now(),
+        services.connectors.sample_retention_secs,
+    )
+    .await
 }
 
 /// A LoadMaster takes a license from the pool (the decision is

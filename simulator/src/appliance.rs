@@ -11,6 +11,8 @@
 //!   ("connector unreachable") until a check answers `active` again.
 //! - A check answer naming another `connector_url` moves the LoadMaster's Host setting:
 //!   its next requests go there.
+//! - A metered LoadMaster (`usage_interval` set) that is licensed or in grace reports a
+//!   usage sample (`traffic::sample`) at the first check after one is due.
 
 use crate::naming::ApplianceId;
 use crate::FleetContext;
@@ -18,6 +20,7 @@ use bandpool_domain::connector::appliance::{ActivateRequest, CheckRequest, Check
 use bandpool_domain::connector::Activation;
 use bandpool_domain::error::ErrorBody;
 use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::metered::UsageSample;
 use rand::Rng;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
@@ -131,6 +134,8 @@ pub(crate) struct Record {
     pub state: ApplianceState,
     pub connector_url: String,
     pub failures: u32,
+    /// When the last usage sample was taken by the connector.
+    pub last_sample: Option<Instant>,
 }
 
 pub(crate) struct Slot {
@@ -147,6 +152,7 @@ impl Slot {
                 state: ApplianceState::Pending,
                 connector_url,
                 failures: 0,
+                last_sample: None,
             }),
         }
     }
@@ -219,6 +225,9 @@ async fn step(slot: &Slot, ctx: &FleetContext, backoff: &mut Backoff) -> Option<
         }),
         Some(license_id) => {
             let state = check(slot, ctx, &record, &license_id).await;
+            if matches!(state, ApplianceState::Licensed | ApplianceState::InGrace(_)) {
+                report_usage(slot, ctx, &license_id).await;
+            }
             (!state.is_final()).then_some(ctx.settings.check_interval)
         }
     }
@@ -383,6 +392,44 @@ async fn check(
             }
             after
         }
+    }
+}
+
+/// Sends a usage sample when one is due (a metered fleet only).
+async fn report_usage(slot: &Slot, ctx: &FleetContext, license_id: &str) {
+    let Some(every) = ctx.settings.usage_interval else {
+        return;
+    };
+    let record = slot.read();
+    if record.last_sample.is_some_and(|at| at.elapsed() < every) {
+        return;
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let sample: UsageSample = crate::traffic::sample(
+        slot.id.number,
+        &slot.id.ip_address,
+        license_id,
+        &slot.id.serial_no,
+        now,
+    );
+    let url = format!("{}/v1/usage", record.connector_url.trim_end_matches('/'));
+    let answer = {
+        let _permit = ctx.connections.acquire().await;
+        post(ctx, &url, &sample, ctx.settings.request_timeout).await
+    };
+    match answer {
+        Ok((status, _)) if status.is_success() => {
+            ctx.counters.samples_sent.fetch_add(1, Ordering::Relaxed);
+            slot.update(|r| r.last_sample = Some(Instant::now()));
+        }
+        // Tried again at the next check.
+        Ok((status, _)) => tracing::debug!(
+            "{}: the connector refused a usage sample ({status})",
+            slot.id.device_name
+        ),
+        Err(e) => tracing::debug!("{}: usage sample not sent ({e})", slot.id.device_name),
     }
 }
 

@@ -14,6 +14,7 @@
 pub mod appliance;
 pub mod naming;
 mod report;
+pub mod traffic;
 
 pub use appliance::{ApplianceState, GraceReason};
 
@@ -59,6 +60,9 @@ pub struct FleetSettings {
     pub max_connections: usize,
     /// How long a check may take.
     pub request_timeout: Duration,
+    /// A metered fleet: each licensed LoadMaster reports a usage sample this often (at the
+    /// first check after it is due; `None`: no samples, as a pooled LoadMaster).
+    pub usage_interval: Option<Duration>,
 }
 
 impl FleetSettings {
@@ -80,6 +84,7 @@ impl FleetSettings {
             unreachable_after: 3,
             max_connections: 256,
             request_timeout: Duration::from_secs(10),
+            usage_interval: None,
         }
     }
 
@@ -149,6 +154,8 @@ pub struct FleetSnapshot {
     pub checks_ok: u64,
     /// Checks not answered (connector unreachable, an error status) since start.
     pub checks_failed: u64,
+    /// Usage samples the connector took since start.
+    pub samples_sent: u64,
 }
 
 /// One appliance as the fleet sees it.
@@ -169,6 +176,7 @@ pub(crate) struct Counters {
     pub activations: AtomicU64,
     pub checks_ok: AtomicU64,
     pub checks_failed: AtomicU64,
+    pub samples_sent: AtomicU64,
 }
 
 /// What every appliance task shares.
@@ -348,6 +356,7 @@ pub(crate) fn snapshot(slots: &[Arc<Slot>], ctx: &FleetContext) -> FleetSnapshot
         activations: ctx.counters.activations.load(Ordering::Relaxed),
         checks_ok: ctx.counters.checks_ok.load(Ordering::Relaxed),
         checks_failed: ctx.counters.checks_failed.load(Ordering::Relaxed),
+        samples_sent: ctx.counters.samples_sent.load(Ordering::Relaxed),
         ..FleetSnapshot::default()
     };
     for slot in slots {

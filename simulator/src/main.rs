@@ -30,6 +30,10 @@ struct Cli {
     /// Seconds between one LoadMaster's checks.
     #[arg(long, default_value_t = 10)]
     check_seconds: u64,
+    /// Metered LoadMasters: seconds between usage samples (300 as the documents say; 0:
+    /// none, as pooled LoadMasters).
+    #[arg(long, default_value_t = 0)]
+    usage_seconds: u64,
     /// The license type each LoadMaster asks for.
     #[arg(long, default_value = "vlm-200")]
     license_type: String,
@@ -74,6 +78,7 @@ fn main() -> ExitCode {
         .init();
     let settings = FleetSettings {
         check_interval: Duration::from_secs(cli.check_seconds),
+        usage_interval: (cli.usage_seconds > 0).then(|| Duration::from_secs(cli.usage_seconds)),
         license_type_id: cli.license_type,
         sku: cli.sku,
         name_prefix: cli.name_prefix,

@@ -25,6 +25,7 @@ pub enum MessageKind {
     Activation,
     Deactivation,
     Checks,
+    Usage,
 }
 
 impl MessageKind {
@@ -33,6 +34,7 @@ impl MessageKind {
             MessageKind::Activation => "activation",
             MessageKind::Deactivation => "deactivation",
             MessageKind::Checks => "checks",
+            MessageKind::Usage => "usage",
         }
     }
 }

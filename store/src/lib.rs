@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod licenses;
 pub mod licensing;
+pub mod metered;
 pub mod notifications;
 pub mod outbox;
 pub mod pool;

@@ -252,11 +252,13 @@ pub async fn activate(
     } = license_type;
     let device_id = upsert_device(&mut tx, connector, request, now).await?;
     let license_id = uuid::Uuid::new_v4().to_string();
+    // Taken while the tenant has a metered contract: the license counts toward metered usage.
     tx.execute(
         "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
-         activated_at, recovered_at, issued_through_portal, connector_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12)",
+         activated_at, recovered_at, issued_through_portal, connector_id, metered) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, \
+         (SELECT COUNT(*) FROM metered_contracts WHERE tenant_id = $2))",
         args![
             license_id.clone(),
             tenant.to_string(),

@@ -21,6 +21,7 @@ use bandpool_domain::connector::{
 };
 use bandpool_domain::error::ErrorBody;
 use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::metered::{UsageReport, UsageReportResponse};
 use bandpool_domain::AppError;
 use bandpool_services::relay::{self, ConnectorIdentity};
 use serde::Deserialize;
@@ -141,6 +142,22 @@ pub async fn checks(
     Body(report): Body<CheckReport>,
 ) -> Result<Json<CheckReportResponse>, AppError> {
     Ok(Json(relay::checks(&state, &connector, &report).await?))
+}
+
+/// Usage samples of metered LoadMasters (at most 5,000), as the agent queued them.
+///
+/// A replayed report, or a sample the portal has already, is counted once.
+#[utoipa::path(
+    post, path = "/connector/usage", tag = "connector", operation_id = "connectorUsage",
+    request_body = UsageReport,
+    responses((status = 200, description = "OK", body = UsageReportResponse))
+)]
+pub async fn usage(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(report): Body<UsageReport>,
+) -> Result<Json<UsageReportResponse>, AppError> {
+    Ok(Json(relay::usage(&state, &connector, &report).await?))
 }
 
 /// POST /api/v1/connector/baseline/checks (only with `benchmark_baseline`): what a check

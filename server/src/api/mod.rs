@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod events;
 pub mod export;
 pub mod licenses;
+pub mod metered;
 pub mod openapi;
 pub mod pool;
 pub mod usage;
@@ -54,11 +55,13 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connector::register))
         .routes(routes!(connector::heartbeat))
         .routes(routes!(connector::checks))
+        .routes(routes!(connector::usage))
         .routes(routes!(connector::activate))
         .routes(routes!(connector::deactivate))
         .routes(routes!(connector::commands))
         .routes(routes!(connector::ack))
         .routes(routes!(usage::overview))
+        .routes(routes!(metered::usage))
         .routes(routes!(usage::export_csv))
         .routes(routes!(usage::entitlement))
         .routes(routes!(usage::sync))

@@ -150,6 +150,7 @@ pub const MATRIX: &[Route] = &[
     post("/api/v1/entitlements/sync", Change),
     get("/api/v1/entitlements/sync/{id}", Read)
         .at("/api/v1/entitlements/sync/00000000-0000-0000-0000-000000000000"),
+    get("/api/v1/metered/usage", Read),
     get("/api/v1/applications", Read),
     post("/api/v1/applications", Change).with(&[("name", "matrix app")]),
     post("/api/v1/applications/quick-map", Change),
@@ -176,6 +177,7 @@ pub const MATRIX: &[Route] = &[
     ]),
     post("/api/v1/connector/heartbeat", ConnectorOnly).with(&[("version", "1")]),
     post("/api/v1/connector/checks", ConnectorOnly).with(&[("idempotency_key", "matrix-key-1")]),
+    post("/api/v1/connector/usage", ConnectorOnly).with(&[("idempotency_key", "matrix-key-2")]),
     post("/api/v1/connector/activations", ConnectorOnly),
     post("/api/v1/connector/deactivations", ConnectorOnly),
     get("/api/v1/connector/commands", ConnectorOnly),

@@ -1,0 +1,373 @@
+//! Metered licensing (MELA): a metered tenant is billed monthly, in arrears, for the sum
+//! over its metered LoadMasters of each one's peak throughput in the month, and the sum
+//! falls in one of the usage tiers its contract defines. Every five minutes each metered
+//! LoadMaster reports a usage sample through its connector; the portal keeps each
+//! LoadMaster's peak per UTC day and per month as the samples arrive.
+//!
+//! A sample's throughput is what passed through the LoadMaster: bytes in plus bytes out per
+//! second. Figures are kept in bytes per second and shown in bits per second (Mb/s, Gb/s),
+//! as the product's documents quote them.
+
+use crate::names::is_plain_text;
+use crate::AppError;
+use chrono::{DateTime, NaiveDate};
+use serde::{Deserialize, Serialize};
+
+/// At most this many samples in one usage report (a connector with 1,000 LoadMasters sends
+/// one report every five minutes, or a backlog in several).
+pub const MAX_SAMPLES_PER_REPORT: usize = 5_000;
+/// At most this many Virtual Services per sample.
+pub const MAX_VIRTUAL_SERVICES_PER_SAMPLE: usize = 1_000;
+/// A sample may be stamped this far ahead of the portal's clock (the agent's clock drifts).
+pub const MAX_CLOCK_AHEAD_SECONDS: i64 = 300;
+/// No figure in a sample may exceed this (a petabyte per second: far beyond any appliance,
+/// small enough that a month's sum over a million LoadMasters stays inside `i64`).
+pub const MAX_RATE: i64 = 1_000_000_000_000_000;
+
+/// POST /api/v1/connector/usage: usage samples of many LoadMasters, as the agent queued them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UsageReport {
+    pub idempotency_key: String,
+    pub samples: Vec<UsageSample>,
+}
+
+/// One LoadMaster's usage over the five minutes before `sampled_at`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UsageSample {
+    pub license_id: String,
+    pub serial_no: String,
+    /// When the LoadMaster took the sample (Unix seconds UTC).
+    pub sampled_at: i64,
+    /// Network throughput, bytes per second received and sent.
+    pub bytes_in_per_second: i64,
+    pub bytes_out_per_second: i64,
+    /// SSL transactions per second.
+    pub ssl_tps: i64,
+    /// Bytes each Virtual Service transferred over the interval.
+    #[serde(default)]
+    pub virtual_services: Vec<VirtualServiceBytes>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct VirtualServiceBytes {
+    /// The Virtual Service's `address:port` (or its name).
+    pub name: String,
+    pub bytes: i64,
+}
+
+/// The portal's answer to a usage report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct UsageReportResponse {
+    /// Samples recorded now.
+    pub recorded: usize,
+    /// Samples the portal had already (the same LoadMaster and time): counted once.
+    pub duplicates: usize,
+    /// Samples not taken, each with its reason's code, in the order of the report.
+    pub refused: Vec<RefusedSample>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RefusedSample {
+    pub license_id: String,
+    pub sampled_at: i64,
+    /// `unknown_license` (not a license this connector issued) or `sample_too_old` (older
+    /// than the portal keeps samples).
+    pub code: String,
+}
+
+impl UsageSample {
+    /// The sample's throughput: bytes in plus bytes out per second.
+    pub fn throughput(&self) -> i64 {
+        self.bytes_in_per_second + self.bytes_out_per_second
+    }
+
+    /// Check a sample's shape against the portal's clock `now`; the refusal names the field.
+    pub fn check(&self, now: i64) -> Result<(), AppError> {
+        let text = |field: &str, value: &str| {
+            if value.trim().is_empty() || !is_plain_text(value, 64) {
+                Err(AppError::invalid(field, "must be 1 to 64 plain characters"))
+            } else {
+                Ok(())
+            }
+        };
+        text("license_id", &self.license_id)?;
+        text("serial_no", &self.serial_no)?;
+        if self.sampled_at < 0 || self.sampled_at > now + MAX_CLOCK_AHEAD_SECONDS {
+            return Err(AppError::invalid(
+                "sampled_at",
+                "must be a Unix time no later than the portal's clock",
+            ));
+        }
+        for (field, value) in [
+            ("bytes_in_per_second", self.bytes_in_per_second),
+            ("bytes_out_per_second", self.bytes_out_per_second),
+            ("ssl_tps", self.ssl_tps),
+        ] {
+            rate(field, value)?;
+        }
+        if self.virtual_services.len() > MAX_VIRTUAL_SERVICES_PER_SAMPLE {
+            return Err(AppError::invalid(
+                "virtual_services",
+                format!("at most {MAX_VIRTUAL_SERVICES_PER_SAMPLE} per sample"),
+            ));
+        }
+        for vs in &self.virtual_services {
+            if vs.name.trim().is_empty() || !is_plain_text(&vs.name, 100) {
+                return Err(AppError::invalid(
+                    "virtual_services.name",
+                    "must be 1 to 100 plain characters",
+                ));
+            }
+            rate("virtual_services.bytes", vs.bytes)?;
+        }
+        Ok(())
+    }
+}
+
+fn rate(field: &str, value: i64) -> Result<(), AppError> {
+    if (0..=MAX_RATE).contains(&value) {
+        Ok(())
+    } else {
+        Err(AppError::invalid(field, format!("must be 0 to {MAX_RATE}")))
+    }
+}
+
+/// Check a whole report before any work: its size and every sample's shape.
+pub fn check_report(report: &UsageReport, now: i64) -> Result<(), AppError> {
+    if report.samples.len() > MAX_SAMPLES_PER_REPORT {
+        return Err(AppError::invalid(
+            "samples",
+            format!("at most {MAX_SAMPLES_PER_REPORT} samples per report"),
+        ));
+    }
+    report.samples.iter().try_for_each(|s| s.check(now))
+}
+
+/// The UTC day (`YYYY-MM-DD`) and month (`YYYY-MM`) a time falls in.
+pub fn day_and_month(at: i64) -> (String, String) {
+    let day = DateTime::from_timestamp(at, 0)
+        .map(|t| t.date_naive())
+        .unwrap_or(NaiveDate::MIN);
+    (
+        day.format("%Y-%m-%d").to_string(),
+        day.format("%Y-%m").to_string(),
+    )
+}
+
+/// Bytes per second as megabits per second, rounded down (what tiers are defined in).
+pub fn bytes_to_mbps(bytes_per_second: i64) -> i64 {
+    bytes_per_second.saturating_mul(8) / 1_000_000
+}
+
+/// A usage tier: monthly usage from `from_mbps` (inclusive) up to the next tier's start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct Tier {
+    pub name: String,
+    pub from_mbps: i64,
+}
+
+/// A contract's tiers, checked: named, the first starting at 0, each starting above the one
+/// before.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tiers(Vec<Tier>);
+
+impl Tiers {
+    pub const MAX: usize = 20;
+
+    pub fn new(mut tiers: Vec<Tier>) -> Result<Tiers, AppError> {
+        if tiers.is_empty() || tiers.len() > Self::MAX {
+            return Err(AppError::invalid(
+                "tiers",
+                format!("must be 1 to {} tiers", Self::MAX),
+            ));
+        }
+        tiers.sort_by_key(|t| t.from_mbps);
+        if tiers[0].from_mbps != 0 {
+            return Err(AppError::invalid(
+                "tiers",
+                "the first tier must start at 0 Mb/s",
+            ));
+        }
+        for pair in tiers.windows(2) {
+            if pair[0].from_mbps == pair[1].from_mbps {
+                return Err(AppError::invalid(
+                    "tiers",
+                    format!("two tiers start at {} Mb/s", pair[0].from_mbps),
+                ));
+            }
+        }
+        for tier in &tiers {
+            if tier.name.trim().is_empty() || !is_plain_text(&tier.name, 60) {
+                return Err(AppError::invalid(
+                    "tiers.name",
+                    "must be 1 to 60 plain characters",
+                ));
+            }
+            crate::names::capacity("tiers.from_mbps", tier.from_mbps)?;
+        }
+        Ok(Tiers(tiers))
+    }
+
+    pub fn as_slice(&self) -> &[Tier] {
+        &self.0
+    }
+
+    /// The tier a month's usage falls in: the last whose start it has reached.
+    pub fn tier_for(&self, usage_mbps: i64) -> &Tier {
+        self.0
+            .iter()
+            .rev()
+            .find(|t| usage_mbps >= t.from_mbps)
+            .unwrap_or(&self.0[0])
+    }
+}
+
+/// A month's metered usage as the portal shows and bills it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MeteredMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The sum over metered LoadMasters of each one's peak throughput in the month.
+    pub usage_bytes_per_second: i64,
+    pub usage_mbps: i64,
+    /// Metered LoadMasters that reported in the month.
+    pub loadmasters: i64,
+    /// The usage tier the sum falls in (none while the tenant has no metered contract).
+    pub tier: Option<Tier>,
+    /// The month is still running: its figure is "so far"; a closed month's is final.
+    pub so_far: bool,
+}
+
+/// A month's metered usage: the sum over metered LoadMasters of each one's peak in the month.
+pub fn monthly_usage(peaks_bytes_per_second: impl IntoIterator<Item = i64>) -> i64 {
+    peaks_bytes_per_second
+        .into_iter()
+        .fold(0i64, |sum, peak| sum.saturating_add(peak))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiers() -> Tiers {
+        Tiers::new(vec![
+            Tier {
+                name: "Tier 2".into(),
+                from_mbps: 5_000,
+            },
+            Tier {
+                name: "Tier 1".into(),
+                from_mbps: 0,
+            },
+            Tier {
+                name: "Tier 3".into(),
+                from_mbps: 10_000,
+            },
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn tier_boundaries_belong_to_the_tier_they_start() {
+        let tiers = tiers();
+        assert_eq!(tiers.tier_for(0).name, "Tier 1");
+        assert_eq!(tiers.tier_for(4_999).name, "Tier 1");
+        assert_eq!(tiers.tier_for(5_000).name, "Tier 2");
+        assert_eq!(tiers.tier_for(9_999).name, "Tier 2");
+        assert_eq!(tiers.tier_for(10_000).name, "Tier 3");
+        assert_eq!(tiers.tier_for(i64::MAX).name, "Tier 3");
+    }
+
+    #[test]
+    fn tiers_must_start_at_zero_and_not_repeat() {
+        let start = Tiers::new(vec![Tier {
+            name: "A".into(),
+            from_mbps: 10,
+        }]);
+        assert_eq!(start.unwrap_err().code(), "invalid_parameter");
+        let twice = Tiers::new(vec![
+            Tier {
+                name: "A".into(),
+                from_mbps: 0,
+            },
+            Tier {
+                name: "B".into(),
+                from_mbps: 0,
+            },
+        ]);
+        assert!(twice
+            .unwrap_err()
+            .to_string()
+            .contains("two tiers start at 0"));
+        assert!(Tiers::new(vec![]).is_err());
+    }
+
+    #[test]
+    fn the_documents_example_sums_each_loadmasters_peak() {
+        // 1.5 + 2.7 + 5.3 = 9.5 Gb/s, in bytes per second.
+        let gbps = |g: f64| (g * 1e9 / 8.0) as i64;
+        let usage = monthly_usage([gbps(1.5), gbps(2.7), gbps(5.3)]);
+        assert_eq!(bytes_to_mbps(usage), 9_500);
+    }
+
+    #[test]
+    fn days_and_months_are_utc() {
+        // 2026-01-31 23:59:59 UTC and one second later.
+        assert_eq!(
+            day_and_month(1_769_903_999),
+            ("2026-01-31".into(), "2026-01".into())
+        );
+        assert_eq!(
+            day_and_month(1_769_904_000),
+            ("2026-02-01".into(), "2026-02".into())
+        );
+    }
+
+    #[test]
+    fn a_sample_is_checked_field_by_field() {
+        let sample = UsageSample {
+            license_id: "l".into(),
+            serial_no: "s".into(),
+            sampled_at: 100,
+            bytes_in_per_second: 1,
+            bytes_out_per_second: 2,
+            ssl_tps: 3,
+            virtual_services: vec![],
+        };
+        assert!(sample.check(100).is_ok());
+        assert_eq!(sample.throughput(), 3);
+        let future = UsageSample {
+            sampled_at: 100 + MAX_CLOCK_AHEAD_SECONDS + 1,
+            ..sample.clone()
+        };
+        assert!(future
+            .check(100)
+            .unwrap_err()
+            .to_string()
+            .contains("sampled_at"));
+        let negative = UsageSample {
+            ssl_tps: -1,
+            ..sample.clone()
+        };
+        assert!(negative
+            .check(100)
+            .unwrap_err()
+            .to_string()
+            .contains("ssl_tps"));
+        let vs = UsageSample {
+            virtual_services: vec![VirtualServiceBytes {
+                name: "".into(),
+                bytes: 1,
+            }],
+            ..sample
+        };
+        assert!(vs.check(100).is_err());
+    }
+}
