@@ -58,9 +58,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg"/>
                 <AutoReload options=options.clone()/>
+                // Before the stylesheet: a classic script after it would wait for the CSS.
+                <IslandLoader options=options.clone()/>
                 // The CSS's content-hashed name (release builds), like the scripts'.
                 <HashedStylesheet options=options.clone() id="leptos"/>
-                <IslandLoader options=options.clone()/>
                 <MetaTags/>
             </head>
             <body>
@@ -73,17 +74,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 /// Loads the bundle and hydrates the page's islands. Leptos's own loader
 /// (`<HydrationScripts islands=true/>`) waits for the browser to be idle before it even
 /// imports the bundle, which on the License Repository came 20 to 100 ms after the page had
-/// loaded; this one is a module script, so it runs as soon as the page is parsed and the
-/// preloaded files are in, and the controls answer sooner. It hydrates every island in
-/// document order: the portal's islands never nest (a nested one would need its parent's
+/// loaded. Here a classic script at the top of the head starts fetching and compiling the
+/// WASM at once, while the rest of the page arrives and is parsed; the module script (run
+/// once the page is parsed) instantiates the compiled module and hydrates every island in
+/// document order. The portal's islands never nest (a nested one would need its parent's
 /// children hydrated first, which Leptos's loader arranges).
 #[component]
 fn IslandLoader(options: LeptosOptions) -> impl IntoView {
     let (js, wasm) = bundle_files(&options);
     let nonce = leptos::nonce::use_nonce();
-    let script = format!(
+    // Islands mode renders the page as not hydrating (an island switches it on for itself),
+    // as Leptos's own loader arranges: otherwise every resource of the page is serialized
+    // into it as inline scripts (a third of the License Repository's bytes), and those
+    // scripts, behind the stylesheet, held the parser until the CSS had arrived.
+    if let Some(context) = leptos::reactive::owner::Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
+    let compile = format!(
+        "window.bandpoolWasm = WebAssembly.compileStreaming(fetch('{wasm}', {{ credentials: 'same-origin' }}));"
+    );
+    let hydrate = format!(
         "import init, * as bundle from '{js}';\n\
-         await init({{ module_or_path: '{wasm}' }});\n\
+         await init({{ module_or_path: await window.bandpoolWasm }});\n\
          bundle.hydrate();\n\
          for (const island of document.querySelectorAll('leptos-island')) {{\n\
            const hydrate = bundle[island.dataset.component];\n\
@@ -92,9 +104,9 @@ fn IslandLoader(options: LeptosOptions) -> impl IntoView {
          }}"
     );
     view! {
+        <script nonce=nonce.clone() inner_html=compile></script>
         <link rel="modulepreload" href=js nonce=nonce.clone()/>
-        <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="" nonce=nonce.clone()/>
-        <script type="module" nonce=nonce inner_html=script></script>
+        <script type="module" nonce=nonce inner_html=hydrate></script>
     }
 }
 

@@ -61,10 +61,10 @@ async fn served_wasm(site_root: &Path, portal: &Portal) -> Result<PathBuf> {
     Ok(file)
 }
 
-/// The first quoted address of a `.wasm` file in `page` (the preload link Leptos's hydration
-/// scripts put in the head).
+/// The first quoted address of a `.wasm` file in `page` (in the loader script the shell puts
+/// at the top of the head, or a preload link).
 fn wasm_named_in(page: &str) -> Option<&str> {
-    page.split('"').find(|part| {
+    page.split(['"', '\'']).find(|part| {
         part.starts_with('/') && part.ends_with(".wasm") && !part.contains(char::is_whitespace)
     })
 }
@@ -148,5 +148,10 @@ mod tests {
             Some("/pkg/bandpool.BBBBBBBBBBBBBBBBBBBBBB.wasm")
         );
         assert_eq!(wasm_named_in("<p>no bundle</p>"), None);
+        let loader = "<head><script>window.bandpoolWasm = WebAssembly.compileStreaming(fetch('/pkg/bandpool.CCCCCCCCCCCCCCCCCCCCCC.wasm', { credentials: 'same-origin' }));</script></head>";
+        assert_eq!(
+            wasm_named_in(loader),
+            Some("/pkg/bandpool.CCCCCCCCCCCCCCCCCCCCCC.wasm")
+        );
     }
 }
