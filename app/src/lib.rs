@@ -27,6 +27,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
+use routes::activations::Activations;
 use routes::api_tokens::ApiTokens;
 use routes::applications::Applications;
 use routes::connectors::Connectors;
@@ -153,6 +154,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications") view=Applications ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
+                    <Route path=path!("/metered/activations") view=Activations ssr=SsrMode::Async/>
                     <Route path=path!("/event-log") view=EventLog ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=Users ssr=SsrMode::Async/>
                     <Route path=path!("/api-tokens") view=ApiTokens ssr=SsrMode::Async/>

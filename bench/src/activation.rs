@@ -34,6 +34,7 @@ pub async fn activate(
         ip_address: naming::ip_address("10.77", number).ok_or("too many appliances for 10.77")?,
         sku: "VLM-SPLA".into(),
         license_type_id: LICENSE_TYPE.into(),
+        appliance: None,
     };
     let answer = client
         .post(portal.at("/api/v1/connector/activations"))

@@ -108,6 +108,7 @@ async fn activate(
         ip_address: asked.ip_address,
         sku: asked.sku,
         license_type_id: asked.license_type_id,
+        appliance: asked.appliance,
     };
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
     let mut attempt = 1;

@@ -1,8 +1,13 @@
 //! Whether a LoadMaster may take a license from the pool: the product's rules for an
 //! activation, decided from facts the data layer gathers in one query inside the pool's lock.
 //! The rules are checked in the order a person would fix them: the pool and its
-//! subscription, the LoadMaster being blocked, the SKU and license type, a license it holds
-//! already, its IP address, the LoadMaster limit, and last the capacity.
+//! subscription (or the metered trial), the LoadMaster being blocked, the SKU and license
+//! type, a license it holds already, its IP address (and a metered LoadMaster's MAC
+//! address), the LoadMaster limit, and last the capacity.
+//!
+//! A tenant with a metered contract is billed for usage, not capacity: its activations are
+//! limited by the contract's maximum number of metered activations (five on a trial), not
+//! by the pool's capacity or LoadMaster limit, and each must say who the LoadMaster is.
 
 use crate::error::Refusal;
 use crate::AppError;
@@ -33,6 +38,33 @@ pub struct PoolFacts {
     pub allocated_mbps: i64,
 }
 
+/// A metered trial allows this many activations at most.
+pub const TRIAL_ACTIVATIONS: i64 = 5;
+
+/// The tenant's metered contract, for an activation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeteredFacts {
+    pub max_activations: i64,
+    /// A trial: activations are refused from this time on.
+    pub trial_ends_at: Option<i64>,
+    /// Metered licenses held now (Active or Grace Period).
+    pub active: i64,
+    /// The LoadMaster's address was blocked after an unconfirmed activation.
+    pub address_blocked: bool,
+    /// Another LoadMaster holding a metered license has the same MAC address.
+    pub mac_in_use: bool,
+}
+
+impl MeteredFacts {
+    /// The most metered licenses the contract allows at once.
+    pub fn limit(&self) -> i64 {
+        match self.trial_ends_at {
+            Some(_) => self.max_activations.min(TRIAL_ACTIVATIONS),
+            None => self.max_activations,
+        }
+    }
+}
+
 /// Everything the decision looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivationFacts {
@@ -48,6 +80,8 @@ pub struct ActivationFacts {
     pub held: bool,
     /// Another licensed LoadMaster has the same IP address.
     pub ip_taken: bool,
+    /// The tenant's metered contract, if it has one.
+    pub metered: Option<MeteredFacts>,
 }
 
 /// What the LoadMaster asked for.
@@ -56,6 +90,8 @@ pub struct Ask<'a> {
     pub sku: &'a str,
     pub license_type_id: &'a str,
     pub ip_address: &'a str,
+    /// Who the LoadMaster says it is (a metered one must say).
+    pub appliance: Option<&'a crate::connector::ApplianceIdentity>,
 }
 
 /// The decision.
@@ -104,10 +140,30 @@ pub fn decide(ask: Ask<'_>, facts: ActivationFacts, now: i64) -> Result<Decision
             "The pool's subscription has ended; renew it to license LoadMasters.",
         ));
     }
+    if let Some(metered) = &facts.metered {
+        if let Some(ended) = metered.trial_ends_at.filter(|ended| *ended <= now) {
+            return Err(refused(
+                Refusal::TenantExpired,
+                format!(
+                    "The metered trial ended on {}; ask your vendor for a metered contract.",
+                    crate::format::format_date(ended)
+                ),
+            ));
+        }
+    }
     if facts.blocked {
         return Err(refused(
             Refusal::ApplianceBlocked,
             "The LoadMaster is blocked in the portal; unblock it first.",
+        ));
+    }
+    if facts.metered.as_ref().is_some_and(|m| m.address_blocked) {
+        return Err(refused(
+            Refusal::ApplianceBlocked,
+            format!(
+                "Address {} was blocked after an activation its connector never confirmed; unblock it on the Activations page first.",
+                ask.ip_address
+            ),
         ));
     }
     if !facts.sku_known {
@@ -143,6 +199,40 @@ pub fn decide(ask: Ask<'_>, facts: ActivationFacts, now: i64) -> Result<Decision
                 ask.ip_address
             ),
         ));
+    }
+    if let Some(metered) = &facts.metered {
+        let appliance = ask.appliance.ok_or_else(|| {
+            refused(
+                Refusal::InvalidInitialization,
+                "A metered LoadMaster must say its MAC address, firmware version, boot time and hypervisor; use a metered (SPLA) image and a current connector.",
+            )
+        })?;
+        if metered.mac_in_use {
+            return Err(refused(
+                Refusal::MacAddressInUse,
+                format!(
+                    "Another licensed LoadMaster is up with MAC address {}; a copy of a running LoadMaster cannot take a license.",
+                    appliance.mac_address
+                ),
+            ));
+        }
+        if metered.trial_ends_at.is_some() && appliance.licensed_elsewhere {
+            return Err(refused(
+                Refusal::TrialLicensedElsewhere,
+                "The LoadMaster holds a license from another licensing server and a metered trial does not take it over; license it there, or ask for a metered contract.",
+            ));
+        }
+        if metered.active >= metered.limit() {
+            return Err(refused(
+                Refusal::InstanceLimitReached,
+                format!(
+                    "The metered {} allows {} activations and all of them are in use; deactivate a LoadMaster that is not needed.",
+                    if metered.trial_ends_at.is_some() { "trial" } else { "contract" },
+                    metered.limit()
+                ),
+            ));
+        }
+        return Ok(Decision::Grant(license_type));
     }
     if pool.holding >= pool.loadmaster_limit {
         return Err(refused(
@@ -199,6 +289,7 @@ mod tests {
             license_type: Some(vlm200()),
             held: false,
             ip_taken: false,
+            metered: None,
         }
     }
 
@@ -206,7 +297,127 @@ mod tests {
         sku: "VLM-SPLA",
         license_type_id: "vlm-200",
         ip_address: "10.0.0.9",
+        appliance: None,
     };
+
+    static VLM: crate::connector::ApplianceIdentity = crate::connector::ApplianceIdentity {
+        mac_address: String::new(),
+        firmware_version: String::new(),
+        booted_at: 0,
+        hypervisor: String::new(),
+        licensed_elsewhere: false,
+    };
+
+    static VLM_LICENSED_ELSEWHERE: crate::connector::ApplianceIdentity =
+        crate::connector::ApplianceIdentity {
+            mac_address: String::new(),
+            firmware_version: String::new(),
+            booted_at: 0,
+            hypervisor: String::new(),
+            licensed_elsewhere: true,
+        };
+
+    /// A metered tenant with room: a contract of 3 activations, 1 in use, a full pool (which
+    /// a metered activation does not look at).
+    fn metered() -> (ActivationFacts, Ask<'static>) {
+        let mut facts = room();
+        let pool = facts.pool.as_mut().unwrap();
+        pool.holding = 3;
+        pool.allocated_mbps = 1_000;
+        facts.metered = Some(MeteredFacts {
+            max_activations: 3,
+            trial_ends_at: None,
+            active: 1,
+            address_blocked: false,
+            mac_in_use: false,
+        });
+        (
+            facts,
+            Ask {
+                appliance: Some(&VLM),
+                ..ASK
+            },
+        )
+    }
+
+    fn m(f: &mut ActivationFacts) -> &mut MeteredFacts {
+        f.metered.as_mut().unwrap()
+    }
+
+    #[test]
+    fn metered_activations_follow_the_contract() {
+        type Change = fn(&mut ActivationFacts, &mut Ask<'static>);
+        let table: &[(&str, Change, Option<Refusal>)] = &[
+            ("room in the contract, pool full", |_, _| {}, None),
+            (
+                "no identity",
+                |_, a| a.appliance = None,
+                Some(Refusal::InvalidInitialization),
+            ),
+            (
+                "contract full",
+                |f, _| m(f).active = 3,
+                Some(Refusal::InstanceLimitReached),
+            ),
+            (
+                "address blocked",
+                |f, _| m(f).address_blocked = true,
+                Some(Refusal::ApplianceBlocked),
+            ),
+            (
+                "MAC in use",
+                |f, _| m(f).mac_in_use = true,
+                Some(Refusal::MacAddressInUse),
+            ),
+            (
+                "trial, licensed elsewhere",
+                |f, a| {
+                    m(f).trial_ends_at = Some(NOW + 1);
+                    a.appliance = Some(&VLM_LICENSED_ELSEWHERE);
+                },
+                Some(Refusal::TrialLicensedElsewhere),
+            ),
+            (
+                "not a trial, licensed elsewhere",
+                |_, a| a.appliance = Some(&VLM_LICENSED_ELSEWHERE),
+                None,
+            ),
+            (
+                "trial ended",
+                |f, _| m(f).trial_ends_at = Some(NOW),
+                Some(Refusal::TenantExpired),
+            ),
+            (
+                "trial running",
+                |f, _| m(f).trial_ends_at = Some(NOW + 1),
+                None,
+            ),
+            (
+                "trial: five at most",
+                |f, _| {
+                    m(f).max_activations = 50;
+                    m(f).trial_ends_at = Some(NOW + 1);
+                    m(f).active = 5;
+                },
+                Some(Refusal::InstanceLimitReached),
+            ),
+            (
+                "trial: the fifth",
+                |f, _| {
+                    m(f).max_activations = 50;
+                    m(f).trial_ends_at = Some(NOW + 1);
+                    m(f).active = 4;
+                },
+                None,
+            ),
+        ];
+        for (case, change, want) in table {
+            let (mut facts, mut ask) = metered();
+            change(&mut facts, &mut ask);
+            let got = decide(ask, facts, NOW);
+            assert_eq!(refusal(got.clone()), *want, "{case}: {got:?}");
+        }
+    }
 
     fn refusal(result: Result<Decision, AppError>) -> Option<Refusal> {
         match result {

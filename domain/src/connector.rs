@@ -163,6 +163,72 @@ pub struct ActivationRequest {
     pub sku: String,
     /// The license type asked for (`vlm-5000`).
     pub license_type_id: String,
+    /// Who a metered LoadMaster is; absent from pooled LoadMasters and older agents.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub appliance: Option<ApplianceIdentity>,
+}
+
+/// What a metered LoadMaster says about itself when it activates (the Activations table
+/// shows it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ApplianceIdentity {
+    /// Twelve hexadecimal digits, with or without `:` or `-` between the pairs.
+    pub mac_address: String,
+    /// The firmware version (`7.2.40.0.15619.RELEASE`).
+    pub firmware_version: String,
+    /// When it booted (Unix seconds UTC).
+    pub booted_at: i64,
+    /// The hypervisor it runs on (`VMWARE`, `HYPERV`, `KVM`, ...).
+    pub hypervisor: String,
+    /// It holds a license from another licensing server (a metered trial refuses it).
+    #[serde(default)]
+    pub licensed_elsewhere: bool,
+}
+
+impl ApplianceIdentity {
+    /// The identity checked against the portal's clock `now`, its MAC address as twelve
+    /// lower-case digits and its hypervisor in capitals; a refusal names the field.
+    pub fn checked(&self, now: i64) -> Result<ApplianceIdentity, crate::AppError> {
+        use crate::AppError;
+        let digits: String = self
+            .mac_address
+            .trim()
+            .chars()
+            .filter(|c| !matches!(c, ':' | '-'))
+            .collect();
+        if digits.len() != 12 || !digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(AppError::invalid(
+                "appliance.mac_address",
+                "must be twelve hexadecimal digits (00:50:56:84:7d:ab or 005056847dab)",
+            ));
+        }
+        let text = |field: &str, value: &str, max: usize| {
+            if value.trim().is_empty() || !is_plain_text(value, max) {
+                Err(AppError::invalid(
+                    field,
+                    format!("must be 1 to {max} plain characters"),
+                ))
+            } else {
+                Ok(value.trim().to_string())
+            }
+        };
+        let firmware_version = text("appliance.firmware_version", &self.firmware_version, 40)?;
+        let hypervisor = text("appliance.hypervisor", &self.hypervisor, 40)?.to_uppercase();
+        if self.booted_at < 0 || self.booted_at > now + crate::metered::MAX_CLOCK_AHEAD_SECONDS {
+            return Err(AppError::invalid(
+                "appliance.booted_at",
+                "must be a Unix time no later than the portal's clock",
+            ));
+        }
+        Ok(ApplianceIdentity {
+            mac_address: digits.to_lowercase(),
+            firmware_version,
+            booted_at: self.booted_at,
+            hypervisor,
+            licensed_elsewhere: self.licensed_elsewhere,
+        })
+    }
 }
 
 /// A granted license (the activation's answer, the same for a replay of the same key).
@@ -463,6 +529,9 @@ pub mod appliance {
         pub ip_address: String,
         pub sku: String,
         pub license_type_id: String,
+        /// Who a metered LoadMaster is (passed on to the portal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub appliance: Option<super::ApplianceIdentity>,
     }
 
     /// POST /v1/check on the agent: a LoadMaster's periodic check.

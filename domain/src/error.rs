@@ -124,12 +124,26 @@ pub enum Refusal {
     ApplianceBlocked,
     /// The tenant has no pool.
     TenantUnlicensed,
-    /// The pool's subscription has ended.
+    /// The pool's subscription has ended, or the tenant's metered trial.
     TenantExpired,
+    /// A metered LoadMaster activated without saying who it is (its MAC address, firmware
+    /// version and boot time): not a LoadMaster of a metered image.
+    InvalidInitialization,
+    /// A check names a license this connector issued, but with another LoadMaster's serial.
+    CheckUnverifiable,
+    /// Another LoadMaster holding a metered license is up with the same MAC address (a copy
+    /// of a running one).
+    MacAddressInUse,
+    /// A metered trial does not license a LoadMaster that holds a license from another
+    /// licensing server.
+    TrialLicensedElsewhere,
+    /// The new license's id would repeat an existing license's (a replayed activation whose
+    /// key the portal no longer remembers): nothing is granted twice.
+    LicenseIdUnavailable,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 8] = [
+    pub const ALL: [Refusal; 13] = [
         Refusal::InstanceLimitReached,
         Refusal::PoolCapacityExceeded,
         Refusal::InvalidLicenseType,
@@ -138,6 +152,11 @@ impl Refusal {
         Refusal::ApplianceBlocked,
         Refusal::TenantUnlicensed,
         Refusal::TenantExpired,
+        Refusal::InvalidInitialization,
+        Refusal::CheckUnverifiable,
+        Refusal::MacAddressInUse,
+        Refusal::TrialLicensedElsewhere,
+        Refusal::LicenseIdUnavailable,
     ];
 
     pub fn code(self) -> &'static str {
@@ -150,6 +169,11 @@ impl Refusal {
             Refusal::ApplianceBlocked => "appliance_blocked",
             Refusal::TenantUnlicensed => "tenant_unlicensed",
             Refusal::TenantExpired => "tenant_expired",
+            Refusal::InvalidInitialization => "invalid_local_license_initialization",
+            Refusal::CheckUnverifiable => "check_unverifiable",
+            Refusal::MacAddressInUse => "mac_address_in_use",
+            Refusal::TrialLicensedElsewhere => "trial_licensed_elsewhere",
+            Refusal::LicenseIdUnavailable => "license_uuid_unavailable",
         }
     }
 
@@ -164,8 +188,17 @@ impl Refusal {
             Refusal::ApplianceBlocked => {
                 "This LoadMaster cannot be licensed against this portal at this time."
             }
-            Refusal::TenantUnlicensed => "The portal is unlicensed for this tenant.",
+            Refusal::TenantUnlicensed => "Bandpool is unlicensed for this tenant.",
             Refusal::TenantExpired => "Trial has Expired.",
+            Refusal::InvalidInitialization => "Invalid local license initialization.",
+            Refusal::CheckUnverifiable => "Can't verify check.",
+            Refusal::MacAddressInUse => {
+                "LM not added in the system because update license is called from LM UP with this MAC address."
+            }
+            Refusal::TrialLicensedElsewhere => {
+                "Not issuing license to LM because Bandpool has trial license and LM has active license from another licensing server."
+            }
+            Refusal::LicenseIdUnavailable => "Unable to generate license UUID.",
         }
     }
 
@@ -175,10 +208,14 @@ impl Refusal {
 
     pub fn status(self) -> http::StatusCode {
         match self {
-            Refusal::InvalidLicenseType => http::StatusCode::BAD_REQUEST,
-            Refusal::ApplianceBlocked | Refusal::TenantUnlicensed | Refusal::TenantExpired => {
-                http::StatusCode::FORBIDDEN
+            Refusal::InvalidLicenseType | Refusal::InvalidInitialization => {
+                http::StatusCode::BAD_REQUEST
             }
+            Refusal::ApplianceBlocked
+            | Refusal::TenantUnlicensed
+            | Refusal::TenantExpired
+            | Refusal::CheckUnverifiable
+            | Refusal::TrialLicensedElsewhere => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::CONFLICT,
         }
     }

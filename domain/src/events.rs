@@ -49,6 +49,9 @@ pub const ACTIONS: &[&str] = &[
     "channels_changed",
     "limit_reached",
     "limit_cleared",
+    "metered_activation_blocked",
+    "metered_activation_unblocked",
+    "metered_settings_changed",
 ];
 
 /// One recorded event.

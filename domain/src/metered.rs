@@ -252,6 +252,205 @@ pub fn monthly_usage(peaks_bytes_per_second: impl IntoIterator<Item = i64>) -> i
         .fold(0i64, |sum, peak| sum.saturating_add(peak))
 }
 
+/// "Block unconfirmed activations after": the periods a tenant may choose, in seconds, with
+/// their words. An activation its connector has not confirmed (no usage sample) in that time
+/// is removed and its address blocked.
+pub const BLOCK_AFTER_CHOICES: [(i64, &str); 6] = [
+    (3_600, "1 hour"),
+    (28_800, "8 hours"),
+    (86_400, "1 day"),
+    (172_800, "2 days"),
+    (259_200, "3 days"),
+    (604_800, "7 days"),
+];
+
+/// Three days: a license taken on a Friday is not blocked over the weekend.
+pub const DEFAULT_BLOCK_AFTER: i64 = 259_200;
+
+/// The words for one of the choices (or the seconds, for a value stored before a change).
+pub fn block_after_label(seconds: i64) -> String {
+    BLOCK_AFTER_CHOICES
+        .iter()
+        .find(|(s, _)| *s == seconds)
+        .map(|(_, label)| label.to_string())
+        .unwrap_or_else(|| format!("{seconds} seconds"))
+}
+
+/// Check a chosen period: one of the choices.
+pub fn check_block_after(seconds: i64) -> Result<i64, AppError> {
+    if BLOCK_AFTER_CHOICES.iter().any(|(s, _)| *s == seconds) {
+        Ok(seconds)
+    } else {
+        Err(AppError::invalid(
+            "block_unconfirmed_after_seconds",
+            "must be 3600 (1 hour), 28800 (8 hours), 86400 (1 day), 172800 (2 days), 259200 (3 days) or 604800 (7 days)",
+        ))
+    }
+}
+
+/// A metered activation's status in the Activations table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub enum ActivationStatus {
+    /// Holds its license.
+    Active,
+    /// Its LoadMaster gave the license back.
+    Deleted,
+    /// Its license was killed or expired.
+    Disabled,
+    /// Removed because its connector never confirmed it; its address may not activate again
+    /// until unblocked.
+    Blocked,
+}
+
+stored_as_key!(ActivationStatus, "activation status");
+
+impl ActivationStatus {
+    pub const ALL: [ActivationStatus; 4] = [
+        ActivationStatus::Active,
+        ActivationStatus::Deleted,
+        ActivationStatus::Disabled,
+        ActivationStatus::Blocked,
+    ];
+
+    pub fn key(self) -> &'static str {
+        match self {
+            ActivationStatus::Active => "active",
+            ActivationStatus::Deleted => "deleted",
+            ActivationStatus::Disabled => "disabled",
+            ActivationStatus::Blocked => "blocked",
+        }
+    }
+
+    pub fn from_key(key: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.key() == key)
+    }
+
+    /// As the table shows it.
+    pub fn label(self) -> &'static str {
+        match self {
+            ActivationStatus::Active => "ACTIVE",
+            ActivationStatus::Deleted => "DELETED",
+            ActivationStatus::Disabled => "DISABLED",
+            ActivationStatus::Blocked => "BLOCKED",
+        }
+    }
+
+    /// The filter's check box label.
+    pub fn filter_label(self) -> &'static str {
+        match self {
+            ActivationStatus::Active => "Active",
+            ActivationStatus::Deleted => "Deleted",
+            ActivationStatus::Disabled => "Disabled",
+            ActivationStatus::Blocked => "Blocked",
+        }
+    }
+
+    /// Parse the statuses a filter names (`status=active&status=blocked`); none or `all`
+    /// is every status.
+    pub fn parse_filter<'a>(
+        values: impl IntoIterator<Item = &'a str>,
+    ) -> Result<Vec<ActivationStatus>, AppError> {
+        let mut chosen = Vec::new();
+        for value in values {
+            if value == "all" {
+                return Ok(Self::ALL.to_vec());
+            }
+            let status = Self::from_key(value).ok_or_else(|| {
+                AppError::invalid(
+                    "status",
+                    "must be active, deleted, disabled, blocked or all",
+                )
+            })?;
+            if !chosen.contains(&status) {
+                chosen.push(status);
+            }
+        }
+        if chosen.is_empty() {
+            chosen = Self::ALL.to_vec();
+        }
+        Ok(chosen)
+    }
+}
+
+/// One row of the Activations table.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct ActivationRow {
+    pub license_id: String,
+    /// Twelve lower-case hexadecimal digits, as the LoadMaster said.
+    pub mac_address: Option<String>,
+    pub loadmaster_version: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: ActivationStatus,
+    /// Unix seconds UTC.
+    pub activated_at: i64,
+    pub booted_at: Option<i64>,
+    pub last_kill_at: Option<i64>,
+    pub license_type: String,
+    /// The hypervisor it runs on.
+    pub vlm_name: Option<String>,
+    pub ip_address: String,
+    /// When its first usage sample arrived (none: unconfirmed).
+    pub confirmed_at: Option<i64>,
+}
+
+/// The Activations table: its heading figures and the rows the filter chose.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Activations {
+    /// "Max Activations Available" (five at most on a trial).
+    pub max_activations: i64,
+    /// "Current Number of Activations": metered licenses held now.
+    pub current_activations: i64,
+    /// "Block unconfirmed activations after", in seconds.
+    pub block_unconfirmed_after_seconds: i64,
+    /// A trial's end, if the contract is a trial.
+    pub trial_ends_at: Option<i64>,
+    pub rows: Vec<ActivationRow>,
+}
+
+/// `Activations_YYYYMMDD.csv`, for the given (UTC) day.
+pub fn activations_file_name(today: NaiveDate) -> String {
+    format!("Activations_{}.csv", today.format("%Y%m%d"))
+}
+
+/// The Activations CSV: a header and one line per row, in the table's order.
+pub fn activations_csv(rows: &[ActivationRow]) -> Vec<Vec<String>> {
+    let date = |t: Option<i64>| t.map(crate::format::format_datetime).unwrap_or_default();
+    let mut lines = vec![[
+        "MAC Address",
+        "LoadMaster Version",
+        "Status",
+        "Activation Date",
+        "Boot Date",
+        "Last Kill Date",
+        "License Type",
+        "VLM Name",
+        "IP Address",
+    ]
+    .map(String::from)
+    .to_vec()];
+    // What a LoadMaster said about itself is kept inert for spreadsheets.
+    let text =
+        |s: &Option<String>| crate::csv_rules::inert(s.as_deref().unwrap_or("")).into_owned();
+    for row in rows {
+        lines.push(vec![
+            text(&row.mac_address),
+            text(&row.loadmaster_version),
+            row.status.label().to_string(),
+            date(Some(row.activated_at)),
+            date(row.booted_at),
+            date(row.last_kill_at),
+            crate::csv_rules::inert(&row.license_type).into_owned(),
+            text(&row.vlm_name),
+            row.ip_address.clone(),
+        ]);
+    }
+    lines
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,6 +36,41 @@ pub async fn ensure_demo_owner(
     Ok(generated.then_some(secret))
 }
 
+/// The demo's metered tenant.
+pub const METERED_DEMO: &str = "Metered Demo";
+
+/// The demo's second tenant, licensed by metered use (a MELA contract of 50 activations and
+/// four usage tiers), with the demo Owner as its Owner too (the tenant switcher moves
+/// between them). `scripts/run` starts a connector and metered LoadMasters for it.
+pub async fn seed_metered_demo(db: &Db, clock: &Clock) -> Result<String, AppError> {
+    use bandpool_domain::metered::{Tier, Tiers};
+    let now = clock.now_ts();
+    let mut tx = db.begin_write().await?;
+    let tenant_id =
+        bandpool_store::tenants::create_tenant(&mut tx, METERED_DEMO, 1_000_000, 1_000, now)
+            .await?;
+    let owner = accounts::ensure_user(&mut tx, DEMO_OWNER, now).await?;
+    accounts::add_member(&mut tx, &tenant_id, &owner, Role::Owner, now).await?;
+    let tier = |from_mbps: i64, name: &str| Tier {
+        name: name.to_string(),
+        from_mbps,
+    };
+    let tiers = Tiers::new(vec![
+        tier(0, "Up to 1 Gb/s"),
+        tier(1_000, "1 to 5 Gb/s"),
+        tier(5_000, "5 to 10 Gb/s"),
+        tier(10_000, "Over 10 Gb/s"),
+    ])?;
+    let contract = bandpool_store::metered::Contract {
+        contract_id: "MELA-DEMO-0001".into(),
+        max_activations: 50,
+        trial_ends_at: None,
+    };
+    bandpool_store::metered::set_contract(&mut tx, &tenant_id, &contract, &tiers, now).await?;
+    tx.commit().await?;
+    Ok(tenant_id)
+}
+
 /// Make (or find) a user and mark them an operator; a password is set when given.
 pub async fn create_operator(
     db: &Db,

@@ -1,7 +1,8 @@
 //! `server [serve]`, `server migrate`, `server seed-demo [--licenses N]`,
 //! `server create-tenant --name N --owner-email E`, `server create-operator --email E`,
 //! `server create-connector --name N [--tenant-id T]`,
-//! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`.
+//! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`,
+//! `server set-metered-contract [--tenant-id T] --contract-id C --max-activations N [--trial-days D] --tier "0=Tier 1"...`.
 
 // Leptos page types (the License Repository) need more than the default 128.
 #![recursion_limit = "256"]
@@ -45,6 +46,10 @@ enum Command {
         if_empty: bool,
         #[arg(long, default_value = "Demo Networks")]
         tenant_name: String,
+        /// Also a second tenant, "Metered Demo", with a metered contract (the demo runs
+        /// metered LoadMasters for it); its Owner is the demo Owner too.
+        #[arg(long)]
+        metered_tenant: bool,
     },
     /// Create a tenant with its pool and invite its first Owner by email (the link is
     /// printed too, for a setup without a mail server).
@@ -73,10 +78,30 @@ enum Command {
         name: String,
         #[arg(long)]
         tenant_id: Option<String>,
+        /// The tenant by its name instead (the demo's metered tenant is "Metered Demo").
+        #[arg(long, conflicts_with = "tenant_id")]
+        tenant_name: Option<String>,
     },
     /// Set a tenant's entitlement (the operator's records, the default entitlement source):
     /// what is given changes, the rest stays. Dates are YYYY-MM-DD.
     SetEntitlement(Box<EntitlementArgs>),
+    /// Give a tenant (the first tenant when none is named) a metered contract (MELA): from
+    /// then on the licenses its connectors grant are metered, limited by the number of
+    /// activations and billed by usage tier. Given again, it replaces the contract.
+    SetMeteredContract {
+        #[arg(long)]
+        tenant_id: Option<String>,
+        #[arg(long)]
+        contract_id: String,
+        #[arg(long)]
+        max_activations: i64,
+        /// A metered trial: five activations at most, refused after this many days.
+        #[arg(long)]
+        trial_days: Option<i64>,
+        /// A usage tier: "<from Mb/s>=<name>" (the first starts at 0), once per tier.
+        #[arg(long = "tier", required = true)]
+        tiers: Vec<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -187,8 +212,20 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             licenses,
             if_empty,
             tenant_name,
+            metered_tenant,
         } => {
             seed(&db, &clock, licenses, if_empty, tenant_name).await?;
+            if metered_tenant
+                && tenants::tenant_id_named(&db, accounts::METERED_DEMO)
+                    .await?
+                    .is_none()
+            {
+                let metered = accounts::seed_metered_demo(&db, &clock).await?;
+                println!(
+                    "seeded tenant {metered} ({}): a metered contract of 50 activations, for metered LoadMasters",
+                    accounts::METERED_DEMO
+                );
+            }
         }
         Command::CreateTenant {
             name,
@@ -233,8 +270,17 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             let user_id = accounts::create_operator(&db, &clock, &email, password).await?;
             println!("{email} ({user_id}) is an operator");
         }
-        Command::CreateConnector { name, tenant_id } => {
-            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+        Command::CreateConnector {
+            name,
+            tenant_id,
+            tenant_name,
+        } => {
+            let tenant_id = match tenant_name {
+                Some(named) => tenants::tenant_id_named(&db, &named)
+                    .await?
+                    .ok_or_else(|| format!("no tenant is named {named:?}"))?,
+                None => tenant_or_first(&db, tenant_id).await?,
+            };
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
             let created =
@@ -256,6 +302,50 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             for c in changes {
                 println!("{}: {} → {}", c.field, c.from, c.to);
             }
+        }
+        Command::SetMeteredContract {
+            tenant_id,
+            contract_id,
+            max_activations,
+            trial_days,
+            tiers,
+        } => {
+            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+            let services = settings.services(db.clone(), clock.clone())?;
+            let tiers = tiers
+                .iter()
+                .map(|t| {
+                    let (from, name) = t.split_once('=').ok_or_else(|| {
+                        format!("--tier {t:?}: write it as <from Mb/s>=<name>, like 5000=Tier 2")
+                    })?;
+                    let from_mbps = from.trim().parse::<i64>().map_err(|_| {
+                        format!("--tier {t:?}: {from:?} is not a whole number of Mb/s")
+                    })?;
+                    Ok(bandpool_domain::metered::Tier {
+                        name: name.trim().to_string(),
+                        from_mbps,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let contract = bandpool_services::metered::Contract {
+                contract_id,
+                max_activations,
+                trial_ends_at: trial_days.map(|days| clock.now_ts() + days * 86_400),
+            };
+            bandpool_services::metered::set_contract(&services, &tenant_id, &contract, tiers)
+                .await?;
+            println!(
+                "tenant {tenant_id} has metered contract {} ({} activations{})",
+                contract.contract_id,
+                contract.max_activations,
+                contract
+                    .trial_ends_at
+                    .map(|end| format!(
+                        ", a trial until {}",
+                        bandpool_domain::format::format_date(end)
+                    ))
+                    .unwrap_or_default()
+            );
         }
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.database.seed_demo_if_empty {

@@ -231,6 +231,23 @@ app_test!(
     Seed::Demo(20),
     |app: TestApp| async move {
         let doc = app.get_json_ok("/api/v1/openapi.json").await;
+        // A metered contract, so the metered routes answer too (a tenant without one has no
+        // Activations table: 404).
+        bandpool_services::metered::set_contract(
+            &app.state,
+            app.tenant_id.as_deref().unwrap(),
+            &bandpool_services::metered::Contract {
+                contract_id: "MELA-DOC".into(),
+                max_activations: 5,
+                trial_ends_at: Some(app.clock.now_ts() + 86_400),
+            },
+            vec![bandpool_domain::metered::Tier {
+                name: "All".into(),
+                from_mbps: 0,
+            }],
+        )
+        .await
+        .unwrap();
         let (_, page) = app.get_json("/api/v1/licenses").await;
         let id = page["licenses"][0]["id"].as_str().unwrap().to_string();
         let mut checked = 0;

@@ -1,11 +1,14 @@
 //! Metered usage over HTTP, on both databases: a connector relays usage samples of a metered
 //! LoadMaster (a replay counted once, a malformed sample a clear 400), and the tenant's
 //! people read the month's usage and tier through /api/v1/metered/usage; another tenant
-//! sees none of it.
+//! sees none of it. Unconfirmed activations are blocked after each setting's period (the
+//! Owners and Admins emailed, the event logged, the address refused), listed with their
+//! status in the Activations table and its CSV, and unblocked.
 
 mod common;
 
 use bandpool_domain::metered::{day_and_month, Tier};
+use bandpool_server::sweeps::health_pass;
 use bandpool_services::metered::Contract;
 use common::{assert_refused, Seed, TestApp, OUTSIDER, REVIEWER};
 use serde_json::{json, Value};
@@ -67,6 +70,12 @@ app_test!(
                     "ip_address": "10.3.0.1",
                     "sku": "VLM-SPLA",
                     "license_type_id": "vlm-200",
+                    "appliance": {
+                        "mac_address": "005056ab0001",
+                        "firmware_version": "7.2.59.0.22007.RELEASE",
+                        "booted_at": 1_790_000_000,
+                        "hypervisor": "KVM",
+                    },
                 }),
             )
             .await;
@@ -129,6 +138,331 @@ app_test!(
         assert_eq!(
             (theirs["usage_mbps"].as_i64(), theirs["tier"].is_null()),
             (Some(0), true)
+        );
+    }
+);
+
+fn metered_activation(i: u32) -> Value {
+    json!({
+        "idempotency_key": format!("metered-block-{i}"),
+        "serial_no": format!("{}", 7_200_000 + i),
+        "device_name": format!("vlm-{i}"),
+        "ip_address": format!("10.4.0.{i}"),
+        "sku": "VLM-SPLA",
+        "license_type_id": "vlm-200",
+        "appliance": {
+            "mac_address": format!("00:50:56:00:01:{i:02x}"),
+            "firmware_version": "7.2.40.0.15619.RELEASE",
+            "booted_at": 1_790_000_000,
+            "hypervisor": "VMware",
+        },
+    })
+}
+
+app_test!(
+    unconfirmed_activations_are_blocked_and_can_be_unblocked,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        metered_contract(&app).await;
+        let connector = app.connector(&app.register_connector("dc-block").await);
+        let mut licenses = Vec::new();
+        for i in 1..=3 {
+            let (status, granted) = app
+                .post_json(
+                    &connector,
+                    "/api/v1/connector/activations",
+                    &metered_activation(i),
+                )
+                .await;
+            assert_eq!(status, 201, "{granted}");
+            licenses.push(granted["license_id"].as_str().unwrap().to_string());
+        }
+        // The first one's connector collects from it: confirmed.
+        let now = app.clock.now_ts();
+        let mut first = sample(&licenses[0], now, 1_000);
+        first["serial_no"] = json!("7200001");
+        let (status, _) = app
+            .post_json(
+                &connector,
+                "/api/v1/connector/usage",
+                &json!({ "idempotency_key": "usage-confirm-1", "samples": [first] }),
+            )
+            .await;
+        assert_eq!(status, 200);
+
+        // Three days (the default) less a second: nothing yet; then the two unconfirmed go.
+        app.clock.advance(chrono::Duration::seconds(3 * 86_400 - 1));
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().activations_blocked,
+            0
+        );
+        app.clock.advance(chrono::Duration::seconds(1));
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().activations_blocked,
+            2
+        );
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().activations_blocked,
+            0,
+            "twice is harmless"
+        );
+        // Each activation and deactivation is recorded with the number of active instances then.
+        let counts: Vec<(String, i64)> = app
+            .db
+            .fetch_all_as(
+                "SELECT kind, instances FROM metered_instance_events ORDER BY kind, instances",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let counts: Vec<(&str, i64)> = counts.iter().map(|(k, n)| (k.as_str(), *n)).collect();
+        assert_eq!(
+            counts,
+            [
+                ("activation", 1),
+                ("activation", 2),
+                ("activation", 3),
+                ("deactivation", 1),
+                ("deactivation", 2)
+            ]
+        );
+
+        let reviewer = app.client_as(REVIEWER).await;
+        let (status, table) =
+            common::answer(reviewer.get(app.url("/api/v1/metered/activations"))).await;
+        assert_eq!(status, 200, "{table}");
+        assert_eq!(
+            (
+                table["max_activations"].as_i64(),
+                table["current_activations"].as_i64()
+            ),
+            (Some(10), Some(1))
+        );
+        let statuses: Vec<(&str, &str)> = table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["ip_address"].as_str().unwrap(),
+                    r["status"].as_str().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(statuses.len(), 3);
+        assert!(statuses.contains(&("10.4.0.1", "active")), "{statuses:?}");
+        assert!(statuses.contains(&("10.4.0.2", "blocked")), "{statuses:?}");
+        assert!(statuses.contains(&("10.4.0.3", "blocked")), "{statuses:?}");
+        let row = &table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["ip_address"] == "10.4.0.2")
+            .unwrap();
+        assert_eq!(
+            (row["mac_address"].as_str(), row["vlm_name"].as_str()),
+            (Some("005056000102"), Some("VMWARE"))
+        );
+        assert!(row["last_kill_at"].as_i64().is_some());
+        let (_, blocked) =
+            common::answer(reviewer.get(app.url("/api/v1/metered/activations?status=blocked")))
+                .await;
+        assert_eq!(blocked["rows"].as_array().unwrap().len(), 2);
+        let answer =
+            common::answer(reviewer.get(app.url("/api/v1/metered/activations?status=sleeping")))
+                .await;
+        assert_refused(&answer, 400, "invalid_parameter");
+        let csv = app
+            .get_text_ok("/api/v1/metered/activations.csv?status=blocked")
+            .await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], "MAC Address,LoadMaster Version,Status,Activation Date,Boot Date,Last Kill Date,License Type,VLM Name,IP Address");
+        assert_eq!(lines.len(), 3);
+        assert!(lines[1].contains(",BLOCKED,"), "{}", lines[1]);
+
+        // Owners and Admins are emailed, the event log has it, and the address is refused.
+        let emails: i64 = bandpool_store::db::value(
+            &app.db,
+            "SELECT COUNT(*) FROM email_outbox WHERE subject LIKE '%blocked%'",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert_eq!(emails, 2 * 2, "two blocks, each to the Owner and the Admin");
+        let (_, events) = app
+            .get_json("/api/v1/events?action=metered_activation_blocked")
+            .await;
+        assert_eq!(
+            events["events"].as_array().map(Vec::len),
+            Some(2),
+            "{events}"
+        );
+        let mut again = metered_activation(2);
+        again["idempotency_key"] = json!("metered-block-again-2");
+        let answer = app
+            .post_json(&connector, "/api/v1/connector/activations", &again)
+            .await;
+        assert_refused(&answer, 403, "appliance_blocked");
+
+        // Unblock Selected: Owners and Admins only; then it licenses again.
+        let body = json!({ "license_ids": [licenses[1], licenses[0]] });
+        let answer = common::answer(
+            reviewer
+                .post(app.url("/api/v1/metered/activations/unblock"))
+                .json(&body),
+        )
+        .await;
+        assert_eq!(answer.0, 403);
+        let (status, unblocked) = app
+            .post_json(&app.client, "/api/v1/metered/activations/unblock", &body)
+            .await;
+        assert_eq!(
+            (status, unblocked["unblocked"].as_i64()),
+            (200, Some(1)),
+            "{unblocked}"
+        );
+        again["idempotency_key"] = json!("metered-block-again-3");
+        let (status, granted) = app
+            .post_json(&connector, "/api/v1/connector/activations", &again)
+            .await;
+        assert_eq!(status, 201, "{granted}");
+    }
+);
+
+app_test!(
+    each_block_setting_is_kept_to_the_second,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        metered_contract(&app).await;
+        let connector = app.connector(&app.register_connector("dc-settings").await);
+        let answer = common::answer(
+            app.client
+                .put(app.url("/api/v1/metered/settings"))
+                .json(&json!({ "block_unconfirmed_after_seconds": 5 })),
+        )
+        .await;
+        assert_refused(&answer, 400, "invalid_parameter");
+        for (i, (seconds, _)) in bandpool_domain::metered::BLOCK_AFTER_CHOICES
+            .iter()
+            .enumerate()
+        {
+            let (status, _) = common::answer(
+                app.client
+                    .put(app.url("/api/v1/metered/settings"))
+                    .json(&json!({ "block_unconfirmed_after_seconds": seconds })),
+            )
+            .await;
+            assert_eq!(status, 200);
+            let (status, granted) = app
+                .post_json(
+                    &connector,
+                    "/api/v1/connector/activations",
+                    &metered_activation(10 + i as u32),
+                )
+                .await;
+            assert_eq!(status, 201, "{granted}");
+            app.clock.advance(chrono::Duration::seconds(seconds - 1));
+            assert_eq!(
+                health_pass(&app.state).await.unwrap().activations_blocked,
+                0,
+                "{seconds} s"
+            );
+            app.clock.advance(chrono::Duration::seconds(1));
+            assert_eq!(
+                health_pass(&app.state).await.unwrap().activations_blocked,
+                1,
+                "{seconds} s"
+            );
+        }
+    }
+);
+
+app_test!(
+    the_activations_page_works_without_javascript,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        // A tenant without a metered contract is told so.
+        let page = app.get_text_ok("/metered/activations").await;
+        assert!(page.contains("data-note=\"no-contract\""), "{page}");
+
+        metered_contract(&app).await;
+        let connector = app.connector(&app.register_connector("dc-page").await);
+        for i in 1..=2 {
+            let (status, granted) = app
+                .post_json(
+                    &connector,
+                    "/api/v1/connector/activations",
+                    &metered_activation(30 + i),
+                )
+                .await;
+            assert_eq!(status, 201, "{granted}");
+        }
+        app.clock.advance(chrono::Duration::seconds(3 * 86_400));
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().activations_blocked,
+            2
+        );
+
+        let page = app.get_text_ok("/metered/activations").await;
+        for text in [
+            "Max Activations Available: 10",
+            "Current Number of Activations: 0",
+            "005056000120",
+            "7.2.40.0.15619.RELEASE",
+            "BLOCKED",
+            "VMWARE",
+            "Unblock Selected",
+            "Block unconfirmed activations after",
+        ] {
+            assert!(page.contains(text), "{text} missing");
+        }
+        // The filter narrows the table; a Reviewer sees it without the Unblock column's boxes.
+        let active = app.get_text_ok("/metered/activations?status=active").await;
+        assert!(!active.contains("data-status=\"blocked\""));
+        let reviewer = app.client_as(REVIEWER).await;
+        let seen = common::text_of(reviewer.get(app.url("/metered/activations"))).await;
+        assert!(seen.contains("BLOCKED") && !seen.contains("Unblock Selected"));
+
+        // Unblock Selected posts as a plain form and comes back saying what it did.
+        let (_, table) = app
+            .get_json("/api/v1/metered/activations?status=blocked")
+            .await;
+        let ids: Vec<String> = table["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["license_id"].as_str().unwrap().to_string())
+            .collect();
+        let plain_form = |endpoint: &'static str, body: String| {
+            app.client
+                .post(app.url(&format!("/_server/{endpoint}")))
+                .header("accept", "text/html")
+                .header("referer", app.url("/metered/activations"))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+        };
+        let response = plain_form(
+            "unblock_activations",
+            format!("license_ids[]={}&license_ids[]={}", ids[0], ids[1]),
+        )
+        .await
+        .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let page = app.get_text_ok("/metered/activations").await;
+        assert!(page.contains("2 activations are unblocked"), "{page}");
+        assert!(!page.contains("data-status=\"blocked\""));
+
+        // The setting, as a plain form too.
+        let response = plain_form("set_block_after", "seconds=3600".into())
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303);
+        let page = app.get_text_ok("/metered/activations").await;
+        assert!(page.contains("blocked after 1 hour"), "{page}");
+        assert!(
+            page.contains("<option value=\"3600\" selected"),
+            "the setting shows its value"
         );
     }
 );

@@ -2,8 +2,14 @@
 //! tier, the tenant's metered contract (set by the operator), and the expiry of raw samples
 //! after the retention period (daily and monthly peaks stay for billing).
 
-use bandpool_domain::metered::{bytes_to_mbps, day_and_month, MeteredMonth, Tier, Tiers};
+use bandpool_domain::ids::Id;
+use bandpool_domain::metered::{
+    block_after_label, bytes_to_mbps, check_block_after, day_and_month, ActivationStatus,
+    Activations, MeteredMonth, Tier, Tiers,
+};
 use bandpool_domain::AppError;
+
+use crate::change::{Caller, Event};
 pub use bandpool_store::metered::{Contract, DayPeak};
 
 use crate::Services;
@@ -61,4 +67,142 @@ pub async fn expire_samples(services: &Services) -> Result<u64, AppError> {
             return Ok(gone);
         }
     }
+}
+
+/// The tenant's Activations table, the rows of the chosen statuses (every status when none
+/// is chosen); none for a tenant without a metered contract.
+pub async fn activations(
+    services: &Services,
+    tenant_id: &str,
+    statuses: &[ActivationStatus],
+) -> Result<Option<Activations>, AppError> {
+    let statuses = if statuses.is_empty() {
+        ActivationStatus::ALL.to_vec()
+    } else {
+        statuses.to_vec()
+    };
+    bandpool_store::metered::activations(&services.db, tenant_id, &statuses).await
+}
+
+/// Unblock Selected: the chosen blocked activations' addresses may take a metered license
+/// again. Answers how many were unblocked (ids of rows that are not blocked are passed by).
+pub async fn unblock(
+    services: &Services,
+    caller: &Caller,
+    license_ids: &[String],
+) -> Result<usize, AppError> {
+    if license_ids.is_empty() {
+        return Err(AppError::invalid(
+            "license_ids",
+            "choose at least one blocked activation to unblock",
+        ));
+    }
+    if license_ids.len() > 1_000 {
+        return Err(AppError::invalid("license_ids", "at most 1000 at once"));
+    }
+    let ids = license_ids
+        .iter()
+        .map(|id| Id::parse("license_ids", "an activation", id).map(|id| id.as_str().to_string()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let now = services.now();
+    services
+        .change(caller.scope(), async |tx| {
+            let n =
+                bandpool_store::metered::unblock(tx, caller.tenant_id(), &ids, &caller.actor, now)
+                    .await?;
+            Ok((n, None))
+        })
+        .await
+}
+
+/// Set "Block unconfirmed activations after" (seconds: one of the offered periods).
+pub async fn set_block_after(
+    services: &Services,
+    caller: &Caller,
+    seconds: i64,
+) -> Result<(), AppError> {
+    let seconds = check_block_after(seconds)?;
+    let now = services.now();
+    services
+        .change(caller.scope(), async |tx| {
+            bandpool_store::metered::set_block_after(tx, caller.tenant_id(), seconds, now).await?;
+            let event = Event::new(
+                "metered_settings_changed",
+                "Block unconfirmed activations after",
+                block_after_label(seconds),
+            );
+            Ok(((), Some(event)))
+        })
+        .await
+}
+
+/// One pass of the unconfirmed-activation sweep at the clock's now: every metered
+/// activation its connector has not confirmed within its tenant's setting is removed, its
+/// address blocked, and the tenant's Owners and Admins emailed (through the outbox, in the
+/// same transaction). Answers how many were blocked; running it twice blocks nothing twice.
+pub async fn block_unconfirmed(services: &Services) -> Result<usize, AppError> {
+    let now = services.now();
+    let mut blocked = 0;
+    loop {
+        let due = bandpool_store::metered::unconfirmed_due(&services.db, now, 100).await?;
+        if due.is_empty() {
+            break;
+        }
+        let mut progressed = false;
+        for one in &due {
+            let waited = block_after_label(one.block_after);
+            let mut tx = services.db.begin_write().await?;
+            if !bandpool_store::metered::block(&mut tx, one, &waited, now).await? {
+                continue;
+            }
+            let (subject, body) = blocked_email(one, &waited);
+            for to in
+                bandpool_store::accounts::owner_and_admin_emails(&mut tx, &one.tenant_id).await?
+            {
+                crate::mail::queue(
+                    services,
+                    &mut tx,
+                    Some(&one.tenant_id),
+                    &to,
+                    &subject,
+                    &body,
+                )
+                .await?;
+            }
+            let connector: Option<String> =
+                bandpool_store::licenses::get(&mut tx, &one.tenant_id, &one.license_id)
+                    .await?
+                    .connector_id;
+            tx.commit().await?;
+            services.outbox.wake();
+            if let Some(connector) = connector {
+                services.wakeups.ring(&connector);
+            }
+            tracing::warn!(tenant = %one.tenant_id, address = %one.ip_address, "unconfirmed metered activation blocked");
+            blocked += 1;
+            progressed = true;
+        }
+        if !progressed || due.len() < 100 {
+            break;
+        }
+    }
+    Ok(blocked)
+}
+
+fn blocked_email(one: &bandpool_store::metered::Unconfirmed, waited: &str) -> (String, String) {
+    (
+        format!("Bandpool: metered LoadMaster at {} blocked", one.ip_address),
+        format!(
+            "A LoadMaster at {address} (serial {serial}) took a metered {license} license on {at}, \
+             and its connector has not confirmed it (no usage sample reached the portal) within \
+             {waited}. An unmanaged device must not hold a license, so Bandpool removed it: the \
+             license is back in the pool and the address {address} cannot take a metered license \
+             again.\n\nIf it was removed by mistake, unblock it on the Activations page (Unblock \
+             Selected) and license the LoadMaster again.\n",
+            address = one.ip_address,
+            serial = one.serial_no,
+            license = one.license_name,
+            at = bandpool_domain::format::format_datetime(one.activated_at),
+        ),
+    )
 }

@@ -246,6 +246,11 @@ async fn activate(slot: &Slot, ctx: &FleetContext, record: &Record) -> Activated
         ip_address: slot.id.ip_address.clone(),
         sku: ctx.settings.sku.clone(),
         license_type_id: ctx.settings.license_type_id.clone(),
+        // A metered LoadMaster says who it is.
+        appliance: ctx
+            .settings
+            .usage_interval
+            .map(|_| crate::naming::identity(slot.id.number, ctx.started_at)),
     };
     let url = format!("{}/v1/activate", record.connector_url.trim_end_matches('/'));
     let answer = {

@@ -188,6 +188,8 @@ pub(crate) struct FleetContext {
     pub counters: Counters,
     /// The last connector address announced in the log (LoadMasters follow it one by one).
     pub announced_url: std::sync::Mutex<Option<String>>,
+    /// When the fleet started (Unix seconds): metered appliances booted shortly before.
+    pub started_at: i64,
 }
 
 /// A running fleet of simulated LoadMasters.
@@ -218,6 +220,9 @@ impl Fleet {
             http,
             counters: Counters::default(),
             announced_url: std::sync::Mutex::new(None),
+            started_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
             settings,
         });
         let (stop, stopped) = watch::channel(false);

@@ -32,6 +32,29 @@ pub fn virtual_services(
         .collect()
 }
 
+/// What metered appliance `number` says about itself when it activates: a VMware-style MAC
+/// address made from its number, a current firmware version, the hypervisor (most on
+/// VMware, some on Hyper-V, KVM or Azure), and a boot a little before the fleet started.
+pub fn identity(
+    number: usize,
+    fleet_started_at: i64,
+) -> bandpool_domain::connector::ApplianceIdentity {
+    const HYPERVISORS: [&str; 6] = ["VMWARE", "VMWARE", "VMWARE", "HYPERV", "KVM", "AZURE"];
+    let n = number as u32;
+    bandpool_domain::connector::ApplianceIdentity {
+        mac_address: format!(
+            "00:50:56:{:02x}:{:02x}:{:02x}",
+            (n >> 16) & 0xff,
+            (n >> 8) & 0xff,
+            n & 0xff
+        ),
+        firmware_version: "7.2.59.0.22007.RELEASE".into(),
+        booted_at: fleet_started_at - 60 * (number as i64 % 90),
+        hypervisor: HYPERVISORS[number % HYPERVISORS.len()].into(),
+        licensed_elsewhere: false,
+    }
+}
+
 /// The device name of appliance `number`.
 pub fn device_name(prefix: &str, number: usize) -> String {
     format!("{prefix}-{number:04}")

@@ -489,6 +489,17 @@ pub async fn create_tenant_with_owner(
 }
 
 /// The tenant's communication channel: the email addresses of its Owners.
+/// The emails of the tenant's Owners and Admins (those told of blocked activations).
+pub async fn owner_and_admin_emails(on: impl Read, tenant_id: &str) -> Result<Vec<String>> {
+    crate::db::column(
+        on,
+        "SELECT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.tenant_id = $1 AND m.role IN ('owner', 'admin') ORDER BY u.email",
+        args![tenant_id],
+    )
+    .await
+}
+
 pub async fn owner_emails(on: impl Read, tenant_id: &str) -> Result<Vec<String>> {
     crate::db::column(
         on,

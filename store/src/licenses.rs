@@ -383,6 +383,9 @@ pub async fn set_status(
     )
     .await?;
     record_allocation(tx, tenant_id, now).await?;
+    if before.status.holds_capacity() && !to.holds_capacity() {
+        crate::metered::record_deactivations(tx, tenant_id, &[license_id.to_string()], now).await?;
+    }
     get(&mut *tx, tenant_id, license_id).await
 }
 
@@ -490,6 +493,9 @@ pub async fn bulk_set_status(
     }
     if !moved.is_empty() {
         record_allocation(tx, tenant_id, now).await?;
+        if from.holds_capacity() && !to.holds_capacity() {
+            crate::metered::record_deactivations(tx, tenant_id, &moved, now).await?;
+        }
     }
     Ok(moved)
 }

@@ -20,10 +20,14 @@ use bandpool_domain::connector::{
     Activation, ActivationRequest, CheckReport, CheckReportResponse, CheckResult, CommandKind,
     Deactivation, DeactivationRequest, KillOutcome, MAX_CHECKS_PER_REPORT,
 };
+use bandpool_domain::error::Refusal;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
 use sqlx::Row;
 use std::collections::HashMap;
+
+/// The namespace of license ids made from a connector message (UUID version 5).
+const LICENSE_IDS: uuid::Uuid = uuid::Uuid::from_u128(0x6b1d_2c3e_8f4a_4d5b_9c6e_7f80_91a2_b3c4);
 
 fn check_text(name: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() || value.chars().count() > max {
@@ -142,6 +146,7 @@ async fn activation_facts(
             license_type: None,
             held: false,
             ip_taken: false,
+            metered: None,
         });
     };
     let facts: FactsRow = crate::db::row_as(&row)?;
@@ -162,6 +167,7 @@ async fn activation_facts(
         license_type,
         held: facts.held,
         ip_taken: facts.ip_taken,
+        metered: None,
     })
 }
 
@@ -212,11 +218,26 @@ pub async fn activate(
     if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return Ok((from_json(&answer)?, true));
     }
-    let facts = activation_facts(&mut tx, tenant, request).await?;
+    let appliance = request
+        .appliance
+        .as_ref()
+        .map(|a| a.checked(now))
+        .transpose()?;
+    let mut facts = activation_facts(&mut tx, tenant, request).await?;
+    facts.metered = crate::metered::activation_facts(
+        &mut tx,
+        tenant,
+        &request.serial_no,
+        &request.ip_address,
+        appliance.as_ref().map(|a| a.mac_address.as_str()),
+    )
+    .await?;
+    let metered = facts.metered.is_some();
     let ask = Ask {
         sku: &request.sku,
         license_type_id: &request.license_type_id,
         ip_address: &request.ip_address,
+        appliance: appliance.as_ref(),
     };
     let license_type = match decide(ask, facts, now)? {
         Decision::Grant(license_type) => license_type,
@@ -250,15 +271,33 @@ pub async fn activate(
         ssl_tps,
         ..
     } = license_type;
+    // The license's id follows from the message (connector and key): a replay whose key
+    // the portal no longer remembers makes the same id, and is refused instead of granting
+    // a second license.
+    let license_id = uuid::Uuid::new_v5(
+        &LICENSE_IDS,
+        format!("{}/{}", connector.id, request.idempotency_key).as_bytes(),
+    )
+    .to_string();
+    let taken: Option<(String,)> = crate::db::optional_as(
+        &mut tx,
+        "SELECT id FROM licenses WHERE id = $1",
+        args![&license_id],
+    )
+    .await?;
+    if taken.is_some() {
+        return Err(AppError::Refused {
+            refusal: Refusal::LicenseIdUnavailable,
+            detail: "This activation was granted once already under the same idempotency key; send a new activation with a new key.".into(),
+        });
+    }
     let device_id = upsert_device(&mut tx, connector, request, now).await?;
-    let license_id = uuid::Uuid::new_v4().to_string();
     // Taken while the tenant has a metered contract: the license counts toward metered usage.
     tx.execute(
         "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
          activated_at, recovered_at, issued_through_portal, connector_id, metered) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, \
-         (SELECT COUNT(*) FROM metered_contracts WHERE tenant_id = $2))",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, $13)",
         args![
             license_id.clone(),
             tenant.to_string(),
@@ -271,10 +310,23 @@ pub async fn activate(
             bandwidth,
             ssl_tps,
             now,
-            connector.id.clone()
+            connector.id.clone(),
+            i64::from(metered)
         ],
     )
     .await?;
+    if metered {
+        crate::metered::record_activation(
+            &mut tx,
+            tenant,
+            &license_id,
+            &name,
+            &request.ip_address,
+            appliance.as_ref(),
+            now,
+        )
+        .await?;
+    }
     tx.execute(
         "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
          VALUES ($1, $2, $3, $4, NULL, 'active', $5)",
@@ -410,6 +462,7 @@ pub async fn deactivate(
         )
         .await?;
         remove_device(&mut tx, &connector.tenant_id, held.device_id.as_deref()).await?;
+        crate::metered::mark_deleted(&mut tx, &connector.tenant_id, &held.id, now).await?;
         Change::at(&connector.tenant_id, now, &connector.actor())
             .record(
                 &mut tx,
@@ -431,7 +484,11 @@ pub async fn deactivate(
     Ok(answer)
 }
 
-async fn remove_device(tx: &mut WriteTx, tenant_id: &str, device_id: Option<&str>) -> Result<()> {
+pub(crate) async fn remove_device(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    device_id: Option<&str>,
+) -> Result<()> {
     if let Some(device_id) = device_id {
         tx.execute(
             "DELETE FROM devices WHERE tenant_id = $1 AND id = $2",
@@ -523,7 +580,15 @@ pub async fn record_checks(
                     refused: None,
                 }
             }
-            _ => CheckResult {
+            // This connector's license, asked about by another LoadMaster: the check cannot be
+            // verified as that license's LoadMaster's.
+            Some(_) => CheckResult {
+                license_id: check.license_id.clone(),
+                status: None,
+                grace_period_end: None,
+                refused: Some(Refusal::CheckUnverifiable.code().into()),
+            },
+            None => CheckResult {
                 license_id: check.license_id.clone(),
                 status: None,
                 grace_period_end: None,

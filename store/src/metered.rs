@@ -12,9 +12,11 @@ use crate::connectors::ConnectorIdentity;
 use crate::db::{Db, Read, Value, WriteTx};
 use crate::idempotency::{self, check_key, Claim, MessageKey, MessageKind};
 use crate::Result;
+use bandpool_domain::activation::MeteredFacts;
+use bandpool_domain::connector::ApplianceIdentity;
 use bandpool_domain::metered::{
-    check_report, day_and_month, RefusedSample, Tier, Tiers, UsageReport, UsageReportResponse,
-    UsageSample,
+    check_report, day_and_month, ActivationStatus, Activations, RefusedSample, Tier, Tiers,
+    UsageReport, UsageReportResponse, UsageSample,
 };
 use bandpool_domain::AppError;
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +81,7 @@ pub async fn record_usage(
         .filter(|(s, _)| stored.contains(&(s.license_id.clone(), s.sampled_at)))
         .collect();
     raise_peaks(&mut tx, &connector.tenant_id, &recorded).await?;
+    confirm_activations(&mut tx, &connector.tenant_id, &recorded, now).await?;
     let response = UsageReportResponse {
         recorded: recorded.len(),
         duplicates: candidates - recorded.len(),
@@ -121,6 +124,40 @@ async fn reporters(
         }
     }
     Ok(found)
+}
+
+/// A metered activation is confirmed when its first usage sample reaches the portal (its
+/// connector is collecting from it): from then on it is no unmanaged device.
+async fn confirm_activations(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    samples: &[(&UsageSample, bool)],
+    now: i64,
+) -> Result<()> {
+    let mut ids: Vec<&str> = samples
+        .iter()
+        .filter(|(_, metered)| *metered)
+        .map(|(s, _)| s.license_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for chunk in ids.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 3))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values = args![tenant_id, now];
+        values.extend(chunk.iter().map(|id| Value::from(*id)));
+        tx.execute(
+            &format!(
+                "UPDATE metered_activations SET confirmed_at = $2 WHERE tenant_id = $1 \
+                 AND confirmed_at IS NULL AND license_id IN ({placeholders})"
+            ),
+            values,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// `($1, $2, ...), ($n, ...)` for `rows` rows of `width` values.
@@ -487,4 +524,431 @@ pub async fn expire_samples(db: &Db, before: i64, limit: i64) -> Result<u64> {
         .await?;
     tx.commit().await?;
     Ok(gone)
+}
+
+/// The tenant's metered facts for an activation (none without a metered contract), read in
+/// the activation's transaction, which holds the pool's lock.
+pub async fn activation_facts(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    serial_no: &str,
+    ip_address: &str,
+    mac_address: Option<&str>,
+) -> Result<Option<MeteredFacts>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        max_activations: i64,
+        trial_ends_at: Option<i64>,
+        active: i64,
+        #[sqlx(try_from = "bandpool_domain::Flag")]
+        address_blocked: bool,
+        #[sqlx(try_from = "bandpool_domain::Flag")]
+        mac_in_use: bool,
+    }
+    let row: Option<Row> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT c.max_activations, c.trial_ends_at, \
+         (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 AND l.metered = 1 \
+             AND l.status IN ('active', 'grace_period')) AS active, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM metered_blocked_addresses b \
+             WHERE b.tenant_id = $1 AND b.ip_address = $3) THEN 1 ELSE 0 END AS BIGINT) AS address_blocked, \
+         CAST(CASE WHEN EXISTS (SELECT 1 FROM metered_activations a JOIN licenses l ON l.id = a.license_id \
+             WHERE a.tenant_id = $1 AND a.mac_address = $4 AND l.serial_no <> $2 \
+             AND l.status IN ('active', 'grace_period')) THEN 1 ELSE 0 END AS BIGINT) AS mac_in_use \
+         FROM metered_contracts c WHERE c.tenant_id = $1",
+        args![tenant_id, serial_no, ip_address, mac_address.unwrap_or("")],
+    )
+    .await?;
+    Ok(row.map(|r| MeteredFacts {
+        max_activations: r.max_activations,
+        trial_ends_at: r.trial_ends_at,
+        active: r.active,
+        address_blocked: r.address_blocked,
+        mac_in_use: r.mac_in_use,
+    }))
+}
+
+/// Metered licenses held now (Active or Grace Period).
+async fn active_instances(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
+    crate::db::value(
+        &mut *tx,
+        "SELECT COUNT(*) FROM licenses WHERE tenant_id = $1 AND metered = 1 \
+         AND status IN ('active', 'grace_period')",
+        args![tenant_id],
+    )
+    .await
+}
+
+async fn instance_event(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    at: i64,
+    kind: &str,
+    license_type: Option<&str>,
+    instances: i64,
+    previous: Option<i64>,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO metered_instance_events (id, tenant_id, at, kind, license_type, instances, \
+         previous_instances) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            uuid::Uuid::new_v4().to_string(),
+            tenant_id,
+            at,
+            kind,
+            license_type,
+            instances,
+            previous
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A metered license was just granted (in its transaction): its row in the Activations table
+/// and the activation with the number of active instances.
+pub async fn record_activation(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_id: &str,
+    license_name: &str,
+    ip_address: &str,
+    appliance: Option<&ApplianceIdentity>,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "INSERT INTO metered_activations (license_id, tenant_id, mac_address, loadmaster_version, \
+         booted_at, hypervisor, ip_address) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        args![
+            license_id,
+            tenant_id,
+            appliance.map(|a| a.mac_address.clone()),
+            appliance.map(|a| a.firmware_version.clone()),
+            appliance.map(|a| a.booted_at),
+            appliance.map(|a| a.hypervisor.clone()),
+            ip_address
+        ],
+    )
+    .await?;
+    let instances = active_instances(tx, tenant_id).await?;
+    instance_event(
+        tx,
+        tenant_id,
+        now,
+        "activation",
+        Some(license_name),
+        instances,
+        None,
+    )
+    .await
+}
+
+/// Licenses among `license_ids` just stopped holding (in the change's transaction): each
+/// metered one is recorded as a deactivation with the number of active instances, counting
+/// down to the number left.
+pub async fn record_deactivations(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_ids: &[String],
+    now: i64,
+) -> Result<()> {
+    let mut metered: Vec<(String, String)> = Vec::new();
+    for chunk in license_ids.chunks(500) {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values = args![tenant_id];
+        values.extend(chunk.iter().map(|id| Value::Text(id.clone())));
+        let rows = tx
+            .fetch_all(
+                &format!(
+                    "SELECT id, license_name FROM licenses WHERE tenant_id = $1 AND metered = 1 \
+                     AND id IN ({placeholders}) ORDER BY id"
+                ),
+                values,
+            )
+            .await?;
+        metered.extend(crate::db::rows_as::<(String, String)>(&rows)?);
+    }
+    if metered.is_empty() {
+        return Ok(());
+    }
+    let left = active_instances(tx, tenant_id).await?;
+    let n = metered.len() as i64;
+    for (i, (_, license_name)) in metered.iter().enumerate() {
+        instance_event(
+            tx,
+            tenant_id,
+            now,
+            "deactivation",
+            Some(license_name),
+            left + n - 1 - i as i64,
+            None,
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A metered LoadMaster gave its license back: its activation shows Deleted.
+pub async fn mark_deleted(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_id: &str,
+    now: i64,
+) -> Result<()> {
+    tx.execute(
+        "UPDATE metered_activations SET deleted_at = $3 \
+         WHERE tenant_id = $1 AND license_id = $2 AND deleted_at IS NULL",
+        args![tenant_id, license_id, now],
+    )
+    .await?;
+    Ok(())
+}
+
+/// A metered activation its connector never confirmed, due to be blocked.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Unconfirmed {
+    pub tenant_id: String,
+    pub license_id: String,
+    pub ip_address: String,
+    pub serial_no: String,
+    pub license_name: String,
+    pub activated_at: i64,
+    /// The tenant's "Block unconfirmed activations after", in seconds.
+    pub block_after: i64,
+}
+
+/// Metered activations still unconfirmed (no usage sample) longer than their tenant's
+/// setting allows at `now`, oldest first, at most `limit`.
+pub async fn unconfirmed_due(db: &Db, now: i64, limit: i64) -> Result<Vec<Unconfirmed>> {
+    db.fetch_all_as(
+        "SELECT a.tenant_id, a.license_id, a.ip_address, l.serial_no, l.license_name, l.activated_at, \
+         c.block_unconfirmed_after AS block_after \
+         FROM metered_activations a JOIN licenses l ON l.id = a.license_id \
+         JOIN metered_contracts c ON c.tenant_id = a.tenant_id \
+         WHERE a.confirmed_at IS NULL AND a.blocked_at IS NULL AND a.deleted_at IS NULL \
+         AND l.status IN ('active', 'grace_period') \
+         AND l.activated_at + c.block_unconfirmed_after <= $1 \
+         ORDER BY l.activated_at LIMIT $2",
+        args![now, limit],
+    )
+    .await
+}
+
+/// Block one unconfirmed activation in `tx`: its license is deactivated (back to the pool,
+/// a kill queued for its connector so the LoadMaster learns at its next check), the row
+/// shows BLOCKED, its address may not take a metered license again until unblocked, and the
+/// event log records it. Answers false (nothing done) when it is no longer due: confirmed,
+/// blocked or deactivated meanwhile.
+pub async fn block(tx: &mut WriteTx, due: &Unconfirmed, waited: &str, now: i64) -> Result<bool> {
+    tx.lock_pool(&due.tenant_id).await?;
+    let still: Option<(String,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT a.license_id FROM metered_activations a JOIN licenses l ON l.id = a.license_id \
+         WHERE a.tenant_id = $1 AND a.license_id = $2 AND a.confirmed_at IS NULL \
+         AND a.blocked_at IS NULL AND a.deleted_at IS NULL AND l.status IN ('active', 'grace_period')",
+        args![&due.tenant_id, &due.license_id],
+    )
+    .await?;
+    if still.is_none() {
+        return Ok(false);
+    }
+    let before = crate::licenses::get(&mut *tx, &due.tenant_id, &due.license_id).await?;
+    crate::licenses::set_status(
+        tx,
+        &due.tenant_id,
+        &due.license_id,
+        bandpool_domain::license::LicenseStatus::Killed,
+        &format!(
+            "Removed: its connector did not confirm it within {waited}; address {} blocked",
+            due.ip_address
+        ),
+        now,
+        None,
+    )
+    .await?;
+    let device: Option<(Option<String>,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
+        args![&due.tenant_id, &due.serial_no],
+    )
+    .await?;
+    crate::licensing::remove_device(tx, &due.tenant_id, device.and_then(|(d,)| d).as_deref())
+        .await?;
+    if let Some(connector_id) = &before.connector_id {
+        crate::commands::enqueue(
+            tx,
+            &due.tenant_id,
+            connector_id,
+            &bandpool_domain::connector::CommandKind::Kill {
+                license_id: due.license_id.clone(),
+                serial_no: due.serial_no.clone(),
+            },
+            now,
+        )
+        .await?;
+    }
+    tx.execute(
+        "UPDATE metered_activations SET blocked_at = $3 WHERE tenant_id = $1 AND license_id = $2",
+        args![&due.tenant_id, &due.license_id, now],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO metered_blocked_addresses (tenant_id, ip_address, license_id, blocked_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (tenant_id, ip_address) DO NOTHING",
+        args![&due.tenant_id, &due.ip_address, &due.license_id, now],
+    )
+    .await?;
+    crate::events::Change::at(
+        &due.tenant_id,
+        now,
+        &crate::events::Actor::system("Bandpool (unconfirmed activations)"),
+    )
+    .record(
+        tx,
+        "metered_activation_blocked",
+        &due.ip_address,
+        &format!(
+            "{} (serial {}) was never confirmed by its connector within {waited}: its license \
+                 went back to the pool and the address is blocked until unblocked",
+            due.license_name, due.serial_no
+        ),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Unblock the chosen blocked activations of a tenant (by license id): their addresses may
+/// take a metered license again. Answers how many were unblocked.
+pub async fn unblock(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_ids: &[String],
+    actor: &crate::events::Actor,
+    now: i64,
+) -> Result<usize> {
+    let mut unblocked = 0;
+    for license_id in license_ids {
+        let row: Option<(String,)> = crate::db::optional_as(
+            &mut *tx,
+            "SELECT ip_address FROM metered_activations WHERE tenant_id = $1 AND license_id = $2 \
+             AND blocked_at IS NOT NULL",
+            args![tenant_id, license_id.as_str()],
+        )
+        .await?;
+        let Some((ip_address,)) = row else {
+            continue;
+        };
+        tx.execute(
+            "UPDATE metered_activations SET blocked_at = NULL, deleted_at = COALESCE(deleted_at, $3) \
+             WHERE tenant_id = $1 AND license_id = $2",
+            args![tenant_id, license_id.as_str(), now],
+        )
+        .await?;
+        tx.execute(
+            "DELETE FROM metered_blocked_addresses WHERE tenant_id = $1 AND ip_address = $2",
+            args![tenant_id, ip_address.as_str()],
+        )
+        .await?;
+        crate::events::Change::at(tenant_id, now, actor)
+            .record(
+                tx,
+                "metered_activation_unblocked",
+                &ip_address,
+                "the address may take a metered license again",
+            )
+            .await?;
+        unblocked += 1;
+    }
+    Ok(unblocked)
+}
+
+/// Set the tenant's "Block unconfirmed activations after" (seconds, one of the offered
+/// values).
+pub async fn set_block_after(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    seconds: i64,
+    now: i64,
+) -> Result<()> {
+    let changed = tx
+        .execute(
+            "UPDATE metered_contracts SET block_unconfirmed_after = $2, updated_at = $3 WHERE tenant_id = $1",
+            args![tenant_id, seconds, now],
+        )
+        .await?;
+    if changed == 0 {
+        return Err(AppError::not_found("metered contract"));
+    }
+    Ok(())
+}
+
+/// The Activations table of a tenant with a metered contract (none without one): its
+/// heading figures and the rows of the chosen statuses, newest activation first.
+pub async fn activations(
+    db: &Db,
+    tenant_id: &str,
+    statuses: &[ActivationStatus],
+) -> Result<Option<Activations>> {
+    #[derive(sqlx::FromRow)]
+    struct Heading {
+        max_activations: i64,
+        trial_ends_at: Option<i64>,
+        block_unconfirmed_after: i64,
+        current: i64,
+    }
+    let heading: Option<Heading> = crate::db::optional_as(
+        db,
+        "SELECT c.max_activations, c.trial_ends_at, c.block_unconfirmed_after, \
+         (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = c.tenant_id AND l.metered = 1 \
+             AND l.status IN ('active', 'grace_period')) AS current \
+         FROM metered_contracts c WHERE c.tenant_id = $1",
+        args![tenant_id],
+    )
+    .await?;
+    let Some(heading) = heading else {
+        return Ok(None);
+    };
+    let keys = statuses
+        .iter()
+        .enumerate()
+        .map(|(i, _)| format!("${}", i + 2))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut values = args![tenant_id];
+    values.extend(statuses.iter().map(|s| Value::from(s.key())));
+    let rows = db
+        .fetch_all_as(
+            &format!(
+                "SELECT * FROM (SELECT a.license_id, a.mac_address, a.loadmaster_version, \
+                 CASE WHEN a.blocked_at IS NOT NULL THEN 'blocked' \
+                      WHEN a.deleted_at IS NOT NULL THEN 'deleted' \
+                      WHEN l.status IN ('killed', 'expired') THEN 'disabled' \
+                      ELSE 'active' END AS status, \
+                 l.activated_at, a.booted_at, \
+                 (SELECT MAX(h.at) FROM license_history h WHERE h.license_id = a.license_id \
+                     AND h.to_status = 'killed') AS last_kill_at, \
+                 l.license_name AS license_type, a.hypervisor AS vlm_name, a.ip_address, a.confirmed_at \
+                 FROM metered_activations a JOIN licenses l ON l.id = a.license_id \
+                 WHERE a.tenant_id = $1) rows WHERE status IN ({keys}) \
+                 ORDER BY activated_at DESC, license_id"
+            ),
+            values,
+        )
+        .await?;
+    let limit = match heading.trial_ends_at {
+        Some(_) => heading
+            .max_activations
+            .min(bandpool_domain::activation::TRIAL_ACTIVATIONS),
+        None => heading.max_activations,
+    };
+    Ok(Some(Activations {
+        max_activations: limit,
+        current_activations: heading.current,
+        block_unconfirmed_after_seconds: heading.block_unconfirmed_after,
+        trial_ends_at: heading.trial_ends_at,
+        rows,
+    }))
 }

@@ -80,6 +80,17 @@ pub async fn count_tenants(db: &Db) -> Result<i64> {
         .unwrap_or(0))
 }
 
+/// The tenant of this name, if one has it (the oldest when several do).
+pub async fn tenant_id_named(db: &Db, name: &str) -> Result<Option<String>> {
+    crate::db::optional_as::<(String,)>(
+        db,
+        "SELECT id FROM tenants WHERE name = $1 ORDER BY created_at, id LIMIT 1",
+        crate::args![name],
+    )
+    .await
+    .map(|found| found.map(|(id,)| id))
+}
+
 /// The oldest tenant (the command line's default).
 pub async fn first_tenant_id(db: &Db) -> Result<Option<String>> {
     Ok(db

@@ -74,6 +74,7 @@ fn activation(i: usize) -> ActivationRequest {
         ip_address: format!("10.9.0.{}", i + 1),
         sku: "VLM-SPLA".into(),
         license_type_id: "vlm-2000".into(),
+        appliance: None,
     }
 }
 

@@ -62,6 +62,7 @@ fn request(i: usize, license_type: &str) -> ActivationRequest {
         ip_address: format!("10.1.{}.{}", i / 250, i % 250 + 1),
         sku: "VLM-SPLA".into(),
         license_type_id: license_type.into(),
+        appliance: None,
     }
 }
 

@@ -5,7 +5,7 @@
 //! license and for samples older than the retention, and raw samples expiring while their
 //! peaks stay.
 
-use bandpool_domain::connector::ActivationRequest;
+use bandpool_domain::connector::{ActivationRequest, ApplianceIdentity};
 use bandpool_domain::metered::{Tier, Tiers, UsageReport, UsageSample, VirtualServiceBytes};
 use bandpool_store::connectors::{self, ConnectorIdentity};
 use bandpool_store::metered::{self, Contract};
@@ -74,6 +74,13 @@ async fn loadmaster(db: &Db, connector: &ConnectorIdentity, i: usize) -> (String
         ip_address: format!("10.2.0.{}", i + 1),
         sku: "VLM-SPLA".into(),
         license_type_id: "vlm-200".into(),
+        appliance: Some(ApplianceIdentity {
+            mac_address: format!("00505600{:04x}", i),
+            firmware_version: "7.2.59.0.22007.RELEASE".into(),
+            booted_at: NOW - 40 * DAY,
+            hypervisor: "VMWARE".into(),
+            licensed_elsewhere: false,
+        }),
     };
     let (granted, _) = licensing::activate(db, connector, &request, NOW - 30 * DAY)
         .await

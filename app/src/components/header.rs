@@ -45,6 +45,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         ),
         (Permission::ViewPool, "/applications", "Applications"),
         (Permission::ViewPool, "/connectors", "Connectors"),
+        (Permission::ViewPool, "/metered/activations", "Activations"),
     ];
     let admin = [
         (Permission::ManageUsage, "/notifications", "Notifications"),

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod activations;
 pub mod api_tokens;
 pub mod applications;
 pub mod connectors;

@@ -1,12 +1,19 @@
 //! Metered usage over REST (`/api/v1/metered/...`): the same figures as the portal's pages,
 //! each a call into `bandpool_services::metered`.
 
+use super::connector::Body;
 use super::Ask;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bandpool_domain::auth::Permission;
-use bandpool_domain::metered::MeteredMonth;
+use bandpool_domain::error::ErrorBody;
+use bandpool_domain::metered::{
+    activations_csv, activations_file_name, ActivationStatus, Activations, MeteredMonth,
+};
 use bandpool_domain::AppError;
 use bandpool_services::metered;
+use serde::{Deserialize, Serialize};
 
 /// A month's metered usage: the sum of each metered LoadMaster's peak throughput in the month, its tier, and whether the month is still running ("so far") or closed (final).
 #[utoipa::path(
@@ -22,4 +29,129 @@ pub async fn usage(ask: Ask) -> Result<Json<MeteredMonth>, AppError> {
     Ok(Json(
         metered::month_usage(&ask, &tenant, month.as_deref()).await?,
     ))
+}
+
+/// The Activations table: "Max Activations Available", "Current Number of Activations", and every metered activation of the chosen statuses (MAC Address, LoadMaster Version, Status, Activation Date, Boot Date, Last Kill Date, License Type, VLM Name), newest first.
+#[utoipa::path(
+    get, path = "/metered/activations", tag = "metered", operation_id = "getActivations",
+    params(
+        ("status" = Option<String>, Query, description = "Comma-separated: active, deleted, disabled, blocked, or all (the default)"),
+    ),
+    responses(
+        (status = 200, description = "OK", body = Activations),
+        (status = 404, description = "The tenant has no metered contract (code not_found)", body = ErrorBody),
+    )
+)]
+pub async fn activations(ask: Ask) -> Result<Json<Activations>, AppError> {
+    let (tenant, params) = ask.reads_with(&["status"], Permission::ViewPool)?;
+    let statuses = statuses(params.get("status").as_deref())?;
+    Ok(Json(activations_of(&ask, &tenant, &statuses).await?))
+}
+
+/// The table, or 404 for a tenant without a metered contract.
+async fn activations_of(
+    ask: &Ask,
+    tenant: &str,
+    statuses: &[ActivationStatus],
+) -> Result<Activations, AppError> {
+    metered::activations(ask, tenant, statuses)
+        .await?
+        .ok_or_else(|| AppError::not_found("A metered contract for this tenant"))
+}
+
+fn statuses(filter: Option<&str>) -> Result<Vec<ActivationStatus>, AppError> {
+    ActivationStatus::parse_filter(
+        filter
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty()),
+    )
+}
+
+/// The Activations table as Activations_YYYYMMDD.csv (the same columns, plus IP Address).
+#[utoipa::path(
+    get, path = "/metered/activations.csv", tag = "metered", operation_id = "exportActivations",
+    params(
+        ("status" = Option<String>, Query, description = "Comma-separated: active, deleted, disabled, blocked, or all (the default)"),
+    ),
+    responses((status = 200, description = "CSV file", content_type = "text/csv", body = String))
+)]
+pub async fn export_activations(ask: Ask) -> Result<Response, AppError> {
+    let (tenant, params) = ask.reads_with(&["status"], Permission::Export)?;
+    let statuses = statuses(params.get("status").as_deref())?;
+    let table = activations_of(&ask, &tenant, &statuses).await?;
+    let mut writer = csv::Writer::from_writer(Vec::with_capacity(4096));
+    for row in activations_csv(&table.rows) {
+        writer.write_record(&row).map_err(AppError::internal)?;
+    }
+    let body = writer
+        .into_inner()
+        .map_err(|e| AppError::internal(e.into_error()))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"{}\"",
+                    activations_file_name(ask.clock.today())
+                ),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// The activations to unblock, by license id.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct UnblockRequest {
+    pub license_ids: Vec<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Unblocked {
+    /// How many were blocked and are unblocked now (ids of rows not blocked are passed by).
+    pub unblocked: usize,
+}
+
+/// Unblock Selected: the chosen blocked activations' addresses may take a metered license again.
+#[utoipa::path(
+    post, path = "/metered/activations/unblock", tag = "metered", operation_id = "unblockActivations",
+    request_body = UnblockRequest,
+    responses((status = 200, description = "OK", body = Unblocked))
+)]
+pub async fn unblock(
+    ask: Ask,
+    body: Result<Body<UnblockRequest>, AppError>,
+) -> Result<Json<Unblocked>, AppError> {
+    // Who may comes before what was sent: a Reviewer hears 403 whatever the body.
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    let Body(body) = body?;
+    let unblocked = metered::unblock(&ask, &caller, &body.license_ids).await?;
+    Ok(Json(Unblocked { unblocked }))
+}
+
+/// The tenant's metered settings.
+#[derive(Debug, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MeteredSettings {
+    /// "Block unconfirmed activations after", in seconds: 3600, 28800, 86400, 172800, 259200 (the default) or 604800.
+    pub block_unconfirmed_after_seconds: i64,
+}
+
+/// Set "Block unconfirmed activations after".
+#[utoipa::path(
+    put, path = "/metered/settings", tag = "metered", operation_id = "setMeteredSettings",
+    request_body = MeteredSettings,
+    responses((status = 200, description = "OK", body = MeteredSettings))
+)]
+pub async fn set_settings(
+    ask: Ask,
+    body: Result<Body<MeteredSettings>, AppError>,
+) -> Result<Json<MeteredSettings>, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    let Body(body) = body?;
+    metered::set_block_after(&ask, &caller, body.block_unconfirmed_after_seconds).await?;
+    Ok(Json(body))
 }
