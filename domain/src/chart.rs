@@ -269,6 +269,8 @@ pub struct BarGeometry {
     pub plot: Rect,
     pub capacity_mbps: i64,
     pub capacity_y: f64,
+    /// Whether the capacity line is drawn (metered usage has no capacity).
+    pub capacity_line: bool,
     /// The value at the top of the plot area.
     pub scale_max_mbps: i64,
     /// Gridline values with their y, for the axis.
@@ -382,6 +384,7 @@ fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -
         plot,
         capacity_mbps: capacity,
         capacity_y: to_y(capacity),
+        capacity_line: true,
         scale_max_mbps: scale_max,
         ticks,
         bars,
@@ -396,6 +399,38 @@ fn percent_of(value: i64, capacity: i64) -> String {
         )
     } else {
         String::new()
+    }
+}
+
+/// Metered usage, a bar per month (the sum of its metered LoadMasters' peaks); hovering
+/// names the month's tier and whether the figure is final. Metered use has no capacity, so
+/// no capacity line.
+pub fn metered_bars(months: &[crate::metered::MeteredMonth]) -> BarGeometry {
+    let values = months
+        .iter()
+        .map(|m| {
+            let tier = m
+                .tier
+                .as_ref()
+                .map(|t| format!(", {}", t.name))
+                .unwrap_or_default();
+            let state = if m.so_far { " so far" } else { "" };
+            (
+                m.month.clone(),
+                month_label(&m.month),
+                m.usage_mbps,
+                UsageLevel::Normal,
+                format!(
+                    "{}: {}{state}{tier}",
+                    month_label(&m.month),
+                    format_mbps(m.usage_mbps)
+                ),
+            )
+        })
+        .collect();
+    BarGeometry {
+        capacity_line: false,
+        ..bars(values, 0)
     }
 }
 

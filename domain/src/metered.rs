@@ -252,6 +252,158 @@ pub fn monthly_usage(peaks_bytes_per_second: impl IntoIterator<Item = i64>) -> i
         .fold(0i64, |sum, peak| sum.saturating_add(peak))
 }
 
+/// One LoadMaster's peaks in a month (the Metered usage page's table).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct LoadMasterPeak {
+    pub license_id: String,
+    /// Empty once its license was killed (the name goes with the LoadMaster).
+    pub device_name: String,
+    pub serial_no: String,
+    pub license_type: String,
+    /// Counts toward metered usage (licensed through a connector under the contract).
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::Flag"))]
+    pub metered: bool,
+    /// The month's peak throughput, bytes in plus out per second.
+    pub peak_bytes_per_second: i64,
+    /// When it peaked (Unix seconds UTC).
+    pub peak_at: i64,
+    pub peak_ssl_tps: i64,
+}
+
+/// How the per-LoadMaster table is ordered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeakSort {
+    /// Highest peak first (the default).
+    Peak,
+    Name,
+    SslTps,
+}
+
+/// A page of the per-LoadMaster table: which month, which rows, how many in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LoadMasterPeaks {
+    pub month: String,
+    pub loadmasters: Vec<LoadMasterPeak>,
+    /// Rows matching the search, over all pages.
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// The per-LoadMaster table's view: month, search, order and page, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeakQuery {
+    /// `YYYY-MM`; none: the current month.
+    pub month: Option<String>,
+    pub search: Option<String>,
+    pub sort: PeakSort,
+    pub descending: bool,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PeakQuery {
+    pub const MAX_PER_PAGE: u32 = 500;
+
+    /// Read the view from query parameters (`month`, `search`, `sort` = peak | name |
+    /// ssl_tps, `order` = asc | desc, `page`, `per_page`); a refusal names the parameter.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<PeakQuery, AppError> {
+        let mut query = PeakQuery {
+            month: None,
+            search: None,
+            sort: PeakSort::Peak,
+            descending: true,
+            page: 1,
+            per_page: 25,
+        };
+        let mut order = None;
+        for (name, value) in pairs {
+            let value = value.trim();
+            match name {
+                "month" if value.is_empty() => {}
+                "month" => {
+                    crate::allocation::parse_month(value)
+                        .ok_or_else(|| AppError::invalid("month", "must be a month as YYYY-MM"))?;
+                    query.month = Some(value.to_string());
+                }
+                "search" if value.is_empty() => {}
+                "search" => {
+                    if !is_plain_text(value, 100) {
+                        return Err(AppError::invalid(
+                            "search",
+                            "must be at most 100 plain characters",
+                        ));
+                    }
+                    query.search = Some(value.to_string());
+                }
+                "sort" => {
+                    query.sort = match value {
+                        "peak" => PeakSort::Peak,
+                        "name" => PeakSort::Name,
+                        "ssl_tps" => PeakSort::SslTps,
+                        _ => {
+                            return Err(AppError::invalid("sort", "must be peak, name or ssl_tps"))
+                        }
+                    }
+                }
+                "order" => {
+                    order = Some(match value {
+                        "asc" => false,
+                        "desc" => true,
+                        _ => return Err(AppError::invalid("order", "must be asc or desc")),
+                    })
+                }
+                "page" => {
+                    query.page = value
+                        .parse()
+                        .ok()
+                        .filter(|p| (1..=1_000_000).contains(p))
+                        .ok_or_else(|| AppError::invalid("page", "must be a page number from 1"))?
+                }
+                "per_page" => {
+                    query.per_page = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=Self::MAX_PER_PAGE).contains(n))
+                        .ok_or_else(|| {
+                            AppError::invalid(
+                                "per_page",
+                                format!("must be 1 to {}", Self::MAX_PER_PAGE),
+                            )
+                        })?
+                }
+                other => {
+                    return Err(AppError::invalid(
+                        other,
+                        "is not a parameter here (month, search, sort, order, page, per_page)",
+                    ))
+                }
+            }
+        }
+        // By name reads best from A; by figures, from the highest.
+        query.descending = order.unwrap_or(query.sort != PeakSort::Name);
+        Ok(query)
+    }
+}
+
+/// One LoadMaster's peak on one UTC day (the drill-down).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, utoipa::ToSchema))]
+pub struct DailyPeak {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub peak_bytes_per_second: i64,
+    pub peak_at: i64,
+    pub peak_ssl_tps: i64,
+    /// Samples taken that day.
+    pub samples: i64,
+}
+
 /// "Block unconfirmed activations after": the periods a tenant may choose, in seconds, with
 /// their words. An activation its connector has not confirmed (no usage sample) in that time
 /// is removed and its address blocked.
@@ -471,6 +623,31 @@ mod tests {
             },
         ])
         .unwrap()
+    }
+
+    #[test]
+    fn the_peak_table_query_is_checked_parameter_by_parameter() {
+        let q =
+            PeakQuery::from_pairs([("month", "2026-11"), ("sort", "name"), ("page", "2")]).unwrap();
+        assert_eq!(
+            (q.month.as_deref(), q.sort, q.descending, q.page),
+            (Some("2026-11"), PeakSort::Name, false, 2)
+        );
+        assert!(
+            PeakQuery::from_pairs([]).unwrap().descending,
+            "highest peak first"
+        );
+        for (name, value) in [
+            ("month", "2026-13"),
+            ("sort", "size"),
+            ("order", "up"),
+            ("page", "0"),
+            ("per_page", "501"),
+            ("colour", "red"),
+        ] {
+            let refused = PeakQuery::from_pairs([(name, value)]).unwrap_err();
+            assert!(refused.to_string().contains(name), "{name}: {refused}");
+        }
     }
 
     #[test]

@@ -130,8 +130,90 @@ app_test!(
             common::answer(reviewer.get(app.url("/api/v1/metered/usage?month=2026-13"))).await;
         assert_refused(&answer, 400, "invalid_parameter");
 
+        // The same figures per LoadMaster, per day, and over the last months.
+        let (status, peaks) =
+            common::answer(reviewer.get(app.url("/api/v1/metered/loadmasters"))).await;
+        assert_eq!(status, 200, "{peaks}");
+        assert_eq!(
+            (peaks["month"].as_str(), peaks["total"].as_u64()),
+            (Some(month.as_str()), Some(1))
+        );
+        let row = &peaks["loadmasters"][0];
+        assert_eq!(row["peak_bytes_per_second"].as_i64(), Some(gbps(2.5)));
+        assert_eq!(
+            (row["device_name"].as_str(), row["metered"].as_bool()),
+            (Some("vlm-metered-1"), Some(true))
+        );
+        let (_, none) = common::answer(
+            reviewer.get(app.url("/api/v1/metered/loadmasters?search=nothing-like-it")),
+        )
+        .await;
+        assert_eq!(none["total"].as_u64(), Some(0));
+        let answer =
+            common::answer(reviewer.get(app.url("/api/v1/metered/loadmasters?sort=size"))).await;
+        assert_refused(&answer, 400, "invalid_parameter");
+        let (status, days) = common::answer(reviewer.get(app.url(&format!(
+            "/api/v1/metered/loadmasters/{license}/daily?month={month}"
+        ))))
+        .await;
+        assert_eq!(status, 200, "{days}");
+        let days = days.as_array().unwrap().clone();
+        assert_eq!(
+            days.iter()
+                .map(|d| d["samples"].as_i64().unwrap())
+                .sum::<i64>(),
+            2,
+            "{days:?}"
+        );
+        let (_, history) = common::answer(reviewer.get(app.url("/api/v1/metered/months"))).await;
+        let history = history.as_array().unwrap();
+        assert_eq!(history.len(), 13);
+        assert_eq!(history[12]["month"], month);
+        assert_eq!(
+            (
+                history[12]["usage_mbps"].as_i64(),
+                history[0]["usage_mbps"].as_i64()
+            ),
+            (Some(2_500), Some(0))
+        );
+        assert_eq!(
+            (
+                history[12]["so_far"].as_bool(),
+                history[11]["so_far"].as_bool()
+            ),
+            (Some(true), Some(false))
+        );
+
+        // The Metered usage page shows the same, without JavaScript: the month so far, the
+        // months, the LoadMaster's row and its daily peaks.
+        let page = common::text_of(reviewer.get(app.url("/metered/usage"))).await;
+        for text in [
+            "Usage so far: 2,500 Mb/s",
+            "Tier: Tier 2",
+            "vlm-metered-1",
+            "Daily peaks",
+            "So far",
+            "Final",
+        ] {
+            assert!(page.contains(text), "{text} missing from the page");
+        }
+        let drill =
+            common::text_of(reviewer.get(app.url(&format!("/metered/usage?license={license}"))))
+                .await;
+        assert!(
+            drill.contains("data-section=\"metered-daily\"")
+                && drill.contains("Back to all LoadMasters")
+        );
+        let refused = common::text_of(reviewer.get(app.url("/metered/usage?sort=size"))).await;
+        assert!(refused.contains("sort"), "a bad sort is said, not a crash");
+
         // Another tenant sees nothing of it.
         let outsider = app.client_as(OUTSIDER).await;
+        let (_, theirs) = common::answer(
+            outsider.get(app.url(&format!("/api/v1/metered/loadmasters/{license}/daily"))),
+        )
+        .await;
+        assert_eq!(theirs.as_array().map(Vec::len), Some(0));
         let (_, theirs) =
             common::answer(outsider.get(app.url(&format!("/api/v1/metered/usage?month={month}"))))
                 .await;

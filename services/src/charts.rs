@@ -207,24 +207,26 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
             RGBColor(100, 116, 139).stroke_width(1),
         ))
         .map_err(draw_error)?;
-        let capacity = RGBColor(15, 23, 42);
-        let mut x = plot.x;
-        while x < plot.x + plot.w {
-            let end = (x + 8.0).min(plot.x + plot.w);
-            root.draw(&PathElement::new(
-                vec![p(x, g.capacity_y), p(end, g.capacity_y)],
-                capacity.stroke_width(2),
+        if g.capacity_line {
+            let capacity = RGBColor(15, 23, 42);
+            let mut x = plot.x;
+            while x < plot.x + plot.w {
+                let end = (x + 8.0).min(plot.x + plot.w);
+                root.draw(&PathElement::new(
+                    vec![p(x, g.capacity_y), p(end, g.capacity_y)],
+                    capacity.stroke_width(2),
+                ))
+                .map_err(draw_error)?;
+                x += 13.0;
+            }
+            let cap_label = text_style(BAR_FONT, &capacity, Pos::new(HPos::Right, VPos::Bottom));
+            root.draw(&Text::new(
+                "Capacity",
+                p(plot.x + plot.w, g.capacity_y - 4.0),
+                cap_label,
             ))
             .map_err(draw_error)?;
-            x += 13.0;
         }
-        let cap_label = text_style(BAR_FONT, &capacity, Pos::new(HPos::Right, VPos::Bottom));
-        root.draw(&Text::new(
-            "Capacity",
-            p(plot.x + plot.w, g.capacity_y - 4.0),
-            cap_label,
-        ))
-        .map_err(draw_error)?;
         root.present().map_err(draw_error)?;
     }
     Ok(responsive(svg, g.width, g.height))

@@ -5,12 +5,12 @@
 use bandpool_domain::ids::Id;
 use bandpool_domain::metered::{
     block_after_label, bytes_to_mbps, check_block_after, day_and_month, ActivationStatus,
-    Activations, MeteredMonth, Tier, Tiers,
+    Activations, LoadMasterPeaks, MeteredMonth, PeakQuery, Tier, Tiers,
 };
 use bandpool_domain::AppError;
 
 use crate::change::{Caller, Event};
-pub use bandpool_store::metered::{Contract, DayPeak};
+pub use bandpool_store::metered::{Contract, DailyPeak};
 
 use crate::Services;
 
@@ -40,6 +40,106 @@ pub async fn month_usage(
         loadmasters: usage.loadmasters,
         month,
     })
+}
+
+/// The last `count` months of metered usage, oldest first, ending with the current month
+/// ("so far"); months without samples are there with nothing used.
+pub async fn history(
+    services: &Services,
+    tenant_id: &str,
+    count: u32,
+) -> Result<Vec<MeteredMonth>, AppError> {
+    if !(1..=36).contains(&count) {
+        return Err(AppError::invalid("months", "must be 1 to 36"));
+    }
+    let today = services.clock.today();
+    let first = bandpool_domain::allocation::months_back(
+        bandpool_domain::allocation::first_of_month(today),
+        count - 1,
+    );
+    let months: Vec<String> = (0..count)
+        .map(|i| {
+            first
+                .checked_add_months(chrono::Months::new(i))
+                .unwrap_or(first)
+                .format("%Y-%m")
+                .to_string()
+        })
+        .collect();
+    let (from, to) = (months[0].clone(), months[months.len() - 1].clone());
+    let found = bandpool_store::metered::months(&services.db, tenant_id, &from, &to).await?;
+    let tiers = bandpool_store::metered::tiers(&services.db, tenant_id).await?;
+    Ok(months
+        .into_iter()
+        .map(|month| {
+            let usage = found
+                .iter()
+                .find(|(m, _)| *m == month)
+                .map(|(_, u)| u.clone())
+                .unwrap_or(bandpool_store::metered::MonthUsage {
+                    usage_bytes_per_second: 0,
+                    loadmasters: 0,
+                });
+            let usage_mbps = bytes_to_mbps(usage.usage_bytes_per_second);
+            MeteredMonth {
+                so_far: month == to,
+                tier: tiers.as_ref().map(|t| t.tier_for(usage_mbps).clone()),
+                usage_mbps,
+                usage_bytes_per_second: usage.usage_bytes_per_second,
+                loadmasters: usage.loadmasters,
+                month,
+            }
+        })
+        .collect())
+}
+
+/// A page of the LoadMasters that reported in the query's month (the current one when it
+/// names none), with their monthly peaks.
+pub async fn loadmaster_peaks(
+    services: &Services,
+    tenant_id: &str,
+    query: &PeakQuery,
+) -> Result<LoadMasterPeaks, AppError> {
+    let month = query
+        .month
+        .clone()
+        .unwrap_or_else(|| day_and_month(services.now()).1);
+    let (loadmasters, total) =
+        bandpool_store::metered::loadmaster_peaks(&services.db, tenant_id, &month, query).await?;
+    Ok(LoadMasterPeaks {
+        month,
+        loadmasters,
+        total,
+        page: query.page,
+        per_page: query.per_page,
+    })
+}
+
+/// One LoadMaster's daily peaks in `month` (`YYYY-MM`; empty: the current month).
+pub async fn daily_peaks(
+    services: &Services,
+    tenant_id: &str,
+    license_id: &str,
+    month: Option<&str>,
+) -> Result<Vec<DailyPeak>, AppError> {
+    let month = match month {
+        Some(m) => m.to_string(),
+        None => day_and_month(services.now()).1,
+    };
+    let first = bandpool_domain::allocation::parse_month(&month)
+        .ok_or_else(|| AppError::invalid("month", "must be a month as YYYY-MM"))?;
+    let last = first
+        .checked_add_months(chrono::Months::new(1))
+        .and_then(|next| next.pred_opt())
+        .unwrap_or(first);
+    bandpool_store::metered::daily_peaks(
+        &services.db,
+        tenant_id,
+        license_id,
+        &first.format("%Y-%m-%d").to_string(),
+        &last.format("%Y-%m-%d").to_string(),
+    )
+    .await
 }
 
 /// The operator makes (or changes) a tenant's metered contract and its usage tiers.

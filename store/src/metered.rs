@@ -14,9 +14,10 @@ use crate::idempotency::{self, check_key, Claim, MessageKey, MessageKind};
 use crate::Result;
 use bandpool_domain::activation::MeteredFacts;
 use bandpool_domain::connector::ApplianceIdentity;
+pub use bandpool_domain::metered::DailyPeak;
 use bandpool_domain::metered::{
-    check_report, day_and_month, ActivationStatus, Activations, RefusedSample, Tier, Tiers,
-    UsageReport, UsageReportResponse, UsageSample,
+    check_report, day_and_month, ActivationStatus, Activations, LoadMasterPeak, PeakQuery,
+    PeakSort, RefusedSample, Tier, Tiers, UsageReport, UsageReportResponse, UsageSample,
 };
 use bandpool_domain::AppError;
 use std::collections::{BTreeMap, HashMap};
@@ -385,16 +386,6 @@ pub async fn month_usage(on: impl Read, tenant_id: &str, month: &str) -> Result<
     .await
 }
 
-/// One LoadMaster's peak on one UTC day.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct DayPeak {
-    pub day: String,
-    pub peak_bytes_per_second: i64,
-    pub peak_at: i64,
-    pub peak_ssl_tps: i64,
-    pub samples: i64,
-}
-
 /// A LoadMaster's daily peaks from `from_day` to `to_day` (inclusive), oldest first.
 pub async fn daily_peaks(
     on: impl Read,
@@ -402,7 +393,7 @@ pub async fn daily_peaks(
     license_id: &str,
     from_day: &str,
     to_day: &str,
-) -> Result<Vec<DayPeak>> {
+) -> Result<Vec<DailyPeak>> {
     let mut on = on;
     let rows = on
         .fetch_all(
@@ -951,4 +942,92 @@ pub async fn activations(
         trial_ends_at: heading.trial_ends_at,
         rows,
     }))
+}
+
+/// A month's metered usage and reporting LoadMasters, per month from `from_month` to
+/// `to_month` (`YYYY-MM`, inclusive); months with no sample are absent.
+pub async fn months(
+    db: &Db,
+    tenant_id: &str,
+    from_month: &str,
+    to_month: &str,
+) -> Result<Vec<(String, MonthUsage)>> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        month: String,
+        usage_bytes_per_second: i64,
+        loadmasters: i64,
+    }
+    let rows: Vec<Row> = db
+        .fetch_all_as(
+            "SELECT month, CAST(SUM(peak_bytes_per_second) AS BIGINT) AS usage_bytes_per_second, \
+             CAST(COUNT(*) AS BIGINT) AS loadmasters FROM metered_monthly \
+             WHERE tenant_id = $1 AND metered = 1 AND month >= $2 AND month <= $3 \
+             GROUP BY month ORDER BY month",
+            args![tenant_id, from_month, to_month],
+        )
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            (
+                r.month,
+                MonthUsage {
+                    usage_bytes_per_second: r.usage_bytes_per_second,
+                    loadmasters: r.loadmasters,
+                },
+            )
+        })
+        .collect())
+}
+
+/// One page of the LoadMasters that reported in `month`, with their peaks, as `query` asks
+/// (search on name, serial and license type), and how many match in all.
+pub async fn loadmaster_peaks(
+    db: &Db,
+    tenant_id: &str,
+    month: &str,
+    query: &PeakQuery,
+) -> Result<(Vec<LoadMasterPeak>, u64)> {
+    let mut values = args![tenant_id, month];
+    let mut filter = String::new();
+    if let Some(search) = &query.search {
+        values.push(Value::Text(crate::db::like_pattern(search)));
+        filter = " AND (LOWER(COALESCE(l.device_name, '')) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(l.serial_no) LIKE $3 ESCAPE '\\' \
+                  OR LOWER(l.license_name) LIKE $3 ESCAPE '\\')"
+            .to_string();
+    }
+    let from = format!(
+        "FROM metered_monthly m JOIN licenses l ON l.id = m.license_id AND l.tenant_id = m.tenant_id \
+         WHERE m.tenant_id = $1 AND m.month = $2{filter}"
+    );
+    let total: i64 =
+        crate::db::value(db, &format!("SELECT COUNT(*) {from}"), values.clone()).await?;
+    let direction = if query.descending { "DESC" } else { "ASC" };
+    let order = match query.sort {
+        PeakSort::Peak => format!("m.peak_bytes_per_second {direction}"),
+        PeakSort::SslTps => format!("m.peak_ssl_tps {direction}"),
+        PeakSort::Name => {
+            format!("LOWER(COALESCE(l.device_name, '')) {direction}, l.serial_no {direction}")
+        }
+    };
+    let n = values.len();
+    values.push(Value::Int(i64::from(query.per_page)));
+    values.push(Value::Int(
+        i64::from(query.page.saturating_sub(1)) * i64::from(query.per_page),
+    ));
+    let rows = db
+        .fetch_all_as(
+            &format!(
+                "SELECT m.license_id, COALESCE(l.device_name, '') AS device_name, l.serial_no, \
+                 l.license_name AS license_type, m.metered, m.peak_bytes_per_second, m.peak_at, \
+                 m.peak_ssl_tps {from} ORDER BY {order}, m.license_id LIMIT ${} OFFSET ${}",
+                n + 1,
+                n + 2
+            ),
+            values,
+        )
+        .await?;
+    Ok((rows, total.max(0) as u64))
 }

@@ -6,7 +6,9 @@
 //! peaks stay.
 
 use bandpool_domain::connector::{ActivationRequest, ApplianceIdentity};
-use bandpool_domain::metered::{Tier, Tiers, UsageReport, UsageSample, VirtualServiceBytes};
+use bandpool_domain::metered::{
+    PeakQuery, Tier, Tiers, UsageReport, UsageSample, VirtualServiceBytes,
+};
 use bandpool_store::connectors::{self, ConnectorIdentity};
 use bandpool_store::metered::{self, Contract};
 use bandpool_store::{args, db, db_test, licensing, tenants, Db};
@@ -384,6 +386,71 @@ db_test!(
         assert_eq!(
             (day[0].samples, day[0].peak_bytes_per_second),
             (10, gbps(1.9))
+        );
+    }
+);
+
+db_test!(
+    the_loadmaster_table_sorts_searches_and_pages,
+    |db: Db| async move {
+        let (tenant, c) = acme(&db, true).await;
+        let mut lms = Vec::new();
+        for i in 0..3 {
+            lms.push(loadmaster(&db, &c, i).await);
+        }
+        // Peaks 3, 1 and 2 Gb/s in November; the first one also in October.
+        let samples = vec![
+            sample(&lms[0], NOVEMBER + 60, gbps(3.0)),
+            sample(&lms[1], NOVEMBER + 60, gbps(1.0)),
+            sample(&lms[2], NOVEMBER + 60, gbps(2.0)),
+            sample(&lms[0], NOVEMBER - DAY, gbps(0.5)),
+        ];
+        record(&db, &c, &report("usage-table-1", samples)).await;
+        let serials = |rows: &[bandpool_domain::metered::LoadMasterPeak]| {
+            rows.iter().map(|r| r.serial_no.clone()).collect::<Vec<_>>()
+        };
+        let query = |pairs: &[(&str, &str)]| PeakQuery::from_pairs(pairs.iter().copied()).unwrap();
+        let (rows, total) = metered::loadmaster_peaks(&db, &tenant, "2026-11", &query(&[]))
+            .await
+            .unwrap();
+        assert_eq!(total, 3);
+        assert_eq!(
+            serials(&rows),
+            ["7000000", "7000002", "7000001"],
+            "highest peak first"
+        );
+        let (rows, _) =
+            metered::loadmaster_peaks(&db, &tenant, "2026-11", &query(&[("sort", "name")]))
+                .await
+                .unwrap();
+        assert_eq!(
+            serials(&rows),
+            ["7000000", "7000001", "7000002"],
+            "by name, from A"
+        );
+        let (rows, total) =
+            metered::loadmaster_peaks(&db, &tenant, "2026-11", &query(&[("search", "7000001")]))
+                .await
+                .unwrap();
+        assert_eq!((serials(&rows), total), (vec!["7000001".to_string()], 1));
+        let paged = query(&[("per_page", "2"), ("page", "2")]);
+        let (rows, total) = metered::loadmaster_peaks(&db, &tenant, "2026-11", &paged)
+            .await
+            .unwrap();
+        assert_eq!((serials(&rows), total), (vec!["7000001".to_string()], 3));
+        let months = metered::months(&db, &tenant, "2026-10", "2026-11")
+            .await
+            .unwrap();
+        let months: Vec<(String, i64, i64)> = months
+            .into_iter()
+            .map(|(m, u)| (m, u.usage_bytes_per_second, u.loadmasters))
+            .collect();
+        assert_eq!(
+            months,
+            [
+                ("2026-10".to_string(), gbps(0.5), 1),
+                ("2026-11".to_string(), gbps(6.0), 3)
+            ]
         );
     }
 );

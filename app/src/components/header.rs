@@ -45,6 +45,10 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         ),
         (Permission::ViewPool, "/applications", "Applications"),
         (Permission::ViewPool, "/connectors", "Connectors"),
+    ];
+    // Metered licensing's pages share one menu, as the administration pages do.
+    let metered = [
+        (Permission::ViewPool, "/metered/usage", "Metered usage"),
         (Permission::ViewPool, "/metered/activations", "Activations"),
     ];
     let admin = [
@@ -61,6 +65,15 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
             .collect::<Vec<_>>()
     };
     let daily = links(&daily);
+    let metered = links(&metered);
+    let metered = (!metered.is_empty()).then(|| {
+        view! {
+            <details class="dropdown metered-menu">
+                <summary>"Metered"</summary>
+                <div class="dropdown-panel">{metered}</div>
+            </details>
+        }
+    });
     let admin = links(&admin);
     let admin = (!admin.is_empty()).then(|| {
         view! {
@@ -99,7 +112,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         <details class="site-menu">
             <summary aria-label="Menu"><span aria-hidden="true">"☰"</span>" Menu"</summary>
             <div class="site-menu-panel">
-                <nav aria-label="Main">{daily}{admin}</nav>
+                <nav aria-label="Main">{daily}{metered}{admin}</nav>
                 <details class="dropdown account">
                     <summary>
                         <span class="who" data-viewer=viewer.email.clone()>{viewer.email.clone()} <span class="role">{role}</span></span>

@@ -1,9 +1,11 @@
 //! Metered licensing's pages: the Activations table (with Unblock Selected and the "Block
 //! unconfirmed activations after" setting) and a month's metered usage.
 
-use bandpool_domain::metered::{Activations, MeteredMonth};
+use bandpool_domain::chart::BarGeometry;
+use bandpool_domain::metered::{Activations, DailyPeak, LoadMasterPeaks, MeteredMonth};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
@@ -61,6 +63,71 @@ pub async fn get_metered_month(month: String) -> Result<MeteredMonth, AppError> 
     crate::serve::tenant(Permission::ViewPool, async |services, caller| {
         let month = Some(month.trim()).filter(|m| !m.is_empty());
         metered::month_usage(services, caller.tenant_id(), month).await
+    })
+    .await
+}
+
+/// The Metered usage page's head: the current month and the twelve closed ones before it,
+/// with the bars the server drew.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeteredView {
+    /// Oldest first; the last is the current month ("so far").
+    pub months: Vec<MeteredMonth>,
+    pub geometry: BarGeometry,
+    pub svg: String,
+}
+
+#[server(prefix = "/_server", endpoint = "get_metered_view")]
+pub async fn get_metered_view() -> Result<MeteredView, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let months = metered::history(services, caller.tenant_id(), 13).await?;
+        let geometry = bandpool_domain::chart::metered_bars(&months);
+        let svg = bandpool_services::charts::bars_svg(&geometry)?;
+        Ok(MeteredView {
+            months,
+            geometry,
+            svg,
+        })
+    })
+    .await
+}
+
+/// A page of the LoadMasters that reported in a month, as the page's URL asks (`month`,
+/// `search`, `sort`, `order`, `page`; empty values are the defaults).
+#[server(prefix = "/_server", endpoint = "get_loadmaster_peaks")]
+pub async fn get_loadmaster_peaks(
+    month: String,
+    search: String,
+    sort: String,
+    order: String,
+    page: String,
+) -> Result<LoadMasterPeaks, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let pairs = [
+            ("month", month.as_str()),
+            ("search", search.as_str()),
+            ("sort", sort.as_str()),
+            ("order", order.as_str()),
+            ("page", page.as_str()),
+        ];
+        let query = bandpool_domain::metered::PeakQuery::from_pairs(
+            pairs.into_iter().filter(|(_, v)| !v.trim().is_empty()),
+        )?;
+        metered::loadmaster_peaks(services, caller.tenant_id(), &query).await
+    })
+    .await
+}
+
+/// One LoadMaster's daily peaks in a month (empty: the current month).
+#[server(prefix = "/_server", endpoint = "get_daily_peaks")]
+pub async fn get_daily_peaks(
+    license_id: String,
+    month: String,
+) -> Result<Vec<DailyPeak>, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let license_id = bandpool_domain::ids::Id::parse("license", "a LoadMaster", &license_id)?;
+        let month = Some(month.trim()).filter(|m| !m.is_empty());
+        metered::daily_peaks(services, caller.tenant_id(), &license_id, month).await
     })
     .await
 }

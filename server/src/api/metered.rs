@@ -2,14 +2,15 @@
 //! each a call into `bandpool_services::metered`.
 
 use super::connector::Body;
-use super::Ask;
+use super::{Ask, PathId};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::error::ErrorBody;
 use bandpool_domain::metered::{
-    activations_csv, activations_file_name, ActivationStatus, Activations, MeteredMonth,
+    activations_csv, activations_file_name, ActivationStatus, Activations, DailyPeak,
+    LoadMasterPeaks, MeteredMonth, PeakQuery,
 };
 use bandpool_domain::AppError;
 use bandpool_services::metered;
@@ -154,4 +155,58 @@ pub async fn set_settings(
     let Body(body) = body?;
     metered::set_block_after(&ask, &caller, body.block_unconfirmed_after_seconds).await?;
     Ok(Json(body))
+}
+
+/// The last months of metered usage, oldest first, ending with the current month ("so far"): each month's sum of per-LoadMaster peaks and its tier.
+#[utoipa::path(
+    get, path = "/metered/months", tag = "metered", operation_id = "getMeteredMonths",
+    params(("months" = Option<u32>, Query, description = "How many months, 1 to 36 (default 13: the current month and the last 12 closed ones)")),
+    responses((status = 200, description = "OK", body = Vec<MeteredMonth>))
+)]
+pub async fn months(ask: Ask) -> Result<Json<Vec<MeteredMonth>>, AppError> {
+    let (tenant, params) = ask.reads_with(&["months"], Permission::ViewPool)?;
+    let count = params.number("months", 13u32, |n| (1..=36).contains(n), "must be 1 to 36")?;
+    Ok(Json(metered::history(&ask, &tenant, count).await?))
+}
+
+/// The LoadMasters that reported in a month with their peak throughput and SSL TPS, searchable (name, serial, license type), sortable and paged.
+#[utoipa::path(
+    get, path = "/metered/loadmasters", tag = "metered", operation_id = "getMeteredLoadMasters",
+    params(
+        ("month" = Option<String>, Query, pattern = r"^[0-9]{4}-[0-9]{2}$", description = "The month, YYYY-MM (default: the current month)"),
+        ("search" = Option<String>, Query, description = "Part of a name, serial or license type"),
+        ("sort" = Option<String>, Query, description = "peak (the default), name or ssl_tps"),
+        ("order" = Option<String>, Query, description = "asc or desc (default: desc, asc by name)"),
+        ("page" = Option<u32>, Query, description = "From 1"),
+        ("per_page" = Option<u32>, Query, description = "1 to 500 (default 25)"),
+    ),
+    responses((status = 200, description = "OK", body = LoadMasterPeaks))
+)]
+pub async fn loadmasters(ask: Ask) -> Result<Json<LoadMasterPeaks>, AppError> {
+    let (tenant, params) = ask.reads_with(
+        &["month", "search", "sort", "order", "page", "per_page"],
+        Permission::ViewPool,
+    )?;
+    let pairs = params.to_map();
+    let query = PeakQuery::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    Ok(Json(
+        metered::loadmaster_peaks(&ask, &tenant, &query).await?,
+    ))
+}
+
+/// One LoadMaster's peak on each day of a month that it reported (none for a LoadMaster this tenant does not have).
+#[utoipa::path(
+    get, path = "/metered/loadmasters/{id}/daily", tag = "metered", operation_id = "getMeteredDaily",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The LoadMaster's license"),
+        ("month" = Option<String>, Query, pattern = r"^[0-9]{4}-[0-9]{2}$", description = "The month, YYYY-MM (default: the current month)"),
+    ),
+    responses((status = 200, description = "OK", body = Vec<DailyPeak>))
+)]
+pub async fn daily(ask: Ask, PathId(id): PathId) -> Result<Json<Vec<DailyPeak>>, AppError> {
+    let (tenant, params) = ask.reads_with(&["month"], Permission::ViewPool)?;
+    let month = params.get("month");
+    Ok(Json(
+        metered::daily_peaks(&ask, &tenant, &id, month.as_deref()).await?,
+    ))
 }

@@ -120,6 +120,10 @@ pub const MATRIX: &[Route] = &[
     get("/api-tokens", Manage),
     get("/connectors", Read),
     get("/metered/activations", Read),
+    get("/metered/usage", Read),
+    post("/_server/get_metered_view", Read),
+    post("/_server/get_loadmaster_peaks", Read).with(&[("month", ""), ("search", ""), ("sort", ""), ("order", ""), ("page", "")]),
+    post("/_server/get_daily_peaks", Read).with(&[("license_id", BOGUS), ("month", "")]),
     get("/usage-and-billing", Read),
     get("/applications", Read),
     get("/notifications", Manage),
@@ -152,6 +156,10 @@ pub const MATRIX: &[Route] = &[
     get("/api/v1/entitlements/sync/{id}", Read)
         .at("/api/v1/entitlements/sync/00000000-0000-0000-0000-000000000000"),
     get("/api/v1/metered/usage", Read),
+    get("/api/v1/metered/months", Read),
+    get("/api/v1/metered/loadmasters", Read),
+    get("/api/v1/metered/loadmasters/{id}/daily", Read)
+        .at("/api/v1/metered/loadmasters/00000000-0000-0000-0000-000000000000/daily"),
     get("/api/v1/metered/activations", Read),
     get("/api/v1/metered/activations.csv", Read),
     post("/api/v1/metered/activations/unblock", Change),
