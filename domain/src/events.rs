@@ -52,6 +52,8 @@ pub const ACTIONS: &[&str] = &[
     "metered_activation_blocked",
     "metered_activation_unblocked",
     "metered_settings_changed",
+    "metered_instances_checked",
+    "metered_instances_discrepancy",
 ];
 
 /// One recorded event.

@@ -292,7 +292,8 @@ app_test!(
         let counts: Vec<(String, i64)> = app
             .db
             .fetch_all_as(
-                "SELECT kind, instances FROM metered_instance_events ORDER BY kind, instances",
+                "SELECT kind, instances FROM metered_instance_events \
+                 WHERE kind IN ('activation', 'deactivation') ORDER BY kind, instances",
                 vec![],
             )
             .await
@@ -546,5 +547,69 @@ app_test!(
             page.contains("<option value=\"3600\" selected"),
             "the setting shows its value"
         );
+    }
+);
+
+app_test!(
+    the_daily_instance_check_finds_a_discrepancy,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        metered_contract(&app).await;
+        let connector = app.connector(&app.register_connector("dc-count").await);
+        for i in 1..=2 {
+            let (status, granted) = app
+                .post_json(
+                    &connector,
+                    "/api/v1/connector/activations",
+                    &metered_activation(40 + i),
+                )
+                .await;
+            assert_eq!(status, 201, "{granted}");
+        }
+        // The test clock stands at 10:00 UTC: yesterday's noon check is due (none was made yet).
+        assert_eq!(health_pass(&app.state).await.unwrap().instance_checks, 1);
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().instance_checks,
+            0,
+            "once per noon"
+        );
+        let (_, checked) = app
+            .get_json("/api/v1/events?action=metered_instances_checked")
+            .await;
+        assert_eq!(checked["events"][0]["detail"], "2 active metered instances");
+
+        // A license changed behind the records' back: the next noon's check says so.
+        app.db
+            .execute(
+                "UPDATE licenses SET status = 'killed' WHERE serial_no = '7200041'",
+                vec![],
+            )
+            .await
+            .unwrap();
+        app.clock.advance(chrono::Duration::hours(1));
+        assert_eq!(
+            health_pass(&app.state).await.unwrap().instance_checks,
+            0,
+            "not noon yet"
+        );
+        app.clock.advance(chrono::Duration::hours(1));
+        assert_eq!(health_pass(&app.state).await.unwrap().instance_checks, 1);
+        let (_, found) = app
+            .get_json("/api/v1/events?action=metered_instances_discrepancy")
+            .await;
+        assert_eq!(found["total"], 1, "{found}");
+        assert!(found["events"][0]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("was 2, the actual number is 1"));
+        let last: Vec<(String, i64, Option<i64>)> = app
+        .db
+        .fetch_all_as(
+            "SELECT kind, instances, previous_instances FROM metered_instance_events ORDER BY seq DESC LIMIT 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+        assert_eq!(last, [("sync_discrepancy".to_string(), 1, Some(2))]);
     }
 );

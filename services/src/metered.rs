@@ -306,3 +306,56 @@ fn blocked_email(one: &bandpool_store::metered::Unconfirmed, waited: &str) -> (S
         ),
     )
 }
+
+/// The daily instance check: at 12:00 UTC each day (and at the first health pass after a
+/// start that finds a metered tenant never checked, as after the migration that brought
+/// metered licensing), every metered tenant's last recorded number of active instances is
+/// compared with the actual number. A discrepancy is recorded with both numbers, logged as
+/// an error and written to the event log as `metered_instances_discrepancy`; agreement as
+/// `metered_instances_checked` with the count. Answers the checks made; a tenant checked
+/// since the last noon is not checked twice.
+pub async fn daily_instance_check(
+    services: &Services,
+) -> Result<Vec<bandpool_store::metered::InstanceCheck>, AppError> {
+    let now = services.now();
+    let noon = now.div_euclid(86_400) * 86_400 + 12 * 3_600;
+    // Before today's noon, yesterday's noon is the last one due.
+    let due_since = if now >= noon { noon } else { noon - 86_400 };
+    let mut checks = Vec::new();
+    for tenant_id in bandpool_store::metered::unchecked_since(&services.db, due_since).await? {
+        let check = services
+            .change(
+                crate::change::Scope {
+                    actor: &crate::Actor::system("Bandpool (daily instance check)"),
+                    tenant_id: Some(&tenant_id),
+                },
+                async |tx| {
+                    let check = bandpool_store::metered::check_instances(tx, &tenant_id, now).await?;
+                    let event = if check.discrepancy() {
+                        Event::new(
+                            "metered_instances_discrepancy",
+                            "Sync (Discrepancy)",
+                            format!(
+                                "the last recorded number of active metered instances was {}, the actual number is {}; corrected",
+                                check.recorded.unwrap_or_default(),
+                                check.actual
+                            ),
+                        )
+                    } else {
+                        Event::new(
+                            "metered_instances_checked",
+                            "Sync (No Discrepancy)",
+                            format!("{} active metered instances", check.actual),
+                        )
+                    };
+                    Ok((check, Some(event)))
+                },
+            )
+            .await?;
+        if check.discrepancy() {
+            tracing::error!(tenant = %tenant_id, recorded = ?check.recorded, actual = check.actual, "metered instance count discrepancy");
+        }
+        checks.push(check);
+    }
+    Ok(checks)
+}

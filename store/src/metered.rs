@@ -579,9 +579,12 @@ async fn instance_event(
     instances: i64,
     previous: Option<i64>,
 ) -> Result<()> {
+    // Numbered within the tenant: every caller holds the tenant's pool lock, so no two
+    // records take the same number.
     tx.execute(
         "INSERT INTO metered_instance_events (id, tenant_id, at, kind, license_type, instances, \
-         previous_instances) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         previous_instances, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM metered_instance_events WHERE tenant_id = $2))",
         args![
             uuid::Uuid::new_v4().to_string(),
             tenant_id,
@@ -1030,4 +1033,77 @@ pub async fn loadmaster_peaks(
         )
         .await?;
     Ok((rows, total.max(0) as u64))
+}
+
+/// What the daily instance check found for one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstanceCheck {
+    pub tenant_id: String,
+    /// The count last recorded (none: nothing recorded yet).
+    pub recorded: Option<i64>,
+    /// Metered licenses held now.
+    pub actual: i64,
+}
+
+impl InstanceCheck {
+    pub fn discrepancy(&self) -> bool {
+        self.recorded.is_some_and(|n| n != self.actual)
+    }
+}
+
+/// Tenants with a metered contract whose instance count has not been checked since `since`
+/// (Unix seconds).
+pub async fn unchecked_since(db: &Db, since: i64) -> Result<Vec<String>> {
+    crate::db::column(
+        db,
+        "SELECT c.tenant_id FROM metered_contracts c WHERE NOT EXISTS (\
+         SELECT 1 FROM metered_instance_events e WHERE e.tenant_id = c.tenant_id \
+         AND e.kind IN ('sync_discrepancy', 'sync_no_discrepancy') AND e.at >= $1) \
+         ORDER BY c.tenant_id",
+        args![since],
+    )
+    .await
+}
+
+/// Compare a tenant's last recorded number of active metered instances with the actual one
+/// and record the outcome ("Sync (Discrepancy)" with both numbers, or "Sync (No
+/// Discrepancy)" with the count) in the instance history, under the pool's lock.
+pub async fn check_instances(tx: &mut WriteTx, tenant_id: &str, now: i64) -> Result<InstanceCheck> {
+    tx.lock_pool(tenant_id).await?;
+    let recorded: Option<(i64,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT instances FROM metered_instance_events WHERE tenant_id = $1 \
+         ORDER BY seq DESC LIMIT 1",
+        args![tenant_id],
+    )
+    .await?;
+    let check = InstanceCheck {
+        tenant_id: tenant_id.to_string(),
+        recorded: recorded.map(|(n,)| n),
+        actual: active_instances(tx, tenant_id).await?,
+    };
+    if check.discrepancy() {
+        instance_event(
+            tx,
+            tenant_id,
+            now,
+            "sync_discrepancy",
+            None,
+            check.actual,
+            check.recorded,
+        )
+        .await?;
+    } else {
+        instance_event(
+            tx,
+            tenant_id,
+            now,
+            "sync_no_discrepancy",
+            None,
+            check.actual,
+            None,
+        )
+        .await?;
+    }
+    Ok(check)
 }
