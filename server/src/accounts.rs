@@ -46,8 +46,10 @@ pub async fn seed_metered_demo(db: &Db, clock: &Clock) -> Result<String, AppErro
     use bandpool_domain::metered::{Tier, Tiers};
     let now = clock.now_ts();
     let mut tx = db.begin_write().await?;
+    // A second after the demo tenant, which the command line's default ("the oldest tenant")
+    // must go on naming when both are seeded in the same second.
     let tenant_id =
-        bandpool_store::tenants::create_tenant(&mut tx, METERED_DEMO, 1_000_000, 1_000, now)
+        bandpool_store::tenants::create_tenant(&mut tx, METERED_DEMO, 1_000_000, 1_000, now + 1)
             .await?;
     let owner = accounts::ensure_user(&mut tx, DEMO_OWNER, now).await?;
     accounts::add_member(&mut tx, &tenant_id, &owner, Role::Owner, now).await?;
