@@ -496,6 +496,9 @@ app_test!(
             "VMWARE",
             "Unblock Selected",
             "Block unconfirmed activations after",
+            // The check boxes belong to the Unblock Selected form by its id.
+            "form=\"unblock-form\"",
+            "id=\"unblock-form\"",
         ] {
             assert!(page.contains(text), "{text} missing");
         }

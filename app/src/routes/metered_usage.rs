@@ -8,9 +8,7 @@ use crate::components::chart::{overlay_style, ChartFigure, ChartTooltip};
 use crate::components::loaded::loaded;
 use crate::components::table::table_or;
 use crate::functions::metered::{get_daily_peaks, get_loadmaster_peaks, get_metered_view};
-use bandpool_domain::format::{
-    format_date, format_datetime, format_mbps, group_thousands, month_label,
-};
+use bandpool_domain::format::{format_datetime, format_mbps, group_thousands, month_label};
 use bandpool_domain::metered::bytes_to_mbps;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -272,7 +270,6 @@ pub fn MeteredUsage() -> impl IntoView {
                         view! { <th scope="col">"Day"</th><th scope="col">"Peak throughput"</th><th scope="col">"Peak at"</th><th scope="col">"Peak SSL TPS"</th><th scope="col">"Samples"</th> },
                         rows,
                     )}
-                    <p class="muted">{days.first().map(|d| format!("From {}", format_date(d.peak_at))).unwrap_or_default()}</p>
                 </section>
             }
             .into_any()
