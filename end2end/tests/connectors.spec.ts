@@ -128,9 +128,16 @@ test('the License Repository and Connectors follow changes live, without a reloa
   const allocation = await page.locator('[data-figure="allocation"]').textContent();
   // Marks this document: a reload would lose it.
   await page.evaluate(() => ((window as any).__sameDocument = true));
+  // Someone is choosing a row by keyboard when the update arrives: it must keep their choice
+  // and their focus.
+  const radio = repo.rows.locator('input[name=kill]:not([disabled])').first();
+  await radio.check();
+  await radio.focus();
+  const chosen = await radio.getAttribute('value');
   const list = await (await page.request.get('/api/v1/licenses?status=active&per_page=500')).json();
   const license = list.licenses.find(
-    (l: { issued_through_portal: boolean; device_name: string | null }) => l.issued_through_portal && !(l.device_name ?? '').startsWith('e2e-'),
+    (l: { id: string; issued_through_portal: boolean; device_name: string | null }) =>
+      l.issued_through_portal && !(l.device_name ?? '').startsWith('e2e-') && l.id !== chosen,
   );
   const answer = await page.request.post(`/api/v1/licenses/${license.id}/kill`, { data: { confirm: 'KILL' }, headers: { Origin: baseURL! } });
   expect(answer.status()).toBe(200);
@@ -138,6 +145,10 @@ test('the License Repository and Connectors follow changes live, without a reloa
   await expect.poll(count, { timeout: 2_500, intervals: [100] }).toBeGreaterThan(before);
   await expect(page.locator('[data-figure="allocation"]')).not.toHaveText(allocation!);
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
+  const same = page.locator(`input[name=kill][value="${chosen}"]`);
+  await expect(same).toBeChecked();
+  await expect(same).toBeFocused();
+  await expect(page.getByRole('button', { name: 'Kill License' })).toBeEnabled();
 
   await page.goto('/connectors');
   await hydrated(page);

@@ -176,13 +176,99 @@ mod browser {
         web_sys::DomParser::new()?.parse_from_string(&text, web_sys::SupportedType::TextHtml)
     }
 
-    /// Put the regions with these ids from `page` in place of ours.
+    /// Put the regions with these ids from `page` in place of ours, keeping what the person
+    /// was doing in them: a live update arriving while someone picks a row must not take their
+    /// choice or their keyboard focus away.
     fn swap(page: &web_sys::Document, ids: &[&str]) {
         for id in ids {
             if let (Some(ours), Some(theirs)) =
                 (document().get_element_by_id(id), page.get_element_by_id(id))
             {
+                let held = Held::of(&ours);
                 ours.set_outer_html(&theirs.outer_html());
+                if let Some(new) = document().get_element_by_id(id) {
+                    held.restore(&new);
+                }
+            }
+        }
+    }
+
+    /// A region's check boxes and radio buttons as the person left them, and the control that
+    /// had the focus, found again in the region's new markup by what identifies it there.
+    struct Held {
+        checks: Vec<(String, String, bool)>,
+        focus: Option<Focus>,
+    }
+
+    enum Focus {
+        Id(String),
+        Input { name: String, value: String },
+        Link(String),
+    }
+
+    fn inputs_in(region: &Element) -> Vec<HtmlInputElement> {
+        let Ok(found) =
+            region.query_selector_all("input[type=radio][name], input[type=checkbox][name]")
+        else {
+            return Vec::new();
+        };
+        (0..found.length())
+            .filter_map(|i| found.item(i)?.dyn_into::<HtmlInputElement>().ok())
+            .collect()
+    }
+
+    impl Held {
+        fn of(region: &Element) -> Held {
+            let checks = inputs_in(region)
+                .iter()
+                .map(|i| (i.name(), i.value(), i.checked()))
+                .collect();
+            let focus = document()
+                .active_element()
+                .filter(|f| region.contains(Some(&**f)))
+                .and_then(|f| {
+                    if !f.id().is_empty() {
+                        return Some(Focus::Id(f.id()));
+                    }
+                    if let Some(input) = f.dyn_ref::<HtmlInputElement>() {
+                        return Some(Focus::Input {
+                            name: input.name(),
+                            value: input.value(),
+                        });
+                    }
+                    f.get_attribute("href").map(Focus::Link)
+                });
+            Held { checks, focus }
+        }
+
+        fn restore(&self, region: &Element) {
+            let inputs = inputs_in(region);
+            for input in &inputs {
+                if let Some((_, _, checked)) = self
+                    .checks
+                    .iter()
+                    .find(|(name, value, _)| *name == input.name() && *value == input.value())
+                {
+                    input.set_checked(*checked);
+                }
+            }
+            let target: Option<Element> = match &self.focus {
+                None => None,
+                Some(Focus::Id(id)) => document().get_element_by_id(id),
+                Some(Focus::Input { name, value }) => inputs
+                    .into_iter()
+                    .find(|i| i.name() == *name && i.value() == *value)
+                    .map(Into::into),
+                Some(Focus::Link(href)) => {
+                    region.query_selector_all("a[href]").ok().and_then(|links| {
+                        (0..links.length())
+                            .filter_map(|i| links.item(i)?.dyn_into::<Element>().ok())
+                            .find(|a| a.get_attribute("href").as_deref() == Some(href))
+                    })
+                }
+            };
+            if let Some(target) = target.and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok()) {
+                let _ = target.focus();
             }
         }
     }
@@ -456,6 +542,7 @@ mod browser {
         let href = window().location().href().unwrap_or_default();
         if let Ok(page) = fetch_page(&href).await {
             swap_live(&page);
+            enable_kill_button();
         }
     }
 }
