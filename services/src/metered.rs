@@ -12,7 +12,7 @@ use bandpool_domain::AppError;
 use crate::change::{Caller, Event};
 pub use bandpool_store::metered::{Contract, DailyPeak};
 
-use crate::Services;
+use crate::{Db, Services};
 
 /// The tenant's metered usage in `month` (`YYYY-MM`), or in the current month.
 pub async fn month_usage(
@@ -142,6 +142,24 @@ pub async fn daily_peaks(
     .await
 }
 
+/// A tenant's metered contract with its tiers (none for a tenant without one): what the
+/// operator's contract form shows.
+pub async fn contract(
+    db: &Db,
+    tenant_id: &str,
+) -> Result<Option<bandpool_domain::metered::MeteredContract>, AppError> {
+    let Some(contract) = bandpool_store::metered::contract(db, tenant_id).await? else {
+        return Ok(None);
+    };
+    let tiers = bandpool_store::metered::tiers(db, tenant_id).await?;
+    Ok(Some(bandpool_domain::metered::MeteredContract {
+        contract_id: contract.contract_id,
+        max_activations: contract.max_activations,
+        trial_ends_at: contract.trial_ends_at,
+        tiers: tiers.map(|t| t.as_slice().to_vec()).unwrap_or_default(),
+    }))
+}
+
 /// The operator makes (or changes) a tenant's metered contract and its usage tiers.
 pub async fn set_contract(
     services: &Services,
@@ -156,8 +174,10 @@ pub async fn set_contract(
     tx.commit().await
 }
 
-/// Delete raw samples older than the retention period, a batch at a time; answers how many.
+/// Expire raw samples older than the retention period (whole UTC days), a batch at a time;
+/// answers how many. On PostgreSQL it first makes the coming days' partitions.
 pub async fn expire_samples(services: &Services) -> Result<u64, AppError> {
+    bandpool_store::partitions::ensure(&services.db, services.now()).await?;
     let before = services.now() - services.connectors.sample_retention_secs;
     let mut gone = 0;
     loop {

@@ -206,10 +206,12 @@ impl Db {
         })
     }
 
-    /// Apply the migrations in `migrations/`: one portable set for both engines (split it by
-    /// engine the day a migration needs what only one of them has).
+    /// Apply the migrations in `migrations/`: one portable set for both engines. What only
+    /// PostgreSQL has (the usage samples' daily partitions) follows them in
+    /// `partitions::prepare`.
     pub async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("../migrations").run(&self.pool).await?;
+        crate::partitions::prepare(self, chrono::Utc::now().timestamp()).await?;
         Ok(())
     }
 
@@ -540,12 +542,42 @@ impl Drop for WriteTx {
     }
 }
 
+/// Many ids as `IN (...)` lists, a chunk of 500 at a time: each chunk's placeholders,
+/// numbered after the `fixed` parameters the statement has first, and its parameters (the
+/// fixed ones, then the chunk's ids). The two engines share no array parameter, and a few
+/// hundred per statement keeps SQLite's parameter lookup cheap.
+pub fn in_lists<'a, S: AsRef<str>>(
+    fixed: Vec<Value>,
+    ids: &'a [S],
+) -> impl Iterator<Item = (String, Vec<Value>)> + 'a {
+    ids.chunks(500).map(move |chunk| {
+        let placeholders = (0..chunk.len())
+            .map(|i| format!("${}", fixed.len() + i + 1))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut values = fixed.clone();
+        values.extend(chunk.iter().map(|id| Value::Text(id.as_ref().to_string())));
+        (placeholders, values)
+    })
+}
+
 /// Insert many rows in as few statements as the engines allow.
 pub async fn insert_rows(
     tx: &mut WriteTx,
     table: &str,
     columns: &[&str],
     rows: Vec<Vec<Value>>,
+) -> Result<()> {
+    insert_rows_then(tx, table, columns, rows, "").await
+}
+
+/// `insert_rows` with a clause after each statement's values (`ON CONFLICT ...`).
+pub async fn insert_rows_then(
+    tx: &mut WriteTx,
+    table: &str,
+    columns: &[&str],
+    rows: Vec<Vec<Value>>,
+    then: &str,
 ) -> Result<()> {
     // Small statements: SQLite resolves `$N` parameters by name, which grows with the square of
     // their number; about 1,000 per statement keeps that negligible on both engines.
@@ -569,6 +601,10 @@ pub async fn insert_rows(
                 sql.push_str(&format!("${n}"));
             }
             sql.push(')');
+        }
+        if !then.is_empty() {
+            sql.push(' ');
+            sql.push_str(then);
         }
         tx.execute(&sql, chunk.into_iter().flatten().collect())
             .await?;

@@ -22,6 +22,7 @@ pub mod licensing;
 pub mod metered;
 pub mod notifications;
 pub mod outbox;
+pub mod partitions;
 pub mod pool;
 pub mod secret;
 pub mod seed;

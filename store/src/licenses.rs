@@ -420,13 +420,9 @@ pub async fn bulk_set_status(
     } = change;
     tx.lock_pool(tenant_id).await?;
     let mut moved = Vec::new();
-    for chunk in ids.chunks(500) {
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut values = args![tenant_id.to_string(), from.key().to_string()];
-        values.extend(chunk.iter().map(|id| Value::Text(id.clone())));
+    for (placeholders, mut values) in
+        crate::db::in_lists(args![tenant_id.to_string(), from.key().to_string()], ids)
+    {
         let rows = tx
             .fetch_all(
                 &format!(

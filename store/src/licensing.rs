@@ -8,7 +8,7 @@ use crate::allocation::record_allocation;
 use crate::args;
 use crate::commands;
 use crate::connectors::ConnectorIdentity;
-use crate::db::{Db, Value, WriteTx};
+use crate::db::{Db, WriteTx};
 use crate::events::{Actor, Change};
 use crate::idempotency::{self, check_key, Claim, MessageKey, MessageKind};
 use crate::licenses::{get, set_status};
@@ -542,13 +542,10 @@ pub async fn record_checks(
     } else {
         ""
     };
-    for chunk in ids.chunks(500) {
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut values = args![connector.tenant_id.clone(), connector.id.clone()];
-        values.extend(chunk.iter().map(|id| Value::Text((*id).clone())));
+    for (placeholders, values) in crate::db::in_lists(
+        args![connector.tenant_id.clone(), connector.id.clone()],
+        &ids,
+    ) {
         let rows = tx
             .fetch_all(
                 &format!(
@@ -603,13 +600,9 @@ pub async fn record_checks(
             groups.entry((*n, *at)).or_default().push(id);
         }
         for ((n, at), ids) in groups {
-            for chunk in ids.chunks(500) {
-                let placeholders = (0..chunk.len())
-                    .map(|i| format!("${}", i + 4))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let mut values = args![connector.tenant_id.clone(), n, at];
-                values.extend(chunk.iter().map(|id| Value::Text(id.to_string())));
+            for (placeholders, values) in
+                crate::db::in_lists(args![connector.tenant_id.clone(), n, at], &ids)
+            {
                 tx.execute(
                     &format!(
                         "UPDATE licenses SET check_count = check_count + $2, \

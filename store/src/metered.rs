@@ -104,13 +104,10 @@ async fn reporters(
     ids.sort();
     ids.dedup();
     let mut found = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut values = args![connector.tenant_id.clone(), connector.id.clone()];
-        values.extend(chunk.iter().map(|id| Value::Text((*id).clone())));
+    for (placeholders, values) in crate::db::in_lists(
+        args![connector.tenant_id.clone(), connector.id.clone()],
+        &ids,
+    ) {
         let rows = tx
             .fetch_all(
                 &format!(
@@ -142,13 +139,7 @@ async fn confirm_activations(
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    for chunk in ids.chunks(500) {
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 3))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut values = args![tenant_id, now];
-        values.extend(chunk.iter().map(|id| Value::from(*id)));
+    for (placeholders, values) in crate::db::in_lists(args![tenant_id, now], &ids) {
         tx.execute(
             &format!(
                 "UPDATE metered_activations SET confirmed_at = $2 WHERE tenant_id = $1 \
@@ -277,6 +268,57 @@ impl Peak {
     }
 }
 
+/// The conflict clause that raises a stored peak to an inserted one's when it is higher (in
+/// both engines a SET expression reads the row as it was before the update).
+fn raise_clause(table: &str, key: &str, also: &str) -> String {
+    let higher = |column: &str| {
+        format!(
+            "CASE WHEN excluded.peak_bytes_per_second > {table}.peak_bytes_per_second \
+             THEN excluded.{column} ELSE {table}.{column} END"
+        )
+    };
+    format!(
+        "ON CONFLICT ({key}) DO UPDATE SET peak_at = {}, peak_bytes_per_second = {}, \
+         peak_ssl_tps = CASE WHEN excluded.peak_ssl_tps > {table}.peak_ssl_tps \
+         THEN excluded.peak_ssl_tps ELSE {table}.peak_ssl_tps END{also}",
+        higher("peak_at"),
+        higher("peak_bytes_per_second"),
+    )
+}
+
+pub(crate) const DAILY_COLUMNS: [&str; 7] = [
+    "tenant_id",
+    "license_id",
+    "day",
+    "peak_bytes_per_second",
+    "peak_at",
+    "peak_ssl_tps",
+    "samples",
+];
+pub(crate) const MONTHLY_COLUMNS: [&str; 7] = [
+    "tenant_id",
+    "month",
+    "license_id",
+    "metered",
+    "peak_bytes_per_second",
+    "peak_at",
+    "peak_ssl_tps",
+];
+
+/// A day's peaks raised (and its samples counted) by an insert that meets the stored row.
+pub(crate) static RAISE_DAY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    raise_clause(
+        "metered_daily",
+        "tenant_id, license_id, day",
+        ", samples = metered_daily.samples + excluded.samples",
+    )
+});
+
+/// A month's peaks raised by an insert that meets the stored row.
+pub(crate) static RAISE_MONTH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    raise_clause("metered_monthly", "tenant_id, month, license_id", "")
+});
+
 /// Raise each day's and month's peaks to the new samples' (one statement per group, in key
 /// order, so two reports over the same LoadMasters on PostgreSQL lock rows in one order).
 async fn raise_peaks(
@@ -297,31 +339,11 @@ async fn raise_peaks(
             .and_modify(|p| *p = p.with(peak))
             .or_insert(peak);
     }
-    // In both engines a SET expression reads the row as it was before the update.
-    let higher = |table: &str, column: &str, value: &str| {
-        format!(
-            "CASE WHEN excluded.peak_bytes_per_second > {table}.peak_bytes_per_second \
-             THEN excluded.{value} ELSE {table}.{column} END"
-        )
-    };
-    let day_sql = format!(
-        "INSERT INTO metered_daily (tenant_id, license_id, day, peak_bytes_per_second, peak_at, \
-         peak_ssl_tps, samples) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (tenant_id, license_id, day) DO UPDATE SET \
-         peak_at = {}, peak_bytes_per_second = {}, \
-         peak_ssl_tps = CASE WHEN excluded.peak_ssl_tps > metered_daily.peak_ssl_tps \
-             THEN excluded.peak_ssl_tps ELSE metered_daily.peak_ssl_tps END, \
-         samples = metered_daily.samples + excluded.samples",
-        higher("metered_daily", "peak_at", "peak_at"),
-        higher(
-            "metered_daily",
-            "peak_bytes_per_second",
-            "peak_bytes_per_second"
-        ),
-    );
-    for ((license_id, day), peak) in days {
-        tx.execute(
-            &day_sql,
+    // Multi-row statements in key order: one report costs a few statements, not one per
+    // LoadMaster and day, and two reports still lock rows in one order.
+    let day_rows = days
+        .into_iter()
+        .map(|((license_id, day), peak)| {
             args![
                 tenant_id,
                 license_id,
@@ -330,27 +352,13 @@ async fn raise_peaks(
                 peak.at,
                 peak.ssl_tps,
                 peak.samples
-            ],
-        )
-        .await?;
-    }
-    let month_sql = format!(
-        "INSERT INTO metered_monthly (tenant_id, month, license_id, metered, \
-         peak_bytes_per_second, peak_at, peak_ssl_tps) VALUES ($1, $2, $3, $4, $5, $6, $7) \
-         ON CONFLICT (tenant_id, month, license_id) DO UPDATE SET \
-         peak_at = {}, peak_bytes_per_second = {}, \
-         peak_ssl_tps = CASE WHEN excluded.peak_ssl_tps > metered_monthly.peak_ssl_tps \
-             THEN excluded.peak_ssl_tps ELSE metered_monthly.peak_ssl_tps END",
-        higher("metered_monthly", "peak_at", "peak_at"),
-        higher(
-            "metered_monthly",
-            "peak_bytes_per_second",
-            "peak_bytes_per_second"
-        ),
-    );
-    for ((license_id, month), peak) in months {
-        tx.execute(
-            &month_sql,
+            ]
+        })
+        .collect();
+    crate::db::insert_rows_then(tx, "metered_daily", &DAILY_COLUMNS, day_rows, &RAISE_DAY).await?;
+    let month_rows = months
+        .into_iter()
+        .map(|((license_id, month), peak)| {
             args![
                 tenant_id,
                 month,
@@ -359,10 +367,17 @@ async fn raise_peaks(
                 peak.bytes_per_second,
                 peak.at,
                 peak.ssl_tps
-            ],
-        )
-        .await?;
-    }
+            ]
+        })
+        .collect();
+    crate::db::insert_rows_then(
+        tx,
+        "metered_monthly",
+        &MONTHLY_COLUMNS,
+        month_rows,
+        &RAISE_MONTH,
+    )
+    .await?;
     Ok(())
 }
 
@@ -430,6 +445,15 @@ pub async fn set_contract(
         ));
     }
     bandpool_domain::names::count("max_activations", contract.max_activations)?;
+    let tenant: Option<(String,)> = crate::db::optional_as(
+        &mut *tx,
+        "SELECT id FROM tenants WHERE id = $1",
+        args![tenant_id],
+    )
+    .await?;
+    if tenant.is_none() {
+        return Err(AppError::not_found("tenant"));
+    }
     tx.execute(
         "INSERT INTO metered_contracts (tenant_id, contract_id, max_activations, trial_ends_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET \
@@ -486,10 +510,15 @@ pub async fn tiers(on: impl Read, tenant_id: &str) -> Result<Option<Tiers>> {
     }
 }
 
-/// Delete raw samples taken before `before`, at most `limit` at a time (the sweep calls it
-/// until nothing is left, so no delete holds the write lock long). Daily and monthly peaks
-/// stay. Answers how many samples went.
+/// Expire the raw samples of the UTC days that ended by `before`: a day's samples go
+/// together, so a sample is kept for the retention period and at most a day longer. On
+/// PostgreSQL those days' partitions are dropped whole (`partitions::drop_expired`); rows
+/// left outside them (SQLite, or PostgreSQL's default partition) are deleted about `limit`
+/// at a time (the sweep calls it until nothing is left, so no delete holds the write lock
+/// long). Daily and monthly peaks stay. Answers how many samples went.
 pub async fn expire_samples(db: &Db, before: i64, limit: i64) -> Result<u64> {
+    let before = before.div_euclid(86_400) * 86_400;
+    let dropped = crate::partitions::drop_expired(db, before).await?;
     let mut tx = db.begin_write().await?;
     let cutoff: Option<i64> = crate::db::value(
         &mut tx,
@@ -500,7 +529,7 @@ pub async fn expire_samples(db: &Db, before: i64, limit: i64) -> Result<u64> {
     .await?;
     let Some(cutoff) = cutoff else {
         tx.commit().await?;
-        return Ok(0);
+        return Ok(dropped);
     };
     tx.execute(
         "DELETE FROM usage_sample_virtual_services WHERE sampled_at <= $1",
@@ -514,7 +543,7 @@ pub async fn expire_samples(db: &Db, before: i64, limit: i64) -> Result<u64> {
         )
         .await?;
     tx.commit().await?;
-    Ok(gone)
+    Ok(dropped + gone)
 }
 
 /// The tenant's metered facts for an activation (none without a metered contract), read in
@@ -647,13 +676,7 @@ pub async fn record_deactivations(
     now: i64,
 ) -> Result<()> {
     let mut metered: Vec<(String, String)> = Vec::new();
-    for chunk in license_ids.chunks(500) {
-        let placeholders = (0..chunk.len())
-            .map(|i| format!("${}", i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let mut values = args![tenant_id];
-        values.extend(chunk.iter().map(|id| Value::Text(id.clone())));
+    for (placeholders, values) in crate::db::in_lists(args![tenant_id], license_ids) {
         let rows = tx
             .fetch_all(
                 &format!(

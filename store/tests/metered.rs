@@ -343,19 +343,38 @@ db_test!(
     }
 );
 
+/// Whether `table` exists (PostgreSQL).
+async fn table_exists(db: &Db, table: &str) -> bool {
+    db::value::<bool>(
+        db,
+        "SELECT to_regclass($1) IS NOT NULL",
+        args![table.to_string()],
+    )
+    .await
+    .unwrap()
+}
+
 db_test!(
-    raw_samples_expire_and_their_peaks_stay,
+    raw_samples_expire_by_whole_days_and_their_peaks_stay,
     |db: Db| async move {
         let (tenant, c) = acme(&db, true).await;
         let lm = loadmaster(&db, &c, 0).await;
+        // The days' partitions, as the hourly sweep makes them ahead of the clock
+        // (nothing on SQLite).
+        for day in [NOVEMBER, NOVEMBER + DAY] {
+            bandpool_store::partitions::ensure(&db, day).await.unwrap();
+        }
+        // Five samples late on 1 November, five early on 2 November.
+        let second = NOVEMBER + DAY;
         let samples = (0..10)
-            .map(|i| sample(&lm, NOVEMBER + i * 300, gbps(1.0 + i as f64 / 10.0)))
+            .map(|i| sample(&lm, second - 5 * 300 + i * 300, gbps(1.0 + i as f64 / 10.0)))
             .collect();
         record(&db, &c, &report("usage-expiry-1", samples)).await;
-        // Everything before the sixth sample goes, three at a time.
+        // The retention ends inside 2 November: 1 November goes whole, 2 November stays
+        // whole (even its samples before the cutoff), a few rows at a time.
         let mut gone = 0;
         loop {
-            let batch = metered::expire_samples(&db, NOVEMBER + 5 * 300, 3)
+            let batch = metered::expire_samples(&db, second + 3 * 300, 3)
                 .await
                 .unwrap();
             if batch == 0 {
@@ -380,12 +399,65 @@ db_test!(
         .await
         .unwrap();
         assert_eq!(vs_left, 5);
+        if db.kind == bandpool_store::DbKind::Postgres {
+            // The day went as a dropped table, not as deleted rows.
+            assert!(!table_exists(&db, "usage_samples_p20261101").await);
+            assert!(!table_exists(&db, "usage_sample_virtual_services_p20261101").await);
+            assert!(table_exists(&db, "usage_samples_p20261102").await);
+        }
         let day = metered::daily_peaks(&db, &tenant, &lm.0, "2026-11-01", "2026-11-01")
             .await
             .unwrap();
         assert_eq!(
             (day[0].samples, day[0].peak_bytes_per_second),
-            (10, gbps(1.9))
+            (5, gbps(1.4))
+        );
+    }
+);
+
+db_test!(
+    samples_for_a_day_without_a_partition_move_into_it_when_it_is_made,
+    |db: Db| async move {
+        let (_, c) = acme(&db, true).await;
+        let lm = loadmaster(&db, &c, 0).await;
+        let tenth = NOVEMBER + 9 * DAY;
+        record(
+            &db,
+            &c,
+            &report("usage-stray-1", vec![sample(&lm, tenth + 600, gbps(2.0))]),
+        )
+        .await;
+        bandpool_store::partitions::ensure(&db, tenth)
+            .await
+            .unwrap();
+        // Made again: nothing changes.
+        bandpool_store::partitions::ensure(&db, tenth)
+            .await
+            .unwrap();
+        let count = |table: &'static str| {
+            let db = db.clone();
+            async move {
+                db::value::<i64>(&db, &format!("SELECT COUNT(*) FROM {table}"), vec![])
+                    .await
+                    .unwrap()
+            }
+        };
+        assert_eq!(count("usage_samples").await, 1);
+        assert_eq!(count("usage_sample_virtual_services").await, 1);
+        if db.kind == bandpool_store::DbKind::Postgres {
+            assert_eq!(count("usage_samples_p20261110").await, 1);
+            assert_eq!(count("usage_samples_default").await, 0);
+            assert_eq!(count("usage_sample_virtual_services_p20261110").await, 1);
+        }
+        // The sample is still counted once when the same report comes again.
+        assert_eq!(
+            record(
+                &db,
+                &c,
+                &report("usage-stray-2", vec![sample(&lm, tenth + 600, gbps(2.0))]),
+            )
+            .await,
+            (0, 1, vec![])
         );
     }
 );
