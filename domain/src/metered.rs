@@ -228,6 +228,105 @@ impl Tiers {
     }
 }
 
+/// A tenant's metered contract (MELA) as the operator keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct MeteredContract {
+    pub contract_id: String,
+    /// How many metered LoadMasters may hold a license at once.
+    pub max_activations: i64,
+    /// A metered trial: five activations at most, refused after this time (Unix seconds).
+    pub trial_ends_at: Option<i64>,
+    pub tiers: Vec<Tier>,
+}
+
+/// A tier as the operator writes it: `<from Mb/s>=<name>` (`5000=Tier 2`), on the command
+/// line (`--tier`) and one per line in the contract form.
+pub fn parse_tier(text: &str) -> Result<Tier, AppError> {
+    let (from, name) = text.split_once('=').ok_or_else(|| {
+        AppError::invalid(
+            "tiers",
+            format!(
+                "{:?}: write a tier as <from Mb/s>=<name>, like 5000=Tier 2",
+                text.trim()
+            ),
+        )
+    })?;
+    let from_mbps = from.trim().replace(',', "").parse::<i64>().map_err(|_| {
+        AppError::invalid(
+            "tiers",
+            format!(
+                "{:?}: {:?} is not a whole number of Mb/s",
+                text.trim(),
+                from.trim()
+            ),
+        )
+    })?;
+    Ok(Tier {
+        name: name.trim().to_string(),
+        from_mbps,
+    })
+}
+
+/// The operator's contract form as typed (every field text, tiers one per line).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractForm {
+    pub contract_id: String,
+    pub max_activations: String,
+    /// `YYYY-MM-DD`, or empty for a contract that is no trial.
+    pub trial_ends_on: String,
+    pub tiers: String,
+}
+
+impl ContractForm {
+    /// The form showing `contract` (an empty form for a tenant without one).
+    pub fn of(contract: Option<&MeteredContract>) -> ContractForm {
+        let Some(c) = contract else {
+            return ContractForm {
+                tiers: "0=Tier 1".into(),
+                ..ContractForm::default()
+            };
+        };
+        ContractForm {
+            contract_id: c.contract_id.clone(),
+            max_activations: c.max_activations.to_string(),
+            trial_ends_on: c
+                .trial_ends_at
+                .map(crate::format::format_date)
+                .unwrap_or_default(),
+            tiers: c
+                .tiers
+                .iter()
+                .map(|t| format!("{}={}", t.from_mbps, t.name))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }
+    }
+
+    /// The contract the form describes, checked (the tiers by `Tiers::new`); a refusal
+    /// names the field.
+    pub fn parse(&self) -> Result<MeteredContract, AppError> {
+        let max_activations =
+            crate::billing::parse_count("max_activations", &self.max_activations)?;
+        if max_activations < 0 {
+            return Err(AppError::invalid("max_activations", "must be 0 or more"));
+        }
+        let tiers = self
+            .tiers
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(parse_tier)
+            .collect::<Result<Vec<_>, _>>()?;
+        let tiers = Tiers::new(tiers)?.as_slice().to_vec();
+        Ok(MeteredContract {
+            contract_id: self.contract_id.trim().to_string(),
+            max_activations,
+            trial_ends_at: crate::billing::parse_day("trial_ends_on", &self.trial_ends_on)?,
+            tiers,
+        })
+    }
+}
+
 /// A month's metered usage as the portal shows and bills it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -548,6 +647,22 @@ pub struct ActivationRow {
     pub confirmed_at: Option<i64>,
 }
 
+impl ActivationRow {
+    /// The MAC address as people read it (`00:50:56:00:00:02`); "—" when not known.
+    pub fn mac_label(&self) -> String {
+        match &self.mac_address {
+            Some(mac) if mac.len() == 12 && mac.is_ascii() => mac
+                .as_bytes()
+                .chunks(2)
+                .map(|pair| String::from_utf8_lossy(pair).into_owned())
+                .collect::<Vec<_>>()
+                .join(":"),
+            Some(other) => other.clone(),
+            None => "—".into(),
+        }
+    }
+}
+
 /// The Activations table: its heading figures and the rows the filter chose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -589,7 +704,7 @@ pub fn activations_csv(rows: &[ActivationRow]) -> Vec<Vec<String>> {
         |s: &Option<String>| crate::csv_rules::inert(s.as_deref().unwrap_or("")).into_owned();
     for row in rows {
         lines.push(vec![
-            text(&row.mac_address),
+            text(&row.mac_address.as_ref().map(|_| row.mac_label())),
             text(&row.loadmaster_version),
             row.status.label().to_string(),
             date(Some(row.activated_at)),
@@ -606,6 +721,54 @@ pub fn activations_csv(rows: &[ActivationRow]) -> Vec<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_contract_form_reads_tiers_and_dates_and_names_the_bad_field() {
+        let form = ContractForm {
+            contract_id: " MELA-1 ".into(),
+            max_activations: "1,000".into(),
+            trial_ends_on: "2027-01-31".into(),
+            tiers: "5000=Tier 2\n\n0=Tier 1\n".into(),
+        };
+        let contract = form.parse().unwrap();
+        assert_eq!(contract.contract_id, "MELA-1");
+        assert_eq!(contract.max_activations, 1_000);
+        assert_eq!(
+            contract.trial_ends_at.map(crate::format::format_date),
+            Some("2027-01-31".into())
+        );
+        assert_eq!(
+            contract
+                .tiers
+                .iter()
+                .map(|t| t.from_mbps)
+                .collect::<Vec<_>>(),
+            vec![0, 5_000]
+        );
+        // Shown again, it reads the same.
+        assert_eq!(ContractForm::of(Some(&contract)).parse().unwrap(), contract);
+        let field = |f: ContractForm| match f.parse() {
+            Err(AppError::InvalidParameter { parameter, .. }) => parameter,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let bad = |change: fn(&mut ContractForm)| {
+            let mut f = form.clone();
+            change(&mut f);
+            field(f)
+        };
+        assert_eq!(
+            bad(|f| f.max_activations = "many".into()),
+            "max_activations"
+        );
+        assert_eq!(bad(|f| f.max_activations = "-1".into()), "max_activations");
+        assert_eq!(
+            bad(|f| f.trial_ends_on = "31/01/2027".into()),
+            "trial_ends_on"
+        );
+        assert_eq!(bad(|f| f.tiers = "Tier 1".into()), "tiers");
+        assert_eq!(bad(|f| f.tiers = "5000=Tier 2".into()), "tiers");
+        assert_eq!(bad(|f| f.tiers = "x=Tier 1".into()), "tiers");
+    }
 
     fn tiers() -> Tiers {
         Tiers::new(vec![

@@ -10,7 +10,7 @@ mod common;
 use bandpool_domain::metered::{day_and_month, Tier};
 use bandpool_server::sweeps::health_pass;
 use bandpool_services::metered::Contract;
-use common::{assert_refused, Seed, TestApp, OUTSIDER, REVIEWER};
+use common::{assert_refused, text_of, Seed, TestApp, OUTSIDER, REVIEWER};
 use serde_json::{json, Value};
 
 /// Gigabits per second as bytes per second.
@@ -362,6 +362,8 @@ app_test!(
         assert_eq!(lines[0], "MAC Address,LoadMaster Version,Status,Activation Date,Boot Date,Last Kill Date,License Type,VLM Name,IP Address");
         assert_eq!(lines.len(), 3);
         assert!(lines[1].contains(",BLOCKED,"), "{}", lines[1]);
+        // The MAC address as people read it.
+        assert!(lines[1].starts_with("00:50:56:00:01:"), "{}", lines[1]);
 
         // Owners and Admins are emailed, the event log has it, and the address is refused.
         let emails: i64 = bandpool_store::db::value(
@@ -490,7 +492,7 @@ app_test!(
         for text in [
             "Max Activations Available: 10",
             "Current Number of Activations: 0",
-            "005056000120",
+            "00:50:56:00:01:20",
             "7.2.40.0.15619.RELEASE",
             "BLOCKED",
             "VMWARE",
@@ -616,3 +618,91 @@ app_test!(
         assert_eq!(last, [("sync_discrepancy".to_string(), 1, Some(2))]);
     }
 );
+
+app_test!(
+    an_operator_sets_a_metered_contract_on_the_tenants_page,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let tenant = app.tenant_id.clone().unwrap();
+        let operator = app.client_as(common::OPERATOR).await;
+        // The form shows a tenant without a contract as such.
+        let page = text_of(operator.get(app.url(&format!("/tenants/{tenant}/entitlement")))).await;
+        assert!(page.contains("Metered contract (MELA)"), "{page}");
+        assert!(page.contains("has no metered contract"), "{page}");
+        let form = |max: &'static str, tiers: &'static str, trial: &'static str| {
+            vec![
+                ("tenant_id", tenant.clone()),
+                ("contract_id", "MELA-2026-0042".to_string()),
+                ("max_activations", max.to_string()),
+                ("trial_ends_on", trial.to_string()),
+                ("tiers", tiers.to_string()),
+            ]
+        };
+        let send = |fields: Vec<(&'static str, String)>| {
+            let request = operator
+                .post(app.url("/_server/set_metered_contract"))
+                .header("accept", "application/json")
+                .form(&fields);
+            common::answer(request)
+        };
+        // A bad field is named, and nothing is saved.
+        assert_refused(
+            &send(form("lots", "0=Tier 1", "")).await,
+            400,
+            "invalid_parameter",
+        );
+        assert_refused(
+            &send(form("25", "5000=Tier 2", "")).await,
+            400,
+            "invalid_parameter",
+        );
+        assert_eq!(app.get_json("/api/v1/metered/activations").await.0, 404);
+        let (status, _) = send(form("25", "0=Small\n5000=Large", "")).await;
+        assert_eq!(status, 200);
+        // The tenant's people see it on the Activations page; the form shows it back.
+        let activations = app.get_json_ok("/api/v1/metered/activations").await;
+        assert_eq!(activations["max_activations"], 25, "{activations}");
+        let page = text_of(operator.get(app.url(&format!("/tenants/{tenant}/entitlement")))).await;
+        assert!(
+            page.contains("MELA-2026-0042") && page.contains("5000=Large"),
+            "{page}"
+        );
+        // Made a trial: five activations at most until its end.
+        let (status, _) = send(form("25", "0=Small", "2027-01-31")).await;
+        assert_eq!(status, 200);
+        let activations = app.get_json_ok("/api/v1/metered/activations").await;
+        assert_eq!(activations["max_activations"], 5, "{activations}");
+        let page = text_of(operator.get(app.url(&format!("/tenants/{tenant}/entitlement")))).await;
+        assert!(page.contains("2027-01-31"), "{page}");
+        // Tenants' own people cannot set it.
+        let owner = send_as(&app, &app.client, &tenant).await;
+        assert_eq!(owner, 403);
+        // A tenant that does not exist is a clear 404.
+        let (status, body) = send(vec![
+            ("tenant_id", "no-such-tenant".to_string()),
+            ("contract_id", "MELA-X".to_string()),
+            ("max_activations", "1".to_string()),
+            ("trial_ends_on", String::new()),
+            ("tiers", "0=Tier 1".to_string()),
+        ])
+        .await;
+        assert_eq!(status, 404, "{body}");
+    }
+);
+
+async fn send_as(app: &TestApp, client: &reqwest::Client, tenant: &str) -> u16 {
+    let (status, _) = app
+        .call(
+            client,
+            "set_metered_contract",
+            &[
+                ("tenant_id", tenant),
+                ("contract_id", "MELA-OWN"),
+                ("max_activations", "999"),
+                ("trial_ends_on", ""),
+                ("tiers", "0=Tier 1"),
+            ],
+        )
+        .await;
+    status
+}

@@ -2,7 +2,9 @@
 //! unconfirmed activations after" setting) and a month's metered usage.
 
 use bandpool_domain::chart::BarGeometry;
-use bandpool_domain::metered::{Activations, DailyPeak, LoadMasterPeaks, MeteredMonth};
+use bandpool_domain::metered::{
+    Activations, DailyPeak, LoadMasterPeaks, MeteredContract, MeteredMonth,
+};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -51,6 +53,46 @@ pub async fn set_block_after(seconds: i64) -> Result<(), AppError> {
         crate::serve::notice(format!(
             "Unconfirmed activations are now blocked after {}.",
             bandpool_domain::metered::block_after_label(seconds)
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// An operator reads a tenant's metered contract (none: the tenant has none).
+#[server(prefix = "/_server", endpoint = "get_metered_contract")]
+pub async fn get_metered_contract(tenant_id: String) -> Result<Option<MeteredContract>, AppError> {
+    crate::serve::operator(async |services, _| metered::contract(&services.db, &tenant_id).await)
+        .await
+}
+
+/// An operator makes or changes a tenant's metered contract: from then on the licenses its
+/// connectors grant are metered. Tiers are one per line, `<from Mb/s>=<name>`.
+#[server(prefix = "/_server", endpoint = "set_metered_contract")]
+pub async fn set_metered_contract(
+    tenant_id: String,
+    contract_id: String,
+    max_activations: String,
+    trial_ends_on: String,
+    tiers: String,
+) -> Result<(), AppError> {
+    crate::serve::operator(async |services, _| {
+        let form = bandpool_domain::metered::ContractForm {
+            contract_id,
+            max_activations,
+            trial_ends_on,
+            tiers,
+        };
+        let contract = form.parse()?;
+        let terms = metered::Contract {
+            contract_id: contract.contract_id.clone(),
+            max_activations: contract.max_activations,
+            trial_ends_at: contract.trial_ends_at,
+        };
+        metered::set_contract(services, &tenant_id, &terms, contract.tiers).await?;
+        crate::serve::notice(format!(
+            "Saved: metered contract {} with {} activations.",
+            terms.contract_id, terms.max_activations
         ));
         Ok(())
     })

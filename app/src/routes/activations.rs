@@ -90,10 +90,10 @@ pub fn Activations() -> impl IntoView {
                                         <th>"License Type"</th><th>"VLM Name"</th><th>"Unblock"</th>
                                     },
                                     rows.into_iter().map(|row| {
-                                        let label = format!("Unblock {}", row.mac_address.clone().unwrap_or_else(|| row.ip_address.clone()));
+                                        let label = format!("Unblock {}", if row.mac_address.is_some() { row.mac_label() } else { row.ip_address.clone() });
                                         view! {
                                             <tr data-activation=row.ip_address.clone() data-status=row.status.key()>
-                                                <td>{row.mac_address.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td>{row.mac_label()}</td>
                                                 <td>{row.loadmaster_version.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td><span class=format!("status status-{}", row.status.key())>{row.status.label()}</span></td>
                                                 <td>{format_datetime(row.activated_at)}</td>

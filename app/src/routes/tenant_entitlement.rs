@@ -1,10 +1,13 @@
 //! A tenant's entitlement, as an operator records it (the default entitlement source): the
-//! plan, base assets, add-ons, dates, and the pool's capacity and LoadMaster limit.
+//! plan, base assets, add-ons, dates, and the pool's capacity and LoadMaster limit; and its
+//! metered contract (MELA): Contract ID, activations, a trial's end and the usage tiers.
 
 use crate::components::card::PageHead;
 use crate::components::loaded::loaded;
+use crate::functions::metered::{get_metered_contract, SetMeteredContract};
 use crate::functions::usage::{get_tenant_entitlement, SetTenantEntitlement};
 use bandpool_domain::billing::{EntitlementForm, SubscriptionStatus};
+use bandpool_domain::metered::ContractForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -55,5 +58,47 @@ pub fn TenantEntitlement() -> impl IntoView {
                 .into_any()
             }
         )}
+        <MeteredContractCard tenant_id=tenant_id/>
+    }
+}
+
+/// The tenant's metered contract: set once, from then on its connectors' licenses are metered.
+#[component]
+fn MeteredContractCard(tenant_id: Memo<String>) -> impl IntoView {
+    let save = ServerAction::<SetMeteredContract>::new();
+    let current = Resource::new(
+        move || (tenant_id.get(), save.version().get()),
+        |(id, _)| get_metered_contract(id),
+    );
+    view! {
+        {loaded(current, "Loading…", move |contract| {
+            let none = contract.is_none();
+            let f = ContractForm::of(contract.as_ref());
+            view! {
+                <section class="card" data-section="metered-contract" aria-labelledby="metered-contract-title">
+                    <h2 id="metered-contract-title">"Metered contract (MELA)"</h2>
+                    <p class="muted">
+                        {if none {
+                            "This tenant has no metered contract: its licenses are pooled. Once it has one, the licenses its connectors grant are metered: limited by the number of activations and billed by the usage tier of each month's summed peaks."
+                        } else {
+                            "The licenses this tenant's connectors grant are metered: limited by the number of activations and billed by the usage tier of each month's summed peaks."
+                        }}
+                    </p>
+                    <ActionForm action=save>
+                        <input type="hidden" name="tenant_id" value=tenant_id.get_untracked()/>
+                        <div class="stacked-form">
+                            <label>"Contract ID" <input type="text" name="contract_id" maxlength="64" required value=f.contract_id/></label>
+                            <label>"Maximum activations" <input type="number" name="max_activations" min="0" required value=f.max_activations/></label>
+                            <label>"Trial ends on (empty: not a trial; a trial allows five activations)" <input type="date" name="trial_ends_on" value=f.trial_ends_on/></label>
+                            <label>"Usage tiers, one per line: from Mb/s=name (the first from 0)"
+                                <textarea name="tiers" rows="4" required>{f.tiers}</textarea>
+                            </label>
+                            <button type="submit" class="primary">"Save metered contract"</button>
+                        </div>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        })}
     }
 }

@@ -215,7 +215,7 @@ pub struct EntitlementForm {
     pub add_ons: String,
 }
 
-fn parse_day(field: &str, value: &str) -> Result<Option<i64>, crate::AppError> {
+pub(crate) fn parse_day(field: &str, value: &str) -> Result<Option<i64>, crate::AppError> {
     let value = value.trim();
     if value.is_empty() {
         return Ok(None);
@@ -227,7 +227,7 @@ fn parse_day(field: &str, value: &str) -> Result<Option<i64>, crate::AppError> {
         .ok_or_else(|| crate::AppError::invalid(field, "must be a date as YYYY-MM-DD"))
 }
 
-fn parse_count(field: &str, value: &str) -> Result<i64, crate::AppError> {
+pub(crate) fn parse_count(field: &str, value: &str) -> Result<i64, crate::AppError> {
     value
         .trim()
         .replace(',', "")

@@ -226,6 +226,14 @@ pub const MATRIX: &[Route] = &[
     post("/_server/set_channels", Change).with(&[("email_recipients", "owner@demo.test")]),
     post("/_server/get_tenant_entitlement", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
     post("/_server/set_tenant_entitlement", Operator).with(ENTITLEMENT_FORM),
+    post("/_server/get_metered_contract", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
+    post("/_server/set_metered_contract", Operator).with(&[
+        ("tenant_id", "OTHER_TENANT"),
+        ("contract_id", "MELA-MATRIX"),
+        ("max_activations", "10"),
+        ("trial_ends_on", ""),
+        ("tiers", "0=Tier 1"),
+    ]),
     post("/_server/list_events", Read),
     post("/_server/get_team", Owners),
     post("/_server/invite_user", Owners).with(&[
