@@ -3,7 +3,7 @@
 //! JavaScript and the month lives in the URL. Each bar's column carries its tooltip, shown
 //! by CSS on hover and on keyboard focus (month bars are links, day bars take focus).
 
-use super::chart::{overlay_style, ChartFigure, ChartTooltip};
+use super::chart::{overlay_style, BarLink, ChartFigure, ChartTooltip};
 use crate::functions::allocation::AllocationView;
 use crate::url::PageState;
 use bandpool_domain::format::{format_mbps, month_label};
@@ -17,33 +17,20 @@ pub fn AllocationChart(view: AllocationView, state: PageState) -> impl IntoView 
         .bars
         .iter()
         .map(|bar| {
-            let style = overlay_style(&bar.column, g.width, g.height);
-            // The tooltip runs from the column's left edge, ends at its right edge or is
-            // centred on it, by where the column stands in the chart.
-            let class = format!("hit bar-hit {}", bar.tip.class());
-            let tip = bar.tooltip.clone();
             let level = bar.level.key();
             if drill {
                 let href = state.with_month(Some(bar.key.clone())).href();
-                let label = format!("{tip} (show the days of this month)");
+                let label = format!("{} (show the days of this month)", bar.tooltip);
                 view! {
-                    <a
-                        class=class
-                        data-noscroll=""
-                        style=style
-                        href=href
-                        aria-label=label
-                        data-month=bar.key.clone()
-                        data-level=level
-                    >
-                        <ChartTooltip text=tip/>
-                    </a>
+                    <BarLink bar=bar.clone() width=g.width height=g.height href label level noscroll=true/>
                 }
                 .into_any()
             } else {
+                let style = overlay_style(&bar.column, g.width, g.height);
+                let class = format!("hit bar-hit {}", bar.tip.class());
                 view! {
                     <div class=class style=style tabindex="0" data-day=bar.key.clone() data-level=level>
-                        <ChartTooltip text=tip/>
+                        <ChartTooltip text=bar.tooltip.clone()/>
                     </div>
                 }
                 .into_any()

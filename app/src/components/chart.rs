@@ -3,7 +3,7 @@
 //! area's tooltip while the pointer is over it or it has the keyboard's focus, so the charts
 //! need no WASM.
 
-use bandpool_domain::chart::Rect;
+use bandpool_domain::chart::{Bar, Rect};
 use leptos::prelude::*;
 
 /// CSS placing an overlay element over a chart rectangle, in percent of the chart's size.
@@ -22,6 +22,37 @@ pub fn overlay_style(rect: &Rect, width: f64, height: f64) -> String {
 #[component]
 pub fn ChartTooltip(text: String) -> impl IntoView {
     view! { <span class="chart-tooltip" role="tooltip">{text}</span> }
+}
+
+/// A bar's hover area as a drill-down link to `href`: over the bar's whole column, its
+/// tooltip shown on hover and keyboard focus, `label` what a screen reader says. `level`
+/// marks the bar's usage level; `noscroll` keeps the page where it is when followed.
+#[component]
+pub fn BarLink(
+    bar: Bar,
+    width: f64,
+    height: f64,
+    href: String,
+    label: String,
+    #[prop(optional)] level: Option<&'static str>,
+    #[prop(optional)] noscroll: bool,
+) -> impl IntoView {
+    // The tooltip runs from the column's left edge, ends at its right edge or is centred on
+    // it, by where the column stands in the chart.
+    let class = format!("hit bar-hit {}", bar.tip.class());
+    view! {
+        <a
+            class=class
+            data-noscroll=noscroll.then_some("")
+            style=overlay_style(&bar.column, width, height)
+            href=href
+            aria-label=label
+            data-month=bar.key.clone()
+            data-level=level
+        >
+            <ChartTooltip text=bar.tooltip/>
+        </a>
+    }
 }
 
 /// A chart at its aspect ratio: the server's SVG, the hover `areas` over it (each with its

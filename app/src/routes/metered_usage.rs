@@ -4,7 +4,7 @@
 //! control is a link or a GET form: the page works the same without JavaScript.
 
 use crate::components::card::{Card, PageHead};
-use crate::components::chart::{overlay_style, ChartFigure, ChartTooltip};
+use crate::components::chart::{BarLink, ChartFigure};
 use crate::components::loaded::loaded;
 use crate::components::table::table_or;
 use crate::functions::metered::{get_daily_peaks, get_loadmaster_peaks, get_metered_view};
@@ -39,7 +39,7 @@ impl View {
         ]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| format!("{k}={}", urlencoding(v)))
+        .map(|(k, v)| format!("{k}={}", crate::url::encode(v)))
         .collect();
         if parts.is_empty() {
             "/metered/usage".into()
@@ -47,19 +47,6 @@ impl View {
             format!("/metered/usage?{}", parts.join("&"))
         }
     }
-}
-
-/// Percent-encoding for a query value (the page's values are months, words and ids).
-fn urlencoding(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[component]
@@ -114,19 +101,13 @@ pub fn MeteredUsage() -> impl IntoView {
                 .bars
                 .iter()
                 .map(|bar| {
-                    let style = overlay_style(&bar.column, g.width, g.height);
-                    let class = format!("hit bar-hit {}", bar.tip.class());
                     let href = v.href(|n| {
                         n.month = bar.key.clone();
                         n.page.clear();
                         n.license.clear();
                     }) + "#loadmasters";
                     let label = format!("{} (show its LoadMasters)", bar.tooltip);
-                    view! {
-                        <a class=class style=style href=href aria-label=label data-month=bar.key.clone()>
-                            <ChartTooltip text=bar.tooltip.clone()/>
-                        </a>
-                    }
+                    view! { <BarLink bar=bar.clone() width=g.width height=g.height href label/> }
                 })
                 .collect_view()
                 .into_any();
