@@ -36,15 +36,25 @@ pub async fn activate(
         license_type_id: LICENSE_TYPE.into(),
         appliance: None,
     };
+    post_activation(client, portal, &request).await
+}
+
+/// Send an activation through the connector API; anything but a new license is an error.
+pub async fn post_activation(
+    client: &reqwest::Client,
+    portal: &Portal,
+    request: &ActivationRequest,
+) -> Result<Activation> {
     let answer = client
         .post(portal.at("/api/v1/connector/activations"))
-        .json(&request)
+        .json(request)
         .send()
         .await?;
     let status = answer.status();
     if status.as_u16() != 201 {
         return Err(format!(
-            "activation of {prefix}-{number} answered {status}: {}",
+            "activation of {} answered {status}: {}",
+            request.device_name,
             answer.text().await?
         )
         .into());

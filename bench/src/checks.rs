@@ -3,7 +3,7 @@
 //! JSON parsed by the same extractor, answered without the database).
 
 use crate::activation::{fresh_pool, license_fleet, serial_no};
-use crate::portal::{Engine, Portal, Served};
+use crate::portal::{post_timed, Engine, Portal, Served};
 use crate::report::{Row, Target, Unit};
 use crate::stats::Latency;
 use crate::{Result, Scale};
@@ -47,22 +47,9 @@ async fn load(
                         })
                         .collect(),
                 };
-                let body = serde_json::to_vec(&report)?;
-                let sent = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await?;
-                let status = answer.status();
-                let bytes = answer.bytes().await?;
-                mine.push(sent.elapsed().as_secs_f64() * 1000.0);
-                if !status.is_success() {
-                    return Err(
-                        format!("{path}: {status}: {}", String::from_utf8_lossy(&bytes)).into(),
-                    );
-                }
+                let (millis, bytes) =
+                    post_timed(client, &url, serde_json::to_vec(&report)?).await?;
+                mine.push(millis);
                 let answered: CheckReportResponse = serde_json::from_slice(&bytes)?;
                 if answered.results.len() != batch
                     || answered.results.iter().any(|r| r.status.is_none())

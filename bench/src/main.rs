@@ -10,6 +10,7 @@
 mod activation;
 mod checks;
 mod export;
+mod metered;
 mod portal;
 mod report;
 mod repository;
@@ -50,7 +51,7 @@ struct Args {
     /// Runs per measurement (default: 5, tiny 2).
     #[arg(long)]
     runs: Option<usize>,
-    /// Only these measurements (the letters of BENCHMARKS.md's table: a,b,c,d,e,f). (b) and (d) share their
+    /// Only these measurements (the letters of BENCHMARKS.md's table: a,b,c,d,e,f,g). (b) and (d) share their
     /// pools, so asking for either measures both.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -78,6 +79,13 @@ pub struct Scale {
     pub batch_requests: usize,
     pub single_requests: usize,
     pub navigations: usize,
+    pub metered_loadmasters: usize,
+    /// Rounds of samples (one per LoadMaster each) per run, at each of real and bare.
+    pub usage_rounds: usize,
+    pub usage_batch: usize,
+    pub usage_concurrency: usize,
+    /// Unconfirmed activations each blocking sweep finds due.
+    pub metered_unconfirmed: usize,
 }
 
 impl Scale {
@@ -96,6 +104,11 @@ impl Scale {
             batch_requests: 200,
             single_requests: 2_000,
             navigations: 6,
+            metered_loadmasters: 10_000,
+            usage_rounds: 2,
+            usage_batch: 500,
+            usage_concurrency: 4,
+            metered_unconfirmed: 1_000,
         }
     }
 
@@ -114,12 +127,17 @@ impl Scale {
             batch_requests: 5,
             single_requests: 20,
             navigations: 1,
+            metered_loadmasters: 60,
+            usage_rounds: 1,
+            usage_batch: 25,
+            usage_concurrency: 2,
+            metered_unconfirmed: 10,
         }
     }
 
     fn describe(&self) -> String {
         format!(
-            "{} sizes: {} runs each; {} licenses for the License Repository and charts ({} page and {} API requests per run), {} for the export; {} activations ({} clients racing); checks over {} licenses, {} in flight, {} batches of 100 and {} single checks per run; {} navigations per run",
+            "{} sizes: {} runs each; {} licenses for the License Repository and charts ({} page and {} API requests per run), {} for the export; {} activations ({} clients racing); checks over {} licenses, {} in flight, {} batches of 100 and {} single checks per run; {} navigations per run; {} metered LoadMasters, {} rounds of their samples per run, {} unconfirmed activations per blocking sweep",
             self.name,
             self.runs,
             self.repository_licenses,
@@ -132,7 +150,10 @@ impl Scale {
             self.check_concurrency,
             self.batch_requests,
             self.single_requests,
-            self.navigations
+            self.navigations,
+            self.metered_loadmasters,
+            self.usage_rounds,
+            self.metered_unconfirmed
         )
     }
 }
@@ -262,6 +283,9 @@ impl Bench {
             let _ = setup.drop_database(engine, &empty_name).await;
             let _ = setup.drop_database(engine, &large_name).await;
         }
+        if self.wants("g") {
+            self.metered(engine, tag).await;
+        }
         // (c): the export of a very large pool.
         if self.wants("c") {
             let name = format!("{tag}_export");
@@ -290,6 +314,35 @@ impl Bench {
             }
             let _ = setup.drop_database(engine, &name).await;
         }
+    }
+
+    /// (g): metered licensing at scale, against a metered tenant without LoadMasters.
+    async fn metered(&mut self, engine: &Engine, tag: &str) {
+        let setup = self.setup.clone();
+        let scale = self.scale.clone();
+        let rows = metered::rows(engine, &scale);
+        let (empty_name, large_name) = (format!("{tag}_metered_empty"), format!("{tag}_metered"));
+        let started = async {
+            let empty_url = setup.fresh_database(engine, &empty_name).await?;
+            setup.seed_demo(&empty_url, 0).await?;
+            let large_url = setup.fresh_database(engine, &large_name).await?;
+            setup.seed_demo(&large_url, 0).await?;
+            Ok::<_, Error>((empty_url, large_url))
+        }
+        .await;
+        match started {
+            Ok((empty_url, large_url)) => {
+                self.measure(rows, |mut rows| async {
+                    let result =
+                        metered::measure(&setup, &empty_url, &large_url, &scale, &mut rows).await;
+                    (rows, result)
+                })
+                .await;
+            }
+            Err(error) => self.failed(rows, error),
+        }
+        let _ = setup.drop_database(engine, &empty_name).await;
+        let _ = setup.drop_database(engine, &large_name).await;
     }
 
     fn failed(&mut self, mut rows: Vec<Row>, error: Error) {
@@ -361,9 +414,11 @@ async fn main() {
     if let Some(unknown) = args
         .only
         .iter()
-        .find(|o| !["a", "b", "c", "d", "e", "f"].contains(&o.as_str()))
+        .find(|o| !["a", "b", "c", "d", "e", "f", "g"].contains(&o.as_str()))
     {
-        eprintln!("--only takes the letters a to f (issue 6's measurements), not {unknown:?}");
+        eprintln!(
+            "--only takes the letters a to g (the measurements of BENCHMARKS.md), not {unknown:?}"
+        );
         std::process::exit(2);
     }
     let mut args = args;

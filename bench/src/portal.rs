@@ -94,7 +94,7 @@ impl Setup {
     }
 
     /// Run one server command to its end; its standard output.
-    async fn run(&self, database_url: &str, args: &[&str]) -> Result<String> {
+    pub async fn run(&self, database_url: &str, args: &[&str]) -> Result<String> {
         let output = self
             .command(database_url)
             .args(args)
@@ -334,6 +334,29 @@ impl Portal {
         let _ = self.child.start_kill();
         let _ = self.child.wait().await;
     }
+}
+
+/// POST a JSON `body` to `url`: the milliseconds until the answer was read, and the answer;
+/// an answer other than success is an error that quotes it.
+pub async fn post_timed(
+    client: &reqwest::Client,
+    url: &str,
+    body: Vec<u8>,
+) -> Result<(f64, Vec<u8>)> {
+    let sent = Instant::now();
+    let answer = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await?;
+    let status = answer.status();
+    let bytes = answer.bytes().await?;
+    let millis = sent.elapsed().as_secs_f64() * 1000.0;
+    if !status.is_success() {
+        return Err(format!("POST {url}: {status}: {}", String::from_utf8_lossy(&bytes)).into());
+    }
+    Ok((millis, bytes.to_vec()))
 }
 
 /// Time `n` sequential GETs of `url`, each read to its end: milliseconds per request.

@@ -19,6 +19,8 @@ pub enum Unit {
     Megabytes,
     /// Kilobytes (10^3 bytes): less is better.
     Kilobytes,
+    /// Bytes: less is better.
+    Bytes,
 }
 
 impl Unit {
@@ -29,6 +31,7 @@ impl Unit {
             Unit::Millis => format!("{value:.1} ms"),
             Unit::Megabytes => format!("{value:.1} MB"),
             Unit::Kilobytes => format!("{value:.1} KB"),
+            Unit::Bytes => format!("{value:.0} B"),
         }
     }
 
@@ -66,11 +69,13 @@ pub enum Target {
     WithinOfBaseline(f64),
     /// The figure under this many of its unit.
     Under(f64),
+    /// The figure at least this many of its unit (a rate the product needs).
+    AtLeast(f64),
 }
 
 #[derive(Debug, Clone)]
 pub struct Row {
-    /// The measurement's letter in BENCHMARKS.md's table (a–f).
+    /// The measurement's letter in BENCHMARKS.md's table (a–g).
     pub id: &'static str,
     pub what: String,
     /// `SQLite`, `PostgreSQL`, or `—` where no database is involved.
@@ -135,6 +140,7 @@ impl Row {
             Target::AtLeastOfBaseline(at_least) => self.ratio()? >= at_least,
             Target::WithinOfBaseline(at_most) => self.ratio()? <= at_most,
             Target::Under(limit) => figure < limit,
+            Target::AtLeast(floor) => figure >= floor,
         })
     }
 
@@ -146,6 +152,7 @@ impl Row {
             Target::AtLeastOfBaseline(r) => format!("≥ {:.0}% of baseline", r * 100.0),
             Target::WithinOfBaseline(r) => format!("≤ {r}x baseline"),
             Target::Under(limit) => format!("< {}", self.unit.format(limit)),
+            Target::AtLeast(floor) => format!("≥ {}", self.unit.format(floor)),
         };
         let verdict = match (self.met(), target) {
             (None, _) => "no figure".to_string(),
@@ -159,6 +166,10 @@ impl Row {
             (Some(false), Target::Under(limit)) => format!(
                 "missed: {:.2}x over",
                 self.figure().unwrap_or(f64::NAN) / limit
+            ),
+            (Some(false), Target::AtLeast(floor)) => format!(
+                "missed: {:.2}x short",
+                floor / self.figure().unwrap_or(f64::NAN)
             ),
         };
         format!("{goal}: {verdict}")

@@ -87,7 +87,7 @@ pub fn rows(engine: &Engine, scale: &Scale) -> Vec<Row> {
     rows
 }
 
-fn grouped(n: usize) -> String {
+pub fn grouped(n: usize) -> String {
     match n {
         n if n >= 1_000_000 && n.is_multiple_of(1_000_000) => format!("{}M", n / 1_000_000),
         n if n >= 1_000 && n.is_multiple_of(1_000) => format!("{}k", n / 1_000),

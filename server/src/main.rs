@@ -2,7 +2,8 @@
 //! `server create-tenant --name N --owner-email E`, `server create-operator --email E`,
 //! `server create-connector --name N [--tenant-id T]`,
 //! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`,
-//! `server set-metered-contract [--tenant-id T] --contract-id C --max-activations N [--trial-days D] --tier "0=Tier 1"...`.
+//! `server set-metered-contract [--tenant-id T] --contract-id C --max-activations N [--trial-days D] --tier "0=Tier 1"...`,
+//! `server seed-metered-history [--tenant-id T] [--months 13]`, `server sweep`.
 
 // Leptos page types (the License Repository) need more than the default 128.
 #![recursion_limit = "256"]
@@ -102,6 +103,20 @@ enum Command {
         #[arg(long = "tier", required = true)]
         tiers: Vec<String>,
     },
+    /// Write past daily and monthly peaks for a metered tenant's LoadMasters (the first
+    /// tenant when none is named): every day from the first of the month `--months - 1`
+    /// months back through yesterday. For demos and the benchmark; real peaks come from
+    /// usage samples.
+    SeedMeteredHistory {
+        #[arg(long)]
+        tenant_id: Option<String>,
+        #[arg(long, default_value_t = 13)]
+        months: u32,
+    },
+    /// Run the background passes once now (connector health with the metered sweeps, and
+    /// the expiry of usage samples) and say what each did and how long it took. The serving
+    /// portal runs them on its own timers; this is for operators and the benchmark.
+    Sweep,
 }
 
 #[derive(clap::Args)]
@@ -314,19 +329,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             let services = settings.services(db.clone(), clock.clone())?;
             let tiers = tiers
                 .iter()
-                .map(|t| {
-                    let (from, name) = t.split_once('=').ok_or_else(|| {
-                        format!("--tier {t:?}: write it as <from Mb/s>=<name>, like 5000=Tier 2")
-                    })?;
-                    let from_mbps = from.trim().parse::<i64>().map_err(|_| {
-                        format!("--tier {t:?}: {from:?} is not a whole number of Mb/s")
-                    })?;
-                    Ok(bandpool_domain::metered::Tier {
-                        name: name.trim().to_string(),
-                        from_mbps,
-                    })
-                })
-                .collect::<Result<Vec<_>, String>>()?;
+                .map(|t| bandpool_domain::metered::parse_tier(t))
+                .collect::<Result<Vec<_>, _>>()?;
             let contract = bandpool_services::metered::Contract {
                 contract_id,
                 max_activations,
@@ -346,6 +350,49 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                     ))
                     .unwrap_or_default()
             );
+        }
+        Command::SeedMeteredHistory { tenant_id, months } => {
+            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+            let progress = |done: u64, total: u64| {
+                if done == total || done % 200_000 < 400 {
+                    eprintln!("  {done} of {total} daily peaks");
+                }
+            };
+            let written = bandpool_store::seed::metered_history(
+                &db,
+                &tenant_id,
+                months,
+                clock.now_ts(),
+                &progress,
+            )
+            .await?;
+            println!(
+                "tenant {tenant_id}: {} daily peaks for {} metered LoadMasters over {} days",
+                written.daily_peaks, written.loadmasters, written.days
+            );
+        }
+        Command::Sweep => {
+            let services = settings.services(db.clone(), clock.clone())?;
+            let started = std::time::Instant::now();
+            let pass = bandpool_services::connectors::health_pass(&services).await?;
+            let health = started.elapsed();
+            let started = std::time::Instant::now();
+            let expired = bandpool_services::metered::expire_samples(&services).await?;
+            let expiry = started.elapsed();
+            println!(
+                "health pass: {:.3} ms: {} connectors down, {} licenses expired, {} syncs finished, {} activations blocked, {} instance checks",
+                health.as_secs_f64() * 1000.0,
+                pass.connectors_down,
+                pass.licenses_expired,
+                pass.syncs_finished,
+                pass.activations_blocked,
+                pass.instance_checks
+            );
+            println!(
+                "sample expiry: {:.3} ms: {expired} samples deleted",
+                expiry.as_secs_f64() * 1000.0
+            );
+            // Mail it queued (blocked activations) goes out with the serving portal's sender.
         }
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.database.seed_demo_if_empty {

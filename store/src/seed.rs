@@ -10,7 +10,7 @@ use crate::db::{insert_rows, Db, Value, WriteTx};
 use crate::Result;
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::pool::LicenseType;
-use chrono::{DateTime, Months, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, Months, NaiveDate, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
@@ -699,4 +699,116 @@ async fn insert_counted(
         progress(*done, total);
     }
     Ok(())
+}
+
+/// What `metered_history` wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeteredHistory {
+    pub loadmasters: usize,
+    pub days: usize,
+    pub daily_peaks: usize,
+}
+
+/// Past usage for a metered tenant's LoadMasters (the benchmark's 13 months, a demo's
+/// history): for each of its metered licenses, a daily peak for every UTC day from the first
+/// day of the month `months - 1` months back through yesterday, following a day-and-week
+/// shape at each LoadMaster's own size, and the months' peaks raised to match. Days that
+/// have peaks already keep the higher figures (as a sample would leave them), so the daily
+/// and monthly tables stay consistent.
+pub async fn metered_history(
+    db: &Db,
+    tenant_id: &str,
+    months: u32,
+    now: i64,
+    progress: &(dyn Fn(u64, u64) + Sync),
+) -> Result<MeteredHistory> {
+    let today = DateTime::from_timestamp(now, 0)
+        .unwrap_or_default()
+        .date_naive();
+    let first = today
+        .with_day(1)
+        .and_then(|d| d.checked_sub_months(Months::new(months.saturating_sub(1))))
+        .unwrap_or(today);
+    let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < today).collect();
+    let mut tx = db.begin_write().await?;
+    #[derive(sqlx::FromRow)]
+    struct Metered {
+        id: String,
+    }
+    let rows = tx
+        .fetch_all(
+            "SELECT l.id FROM licenses l JOIN metered_activations a ON a.license_id = l.id \
+             WHERE l.tenant_id = $1 AND l.metered = 1 ORDER BY l.id",
+            args![tenant_id],
+        )
+        .await?;
+    let licenses = crate::db::rows_as::<Metered>(&rows)?;
+    let total = (licenses.len() * days.len()) as u64;
+    let mut done = 0u64;
+    for (index, Metered { id: license_id }) in licenses.iter().enumerate() {
+        // Each LoadMaster its own size: 20 Mb/s to 2 Gb/s at its busiest.
+        let size = 20.0 + (index * 7_919 % 1_981) as f64;
+        let mut day_rows = Vec::with_capacity(days.len());
+        let mut month_peaks: BTreeMap<String, (i64, i64, i64)> = BTreeMap::new();
+        for day in &days {
+            let weekend = matches!(day.weekday(), chrono::Weekday::Sat | chrono::Weekday::Sun);
+            let wobble = ((day.ordinal() as usize * 31 + index * 17) % 23) as f64 / 23.0;
+            let mbps = size * if weekend { 0.55 } else { 1.0 } * (0.8 + 0.4 * wobble);
+            let bytes_per_second = (mbps * 1_000_000.0 / 8.0) as i64;
+            let ssl_tps = (mbps * 2.0) as i64;
+            let at = day
+                .and_hms_opt(13 + (index % 5) as u32, 5 * (index % 12) as u32, 0)
+                .map(|t| t.and_utc().timestamp())
+                .unwrap_or(now);
+            let month = day.format("%Y-%m").to_string();
+            let peak = month_peaks.entry(month).or_insert((0, at, 0));
+            if bytes_per_second > peak.0 {
+                (peak.0, peak.1) = (bytes_per_second, at);
+            }
+            peak.2 = peak.2.max(ssl_tps);
+            day_rows.push(args![
+                tenant_id,
+                license_id.clone(),
+                day.format("%Y-%m-%d").to_string(),
+                bytes_per_second,
+                at,
+                ssl_tps,
+                288i64
+            ]);
+        }
+        crate::db::insert_rows_then(
+            &mut tx,
+            "metered_daily",
+            &crate::metered::DAILY_COLUMNS,
+            day_rows,
+            &crate::metered::RAISE_DAY,
+        )
+        .await?;
+        let month_rows = month_peaks
+            .into_iter()
+            .map(|(month, (bytes, at, ssl))| {
+                args![tenant_id, month, license_id.clone(), 1i64, bytes, at, ssl]
+            })
+            .collect();
+        crate::db::insert_rows_then(
+            &mut tx,
+            "metered_monthly",
+            &crate::metered::MONTHLY_COLUMNS,
+            month_rows,
+            &crate::metered::RAISE_MONTH,
+        )
+        .await?;
+        done += days.len() as u64;
+        if index % 100 == 99 {
+            progress(done, total);
+        }
+    }
+    tx.commit().await?;
+    progress(total, total);
+    db.analyze().await?;
+    Ok(MeteredHistory {
+        loadmasters: licenses.len(),
+        days: days.len(),
+        daily_peaks: total as usize,
+    })
 }

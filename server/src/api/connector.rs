@@ -179,6 +179,18 @@ pub async fn baseline_checks(Body(report): Body<CheckReport>) -> Json<CheckRepor
     })
 }
 
+/// POST /api/v1/connector/baseline/usage (only with `benchmark_baseline`): what a usage
+/// report costs without metering: the same extractor parses the same JSON and every sample
+/// is answered recorded, with no credential lookup and no database. The benchmark measures
+/// `usage` against it (`bench/src/metered.rs`).
+pub async fn baseline_usage(Body(report): Body<UsageReport>) -> Json<UsageReportResponse> {
+    Json(UsageReportResponse {
+        recorded: report.samples.len(),
+        duplicates: 0,
+        refused: Vec::new(),
+    })
+}
+
 /// A LoadMaster asks for a license of a type from the pool.
 ///
 /// 201 for a new license; 200 for a replay or a license it already holds.

@@ -107,15 +107,17 @@ pub fn routes() -> Vec<(&'static str, String)> {
         .collect()
 }
 
-/// The API's routes; `benchmark_baseline` adds the benchmark's bare check handler
-/// (`connector::baseline_checks`), never described or listed.
+/// The API's routes; `benchmark_baseline` adds the benchmark's bare check and usage handlers
+/// (`connector::baseline_checks`, `connector::baseline_usage`), never described or listed.
 pub fn router(benchmark_baseline: bool) -> Router<AppState> {
     let (mut router, _) = mounted().split_for_parts();
     if benchmark_baseline {
-        router = router.route(
-            "/connector/baseline/checks",
-            post(connector::baseline_checks),
-        );
+        router = router
+            .route(
+                "/connector/baseline/checks",
+                post(connector::baseline_checks),
+            )
+            .route("/connector/baseline/usage", post(connector::baseline_usage));
     }
     router.fallback(|| async { AppError::not_found("This API endpoint") })
 }
