@@ -1,0 +1,131 @@
+import { readFileSync } from 'node:fs';
+import { test, expect, hydrated } from './fixtures';
+import type { Browser, Page } from '@playwright/test';
+
+// The metered tenant of the e2e deployment ("Metered E2E", scripts/e2e-server): its own
+// Owner, connector agent and four metered LoadMasters ("e2e-mela-…") reporting usage every two
+// seconds. Its Owner accepts the invitation the deployment wrote out, once for this file.
+
+const port = Number(process.env.E2E_PORT ?? 3100);
+const invitationFile = `${process.env.TMPDIR ?? '/tmp'}/bandpool-e2e-${port}/metered-invitation`;
+const statePath = '.auth/metered-owner.json';
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async ({ browser }) => {
+  const link = readFileSync(invitationFile, 'utf8').trim();
+  expect(link).toContain('/invitation?token=');
+  const context = await browser.newContext({ storageState: { cookies: [], origins: [] } });
+  const page = await context.newPage();
+  await page.goto(link);
+  await page.getByLabel('Choose a password').fill('metered owner password');
+  await page.getByLabel('The same again').fill('metered owner password');
+  await page.getByRole('button', { name: 'Accept and sign in' }).click();
+  await expect(page.locator('[data-viewer]')).toContainText('metered-owner@e2e.test');
+  await context.storageState({ path: statePath });
+  await context.close();
+});
+
+async function meteredOwner(browser: Browser, javaScriptEnabled: boolean): Promise<Page> {
+  const context = await browser.newContext({ storageState: statePath, javaScriptEnabled });
+  return context.newPage();
+}
+
+/** Wait until all four metered LoadMasters' usage has reached the portal. */
+async function reporting(page: Page) {
+  await expect
+    .poll(
+      async () => {
+        await page.goto('/metered/usage');
+        return page.locator('tr[data-loadmaster]').count();
+      },
+      { timeout: 30_000, intervals: [1_000] },
+    )
+    .toBe(4);
+}
+
+test('the Metered usage page shows the month so far, its tier, the LoadMasters and a drill-down', async ({ browser }) => {
+  const page = await meteredOwner(browser, true);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await reporting(page);
+  await hydrated(page);
+  await expect(page.locator('[data-figure="usage"]')).toContainText(/Usage so far: [1-9]/);
+  await expect(page.locator('[data-figure="tier"]')).toContainText(/Tier: Tier [123]/);
+  await expect(page.locator('[data-figure="loadmasters"]')).toHaveText('Metered LoadMasters reporting: 4');
+  // The months chart is the server's SVG, with this month's bar.
+  const chart = page.locator('[data-section="metered-months"] svg');
+  await expect(chart).toBeVisible();
+
+  // Sorted by peak throughput, highest first; a search narrows it to one.
+  const table = page.locator('[data-section="metered-loadmasters"]');
+  await table.getByRole('link', { name: /Peak throughput/ }).click();
+  await expect(page).toHaveURL(/sort=peak/);
+  await expect(page.locator('tr[data-loadmaster]')).toHaveCount(4);
+  await table.getByRole('searchbox').fill('e2e-mela-0002');
+  await table.getByRole('searchbox').press('Enter');
+  await expect(page.locator('tr[data-loadmaster]')).toHaveCount(1);
+  await expect(page.locator('tr[data-loadmaster]')).toContainText('e2e-mela-0002');
+
+  // Its daily peaks: today, with the samples counted.
+  await page.locator('tr[data-loadmaster]').getByRole('link', { name: 'Daily peaks' }).click();
+  const daily = page.locator('[data-section="metered-daily"]');
+  await expect(daily).toBeVisible();
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(daily.locator(`tr[data-day="${today}"]`)).toBeVisible();
+  await daily.getByRole('link', { name: '← Back to all LoadMasters' }).click();
+  await expect(page.locator('[data-section="metered-daily"]')).toHaveCount(0);
+  expect(errors).toEqual([]);
+});
+
+test('the Activations table lists the metered LoadMasters, filters them and exports them', async ({ browser }) => {
+  const page = await meteredOwner(browser, true);
+  await reporting(page);
+  await page.goto('/metered/activations');
+  await hydrated(page);
+  await expect(page.locator('[data-figure="max"]')).toHaveText('Max Activations Available: 20');
+  await expect(page.locator('[data-figure="current"]')).toHaveText('Current Number of Activations: 4');
+  const rows = page.locator('tr[data-activation]');
+  await expect(rows).toHaveCount(4);
+  // What each LoadMaster said about itself when it activated.
+  const first = rows.first();
+  await expect(first.locator('td').nth(0)).toHaveText(/^00:50:56:[0-9a-f]{2}:[0-9a-f]{2}:[0-9a-f]{2}$/);
+  await expect(first.locator('td').nth(1)).toHaveText('7.2.59.0.22007.RELEASE');
+  await expect(first.locator('td').nth(2)).toHaveText('ACTIVE');
+
+  // Blocked only: none (all four were confirmed by their first samples).
+  const filters = page.locator('form.filters');
+  for (const box of await filters.getByRole('checkbox').all()) await box.uncheck();
+  await filters.getByLabel('Blocked').check();
+  await filters.getByRole('button', { name: 'Filter' }).click();
+  await expect(page).toHaveURL(/status=blocked/);
+  await expect(rows).toHaveCount(0);
+  await expect(page.getByText('No metered activations match the filter.')).toBeVisible();
+  await expect(page.getByRole('button', { name: 'Unblock Selected' })).toHaveCount(0);
+
+  // The CSV holds the same four.
+  const csv = await (await page.request.get('/api/v1/metered/activations.csv')).text();
+  const lines = csv.trim().split(/\r?\n/);
+  expect(lines[0]).toContain('MAC Address');
+  expect(lines).toHaveLength(5);
+
+  // The setting: a choice is kept.
+  await page.goto('/metered/activations');
+  await hydrated(page);
+  const setting = page.locator('[data-section="block-setting"]');
+  await setting.getByLabel('Block unconfirmed activations after').selectOption({ label: '1 day' });
+  await setting.getByRole('button', { name: 'Apply' }).click();
+  await page.reload();
+  await expect(page.locator('[data-section="block-setting"] select option:checked')).toHaveText('1 day');
+});
+
+test('both metered pages are complete without JavaScript', async ({ browser }) => {
+  const page = await meteredOwner(browser, false);
+  await page.goto('/metered/usage');
+  await expect(page.locator('[data-figure="usage"]')).toContainText('Usage so far:');
+  await expect(page.locator('tr[data-loadmaster]')).toHaveCount(4);
+  await page.locator('tr[data-loadmaster]').first().getByRole('link', { name: 'Daily peaks' }).click();
+  await expect(page.locator('[data-section="metered-daily"] tr[data-day]').first()).toBeVisible();
+  await page.goto('/metered/activations?status=active');
+  await expect(page.locator('tr[data-activation][data-status="active"]')).toHaveCount(4);
+});
