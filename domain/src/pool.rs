@@ -28,11 +28,12 @@ pub struct PoolSummary {
     pub tenant_name: String,
     pub max_capacity_mbps: i64,
     pub loadmaster_limit: i64,
-    /// Sum of the bandwidth of Active and Grace Period licenses.
+    /// Sum of the bandwidth of pooled Active and Grace Period licenses (metered licenses take
+    /// nothing from the pool: their contract limits them and their usage is billed).
     pub allocated_mbps: i64,
     /// Maximum capacity minus allocation; negative when the pool is over-allocated.
     pub available_mbps: i64,
-    /// Licensed LoadMasters (Active and Grace Period licenses).
+    /// LoadMasters holding a pooled license (Active or Grace Period).
     pub loadmasters: u64,
     /// Largest section first.
     pub sections: Vec<TypeSection>,

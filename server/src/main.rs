@@ -113,8 +113,9 @@ enum Command {
         #[arg(long, default_value_t = 13)]
         months: u32,
     },
-    /// Run the background passes once now (connector health with the metered sweeps, and
-    /// the expiry of usage samples) and say what each did and how long it took. The serving
+    /// Run the background passes once now (connector health with the metered sweeps, the
+    /// expiry of usage samples, the check of metered month totals) and say what each did and
+    /// how long it took. The serving
     /// portal runs them on its own timers; this is for operators and the benchmark.
     Sweep,
 }
@@ -388,9 +389,16 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 pass.activations_blocked,
                 pass.instance_checks
             );
+            let started = std::time::Instant::now();
+            let repaired = bandpool_services::metered::check_month_totals(&services).await?;
+            let check = started.elapsed();
             println!(
                 "sample expiry: {:.3} ms: {expired} samples deleted",
                 expiry.as_secs_f64() * 1000.0
+            );
+            println!(
+                "metered month totals: {:.3} ms: {repaired} repaired",
+                check.as_secs_f64() * 1000.0
             );
             // Mail it queued (blocked activations) goes out with the serving portal's sender.
         }

@@ -73,7 +73,8 @@ pub async fn connector_health(state: Services, every: Duration) {
 }
 
 /// Delete raw usage samples older than the retention period every `every`, on the instance
-/// holding the lease (their daily and monthly peaks stay).
+/// holding the lease (their daily and monthly peaks stay), and check the stored metered
+/// month totals against their sums.
 pub async fn expired_samples(state: Services, every: Duration) {
     let state = &state;
     on_lease(&state.db, "sample-expiry", every, || async move {
@@ -81,6 +82,9 @@ pub async fn expired_samples(state: Services, every: Duration) {
             Ok(0) => {}
             Ok(n) => tracing::info!(samples = n, "expired usage samples deleted"),
             Err(error) => tracing::warn!(%error, "usage sample expiry failed"),
+        }
+        if let Err(error) = bandpool_services::metered::check_month_totals(state).await {
+            tracing::warn!(%error, "the check of metered month totals failed");
         }
     })
     .await

@@ -189,6 +189,32 @@ pub async fn expire_samples(services: &Services) -> Result<u64, AppError> {
     }
 }
 
+/// The hourly check of the stored month totals against the sums of the monthly peaks they
+/// stand for (the last 25 months, as long as peaks are kept for billing): a difference is
+/// repaired, logged as an error and counted in /metrics. Answers how many were repaired.
+pub async fn check_month_totals(services: &Services) -> Result<usize, AppError> {
+    let today = chrono::DateTime::from_timestamp(services.now(), 0)
+        .unwrap_or_default()
+        .date_naive();
+    let from = today
+        .checked_sub_months(chrono::Months::new(25))
+        .unwrap_or(today)
+        .format("%Y-%m")
+        .to_string();
+    let repairs = bandpool_store::metered::check_totals(&services.db, &from).await?;
+    for r in &repairs {
+        tracing::error!(
+            tenant = %r.tenant_id,
+            month = %r.month,
+            stored = ?r.stored_bytes_per_second,
+            actual = r.actual_bytes_per_second,
+            "metered month total differed from its sum; repaired"
+        );
+        metrics::counter!("bandpool_metered_total_repairs_total").increment(1);
+    }
+    Ok(repairs.len())
+}
+
 /// The tenant's Activations table, the rows of the chosen statuses (every status when none
 /// is chosen); none for a tenant without a metered contract.
 pub async fn activations(

@@ -17,12 +17,14 @@ fn day_key(day: NaiveDate) -> String {
     day.format("%Y-%m-%d").to_string()
 }
 
-/// The tenant's allocation now: the bandwidth of its Active and Grace Period licenses.
+/// The tenant's allocation now: the bandwidth of its pooled Active and Grace Period licenses
+/// (metered licenses are limited by their contract and billed by usage: they take nothing
+/// from the pool).
 pub async fn current_allocation(tx: &mut WriteTx, tenant_id: &str) -> Result<i64> {
     let row = tx
         .fetch_one(
             "SELECT CAST(COALESCE(SUM(bandwidth_mbps), 0) AS BIGINT) AS mbps FROM licenses \
-             WHERE tenant_id = $1 AND status IN ('active', 'grace_period')",
+             WHERE tenant_id = $1 AND status IN ('active', 'grace_period') AND metered = 0",
             args![tenant_id.to_string()],
         )
         .await?;

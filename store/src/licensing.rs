@@ -128,9 +128,10 @@ async fn activation_facts(
                  CAST(CASE WHEN EXISTS (SELECT 1 FROM licenses l WHERE l.tenant_id = $1 \
                      AND l.ip_address = $5 AND l.{HOLDING} AND l.serial_no <> $2) \
                      THEN 1 ELSE 0 END AS BIGINT) AS ip_taken, \
-                 (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 AND l.{HOLDING}) AS holding, \
+                 (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 AND l.{HOLDING} \
+                     AND l.metered = 0) AS holding, \
                  (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
-                     WHERE l.tenant_id = $1 AND l.{HOLDING}) AS allocated \
+                     WHERE l.tenant_id = $1 AND l.{HOLDING} AND l.metered = 0) AS allocated \
                  FROM pools p LEFT JOIN entitlements e ON e.tenant_id = p.tenant_id \
                  LEFT JOIN license_types t ON t.id = $4 \
                  WHERE p.tenant_id = $1"

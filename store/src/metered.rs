@@ -51,6 +51,9 @@ pub async fn record_usage(
     check_report(report, now)?;
     let key = MessageKey::new(MessageKind::Usage, &report.idempotency_key, report)?;
     let mut tx = db.begin_write().await?;
+    // The tenant's metered changes one at a time (PostgreSQL; SQLite's write transaction is
+    // alone already): the month totals a report recomputes then count every other report.
+    tx.lock_pool(&connector.tenant_id).await?;
     if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         tx.commit().await?;
         return serde_json::from_str(&answer).map_err(AppError::internal);
@@ -76,6 +79,9 @@ pub async fn record_usage(
         }
     }
     let candidates = fresh.len();
+    // The same sample twice in one report is stored and counted once.
+    let mut seen = std::collections::HashSet::new();
+    fresh.retain(|(s, _)| seen.insert((s.license_id.as_str(), s.sampled_at)));
     let stored = store_samples(&mut tx, &connector.tenant_id, &fresh).await?;
     let recorded: Vec<(&UsageSample, bool)> = fresh
         .into_iter()
@@ -356,6 +362,8 @@ async fn raise_peaks(
         })
         .collect();
     crate::db::insert_rows_then(tx, "metered_daily", &DAILY_COLUMNS, day_rows, &RAISE_DAY).await?;
+    let touched: std::collections::BTreeSet<String> =
+        months.keys().map(|(_, month)| month.clone()).collect();
     let month_rows = months
         .into_iter()
         .map(|((license_id, month), peak)| {
@@ -378,6 +386,7 @@ async fn raise_peaks(
         &RAISE_MONTH,
     )
     .await?;
+    recompute_totals(tx, tenant_id, touched.iter().map(String::as_str)).await?;
     Ok(())
 }
 
@@ -390,15 +399,82 @@ pub struct MonthUsage {
 }
 
 pub async fn month_usage(on: impl Read, tenant_id: &str, month: &str) -> Result<MonthUsage> {
-    crate::db::find_as(
+    Ok(crate::db::optional_as(
         on,
-        "month",
-        "SELECT CAST(COALESCE(SUM(peak_bytes_per_second), 0) AS BIGINT) AS usage_bytes_per_second, \
-         CAST(COUNT(*) AS BIGINT) AS loadmasters \
-         FROM metered_monthly WHERE tenant_id = $1 AND month = $2 AND metered = 1",
+        "SELECT usage_bytes_per_second, metered_loadmasters AS loadmasters \
+         FROM metered_month_totals WHERE tenant_id = $1 AND month = $2",
         args![tenant_id, month],
     )
-    .await
+    .await?
+    .unwrap_or(MonthUsage {
+        usage_bytes_per_second: 0,
+        loadmasters: 0,
+    }))
+}
+
+/// The statement that makes a month's stored totals equal to the sums of its monthly peaks.
+const RECOMPUTE_TOTALS: &str = "INSERT INTO metered_month_totals (tenant_id, month, \
+     usage_bytes_per_second, metered_loadmasters, reporting_loadmasters) \
+     SELECT $1, $2, \
+     CAST(COALESCE(SUM(CASE WHEN metered = 1 THEN peak_bytes_per_second ELSE 0 END), 0) AS BIGINT), \
+     CAST(COALESCE(SUM(metered), 0) AS BIGINT), CAST(COUNT(*) AS BIGINT) \
+     FROM metered_monthly WHERE tenant_id = $1 AND month = $2 \
+     ON CONFLICT (tenant_id, month) DO UPDATE SET \
+     usage_bytes_per_second = excluded.usage_bytes_per_second, \
+     metered_loadmasters = excluded.metered_loadmasters, \
+     reporting_loadmasters = excluded.reporting_loadmasters";
+
+/// Bring the stored totals of `months` up to their sums, in the transaction that changed
+/// their monthly peaks (which holds the tenant's lock, so no other change slips between).
+pub(crate) async fn recompute_totals<'a>(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    months: impl IntoIterator<Item = &'a str>,
+) -> Result<()> {
+    for month in months {
+        tx.execute(RECOMPUTE_TOTALS, args![tenant_id, month])
+            .await?;
+    }
+    Ok(())
+}
+
+/// A month whose stored totals differed from the sums of its monthly peaks (and were put
+/// right): the hourly check's finding.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct TotalsRepair {
+    pub tenant_id: String,
+    pub month: String,
+    pub stored_bytes_per_second: Option<i64>,
+    pub actual_bytes_per_second: i64,
+}
+
+/// Compare every stored month total from `from_month` on with the sums of its monthly
+/// peaks, and repair those that differ (none should: each report recomputes the months it
+/// touches). Answers what was repaired.
+pub async fn check_totals(db: &Db, from_month: &str) -> Result<Vec<TotalsRepair>> {
+    let mut tx = db.begin_write().await?;
+    let rows = tx
+        .fetch_all(
+            "SELECT s.tenant_id, s.month, t.usage_bytes_per_second AS stored_bytes_per_second, \
+             s.actual AS actual_bytes_per_second FROM (SELECT tenant_id, month, \
+               CAST(SUM(CASE WHEN metered = 1 THEN peak_bytes_per_second ELSE 0 END) AS BIGINT) AS actual, \
+               CAST(SUM(metered) AS BIGINT) AS metered, CAST(COUNT(*) AS BIGINT) AS reporting \
+               FROM metered_monthly WHERE month >= $1 GROUP BY tenant_id, month) s \
+             LEFT JOIN metered_month_totals t ON t.tenant_id = s.tenant_id AND t.month = s.month \
+             WHERE t.tenant_id IS NULL OR t.usage_bytes_per_second <> s.actual \
+               OR t.metered_loadmasters <> s.metered OR t.reporting_loadmasters <> s.reporting \
+             ORDER BY s.tenant_id, s.month",
+            args![from_month],
+        )
+        .await?;
+    let repairs: Vec<TotalsRepair> = crate::db::rows_as(&rows)?;
+    for r in &repairs {
+        tx.lock_pool(&r.tenant_id).await?;
+        tx.execute(RECOMPUTE_TOTALS, args![&r.tenant_id, &r.month])
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(repairs)
 }
 
 /// A LoadMaster's daily peaks from `from_day` to `to_day` (inclusive), oldest first.
@@ -986,10 +1062,9 @@ pub async fn months(
     }
     let rows: Vec<Row> = db
         .fetch_all_as(
-            "SELECT month, CAST(SUM(peak_bytes_per_second) AS BIGINT) AS usage_bytes_per_second, \
-             CAST(COUNT(*) AS BIGINT) AS loadmasters FROM metered_monthly \
-             WHERE tenant_id = $1 AND metered = 1 AND month >= $2 AND month <= $3 \
-             GROUP BY month ORDER BY month",
+            "SELECT month, usage_bytes_per_second, metered_loadmasters AS loadmasters \
+             FROM metered_month_totals WHERE tenant_id = $1 AND metered_loadmasters > 0 \
+             AND month >= $2 AND month <= $3 ORDER BY month",
             args![tenant_id, from_month, to_month],
         )
         .await?;
@@ -1028,8 +1103,18 @@ pub async fn loadmaster_peaks(
         "FROM metered_monthly m JOIN licenses l ON l.id = m.license_id AND l.tenant_id = m.tenant_id \
          WHERE m.tenant_id = $1 AND m.month = $2{filter}"
     );
-    let total: i64 =
-        crate::db::value(db, &format!("SELECT COUNT(*) {from}"), values.clone()).await?;
+    // Without a search, the month's stored count; a search counts its matches.
+    let total: i64 = if query.search.is_none() {
+        crate::db::optional_as::<(i64,)>(
+            db,
+            "SELECT reporting_loadmasters FROM metered_month_totals WHERE tenant_id = $1 AND month = $2",
+            args![tenant_id, month],
+        )
+        .await?
+        .map_or(0, |(n,)| n)
+    } else {
+        crate::db::value(db, &format!("SELECT COUNT(*) {from}"), values.clone()).await?
+    };
     let direction = if query.descending { "DESC" } else { "ASC" };
     let order = match query.sort {
         PeakSort::Peak => format!("m.peak_bytes_per_second {direction}"),

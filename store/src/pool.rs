@@ -39,7 +39,7 @@ pub async fn summary(db: &Db, tenant_id: &str) -> Result<PoolSummary> {
         .fetch_all_as::<Allocated>(
             "SELECT license_name, status, CAST(SUM(bandwidth_mbps) AS BIGINT) AS mbps, COUNT(*) AS n \
              FROM licenses WHERE tenant_id = $1 AND status IN ('active', 'grace_period') \
-             GROUP BY license_name, status",
+             AND metered = 0 GROUP BY license_name, status",
             args![tenant_id.to_string()],
         )
         .await?;

@@ -730,12 +730,11 @@ pub async fn metered_history(
         .and_then(|d| d.checked_sub_months(Months::new(months.saturating_sub(1))))
         .unwrap_or(today);
     let days: Vec<NaiveDate> = first.iter_days().take_while(|d| *d < today).collect();
-    let mut tx = db.begin_write().await?;
     #[derive(sqlx::FromRow)]
     struct Metered {
         id: String,
     }
-    let rows = tx
+    let rows = db
         .fetch_all(
             "SELECT l.id FROM licenses l JOIN metered_activations a ON a.license_id = l.id \
              WHERE l.tenant_id = $1 AND l.metered = 1 ORDER BY l.id",
@@ -745,7 +744,23 @@ pub async fn metered_history(
     let licenses = crate::db::rows_as::<Metered>(&rows)?;
     let total = (licenses.len() * days.len()) as u64;
     let mut done = 0u64;
+    // A transaction per hundred LoadMasters (each one's days and months together), so the
+    // serving portal's own writes are not held off for the whole history.
+    let mut touched = std::collections::BTreeSet::new();
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(tenant_id).await?;
     for (index, Metered { id: license_id }) in licenses.iter().enumerate() {
+        if index > 0 && index % 100 == 0 {
+            crate::metered::recompute_totals(
+                &mut tx,
+                tenant_id,
+                touched.iter().map(String::as_str),
+            )
+            .await?;
+            tx.commit().await?;
+            tx = db.begin_write().await?;
+            tx.lock_pool(tenant_id).await?;
+        }
         // Each LoadMaster its own size: 20 Mb/s to 2 Gb/s at its busiest.
         let size = 20.0 + (index * 7_919 % 1_981) as f64;
         let mut day_rows = Vec::with_capacity(days.len());
@@ -784,6 +799,7 @@ pub async fn metered_history(
             &crate::metered::RAISE_DAY,
         )
         .await?;
+        touched.extend(month_peaks.keys().cloned());
         let month_rows = month_peaks
             .into_iter()
             .map(|(month, (bytes, at, ssl))| {
@@ -803,6 +819,8 @@ pub async fn metered_history(
             progress(done, total);
         }
     }
+    crate::metered::recompute_totals(&mut tx, tenant_id, touched.iter().map(String::as_str))
+        .await?;
     tx.commit().await?;
     progress(total, total);
     db.analyze().await?;

@@ -343,6 +343,156 @@ db_test!(
     }
 );
 
+db_test!(
+    metered_licenses_take_nothing_from_the_pool,
+    |db: Db| async move {
+        let (tenant, c) = acme(&db, true).await;
+        for i in 0..3 {
+            loadmaster(&db, &c, i).await;
+        }
+        // Limited by the contract and billed by usage: the pool's capacity, its LoadMaster
+        // limit and the limit notifications see none of them.
+        let pool = bandpool_store::pool::summary(&db, &tenant).await.unwrap();
+        assert_eq!((pool.allocated_mbps, pool.loadmasters), (0, 0));
+        let mut tx = db.begin_write().await.unwrap();
+        let figures = bandpool_store::billing::limit_figures(&mut tx, &tenant)
+            .await
+            .unwrap();
+        assert_eq!((figures.capacity.used, figures.loadmasters.used), (0, 0));
+        assert_eq!(
+            bandpool_store::allocation::current_allocation(&mut tx, &tenant)
+                .await
+                .unwrap(),
+            0
+        );
+        tx.commit().await.unwrap();
+    }
+);
+
+/// Each stored month total against the sum of the monthly peaks it stands for.
+async fn totals_agree(db: &Db, tenant: &str) {
+    let rows = db
+        .fetch_all(
+            "SELECT m.month, \
+             CAST(SUM(CASE WHEN m.metered = 1 THEN m.peak_bytes_per_second ELSE 0 END) AS BIGINT) AS summed, \
+             CAST(SUM(m.metered) AS BIGINT) AS metered, CAST(COUNT(*) AS BIGINT) AS reporting, \
+             MAX(t.usage_bytes_per_second) AS stored, MAX(t.metered_loadmasters) AS stored_metered, \
+             MAX(t.reporting_loadmasters) AS stored_reporting \
+             FROM metered_monthly m LEFT JOIN metered_month_totals t \
+             ON t.tenant_id = m.tenant_id AND t.month = m.month \
+             WHERE m.tenant_id = $1 GROUP BY m.month",
+            args![tenant.to_string()],
+        )
+        .await
+        .unwrap();
+    #[derive(sqlx::FromRow, Debug)]
+    struct Row {
+        month: String,
+        summed: i64,
+        metered: i64,
+        reporting: i64,
+        stored: Option<i64>,
+        stored_metered: Option<i64>,
+        stored_reporting: Option<i64>,
+    }
+    for r in db::rows_as::<Row>(&rows).unwrap() {
+        assert_eq!(
+            (Some(r.summed), Some(r.metered), Some(r.reporting)),
+            (r.stored, r.stored_metered, r.stored_reporting),
+            "{}: {r:?}",
+            r.month
+        );
+    }
+}
+
+db_test!(
+    month_totals_equal_their_sums_under_random_concurrent_reports,
+    |db: Db| async move {
+        let (tenant, c) = acme(&db, true).await;
+        let mut lms = Vec::new();
+        for i in 0..6 {
+            lms.push(loadmaster(&db, &c, i).await);
+        }
+        // A LoadMaster licensed without the contract reports too, and never counts.
+        {
+            let mut tx = db.begin_write().await.unwrap();
+            tx.execute(
+                "UPDATE licenses SET metered = 0 WHERE id = $1",
+                args![lms[5].0.clone()],
+            )
+            .await
+            .unwrap();
+            tx.commit().await.unwrap();
+        }
+        // Random reports over two months (late ones for the closed month among them),
+        // replayed ones and repeated samples, four at a time.
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for round in 0..6 {
+            let mut reports = Vec::new();
+            for k in 0..4 {
+                let samples = (0..(1 + next() % 8))
+                    .map(|_| {
+                        let lm = &lms[(next() % lms.len() as u64) as usize];
+                        let at = NOVEMBER - 20 * DAY
+                            + (next() % 80) as i64 * DAY / 2
+                            + (next() % 288) as i64 * 300;
+                        sample(lm, at.min(NOW), gbps((next() % 90) as f64 / 10.0))
+                    })
+                    .collect();
+                let key = if k == 3 && round > 0 {
+                    format!("usage-random-{}-0", round - 1)
+                } else {
+                    format!("usage-random-{round}-{k}")
+                };
+                reports.push(report(&key, samples));
+            }
+            let tasks: Vec<_> = reports
+                .into_iter()
+                .map(|r| {
+                    let (db, c) = (db.clone(), c.clone());
+                    tokio::spawn(
+                        async move { metered::record_usage(&db, &c, &r, NOW, RETENTION).await },
+                    )
+                })
+                .collect();
+            for task in tasks {
+                // A replayed key with other samples is refused; the rest are recorded.
+                let _ = task.await.unwrap();
+            }
+            totals_agree(&db, &tenant).await;
+        }
+        // The hourly check finds nothing to repair; a total changed behind its back is put
+        // right and reported.
+        assert!(metered::check_totals(&db, "2020-01")
+            .await
+            .unwrap()
+            .is_empty());
+        let mut tx = db.begin_write().await.unwrap();
+        tx.execute(
+            "UPDATE metered_month_totals SET usage_bytes_per_second = usage_bytes_per_second + 1 \
+             WHERE tenant_id = $1 AND month = '2026-11'",
+            args![tenant.clone()],
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        let repaired = metered::check_totals(&db, "2020-01").await.unwrap();
+        assert_eq!(repaired.len(), 1, "{repaired:?}");
+        assert_eq!(repaired[0].month, "2026-11");
+        totals_agree(&db, &tenant).await;
+        assert!(metered::check_totals(&db, "2020-01")
+            .await
+            .unwrap()
+            .is_empty());
+    }
+);
+
 /// Whether `table` exists (PostgreSQL).
 async fn table_exists(db: &Db, table: &str) -> bool {
     db::value::<bool>(

@@ -84,9 +84,11 @@ pub async fn limit_figures(tx: &mut WriteTx, tenant_id: &str) -> Result<LimitFig
         "The pool",
         "SELECT t.name, p.max_capacity_mbps, p.loadmaster_limit, e.pooled, e.base_assets, \
          (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
-          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS allocated, \
+          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period') \
+          AND l.metered = 0) AS allocated, \
          (SELECT COUNT(*) FROM licenses l \
-          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period')) AS licensed, \
+          WHERE l.tenant_id = p.tenant_id AND l.status IN ('active', 'grace_period') \
+          AND l.metered = 0) AS licensed, \
          (SELECT CAST(COALESCE(SUM(a.quantity), 0) AS BIGINT) FROM entitlement_add_ons a \
           WHERE a.tenant_id = p.tenant_id AND a.status = 'active') AS add_on_assets, \
          (SELECT COUNT(*) FROM applications a WHERE a.tenant_id = p.tenant_id) AS applications \
