@@ -15,7 +15,7 @@
 //!   one thing the harness writes directly).
 
 use crate::activation::post_activation;
-use crate::portal::{post_timed, time_gets, Engine, Portal, Setup};
+use crate::portal::{post_timed, time_against_baseline, Engine, Portal, Setup};
 use crate::report::{Row, Target, Unit};
 use crate::repository::grouped;
 use crate::stats::Latency;
@@ -398,26 +398,15 @@ pub async fn measure(
                     scale.api_requests
                 };
                 let (empty_at, large_at) = (empty.at(path), large.at(path));
-                if run == 0 {
-                    time_gets(&empty_client, &empty_at, 1).await?;
-                    time_gets(&large_client, &large_at, 1).await?;
-                }
-                let (figure, baseline) = if run % 2 == 0 {
-                    let baseline = time_gets(&empty_client, &empty_at, count).await?;
-                    (time_gets(&large_client, &large_at, count).await?, baseline)
-                } else {
-                    let figure = time_gets(&large_client, &large_at, count).await?;
-                    (figure, time_gets(&empty_client, &empty_at, count).await?)
-                };
-                let (figure, baseline) = (
-                    Latency::of(&figure).ok_or("nothing timed")?,
-                    Latency::of(&baseline).ok_or("nothing timed")?,
-                );
                 let at = 3 + i * 2;
-                rows[at].runs.push(figure.p50);
-                rows[at].baseline.push(baseline.p50);
-                rows[at + 1].runs.push(figure.p99);
-                rows[at + 1].baseline.push(baseline.p99);
+                time_against_baseline(
+                    (&large_client, &large_at),
+                    (&empty_client, &empty_at),
+                    count,
+                    run,
+                    &mut rows[at..at + 2],
+                )
+                .await?;
             }
         }
 

@@ -359,6 +359,37 @@ pub async fn post_timed(
     Ok((millis, bytes.to_vec()))
 }
 
+/// One run of a read against its baseline: `n` GETs of `figure_url` and of `baseline_url`
+/// (after a warm-up request each on the first run), the two taking turns at going first so
+/// neither always meets a warmer machine; each one's p50 and p99 pushed onto `rows` (the
+/// p50 row, then the p99 row).
+pub async fn time_against_baseline(
+    (figure_client, figure_url): (&reqwest::Client, &str),
+    (baseline_client, baseline_url): (&reqwest::Client, &str),
+    n: usize,
+    run: usize,
+    rows: &mut [crate::report::Row],
+) -> Result<()> {
+    if run == 0 {
+        time_gets(baseline_client, baseline_url, 1).await?;
+        time_gets(figure_client, figure_url, 1).await?;
+    }
+    let (figure, baseline) = if run.is_multiple_of(2) {
+        let baseline = time_gets(baseline_client, baseline_url, n).await?;
+        (time_gets(figure_client, figure_url, n).await?, baseline)
+    } else {
+        let figure = time_gets(figure_client, figure_url, n).await?;
+        (figure, time_gets(baseline_client, baseline_url, n).await?)
+    };
+    let of = |millis: &[f64]| crate::stats::Latency::of(millis).ok_or("nothing timed");
+    let (figure, baseline) = (of(&figure)?, of(&baseline)?);
+    rows[0].runs.push(figure.p50);
+    rows[0].baseline.push(baseline.p50);
+    rows[1].runs.push(figure.p99);
+    rows[1].baseline.push(baseline.p99);
+    Ok(())
+}
+
 /// Time `n` sequential GETs of `url`, each read to its end: milliseconds per request.
 pub async fn time_gets(client: &reqwest::Client, url: &str, n: usize) -> Result<Vec<f64>> {
     let mut millis = Vec::with_capacity(n);

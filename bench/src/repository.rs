@@ -3,9 +3,8 @@
 //! allocation charts' data (monthly, and the daily drill-down of last month, over the seed's
 //! 13 months), each against the same request to a portal whose pool is empty.
 
-use crate::portal::{time_gets, Engine, Portal};
+use crate::portal::{time_against_baseline, Engine, Portal};
 use crate::report::{Row, Target, Unit};
-use crate::stats::Latency;
 use crate::{Result, Scale};
 use bandpool_domain::license::LicensePage;
 
@@ -125,27 +124,14 @@ pub async fn measure(
             let path = |pages: u32| (request.path)(pages);
             let (empty_url, large_url) =
                 (empty.at(&path(empty_pages)), large.at(&path(large_pages)));
-            if run == 0 {
-                // One warm-up request each.
-                time_gets(&empty_client, &empty_url, 1).await?;
-                time_gets(&large_client, &large_url, 1).await?;
-            }
-            // Alternate which pool goes first.
-            let (figure, baseline) = if run % 2 == 0 {
-                let baseline = time_gets(&empty_client, &empty_url, n).await?;
-                (time_gets(&large_client, &large_url, n).await?, baseline)
-            } else {
-                let figure = time_gets(&large_client, &large_url, n).await?;
-                (figure, time_gets(&empty_client, &empty_url, n).await?)
-            };
-            let (figure, baseline) = (
-                Latency::of(&figure).ok_or("nothing timed")?,
-                Latency::of(&baseline).ok_or("nothing timed")?,
-            );
-            rows[i * 2].runs.push(figure.p50);
-            rows[i * 2].baseline.push(baseline.p50);
-            rows[i * 2 + 1].runs.push(figure.p99);
-            rows[i * 2 + 1].baseline.push(baseline.p99);
+            time_against_baseline(
+                (&large_client, &large_url),
+                (&empty_client, &empty_url),
+                n,
+                run,
+                &mut rows[i * 2..i * 2 + 2],
+            )
+            .await?;
         }
     }
     Ok(())
