@@ -62,6 +62,11 @@ test('the Metered usage page shows the month so far, its tier, the LoadMasters a
   await table.getByRole('link', { name: /Peak throughput/ }).click();
   await expect(page).toHaveURL(/sort=peak/);
   await expect(page.locator('tr[data-loadmaster]')).toHaveCount(4);
+  // Highest peak first.
+  const peaks = (await page.locator('tr[data-loadmaster] td:nth-child(4)').allTextContents()).map((t) =>
+    Number(t.replace(/[^0-9.]/g, '')),
+  );
+  expect(peaks).toEqual([...peaks].sort((a, b) => b - a));
   await table.getByRole('searchbox').fill('e2e-mela-0002');
   await table.getByRole('searchbox').press('Enter');
   await expect(page.locator('tr[data-loadmaster]')).toHaveCount(1);

@@ -211,6 +211,8 @@ impl Db {
     /// `partitions::prepare`.
     pub async fn migrate(&self) -> Result<()> {
         sqlx::migrate!("../migrations").run(&self.pool).await?;
+        // The wall clock, like the sweep leases: which days have partitions is storage, not
+        // the product's (injectable) time; a sample on any other day still lands safely.
         crate::partitions::prepare(self, chrono::Utc::now().timestamp()).await?;
         Ok(())
     }
