@@ -83,7 +83,10 @@ test('search filters as you type and Reset returns to the default view', async (
   });
   await repo.search.pressSequentially('lm-ams', { delay: 30 });
   await expect(page).toHaveURL(/q=lm-ams/);
-  expect(asked.length, asked.join('\n')).toBe(1);
+  // Six keys, one request; a second only if the loaded machine stalled typing past the pause
+  // (seen once under CI load). Asking on every key would make six.
+  expect(asked.length, asked.join('\n')).toBeLessThanOrEqual(2);
+  expect(asked.at(-1), asked.join('\n')).toContain('q=lm-ams');
   await expect(repo.search).toBeFocused();
   await expect(page.locator('.status-filters a[data-status="all"] .count')).toHaveText(String(await repo.total()));
   await expect(repo.rows.first()).toContainText('lm-ams');
