@@ -33,6 +33,7 @@ use routes::applications::Applications;
 use routes::connectors::Connectors;
 use routes::event_log::EventLog;
 use routes::license_repository::LicenseRepository;
+use routes::metered_report::MeteredReportPage;
 use routes::metered_usage::MeteredUsage;
 use routes::not_found::NotFound;
 use routes::notifications::Notifications;
@@ -157,6 +158,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
                     <Route path=path!("/metered/activations") view=Activations ssr=SsrMode::Async/>
                     <Route path=path!("/metered/usage") view=MeteredUsage ssr=SsrMode::Async/>
+                    <Route path=path!("/metered/report") view=MeteredReportPage ssr=SsrMode::Async/>
                     <Route path=path!("/event-log") view=EventLog ssr=SsrMode::Async/>
                     <Route path=path!("/users") view=Users ssr=SsrMode::Async/>
                     <Route path=path!("/api-tokens") view=ApiTokens ssr=SsrMode::Async/>

@@ -480,6 +480,97 @@ pub fn daily_bars(data: &DailyAllocation) -> BarGeometry {
     bars(values, data.capacity_mbps)
 }
 
+/// One line of a line chart: a figure per day, drawn in `color`, named in the legend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineSeries {
+    pub name: String,
+    pub color: (u8, u8, u8),
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A line chart over days (the MELA report's graphs): gridlines with their figures, a few
+/// day labels under the plot, and one line per series.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineGeometry {
+    pub width: f64,
+    pub height: f64,
+    pub plot: Rect,
+    /// The axis's unit, written above its figures.
+    pub unit: String,
+    pub ticks: Vec<(i64, f64)>,
+    pub day_labels: Vec<(String, f64)>,
+    pub series: Vec<LineSeries>,
+}
+
+/// Day labels under a line chart: at most this many, evenly spread.
+const MAX_DAY_LABELS: usize = 8;
+
+/// A line per series over `days` (`YYYY-MM-DD`, each series one figure per day, in `unit`).
+pub fn day_lines(unit: &str, days: &[String], series: Vec<(String, Vec<i64>)>) -> LineGeometry {
+    let peak = series
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let step = nice_step(peak, 4);
+    let scale_max = (peak + step - 1) / step * step;
+    let tick_values: Vec<i64> = (0..)
+        .map(|i| i * step)
+        .take_while(|v| *v <= scale_max)
+        .collect();
+    let axis_w = tick_values
+        .iter()
+        .map(|v| text_width(&tick_label(*v), BAR_FONT))
+        .fold(text_width(unit, BAR_FONT), f64::max);
+    let left = (4.0 + axis_w + LABEL_GAP).ceil();
+    let above = (2.0 * BAR_FONT + 2.0).ceil();
+    let below = (LABEL_GAP + 1.3 * BAR_FONT).ceil();
+    let plot = Rect {
+        x: left,
+        y: above,
+        w: BAR_CHART_WIDTH - left - 16.0,
+        h: BAR_CHART_HEIGHT - above - below,
+    };
+    let to_y = |v: i64| plot.bottom() - v.max(0) as f64 / scale_max as f64 * plot.h;
+    let span = days.len().saturating_sub(1).max(1) as f64;
+    let to_x = |i: usize| plot.x + i as f64 / span * plot.w;
+    let every = days.len().div_ceil(MAX_DAY_LABELS).max(1);
+    let day_labels = days
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % every == 0)
+        .map(|(i, day)| {
+            let label = chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map(|d| d.format("%b %-d").to_string())
+                .unwrap_or_else(|_| day.clone());
+            (label, to_x(i))
+        })
+        .collect();
+    let series = series
+        .into_iter()
+        .enumerate()
+        .map(|(n, (name, values))| LineSeries {
+            name,
+            color: SECTION_COLORS[n % SECTION_COLORS.len()],
+            points: values
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (to_x(i), to_y(*v)))
+                .collect(),
+        })
+        .collect();
+    LineGeometry {
+        width: BAR_CHART_WIDTH,
+        height: BAR_CHART_HEIGHT,
+        plot,
+        unit: unit.to_string(),
+        ticks: tick_values.into_iter().map(|v| (v, to_y(v))).collect(),
+        day_labels,
+        series,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

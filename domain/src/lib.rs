@@ -36,6 +36,7 @@ pub mod format;
 pub mod ids;
 pub mod license;
 pub mod metered;
+pub mod metered_report;
 pub mod names;
 pub mod pool;
 

@@ -3,7 +3,7 @@
 //! hover, focus and click areas (with their CSS tooltips) over the same geometry.
 
 use bandpool_domain::chart::{
-    level_color, tick_label, BarGeometry, CylinderGeometry, BAR_AXIS_UNIT, BAR_FONT,
+    level_color, tick_label, BarGeometry, CylinderGeometry, LineGeometry, BAR_AXIS_UNIT, BAR_FONT,
     CAPACITY_OVERHANG, CYLINDER_FONT, EMPTY_COLOR, LABEL_GAP, MAX_LABEL_GAP,
 };
 use bandpool_domain::AppError;
@@ -226,6 +226,67 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
                 cap_label,
             ))
             .map_err(draw_error)?;
+        }
+        root.present().map_err(draw_error)?;
+    }
+    Ok(responsive(svg, g.width, g.height))
+}
+
+/// A line chart: gridlines with their figures, the unit above them, day labels under the
+/// plot, and each series as a line with a dot per day when there are few days.
+pub fn lines_svg(g: &LineGeometry) -> Result<String, AppError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32))
+            .into_drawing_area();
+        let plot = g.plot;
+        let grid = RGBColor(226, 232, 240);
+        let ink = RGBColor(71, 85, 105);
+        let label = text_style(BAR_FONT, &ink, Pos::new(HPos::Right, VPos::Center));
+        for (value, y) in &g.ticks {
+            root.draw(&PathElement::new(
+                vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
+                grid.stroke_width(1),
+            ))
+            .map_err(draw_error)?;
+            root.draw(&Text::new(
+                tick_label(*value),
+                p(plot.x - LABEL_GAP, *y),
+                label.clone(),
+            ))
+            .map_err(draw_error)?;
+        }
+        root.draw(&Text::new(
+            g.unit.clone(),
+            p(plot.x - LABEL_GAP, plot.y - 1.3 * BAR_FONT),
+            label,
+        ))
+        .map_err(draw_error)?;
+        let under = text_style(BAR_FONT, &ink, Pos::new(HPos::Center, VPos::Top));
+        for (text, x) in &g.day_labels {
+            root.draw(&Text::new(
+                text.clone(),
+                p(*x, plot.bottom() + LABEL_GAP),
+                under.clone(),
+            ))
+            .map_err(draw_error)?;
+        }
+        root.draw(&PathElement::new(
+            vec![p(plot.x, plot.bottom()), p(plot.x + plot.w, plot.bottom())],
+            RGBColor(100, 116, 139).stroke_width(1),
+        ))
+        .map_err(draw_error)?;
+        for series in &g.series {
+            let color = rgb(series.color);
+            let points: Vec<(i32, i32)> = series.points.iter().map(|(x, y)| p(*x, *y)).collect();
+            root.draw(&PathElement::new(points.clone(), color.stroke_width(2)))
+                .map_err(draw_error)?;
+            if points.len() <= 62 {
+                for point in points {
+                    root.draw(&Circle::new(point, 2, color.filled()))
+                        .map_err(draw_error)?;
+                }
+            }
         }
         root.present().map_err(draw_error)?;
     }

@@ -18,6 +18,7 @@
 //! - `tokens`: API tokens.
 //! - `people`: a person asking for a password reset.
 //! - `mail`: outgoing email, through the outbox.
+//! - `metered_report`: the MELA report, its graphs and its downloads.
 //! - `charts`: chart geometry drawn to SVG.
 //! - `secret`: secrets from settings, never shown by `Debug`.
 //! - `reads`: what the pages and the REST API read, re-exported from the data layer so the
@@ -31,6 +32,7 @@ pub mod entitlements;
 pub mod licenses;
 pub mod mail;
 pub mod metered;
+pub mod metered_report;
 pub mod notifications;
 pub mod people;
 pub mod reads;

@@ -20,6 +20,7 @@ pub mod leases;
 pub mod licenses;
 pub mod licensing;
 pub mod metered;
+pub mod metered_report;
 pub mod notifications;
 pub mod outbox;
 pub mod partitions;

@@ -680,16 +680,21 @@ async fn instance_event(
     tenant_id: &str,
     at: i64,
     kind: &str,
-    license_type: Option<&str>,
+    license: Option<(&str, &str)>,
     instances: i64,
     previous: Option<i64>,
 ) -> Result<()> {
+    // `license`: the license's id and name. Its type's SKU is read here, so every record
+    // names it the same way.
+    let (license_id, license_type) = (license.map(|l| l.0), license.map(|l| l.1));
     // Numbered within the tenant: every caller holds the tenant's pool lock, so no two
     // records take the same number.
     tx.execute(
         "INSERT INTO metered_instance_events (id, tenant_id, at, kind, license_type, instances, \
-         previous_instances, seq) VALUES ($1, $2, $3, $4, $5, $6, $7, \
-         (SELECT COALESCE(MAX(seq), 0) + 1 FROM metered_instance_events WHERE tenant_id = $2))",
+         previous_instances, seq, sku) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+         (SELECT COALESCE(MAX(seq), 0) + 1 FROM metered_instance_events WHERE tenant_id = $2), \
+         (SELECT t.sku FROM licenses l JOIN license_types t ON t.id = l.license_type_id \
+          WHERE l.tenant_id = $2 AND l.id = $8))",
         args![
             uuid::Uuid::new_v4().to_string(),
             tenant_id,
@@ -697,7 +702,8 @@ async fn instance_event(
             kind,
             license_type,
             instances,
-            previous
+            previous,
+            license_id
         ],
     )
     .await?;
@@ -735,7 +741,7 @@ pub async fn record_activation(
         tenant_id,
         now,
         "activation",
-        Some(license_name),
+        Some((license_id, license_name)),
         instances,
         None,
     )
@@ -769,13 +775,13 @@ pub async fn record_deactivations(
     }
     let left = active_instances(tx, tenant_id).await?;
     let n = metered.len() as i64;
-    for (i, (_, license_name)) in metered.iter().enumerate() {
+    for (i, (license_id, license_name)) in metered.iter().enumerate() {
         instance_event(
             tx,
             tenant_id,
             now,
             "deactivation",
-            Some(license_name),
+            Some((license_id, license_name)),
             left + n - 1 - i as i64,
             None,
         )

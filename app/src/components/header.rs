@@ -50,6 +50,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
     let metered = [
         (Permission::ViewPool, "/metered/usage", "Metered usage"),
         (Permission::ViewPool, "/metered/activations", "Activations"),
+        (Permission::ViewPool, "/metered/report", "MELA report"),
     ];
     let admin = [
         (Permission::ManageUsage, "/notifications", "Notifications"),

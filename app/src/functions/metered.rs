@@ -5,14 +5,16 @@ use bandpool_domain::chart::BarGeometry;
 use bandpool_domain::metered::{
     Activations, DailyPeak, LoadMasterPeaks, MeteredContract, MeteredMonth,
 };
+use bandpool_domain::metered_report::{MeteredReport, ReportCharts};
 use bandpool_domain::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 #[cfg(feature = "ssr")]
 use {
-    bandpool_domain::auth::Permission, bandpool_domain::metered::ActivationStatus,
-    bandpool_services::metered,
+    bandpool_domain::auth::Permission,
+    bandpool_domain::metered::ActivationStatus,
+    bandpool_services::{metered, metered_report},
 };
 
 /// The Activations table, the rows of the statuses named in `statuses` (comma-separated;
@@ -170,6 +172,25 @@ pub async fn get_daily_peaks(
         let license_id = bandpool_domain::ids::Id::parse("license", "a LoadMaster", &license_id)?;
         let month = Some(month.trim()).filter(|m| !m.is_empty());
         metered::daily_peaks(services, caller.tenant_id(), &license_id, month).await
+    })
+    .await
+}
+
+/// The MELA report page: the report for a range of days and its graphs, drawn on the server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MeteredReportView {
+    pub report: MeteredReport,
+    pub charts: ReportCharts,
+}
+
+/// The MELA report from `from` to `to` (`YYYY-MM-DD`; empty: the month up to today).
+#[server(prefix = "/_server", endpoint = "get_metered_report")]
+pub async fn get_metered_report(from: String, to: String) -> Result<MeteredReportView, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        let range = metered_report::range(services, Some(&from), Some(&to))?;
+        let report = metered_report::report(services, caller.tenant_id(), &range).await?;
+        let charts = metered_report::charts(&report)?;
+        Ok(MeteredReportView { report, charts })
     })
     .await
 }

@@ -19,9 +19,9 @@ use futures::StreamExt;
 const ROWS_PER_CHUNK: usize = 500;
 
 /// How one kind of row becomes CSV.
-struct CsvShape<T> {
-    header: Vec<&'static str>,
-    row: fn(&T) -> Vec<String>,
+pub(super) struct CsvShape<T> {
+    pub header: Vec<&'static str>,
+    pub row: fn(&T) -> Vec<String>,
 }
 
 fn encode<T>(shape: &CsvShape<T>, items: &[T], with_header: bool) -> Result<Bytes, csv::Error> {
@@ -104,7 +104,7 @@ pub async fn export_events(ask: Ask) -> Result<Response, AppError> {
     csv_download(rows, shape, file_name).await
 }
 
-async fn csv_download<T: Send + 'static>(
+pub(super) async fn csv_download<T: Send + 'static>(
     rows: futures::stream::BoxStream<'static, Result<T, AppError>>,
     shape: CsvShape<T>,
     file_name: String,

@@ -12,8 +12,9 @@ use bandpool_domain::metered::{
     activations_csv, activations_file_name, ActivationStatus, Activations, DailyPeak,
     LoadMasterPeaks, MeteredMonth, PeakQuery,
 };
+use bandpool_domain::metered_report::SAMPLE_COLUMNS;
 use bandpool_domain::AppError;
-use bandpool_services::metered;
+use bandpool_services::{metered, metered_report};
 use serde::{Deserialize, Serialize};
 
 /// A month's metered usage: the sum of each metered LoadMaster's peak throughput in the month, its tier, and whether the month is still running ("so far") or closed (final).
@@ -209,4 +210,86 @@ pub async fn daily(ask: Ask, PathId(id): PathId) -> Result<Json<Vec<DailyPeak>>,
     Ok(Json(
         metered::daily_peaks(&ask, &tenant, &id, month.as_deref()).await?,
     ))
+}
+
+/// The report's range, from its query (`from` and `to`, `YYYY-MM-DD`; the month to today when not given).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReportQuery {
+    /// The first day, YYYY-MM-DD (default: the same day last month).
+    #[allow(dead_code)]
+    pub from: Option<String>,
+    /// The last day, YYYY-MM-DD (default: today, UTC). A report covers at most 400 days.
+    #[allow(dead_code)]
+    pub to: Option<String>,
+}
+
+/// The MELA report for a range of days: the most metered instances active at once and the count per day, the top five LoadMasters by peak SSL TPS and by peak throughput with their daily peaks, the aggregate throughput per day, and the newest 500 events (Activation, Deactivation, Sync (Discrepancy), Sync (No Discrepancy)) with the number of active instances after each.
+#[utoipa::path(
+    get, path = "/metered/report", tag = "metered", operation_id = "getMeteredReport",
+    params(ReportQuery),
+    responses((status = 200, description = "OK", body = bandpool_domain::metered_report::MeteredReport))
+)]
+pub async fn report(
+    ask: Ask,
+) -> Result<Json<bandpool_domain::metered_report::MeteredReport>, AppError> {
+    let (tenant, params) = ask.reads_with(&["from", "to"], Permission::ViewPool)?;
+    let range = metered_report::range(
+        &ask,
+        params.get("from").as_deref(),
+        params.get("to").as_deref(),
+    )?;
+    Ok(Json(metered_report::report(&ask, &tenant, &range).await?))
+}
+
+/// Download the MELA report. With `summary` (as the page's "Download summary" box), MELA_report_<from>_<to>.zip holding asl.csv (Event Time (UTC), Event Type, Instances: every instance event, oldest first), devices.csv (ID, Name, IP Address, License, Activated (UTC): the metered LoadMasters active now), ssl_tps.csv (Day, ID, Name, Peak SSL TPS), throughput.csv (Day, ID, Name, Peak Bytes per Second) and vs_bytes.csv (Day, ID, Virtual Service, Bytes, within the sample retention). Without it, MELA_report_<from>_<to>.csv: every stored sample in the range (Sampled At (UTC), ID, Bytes In per Second, Bytes Out per Second, SSL TPS), oldest first. Both stream; cells that a spreadsheet would read as a formula are quoted inert.
+#[utoipa::path(
+    get, path = "/metered/report/download", tag = "metered", operation_id = "downloadMeteredReport",
+    params(
+        ReportQuery,
+        ("summary" = Option<String>, Query, description = "on, true or 1: the summary zip; absent, empty or false: every stored sample as CSV"),
+    ),
+    responses(
+        (status = 200, description = "The summary zip", content_type = "application/zip", body = String),
+        (status = 200, description = "Every stored sample", content_type = "text/csv", body = String),
+    )
+)]
+pub async fn download_report(ask: Ask) -> Result<Response, AppError> {
+    let (tenant, params) = ask.reads_with(&["from", "to", "summary"], Permission::Export)?;
+    let range = metered_report::range(
+        &ask,
+        params.get("from").as_deref(),
+        params.get("to").as_deref(),
+    )?;
+    let summary = match params.get("summary").as_deref().map(str::trim) {
+        None | Some("") | Some("false") | Some("0") | Some("off") => false,
+        Some("on") | Some("true") | Some("1") => true,
+        Some(_) => {
+            return Err(AppError::invalid(
+                "summary",
+                "must be on, true, 1, off, false or 0",
+            ))
+        }
+    };
+    if !summary {
+        let shape = super::export::CsvShape {
+            header: SAMPLE_COLUMNS.to_vec(),
+            row: metered_report::sample_row,
+        };
+        let rows = metered_report::samples(&ask, &tenant, &range);
+        return super::export::csv_download(rows, shape, format!("{}.csv", range.file_stem()))
+            .await;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.zip\"", range.file_stem()),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        axum::body::Body::from_stream(metered_report::summary_zip(&ask, &tenant, &range)),
+    )
+        .into_response())
 }

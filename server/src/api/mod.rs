@@ -69,6 +69,8 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(metered::export_activations))
         .routes(routes!(metered::unblock))
         .routes(routes!(metered::set_settings))
+        .routes(routes!(metered::report))
+        .routes(routes!(metered::download_report))
         .routes(routes!(usage::export_csv))
         .routes(routes!(usage::entitlement))
         .routes(routes!(usage::sync))
