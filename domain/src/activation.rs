@@ -53,6 +53,9 @@ pub struct MeteredFacts {
     pub address_blocked: bool,
     /// Another LoadMaster holding a metered license has the same MAC address.
     pub mac_in_use: bool,
+    /// Metered licensing stopped at this time: no usage report reached the vendor within the
+    /// reporting grace. It runs again once an upload succeeds.
+    pub reporting_lapsed_at: Option<i64>,
 }
 
 impl MeteredFacts {
@@ -147,6 +150,16 @@ pub fn decide(ask: Ask<'_>, facts: ActivationFacts, now: i64) -> Result<Decision
                 format!(
                     "The metered trial ended on {}; ask your vendor for a metered contract.",
                     crate::format::format_date(ended)
+                ),
+            ));
+        }
+        if let Some(lapsed) = metered.reporting_lapsed_at {
+            return Err(refused(
+                Refusal::ReportingLapsed,
+                format!(
+                    "Metered licensing stopped on {}: no usage report reached the vendor for {} days. Upload a usage report on the MELA report page to start it again.",
+                    crate::format::format_date(lapsed),
+                    crate::metered_reporting::GRACE_DAYS
                 ),
             ));
         }
@@ -330,6 +343,7 @@ mod tests {
             active: 1,
             address_blocked: false,
             mac_in_use: false,
+            reporting_lapsed_at: None,
         });
         (
             facts,

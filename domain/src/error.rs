@@ -59,6 +59,10 @@ pub enum AppError {
     /// The mail server did not take the message.
     #[error("The email could not be sent right now; try again shortly")]
     MailUnavailable,
+    /// This deployment has no vendor reporting service configured: there is nowhere to upload
+    /// metered usage reports to.
+    #[error("This deployment has no vendor reporting service configured, so there is nothing to upload to")]
+    ReportingNotConfigured,
     /// A license could not be granted or kept: the refusals of the local-licensing error table
     /// table, each with its own code, and what applies here in `detail`.
     #[error("{} {detail}", refusal.message())]
@@ -140,10 +144,13 @@ pub enum Refusal {
     /// The new license's id would repeat an existing license's (a replayed activation whose
     /// key the portal no longer remembers): nothing is granted twice.
     LicenseIdUnavailable,
+    /// No metered usage report reached the vendor within the reporting grace: metered
+    /// licensing stopped until an upload succeeds.
+    ReportingLapsed,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 13] = [
+    pub const ALL: [Refusal; 14] = [
         Refusal::InstanceLimitReached,
         Refusal::PoolCapacityExceeded,
         Refusal::InvalidLicenseType,
@@ -157,6 +164,7 @@ impl Refusal {
         Refusal::MacAddressInUse,
         Refusal::TrialLicensedElsewhere,
         Refusal::LicenseIdUnavailable,
+        Refusal::ReportingLapsed,
     ];
 
     pub fn code(self) -> &'static str {
@@ -174,6 +182,7 @@ impl Refusal {
             Refusal::MacAddressInUse => "mac_address_in_use",
             Refusal::TrialLicensedElsewhere => "trial_licensed_elsewhere",
             Refusal::LicenseIdUnavailable => "license_uuid_unavailable",
+            Refusal::ReportingLapsed => "metered_reporting_lapsed",
         }
     }
 
@@ -199,6 +208,7 @@ impl Refusal {
                 "Not issuing license to LM because Bandpool has trial license and LM has active license from another licensing server."
             }
             Refusal::LicenseIdUnavailable => "Unable to generate license UUID.",
+            Refusal::ReportingLapsed => "Metered licensing stopped: no usage report reached the vendor.",
         }
     }
 
@@ -215,7 +225,8 @@ impl Refusal {
             | Refusal::TenantUnlicensed
             | Refusal::TenantExpired
             | Refusal::CheckUnverifiable
-            | Refusal::TrialLicensedElsewhere => http::StatusCode::FORBIDDEN,
+            | Refusal::TrialLicensedElsewhere
+            | Refusal::ReportingLapsed => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::CONFLICT,
         }
     }
@@ -323,6 +334,7 @@ impl From<ErrorBody> for AppError {
                 reason: text(body.reason),
             },
             "mail_unavailable" => AppError::MailUnavailable,
+            "reporting_not_configured" => AppError::ReportingNotConfigured,
             "license_not_killable" => AppError::LicenseNotKillable {
                 reason: text(body.reason),
             },
@@ -393,7 +405,7 @@ impl AppError {
     }
 
     /// The codes of every variant but the licensing refusals (`Refusal::ALL` has those).
-    const OWN_CODES: [&'static str; 28] = [
+    const OWN_CODES: [&'static str; 29] = [
         "invalid_parameter",
         "not_found",
         "no_tenant",
@@ -410,6 +422,7 @@ impl AppError {
         "link_expired",
         "sign_in_failed",
         "mail_unavailable",
+        "reporting_not_configured",
         "license_not_killable",
         "device_has_pooled_license",
         "invalid_connector_credential",
@@ -450,6 +463,7 @@ impl AppError {
             AppError::LinkExpired => "link_expired",
             AppError::SignInFailed { .. } => "sign_in_failed",
             AppError::MailUnavailable => "mail_unavailable",
+            AppError::ReportingNotConfigured => "reporting_not_configured",
             AppError::Refused { refusal, .. } => refusal.code(),
             AppError::LicenseNotKillable { .. } => "license_not_killable",
             AppError::DeviceHasPooledLicense => "device_has_pooled_license",
@@ -484,6 +498,7 @@ impl AppError {
             AppError::LinkExpired => StatusCode::GONE,
             AppError::SignInFailed { .. } => StatusCode::BAD_REQUEST,
             AppError::MailUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::ReportingNotConfigured => StatusCode::CONFLICT,
             AppError::Refused { refusal, .. } => refusal.status(),
             AppError::LicenseNotKillable { .. } | AppError::DeviceHasPooledLicense => {
                 StatusCode::CONFLICT
@@ -666,6 +681,11 @@ mod tests {
             (AppError::sign_in_failed("nonce"), "sign_in_failed", 400),
             (AppError::MailUnavailable, "mail_unavailable", 503),
             (
+                AppError::ReportingNotConfigured,
+                "reporting_not_configured",
+                409,
+            ),
+            (
                 AppError::LicenseNotKillable { reason: "x".into() },
                 "license_not_killable",
                 409,
@@ -770,6 +790,7 @@ mod tests {
             AppError::LinkExpired,
             AppError::sign_in_failed("the nonce did not match"),
             AppError::MailUnavailable,
+            AppError::ReportingNotConfigured,
             AppError::LicenseNotKillable {
                 reason: "it was not issued through the portal".into(),
             },

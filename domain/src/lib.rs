@@ -37,6 +37,7 @@ pub mod ids;
 pub mod license;
 pub mod metered;
 pub mod metered_report;
+pub mod metered_reporting;
 pub mod names;
 pub mod pool;
 

@@ -118,6 +118,10 @@ enum Command {
     /// how long it took. The serving
     /// portal runs them on its own timers; this is for operators and the benchmark.
     Sweep,
+    /// Make a signing key for metered usage reports: prints the seed to set as
+    /// `metered_reports_signing_key` (a secret) and the public key to register with the
+    /// vendor's reporting service. Touches no database.
+    ReportingKey,
 }
 
 #[derive(clap::Args)]
@@ -213,6 +217,16 @@ async fn main() {
 }
 
 async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::error::Error>> {
+    if let Command::ReportingKey = command {
+        let seed: [u8; 32] = rand::random();
+        let key = bandpool_services::metered_reporting::signing_key(&hex::encode(seed))?;
+        println!("metered_reports_signing_key = \"{}\"", hex::encode(seed));
+        println!(
+            "public key (register it with the vendor): {}",
+            hex::encode(key.verifying_key().as_bytes())
+        );
+        return Ok(());
+    }
     let db = Db::connect_with(
         settings.database.database_url.expose(),
         settings.database.db_max_connections,
@@ -381,13 +395,15 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             let expired = bandpool_services::metered::expire_samples(&services).await?;
             let expiry = started.elapsed();
             println!(
-                "health pass: {:.3} ms: {} connectors down, {} licenses expired, {} syncs finished, {} activations blocked, {} instance checks",
+                "health pass: {:.3} ms: {} connectors down, {} licenses expired, {} syncs finished, {} activations blocked, {} instance checks, {} usage reports uploaded, {} failed",
                 health.as_secs_f64() * 1000.0,
                 pass.connectors_down,
                 pass.licenses_expired,
                 pass.syncs_finished,
                 pass.activations_blocked,
-                pass.instance_checks
+                pass.instance_checks,
+                pass.reporting.delivered,
+                pass.reporting.failed
             );
             let started = std::time::Instant::now();
             let repaired = bandpool_services::metered::check_month_totals(&services).await?;
@@ -402,6 +418,8 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             );
             // Mail it queued (blocked activations) goes out with the serving portal's sender.
         }
+        // Answered before the database is opened.
+        Command::ReportingKey => {}
         Command::Serve { seed_demo_if_empty } => {
             if seed_demo_if_empty || settings.database.seed_demo_if_empty {
                 seed(&db, &clock, 300, true, "Demo Networks".into()).await?;

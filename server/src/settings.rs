@@ -29,6 +29,8 @@ pub struct Settings {
     #[serde(flatten)]
     pub webhooks: WebhookSettings,
     #[serde(flatten)]
+    pub metered_reports: MeteredReportSettings,
+    #[serde(flatten)]
     pub http: HttpSettings,
     #[serde(flatten)]
     pub metrics: MetricsSettings,
@@ -71,6 +73,12 @@ impl Default for Settings {
                 entitlements_url: None,
                 entitlements_token: None,
                 entitlements_timeout_seconds: 15,
+            },
+            metered_reports: MeteredReportSettings {
+                metered_reports_url: None,
+                metered_reports_token: None,
+                metered_reports_signing_key: None,
+                metered_reports_timeout_seconds: 30,
             },
             webhooks: WebhookSettings {
                 extra_ca_file: None,
@@ -153,6 +161,21 @@ pub struct EntitlementSettings {
     pub entitlements_token: Option<Secret>,
     /// How long Sync entitlements waits for the licensing service.
     pub entitlements_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct MeteredReportSettings {
+    /// The vendor's reporting service (`https://...`): metered usage reports are uploaded to
+    /// `POST <url>/v1/usage-reports` with the bearer token, signed with the signing key (the
+    /// `server reporting-key` command makes one and prints the public half to register with
+    /// the vendor). Unset: no uploads, and no reporting grace counts down. The service's
+    /// certificate may come from `extra_ca_file`'s private CA.
+    pub metered_reports_url: Option<String>,
+    pub metered_reports_token: Option<Secret>,
+    /// The Ed25519 signing key's 32-byte seed, 64 hex digits.
+    pub metered_reports_signing_key: Option<Secret>,
+    /// How long one upload may take.
+    pub metered_reports_timeout_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -270,6 +293,44 @@ impl Settings {
         }
     }
 
+    /// Where metered usage reports are uploaded (none: nowhere).
+    pub fn reporting_service(
+        &self,
+    ) -> Result<Option<bandpool_services::metered_reporting::ReportingService>, String> {
+        let settings = &self.metered_reports;
+        let url = match settings.metered_reports_url.as_deref().map(str::trim) {
+            None | Some("") => return Ok(None),
+            Some(url) => url,
+        };
+        if !url.starts_with("https://") {
+            return Err(format!(
+                "metered_reports_url must be an https:// address, not {url}"
+            ));
+        }
+        let token = settings
+            .metered_reports_token
+            .clone()
+            .filter(|t| !t.is_blank())
+            .ok_or("metered_reports_url is set but metered_reports_token is not")?;
+        let key = settings
+            .metered_reports_signing_key
+            .as_ref()
+            .filter(|k| !k.is_blank())
+            .ok_or("metered_reports_url is set but metered_reports_signing_key is not (make one with `server reporting-key`)")?;
+        Ok(Some(
+            bandpool_services::metered_reporting::ReportingService {
+                url: url.trim_end_matches('/').to_string(),
+                token,
+                signing_key: std::sync::Arc::new(
+                    bandpool_services::metered_reporting::signing_key(key.expose())?,
+                ),
+                timeout: std::time::Duration::from_secs(
+                    settings.metered_reports_timeout_seconds.max(1),
+                ),
+            },
+        ))
+    }
+
     /// The outbound HTTPS client (with the extra CA, when set).
     pub fn outbound(&self) -> Result<bandpool_services::notifications::Outbound, String> {
         let pem = match &self.webhooks.extra_ca_file {
@@ -314,6 +375,7 @@ impl Settings {
             wakeups: Wakeups::default(),
             entitlements: self.entitlement_source()?,
             outbound: self.outbound()?,
+            reporting: self.reporting_service()?,
         })
     }
 

@@ -303,7 +303,29 @@ app_test!(
             Refusal::ApplianceBlocked,
         );
 
+        // No usage report reached the vendor within the reporting grace: metered licensing
+        // stopped.
+        app.db
+            .execute(
+                "INSERT INTO metered_reporting (tenant_id, grace_from, lapsed_at, updated_at) \
+                 VALUES ($1, 0, 0, 0)",
+                vec![tenant.clone().into()],
+            )
+            .await
+            .unwrap();
+        refused(
+            &activate(activation(
+                "table-lapsed",
+                8_000_208,
+                "10.8.2.9",
+                "vlm-200",
+                Some("005056000008"),
+            ))
+            .await,
+            Refusal::ReportingLapsed,
+        );
+
         // Every entry of the table has been produced above.
-        assert_eq!(Refusal::ALL.len(), 13);
+        assert_eq!(Refusal::ALL.len(), 14);
     }
 );

@@ -159,6 +159,8 @@ pub struct HealthPass {
     pub activations_blocked: usize,
     /// Metered tenants whose instance count was checked (the daily check, at 12:00 UTC).
     pub instance_checks: usize,
+    /// Automatic reporting: uploads sent, warnings, and the reporting grace running out.
+    pub reporting: crate::metered_reporting::ReportingPass,
 }
 
 /// One pass of connector health at the clock's now (the sweep runs it; tests call it
@@ -166,7 +168,8 @@ pub struct HealthPass {
 /// their tenants are told; grace periods that ended expire their licenses (the capacity
 /// returns to the pool); syncs past their deadline finish without the connectors that did
 /// not answer; metered activations left unconfirmed too long are blocked; metered tenants'
-/// instance counts are checked once a day; old idempotency keys are forgotten.
+/// instance counts are checked once a day; usage reports due go to the vendor and the
+/// reporting grace is checked; old idempotency keys are forgotten.
 pub async fn health_pass(services: &Services) -> Result<HealthPass, AppError> {
     let now = services.clock.now_ts();
     let mut pass = HealthPass::default();
@@ -194,6 +197,7 @@ pub async fn health_pass(services: &Services) -> Result<HealthPass, AppError> {
     pass.syncs_finished = bandpool_store::sync::finish_overdue(&services.db, now, None).await?;
     pass.activations_blocked = crate::metered::block_unconfirmed(services).await?;
     pass.instance_checks = crate::metered::daily_instance_check(services).await?.len();
+    pass.reporting = crate::metered_reporting::pass(services).await?;
     bandpool_store::connectors::forget_old_messages(&services.db, now).await?;
     Ok(pass)
 }

@@ -19,6 +19,7 @@
 //! - `people`: a person asking for a password reset.
 //! - `mail`: outgoing email, through the outbox.
 //! - `metered_report`: the MELA report, its graphs and its downloads.
+//! - `metered_reporting`: automatic reporting to the vendor and the reporting grace.
 //! - `charts`: chart geometry drawn to SVG.
 //! - `secret`: secrets from settings, never shown by `Debug`.
 //! - `reads`: what the pages and the REST API read, re-exported from the data layer so the
@@ -33,6 +34,7 @@ pub mod licenses;
 pub mod mail;
 pub mod metered;
 pub mod metered_report;
+pub mod metered_reporting;
 pub mod notifications;
 pub mod people;
 pub mod reads;
@@ -64,6 +66,9 @@ pub struct Services {
     pub entitlements: entitlements::EntitlementSource,
     /// Outbound HTTPS: the upstream licensing service and webhooks.
     pub outbound: notifications::Outbound,
+    /// Where metered usage reports are uploaded (none: no vendor reporting service, so no
+    /// uploads and no reporting grace).
+    pub reporting: Option<metered_reporting::ReportingService>,
 }
 
 impl Services {

@@ -21,6 +21,7 @@ pub mod licenses;
 pub mod licensing;
 pub mod metered;
 pub mod metered_report;
+pub mod metered_reporting;
 pub mod notifications;
 pub mod outbox;
 pub mod partitions;

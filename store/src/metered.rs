@@ -640,6 +640,7 @@ pub async fn activation_facts(
         address_blocked: bool,
         #[sqlx(try_from = "bandpool_domain::Flag")]
         mac_in_use: bool,
+        reporting_lapsed_at: Option<i64>,
     }
     let row: Option<Row> = crate::db::optional_as(
         &mut *tx,
@@ -650,7 +651,8 @@ pub async fn activation_facts(
              WHERE b.tenant_id = $1 AND b.ip_address = $3) THEN 1 ELSE 0 END AS BIGINT) AS address_blocked, \
          CAST(CASE WHEN EXISTS (SELECT 1 FROM metered_activations a JOIN licenses l ON l.id = a.license_id \
              WHERE a.tenant_id = $1 AND a.mac_address = $4 AND l.serial_no <> $2 \
-             AND l.status IN ('active', 'grace_period')) THEN 1 ELSE 0 END AS BIGINT) AS mac_in_use \
+             AND l.status IN ('active', 'grace_period')) THEN 1 ELSE 0 END AS BIGINT) AS mac_in_use, \
+         (SELECT r.lapsed_at FROM metered_reporting r WHERE r.tenant_id = $1) AS reporting_lapsed_at \
          FROM metered_contracts c WHERE c.tenant_id = $1",
         args![tenant_id, serial_no, ip_address, mac_address.unwrap_or("")],
     )
@@ -661,6 +663,7 @@ pub async fn activation_facts(
         active: r.active,
         address_blocked: r.address_blocked,
         mac_in_use: r.mac_in_use,
+        reporting_lapsed_at: r.reporting_lapsed_at,
     }))
 }
 

@@ -14,6 +14,7 @@ pub mod islands;
 pub mod last_refreshed;
 pub mod license_overview;
 pub mod loaded;
+pub mod reporting_grace;
 pub mod row_action;
 pub mod sync_entitlements;
 pub mod sync_licenses;

@@ -6,6 +6,7 @@ use bandpool_domain::metered::{
     Activations, DailyPeak, LoadMasterPeaks, MeteredContract, MeteredMonth,
 };
 use bandpool_domain::metered_report::{MeteredReport, ReportCharts};
+use bandpool_domain::metered_reporting::ReportingStatus;
 use bandpool_domain::AppError;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use {
     bandpool_domain::auth::Permission,
     bandpool_domain::metered::ActivationStatus,
-    bandpool_services::{metered, metered_report},
+    bandpool_services::{metered, metered_report, metered_reporting},
 };
 
 /// The Activations table, the rows of the statuses named in `statuses` (comma-separated;
@@ -191,6 +192,70 @@ pub async fn get_metered_report(from: String, to: String) -> Result<MeteredRepor
         let report = metered_report::report(services, caller.tenant_id(), &range).await?;
         let charts = metered_report::charts(&report)?;
         Ok(MeteredReportView { report, charts })
+    })
+    .await
+}
+
+/// Automatic reporting's settings and standing (none: the tenant has no metered contract).
+#[server(prefix = "/_server", endpoint = "get_reporting_status")]
+pub async fn get_reporting_status() -> Result<Option<ReportingStatus>, AppError> {
+    crate::serve::tenant(Permission::ViewPool, async |services, caller| {
+        metered_reporting::status(services, caller.tenant_id()).await
+    })
+    .await
+}
+
+/// Apply on the Automatic Reporting card: the check boxes are sent only when checked.
+#[server(prefix = "/_server", endpoint = "apply_reporting")]
+pub async fn apply_reporting(
+    #[server(default)] upload: Option<String>,
+    #[server(default)] email: Option<String>,
+    #[server(default)] bcc: String,
+) -> Result<(), AppError> {
+    crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
+        let settings = bandpool_domain::metered_reporting::ReportingSettings {
+            upload: upload.is_some(),
+            email: email.is_some(),
+            bcc,
+        };
+        metered_reporting::apply(services, caller, settings).await?;
+        crate::serve::notice("Automatic reporting settings applied.");
+        Ok(())
+    })
+    .await
+}
+
+/// Upload now: the month so far goes to the vendor at once.
+#[server(prefix = "/_server", endpoint = "upload_report_now")]
+pub async fn upload_report_now() -> Result<(), AppError> {
+    crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
+        let outcome = metered_reporting::upload_now(services, caller).await?;
+        crate::serve::notice(match outcome.error {
+            None => format!(
+                "The usage report for {} was uploaded to the vendor.",
+                outcome.period
+            ),
+            Some(reason) => format!(
+                "The usage report for {} could not be uploaded: {reason}. It will be retried.",
+                outcome.period
+            ),
+        });
+        Ok(())
+    })
+    .await
+}
+
+/// Retry upload: every upload waiting after a failure is tried now.
+#[server(prefix = "/_server", endpoint = "retry_report_upload")]
+pub async fn retry_report_upload() -> Result<(), AppError> {
+    crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
+        let (waiting, delivered) = metered_reporting::retry(services, caller).await?;
+        crate::serve::notice(if waiting == 0 {
+            "No upload was waiting after a failure.".to_string()
+        } else {
+            format!("{delivered} of {waiting} waiting uploads went through.")
+        });
+        Ok(())
     })
     .await
 }

@@ -6,6 +6,7 @@
 
 use crate::components::card::{Card, PageHead};
 use crate::components::loaded::loaded;
+use crate::components::reporting_grace::ReportingGraceNote;
 use crate::components::table::table_or;
 use crate::functions::metered::{get_activations, SetBlockAfter, UnblockActivations};
 use crate::functions::session::get_viewer;
@@ -41,6 +42,7 @@ pub fn Activations() -> impl IntoView {
         <PageHead title="Activations">
             <a class="button" href=export download="">"Export CSV"</a>
         </PageHead>
+        <ReportingGraceNote/>
         {loaded(activations, "Loading activations…", move |table| {
             let Some(table) = table else {
                 return view! {

@@ -11,6 +11,7 @@ use crate::components::islands::LiveUpdates;
 use crate::components::last_refreshed::LastRefreshed;
 use crate::components::license_overview::{ColumnChoice, KillAsk, LicenseOverview};
 use crate::components::loaded::{loading_card, ready_or_error};
+use crate::components::reporting_grace::ReportingGraceNote;
 use crate::components::sync_licenses::{SyncLicensesForm, SyncProgress};
 use crate::functions::allocation::get_allocation_view;
 use crate::functions::licenses::{get_license_history, get_sync_run, list_licenses};
@@ -83,6 +84,7 @@ pub fn LicenseRepository() -> impl IntoView {
                 })}
             </Suspense>
         </PageHead>
+        <ReportingGraceNote/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match sync.await {

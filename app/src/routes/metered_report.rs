@@ -8,11 +8,18 @@
 use crate::components::card::{Card, PageHead};
 use crate::components::chart::ChartFigure;
 use crate::components::loaded::loaded;
+use crate::components::reporting_grace::ReportingGraceNote;
 use crate::components::table::table_or;
-use crate::functions::metered::get_metered_report;
+use crate::functions::metered::{
+    get_metered_report, get_reporting_status, ApplyReporting, RetryReportUpload, UploadReportNow,
+};
+use crate::functions::session::get_viewer;
+use bandpool_domain::auth::Permission;
+use bandpool_domain::format::format_datetime;
 use bandpool_domain::format::{format_mbps, group_thousands};
 use bandpool_domain::metered::bytes_to_mbps;
 use bandpool_domain::metered_report::{ReportChart, TopLoadMaster, REPORT_EVENTS_SHOWN};
+use bandpool_domain::metered_reporting::ReportingStatus;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -69,6 +76,7 @@ pub fn MeteredReportPage() -> impl IntoView {
     let report = Resource::new(|| (), move |_| get_metered_report(from.clone(), to.clone()));
     view! {
         <PageHead title="MELA report"/>
+        <ReportingGraceNote/>
         {loaded(report, "Loading the report…", move |view| {
             let r = view.report.clone();
             let c = view.charts.clone();
@@ -139,5 +147,77 @@ pub fn MeteredReportPage() -> impl IntoView {
             }
             .into_any()
         })}
+        <AutomaticReporting/>
+    }
+}
+
+/// The Automatic Reporting card: the settings with Apply, the last upload and any failure
+/// with Retry upload, and Upload now. Reviewers see it without the controls.
+#[component]
+fn AutomaticReporting() -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_reporting_status());
+    let viewer = Resource::new(|| (), |_| get_viewer());
+    let apply = ServerAction::<ApplyReporting>::new();
+    let upload = ServerAction::<UploadReportNow>::new();
+    let retry = ServerAction::<RetryReportUpload>::new();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let status: ReportingStatus = status.await.ok().flatten()?;
+                let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
+                let last = status.last_upload_line();
+                let failing = status.failing.clone().map(|f| {
+                    format!(
+                        "Upload of {} failed{}: {}.{}",
+                        f.period,
+                        f.last_attempt_at.map(|t| format!(" at {}", format_datetime(t))).unwrap_or_default(),
+                        f.last_error.clone().unwrap_or_default(),
+                        f.next_attempt_at.map(|t| format!(" Next try {}.", format_datetime(t))).unwrap_or_default(),
+                    )
+                });
+                let service = if status.service_configured {
+                    "Reports go to the vendor's reporting service over HTTPS, signed with this deployment's key: every day for the day before, and at the end of each month for the month."
+                } else {
+                    "This deployment has no vendor reporting service configured: nothing is uploaded, and no reporting grace counts down."
+                };
+                Some(view! {
+                    <Card heading="Automatic Reporting" section="automatic-reporting">
+                        <p class="muted">{service}</p>
+                        <p data-figure="last-upload">{last}</p>
+                        {failing.map(|f| view! { <p class="note warning" data-figure="upload-failure">{f}</p> })}
+                        {if may {
+                            view! {
+                                <ActionForm action=apply>
+                                    <div class="inline-form">
+                                        <label><input type="checkbox" name="upload" value="on" checked=status.upload/>"Upload usage report to the vendor"</label>
+                                        <label><input type="checkbox" name="email" value="on" checked=status.email/>"Send monthly usage report via email"</label>
+                                        <label>"Send bcc to "<input type="email" name="bcc" value=status.bcc.clone() autocomplete="email"/></label>
+                                        <button type="submit">"Apply"</button>
+                                    </div>
+                                </ActionForm>
+                                {status.service_configured.then(|| view! {
+                                    <div class="inline-form">
+                                        <ActionForm action=upload><button type="submit">"Upload now"</button></ActionForm>
+                                        {status.failing.is_some().then(|| view! {
+                                            <ActionForm action=retry><button type="submit">"Retry upload"</button></ActionForm>
+                                        })}
+                                    </div>
+                                })}
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <p class="muted">{format!(
+                                    "Upload usage report to the vendor: {}. Send monthly usage report via email: {}.",
+                                    if status.upload { "on" } else { "off" },
+                                    if status.email { "on" } else { "off" }
+                                )}</p>
+                            }
+                            .into_any()
+                        }}
+                    </Card>
+                })
+            })}
+        </Suspense>
     }
 }

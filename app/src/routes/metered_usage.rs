@@ -6,6 +6,7 @@
 use crate::components::card::{Card, PageHead};
 use crate::components::chart::{BarLink, ChartFigure};
 use crate::components::loaded::loaded;
+use crate::components::reporting_grace::ReportingGraceNote;
 use crate::components::table::table_or;
 use crate::functions::metered::{get_daily_peaks, get_loadmaster_peaks, get_metered_view};
 use bandpool_domain::format::{format_datetime, format_mbps, group_thousands, month_label};
@@ -93,6 +94,7 @@ pub fn MeteredUsage() -> impl IntoView {
     let v_table = view.clone();
     view! {
         <PageHead title="Metered usage"/>
+        <ReportingGraceNote/>
         {loaded(head, "Loading metered usage…", move |head| {
             let now = head.months.last().cloned();
             let g = head.geometry.clone();

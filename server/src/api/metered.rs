@@ -13,8 +13,9 @@ use bandpool_domain::metered::{
     LoadMasterPeaks, MeteredMonth, PeakQuery,
 };
 use bandpool_domain::metered_report::SAMPLE_COLUMNS;
+use bandpool_domain::metered_reporting::{ReportingSettings, ReportingStatus, UploadOutcome};
 use bandpool_domain::AppError;
-use bandpool_services::{metered, metered_report};
+use bandpool_services::{metered, metered_report, metered_reporting};
 use serde::{Deserialize, Serialize};
 
 /// A month's metered usage: the sum of each metered LoadMaster's peak throughput in the month, its tier, and whether the month is still running ("so far") or closed (final).
@@ -292,4 +293,74 @@ pub async fn download_report(ask: Ask) -> Result<Response, AppError> {
         axum::body::Body::from_stream(metered_report::summary_zip(&ask, &tenant, &range)),
     )
         .into_response())
+}
+
+/// Automatic reporting: the settings ("Upload usage report to the vendor", "Send monthly usage report via email", "Send bcc to"), whether this deployment has a vendor reporting service, the last successful upload, an upload waiting after a failure with its reason, and the days left until metered licensing stops for want of an upload.
+#[utoipa::path(
+    get, path = "/metered/reporting", tag = "metered", operation_id = "getMeteredReporting",
+    responses(
+        (status = 200, description = "OK", body = ReportingStatus),
+        (status = 404, description = "The tenant has no metered contract (code not_found)", body = ErrorBody),
+    )
+)]
+pub async fn reporting(ask: Ask) -> Result<Json<ReportingStatus>, AppError> {
+    let tenant = ask.reads(Permission::ViewPool)?;
+    metered_reporting::status(&ask, &tenant)
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("A metered contract for this tenant"))
+}
+
+/// Apply the Automatic Reporting settings (Owners and Admins); the event log records the change.
+#[utoipa::path(
+    put, path = "/metered/reporting", tag = "metered", operation_id = "setMeteredReporting",
+    request_body = ReportingSettings,
+    responses((status = 200, description = "OK", body = ReportingStatus))
+)]
+pub async fn set_reporting(
+    ask: Ask,
+    body: Result<Body<ReportingSettings>, AppError>,
+) -> Result<Json<ReportingStatus>, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    let Body(body) = body?;
+    metered_reporting::apply(&ask, &caller, body).await?;
+    metered_reporting::status(&ask, caller.tenant_id())
+        .await?
+        .map(Json)
+        .ok_or_else(|| AppError::not_found("A metered contract for this tenant"))
+}
+
+/// Upload now: the current month so far goes to the vendor's reporting service at once (signed; keyed by tenant and month, so it replaces an earlier upload of the month rather than adding to it). A failure is answered with its reason and retried with backoff.
+#[utoipa::path(
+    post, path = "/metered/reporting/upload", tag = "metered", operation_id = "uploadMeteredReport",
+    responses(
+        (status = 200, description = "Tried: delivered, or the reason it failed", body = UploadOutcome),
+        (status = 409, description = "No vendor reporting service is configured (code reporting_not_configured)", body = ErrorBody),
+    )
+)]
+pub async fn upload_report(ask: Ask) -> Result<Json<UploadOutcome>, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    Ok(Json(metered_reporting::upload_now(&ask, &caller).await?))
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Retried {
+    /// Uploads that were waiting after a failure.
+    pub waiting: u64,
+    /// Of those, delivered now.
+    pub delivered: usize,
+}
+
+/// Retry upload: every upload waiting after a failure is tried at once.
+#[utoipa::path(
+    post, path = "/metered/reporting/retry", tag = "metered", operation_id = "retryMeteredReportUploads",
+    responses(
+        (status = 200, description = "OK", body = Retried),
+        (status = 409, description = "No vendor reporting service is configured (code reporting_not_configured)", body = ErrorBody),
+    )
+)]
+pub async fn retry_uploads(ask: Ask) -> Result<Json<Retried>, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    let (waiting, delivered) = metered_reporting::retry(&ask, &caller).await?;
+    Ok(Json(Retried { waiting, delivered }))
 }

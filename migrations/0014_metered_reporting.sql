@@ -1,0 +1,31 @@
+-- Automatic reporting of metered usage to the vendor, and the reporting grace.
+-- Per tenant with a metered contract: the Automatic Reporting settings, and the grace: it
+-- counts from `grace_from` (the last successful upload, or when the countdown began), the
+-- smallest warning already emailed since then, and when metered licensing stopped.
+CREATE TABLE metered_reporting (
+    tenant_id TEXT PRIMARY KEY REFERENCES tenants(id) ON DELETE CASCADE,
+    upload BIGINT NOT NULL DEFAULT 1 CHECK (upload IN (0, 1)),
+    email BIGINT NOT NULL DEFAULT 0 CHECK (email IN (0, 1)),
+    bcc TEXT NOT NULL DEFAULT '',
+    grace_from BIGINT NOT NULL,
+    warned_at_days BIGINT,
+    lapsed_at BIGINT,
+    updated_at BIGINT NOT NULL
+);
+
+-- One upload per tenant and period (`YYYY-MM` or `YYYY-MM-DD`): the key the receiver sees,
+-- so a retry replaces what it sent before and is never billed twice. Pending until the
+-- vendor's service takes it, retried with backoff.
+CREATE TABLE metered_report_uploads (
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    period TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'delivered')),
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    last_attempt_at BIGINT,
+    last_error TEXT,
+    delivered_at BIGINT,
+    created_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, period)
+);
+CREATE INDEX metered_report_uploads_due ON metered_report_uploads (status, next_attempt_at);
