@@ -318,6 +318,46 @@ app_test!(
         let devices = &files[1].1;
         assert!(devices.contains(",'+cmd|' /C calc'!A0,"), "{devices}");
 
+        // The PDF: every page headed with the tenant, contract and range, the figures on the
+        // first, the tops on the next two, the events after.
+        let response = reviewer
+            .get(app.url(&format!("/api/v1/metered/report/pdf?{range}&summary=on")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert_eq!(response.headers()["content-type"], "application/pdf");
+        let pdf = lopdf::Document::load_mem(&response.bytes().await.unwrap()).expect("a PDF");
+        let pages = pdf.get_pages();
+        assert_eq!(pages.len(), 4, "figures, two tops, one page of events");
+        let text = |n: u32| pdf.extract_text(&[n]).unwrap();
+        for n in 1..=4 {
+            let page = text(n);
+            assert!(page.contains("Contract MELA-0815"), "page {n}: {page}");
+            assert!(
+                page.contains(&format!("{first_day} to {today} (UTC)")),
+                "page {n}: {page}"
+            );
+            assert!(page.contains(&format!("Page {n} of 4")), "page {n}: {page}");
+        }
+        assert!(text(1).contains("Maximum active metered instances: 3"));
+        assert!(
+            text(2).contains("1. vlm-report-3 - peak 300 SSL TPS"),
+            "{}",
+            text(2)
+        );
+        assert!(
+            text(3).contains("1. vlm-report-3 - peak 3,000 Mb/s"),
+            "{}",
+            text(3)
+        );
+        assert!(
+            text(4).contains("Activation - License: VLM-200, LM SKU: VLM-SPLA"),
+            "{}",
+            text(4)
+        );
+        assert!(text(4).contains("Sync (No Discrepancy)"));
+
         // Unchecked: every stored sample, oldest first.
         let csv = common::text_of(
             reviewer.get(app.url(&format!("/api/v1/metered/report/download?{range}"))),

@@ -18,7 +18,8 @@
 //! - `tokens`: API tokens.
 //! - `people`: a person asking for a password reset.
 //! - `mail`: outgoing email, through the outbox.
-//! - `metered_report`: the MELA report, its graphs and its downloads.
+//! - `metered_report`: the MELA report, its graphs and its downloads; `metered_report_pdf`
+//!   the same as a PDF.
 //! - `metered_reporting`: automatic reporting to the vendor and the reporting grace.
 //! - `charts`: chart geometry drawn to SVG.
 //! - `secret`: secrets from settings, never shown by `Debug`.
@@ -34,6 +35,7 @@ pub mod licenses;
 pub mod mail;
 pub mod metered;
 pub mod metered_report;
+pub mod metered_report_pdf;
 pub mod metered_reporting;
 pub mod notifications;
 pub mod people;

@@ -124,6 +124,17 @@ pub fn charts(report: &MeteredReport) -> Result<ReportCharts, AppError> {
     })
 }
 
+/// The report for `range` as a PDF (the "Download PDF" button, the monthly email).
+pub async fn pdf(
+    services: &Services,
+    tenant_id: &str,
+    range: &ReportRange,
+) -> Result<Vec<u8>, AppError> {
+    let report = report(services, tenant_id, range).await?;
+    let charts = charts(&report)?;
+    Ok(crate::metered_report_pdf::report_pdf(&report, &charts))
+}
+
 /// Every stored sample of the tenant in `range`, oldest first (the full download).
 pub fn samples(
     services: &Services,

@@ -114,6 +114,7 @@ pub fn MeteredReportPage() -> impl IntoView {
                         <button type="submit">"View"</button>
                         <button type="submit" formaction="/api/v1/metered/report/download">"Download"</button>
                         <label><input type="checkbox" name="summary" value="on" checked/>"Download summary"</label>
+                        <button type="submit" formaction="/api/v1/metered/report/pdf">"Download PDF"</button>
                     </form>
                     <p class="muted">
                         "Download summary: a zip of asl.csv (events and active instances), devices.csv (the active metered LoadMasters), ssl_tps.csv and throughput.csv (each LoadMaster's daily peaks) and vs_bytes.csv (Virtual Service bytes per day). Unchecked: every stored usage sample of the range as one CSV (samples are kept for the retention period; the daily peaks for billing)."

@@ -364,3 +364,34 @@ pub async fn retry_uploads(ask: Ask) -> Result<Json<Retried>, AppError> {
     let (waiting, delivered) = metered_reporting::retry(&ask, &caller).await?;
     Ok(Json(Retried { waiting, delivered }))
 }
+
+/// The MELA report as a PDF (MELA_report_<from>_<to>.pdf): on A4 pages each headed with the tenant, the contract and the range, the maximum active instances with the instances and aggregate throughput graphs, the top five LoadMasters by peak SSL TPS and by peak throughput with a graph each, and the events table.
+#[utoipa::path(
+    get, path = "/metered/report/pdf", tag = "metered", operation_id = "getMeteredReportPdf",
+    params(
+        ReportQuery,
+        ("summary" = Option<String>, Query, description = "Ignored (the page's form sends it with every button)"),
+    ),
+    responses((status = 200, description = "PDF file", content_type = "application/pdf", body = String))
+)]
+pub async fn report_pdf(ask: Ask) -> Result<Response, AppError> {
+    let (tenant, params) = ask.reads_with(&["from", "to", "summary"], Permission::Export)?;
+    let range = metered_report::range(
+        &ask,
+        params.get("from").as_deref(),
+        params.get("to").as_deref(),
+    )?;
+    let pdf = metered_report::pdf(&ask, &tenant, &range).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/pdf".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}.pdf\"", range.file_stem()),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        pdf,
+    )
+        .into_response())
+}

@@ -71,6 +71,7 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(metered::set_settings))
         .routes(routes!(metered::report))
         .routes(routes!(metered::download_report))
+        .routes(routes!(metered::report_pdf))
         .routes(routes!(metered::reporting, metered::set_reporting))
         .routes(routes!(metered::upload_report))
         .routes(routes!(metered::retry_uploads))

@@ -165,6 +165,7 @@ pub const MATRIX: &[Route] = &[
     get("/api/v1/metered/activations.csv", Read),
     get("/api/v1/metered/report", Read),
     get("/api/v1/metered/report/download", Read),
+    get("/api/v1/metered/report/pdf", Read),
     get("/api/v1/metered/reporting", Read),
     put("/api/v1/metered/reporting", Change),
     post("/api/v1/metered/reporting/upload", Change),
