@@ -29,3 +29,19 @@ CREATE TABLE metered_report_uploads (
     PRIMARY KEY (tenant_id, period)
 );
 CREATE INDEX metered_report_uploads_due ON metered_report_uploads (status, next_attempt_at);
+
+-- The monthly usage report by email ("Send monthly usage report via email"): the last month
+-- emailed, so each month goes once.
+ALTER TABLE metered_reporting ADD COLUMN emailed_month TEXT;
+
+-- A message's blind copy and its attachments (the monthly usage report's zip and PDF), kept
+-- until it is sent or given up, like the body.
+ALTER TABLE email_outbox ADD COLUMN bcc TEXT;
+CREATE TABLE email_attachments (
+    email_id TEXT NOT NULL REFERENCES email_outbox(id) ON DELETE CASCADE,
+    position BIGINT NOT NULL,
+    file_name TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    content_base64 TEXT NOT NULL,
+    PRIMARY KEY (email_id, position)
+);

@@ -86,6 +86,11 @@ const smtp = new SMTPServer({
           date: (parsed.date ?? new Date()).toISOString(),
           receivedAt: new Date().toISOString(),
           messageId: parsed.messageId ?? null,
+          attachments: (parsed.attachments ?? []).map((a) => ({
+            filename: a.filename ?? null,
+            contentType: a.contentType,
+            size: a.size,
+          })),
           headers: Object.fromEntries(
             parsed.headerLines.map((h) => [h.key, h.line.slice(h.line.indexOf(':') + 1).trim()]),
           ),

@@ -79,6 +79,7 @@ impl Default for Settings {
                 metered_reports_token: None,
                 metered_reports_signing_key: None,
                 metered_reports_timeout_seconds: 30,
+                metered_report_email_max_bytes: 10 * 1024 * 1024,
             },
             webhooks: WebhookSettings {
                 extra_ca_file: None,
@@ -176,6 +177,9 @@ pub struct MeteredReportSettings {
     pub metered_reports_signing_key: Option<Secret>,
     /// How long one upload may take.
     pub metered_reports_timeout_seconds: u64,
+    /// The largest monthly usage report (zip and PDF together) emailed as attachments; a
+    /// larger one is emailed as links to the downloads instead.
+    pub metered_report_email_max_bytes: usize,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -376,6 +380,7 @@ impl Settings {
             entitlements: self.entitlement_source()?,
             outbound: self.outbound()?,
             reporting: self.reporting_service()?,
+            report_email_max_bytes: self.metered_reports.metered_report_email_max_bytes,
         })
     }
 

@@ -451,3 +451,146 @@ db_test!(
     without_a_reporting_service_nothing_counts_down,
     unconfigured
 );
+
+/// Move the clock to noon on the first day of next month.
+fn to_next_month(app: &TestApp) -> String {
+    use chrono::Datelike;
+    let now = app.clock.now();
+    let first = now
+        .date_naive()
+        .with_day(1)
+        .unwrap()
+        .checked_add_months(chrono::Months::new(1))
+        .unwrap();
+    let noon = first.and_hms_opt(12, 0, 0).unwrap().and_utc();
+    app.clock.advance(noon - now);
+    now.format("%Y-%m").to_string()
+}
+
+/// The monthly report by email, through the real SMTP server: the zip and the PDF attached,
+/// a blind copy to the "Send bcc to" address, once per month; over the size limit, links.
+async fn monthly_email(db: &bandpool_store::testing::TestDb, max_bytes: usize) {
+    let mail = common::mail::MailServer::start();
+    let smtp = mail.smtp_url.clone();
+    let app = TestApp::spawn_with(db, Seed::EmptyPool, move |s| {
+        s.mail.smtp_url = Some(smtp.into());
+        s.metered_reports.metered_report_email_max_bytes = max_bytes;
+    })
+    .await;
+    contract(&app).await;
+    let connector = app.connector(&app.register_connector("dc-email").await);
+    let (status, granted) = app
+        .post_json(&connector, "/api/v1/connector/activations", &activation(1))
+        .await;
+    assert_eq!(status, 201, "{granted}");
+    let (status, applied) = common::answer(
+        app.client
+            .put(app.url("/api/v1/metered/reporting"))
+            .json(&json!({ "upload": true, "email": true, "bcc": "billing@example.com" })),
+    )
+    .await;
+    assert_eq!(status, 200, "{applied}");
+    let month = to_next_month(&app);
+    let pass = health_pass(&app.state).await.unwrap();
+    assert_eq!(pass.reporting.emailed, 1, "{pass:?}");
+    assert_eq!(
+        health_pass(&app.state).await.unwrap().reporting.emailed,
+        0,
+        "once a month"
+    );
+    let label = bandpool_domain::format::month_label(&month);
+    let subject = format!("Bandpool: metered usage report for {label}");
+    let owner = mail.wait_for_subject(common::OWNER, &subject, 1).await;
+    let admin = mail.wait_for_subject(common::ADMIN, &subject, 1).await;
+    let copy = mail
+        .wait_for_subject("billing@example.com", &subject, 1)
+        .await;
+    assert_eq!(copy.len(), 1, "one blind copy");
+    assert!(
+        !owner.last().unwrap()["headers"]
+            .to_string()
+            .to_lowercase()
+            .contains("billing@example.com"),
+        "a blind copy is not named in the headers"
+    );
+    let message = owner
+        .iter()
+        .rev()
+        .find(|m| m["subject"] == subject.as_str())
+        .unwrap();
+    let files: Vec<(String, String)> = message["attachments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| {
+            (
+                a["filename"].as_str().unwrap().to_string(),
+                a["contentType"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let text = message["text"].as_str().unwrap();
+    if max_bytes >= 1024 * 1024 {
+        let stem = files[0].0.trim_end_matches(".zip").to_string();
+        assert!(
+            stem.starts_with(&format!("MELA_report_{}01_", month.replace('-', ""))),
+            "{files:?}"
+        );
+        assert_eq!(
+            files,
+            [
+                (format!("{stem}.zip"), "application/zip".to_string()),
+                (format!("{stem}.pdf"), "application/pdf".to_string())
+            ]
+        );
+        assert!(text.contains("is attached"), "{text}");
+        let to_admin = admin
+            .iter()
+            .rev()
+            .find(|m| m["subject"] == subject.as_str())
+            .unwrap();
+        assert_eq!(to_admin["attachments"].as_array().unwrap().len(), 2);
+    } else {
+        assert!(files.is_empty(), "too large to attach: {files:?}");
+        assert!(
+            text.contains("/api/v1/metered/report/download?from="),
+            "{text}"
+        );
+        assert!(text.contains("&summary=on"), "{text}");
+        assert!(text.contains("/api/v1/metered/report/pdf?from="), "{text}");
+    }
+    assert_eq!(events(&app, "metered_report_emailed").await.len(), 1);
+    // Sent: the attachments are not kept (the sender records the delivery just after the
+    // mail server took it).
+    let mut kept = -1;
+    for _ in 0..50 {
+        kept = app
+            .db
+            .fetch_all_as::<(i64,)>("SELECT COUNT(*) FROM email_attachments", vec![])
+            .await
+            .unwrap()[0]
+            .0;
+        if kept == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(kept, 0);
+}
+
+async fn monthly_email_attached(db: &bandpool_store::testing::TestDb) {
+    monthly_email(db, 10 * 1024 * 1024).await;
+}
+
+async fn monthly_email_as_links(db: &bandpool_store::testing::TestDb) {
+    monthly_email(db, 600).await;
+}
+
+db_test!(
+    the_monthly_report_is_emailed_with_its_zip_and_pdf,
+    monthly_email_attached
+);
+db_test!(
+    a_monthly_report_over_the_size_limit_is_emailed_as_links,
+    monthly_email_as_links
+);

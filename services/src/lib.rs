@@ -71,6 +71,9 @@ pub struct Services {
     /// Where metered usage reports are uploaded (none: no vendor reporting service, so no
     /// uploads and no reporting grace).
     pub reporting: Option<metered_reporting::ReportingService>,
+    /// The largest monthly usage report emailed as attachments; a larger one is emailed as
+    /// links to the downloads (mail providers silently drop large messages).
+    pub report_email_max_bytes: usize,
 }
 
 impl Services {

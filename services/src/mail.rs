@@ -36,15 +36,14 @@ pub async fn queue(
     to: &str,
     subject: &str,
     body: &str,
-) -> Result<(), AppError> {
+) -> Result<String, AppError> {
     let email = bandpool_store::outbox::NewEmail {
         tenant_id,
         to,
         subject,
         body,
     };
-    bandpool_store::outbox::queue(tx, &email, services.now()).await?;
-    Ok(())
+    Ok(bandpool_store::outbox::queue(tx, &email, services.now()).await?)
 }
 
 /// Send every message due now (claimed first, so instances never send one twice); returns
@@ -53,9 +52,16 @@ pub async fn queue(
 pub async fn send_due(services: &crate::Services) -> Result<usize, AppError> {
     let due = bandpool_store::outbox::due(&services.db, services.now(), 50).await?;
     for email in &due {
+        let attachments = bandpool_store::outbox::attachments(&services.db, &email.id).await?;
         let outcome = services
             .mailer
-            .send(&email.to, &email.subject, &email.body)
+            .send_with(
+                &email.to,
+                email.bcc.as_deref(),
+                &email.subject,
+                &email.body,
+                &attachments,
+            )
             .await
             .map_err(|error| match error {
                 AppError::InvalidParameter { .. } => "the address is not a mailbox".to_string(),
@@ -114,19 +120,51 @@ impl Mailer {
 
     /// Send a plain-text message.
     pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), AppError> {
+        self.send_with(to, None, subject, body, &[]).await
+    }
+
+    /// Send a plain-text message with a blind copy and attachments.
+    pub async fn send_with(
+        &self,
+        to: &str,
+        bcc: Option<&str>,
+        subject: &str,
+        body: &str,
+        attachments: &[bandpool_store::outbox::Attachment],
+    ) -> Result<(), AppError> {
         let Some(transport) = &self.transport else {
-            tracing::warn!(%to, %subject, "no SMTP server is configured; the message follows\n{body}");
+            tracing::warn!(%to, %subject, files = attachments.len(), "no SMTP server is configured; the message follows\n{body}");
             return Ok(());
         };
-        let message = Message::builder()
+        let mailbox = |address: &str| {
+            address
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|_| AppError::invalid("email", "must be an email address"))
+        };
+        let mut builder = Message::builder()
             .from(self.from.parse().map_err(AppError::internal)?)
-            .to(to
-                .parse()
-                .map_err(|_| AppError::invalid("email", "must be an email address"))?)
-            .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
-            .body(body.to_string())
-            .map_err(AppError::internal)?;
+            .to(mailbox(to)?)
+            .subject(subject);
+        if let Some(bcc) = bcc.filter(|b| !b.is_empty()) {
+            builder = builder.bcc(mailbox(bcc)?);
+        }
+        let message = if attachments.is_empty() {
+            builder
+                .header(ContentType::TEXT_PLAIN)
+                .body(body.to_string())
+                .map_err(AppError::internal)?
+        } else {
+            let mut parts = lettre::message::MultiPart::mixed()
+                .singlepart(lettre::message::SinglePart::plain(body.to_string()));
+            for file in attachments {
+                let kind = ContentType::parse(&file.content_type).map_err(AppError::internal)?;
+                parts = parts.singlepart(
+                    lettre::message::Attachment::new(file.file_name.clone())
+                        .body(file.content.clone(), kind),
+                );
+            }
+            builder.multipart(parts).map_err(AppError::internal)?
+        };
         transport.send(message).await.map_err(|error| {
             tracing::error!(%to, %error, "the mail server did not take the message");
             AppError::MailUnavailable

@@ -196,6 +196,8 @@ pub async fn retry(services: &Services, caller: &Caller) -> Result<(u64, usize),
 /// What one reporting pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportingPass {
+    /// Monthly usage reports emailed.
+    pub emailed: usize,
     pub delivered: usize,
     pub failed: usize,
     pub warned: usize,
@@ -205,25 +207,31 @@ pub struct ReportingPass {
     pub removed: usize,
 }
 
-/// One pass of automatic reporting at the clock's now (the health sweep runs it): the
-/// periods due are queued (yesterday, and the month before this one), due uploads are sent,
-/// and the reporting grace is checked. Nothing happens without a reporting service.
+/// One pass of automatic reporting at the clock's now (the health sweep runs it): last
+/// month's report is emailed where that is on; and, with a reporting service, the periods
+/// due are queued (yesterday, and the month before this one), due uploads are sent, and the
+/// reporting grace is checked.
 pub async fn pass(services: &Services) -> Result<ReportingPass, AppError> {
     let mut outcome = ReportingPass::default();
-    if services.reporting.is_none() {
-        return Ok(outcome);
-    }
     let now = services.now();
     let today = services.clock.today();
     store::ensure_all(&services.db, now).await?;
-    let rows = store::all(&services.db).await?;
+    let last_month = today.checked_sub_months(chrono::Months::new(1));
+    for row in store::all(&services.db).await?.iter().filter(|r| r.email) {
+        if let Some(month) = last_month.map(UploadPeriod::month) {
+            if email_month(services, row, &month).await? {
+                outcome.emailed += 1;
+            }
+        }
+    }
+    if services.reporting.is_none() {
+        return Ok(outcome);
+    }
     let periods = [
         today.pred_opt().map(UploadPeriod::day),
-        today
-            .checked_sub_months(chrono::Months::new(1))
-            .map(UploadPeriod::month),
+        last_month.map(UploadPeriod::month),
     ];
-    for row in rows.iter().filter(|r| r.upload) {
+    for row in store::all(&services.db).await?.iter().filter(|r| r.upload) {
         let mut tx = services.db.begin_write().await?;
         for period in periods.iter().flatten() {
             store::queue(&mut tx, &row.tenant_id, &period.0, now).await?;
@@ -252,6 +260,132 @@ pub async fn pass(services: &Services) -> Result<ReportingPass, AppError> {
         }
     }
     Ok(outcome)
+}
+
+/// Email a closed month's usage report to the tenant's Owners and Admins (the bcc address on
+/// the first message), once: the summary zip and the PDF attached, or, when together they are
+/// larger than `report_email_max_bytes`, links to download them after signing in. Answers
+/// whether it was queued now.
+async fn email_month(
+    services: &Services,
+    row: &store::Reporting,
+    month: &UploadPeriod,
+) -> Result<bool, AppError> {
+    if row.emailed_month.as_deref() >= Some(month.0.as_str()) {
+        return Ok(false);
+    }
+    let today = services.clock.today();
+    let range = month.range(today)?;
+    let tenant_id = row.tenant_id.as_str();
+    let limit = services.report_email_max_bytes;
+    // Built before the transaction: at most the limit is held (a larger zip is cut off and
+    // sent as a link instead).
+    let mut zip = Vec::new();
+    let mut stream = crate::metered_report::summary_zip(services, tenant_id, &range);
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(AppError::internal)?;
+        zip.extend_from_slice(&chunk);
+        if zip.len() > limit {
+            break;
+        }
+    }
+    drop(stream);
+    let pdf = if zip.len() <= limit {
+        crate::metered_report::pdf(services, tenant_id, &range).await?
+    } else {
+        Vec::new()
+    };
+    let attach = zip.len() + pdf.len() <= limit;
+    let query = format!("from={}&to={}", range.from_day(), range.to_day());
+    let subject = format!(
+        "Bandpool: metered usage report for {}",
+        bandpool_domain::format::month_label(&month.0)
+    );
+    let body = if attach {
+        format!(
+            "The metered usage report for {label} ({from} to {to}) is attached: {stem}.zip holds \
+             the summary (asl.csv, devices.csv, ssl_tps.csv, throughput.csv, vs_bytes.csv) and \
+             {stem}.pdf the report's graphs and tables.\n\nThe MELA report page: {page}\n",
+            label = bandpool_domain::format::month_label(&month.0),
+            from = range.from_day(),
+            to = range.to_day(),
+            stem = range.file_stem(),
+            page = services.portal.link(&format!("/metered/report?{query}")),
+        )
+    } else {
+        format!(
+            "The metered usage report for {label} ({from} to {to}) is larger than this portal \
+             sends by email ({max} MB), so it is not attached. Download it after signing in:\n\n\
+             Summary (zip): {zip}\nReport (PDF): {pdf}\n\nThe MELA report page: {page}\n",
+            label = bandpool_domain::format::month_label(&month.0),
+            from = range.from_day(),
+            to = range.to_day(),
+            max = limit / (1024 * 1024),
+            zip = services.portal.link(&format!(
+                "/api/v1/metered/report/download?{query}&summary=on"
+            )),
+            pdf = services
+                .portal
+                .link(&format!("/api/v1/metered/report/pdf?{query}")),
+            page = services.portal.link(&format!("/metered/report?{query}")),
+        )
+    };
+    let attachments = if attach {
+        vec![
+            bandpool_store::outbox::Attachment {
+                file_name: format!("{}.zip", range.file_stem()),
+                content_type: "application/zip".into(),
+                content: zip,
+            },
+            bandpool_store::outbox::Attachment {
+                file_name: format!("{}.pdf", range.file_stem()),
+                content_type: "application/pdf".into(),
+                content: pdf,
+            },
+        ]
+    } else {
+        Vec::new()
+    };
+    let now = services.now();
+    let mut tx = services.db.begin_write().await?;
+    if !store::claim_email(&mut tx, tenant_id, &month.0).await? {
+        return Ok(false);
+    }
+    let recipients = bandpool_store::accounts::owner_and_admin_emails(&mut tx, tenant_id).await?;
+    for (i, to) in recipients.iter().enumerate() {
+        let id =
+            crate::mail::queue(services, &mut tx, Some(tenant_id), to, &subject, &body).await?;
+        let bcc = (i == 0 && !row.bcc.is_empty()).then_some(row.bcc.as_str());
+        bandpool_store::outbox::attach(&mut tx, &id, bcc, &attachments).await?;
+    }
+    bandpool_store::events::Change::at(
+        tenant_id,
+        now,
+        &Actor::system("Bandpool (automatic reporting)"),
+    )
+    .record(
+        &mut tx,
+        "metered_report_emailed",
+        &month.0,
+        &format!(
+            "Monthly usage report emailed to {} Owner(s) and Admin(s){}{}",
+            recipients.len(),
+            if row.bcc.is_empty() {
+                String::new()
+            } else {
+                format!(", bcc {}", row.bcc)
+            },
+            if attach {
+                ""
+            } else {
+                " as download links (too large to attach)"
+            }
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    services.outbox.wake();
+    Ok(true)
 }
 
 /// Send one tenant's period now and record the outcome (and, delivered, restart its grace).

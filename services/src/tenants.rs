@@ -84,7 +84,8 @@ async fn queue_invitation(
     url: &str,
 ) -> Result<(), AppError> {
     let (subject, text) = crate::mail::invitation(tenant_name, role.label(), url);
-    crate::mail::queue(services, tx, Some(tenant_id), to, &subject, &text).await
+    crate::mail::queue(services, tx, Some(tenant_id), to, &subject, &text).await?;
+    Ok(())
 }
 
 /// Invite an address into the caller's tenant with a role.

@@ -20,9 +20,12 @@ pub struct Reporting {
     pub grace_from: i64,
     pub warned_at_days: Option<i64>,
     pub lapsed_at: Option<i64>,
+    /// The last month whose report was emailed.
+    pub emailed_month: Option<String>,
 }
 
-const COLUMNS: &str = "tenant_id, upload, email, bcc, grace_from, warned_at_days, lapsed_at";
+const COLUMNS: &str =
+    "tenant_id, upload, email, bcc, grace_from, warned_at_days, lapsed_at, emailed_month";
 
 /// Every tenant with a metered contract gets its reporting row (the grace starting `now`):
 /// a new contract begins its countdown here.
@@ -218,6 +221,19 @@ pub async fn latest(
     )
     .await?;
     Ok((success, failing))
+}
+
+/// Claim the monthly email of `month` for the tenant: answers false when it was emailed (or
+/// claimed by another instance) already.
+pub async fn claim_email(tx: &mut WriteTx, tenant_id: &str, month: &str) -> Result<bool> {
+    let claimed = tx
+        .execute(
+            "UPDATE metered_reporting SET emailed_month = $2 WHERE tenant_id = $1 \
+             AND (emailed_month IS NULL OR emailed_month < $2)",
+            args![tenant_id, month],
+        )
+        .await?;
+    Ok(claimed > 0)
 }
 
 /// Record that the warning at `days` left was sent.

@@ -28,6 +28,67 @@ pub async fn queue(tx: &mut WriteTx, email: &NewEmail<'_>, now: i64) -> Result<S
     .await
 }
 
+/// A file sent with a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attachment {
+    pub file_name: String,
+    pub content_type: String,
+    pub content: Vec<u8>,
+}
+
+/// Give a queued message (in its transaction) a blind copy and attachments.
+pub async fn attach(
+    tx: &mut WriteTx,
+    email_id: &str,
+    bcc: Option<&str>,
+    attachments: &[Attachment],
+) -> Result<()> {
+    use base64::Engine;
+    tx.execute(
+        "UPDATE email_outbox SET bcc = $2 WHERE id = $1",
+        args![email_id, bcc],
+    )
+    .await?;
+    for (position, file) in attachments.iter().enumerate() {
+        tx.execute(
+            "INSERT INTO email_attachments (email_id, position, file_name, content_type, content_base64) \
+             VALUES ($1, $2, $3, $4, $5)",
+            args![
+                email_id,
+                position as i64,
+                &file.file_name,
+                &file.content_type,
+                base64::engine::general_purpose::STANDARD.encode(&file.content)
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// A queued message's attachments, in order.
+pub async fn attachments(db: &Db, email_id: &str) -> Result<Vec<Attachment>> {
+    use base64::Engine;
+    let rows: Vec<(String, String, String)> = db
+        .fetch_all_as(
+            "SELECT file_name, content_type, content_base64 FROM email_attachments \
+             WHERE email_id = $1 ORDER BY position",
+            args![email_id],
+        )
+        .await?;
+    rows.into_iter()
+        .map(|(file_name, content_type, content)| {
+            Ok(Attachment {
+                file_name,
+                content_type,
+                content: base64::engine::general_purpose::STANDARD
+                    .decode(content)
+                    .map_err(bandpool_domain::AppError::internal)?,
+            })
+        })
+        .collect()
+}
+
 /// A queued message to send now.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct DueEmail {
@@ -36,6 +97,7 @@ pub struct DueEmail {
     pub to: String,
     pub subject: String,
     pub body: String,
+    pub bcc: Option<String>,
 }
 
 /// A message due, with when it was due (the claim compares it).
@@ -52,7 +114,7 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
     let rows = db
         .fetch_all_as::<Due>(
             &format!(
-                "SELECT id, recipient, subject, body, next_attempt_at FROM email_outbox \
+                "SELECT id, recipient, subject, body, bcc, next_attempt_at FROM email_outbox \
                  WHERE status = 'pending' AND next_attempt_at <= $1 \
                  ORDER BY next_attempt_at, id LIMIT {limit}"
             ),
@@ -69,12 +131,18 @@ pub async fn due(db: &Db, now: i64, limit: u32) -> Result<Vec<DueEmail>> {
     Ok(claimed)
 }
 
-/// Record a send's outcome: delivered (the body is cleared), or the error with the next try,
-/// or failed after the last (the body is cleared then too).
+/// Record a send's outcome: delivered (the body and attachments are cleared), or the error
+/// with the next try, or failed after the last (they are cleared then too).
 pub async fn record_attempt(db: &Db, id: &str, outcome: SendOutcome, now: i64) -> Result<()> {
     crate::notifications::record_outcome(db, "email_outbox", id, outcome, now).await?;
     db.execute(
         "UPDATE email_outbox SET body = '' WHERE id = $1 AND status <> 'pending'",
+        args![id.to_string()],
+    )
+    .await?;
+    db.execute(
+        "DELETE FROM email_attachments WHERE email_id = $1 AND EXISTS \
+         (SELECT 1 FROM email_outbox o WHERE o.id = $1 AND o.status <> 'pending')",
         args![id.to_string()],
     )
     .await?;
