@@ -134,3 +134,70 @@ test('both metered pages are complete without JavaScript', async ({ browser }) =
   await page.goto('/metered/activations?status=active');
   await expect(page.locator('tr[data-activation][data-status="active"]')).toHaveCount(4);
 });
+
+test('the MELA report shows the range and downloads the summary zip, every sample and the PDF', async ({ browser }) => {
+  const page = await meteredOwner(browser, true);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await reporting(page);
+  await page.goto('/metered/report');
+  await hydrated(page);
+  // The month up to today, by default.
+  const today = new Date().toISOString().slice(0, 10);
+  await expect(page.locator('input[name="to"]')).toHaveValue(today);
+  await expect(page.locator('[data-figure="max-instances"]')).toHaveText('Maximum active instances: 4');
+  await expect(page.locator('[data-section="report-instances"] svg')).toBeVisible();
+  await expect(page.locator('[data-section="report-top-ssl"] .top-loadmaster')).toHaveCount(4);
+  await expect(page.locator('[data-section="report-top-throughput"] .top-loadmaster svg')).toHaveCount(4);
+  await expect(page.locator('[data-section="report-aggregate"] svg')).toBeVisible();
+  const activations = page.locator('[data-section="report-events"] tr[data-kind="activation"]');
+  await expect(activations).toHaveCount(4);
+  await expect(activations.first()).toContainText('Activation - License: ');
+  await expect(activations.first()).toContainText('LM SKU: VLM-SPLA');
+
+  // Download with "Download summary" checked: the zip; unchecked: every sample as CSV.
+  const form = page.locator('[data-section="report-range"] form');
+  await expect(form.getByLabel('Download summary')).toBeChecked();
+  let download = page.waitForEvent('download');
+  await form.getByRole('button', { name: 'Download', exact: true }).click();
+  const zip = await download;
+  expect(zip.suggestedFilename()).toMatch(/^MELA_report_\d{8}_\d{8}\.zip$/);
+  expect(readFileSync(await zip.path()).subarray(0, 2).toString()).toBe('PK');
+  await form.getByLabel('Download summary').uncheck();
+  download = page.waitForEvent('download');
+  await form.getByRole('button', { name: 'Download', exact: true }).click();
+  const csv = readFileSync(await (await download).path(), 'utf8').trim().split(/\r?\n/);
+  expect(csv[0]).toBe('Sampled At (UTC),ID,Bytes In per Second,Bytes Out per Second,SSL TPS');
+  expect(csv.length).toBeGreaterThan(4);
+  download = page.waitForEvent('download');
+  await form.getByRole('button', { name: 'Download PDF' }).click();
+  const pdf = await download;
+  expect(pdf.suggestedFilename()).toMatch(/\.pdf$/);
+  expect(readFileSync(await pdf.path()).subarray(0, 5).toString()).toBe('%PDF-');
+
+  // Automatic Reporting: this deployment has no vendor reporting service; the email setting
+  // is kept.
+  const reportingCard = page.locator('[data-section="automatic-reporting"]');
+  await expect(reportingCard).toContainText('no vendor reporting service configured');
+  await expect(reportingCard.getByRole('button', { name: 'Upload now' })).toHaveCount(0);
+  await reportingCard.getByLabel('Send monthly usage report via email').check();
+  await reportingCard.getByLabel('Send bcc to').fill('billing@e2e.test');
+  await reportingCard.getByRole('button', { name: 'Apply' }).click();
+  await expect(page.getByText('Automatic reporting settings applied.')).toBeVisible();
+  await page.reload();
+  await expect(page.locator('[data-section="automatic-reporting"]').getByLabel('Send monthly usage report via email')).toBeChecked();
+  await expect(page.locator('[data-section="automatic-reporting"]').getByLabel('Send bcc to')).toHaveValue('billing@e2e.test');
+  expect(errors).toEqual([]);
+});
+
+test('the MELA report is complete without JavaScript, and a bad range is a clear refusal', async ({ browser }) => {
+  const page = await meteredOwner(browser, false);
+  await reporting(page);
+  await page.goto('/metered/report');
+  await expect(page.locator('[data-figure="max-instances"]')).toHaveText('Maximum active instances: 4');
+  await expect(page.locator('[data-section="report-instances"] svg')).toBeVisible();
+  await expect(page.locator('[data-section="report-events"] tr[data-kind="activation"]')).toHaveCount(4);
+  // A range that ends before it starts: the page says why, nothing breaks.
+  await page.goto('/metered/report?from=2026-12-31&to=2026-01-01');
+  await expect(page.getByText(/on or before the end date/)).toBeVisible();
+});

@@ -43,7 +43,7 @@ pub async fn queue(
         subject,
         body,
     };
-    Ok(bandpool_store::outbox::queue(tx, &email, services.now()).await?)
+    bandpool_store::outbox::queue(tx, &email, services.now()).await
 }
 
 /// Send every message due now (claimed first, so instances never send one twice); returns

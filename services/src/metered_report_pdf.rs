@@ -127,6 +127,14 @@ impl Page {
     }
 }
 
+/// A page of top LoadMasters: its title, the LoadMasters, their graphs, and how a peak reads.
+type TopsPage<'a> = (
+    &'static str,
+    &'a [TopLoadMaster],
+    &'a [ReportChart],
+    fn(i64) -> String,
+);
+
 /// The report as a PDF file.
 pub fn report_pdf(report: &MeteredReport, charts: &ReportCharts) -> Vec<u8> {
     let heading = format!(
@@ -170,7 +178,7 @@ pub fn report_pdf(report: &MeteredReport, charts: &ReportCharts) -> Vec<u8> {
     first.graph(&charts.aggregate_throughput.geometry, 230.0);
     pages.push(first);
 
-    let tops: [(&str, &[TopLoadMaster], &[ReportChart], fn(i64) -> String); 2] = [
+    let tops: [TopsPage; 2] = [
         (
             "Top five LoadMasters by peak SSL TPS",
             &report.top_ssl_tps,
