@@ -10,6 +10,7 @@
 mod activation;
 mod checks;
 mod export;
+mod mela;
 mod metered;
 mod portal;
 mod report;
@@ -51,7 +52,7 @@ struct Args {
     /// Runs per measurement (default: 5, tiny 2).
     #[arg(long)]
     runs: Option<usize>,
-    /// Only these measurements (the letters of BENCHMARKS.md's table: a,b,c,d,e,f,g). (b) and (d) share their
+    /// Only these measurements (the letters of BENCHMARKS.md's table: a,b,c,d,e,f,g,h). (b) and (d) share their
     /// pools, so asking for either measures both.
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
@@ -86,6 +87,10 @@ pub struct Scale {
     pub usage_concurrency: usize,
     /// Unconfirmed activations each blocking sweep finds due.
     pub metered_unconfirmed: usize,
+    /// (h): LoadMasters and days of stored samples (one every five minutes) the MELA
+    /// report's downloads read.
+    pub report_loadmasters: usize,
+    pub report_days: usize,
 }
 
 impl Scale {
@@ -109,6 +114,8 @@ impl Scale {
             usage_batch: 500,
             usage_concurrency: 4,
             metered_unconfirmed: 1_000,
+            report_loadmasters: 10_000,
+            report_days: 30,
         }
     }
 
@@ -132,12 +139,14 @@ impl Scale {
             usage_batch: 25,
             usage_concurrency: 2,
             metered_unconfirmed: 10,
+            report_loadmasters: 20,
+            report_days: 2,
         }
     }
 
     fn describe(&self) -> String {
         format!(
-            "{} sizes: {} runs each; {} licenses for the License Repository and charts ({} page and {} API requests per run), {} for the export; {} activations ({} clients racing); checks over {} licenses, {} in flight, {} batches of 100 and {} single checks per run; {} navigations per run; {} metered LoadMasters, {} rounds of their samples per run, {} unconfirmed activations per blocking sweep",
+            "{} sizes: {} runs each; {} licenses for the License Repository and charts ({} page and {} API requests per run), {} for the export; {} activations ({} clients racing); checks over {} licenses, {} in flight, {} batches of 100 and {} single checks per run; {} navigations per run; {} metered LoadMasters, {} rounds of their samples per run, {} unconfirmed activations per blocking sweep; MELA report downloads over {} LoadMasters × {} days of samples",
             self.name,
             self.runs,
             self.repository_licenses,
@@ -153,7 +162,9 @@ impl Scale {
             self.navigations,
             self.metered_loadmasters,
             self.usage_rounds,
-            self.metered_unconfirmed
+            self.metered_unconfirmed,
+            self.report_loadmasters,
+            self.report_days
         )
     }
 }
@@ -286,6 +297,37 @@ impl Bench {
         if self.wants("g") {
             self.metered(engine, tag).await;
         }
+        // (h): the MELA report's downloads over a month of samples.
+        if self.wants("h") {
+            let name = format!("{tag}_mela");
+            let started = async {
+                let url = setup.fresh_database(engine, &name).await?;
+                setup.seed_demo(&url, 0).await?;
+                eprintln!(
+                    "seeding {} LoadMasters × {} days of samples ({}) …",
+                    scale.report_loadmasters,
+                    scale.report_days,
+                    engine.label()
+                );
+                let seeded = mela::seed(&url, scale.report_loadmasters, scale.report_days).await?;
+                let portal = setup.serve(&url).await?;
+                Ok::<_, Error>((url, seeded, portal))
+            }
+            .await;
+            let rows = mela::rows(engine, &scale);
+            match started {
+                Ok((url, seeded, portal)) => {
+                    self.measure(rows, |mut rows| async {
+                        let result = mela::measure(&portal, &url, &seeded, &scale, &mut rows).await;
+                        (rows, result)
+                    })
+                    .await;
+                    portal.stop().await;
+                }
+                Err(error) => self.failed(rows, error),
+            }
+            let _ = setup.drop_database(engine, &name).await;
+        }
         // (c): the export of a very large pool.
         if self.wants("c") {
             let name = format!("{tag}_export");
@@ -414,10 +456,10 @@ async fn main() {
     if let Some(unknown) = args
         .only
         .iter()
-        .find(|o| !["a", "b", "c", "d", "e", "f", "g"].contains(&o.as_str()))
+        .find(|o| !["a", "b", "c", "d", "e", "f", "g", "h"].contains(&o.as_str()))
     {
         eprintln!(
-            "--only takes the letters a to g (the measurements of BENCHMARKS.md), not {unknown:?}"
+            "--only takes the letters a to h (the measurements of BENCHMARKS.md), not {unknown:?}"
         );
         std::process::exit(2);
     }

@@ -277,7 +277,7 @@ async fn send(
 }
 
 /// A connection to the database under a portal (either engine).
-async fn connect(url: &str) -> Result<sqlx::AnyConnection> {
+pub(crate) async fn connect(url: &str) -> Result<sqlx::AnyConnection> {
     sqlx::any::install_default_drivers();
     Ok(sqlx::AnyConnection::connect(url).await?)
 }

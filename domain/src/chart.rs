@@ -318,6 +318,25 @@ fn nice_step(max: i64, steps: i64) -> i64 {
     step.round().max(1.0) as i64
 }
 
+/// The plot inside a chart: room on the left for the widest figure on the axis (or its
+/// `unit`), right-aligned LABEL_GAP left of the plot; above the plot for the unit; below it
+/// for the labels; `right` units free on the right.
+fn plot_area(tick_values: &[i64], unit: &str, right: f64) -> Rect {
+    let axis_w = tick_values
+        .iter()
+        .map(|v| text_width(&tick_label(*v), BAR_FONT))
+        .fold(text_width(unit, BAR_FONT), f64::max);
+    let left = (4.0 + axis_w + LABEL_GAP).ceil();
+    let above = (2.0 * BAR_FONT + 2.0).ceil();
+    let below = (LABEL_GAP + 1.3 * BAR_FONT).ceil();
+    Rect {
+        x: left,
+        y: above,
+        w: BAR_CHART_WIDTH - left - right,
+        h: BAR_CHART_HEIGHT - above - below,
+    }
+}
+
 fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -> BarGeometry {
     let peak = values.iter().map(|v| v.2).max().unwrap_or(0);
     let top = capacity.max(peak).max(1);
@@ -330,21 +349,7 @@ fn bars(values: Vec<(String, String, i64, UsageLevel, String)>, capacity: i64) -
         .map(|i| i * step)
         .take_while(|v| *v <= scale_max)
         .collect();
-    // Room on the left for the widest figure on the axis (or its unit), right-aligned
-    // LABEL_GAP left of the plot; above the plot for the unit; below it for the labels.
-    let axis_w = tick_values
-        .iter()
-        .map(|v| text_width(&tick_label(*v), BAR_FONT))
-        .fold(text_width(BAR_AXIS_UNIT, BAR_FONT), f64::max);
-    let left = (4.0 + axis_w + LABEL_GAP).ceil();
-    let above = (2.0 * BAR_FONT + 2.0).ceil();
-    let below = (LABEL_GAP + 1.3 * BAR_FONT).ceil();
-    let plot = Rect {
-        x: left,
-        y: above,
-        w: BAR_CHART_WIDTH - left - 8.0,
-        h: BAR_CHART_HEIGHT - above - below,
-    };
+    let plot = plot_area(&tick_values, BAR_AXIS_UNIT, 8.0);
     let to_y = |v: i64| plot.bottom() - v.max(0) as f64 / scale_max as f64 * plot.h;
     let n = values.len().max(1) as f64;
     let slot = plot.w / n;
@@ -519,19 +524,8 @@ pub fn day_lines(unit: &str, days: &[String], series: Vec<(String, Vec<i64>)>) -
         .map(|i| i * step)
         .take_while(|v| *v <= scale_max)
         .collect();
-    let axis_w = tick_values
-        .iter()
-        .map(|v| text_width(&tick_label(*v), BAR_FONT))
-        .fold(text_width(unit, BAR_FONT), f64::max);
-    let left = (4.0 + axis_w + LABEL_GAP).ceil();
-    let above = (2.0 * BAR_FONT + 2.0).ceil();
-    let below = (LABEL_GAP + 1.3 * BAR_FONT).ceil();
-    let plot = Rect {
-        x: left,
-        y: above,
-        w: BAR_CHART_WIDTH - left - 16.0,
-        h: BAR_CHART_HEIGHT - above - below,
-    };
+    // Room on the right for the last day's label, centred on the plot's edge.
+    let plot = plot_area(&tick_values, unit, 16.0);
     let to_y = |v: i64| plot.bottom() - v.max(0) as f64 / scale_max as f64 * plot.h;
     let span = days.len().saturating_sub(1).max(1) as f64;
     let to_x = |i: usize| plot.x + i as f64 / span * plot.w;

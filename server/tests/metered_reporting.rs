@@ -445,6 +445,17 @@ async fn unconfigured(db: &bandpool_store::testing::TestDb) {
     app.clock.advance(chrono::Duration::days(120));
     let pass = health_pass(&app.state).await.unwrap();
     assert_eq!(pass.reporting, Default::default());
+    // A stop left from when the deployment had a reporting service is lifted.
+    app.db
+        .execute(
+            "UPDATE metered_reporting SET lapsed_at = 1 WHERE tenant_id = $1",
+            vec![app.tenant_id.clone().unwrap().into()],
+        )
+        .await
+        .unwrap();
+    health_pass(&app.state).await.unwrap();
+    let (_, standing) = app.get_json("/api/v1/metered/reporting").await;
+    assert!(standing["lapsed_at"].is_null(), "{standing}");
 }
 
 db_test!(

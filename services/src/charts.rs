@@ -66,6 +66,39 @@ fn responsive(svg: String, width: f64, height: f64) -> String {
     }
 }
 
+/// Gridlines across `plot` with their figures right-aligned on its left, and the axis's
+/// `unit` above the highest figure.
+fn axis(
+    root: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
+    plot: bandpool_domain::chart::Rect,
+    ticks: &[(i64, f64)],
+    unit: &str,
+) -> Result<(), AppError> {
+    let grid = RGBColor(226, 232, 240);
+    let ink = RGBColor(71, 85, 105);
+    let label = text_style(BAR_FONT, &ink, Pos::new(HPos::Right, VPos::Center));
+    for (value, y) in ticks {
+        root.draw(&PathElement::new(
+            vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
+            grid.stroke_width(1),
+        ))
+        .map_err(draw_error)?;
+        root.draw(&Text::new(
+            tick_label(*value),
+            p(plot.x - LABEL_GAP, *y),
+            label.clone(),
+        ))
+        .map_err(draw_error)?;
+    }
+    root.draw(&Text::new(
+        unit.to_string(),
+        p(plot.x - LABEL_GAP, plot.y - 1.3 * BAR_FONT),
+        label,
+    ))
+    .map_err(draw_error)?;
+    Ok(())
+}
+
 /// The cylinder: gray body for the whole scale, a colored section per license type from the
 /// bottom, and a dotted line at maximum capacity.
 pub fn cylinder_svg(g: &CylinderGeometry) -> Result<String, AppError> {
@@ -161,30 +194,9 @@ pub fn bars_svg(g: &BarGeometry) -> Result<String, AppError> {
         let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32))
             .into_drawing_area();
         let plot = g.plot;
-        let grid = RGBColor(226, 232, 240);
         let ink = RGBColor(71, 85, 105);
         let gap = LABEL_GAP;
-        let label = text_style(BAR_FONT, &ink, Pos::new(HPos::Right, VPos::Center));
-        for (value, y) in &g.ticks {
-            root.draw(&PathElement::new(
-                vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
-                grid.stroke_width(1),
-            ))
-            .map_err(draw_error)?;
-            root.draw(&Text::new(
-                tick_label(*value),
-                p(plot.x - gap, *y),
-                label.clone(),
-            ))
-            .map_err(draw_error)?;
-        }
-        // The axis's unit, above its highest figure.
-        root.draw(&Text::new(
-            BAR_AXIS_UNIT,
-            p(plot.x - gap, plot.y - 1.3 * BAR_FONT),
-            label,
-        ))
-        .map_err(draw_error)?;
+        axis(&root, plot, &g.ticks, BAR_AXIS_UNIT)?;
         let under = text_style(BAR_FONT, &ink, Pos::new(HPos::Center, VPos::Top));
         for bar in &g.bars {
             let r = bar.rect;
@@ -240,28 +252,8 @@ pub fn lines_svg(g: &LineGeometry) -> Result<String, AppError> {
         let root = SVGBackend::with_string(&mut svg, (g.width as u32, g.height as u32))
             .into_drawing_area();
         let plot = g.plot;
-        let grid = RGBColor(226, 232, 240);
         let ink = RGBColor(71, 85, 105);
-        let label = text_style(BAR_FONT, &ink, Pos::new(HPos::Right, VPos::Center));
-        for (value, y) in &g.ticks {
-            root.draw(&PathElement::new(
-                vec![p(plot.x, *y), p(plot.x + plot.w, *y)],
-                grid.stroke_width(1),
-            ))
-            .map_err(draw_error)?;
-            root.draw(&Text::new(
-                tick_label(*value),
-                p(plot.x - LABEL_GAP, *y),
-                label.clone(),
-            ))
-            .map_err(draw_error)?;
-        }
-        root.draw(&Text::new(
-            g.unit.clone(),
-            p(plot.x - LABEL_GAP, plot.y - 1.3 * BAR_FONT),
-            label,
-        ))
-        .map_err(draw_error)?;
+        axis(&root, plot, &g.ticks, &g.unit)?;
         let under = text_style(BAR_FONT, &ink, Pos::new(HPos::Center, VPos::Top));
         for (text, x) in &g.day_labels {
             root.draw(&Text::new(

@@ -211,34 +211,22 @@ async fn write_summary(
             ]
         })
         .await?;
-    zipper
-        .file(
-            ssl_tps,
-            store::stream_daily_peaks(db, tenant_id, &from_day, &to_day),
-            |p| {
-                vec![
-                    p.day.clone(),
-                    p.license_id.clone(),
-                    p.device_name.clone().unwrap_or_default(),
-                    p.peak_ssl_tps.to_string(),
-                ]
-            },
-        )
-        .await?;
-    zipper
-        .file(
-            throughput,
-            store::stream_daily_peaks(db, tenant_id, &from_day, &to_day),
-            |p| {
-                vec![
-                    p.day.clone(),
-                    p.license_id.clone(),
-                    p.device_name.clone().unwrap_or_default(),
-                    p.peak_bytes_per_second.to_string(),
-                ]
-            },
-        )
-        .await?;
+    // One read of the daily peaks per file: a zip is written one file after the other.
+    let peak_row = |p: &store::DayPeaks, peak: i64| {
+        vec![
+            p.day.clone(),
+            p.license_id.clone(),
+            p.device_name.clone().unwrap_or_default(),
+            peak.to_string(),
+        ]
+    };
+    for (file, peak) in [
+        (ssl_tps, (|p| p.peak_ssl_tps) as fn(&store::DayPeaks) -> i64),
+        (throughput, |p| p.peak_bytes_per_second),
+    ] {
+        let rows = store::stream_daily_peaks(db, tenant_id, &from_day, &to_day);
+        zipper.file(file, rows, |p| peak_row(p, peak(p))).await?;
+    }
     zipper
         .file(
             vs_bytes,

@@ -225,6 +225,9 @@ pub async fn pass(services: &Services) -> Result<ReportingPass, AppError> {
         }
     }
     if services.reporting.is_none() {
+        // Without a reporting service there is no grace: a stop left from when there was one
+        // (the service since removed from the settings) must not refuse activations forever.
+        store::clear_lapses(&services.db, now).await?;
         return Ok(outcome);
     }
     let periods = [
@@ -358,31 +361,27 @@ async fn email_month(
         let bcc = (i == 0 && !row.bcc.is_empty()).then_some(row.bcc.as_str());
         bandpool_store::outbox::attach(&mut tx, &id, bcc, &attachments).await?;
     }
-    bandpool_store::events::Change::at(
-        tenant_id,
-        now,
-        &Actor::system("Bandpool (automatic reporting)"),
-    )
-    .record(
-        &mut tx,
-        "metered_report_emailed",
-        &month.0,
-        &format!(
-            "Monthly usage report emailed to {} Owner(s) and Admin(s){}{}",
-            recipients.len(),
-            if row.bcc.is_empty() {
-                String::new()
-            } else {
-                format!(", bcc {}", row.bcc)
-            },
-            if attach {
-                ""
-            } else {
-                " as download links (too large to attach)"
-            }
-        ),
-    )
-    .await?;
+    reporting_change(tenant_id, now)
+        .record(
+            &mut tx,
+            "metered_report_emailed",
+            &month.0,
+            &format!(
+                "Monthly usage report emailed to {} Owner(s) and Admin(s){}{}",
+                recipients.len(),
+                if row.bcc.is_empty() {
+                    String::new()
+                } else {
+                    format!(", bcc {}", row.bcc)
+                },
+                if attach {
+                    ""
+                } else {
+                    " as download links (too large to attach)"
+                }
+            ),
+        )
+        .await?;
     tx.commit().await?;
     services.outbox.wake();
     Ok(true)
@@ -462,9 +461,8 @@ pub async fn send_one(
         Err(e) if e.is_connect() => Some("the reporting service could not be reached".to_string()),
         Err(e) => Some(format!("the upload failed: {e}")),
     };
-    let actor = Actor::system("Bandpool (automatic reporting)");
     let mut tx = services.db.begin_write().await?;
-    let change = bandpool_store::events::Change::at(tenant_id, now, &actor);
+    let change = reporting_change(tenant_id, now);
     match &error {
         None => {
             store::delivered(&mut tx, tenant_id, period, now).await?;
@@ -506,6 +504,31 @@ pub async fn send_one(
     })
 }
 
+/// Who automatic reporting's events name as their actor.
+fn reporting_actor() -> &'static Actor {
+    static ACTOR: std::sync::OnceLock<Actor> = std::sync::OnceLock::new();
+    ACTOR.get_or_init(|| Actor::system("Bandpool (automatic reporting)"))
+}
+
+/// The events automatic reporting records for `tenant_id` at `now`.
+fn reporting_change(tenant_id: &str, now: i64) -> bandpool_store::events::Change<'_> {
+    bandpool_store::events::Change::at(tenant_id, now, reporting_actor())
+}
+
+/// Queue `subject` and `body` to each of the tenant's Owners and Admins, in `tx`.
+async fn tell_owners(
+    services: &Services,
+    tx: &mut bandpool_store::WriteTx,
+    tenant_id: &str,
+    subject: &str,
+    body: &str,
+) -> Result<(), AppError> {
+    for to in bandpool_store::accounts::owner_and_admin_emails(&mut *tx, tenant_id).await? {
+        crate::mail::queue(services, tx, Some(tenant_id), &to, subject, body).await?;
+    }
+    Ok(())
+}
+
 /// Email the tenant's Owners and Admins that `left` days of the grace remain.
 async fn warn(
     services: &Services,
@@ -530,21 +553,15 @@ async fn warn(
         since = upload_date(now - (GRACE_DAYS - left) * 86_400),
         link = services.portal.link("/metered/report"),
     );
-    for to in bandpool_store::accounts::owner_and_admin_emails(&mut tx, tenant_id).await? {
-        crate::mail::queue(services, &mut tx, Some(tenant_id), &to, &subject, &body).await?;
-    }
-    bandpool_store::events::Change::at(
-        tenant_id,
-        now,
-        &Actor::system("Bandpool (automatic reporting)"),
-    )
-    .record(
-        &mut tx,
-        "metered_reporting_warning",
-        "Reporting grace",
-        &format!("{days} left until metered licensing stops; Owners and Admins emailed"),
-    )
-    .await?;
+    tell_owners(services, &mut tx, tenant_id, &subject, &body).await?;
+    reporting_change(tenant_id, now)
+        .record(
+            &mut tx,
+            "metered_reporting_warning",
+            "Reporting grace",
+            &format!("{days} left until metered licensing stops; Owners and Admins emailed"),
+        )
+        .await?;
     tx.commit().await?;
     services.outbox.wake();
     Ok(())
@@ -568,10 +585,8 @@ async fn lapse(services: &Services, tenant_id: &str) -> Result<usize, AppError> 
          now.\n",
         link = services.portal.link("/metered/report"),
     );
-    for to in bandpool_store::accounts::owner_and_admin_emails(&mut tx, tenant_id).await? {
-        crate::mail::queue(services, &mut tx, Some(tenant_id), &to, &subject, &body).await?;
-    }
-    bandpool_store::events::Change::at(tenant_id, now, &Actor::system("Bandpool (automatic reporting)"))
+    tell_owners(services, &mut tx, tenant_id, &subject, &body).await?;
+    reporting_change(tenant_id, now)
         .record(
             &mut tx,
             "metered_licensing_stopped",

@@ -236,6 +236,18 @@ pub async fn claim_email(tx: &mut WriteTx, tenant_id: &str, month: &str) -> Resu
     Ok(claimed > 0)
 }
 
+/// Lift every stop and restart every grace at `now` (the deployment no longer has a
+/// reporting service, so nothing counts down).
+pub async fn clear_lapses(db: &Db, now: i64) -> Result<()> {
+    db.execute(
+        "UPDATE metered_reporting SET lapsed_at = NULL, warned_at_days = NULL, grace_from = $1 \
+         WHERE lapsed_at IS NOT NULL",
+        args![now],
+    )
+    .await?;
+    Ok(())
+}
+
 /// Record that the warning at `days` left was sent.
 pub async fn warned(tx: &mut WriteTx, tenant_id: &str, days: i64) -> Result<()> {
     tx.execute(

@@ -28,9 +28,10 @@ use leptos_router::hooks::use_query_map;
 fn graph(chart: &ReportChart, caption: String) -> impl IntoView {
     let g = &chart.geometry;
     view! {
-        <ChartFigure class="chart lines" width=g.width height=g.height svg=chart.svg.clone() areas=().into_any()>
-            <figcaption class="muted">{caption}</figcaption>
-        </ChartFigure>
+        <div class="line-chart">
+            <ChartFigure class="chart lines" width=g.width height=g.height svg=chart.svg.clone() areas=().into_any()/>
+            <p class="muted">{caption}</p>
+        </div>
     }
 }
 
@@ -45,7 +46,8 @@ fn tops(
         return view! { <p class="muted">"No LoadMaster reported usage in this range."</p> }
             .into_any();
     }
-    list.iter()
+    let tops = list
+        .iter()
         .zip(charts)
         .enumerate()
         .map(|(i, (top, chart))| {
@@ -62,8 +64,8 @@ fn tops(
                 </div>
             }
         })
-        .collect_view()
-        .into_any()
+        .collect_view();
+    view! { <div class="top-loadmasters">{tops}</div> }.into_any()
 }
 
 #[component]
@@ -113,7 +115,7 @@ pub fn MeteredReportPage() -> impl IntoView {
                         <label>" to "<input type="date" name="to" value=to required/></label>
                         <button type="submit">"View"</button>
                         <button type="submit" formaction="/api/v1/metered/report/download">"Download"</button>
-                        <label><input type="checkbox" name="summary" value="on" checked/>"Download summary"</label>
+                        <label class="checkbox"><input type="checkbox" name="summary" value="on" checked/>"Download summary"</label>
                         <button type="submit" formaction="/api/v1/metered/report/pdf">"Download PDF"</button>
                     </form>
                     <p class="muted">
@@ -190,8 +192,8 @@ fn AutomaticReporting() -> impl IntoView {
                             view! {
                                 <ActionForm action=apply>
                                     <div class="inline-form">
-                                        <label><input type="checkbox" name="upload" value="on" checked=status.upload/>"Upload usage report to the vendor"</label>
-                                        <label><input type="checkbox" name="email" value="on" checked=status.email/>"Send monthly usage report via email"</label>
+                                        <label class="checkbox"><input type="checkbox" name="upload" value="on" checked=status.upload/>"Upload usage report to the vendor"</label>
+                                        <label class="checkbox"><input type="checkbox" name="email" value="on" checked=status.email/>"Send monthly usage report via email"</label>
                                         <label>"Send bcc to "<input type="email" name="bcc" value=status.bcc.clone() autocomplete="email"/></label>
                                         <button type="submit">"Apply"</button>
                                     </div>

@@ -51,6 +51,22 @@ pub async fn activations(ask: Ask) -> Result<Json<Activations>, AppError> {
     Ok(Json(activations_of(&ask, &tenant, &statuses).await?))
 }
 
+/// A file to download: its type, name and body, never cached.
+fn attachment(content_type: &str, file_name: &str, body: impl IntoResponse) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{file_name}\""),
+            ),
+            (header::CACHE_CONTROL, "no-store".to_string()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
 /// The table, or 404 for a tenant without a metered contract.
 async fn activations_of(
     ask: &Ask,
@@ -91,20 +107,11 @@ pub async fn export_activations(ask: Ask) -> Result<Response, AppError> {
     let body = writer
         .into_inner()
         .map_err(|e| AppError::internal(e.into_error()))?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"{}\"",
-                    activations_file_name(ask.clock.today())
-                ),
-            ),
-        ],
+    Ok(attachment(
+        "text/csv; charset=utf-8",
+        &activations_file_name(ask.clock.today()),
         body,
-    )
-        .into_response())
+    ))
 }
 
 /// The activations to unblock, by license id.
@@ -281,18 +288,11 @@ pub async fn download_report(ask: Ask) -> Result<Response, AppError> {
         return super::export::csv_download(rows, shape, format!("{}.csv", range.file_stem()))
             .await;
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.zip\"", range.file_stem()),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+    Ok(attachment(
+        "application/zip",
+        &format!("{}.zip", range.file_stem()),
         axum::body::Body::from_stream(metered_report::summary_zip(&ask, &tenant, &range)),
-    )
-        .into_response())
+    ))
 }
 
 /// Automatic reporting: the settings ("Upload usage report to the vendor", "Send monthly usage report via email", "Send bcc to"), whether this deployment has a vendor reporting service, the last successful upload, an upload waiting after a failure with its reason, and the days left until metered licensing stops for want of an upload.
@@ -382,16 +382,9 @@ pub async fn report_pdf(ask: Ask) -> Result<Response, AppError> {
         params.get("to").as_deref(),
     )?;
     let pdf = metered_report::pdf(&ask, &tenant, &range).await?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/pdf".to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{}.pdf\"", range.file_stem()),
-            ),
-            (header::CACHE_CONTROL, "no-store".to_string()),
-        ],
+    Ok(attachment(
+        "application/pdf",
+        &format!("{}.pdf", range.file_stem()),
         pdf,
-    )
-        .into_response())
+    ))
 }
