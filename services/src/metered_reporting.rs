@@ -226,21 +226,25 @@ pub async fn pass(services: &Services) -> Result<ReportingPass, AppError> {
     }
     if services.reporting.is_none() {
         // Without a reporting service there is no grace: a stop left from when there was one
-        // (the service since removed from the settings) must not refuse activations forever.
-        store::clear_lapses(&services.db, now).await?;
+        // (the service since removed from the settings) must not refuse activations forever,
+        // and a service configured later starts each tenant from the full 90 days.
+        store::hold_graces(&services.db, now).await?;
         return Ok(outcome);
     }
     let periods = [
         today.pred_opt().map(UploadPeriod::day),
         last_month.map(UploadPeriod::month),
     ];
-    for row in store::all(&services.db).await?.iter().filter(|r| r.upload) {
-        let mut tx = services.db.begin_write().await?;
+    // One transaction for every tenant: the pass runs every minute, and a period queued
+    // already is left as it is.
+    let rows = store::all(&services.db).await?;
+    let mut tx = services.db.begin_write().await?;
+    for row in rows.iter().filter(|r| r.upload) {
         for period in periods.iter().flatten() {
             store::queue(&mut tx, &row.tenant_id, &period.0, now).await?;
         }
-        tx.commit().await?;
     }
+    tx.commit().await?;
     for due in store::due(&services.db, now, 100).await? {
         if send_one(services, &due.tenant_id, &due.period)
             .await?

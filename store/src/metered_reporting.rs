@@ -236,12 +236,13 @@ pub async fn claim_email(tx: &mut WriteTx, tenant_id: &str, month: &str) -> Resu
     Ok(claimed > 0)
 }
 
-/// Lift every stop and restart every grace at `now` (the deployment no longer has a
-/// reporting service, so nothing counts down).
-pub async fn clear_lapses(db: &Db, now: i64) -> Result<()> {
+/// Without a reporting service nothing counts down: every grace is held at its start (moved
+/// to `now` once an hour, so a service configured later starts from the full count) and
+/// every stop lifted.
+pub async fn hold_graces(db: &Db, now: i64) -> Result<()> {
     db.execute(
         "UPDATE metered_reporting SET lapsed_at = NULL, warned_at_days = NULL, grace_from = $1 \
-         WHERE lapsed_at IS NOT NULL",
+         WHERE lapsed_at IS NOT NULL OR warned_at_days IS NOT NULL OR grace_from < $1 - 3600",
         args![now],
     )
     .await?;
