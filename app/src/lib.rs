@@ -33,6 +33,7 @@ use routes::applications::Applications;
 use routes::connectors::Connectors;
 use routes::event_log::EventLog;
 use routes::license_repository::LicenseRepository;
+use routes::licenses::Licenses;
 use routes::metered_report::MeteredReportPage;
 use routes::metered_usage::MeteredUsage;
 use routes::not_found::NotFound;
@@ -156,6 +157,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications") view=Applications ssr=SsrMode::Async/>
                     <Route path=path!("/notifications") view=Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
+                    <Route path=path!("/licenses") view=Licenses ssr=SsrMode::Async/>
                     <Route path=path!("/metered/activations") view=Activations ssr=SsrMode::Async/>
                     <Route path=path!("/metered/usage") view=MeteredUsage ssr=SsrMode::Async/>
                     <Route path=path!("/metered/report") view=MeteredReportPage ssr=SsrMode::Async/>

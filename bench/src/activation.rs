@@ -35,6 +35,7 @@ pub async fn activate(
         sku: "VLM-SPLA".into(),
         license_type_id: LICENSE_TYPE.into(),
         appliance: None,
+        ask: Default::default(),
     };
     post_activation(client, portal, &request).await
 }

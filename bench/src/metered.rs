@@ -194,6 +194,7 @@ async fn activate_fleet(
                     sku: SKU.into(),
                     license_type_id: LICENSE_TYPE.into(),
                     appliance: Some(naming::identity(number, started_at)),
+                    ask: Default::default(),
                 };
                 let granted = post_activation(client, portal, &request).await?;
                 mine.push(Appliance {

@@ -44,6 +44,7 @@ const ACTIVATION_TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/activate", post(activate))
+        .route("/v1/licenses", post(available))
         .route("/v1/check", post(check))
         .route("/v1/usage", post(usage))
         .route("/v1/deactivate", post(deactivate))
@@ -109,6 +110,7 @@ async fn activate(
         sku: asked.sku,
         license_type_id: asked.license_type_id,
         appliance: asked.appliance,
+        ask: asked.ask,
     };
     let mut backoff = Backoff::new(Duration::from_millis(200), Duration::from_secs(2));
     let mut attempt = 1;
@@ -194,6 +196,35 @@ async fn pass_through(
         answer.body,
     )
         .into_response()
+}
+
+/// Which licenses the LoadMaster may take (an order's, or the pool's for its SKU), passed
+/// through from the portal; it then activates the one it picked.
+async fn available(
+    State(shared): State<Arc<Shared>>,
+    Asked(asked): Asked<bandpool_domain::lifecycle::AvailabilityRequest>,
+) -> Response {
+    match shared.portal.availability(&asked, ACTIVATION_TIMEOUT).await {
+        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        ),
+        Ok(answer) => (
+            answer.status,
+            [(header::CONTENT_TYPE, "application/json")],
+            answer.body,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!("available licenses for serial {}: {e}", asked.serial_no);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "portal_unreachable",
+                "The connector cannot reach the licensing portal right now; try again shortly",
+            )
+        }
+    }
 }
 
 async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckRequest>) -> Response {

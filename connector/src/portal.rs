@@ -176,6 +176,24 @@ impl Portal {
         Ok(RawAnswer { status, body })
     }
 
+    /// Which licenses a LoadMaster may take; the answer (or refusal) as the portal gave it.
+    pub async fn availability(
+        &self,
+        request: &bandpool_domain::lifecycle::AvailabilityRequest,
+        timeout: Duration,
+    ) -> Result<RawAnswer, PortalError> {
+        let response = self
+            .request(Method::POST, "availability")
+            .timeout(timeout)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?.to_vec();
+        Ok(RawAnswer { status, body })
+    }
+
     /// Long-polls for commands: answers at once when some are pending, else after `wait`
     /// seconds with none. Each command comes as raw JSON so that one of a kind this agent
     /// does not know can still be acknowledged as failed.

@@ -383,6 +383,9 @@ mod tests {
             ssl_tps: 500,
             status: LicenseStatus::Active,
             activated_at: 1_700_000_000,
+            kind: bandpool_domain::lifecycle::LicenseKind::Pooled,
+            expires_at: None,
+            subscriptions: Vec::new(),
         }
     }
 

@@ -166,6 +166,27 @@ pub struct ActivationRequest {
     /// Who a metered LoadMaster is; absent from pooled LoadMasters and older agents.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub appliance: Option<ApplianceIdentity>,
+    /// What kind of license it asks for (absent: one from the pool, as before).
+    #[serde(flatten)]
+    pub ask: LicenseAsk,
+}
+
+/// The kind of license a LoadMaster asks for, and the order it draws on: part of the
+/// activation (the agent passes it on as the LoadMaster sent it). Every field may be left
+/// out: a pooled license.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LicenseAsk {
+    /// `pooled` (the default), `permanent` (from an order), `temporary` (30 days) or `trial`
+    /// (30 days of VLM-MAX with Enterprise Plus).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::lifecycle::LicenseKind>,
+    /// The vendor's Order ID: needed the first time a LoadMaster takes a permanent license.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    /// A Pay As You Go instance from a cloud marketplace: its licenses are permanent.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub payg: bool,
 }
 
 /// What a metered LoadMaster says about itself when it activates (the Activations table
@@ -241,6 +262,19 @@ pub struct Activation {
     pub ssl_tps: i64,
     pub status: LicenseStatus,
     pub activated_at: i64,
+    /// Absent from the answers of portals before license kinds (read as pooled).
+    #[serde(default = "pooled")]
+    pub kind: crate::lifecycle::LicenseKind,
+    /// When a temporary or trial license (or an order's term) ends: the LoadMaster stops then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<i64>,
+    /// Support and feature subscriptions, each with its expiration date (none: Classic).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub subscriptions: Vec<crate::lifecycle::Subscription>,
+}
+
+fn pooled() -> crate::lifecycle::LicenseKind {
+    crate::lifecycle::LicenseKind::Pooled
 }
 
 /// POST /api/v1/connector/deactivations: a LoadMaster gives its license back.
@@ -532,6 +566,9 @@ pub mod appliance {
         /// Who a metered LoadMaster is (passed on to the portal).
         #[serde(default, skip_serializing_if = "Option::is_none")]
         pub appliance: Option<super::ApplianceIdentity>,
+        /// The kind of license and the order (passed on to the portal).
+        #[serde(flatten)]
+        pub ask: super::LicenseAsk,
     }
 
     /// POST /v1/check on the agent: a LoadMaster's periodic check.

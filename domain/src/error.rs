@@ -147,10 +147,18 @@ pub enum Refusal {
     /// No metered usage report reached the vendor within the reporting grace: metered
     /// licensing stopped until an upload succeeds.
     ReportingLapsed,
+    /// A temporary or trial license asked for by a LoadMaster that holds one already.
+    TemporaryOnTemporary,
+    /// A permanent license asked for without an Order ID by a LoadMaster that never held one.
+    OrderIdRequired,
+    /// The Order ID names no order of this tenant.
+    OrderNotFound,
+    /// The order has no license of the type asked for left (none on it, all in use, or ended).
+    OrderLicenseUnavailable,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 14] = [
+    pub const ALL: [Refusal; 18] = [
         Refusal::InstanceLimitReached,
         Refusal::PoolCapacityExceeded,
         Refusal::InvalidLicenseType,
@@ -165,6 +173,10 @@ impl Refusal {
         Refusal::TrialLicensedElsewhere,
         Refusal::LicenseIdUnavailable,
         Refusal::ReportingLapsed,
+        Refusal::TemporaryOnTemporary,
+        Refusal::OrderIdRequired,
+        Refusal::OrderNotFound,
+        Refusal::OrderLicenseUnavailable,
     ];
 
     pub fn code(self) -> &'static str {
@@ -183,6 +195,10 @@ impl Refusal {
             Refusal::TrialLicensedElsewhere => "trial_licensed_elsewhere",
             Refusal::LicenseIdUnavailable => "license_uuid_unavailable",
             Refusal::ReportingLapsed => "metered_reporting_lapsed",
+            Refusal::TemporaryOnTemporary => "temporary_license_in_place",
+            Refusal::OrderIdRequired => "order_id_required",
+            Refusal::OrderNotFound => "order_not_found",
+            Refusal::OrderLicenseUnavailable => "order_license_unavailable",
         }
     }
 
@@ -209,6 +225,17 @@ impl Refusal {
             }
             Refusal::LicenseIdUnavailable => "Unable to generate license UUID.",
             Refusal::ReportingLapsed => "Metered licensing stopped: no usage report reached the vendor.",
+            // The licensing guide's rules (temporary and permanent licenses).
+            Refusal::TemporaryOnTemporary => {
+                "A temporary license cannot be added to a LoadMaster that currently has a temporary license in place."
+            }
+            Refusal::OrderIdRequired => {
+                "An Order ID is required the first time a LoadMaster takes a permanent license."
+            }
+            Refusal::OrderNotFound => "No order with this Order ID was found.",
+            Refusal::OrderLicenseUnavailable => {
+                "The order has no license of this type available."
+            }
         }
     }
 
@@ -218,9 +245,10 @@ impl Refusal {
 
     pub fn status(self) -> http::StatusCode {
         match self {
-            Refusal::InvalidLicenseType | Refusal::InvalidInitialization => {
-                http::StatusCode::BAD_REQUEST
-            }
+            Refusal::InvalidLicenseType
+            | Refusal::InvalidInitialization
+            | Refusal::OrderIdRequired => http::StatusCode::BAD_REQUEST,
+            Refusal::OrderNotFound => http::StatusCode::NOT_FOUND,
             Refusal::ApplianceBlocked
             | Refusal::TenantUnlicensed
             | Refusal::TenantExpired

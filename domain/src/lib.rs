@@ -35,6 +35,7 @@ pub mod events;
 pub mod format;
 pub mod ids;
 pub mod license;
+pub mod lifecycle;
 pub mod metered;
 pub mod metered_report;
 pub mod metered_reporting;

@@ -171,9 +171,10 @@ pub struct License {
 }
 
 impl License {
-    /// The overview shows a history arrow on every license that still has history kept.
+    /// The overview shows the history arrow only on an Active license (the License
+    /// Repository's rule: Grace Period, Expired and Killed rows have none).
     pub fn has_history_arrow(&self) -> bool {
-        self.status != LicenseStatus::Killed
+        self.status == LicenseStatus::Active
     }
 }
 

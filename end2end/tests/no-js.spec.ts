@@ -79,6 +79,7 @@ test('every page renders without JavaScript', async ({ page }) => {
     ['/usage-and-billing', 'Usage and billing'],
     ['/applications', 'Applications'],
     ['/connectors', 'Connectors'],
+    ['/licenses', 'Licenses'],
     ['/notifications', 'Notifications'],
     ['/event-log', 'Event log'],
     ['/users', 'Users'],

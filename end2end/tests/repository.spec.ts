@@ -189,16 +189,25 @@ test('a header click sorts by that column, a second click reverses it', async ({
   await expect(repo.rows.first().locator('td.col-bandwidth')).toHaveText('10,000 Mb/s');
 });
 
-test('status filters show only their licenses; killed licenses have no history arrow', async ({ page }) => {
+test('status filters show only their licenses; only Active licenses have the history arrow', async ({ page }) => {
   const repo = new LicenseRepository(page);
   await repo.open();
-  await page.locator('.status-filters a[data-status="killed"]').click();
-  await expect(page).toHaveURL(/status=killed/);
-  await expect(repo.rows.first()).toHaveAttribute('data-status', 'killed');
-  for (const status of await repo.rows.locator('td.col-status').allTextContents()) {
-    expect(status).toBe('Killed');
+  for (const [status, label] of [
+    ['killed', 'Killed'],
+    ['expired', 'Expired'],
+    ['grace_period', 'Grace Period'],
+  ]) {
+    await page.locator(`.status-filters a[data-status="${status}"]`).click();
+    await expect(page).toHaveURL(new RegExp(`status=${status}`));
+    await expect(repo.rows.first()).toHaveAttribute('data-status', status);
+    for (const shown of await repo.rows.locator('td.col-status').allTextContents()) {
+      expect(shown).toBe(label);
+    }
+    await expect(repo.rows.locator('.history-arrow')).toHaveCount(0);
   }
-  await expect(repo.rows.locator('.history-arrow')).toHaveCount(0);
+  await page.locator('.status-filters a[data-status="active"]').click();
+  await expect(repo.rows.first()).toHaveAttribute('data-status', 'active');
+  await expect(repo.rows.locator('.history-arrow')).toHaveCount(await repo.rows.count());
 });
 
 test('the arrow opens a license history, or says there is none', async ({ page, request }) => {
@@ -260,7 +269,7 @@ test('a search the server cannot answer says so, and the page still works', asyn
 });
 
 test('every page fits the window at 1440, 1024 and 390 px: nothing overflows sideways', async ({ page }) => {
-  const pages = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
+  const pages = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/licenses', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
   for (const width of [1440, 1024, 390]) {
     await page.setViewportSize({ width, height: 900 });
     for (const path of pages) {

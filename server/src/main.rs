@@ -3,6 +3,7 @@
 //! `server create-connector --name N [--tenant-id T]`,
 //! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`,
 //! `server set-metered-contract [--tenant-id T] --contract-id C --max-activations N [--trial-days D] --tier "0=Tier 1"...`,
+//! `server record-order [--tenant-id T] --order-id O --support S --support-ends YYYY-MM-DD --line "vlm-500=3[@YYYY-MM-DD]"...`,
 //! `server seed-metered-history [--tenant-id T] [--months 13]`, `server sweep`.
 
 // Leptos page types (the License Repository) need more than the default 128.
@@ -102,6 +103,24 @@ enum Command {
         /// A usage tier: "<from Mb/s>=<name>" (the first starts at 0), once per tier.
         #[arg(long = "tier", required = true)]
         tiers: Vec<String>,
+    },
+    /// Record an order for a tenant (the first tenant when none is named): the permanent
+    /// licenses it bought per license type, its support tier and when support ends. Given
+    /// again with the same Order ID, it replaces the order.
+    RecordOrder {
+        #[arg(long)]
+        tenant_id: Option<String>,
+        #[arg(long)]
+        order_id: String,
+        /// standard, enterprise or enterprise_plus.
+        #[arg(long, default_value = "enterprise_plus")]
+        support: String,
+        /// The last day of support (YYYY-MM-DD).
+        #[arg(long)]
+        support_ends: String,
+        /// "<license type>=<quantity>[@<last day of the licenses' term>]", once per type.
+        #[arg(long = "line", required = true)]
+        lines: Vec<String>,
     },
     /// Write past daily and monthly peaks for a metered tenant's LoadMasters (the first
     /// tenant when none is named): every day from the first of the month `--months - 1`
@@ -333,6 +352,41 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 println!("{}: {} → {}", c.field, c.from, c.to);
             }
         }
+        Command::RecordOrder {
+            tenant_id,
+            order_id,
+            support,
+            support_ends,
+            lines,
+        } => {
+            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+            let services = settings.services(db.clone(), clock.clone())?;
+            let input = bandpool_domain::lifecycle::OrderInput {
+                order_id,
+                support_tier: bandpool_domain::lifecycle::SupportTier::from_key(&support)
+                    .ok_or_else(|| {
+                        bandpool_domain::AppError::invalid(
+                            "support",
+                            "must be standard, enterprise or enterprise_plus",
+                        )
+                    })?,
+                support_ends_on: support_ends,
+                lines: lines
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| bandpool_domain::lifecycle::OrderLineInput::parse(i, l))
+                    .collect::<Result<Vec<_>, _>>()?,
+            };
+            let actor = bandpool_services::Actor::system("command line");
+            let new =
+                bandpool_services::lifecycle::record_order(&services, &actor, &tenant_id, &input)
+                    .await?;
+            println!(
+                "tenant {tenant_id}: order {} {}",
+                input.order_id.trim(),
+                if new { "recorded" } else { "replaced" }
+            );
+        }
         Command::SetMeteredContract {
             tenant_id,
             contract_id,
@@ -395,10 +449,12 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             let expired = bandpool_services::metered::expire_samples(&services).await?;
             let expiry = started.elapsed();
             println!(
-                "health pass: {:.3} ms: {} connectors down, {} licenses expired, {} syncs finished, {} activations blocked, {} instance checks, {} usage reports uploaded, {} failed",
+                "health pass: {:.3} ms: {} connectors down, {} licenses expired, {} license terms ended, {} subscription warnings, {} syncs finished, {} activations blocked, {} instance checks, {} usage reports uploaded, {} failed",
                 health.as_secs_f64() * 1000.0,
                 pass.connectors_down,
                 pass.licenses_expired,
+                pass.lifecycle.terms_ended,
+                pass.lifecycle.subscription_warnings,
                 pass.syncs_finished,
                 pass.activations_blocked,
                 pass.instance_checks,

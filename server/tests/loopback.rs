@@ -256,6 +256,120 @@ db_test!(
     licensing_through_the_connector
 );
 
+/// Choosing a license through the agent (`POST /v1/licenses`: an order's licenses with what
+/// remains), then temporary licenses taken by simulated LoadMasters: thirty days later on the
+/// test clock the term ends and each LoadMaster stops at its next check.
+async fn license_kinds_through_the_connector(db: &TestDb) {
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    let operator = app.client_as(common::OPERATOR).await;
+    let tenant = app.tenant_id.clone().unwrap();
+    let (status, body) = app
+        .call(
+            &operator,
+            "record_order",
+            &[
+                ("tenant_id", tenant.as_str()),
+                ("order_id", "ORD-LOOP"),
+                ("support_tier", "enterprise_plus"),
+                ("support_ends_on", "2099-12-31"),
+                ("lines", "vlm-500=2\nvlm-2000=1"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let token = app.new_connector(&app.client, "dc-east").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_agent(&app.base, token, dir.path()).await;
+    let local = reqwest::Client::new();
+    let ask = |body: Value| {
+        local
+            .post(format!("http://{}/v1/licenses", agent.local_addr()))
+            .json(&body)
+            .send()
+    };
+    let listed: Value =
+        ask(json!({ "serial_no": "9300001", "sku": "VLM-SPLA", "order_id": "ORD-LOOP" }))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let offered: Vec<(&str, i64)> = listed["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["license_type_id"].as_str().unwrap(),
+                l["remaining"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(offered, [("vlm-2000", 1), ("vlm-500", 2)], "{listed}");
+    assert!(listed["licenses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|l| l["kind"] == "permanent"));
+    let missing = ask(json!({ "serial_no": "9300001", "sku": "VLM-SPLA", "order_id": "ORD-NONE" }))
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+    let body: Value = missing.json().await.unwrap();
+    assert_eq!(body["code"], "order_not_found");
+
+    // Two LoadMasters take temporary licenses; the answer carries the term.
+    let fleet = Fleet::start(FleetSettings {
+        ask: bandpool_domain::connector::LicenseAsk {
+            kind: Some(bandpool_domain::lifecycle::LicenseKind::Temporary),
+            ..Default::default()
+        },
+        ..fleet(&agent, 2, "vlm-500", 9_300_000)
+    })
+    .await
+    .unwrap();
+    assert!(fleet.wait_until(WAIT, |s| s.licensed == 2).await.1);
+    let licenses: Vec<String> = fleet
+        .appliances()
+        .into_iter()
+        .filter_map(|a| a.license_id)
+        .collect();
+    let (_, list) = app.get_json("/api/v1/subscriptions").await;
+    assert_eq!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["subscription"] == false)
+            .count(),
+        2
+    );
+
+    // Thirty days on: the term sweep expires both, the agent hears it on the next report,
+    // and the LoadMasters stop.
+    app.clock.advance(chrono::Duration::days(30));
+    let pass = health_pass(&app.state).await.unwrap();
+    assert_eq!(pass.lifecycle.terms_ended, 2);
+    let (_, pool) = app.get_json("/api/v1/pool").await;
+    assert_eq!(pool["allocated_mbps"], 0);
+    fleet.check_all_now().await;
+    eventually("the connector heard the terms end", || async {
+        licenses
+            .iter()
+            .all(|l| agent.license_status(l) == Some(LicenseStatus::Expired))
+    })
+    .await;
+    fleet.check_all_now().await;
+    let snapshot = fleet.snapshot();
+    assert_eq!(snapshot.expired, 2, "{snapshot:?}");
+    fleet.shutdown().await;
+    agent.shutdown().await;
+}
+
+db_test!(
+    license_kinds_through_the_connector,
+    license_kinds_through_the_connector
+);
+
 /// Connector down → grace → back → Active; down again → Expired after 30 days.
 async fn grace_through_the_connector(db: &TestDb) {
     let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {

@@ -161,12 +161,15 @@ pub struct HealthPass {
     pub instance_checks: usize,
     /// Automatic reporting: uploads sent, warnings, and the reporting grace running out.
     pub reporting: crate::metered_reporting::ReportingPass,
+    /// Terms that ended and subscription warnings.
+    pub lifecycle: crate::lifecycle::LifecyclePass,
 }
 
 /// One pass of connector health at the clock's now (the sweep runs it; tests call it
 /// directly). Silent connectors go Down (their licenses enter a 30-day grace period) and
-/// their tenants are told; grace periods that ended expire their licenses (the capacity
-/// returns to the pool); syncs past their deadline finish without the connectors that did
+/// their tenants are told; grace periods and license terms that ended expire their licenses
+/// (the capacity returns to the pool, the Owners are emailed); subscriptions expiring in 30
+/// and 7 days are emailed; syncs past their deadline finish without the connectors that did
 /// not answer; metered activations left unconfirmed too long are blocked; metered tenants'
 /// instance counts are checked once a day; usage reports due go to the vendor and the
 /// reporting grace is checked; old idempotency keys are forgotten.
@@ -188,12 +191,8 @@ pub async fn health_pass(services: &Services) -> Result<HealthPass, AppError> {
         went_down(services, went).await;
     }
     pass.connectors_down = down.len();
-    for (tenant, n) in bandpool_store::connectors::sweep_grace(&services.db, now).await? {
-        tracing::info!(%tenant, licenses = n, "grace periods ended; licenses expired");
-        pass.licenses_expired += n;
-        // Capacity came back: a reached limit may be cleared.
-        crate::notifications::check_limits(services, &tenant).await;
-    }
+    pass.licenses_expired = crate::lifecycle::expire_graces(services).await?;
+    pass.lifecycle = crate::lifecycle::pass(services).await?;
     pass.syncs_finished = bandpool_store::sync::finish_overdue(&services.db, now, None).await?;
     pass.activations_blocked = crate::metered::block_unconfirmed(services).await?;
     pass.instance_checks = crate::metered::daily_instance_check(services).await?.len();

@@ -32,6 +32,7 @@ pub mod charts;
 pub mod connectors;
 pub mod entitlements;
 pub mod licenses;
+pub mod lifecycle;
 pub mod mail;
 pub mod metered;
 pub mod metered_report;

@@ -158,6 +158,34 @@ pub async fn activate(
     Ok((activation, again))
 }
 
+/// Which licenses a LoadMaster may take (an order's, or the pool's for its SKU) with how
+/// many of each remain, before it picks one and activates it.
+pub async fn availability(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::AvailabilityRequest,
+) -> Result<bandpool_domain::lifecycle::Availability, AppError> {
+    for (name, value) in [("serial_no", &request.serial_no), ("sku", &request.sku)] {
+        if value.trim().is_empty()
+            || value.chars().count() > 64
+            || value.chars().any(char::is_control)
+        {
+            return Err(AppError::invalid(name, "must be 1 to 64 characters"));
+        }
+    }
+    if let Some(order_id) = request.order_id.as_deref() {
+        bandpool_domain::lifecycle::check_order_id("order_id", order_id)?;
+    }
+    seen(services, connector, None, None).await?;
+    bandpool_store::lifecycle::availability(
+        &services.db,
+        &connector.tenant_id,
+        request,
+        services.now(),
+    )
+    .await
+}
+
 /// A LoadMaster gives its license back.
 pub async fn deactivate(
     services: &Services,

@@ -251,6 +251,7 @@ async fn activate(slot: &Slot, ctx: &FleetContext, record: &Record) -> Activated
             .settings
             .usage_interval
             .map(|_| crate::naming::identity(slot.id.number, ctx.started_at)),
+        ask: ctx.settings.ask.clone(),
     };
     let url = format!("{}/v1/activate", record.connector_url.trim_end_matches('/'));
     let answer = {

@@ -40,6 +40,8 @@ pub struct FleetSettings {
     pub license_type_id: String,
     /// The licensing identifier of the LoadMaster image (`VLM-SPLA`).
     pub sku: String,
+    /// The kind of license asked for and the order (default: pooled).
+    pub ask: bandpool_domain::connector::LicenseAsk,
     /// Device names are `<prefix>-0001`, ...
     pub name_prefix: String,
     /// Serial numbers are `serial_base + 1`, ...
@@ -75,6 +77,7 @@ impl FleetSettings {
             check_interval: Duration::from_secs(10),
             license_type_id: "vlm-200".into(),
             sku: "VLM-SPLA".into(),
+            ask: Default::default(),
             name_prefix: "sim".into(),
             serial_base: 9_000_000,
             ip_prefix: "10.20".into(),

@@ -40,6 +40,12 @@ struct Cli {
     /// The licensing identifier (SKU) of the LoadMaster image.
     #[arg(long, default_value = "VLM-SPLA")]
     sku: String,
+    /// The kind of license asked for: pooled, permanent, temporary or trial.
+    #[arg(long, default_value = "pooled", value_parser = kind)]
+    kind: bandpool_domain::lifecycle::LicenseKind,
+    /// The vendor's Order ID (a first permanent license needs one).
+    #[arg(long)]
+    order_id: Option<String>,
     /// Device names are <prefix>-0001, <prefix>-0002, ...
     #[arg(long, default_value = "sim")]
     name_prefix: String,
@@ -81,6 +87,11 @@ fn main() -> ExitCode {
         usage_interval: (cli.usage_seconds > 0).then(|| Duration::from_secs(cli.usage_seconds)),
         license_type_id: cli.license_type,
         sku: cli.sku,
+        ask: bandpool_domain::connector::LicenseAsk {
+            kind: Some(cli.kind),
+            order_id: cli.order_id,
+            payg: false,
+        },
         name_prefix: cli.name_prefix,
         serial_base: cli.serial_base,
         ip_prefix: cli.ip_prefix,
@@ -135,4 +146,9 @@ async fn stop_signal() {
         }
     }
     let _ = tokio::signal::ctrl_c().await;
+}
+
+fn kind(key: &str) -> Result<bandpool_domain::lifecycle::LicenseKind, String> {
+    bandpool_domain::lifecycle::LicenseKind::from_key(key)
+        .ok_or_else(|| format!("'{key}' is not pooled, permanent, temporary or trial"))
 }

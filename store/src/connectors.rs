@@ -356,51 +356,72 @@ pub async fn sweep_silent(db: &Db, now: i64, silence_secs: i64) -> Result<Vec<We
     Ok(down)
 }
 
-/// Licenses whose grace period has ended become Expired, and their capacity returns to the
-/// pool; one transaction per tenant. Returns (tenant, how many) for each tenant touched.
-pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
-    let tenants: Vec<String> = column(
-        db,
+/// The tenants with a license whose grace period has ended.
+pub async fn tenants_with_ended_graces(on: impl Read, now: i64) -> Result<Vec<String>> {
+    column(
+        on,
         "SELECT DISTINCT tenant_id FROM licenses WHERE status = 'grace_period' \
          AND grace_period_end <= $1",
         args![now],
     )
+    .await
+}
+
+/// A tenant's licenses whose grace period has ended become Expired and their capacity
+/// returns to the pool, in the caller's transaction (with their history and one event).
+/// Returns them, `expires_at` being when the grace ended.
+pub async fn end_graces(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    now: i64,
+) -> Result<Vec<crate::lifecycle::EndedTerm>> {
+    tx.lock_pool(tenant_id).await?;
+    let ended: Vec<crate::lifecycle::EndedTerm> = crate::db::rows_as(
+        &tx.fetch_all(
+            "SELECT id, device_name, ip_address, serial_no, license_name, kind, status, \
+             bandwidth_mbps, grace_period_end AS expires_at FROM licenses WHERE tenant_id = $1 \
+             AND status = 'grace_period' AND grace_period_end <= $2 ORDER BY grace_period_end, id",
+            args![tenant_id, now],
+        )
+        .await?,
+    )?;
+    let ids: Vec<String> = ended.iter().map(|e| e.id.clone()).collect();
+    let moved = bulk_set_status(
+        tx,
+        tenant_id,
+        &ids,
+        StatusMove {
+            from: LicenseStatus::GracePeriod,
+            to: LicenseStatus::Expired,
+            note: "Grace period ended; the license expired and its capacity returned to the pool",
+            now,
+            grace_period_end: None,
+        },
+    )
     .await?;
+    if !moved.is_empty() {
+        let target = format!("{} license(s)", moved.len());
+        let detail = "grace period ended; capacity returned to the pool";
+        Change::at(tenant_id, now, &health())
+            .record(tx, "licenses_expired", &target, detail)
+            .await?;
+    }
+    Ok(ended
+        .into_iter()
+        .filter(|e| moved.contains(&e.id))
+        .collect())
+}
+
+/// Licenses whose grace period has ended become Expired, and their capacity returns to the
+/// pool; one transaction per tenant. Returns (tenant, how many) for each tenant touched.
+pub async fn sweep_grace(db: &Db, now: i64) -> Result<Vec<(String, usize)>> {
     let mut expired = Vec::new();
-    for tenant_id in tenants {
+    for tenant_id in tenants_with_ended_graces(db, now).await? {
         let mut tx = db.begin_write().await?;
-        tx.lock_pool(&tenant_id).await?;
-        let ids: Vec<String> = column(
-            &mut tx,
-            "SELECT id FROM licenses WHERE tenant_id = $1 AND status = 'grace_period' \
-             AND grace_period_end <= $2",
-            args![&tenant_id, now],
-        )
-        .await?;
-        let moved = bulk_set_status(
-            &mut tx,
-            &tenant_id,
-            &ids,
-            StatusMove {
-                from: LicenseStatus::GracePeriod,
-                to: LicenseStatus::Expired,
-                note:
-                    "Grace period ended; the license expired and its capacity returned to the pool",
-                now,
-                grace_period_end: None,
-            },
-        )
-        .await?;
-        if !moved.is_empty() {
-            let target = format!("{} license(s)", moved.len());
-            let detail = "grace period ended; capacity returned to the pool";
-            Change::at(&tenant_id, now, &health())
-                .record(&mut tx, "licenses_expired", &target, detail)
-                .await?;
-        }
+        let ended = end_graces(&mut tx, &tenant_id, now).await?;
         tx.commit().await?;
-        if !moved.is_empty() {
-            expired.push((tenant_id, moved.len()));
+        if !ended.is_empty() {
+            expired.push((tenant_id, ended.len()));
         }
     }
     Ok(expired)

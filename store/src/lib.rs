@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod leases;
 pub mod licenses;
 pub mod licensing;
+pub mod lifecycle;
 pub mod metered;
 pub mod metered_report;
 pub mod metered_reporting;

@@ -22,6 +22,7 @@ use bandpool_domain::connector::{
 };
 use bandpool_domain::error::Refusal;
 use bandpool_domain::license::LicenseStatus;
+use bandpool_domain::lifecycle::{decide_terms, LicenseKind, Subscription, TRIAL_LICENSE_TYPE};
 use bandpool_domain::AppError;
 use sqlx::Row;
 use std::collections::HashMap;
@@ -52,6 +53,9 @@ pub fn validate_activation(request: &ActivationRequest) -> Result<()> {
     check_text("device_name", &request.device_name, 100)?;
     check_text("sku", &request.sku, 64)?;
     check_text("license_type_id", &request.license_type_id, 64)?;
+    if let Some(order_id) = request.ask.order_id.as_deref() {
+        bandpool_domain::lifecycle::check_order_id("order_id", order_id)?;
+    }
     if request.ip_address.parse::<std::net::IpAddr>().is_err() {
         return Err(AppError::invalid(
             "ip_address",
@@ -80,13 +84,16 @@ struct Held {
     ssl_tps: i64,
     activated_at: i64,
     device_id: Option<String>,
+    #[sqlx(try_from = "String")]
+    kind: LicenseKind,
+    expires_at: Option<i64>,
 }
 
-const HELD_COLUMNS: &str =
-    "id, serial_no, status, license_name, bandwidth_mbps, ssl_tps, activated_at, device_id";
+const HELD_COLUMNS: &str = "id, serial_no, status, license_name, bandwidth_mbps, ssl_tps, \
+     activated_at, device_id, kind, expires_at";
 
 impl Held {
-    fn activation(&self) -> Activation {
+    fn activation(&self, subscriptions: Vec<Subscription>) -> Activation {
         Activation {
             license_id: self.id.clone(),
             license_name: self.license_name.clone(),
@@ -94,6 +101,9 @@ impl Held {
             ssl_tps: self.ssl_tps,
             status: self.status,
             activated_at: self.activated_at,
+            kind: self.kind,
+            expires_at: self.expires_at,
+            subscriptions,
         }
     }
 }
@@ -112,6 +122,7 @@ async fn activation_facts(
     tx: &mut WriteTx,
     tenant: &str,
     request: &ActivationRequest,
+    license_type_id: &str,
 ) -> Result<ActivationFacts> {
     const HOLDING: &str = "status IN ('active', 'grace_period')";
     let row = tx
@@ -136,7 +147,7 @@ async fn activation_facts(
                  LEFT JOIN license_types t ON t.id = $4 \
                  WHERE p.tenant_id = $1"
             ),
-            args![tenant.to_string(), request.serial_no.clone(), request.sku.clone(), request.license_type_id.clone(), request.ip_address.clone()],
+            args![tenant.to_string(), request.serial_no.clone(), request.sku.clone(), license_type_id.to_string(), request.ip_address.clone()],
         )
         .await?;
     let Some(row) = row else {
@@ -224,7 +235,13 @@ pub async fn activate(
         .as_ref()
         .map(|a| a.checked(now))
         .transpose()?;
-    let mut facts = activation_facts(&mut tx, tenant, request).await?;
+    let asked = request.ask.kind.unwrap_or(LicenseKind::Pooled);
+    // A trial is always the largest Virtual LoadMaster, whatever type was asked for.
+    let license_type_id = match asked {
+        LicenseKind::Trial => TRIAL_LICENSE_TYPE,
+        _ => request.license_type_id.as_str(),
+    };
+    let mut facts = activation_facts(&mut tx, tenant, request, license_type_id).await?;
     facts.metered = crate::metered::activation_facts(
         &mut tx,
         tenant,
@@ -236,7 +253,7 @@ pub async fn activate(
     let metered = facts.metered.is_some();
     let ask = Ask {
         sku: &request.sku,
-        license_type_id: &request.license_type_id,
+        license_type_id,
         ip_address: &request.ip_address,
         appliance: appliance.as_ref(),
     };
@@ -255,6 +272,14 @@ pub async fn activate(
                 )
                 .await?;
             let held = crate::db::row_as::<Held>(&row)?;
+            // No temporary license on top of a temporary one.
+            let facts = bandpool_domain::lifecycle::KindFacts {
+                held: Some(held.kind),
+                ..Default::default()
+            };
+            if asked.is_temporary() {
+                decide_terms(asked, metered, &facts, &held.license_name, now)?;
+            }
             let via: Option<String> = row.try_get("connector_id")?;
             if via.as_deref() != Some(connector.id.as_str()) {
                 tx.execute(
@@ -263,15 +288,20 @@ pub async fn activate(
                 )
                 .await?;
             }
-            return answered(tx, connector, &key, held.activation(), true).await;
+            let subscriptions =
+                crate::lifecycle::subscriptions_of(&mut tx, tenant, &held.id).await?;
+            return answered(tx, connector, &key, held.activation(subscriptions), true).await;
         }
     };
     let LicenseTypeFacts {
+        id: type_id,
         name,
         bandwidth_mbps: bandwidth,
         ssl_tps,
         ..
     } = license_type;
+    let kind_facts = crate::lifecycle::kind_facts(&mut tx, tenant, request, &type_id).await?;
+    let terms = decide_terms(asked, metered, &kind_facts, &name, now)?;
     // The license's id follows from the message (connector and key): a replay whose key
     // the portal no longer remembers makes the same id, and is refused instead of granting
     // a second license.
@@ -297,8 +327,10 @@ pub async fn activate(
     tx.execute(
         "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
-         activated_at, recovered_at, issued_through_portal, connector_id, metered) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, $13)",
+         activated_at, recovered_at, issued_through_portal, connector_id, metered, kind, \
+         expires_at, order_ref) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, $13, \
+         $14, $15, $16)",
         args![
             license_id.clone(),
             tenant.to_string(),
@@ -306,16 +338,20 @@ pub async fn activate(
             request.device_name.trim().to_string(),
             request.ip_address.clone(),
             request.serial_no.clone(),
-            request.license_type_id.clone(),
+            type_id.clone(),
             name.clone(),
             bandwidth,
             ssl_tps,
             now,
             connector.id.clone(),
-            i64::from(metered)
+            i64::from(metered),
+            terms.kind.key().to_string(),
+            terms.expires_at,
+            terms.order.clone()
         ],
     )
     .await?;
+    crate::lifecycle::add_subscriptions(&mut tx, tenant, &license_id, &terms.subscriptions).await?;
     if metered {
         crate::metered::record_activation(
             &mut tx,
@@ -332,7 +368,8 @@ pub async fn activate(
         "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
          VALUES ($1, $2, $3, $4, NULL, 'active', $5)",
         args![uuid::Uuid::new_v4().to_string(), license_id.clone(), tenant.to_string(), now, format!(
-                "Licensed from the pool through connector {}",
+                "{} through connector {}",
+                bandpool_domain::lifecycle::granted_note(&terms, kind_facts.order.as_ref()),
                 connector.name
             )],
     )
@@ -345,10 +382,15 @@ pub async fn activate(
         ssl_tps,
         status: LicenseStatus::Active,
         activated_at: now,
+        kind: terms.kind,
+        expires_at: terms.expires_at,
+        subscriptions: terms.subscriptions,
     };
     let detail = format!(
-        "{name} for serial {} at {}",
-        request.serial_no, request.ip_address
+        "{name} ({}) for serial {} at {}",
+        terms.kind.label(),
+        request.serial_no,
+        request.ip_address
     );
     Change::at(tenant, now, &connector.actor())
         .record(&mut tx, "license_activated", &request.device_name, &detail)

@@ -15,6 +15,8 @@ pub fn catalogue() -> Vec<LicenseType> {
         ("VLM-2000", 2_000, 1_000),
         ("VLM-5000", 5_000, 4_000),
         ("VLM-10G", 10_000, 8_000),
+        // The trial license's type: the largest Virtual LoadMaster.
+        ("VLM-MAX", 10_000, 10_000),
     ]
     .into_iter()
     .map(|(name, bandwidth_mbps, ssl_tps)| LicenseType {

@@ -75,6 +75,7 @@ fn activation(i: usize) -> ActivationRequest {
         sku: "VLM-SPLA".into(),
         license_type_id: "vlm-2000".into(),
         appliance: None,
+        ask: Default::default(),
     }
 }
 

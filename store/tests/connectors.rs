@@ -63,6 +63,7 @@ fn request(i: usize, license_type: &str) -> ActivationRequest {
         sku: "VLM-SPLA".into(),
         license_type_id: license_type.into(),
         appliance: None,
+        ask: Default::default(),
     }
 }
 

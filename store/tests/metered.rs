@@ -83,6 +83,7 @@ async fn loadmaster(db: &Db, connector: &ConnectorIdentity, i: usize) -> (String
             hypervisor: "VMWARE".into(),
             licensed_elsewhere: false,
         }),
+        ask: Default::default(),
     };
     let (granted, _) = licensing::activate(db, connector, &request, NOW - 30 * DAY)
         .await

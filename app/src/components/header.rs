@@ -53,6 +53,7 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
         (Permission::ViewPool, "/metered/report", "MELA report"),
     ];
     let admin = [
+        (Permission::ViewPool, "/licenses", "Licenses"),
         (Permission::ManageUsage, "/notifications", "Notifications"),
         (Permission::ViewEvents, "/event-log", "Event log"),
         (Permission::ManageUsers, "/users", "Users"),

@@ -6,6 +6,7 @@ pub mod allocation;
 pub mod connectors;
 pub mod events;
 pub mod licenses;
+pub mod lifecycle;
 pub mod metered;
 pub mod pool;
 pub mod session;

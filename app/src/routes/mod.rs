@@ -6,6 +6,7 @@ pub mod applications;
 pub mod connectors;
 pub mod event_log;
 pub mod license_repository;
+pub mod licenses;
 pub mod metered_report;
 pub mod metered_usage;
 pub mod not_found;

@@ -4,9 +4,13 @@
 
 use crate::components::card::PageHead;
 use crate::components::loaded::loaded;
+use crate::components::table::table_or;
+use crate::functions::lifecycle::{get_tenant_orders, RecordOrder};
 use crate::functions::metered::{get_metered_contract, SetMeteredContract};
 use crate::functions::usage::{get_tenant_entitlement, SetTenantEntitlement};
 use bandpool_domain::billing::{EntitlementForm, SubscriptionStatus};
+use bandpool_domain::format::format_date;
+use bandpool_domain::lifecycle::SupportTier;
 use bandpool_domain::metered::ContractForm;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -59,6 +63,71 @@ pub fn TenantEntitlement() -> impl IntoView {
             }
         )}
         <MeteredContractCard tenant_id=tenant_id/>
+        <OrdersCard tenant_id=tenant_id/>
+    }
+}
+
+/// The tenant's orders: each Order ID with its support tier and the permanent licenses it
+/// bought; a form records a new one or replaces one with the same Order ID.
+#[component]
+fn OrdersCard(tenant_id: Memo<String>) -> impl IntoView {
+    let save = ServerAction::<RecordOrder>::new();
+    let current = Resource::new(
+        move || (tenant_id.get(), save.version().get()),
+        |(id, _)| get_tenant_orders(id),
+    );
+    view! {
+        {loaded(current, "Loading…", move |orders| {
+            view! {
+                <section class="card" data-section="orders" aria-labelledby="orders-title">
+                    <h2 id="orders-title">"Orders"</h2>
+                    <p class="muted">
+                        "A LoadMaster takes a permanent license from one of these orders by its Order ID, as many of each license type as the order bought. Temporary and trial licenses need no order."
+                    </p>
+                    {table_or(
+                        view! { <p class="muted">"No orders yet."</p> },
+                        "data orders",
+                        view! { <th>"Order ID"</th><th>"Support"</th><th>"Support until"</th><th>"Licenses"</th> },
+                        orders.into_iter().map(|o| {
+                            let lines = o.lines.iter().map(|l| format!(
+                                "{} x {} ({} in use{})",
+                                l.quantity,
+                                l.license_name,
+                                l.in_use,
+                                l.license_ends_at.map(|t| format!(", until {}", format_date(t - 1))).unwrap_or_default()
+                            )).collect::<Vec<_>>().join("; ");
+                            view! {
+                                <tr data-order=o.order_id.clone()>
+                                    <td>{o.order_id.clone()}</td>
+                                    <td>{o.support_tier.label()}</td>
+                                    <td>{format_date(o.support_ends_at - 1)}</td>
+                                    <td>{lines}</td>
+                                </tr>
+                            }
+                        }).collect::<Vec<_>>(),
+                    )}
+                    <ActionForm action=save>
+                        <input type="hidden" name="tenant_id" value=tenant_id.get_untracked()/>
+                        <div class="stacked-form">
+                            <label>"Order ID" <input type="text" name="order_id" maxlength="64" required placeholder="e.g. ORD-2026-0042"/></label>
+                            <label>"Support"
+                                <select name="support_tier">
+                                    {SupportTier::ALL.into_iter().map(|t| view! {
+                                        <option value=t.key() selected=t == SupportTier::EnterprisePlus>{t.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                            </label>
+                            <label>"Support until" <input type="date" name="support_ends_on" required/></label>
+                            <label>"Licenses, one license type per line: type=quantity, or type=quantity@last day of their term"
+                                <textarea name="lines" rows="3" required placeholder="vlm-500=3"></textarea>
+                            </label>
+                            <button type="submit" class="primary">"Record order"</button>
+                        </div>
+                    </ActionForm>
+                </section>
+            }
+            .into_any()
+        })}
     }
 }
 

@@ -191,17 +191,21 @@ pub async fn baseline_usage(Body(report): Body<UsageReport>) -> Json<UsageReport
     })
 }
 
-/// A LoadMaster asks for a license of a type from the pool.
+/// A LoadMaster asks for a license of a type: from the pool (the default), permanent from an
+/// order (`kind: permanent`, `order_id`), temporary or trial (30 days).
 ///
-/// 201 for a new license; 200 for a replay or a license it already holds.
+/// 201 for a new license; 200 for a replay or a license it already holds. Every kind but
+/// metered takes its bandwidth from the pool; a permanent license also one of its order's.
 #[utoipa::path(
     post, path = "/connector/activations", tag = "connector", operation_id = "connectorActivate",
     request_body = ActivationRequest,
     responses(
         (status = 201, description = "Activated", body = Activation),
         (status = 200, description = "Held already, or a replay", body = Activation),
+        (status = 400, description = "Refused: invalid_license_type, order_id_required (a first permanent license), or invalid_parameter", body = ErrorBody),
         (status = 403, description = "Refused: appliance_blocked, tenant_unlicensed or tenant_expired", body = ErrorBody),
-        (status = 409, description = "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku or device_ip_exists", body = ErrorBody),
+        (status = 404, description = "Refused: order_not_found", body = ErrorBody),
+        (status = 409, description = "Refused: instance_limit_reached, pool_capacity_exceeded, no_license_for_sku, device_ip_exists, temporary_license_in_place or order_license_unavailable", body = ErrorBody),
     )
 )]
 pub async fn activate(
@@ -216,6 +220,30 @@ pub async fn activate(
         StatusCode::CREATED
     };
     Ok((status, Json(activation)).into_response())
+}
+
+/// Which licenses a LoadMaster may take: with `order_id`, that order's license types (as
+/// permanent licenses); without, the pool's license types for its SKU (pooled, or metered
+/// under a metered contract). Each says how many remain: what the order has left and what
+/// the pool's capacity and LoadMaster limit (or the metered contract) still allow. The
+/// LoadMaster then activates the one it picked.
+#[utoipa::path(
+    post, path = "/connector/availability", tag = "connector", operation_id = "connectorAvailability",
+    request_body = bandpool_domain::lifecycle::AvailabilityRequest,
+    responses(
+        (status = 200, description = "OK", body = bandpool_domain::lifecycle::Availability),
+        (status = 403, description = "Refused: tenant_unlicensed", body = ErrorBody),
+        (status = 404, description = "Refused: order_not_found", body = ErrorBody),
+    )
+)]
+pub async fn availability(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(request): Body<bandpool_domain::lifecycle::AvailabilityRequest>,
+) -> Result<Json<bandpool_domain::lifecycle::Availability>, AppError> {
+    Ok(Json(
+        relay::availability(&state, &connector, &request).await?,
+    ))
 }
 
 /// A LoadMaster gives its license back.

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod events;
 pub mod export;
 pub mod licenses;
+pub mod lifecycle;
 pub mod metered;
 pub mod openapi;
 pub mod pool;
@@ -42,6 +43,8 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(pool::daily))
         .routes(routes!(licenses::list))
         .routes(routes!(licenses::history))
+        .routes(routes!(lifecycle::orders))
+        .routes(routes!(lifecycle::subscriptions))
         .routes(routes!(export::export_csv))
         .routes(routes!(connectors::kill))
         .routes(routes!(connectors::sync))
@@ -57,6 +60,7 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connector::checks))
         .routes(routes!(connector::usage))
         .routes(routes!(connector::activate))
+        .routes(routes!(connector::availability))
         .routes(routes!(connector::deactivate))
         .routes(routes!(connector::commands))
         .routes(routes!(connector::ack))

@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use bandpool_domain::error::ErrorBody;
 use bandpool_domain::license::{Column, LicenseStatus, SortOrder};
+use bandpool_domain::lifecycle::LicensesSort;
 use std::sync::OnceLock;
 use utoipa::openapi::path::{Operation, PathItem};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -26,7 +27,7 @@ use utoipa::{Modify, OpenApi};
     ),
     // The query parameters' types: utoipa gathers the bodies' and answers' schemas by
     // itself, not those of parameters described inline.
-    components(schemas(ErrorBody, Column, SortOrder, LicenseStatus)),
+    components(schemas(ErrorBody, Column, SortOrder, LicenseStatus, LicensesSort)),
     security(("bearer" = []), ("session" = [])),
     modifiers(&SecuritySchemes)
 )]

@@ -1,0 +1,576 @@
+//! The license lifecycle over HTTP, on both databases: orders recorded by an operator (page
+//! form) and read by members (REST and the Licenses page); license kinds through the
+//! connector API with each rule of the licensing guide and its refusal code; a 30-day
+//! temporary license expiring on the fake clock (capacity back, history, event log, the
+//! LoadMaster told at its next check, the Owners emailed through a real SMTP server);
+//! subscription warnings 30 and 7 days ahead; the Licenses table.
+
+mod common;
+
+use common::{assert_refused, Seed, TestApp, OPERATOR, OWNER};
+use serde_json::{json, Value};
+
+const DAY: i64 = 86_400;
+
+/// A LoadMaster's activation request; `ask` adds the kind and the order.
+fn activation(i: u32, license_type: &str, ask: Value) -> Value {
+    let mut request = json!({
+        // One key per LoadMaster and ask, so each differing request is a new message.
+        "idempotency_key": format!("lifecycle-{i}-{}", ask.to_string().replace(|c: char| !c.is_ascii_alphanumeric(), "")),
+        "serial_no": format!("{:07}", 5_000_000 + i),
+        "device_name": format!("lm-{i}"),
+        "ip_address": format!("10.4.0.{i}"),
+        "sku": "VLM-SPLA",
+        "license_type_id": license_type,
+    });
+    for (k, v) in ask.as_object().unwrap() {
+        request[k] = v.clone();
+    }
+    request
+}
+
+async fn activate(app: &TestApp, connector: &reqwest::Client, request: &Value) -> (u16, Value) {
+    app.post_json(connector, "/api/v1/connector/activations", request)
+        .await
+}
+
+/// An operator records `order` for the seeded tenant through the Entitlement page's form.
+async fn record(app: &TestApp, order_id: &str, support_ends_on: &str, lines: &str) -> (u16, Value) {
+    let operator = app.client_as(OPERATOR).await;
+    let tenant = app.tenant_id.clone().unwrap();
+    app.call(
+        &operator,
+        "record_order",
+        &[
+            ("tenant_id", tenant.as_str()),
+            ("order_id", order_id),
+            ("support_tier", "enterprise"),
+            ("support_ends_on", support_ends_on),
+            ("lines", lines),
+        ],
+    )
+    .await
+}
+
+/// The connector speaks, so it stays Up however far the clock moves.
+async fn heartbeat(app: &TestApp, connector: &reqwest::Client) {
+    let (status, _) = app
+        .post_json(
+            connector,
+            "/api/v1/connector/heartbeat",
+            &json!({ "version": "test" }),
+        )
+        .await;
+    assert_eq!(status, 200);
+}
+
+fn date(ts: i64) -> String {
+    bandpool_domain::format::format_date(ts)
+}
+
+app_test!(
+    kinds_follow_the_licensing_guide,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        let now = app.clock.now_ts();
+        let support_ends = date(now + 400 * DAY);
+        assert_eq!(
+            record(&app, "ORD-1", &support_ends, "vlm-500=1\nvlm-2000=2")
+                .await
+                .0,
+            200
+        );
+
+        // Before it picks, a LoadMaster may ask what it can take: the pool's types for its SKU
+        // (capacity 50,000 Mb/s and 20 LoadMasters: the limit binds the small ones), or an
+        // order's.
+        let available = |body: Value| {
+            let (app, connector) = (&app, &connector);
+            async move {
+                app.post_json(connector, "/api/v1/connector/availability", &body)
+                    .await
+            }
+        };
+        let (status, pool) = available(json!({ "serial_no": "5000001", "sku": "VLM-SPLA" })).await;
+        assert_eq!(status, 200, "{pool}");
+        let remaining = |list: &Value, type_id: &str| {
+            list["licenses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["license_type_id"] == type_id)
+                .map(|l| {
+                    (
+                        l["kind"].as_str().unwrap().to_string(),
+                        l["remaining"].as_i64().unwrap(),
+                    )
+                })
+        };
+        assert_eq!(remaining(&pool, "vlm-500"), Some(("pooled".into(), 20)));
+        assert_eq!(remaining(&pool, "vlm-max"), Some(("pooled".into(), 5)));
+        let (_, listed) =
+            available(json!({ "serial_no": "5000001", "sku": "VLM-SPLA", "order_id": "ORD-1" }))
+                .await;
+        assert_eq!(
+            remaining(&listed, "vlm-2000"),
+            Some(("permanent".into(), 2))
+        );
+        assert_eq!(remaining(&listed, "vlm-200"), None);
+        assert_refused(
+            &available(json!({ "serial_no": "5000001", "sku": "VLM-SPLA", "order_id": "ORD-9" }))
+                .await,
+            404,
+            "order_not_found",
+        );
+        assert_refused(
+            &available(json!({ "serial_no": "", "sku": "VLM-SPLA" })).await,
+            400,
+            "invalid_parameter",
+        );
+
+        // A first permanent license needs an Order ID, one the tenant has, with the type on it.
+        let permanent = json!({ "kind": "permanent" });
+        assert_refused(
+            &activate(
+                &app,
+                &connector,
+                &activation(1, "vlm-500", permanent.clone()),
+            )
+            .await,
+            400,
+            "order_id_required",
+        );
+        let unknown = json!({ "kind": "permanent", "order_id": "ORD-404" });
+        assert_refused(
+            &activate(&app, &connector, &activation(1, "vlm-500", unknown)).await,
+            404,
+            "order_not_found",
+        );
+        let order = json!({ "kind": "permanent", "order_id": "ORD-1" });
+        assert_refused(
+            &activate(&app, &connector, &activation(1, "vlm-200", order.clone())).await,
+            409,
+            "order_license_unavailable",
+        );
+        let bad = json!({ "kind": "permanent", "order_id": "ORD 1; drop" });
+        assert_refused(
+            &activate(&app, &connector, &activation(1, "vlm-500", bad)).await,
+            400,
+            "invalid_parameter",
+        );
+
+        let (status, granted) =
+            activate(&app, &connector, &activation(1, "vlm-500", order.clone())).await;
+        assert_eq!(status, 201, "{granted}");
+        assert_eq!(granted["kind"], "permanent");
+        assert_eq!(granted["expires_at"], Value::Null);
+        let names: Vec<&str> = granted["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            ["Enterprise", "ESP Subscription", "GEO Blacklist IP"]
+        );
+        // The order had one VLM-500: a second LoadMaster is refused, and the list says so.
+        let (_, listed) =
+            available(json!({ "serial_no": "5000002", "sku": "VLM-SPLA", "order_id": "ORD-1" }))
+                .await;
+        assert_eq!(remaining(&listed, "vlm-500"), Some(("permanent".into(), 0)));
+        assert_refused(
+            &activate(&app, &connector, &activation(2, "vlm-500", order.clone())).await,
+            409,
+            "order_license_unavailable",
+        );
+        let orders = app.get_json_ok("/api/v1/orders").await;
+        let vlm500 = orders[0]["lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["license_type_id"] == "vlm-500")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (vlm500["quantity"].as_i64(), vlm500["in_use"].as_i64()),
+            (Some(1), Some(1))
+        );
+        // An order may not shrink below what is in use.
+        let (status, body) = record(&app, "ORD-1", &support_ends, "vlm-2000=2").await;
+        assert_eq!(status, 400, "{body}");
+
+        // Temporary: thirty days of the type asked for with Enterprise Plus; never on top of a
+        // temporary or trial license.
+        let temporary = json!({ "kind": "temporary" });
+        let (status, temp) = activate(
+            &app,
+            &connector,
+            &activation(3, "vlm-200", temporary.clone()),
+        )
+        .await;
+        assert_eq!(status, 201, "{temp}");
+        assert_eq!(
+            (temp["kind"].as_str(), temp["license_name"].as_str()),
+            (Some("temporary"), Some("VLM-200"))
+        );
+        assert_eq!(temp["expires_at"].as_i64(), Some(now + 30 * DAY));
+        assert_eq!(temp["subscriptions"][0]["name"], "Enterprise Plus");
+        let mut again = activation(3, "vlm-200", temporary.clone());
+        again["idempotency_key"] = json!("temporary-again");
+        assert_refused(
+            &activate(&app, &connector, &again).await,
+            409,
+            "temporary_license_in_place",
+        );
+        let mut trial_on_temporary = activation(3, "vlm-200", json!({ "kind": "trial" }));
+        trial_on_temporary["idempotency_key"] = json!("trial-on-temporary");
+        assert_refused(
+            &activate(&app, &connector, &trial_on_temporary).await,
+            409,
+            "temporary_license_in_place",
+        );
+
+        // Trial: a VLM-MAX whatever was asked, thirty days, Enterprise Plus with WAF and GEO.
+        let (status, trial) = activate(
+            &app,
+            &connector,
+            &activation(4, "vlm-200", json!({ "kind": "trial" })),
+        )
+        .await;
+        assert_eq!(status, 201, "{trial}");
+        assert_eq!(
+            (trial["kind"].as_str(), trial["license_name"].as_str()),
+            (Some("trial"), Some("VLM-MAX"))
+        );
+        let names: Vec<&str> = trial["subscriptions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            names.contains(&"WAF Subscription") && names.contains(&"GEO Blacklist IP"),
+            "{names:?}"
+        );
+
+        // Pay As You Go instances get permanent licenses without an Order ID.
+        let (status, payg) = activate(
+            &app,
+            &connector,
+            &activation(5, "vlm-200", json!({ "payg": true })),
+        )
+        .await;
+        assert_eq!(status, 201, "{payg}");
+        assert_eq!(
+            (payg["kind"].as_str(), payg["expires_at"].as_i64()),
+            (Some("permanent"), None)
+        );
+        // No kind at all: a pooled license, as before.
+        let (_, pooled) = activate(&app, &connector, &activation(6, "vlm-200", json!({}))).await;
+        assert_eq!(pooled["kind"], "pooled");
+        assert_refused(
+            &activate(
+                &app,
+                &connector,
+                &activation(7, "vlm-200", json!({ "kind": "metered" })),
+            )
+            .await,
+            400,
+            "invalid_parameter",
+        );
+
+        // Every kind that is not metered holds pool capacity like a pooled license.
+        let pool = app.get_json_ok("/api/v1/pool").await;
+        assert_eq!(
+            pool["allocated_mbps"].as_i64(),
+            Some(500 + 200 + 10_000 + 200 + 200),
+            "{pool}"
+        );
+
+        // The history says which kind and where from.
+        let history = app
+            .get_json_ok(&format!(
+                "/api/v1/licenses/{}/history",
+                granted["license_id"].as_str().unwrap()
+            ))
+            .await;
+        assert!(
+            history["entries"][0]["note"]
+                .as_str()
+                .unwrap()
+                .starts_with("Permanent license from order ORD-1"),
+            "{history}"
+        );
+
+        // The Licenses table: by IP address, each license then its subscriptions or Classic.
+        let table = app.get_json_ok("/api/v1/subscriptions").await;
+        let rows = table.as_array().unwrap();
+        let firsts: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["subscription"] == false)
+            .map(|r| r["ip_address"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            firsts,
+            ["10.4.0.1", "10.4.0.3", "10.4.0.4", "10.4.0.5", "10.4.0.6"]
+        );
+        let pooled_rows: Vec<&str> = rows
+            .iter()
+            .filter(|r| r["ip_address"] == "10.4.0.6")
+            .map(|r| r["license_or_subscription"].as_str().unwrap())
+            .collect();
+        assert_eq!(pooled_rows, ["VLM-200", "Classic"]);
+        let by_date = app
+            .get_json_ok("/api/v1/subscriptions?sort=expiration_date&order=asc")
+            .await;
+        assert_eq!(by_date[0]["ip_address"], "10.4.0.3");
+        let (status, _) = app.get_json("/api/v1/subscriptions?sort=nickname").await;
+        assert_eq!(status, 400);
+        let page = app.get_text_ok("/licenses").await;
+        assert!(
+            page.contains("License or Subscription")
+                && page.contains("ORD-1")
+                && page.contains("Classic"),
+            "the Licenses page"
+        );
+
+        // Another tenant sees none of it.
+        let other = app.client_as("owner@other.test").await;
+        let (_, theirs) = common::answer(other.get(app.url("/api/v1/orders"))).await;
+        assert_eq!(theirs, json!([]));
+        let (_, theirs) = common::answer(other.get(app.url("/api/v1/subscriptions"))).await;
+        assert_eq!(theirs, json!([]));
+    }
+);
+
+app_test!(
+    a_temporary_license_expires_after_thirty_days,
+    Seed::EmptyPool,
+    mail,
+    |app: TestApp, mail: common::mail::MailServer| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        let (_, temp) = activate(
+            &app,
+            &connector,
+            &activation(1, "vlm-2000", json!({ "kind": "temporary" })),
+        )
+        .await;
+        let license = temp["license_id"].as_str().unwrap().to_string();
+        let allocated = |pool: Value| pool["allocated_mbps"].as_i64();
+        assert_eq!(
+            allocated(app.get_json_ok("/api/v1/pool").await),
+            Some(2_000)
+        );
+
+        app.clock.advance(chrono::Duration::seconds(30 * DAY - 1));
+        // The connector stays alive across the month, so only the term can end the license.
+        heartbeat(&app, &connector).await;
+        let pass = bandpool_server::sweeps::health_pass(&app.state)
+            .await
+            .unwrap();
+        assert_eq!(pass.lifecycle.terms_ended, 0);
+        app.clock.advance(chrono::Duration::seconds(1));
+        let pass = bandpool_server::sweeps::health_pass(&app.state)
+            .await
+            .unwrap();
+        assert_eq!(pass.lifecycle.terms_ended, 1);
+        assert_eq!(
+            bandpool_server::sweeps::health_pass(&app.state)
+                .await
+                .unwrap()
+                .lifecycle
+                .terms_ended,
+            0
+        );
+
+        // Expired, its capacity back, the history and the event log say so.
+        let history = app
+            .get_json_ok(&format!("/api/v1/licenses/{license}/history"))
+            .await;
+        assert_eq!(history["license"]["status"], "expired");
+        let last = history["entries"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert!(
+            last["note"].as_str().unwrap().contains("term ended"),
+            "{last}"
+        );
+        assert_eq!(allocated(app.get_json_ok("/api/v1/pool").await), Some(0));
+        let events = app
+            .get_json_ok("/api/v1/events?action=license_term_ended")
+            .await;
+        assert_eq!(events["events"][0]["target"], "lm-1");
+
+        // The LoadMaster learns it at its next check and stops.
+        let report = json!({ "idempotency_key": "after-term", "checks": [
+        { "license_id": license, "serial_no": "5000001", "checked_at": app.clock.now_ts() }
+    ] });
+        let (status, answer) = app
+            .post_json(&connector, "/api/v1/connector/checks", &report)
+            .await;
+        assert_eq!(status, 200);
+        assert_eq!(answer["results"][0]["status"], "expired");
+
+        // The Owners are emailed through the outbox.
+        let messages = mail
+            .wait_for_subject(OWNER, "License expired: lm-1", 1)
+            .await;
+        let text = messages
+            .iter()
+            .find(|m| m["subject"] == "License expired: lm-1")
+            .unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            text.contains("VLM-2000 temporary license")
+                && text.contains("2000 Mb/s back in the pool"),
+            "{text}"
+        );
+        // A new temporary license is allowed once the old one has ended.
+        let mut again = activation(1, "vlm-2000", json!({ "kind": "temporary" }));
+        again["idempotency_key"] = json!("second-temporary");
+        assert_eq!(activate(&app, &connector, &again).await.0, 201);
+    }
+);
+
+app_test!(
+    subscriptions_are_warned_of_at_thirty_and_seven_days,
+    Seed::EmptyPool,
+    mail,
+    |app: TestApp, mail: common::mail::MailServer| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        let now = app.clock.now_ts();
+        // Support ends at the end of the day 40 days from now.
+        record(&app, "ORD-7", &date(now + 40 * DAY), "vlm-500=1").await;
+        let (status, granted) = activate(
+            &app,
+            &connector,
+            &activation(
+                1,
+                "vlm-500",
+                json!({ "kind": "permanent", "order_id": "ORD-7" }),
+            ),
+        )
+        .await;
+        assert_eq!(status, 201, "{granted}");
+        let ends = granted["subscriptions"][0]["expires_at"].as_i64().unwrap();
+        let warnings = |app: &TestApp| {
+            let state = app.state.clone();
+            async move {
+                bandpool_server::sweeps::health_pass(&state)
+                    .await
+                    .unwrap()
+                    .lifecycle
+                    .subscription_warnings
+            }
+        };
+
+        app.clock
+            .advance(chrono::Duration::seconds(ends - 31 * DAY - now));
+        heartbeat(&app, &connector).await;
+        assert_eq!(warnings(&app).await, 0);
+        app.clock.advance(chrono::Duration::seconds(DAY));
+        heartbeat(&app, &connector).await;
+        // Enterprise: the support and two feature subscriptions, each warned once.
+        assert_eq!(warnings(&app).await, 3);
+        assert_eq!(warnings(&app).await, 0);
+        mail.wait_for_subject(OWNER, "3 subscription(s) expire within 30 days", 1)
+            .await;
+        app.clock.advance(chrono::Duration::seconds(23 * DAY));
+        heartbeat(&app, &connector).await;
+        assert_eq!(warnings(&app).await, 3);
+        let messages = mail
+            .wait_for_subject(OWNER, "3 subscription(s) expire within 7 days", 1)
+            .await;
+        let text = messages
+            .iter()
+            .find(|m| m["subject"] == "3 subscription(s) expire within 7 days")
+            .unwrap()["text"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(text.contains("ESP Subscription on lm-1"), "{text}");
+        // The Licenses table shows the dates; once passed, they are marked expired.
+        app.clock.advance(chrono::Duration::seconds(8 * DAY));
+        let table = app.get_json_ok("/api/v1/subscriptions").await;
+        let esp = table
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["license_or_subscription"] == "ESP Subscription")
+            .unwrap()
+            .clone();
+        assert_eq!(
+            (esp["expiration_date"].as_i64(), esp["expired"].as_bool()),
+            (Some(ends), Some(true))
+        );
+        // Renewing the order's support moves the subscriptions' dates.
+        assert_eq!(
+            record(
+                &app,
+                "ORD-7",
+                &date(app.clock.now_ts() + 365 * DAY),
+                "vlm-500=1"
+            )
+            .await
+            .0,
+            200
+        );
+        let table = app.get_json_ok("/api/v1/subscriptions").await;
+        assert!(
+            table
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|r| r["expired"] == false),
+            "{table}"
+        );
+    }
+);
+
+app_test!(
+    orders_are_checked_and_only_operators_record_them,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        for (lines, ends, parameter) in [
+            ("", "2099-01-01", "lines"),
+            ("vlm-500", "2099-01-01", "lines[0]"),
+            ("vlm-500=0", "2099-01-01", "lines[0].quantity"),
+            (
+                "vlm-500=1\nvlm-500=2",
+                "2099-01-01",
+                "lines[1].license_type_id",
+            ),
+            ("vlm-9=1", "2099-01-01", "lines[0].license_type_id"),
+            ("vlm-500=1", "next year", "support_ends_on"),
+        ] {
+            let (status, body) = record(&app, "ORD-BAD", ends, lines).await;
+            assert_eq!(
+                (status, body["code"].as_str()),
+                (400, Some("invalid_parameter")),
+                "{lines}: {body}"
+            );
+            assert_eq!(body["parameter"], parameter, "{lines}");
+        }
+        let tenant = app.tenant_id.clone().unwrap();
+        let fields = [
+            ("tenant_id", tenant.as_str()),
+            ("order_id", "ORD-2"),
+            ("support_tier", "standard"),
+            ("support_ends_on", "2099-01-01"),
+            ("lines", "vlm-500=1"),
+        ];
+        let (status, _) = app.call(&app.client, "record_order", &fields).await;
+        assert_eq!(status, 403);
+        assert_eq!(app.get_json_ok("/api/v1/orders").await, json!([]));
+    }
+);
