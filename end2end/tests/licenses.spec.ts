@@ -1,18 +1,8 @@
 import { test, expect, hydrated } from './fixtures';
-import type { APIRequestContext } from '@playwright/test';
 
-/** A connector of the demo tenant registered as its agent would be: its credential header. */
-async function connector(request: APIRequestContext, origin: string): Promise<Record<string, string>> {
-  const name = `licenses-${Date.now()}-${Math.floor(Math.random() * 1e6)}`;
-  const created = await request.post('/api/v1/connectors', { data: { name }, headers: { Origin: origin } });
-  expect(created.status()).toBe(201);
-  const { registration_token } = await created.json();
-  const registered = await request.post('/api/v1/connector/register', {
-    data: { registration_token, version: 'e2e', address: 'http://10.63.0.1:8470' },
-  });
-  expect(registered.status()).toBe(201);
-  return { Authorization: `Connector ${(await registered.json()).credential}` };
-}
+// The demo tenant's real connector agent (scripts/e2e-server): its local API, where
+// LoadMasters ask for licenses.
+const agent = `http://127.0.0.1:${process.env.E2E_AGENT_PORT ?? 3101}`;
 
 test('the Licenses table lists licenses with their subscriptions, sorts, and follows a new LoadMaster live', async ({ page, baseURL }) => {
   await page.goto('/licenses');
@@ -26,12 +16,9 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
 
   // A LoadMaster takes a temporary license through a connector: it appears without a reload,
   // its type first, then Enterprise Plus and the feature subscriptions, indented.
-  const headers = await connector(page.request, baseURL!);
   const serial = String(9_900_000 + Math.floor(Math.random() * 90_000));
-  const granted = await page.request.post('/api/v1/connector/activations', {
-    headers,
+  const granted = await page.request.post(`${agent}/v1/activate`, {
     data: {
-      idempotency_key: `licenses-spec-${serial}`,
       serial_no: serial,
       device_name: `e2e-temp-${serial}`,
       ip_address: `10.63.${Math.floor(Number(serial) / 256) % 256}.${Number(serial) % 256}`,
