@@ -4,7 +4,8 @@
 INSERT INTO license_types (id, name, bandwidth_mbps, ssl_tps) VALUES ('vlm-max', 'VLM-MAX', 10000, 10000)
     ON CONFLICT (id) DO NOTHING;
 
--- An order the operator recorded for a tenant: its support tier and when support ends.
+-- An order the operator recorded for a tenant: its support tier and when support ends, and
+-- whether it is a Service Provider License Agreement (SPLA: its licenses never transfer).
 -- The Order ID is the vendor's; it is unique within a tenant.
 CREATE TABLE orders (
     id TEXT PRIMARY KEY,
@@ -12,6 +13,7 @@ CREATE TABLE orders (
     order_id TEXT NOT NULL,
     support_tier TEXT NOT NULL CHECK (support_tier IN ('standard', 'enterprise', 'enterprise_plus')),
     support_ends_at BIGINT NOT NULL,
+    spla BIGINT NOT NULL DEFAULT 0 CHECK (spla IN (0, 1)),
     created_at BIGINT NOT NULL,
     updated_at BIGINT NOT NULL,
     UNIQUE (tenant_id, order_id)

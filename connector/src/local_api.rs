@@ -45,6 +45,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/activate", post(activate))
         .route("/v1/licenses", post(available))
+        .route("/v1/update", post(update))
+        .route("/v1/transfer", post(transfer))
         .route("/v1/check", post(check))
         .route("/v1/usage", post(usage))
         .route("/v1/deactivate", post(deactivate))
@@ -218,6 +220,123 @@ async fn available(
             .into_response(),
         Err(e) => {
             tracing::warn!("available licenses for serial {}: {e}", asked.serial_no);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "portal_unreachable",
+                "The connector cannot reach the licensing portal right now; try again shortly",
+            )
+        }
+    }
+}
+
+/// What a LoadMaster sends for Update License/Owner (the agent adds the idempotency key).
+#[derive(serde::Deserialize)]
+struct UpdateAsked {
+    license_id: String,
+    serial_no: String,
+    #[serde(default)]
+    license_type_id: Option<String>,
+    #[serde(flatten)]
+    ask: bandpool_domain::connector::LicenseAsk,
+}
+
+/// Update License/Owner: passed to the portal; the updated license is kept in the local state
+/// so the LoadMaster's checks are answered with it.
+async fn update(State(shared): State<Arc<Shared>>, Asked(asked): Asked<UpdateAsked>) -> Response {
+    let request = bandpool_domain::lifecycle::LicenseUpdateRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        license_id: asked.license_id,
+        serial_no: asked.serial_no,
+        license_type_id: asked.license_type_id,
+        ask: asked.ask,
+    };
+    match shared.portal.update(&request, ACTIVATION_TIMEOUT).await {
+        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        ),
+        Ok(answer) => {
+            if answer.status.is_success() {
+                match serde_json::from_slice::<bandpool_domain::lifecycle::LicenseUpdate>(
+                    &answer.body,
+                ) {
+                    Ok(updated) => {
+                        shared
+                            .licenses
+                            .record_activation(&request.serial_no, &updated.license);
+                        if let Err(e) = shared.licenses.save().await {
+                            tracing::error!("could not save the local license state: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        "the portal's update answer for serial {} is not understood: {e}",
+                        request.serial_no
+                    ),
+                }
+            }
+            (
+                answer.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                answer.body,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!("update for serial {}: {e}", request.serial_no);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "portal_unreachable",
+                "The connector cannot reach the licensing portal right now; try again shortly",
+            )
+        }
+    }
+}
+
+/// What a LoadMaster sends to kill its license for a transfer (the agent adds the key).
+#[derive(serde::Deserialize)]
+struct TransferAsked {
+    license_id: String,
+    serial_no: String,
+    firmware_version: String,
+}
+
+/// Kill License for a transfer: passed to the portal; once it is killed there, the local state
+/// says so, so the LoadMaster's next check disables it.
+async fn transfer(
+    State(shared): State<Arc<Shared>>,
+    Asked(asked): Asked<TransferAsked>,
+) -> Response {
+    let request = bandpool_domain::lifecycle::TransferRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        license_id: asked.license_id,
+        serial_no: asked.serial_no,
+        firmware_version: asked.firmware_version,
+    };
+    match shared.portal.transfer(&request, ACTIVATION_TIMEOUT).await {
+        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        ),
+        Ok(answer) => {
+            if answer.status.is_success() {
+                shared
+                    .licenses
+                    .kill(&request.license_id, &request.serial_no);
+                if let Err(e) = shared.licenses.save().await {
+                    tracing::error!("could not save the local license state: {e}");
+                }
+            }
+            (
+                answer.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                answer.body,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!("transfer for serial {}: {e}", request.serial_no);
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "portal_unreachable",

@@ -194,6 +194,42 @@ impl Portal {
         Ok(RawAnswer { status, body })
     }
 
+    /// Update License/Owner for a LoadMaster; the answer (or refusal) as the portal gave it.
+    pub async fn update(
+        &self,
+        request: &bandpool_domain::lifecycle::LicenseUpdateRequest,
+        timeout: Duration,
+    ) -> Result<RawAnswer, PortalError> {
+        let response = self
+            .request(Method::POST, "updates")
+            .timeout(timeout)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?.to_vec();
+        Ok(RawAnswer { status, body })
+    }
+
+    /// Kill License for a transfer; the answer (or refusal) as the portal gave it.
+    pub async fn transfer(
+        &self,
+        request: &bandpool_domain::lifecycle::TransferRequest,
+        timeout: Duration,
+    ) -> Result<RawAnswer, PortalError> {
+        let response = self
+            .request(Method::POST, "transfers")
+            .timeout(timeout)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?.to_vec();
+        Ok(RawAnswer { status, body })
+    }
+
     /// Long-polls for commands: answers at once when some are pending, else after `wait`
     /// seconds with none. Each command comes as raw JSON so that one of a kind this agent
     /// does not know can still be acknowledged as failed.

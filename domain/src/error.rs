@@ -155,10 +155,24 @@ pub enum Refusal {
     OrderNotFound,
     /// The order has no license of the type asked for left (none on it, all in use, or ended).
     OrderLicenseUnavailable,
+    /// Transfer: the license came from a Service Provider License Agreement.
+    TransferSpla,
+    /// Transfer: a metered (MELA) license.
+    TransferMetered,
+    /// Transfer: a pooled license.
+    TransferPooled,
+    /// Transfer: a Pay As You Go instance's license.
+    TransferPayg,
+    /// Transfer: a temporary or trial license.
+    TransferTemporary,
+    /// Transfer: the license's support subscription has ended.
+    TransferSupportExpired,
+    /// Transfer: the LoadMaster's firmware is older than 7.2.50.
+    TransferFirmwareTooOld,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 18] = [
+    pub const ALL: [Refusal; 25] = [
         Refusal::InstanceLimitReached,
         Refusal::PoolCapacityExceeded,
         Refusal::InvalidLicenseType,
@@ -177,6 +191,13 @@ impl Refusal {
         Refusal::OrderIdRequired,
         Refusal::OrderNotFound,
         Refusal::OrderLicenseUnavailable,
+        Refusal::TransferSpla,
+        Refusal::TransferMetered,
+        Refusal::TransferPooled,
+        Refusal::TransferPayg,
+        Refusal::TransferTemporary,
+        Refusal::TransferSupportExpired,
+        Refusal::TransferFirmwareTooOld,
     ];
 
     pub fn code(self) -> &'static str {
@@ -199,6 +220,13 @@ impl Refusal {
             Refusal::OrderIdRequired => "order_id_required",
             Refusal::OrderNotFound => "order_not_found",
             Refusal::OrderLicenseUnavailable => "order_license_unavailable",
+            Refusal::TransferSpla => "spla_license_not_transferable",
+            Refusal::TransferMetered => "metered_license_not_transferable",
+            Refusal::TransferPooled => "pooled_license_not_transferable",
+            Refusal::TransferPayg => "payg_license_not_transferable",
+            Refusal::TransferTemporary => "temporary_license_not_transferable",
+            Refusal::TransferSupportExpired => "transfer_support_expired",
+            Refusal::TransferFirmwareTooOld => "transfer_firmware_too_old",
         }
     }
 
@@ -235,6 +263,24 @@ impl Refusal {
             Refusal::OrderNotFound => "No order with this Order ID was found.",
             Refusal::OrderLicenseUnavailable => {
                 "The order has no license of this type available."
+            }
+            // The licensing guide's transfer prerequisites.
+            Refusal::TransferSpla => {
+                "A Service Provider License Agreement (SPLA) license cannot be transferred."
+            }
+            Refusal::TransferMetered => {
+                "A Metered Enterprise Licensing Agreement (MELA) license cannot be transferred."
+            }
+            Refusal::TransferPooled => "A pooled license cannot be transferred.",
+            Refusal::TransferPayg => "A Pay As You Go (PAYG) license cannot be transferred.",
+            Refusal::TransferTemporary => {
+                "Only a permanent license can be transferred; a temporary or trial license cannot."
+            }
+            Refusal::TransferSupportExpired => {
+                "You can only transfer a permanent license that is under active Support subscription."
+            }
+            Refusal::TransferFirmwareTooOld => {
+                "You can only transfer LoadMaster licenses from firmware version 7.2.50 and above."
             }
         }
     }

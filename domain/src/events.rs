@@ -34,6 +34,8 @@ pub const ACTIONS: &[&str] = &[
     "license_killed",
     "licenses_expired",
     "license_term_ended",
+    "license_updated",
+    "license_transferred",
     "subscriptions_expiring",
     "order_recorded",
     "licenses_sync_started",

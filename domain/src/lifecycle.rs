@@ -162,6 +162,9 @@ pub struct OrderInput {
     /// The last day of support (`YYYY-MM-DD`, UTC); its subscriptions end at the end of it.
     pub support_ends_on: String,
     pub lines: Vec<OrderLineInput>,
+    /// A Service Provider License Agreement: its licenses can never be transferred.
+    #[serde(default)]
+    pub spla: bool,
 }
 
 /// One license type on an order.
@@ -205,6 +208,7 @@ pub struct CheckedOrder {
     pub order_id: String,
     pub support_tier: SupportTier,
     pub support_ends_at: i64,
+    pub spla: bool,
     /// (license type, quantity, the end of the licenses' term)
     pub lines: Vec<(String, i64, Option<i64>)>,
 }
@@ -240,6 +244,7 @@ impl OrderInput {
         support_tier: &str,
         support_ends_on: String,
         lines: &str,
+        spla: bool,
     ) -> Result<OrderInput, AppError> {
         let support_tier = SupportTier::from_key(support_tier).ok_or_else(|| {
             AppError::invalid(
@@ -259,6 +264,7 @@ impl OrderInput {
             support_tier,
             support_ends_on,
             lines,
+            spla,
         })
     }
 
@@ -305,6 +311,7 @@ impl OrderInput {
             order_id,
             support_tier: self.support_tier,
             support_ends_at,
+            spla: self.spla,
             lines,
         })
     }
@@ -318,6 +325,8 @@ pub struct Order {
     pub support_tier: SupportTier,
     /// Unix seconds UTC: the end of the last day of support.
     pub support_ends_at: i64,
+    /// A Service Provider License Agreement (its licenses never transfer).
+    pub spla: bool,
     pub created_at: i64,
     pub lines: Vec<OrderLine>,
 }
@@ -521,6 +530,183 @@ pub fn warning_due(expires_at: i64, warned: Option<i64>, now: i64) -> Option<i64
         .filter(|days| days_left <= *days)
         .min()
         .filter(|due| warned.is_none_or(|sent| sent > *due))
+}
+
+/// POST /api/v1/connector/transfers (the agent's `POST /v1/transfer`): Kill License on a
+/// LoadMaster to move its permanent license to another one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct TransferRequest {
+    pub idempotency_key: String,
+    pub license_id: String,
+    pub serial_no: String,
+    /// The LoadMaster's firmware (`7.2.54.0.20345.RELEASE`): transfers need 7.2.50 or later.
+    pub firmware_version: String,
+}
+
+/// A license released for transfer: killed here, its order's license free for another
+/// LoadMaster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Transfer {
+    pub license_id: String,
+    pub status: crate::license::LicenseStatus,
+    /// The order to license the next LoadMaster from, and the type it holds.
+    pub order_id: String,
+    pub license_type_id: String,
+    pub message: String,
+}
+
+/// The oldest firmware that can transfer its license.
+pub const TRANSFER_FIRMWARE: (u32, u32, u32) = (7, 2, 50);
+
+/// Whether a firmware version (`7.2.54.0.20345.RELEASE`) is `TRANSFER_FIRMWARE` or later; one
+/// that does not read as numbers is not.
+pub fn firmware_can_transfer(version: &str) -> bool {
+    let mut parts = version.trim().split('.').map(|p| p.parse::<u32>().ok());
+    match (
+        parts.next().flatten(),
+        parts.next().flatten(),
+        parts.next().flatten(),
+    ) {
+        (Some(a), Some(b), Some(c)) => (a, b, c) >= TRANSFER_FIRMWARE,
+        _ => false,
+    }
+}
+
+/// What a transfer looks at: the license's kind, whether it came from an order (and an SPLA
+/// one), when its support ends, and the LoadMaster's firmware.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferFacts<'a> {
+    pub kind: LicenseKind,
+    pub from_order: bool,
+    pub spla: bool,
+    /// The support subscription's end (none: no support).
+    pub support_ends_at: Option<i64>,
+    pub firmware_version: &'a str,
+}
+
+/// The licensing guide's transfer prerequisites, in the order a person would read them: only
+/// a permanent license (not SPLA, MELA, pooled or PAYG) under active support, from firmware
+/// 7.2.50 on.
+pub fn check_transfer(facts: &TransferFacts<'_>, now: i64) -> Result<(), AppError> {
+    let refuse = |refusal: Refusal, detail: &str| Err(refused(refusal, detail));
+    match facts.kind {
+        LicenseKind::Metered => {
+            return refuse(
+                Refusal::TransferMetered,
+                "Metered licenses stay with the tenant's contract; deactivate it and activate the other LoadMaster instead.",
+            )
+        }
+        LicenseKind::Pooled => {
+            return refuse(
+                Refusal::TransferPooled,
+                "Kill it and license the other LoadMaster from the pool instead.",
+            )
+        }
+        LicenseKind::Temporary | LicenseKind::Trial => {
+            return refuse(
+                Refusal::TransferTemporary,
+                "License the other LoadMaster with its own temporary or trial license.",
+            )
+        }
+        LicenseKind::Permanent => {}
+    }
+    if !facts.from_order {
+        return refuse(
+            Refusal::TransferPayg,
+            "A Pay As You Go instance is licensed by its cloud marketplace.",
+        );
+    }
+    if facts.spla {
+        return refuse(
+            Refusal::TransferSpla,
+            "Licenses of a Service Provider License Agreement stay where they are.",
+        );
+    }
+    if facts.support_ends_at.is_none_or(|end| end <= now) {
+        return refuse(
+            Refusal::TransferSupportExpired,
+            "Renew the support subscription with your vendor (then Update License), and transfer after.",
+        );
+    }
+    if !firmware_can_transfer(facts.firmware_version) {
+        return refuse(
+            Refusal::TransferFirmwareTooOld,
+            "Upgrade this LoadMaster's firmware to 7.2.50 or later first.",
+        );
+    }
+    Ok(())
+}
+
+/// The licensing guide's words when a LoadMaster's license was updated.
+pub const UPDATE_APPLIED: &str = "An updated license has been applied. A system reboot is recommended to ensure all features are licensed appropriately.";
+
+/// POST /api/v1/connector/updates (the agent's `POST /v1/update`): Update License/Owner from
+/// the LoadMaster. With nothing else it renews the license from its order (renewed support,
+/// a renewed term); `license_type_id` changes the type; `kind: permanent` with an `order_id`
+/// upgrades a trial or temporary license (or moves a license to another order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LicenseUpdateRequest {
+    pub idempotency_key: String,
+    pub license_id: String,
+    pub serial_no: String,
+    /// The license type to change to; absent: the license's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license_type_id: Option<String>,
+    #[serde(flatten)]
+    pub ask: crate::connector::LicenseAsk,
+}
+
+/// The answer to Update License/Owner: the license as it is now, what changed, and the
+/// message for the LoadMaster's user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LicenseUpdate {
+    pub license: crate::connector::Activation,
+    /// What changed, in words; empty when the license was already up to date.
+    pub changes: Vec<String>,
+    /// `UPDATE_APPLIED` when something changed.
+    pub message: String,
+}
+
+/// The kind a license of kind `current` becomes when `asked` (and maybe an order) is named:
+/// a metered license is its contract's; a temporary or trial license named an order becomes
+/// permanent; no license becomes temporary or trial by an update.
+pub fn update_kind(
+    current: LicenseKind,
+    asked: Option<LicenseKind>,
+    order_named: bool,
+) -> Result<LicenseKind, AppError> {
+    if current == LicenseKind::Metered {
+        return Err(AppError::invalid(
+            "license_id",
+            "a metered license changes with the tenant's metered contract, not by Update License",
+        ));
+    }
+    let target = match asked {
+        Some(kind) => kind,
+        None if order_named => LicenseKind::Permanent,
+        None => current,
+    };
+    match target {
+        LicenseKind::Metered => Err(AppError::invalid(
+            "kind",
+            "metered licenses come from the tenant's metered contract",
+        )),
+        // Renewing what it is: a temporary or trial license keeps its term.
+        kind if kind == current => Ok(kind),
+        LicenseKind::Temporary | LicenseKind::Trial if current.is_temporary() => Err(refused(
+            Refusal::TemporaryOnTemporary,
+            "Upgrade it to a permanent license with an Order ID instead.",
+        )),
+        LicenseKind::Temporary | LicenseKind::Trial => Err(AppError::invalid(
+            "kind",
+            "a pooled or permanent license is not replaced by a temporary or trial one",
+        )),
+        kind => Ok(kind),
+    }
 }
 
 /// POST /api/v1/connector/availability (the agent's `POST /v1/licenses`): which licenses a
@@ -884,6 +1070,7 @@ mod tests {
                 quantity: 3,
                 license_ends_on: None,
             }],
+            spla: false,
         };
         let checked = input.checked().unwrap();
         assert_eq!(checked.lines, vec![("vlm-500".to_string(), 3, None)]);
@@ -976,6 +1163,118 @@ mod tests {
             .collect();
         assert_eq!(order, vec!["a", "c", "b"]);
         assert!(LicensesSort::parse(Some("name"), None).is_err());
+    }
+
+    #[test]
+    fn updates_upgrade_temporary_licenses_and_never_make_new_ones() {
+        use LicenseKind::*;
+        assert_eq!(update_kind(Trial, None, true).unwrap(), Permanent);
+        assert_eq!(
+            update_kind(Temporary, Some(Permanent), true).unwrap(),
+            Permanent
+        );
+        assert_eq!(update_kind(Permanent, None, false).unwrap(), Permanent);
+        assert_eq!(update_kind(Trial, None, false).unwrap(), Trial);
+        assert_eq!(
+            update_kind(Pooled, Some(Permanent), true).unwrap(),
+            Permanent
+        );
+        let code = |r: Result<LicenseKind, AppError>| match r {
+            Err(AppError::Refused { refusal, .. }) => refusal.code().to_string(),
+            Err(AppError::InvalidParameter { parameter, .. }) => parameter,
+            Ok(kind) => kind.key().to_string(),
+            Err(other) => format!("{other:?}"),
+        };
+        assert_eq!(
+            code(update_kind(Temporary, Some(Trial), false)),
+            "temporary_license_in_place"
+        );
+        assert_eq!(code(update_kind(Permanent, Some(Temporary), false)), "kind");
+        assert_eq!(code(update_kind(Metered, None, false)), "license_id");
+    }
+
+    #[test]
+    fn only_supported_permanent_licenses_from_an_order_on_new_firmware_transfer() {
+        let ok = TransferFacts {
+            kind: LicenseKind::Permanent,
+            from_order: true,
+            spla: false,
+            support_ends_at: Some(NOW + 1),
+            firmware_version: "7.2.50.0.12345.RELEASE",
+        };
+        assert!(check_transfer(&ok, NOW).is_ok());
+        let code = |facts: TransferFacts<'_>| match check_transfer(&facts, NOW) {
+            Err(AppError::Refused { refusal, .. }) => refusal.code(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            code(TransferFacts {
+                kind: LicenseKind::Metered,
+                ..ok.clone()
+            }),
+            "metered_license_not_transferable"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                kind: LicenseKind::Pooled,
+                ..ok.clone()
+            }),
+            "pooled_license_not_transferable"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                kind: LicenseKind::Trial,
+                ..ok.clone()
+            }),
+            "temporary_license_not_transferable"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                from_order: false,
+                ..ok.clone()
+            }),
+            "payg_license_not_transferable"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                spla: true,
+                ..ok.clone()
+            }),
+            "spla_license_not_transferable"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                support_ends_at: Some(NOW),
+                ..ok.clone()
+            }),
+            "transfer_support_expired"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                support_ends_at: None,
+                ..ok.clone()
+            }),
+            "transfer_support_expired"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                firmware_version: "7.2.49.1",
+                ..ok.clone()
+            }),
+            "transfer_firmware_too_old"
+        );
+        assert_eq!(
+            code(TransferFacts {
+                firmware_version: "latest",
+                ..ok.clone()
+            }),
+            "transfer_firmware_too_old"
+        );
+        assert!(
+            firmware_can_transfer("7.10.0")
+                && firmware_can_transfer("8.0.0")
+                && !firmware_can_transfer("6.9.99")
+        );
     }
 
     #[test]

@@ -121,6 +121,9 @@ enum Command {
         /// "<license type>=<quantity>[@<last day of the licenses' term>]", once per type.
         #[arg(long = "line", required = true)]
         lines: Vec<String>,
+        /// A Service Provider License Agreement: its licenses can never be transferred.
+        #[arg(long)]
+        spla: bool,
     },
     /// Write past daily and monthly peaks for a metered tenant's LoadMasters (the first
     /// tenant when none is named): every day from the first of the month `--months - 1`
@@ -358,6 +361,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             support,
             support_ends,
             lines,
+            spla,
         } => {
             let tenant_id = tenant_or_first(&db, tenant_id).await?;
             let services = settings.services(db.clone(), clock.clone())?;
@@ -376,6 +380,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                     .enumerate()
                     .map(|(i, l)| bandpool_domain::lifecycle::OrderLineInput::parse(i, l))
                     .collect::<Result<Vec<_>, _>>()?,
+                spla,
             };
             let actor = bandpool_services::Actor::system("command line");
             let new =

@@ -327,7 +327,8 @@ app_test!(
 
         // Every entry of the table has been produced above; the licensing guide's four rules
         // for license kinds (temporary on temporary, the Order ID, an unknown order, an order
-        // without that license) are produced in `lifecycle.rs`.
-        assert_eq!(Refusal::ALL.len(), 14 + 4);
+        // without that license) and its seven transfer prerequisites are produced in
+        // `lifecycle.rs`.
+        assert_eq!(Refusal::ALL.len(), 14 + 4 + 7);
     }
 );

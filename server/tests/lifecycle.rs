@@ -513,27 +513,28 @@ app_test!(
             (esp["expiration_date"].as_i64(), esp["expired"].as_bool()),
             (Some(ends), Some(true))
         );
-        // Renewing the order's support moves the subscriptions' dates.
-        assert_eq!(
-            record(
-                &app,
-                "ORD-7",
-                &date(app.clock.now_ts() + 365 * DAY),
-                "vlm-500=1"
-            )
-            .await
-            .0,
-            200
-        );
-        let table = app.get_json_ok("/api/v1/subscriptions").await;
-        assert!(
+        // Renewing the order's support reaches the LoadMaster when it updates its license
+        // (Update License/Owner); until then the table shows what it holds.
+        let renewal = date(app.clock.now_ts() + 365 * DAY);
+        assert_eq!(record(&app, "ORD-7", &renewal, "vlm-500=1").await.0, 200);
+        let expired = |table: &Value| {
             table
                 .as_array()
                 .unwrap()
                 .iter()
-                .all(|r| r["expired"] == false),
-            "{table}"
+                .any(|r| r["expired"] == true)
+        };
+        assert!(expired(&app.get_json_ok("/api/v1/subscriptions").await));
+        let body = json!({ "idempotency_key": "renew-after-order", "license_id": granted["license_id"], "serial_no": "5000001" });
+        let (status, renewed) = app
+            .post_json(&connector, "/api/v1/connector/updates", &body)
+            .await;
+        assert_eq!(status, 200, "{renewed}");
+        assert_eq!(
+            renewed["changes"],
+            json!([format!("Enterprise support until {renewal}")])
         );
+        assert!(!expired(&app.get_json_ok("/api/v1/subscriptions").await));
     }
 );
 
@@ -572,5 +573,462 @@ app_test!(
         let (status, _) = app.call(&app.client, "record_order", &fields).await;
         assert_eq!(status, 403);
         assert_eq!(app.get_json_ok("/api/v1/orders").await, json!([]));
+    }
+);
+
+/// Update License/Owner through the connector API.
+async fn update(
+    app: &TestApp,
+    connector: &reqwest::Client,
+    key: &str,
+    license: &str,
+    serial: &str,
+    more: Value,
+) -> (u16, Value) {
+    let mut body = json!({ "idempotency_key": key, "license_id": license, "serial_no": serial });
+    for (k, v) in more.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    app.post_json(connector, "/api/v1/connector/updates", &body)
+        .await
+}
+
+app_test!(
+    update_license_from_the_loadmaster,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        let now = app.clock.now_ts();
+        record(
+            &app,
+            "ORD-U",
+            &date(now + 400 * DAY),
+            "vlm-500=1\nvlm-2000=1",
+        )
+        .await;
+        let allocated = |pool: Value| pool["allocated_mbps"].as_i64().unwrap();
+        let in_use = |orders: Value, type_id: &str| {
+            orders[0]["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|l| l["license_type_id"] == type_id)
+                .unwrap()["in_use"]
+                .as_i64()
+                .unwrap()
+        };
+
+        // A trial upgraded to a permanent VLM-500 from the order: one change, the pool and the
+        // order right, the licensing guide's message.
+        let (_, trial) = activate(
+            &app,
+            &connector,
+            &activation(1, "vlm-200", json!({ "kind": "trial" })),
+        )
+        .await;
+        let license = trial["license_id"].as_str().unwrap().to_string();
+        assert_eq!(allocated(app.get_json_ok("/api/v1/pool").await), 10_000);
+        let upgrade =
+            json!({ "kind": "permanent", "order_id": "ORD-U", "license_type_id": "vlm-500" });
+        let (status, updated) = update(
+            &app,
+            &connector,
+            "update-1",
+            &license,
+            "5000001",
+            upgrade.clone(),
+        )
+        .await;
+        assert_eq!(status, 200, "{updated}");
+        assert_eq!(
+            updated["message"],
+            bandpool_domain::lifecycle::UPDATE_APPLIED
+        );
+        let changes: Vec<&str> = updated["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
+        assert_eq!(
+            &changes[..4],
+            [
+                "VLM-MAX → VLM-500",
+                "Trial → Permanent",
+                "order ORD-U",
+                "no end of term"
+            ],
+            "{changes:?}"
+        );
+        assert!(
+            changes[4].starts_with("Enterprise support until"),
+            "{changes:?}"
+        );
+        assert_eq!(
+            (
+                updated["license"]["kind"].as_str(),
+                updated["license"]["license_id"].as_str()
+            ),
+            (Some("permanent"), Some(license.as_str()))
+        );
+        assert_eq!(allocated(app.get_json_ok("/api/v1/pool").await), 500);
+        assert_eq!(
+            in_use(app.get_json_ok("/api/v1/orders").await, "vlm-500"),
+            1
+        );
+        let history = app
+            .get_json_ok(&format!("/api/v1/licenses/{license}/history"))
+            .await;
+        let entries = history["entries"].as_array().unwrap();
+        assert!(
+            entries
+                .iter()
+                .any(|e| e["note"].as_str().unwrap().starts_with(
+                    "Updated by the LoadMaster through connector dc-east: VLM-MAX → VLM-500"
+                )),
+            "{history}"
+        );
+        assert_eq!(history["license"]["status"], "active");
+        // The same message again is answered, not applied twice.
+        assert_eq!(
+            update(&app, &connector, "update-1", &license, "5000001", upgrade)
+                .await
+                .1,
+            updated
+        );
+        // Nothing new: nothing changes.
+        let (_, same) = update(&app, &connector, "update-2", &license, "5000001", json!({})).await;
+        assert_eq!(same["changes"], json!([]));
+
+        // Renewed support: the order's new end reaches the license at its next update.
+        record(
+            &app,
+            "ORD-U",
+            &date(now + 800 * DAY),
+            "vlm-500=1\nvlm-2000=1",
+        )
+        .await;
+        let (_, renewed) =
+            update(&app, &connector, "update-3", &license, "5000001", json!({})).await;
+        assert_eq!(
+            renewed["changes"],
+            json!([format!(
+                "Enterprise support until {}",
+                date(now + 800 * DAY)
+            )])
+        );
+
+        // A changed license type, within the same order: VLM-2000 now, the VLM-500 free again.
+        let (_, bigger) = update(
+            &app,
+            &connector,
+            "update-4",
+            &license,
+            "5000001",
+            json!({ "license_type_id": "vlm-2000" }),
+        )
+        .await;
+        assert_eq!(bigger["changes"], json!(["VLM-500 → VLM-2000"]));
+        assert_eq!(allocated(app.get_json_ok("/api/v1/pool").await), 2_000);
+        let orders = app.get_json_ok("/api/v1/orders").await;
+        assert_eq!(
+            (
+                in_use(orders.clone(), "vlm-2000"),
+                in_use(orders, "vlm-500")
+            ),
+            (1, 0)
+        );
+        // Refusals: a type the order lacks, a type that does not exist, another's license.
+        assert_refused(
+            &update(
+                &app,
+                &connector,
+                "update-5",
+                &license,
+                "5000001",
+                json!({ "license_type_id": "vlm-10g" }),
+            )
+            .await,
+            409,
+            "order_license_unavailable",
+        );
+        assert_refused(
+            &update(
+                &app,
+                &connector,
+                "update-6",
+                &license,
+                "5000001",
+                json!({ "license_type_id": "vlm-9" }),
+            )
+            .await,
+            400,
+            "invalid_license_type",
+        );
+        assert_refused(
+            &update(&app, &connector, "update-7", &license, "5000002", json!({})).await,
+            404,
+            "not_found",
+        );
+
+        // A pooled license growing past the pool's capacity is refused and nothing changes.
+        for i in 10..14 {
+            activate(&app, &connector, &activation(i, "vlm-10g", json!({}))).await;
+        }
+        let (_, pooled) = activate(&app, &connector, &activation(2, "vlm-200", json!({}))).await;
+        let pooled_id = pooled["license_id"].as_str().unwrap().to_string();
+        let before = allocated(app.get_json_ok("/api/v1/pool").await);
+        assert_eq!(before, 2_000 + 40_000 + 200);
+        assert_refused(
+            &update(
+                &app,
+                &connector,
+                "update-8",
+                &pooled_id,
+                "5000002",
+                json!({ "license_type_id": "vlm-10g" }),
+            )
+            .await,
+            409,
+            "pool_capacity_exceeded",
+        );
+        assert_eq!(allocated(app.get_json_ok("/api/v1/pool").await), before);
+
+        // A temporary license cannot become a trial; a permanent one cannot become temporary.
+        let (_, temp) = activate(
+            &app,
+            &connector,
+            &activation(3, "vlm-200", json!({ "kind": "temporary" })),
+        )
+        .await;
+        let temp_id = temp["license_id"].as_str().unwrap().to_string();
+        assert_refused(
+            &update(
+                &app,
+                &connector,
+                "update-9",
+                &temp_id,
+                "5000003",
+                json!({ "kind": "trial" }),
+            )
+            .await,
+            409,
+            "temporary_license_in_place",
+        );
+        assert_refused(
+            &update(
+                &app,
+                &connector,
+                "update-10",
+                &license,
+                "5000001",
+                json!({ "kind": "temporary" }),
+            )
+            .await,
+            400,
+            "invalid_parameter",
+        );
+    }
+);
+
+/// Kill License for a transfer through the connector API.
+async fn transfer(
+    app: &TestApp,
+    connector: &reqwest::Client,
+    key: &str,
+    license: &Value,
+    serial: &str,
+    firmware: &str,
+) -> (u16, Value) {
+    let body = json!({ "idempotency_key": key, "license_id": license["license_id"], "serial_no": serial, "firmware_version": firmware });
+    app.post_json(connector, "/api/v1/connector/transfers", &body)
+        .await
+}
+
+app_test!(
+    transfers_move_permanent_licenses_only,
+    Seed::EmptyPool,
+    mail,
+    |app: TestApp, mail: common::mail::MailServer| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        let now = app.clock.now_ts();
+        let operator = app.client_as(OPERATOR).await;
+        let tenant = app.tenant_id.clone().unwrap();
+        record(&app, "ORD-T", &date(now + 400 * DAY), "vlm-500=1").await;
+        record(&app, "ORD-E", &date(now - 2 * DAY), "vlm-500=1").await;
+        let (status, body) = app
+            .call(
+                &operator,
+                "record_order",
+                &[
+                    ("tenant_id", tenant.as_str()),
+                    ("order_id", "ORD-S"),
+                    ("support_tier", "enterprise"),
+                    ("support_ends_on", &date(now + 400 * DAY)),
+                    ("lines", "vlm-500=1"),
+                    ("spla", "yes"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            app.get_json_ok("/api/v1/orders")
+                .await
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|o| o["spla"] == true)
+                .count(),
+            1
+        );
+        let permanent = |order: &str| json!({ "kind": "permanent", "order_id": order });
+        let (_, moving) = activate(
+            &app,
+            &connector,
+            &activation(1, "vlm-500", permanent("ORD-T")),
+        )
+        .await;
+        const NEW: &str = "7.2.54.0.20345.RELEASE";
+
+        // Each kind that cannot move says why, with its own code.
+        let (_, pooled) = activate(&app, &connector, &activation(3, "vlm-200", json!({}))).await;
+        let (_, temporary) = activate(
+            &app,
+            &connector,
+            &activation(4, "vlm-200", json!({ "kind": "temporary" })),
+        )
+        .await;
+        let (_, payg) = activate(
+            &app,
+            &connector,
+            &activation(5, "vlm-200", json!({ "payg": true })),
+        )
+        .await;
+        let (_, spla) = activate(
+            &app,
+            &connector,
+            &activation(6, "vlm-500", permanent("ORD-S")),
+        )
+        .await;
+        let (_, lapsed) = activate(
+            &app,
+            &connector,
+            &activation(7, "vlm-500", permanent("ORD-E")),
+        )
+        .await;
+        for (license, serial, code) in [
+            (&pooled, "5000003", "pooled_license_not_transferable"),
+            (&temporary, "5000004", "temporary_license_not_transferable"),
+            (&payg, "5000005", "payg_license_not_transferable"),
+            (&spla, "5000006", "spla_license_not_transferable"),
+            (&lapsed, "5000007", "transfer_support_expired"),
+        ] {
+            assert_refused(
+                &transfer(
+                    &app,
+                    &connector,
+                    &format!("transfer-{serial}"),
+                    license,
+                    serial,
+                    NEW,
+                )
+                .await,
+                409,
+                code,
+            );
+        }
+        assert_refused(
+            &transfer(
+                &app,
+                &connector,
+                "transfer-old-firmware",
+                &moving,
+                "5000001",
+                "7.2.49.0.19000.RELEASE",
+            )
+            .await,
+            409,
+            "transfer_firmware_too_old",
+        );
+
+        // The permanent license under support on 7.2.54 moves: killed here, the order's license
+        // free, the Owners told; another LoadMaster takes it with the Order ID.
+        let (status, moved) =
+            transfer(&app, &connector, "transfer-1", &moving, "5000001", NEW).await;
+        assert_eq!(status, 200, "{moved}");
+        assert_eq!(
+            (
+                moved["status"].as_str(),
+                moved["order_id"].as_str(),
+                moved["license_type_id"].as_str()
+            ),
+            (Some("killed"), Some("ORD-T"), Some("vlm-500"))
+        );
+        assert_eq!(
+            transfer(&app, &connector, "transfer-1", &moving, "5000001", NEW)
+                .await
+                .1,
+            moved
+        );
+        let history = app
+            .get_json_ok(&format!(
+                "/api/v1/licenses/{}/history",
+                moving["license_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(history["license"]["status"], "killed");
+        let (status, taken) = activate(
+            &app,
+            &connector,
+            &activation(2, "vlm-500", permanent("ORD-T")),
+        )
+        .await;
+        assert_eq!(status, 201, "{taken}");
+        mail.wait_for_subject(OWNER, "License killed for transfer: serial 5000001", 1)
+            .await;
+        let events = app
+            .get_json_ok("/api/v1/events?action=license_transferred")
+            .await;
+        assert_eq!(events["events"][0]["target"], "serial 5000001");
+
+        // A metered license never moves.
+        bandpool_services::metered::set_contract(
+            &app.state,
+            &tenant,
+            &bandpool_services::metered::Contract {
+                contract_id: "MELA-T".into(),
+                max_activations: 5,
+                trial_ends_at: None,
+            },
+            vec![bandpool_domain::metered::Tier {
+                name: "All".into(),
+                from_mbps: 0,
+            }],
+        )
+        .await
+        .unwrap();
+        let mut request = activation(8, "vlm-200", json!({}));
+        request["appliance"] = json!({ "mac_address": "005056000008", "firmware_version": NEW, "booted_at": now - DAY, "hypervisor": "vmware" });
+        let (status, metered) = activate(&app, &connector, &request).await;
+        assert_eq!(
+            (status, metered["kind"].as_str()),
+            (201, Some("metered")),
+            "{metered}"
+        );
+        assert_refused(
+            &transfer(
+                &app,
+                &connector,
+                "transfer-metered",
+                &metered,
+                "5000008",
+                NEW,
+            )
+            .await,
+            409,
+            "metered_license_not_transferable",
+        );
     }
 );

@@ -186,6 +186,65 @@ pub async fn availability(
     .await
 }
 
+/// Update License/Owner from a LoadMaster: renewed support or term, a changed license type,
+/// a trial or temporary license upgraded to permanent (`bandpool_store::licensing::update`).
+pub async fn update(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::LicenseUpdateRequest,
+) -> Result<bandpool_domain::lifecycle::LicenseUpdate, AppError> {
+    seen(services, connector, None, None).await?;
+    let answer =
+        bandpool_store::licensing::update(&services.db, connector, request, services.now()).await?;
+    if !answer.changes.is_empty() {
+        limits_after_change(services, &connector.tenant_id);
+    }
+    Ok(answer)
+}
+
+/// Kill License on a LoadMaster to transfer its permanent license: the prerequisites checked
+/// (`bandpool_domain::lifecycle::check_transfer`), the license killed and its order's license
+/// free, and the tenant's Owners emailed in the same transaction.
+pub async fn transfer(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::TransferRequest,
+) -> Result<bandpool_domain::lifecycle::Transfer, AppError> {
+    seen(services, connector, None, None).await?;
+    let now = services.now();
+    let mut tx = services.db.begin_write().await?;
+    let (answer, again) =
+        bandpool_store::licensing::release_for_transfer(&mut tx, connector, request, now).await?;
+    if !again {
+        let subject = format!("License killed for transfer: serial {}", request.serial_no);
+        let body = format!(
+            "The LoadMaster with serial {} killed its license through connector {} to transfer it. \
+             Order {}'s license is free: license the new LoadMaster with that Order ID.\n\n{}\n",
+            request.serial_no,
+            connector.name,
+            answer.order_id,
+            services.portal.link("/licenses"),
+        );
+        for owner in bandpool_store::accounts::owner_emails(&mut tx, &connector.tenant_id).await? {
+            crate::mail::queue(
+                services,
+                &mut tx,
+                Some(&connector.tenant_id),
+                &owner,
+                &subject,
+                &body,
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    if !again {
+        services.outbox.wake();
+        limits_after_change(services, &connector.tenant_id);
+    }
+    Ok(answer)
+}
+
 /// A LoadMaster gives its license back.
 pub async fn deactivate(
     services: &Services,

@@ -26,6 +26,8 @@ pub enum MessageKind {
     Deactivation,
     Checks,
     Usage,
+    Update,
+    Transfer,
 }
 
 impl MessageKind {
@@ -35,6 +37,8 @@ impl MessageKind {
             MessageKind::Deactivation => "deactivation",
             MessageKind::Checks => "checks",
             MessageKind::Usage => "usage",
+            MessageKind::Update => "update",
+            MessageKind::Transfer => "transfer",
         }
     }
 }

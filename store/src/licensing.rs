@@ -87,10 +87,12 @@ struct Held {
     #[sqlx(try_from = "String")]
     kind: LicenseKind,
     expires_at: Option<i64>,
+    license_type_id: String,
+    order_ref: Option<String>,
 }
 
 const HELD_COLUMNS: &str = "id, serial_no, status, license_name, bandwidth_mbps, ssl_tps, \
-     activated_at, device_id, kind, expires_at";
+     activated_at, device_id, kind, expires_at, license_type_id, order_ref";
 
 impl Held {
     fn activation(&self, subscriptions: Vec<Subscription>) -> Activation {
@@ -472,6 +474,322 @@ async fn held_by(
             AppError::not_found("A license this connector issued with that id and serial number")
         })?;
     crate::db::row_as::<Held>(&row)
+}
+
+/// Update License/Owner from the LoadMaster, in one transaction under the pool's lock: the
+/// license is renewed from its order, changes type, or moves to another kind and order (a
+/// trial or temporary license upgraded to permanent), its subscriptions follow, the pool's
+/// allocation and the order's use stay right, and the history and event log record it.
+pub async fn update(
+    db: &Db,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::LicenseUpdateRequest,
+    now: i64,
+) -> Result<bandpool_domain::lifecycle::LicenseUpdate> {
+    use bandpool_domain::lifecycle::{update_kind, KindFacts, LicenseUpdate, UPDATE_APPLIED};
+    check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)?;
+    if let Some(type_id) = &request.license_type_id {
+        check_text("license_type_id", type_id, 64)?;
+    }
+    let named = request
+        .ask
+        .order_id
+        .as_deref()
+        .map(|o| bandpool_domain::lifecycle::check_order_id("order_id", o))
+        .transpose()?;
+    let tenant = connector.tenant_id.as_str();
+    let key = MessageKey::new(MessageKind::Update, &request.idempotency_key, request)?;
+    let mut tx = db.begin_write().await?;
+    tx.lock_pool(tenant).await?;
+    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
+        return from_json(&answer);
+    }
+    let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
+    if !held.status.holds_capacity() {
+        return Err(AppError::invalid(
+            "license_id",
+            format!(
+                "the license is {}; only an Active or Grace Period license can be updated (activate a new one instead)",
+                held.status.label()
+            ),
+        ));
+    }
+    let target = update_kind(held.kind, request.ask.kind, named.is_some())?;
+    let type_id = request
+        .license_type_id
+        .clone()
+        .unwrap_or_else(|| held.license_type_id.clone());
+    #[derive(sqlx::FromRow)]
+    struct TypeRow {
+        name: String,
+        sku: String,
+        bandwidth_mbps: i64,
+        ssl_tps: i64,
+        current_sku: String,
+        max_capacity_mbps: i64,
+        allocated: i64,
+    }
+    let found: Option<TypeRow> = crate::db::optional_as(
+        &mut tx,
+        "SELECT t.name, t.sku, t.bandwidth_mbps, t.ssl_tps,          (SELECT c.sku FROM license_types c WHERE c.id = $3) AS current_sku,          p.max_capacity_mbps, (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT)              FROM licenses l WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period')              AND l.metered = 0) AS allocated          FROM license_types t JOIN pools p ON p.tenant_id = $1 WHERE t.id = $2",
+        args![tenant, type_id.clone(), held.license_type_id.clone()],
+    )
+    .await?;
+    let new_type = match found {
+        Some(t) if t.sku == t.current_sku => t,
+        Some(t) => {
+            return Err(AppError::Refused {
+                refusal: Refusal::InvalidLicenseType,
+                detail: format!(
+                    "License type '{type_id}' is for SKU '{}', not this LoadMaster's '{}'.",
+                    t.sku, t.current_sku
+                ),
+            })
+        }
+        None => {
+            return Err(AppError::Refused {
+                refusal: Refusal::InvalidLicenseType,
+                detail: format!("There is no license type '{type_id}'."),
+            })
+        }
+    };
+    // The pool keeps its accounting: a larger type needs the difference free.
+    let more = new_type.bandwidth_mbps - held.bandwidth_mbps;
+    if more > 0 && new_type.allocated + more > new_type.max_capacity_mbps {
+        return Err(AppError::Refused {
+            refusal: Refusal::PoolCapacityExceeded,
+            detail: format!(
+                "The pool has {} Mb/s available and changing to {} needs {more} Mb/s more.",
+                (new_type.max_capacity_mbps - new_type.allocated).max(0),
+                new_type.name
+            ),
+        });
+    }
+    // A permanent license renews from its own order unless another is named.
+    let order = match (named.as_deref(), held.order_ref.as_deref()) {
+        (None, Some(own)) if target == LicenseKind::Permanent => {
+            let order_id: Option<(String,)> = crate::db::optional_as(
+                &mut tx,
+                "SELECT order_id FROM orders WHERE id = $1",
+                args![own],
+            )
+            .await?;
+            order_id.map(|(o,)| o)
+        }
+        (named, _) => named.map(str::to_string),
+    };
+    let facts = KindFacts {
+        held: None,
+        order: crate::lifecycle::order_facts(
+            &mut tx,
+            tenant,
+            order.as_deref(),
+            &held.serial_no,
+            &type_id,
+            Some(&held.id),
+        )
+        .await?,
+        order_named: order.is_some(),
+        // A Pay As You Go license (permanent without an order) stays one unless an order is named.
+        payg: target == LicenseKind::Permanent
+            && held.kind == LicenseKind::Permanent
+            && held.order_ref.is_none()
+            && order.is_none(),
+    };
+    let mut terms = decide_terms(target, false, &facts, &new_type.name, now)?;
+    // A temporary or trial license renewed keeps its term and subscriptions.
+    let before = crate::lifecycle::subscriptions_of(&mut tx, tenant, &held.id).await?;
+    if target.is_temporary() {
+        terms.expires_at = held.expires_at;
+        terms.subscriptions = before.clone();
+    }
+    let mut changes = Vec::new();
+    if type_id != held.license_type_id {
+        changes.push(format!("{} → {}", held.license_name, new_type.name));
+    }
+    if terms.kind != held.kind {
+        changes.push(format!("{} → {}", held.kind.label(), terms.kind.label()));
+    }
+    if terms.order != held.order_ref {
+        if let Some(order) = facts.order.as_ref().filter(|_| terms.order.is_some()) {
+            changes.push(format!("order {}", order.order_id));
+        }
+    }
+    if terms.expires_at != held.expires_at {
+        changes.push(match terms.expires_at {
+            Some(end) => format!("term until {}", bandpool_domain::format::format_date(end)),
+            None => "no end of term".to_string(),
+        });
+    }
+    if terms.subscriptions != before {
+        let until = terms.subscriptions.iter().map(|s| s.expires_at).max();
+        changes.push(match (terms.subscriptions.first(), until) {
+            (Some(first), Some(until)) => format!(
+                "{} support until {}",
+                first.name,
+                bandpool_domain::format::format_date(until - 1)
+            ),
+            _ => "no subscriptions (Classic)".to_string(),
+        });
+    }
+    if !changes.is_empty() {
+        tx.execute(
+            "UPDATE licenses SET license_type_id = $3, license_name = $4, bandwidth_mbps = $5,              ssl_tps = $6, kind = $7, expires_at = $8, order_ref = $9 WHERE tenant_id = $1 AND id = $2",
+            args![
+                tenant,
+                held.id.clone(),
+                type_id.clone(),
+                new_type.name.clone(),
+                new_type.bandwidth_mbps,
+                new_type.ssl_tps,
+                terms.kind.key(),
+                terms.expires_at,
+                terms.order.clone()
+            ],
+        )
+        .await?;
+        crate::lifecycle::replace_subscriptions(&mut tx, tenant, &held.id, &terms.subscriptions)
+            .await?;
+        let note = format!(
+            "Updated by the LoadMaster through connector {}: {}",
+            connector.name,
+            changes.join(", ")
+        );
+        tx.execute(
+            "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note)              VALUES ($1, $2, $3, $4, $5, $5, $6)",
+            args![uuid::Uuid::new_v4().to_string(), held.id.clone(), tenant, now, held.status.key(), note],
+        )
+        .await?;
+        if more != 0 {
+            record_allocation(&mut tx, tenant, now).await?;
+        }
+        Change::at(tenant, now, &connector.actor())
+            .record(
+                &mut tx,
+                "license_updated",
+                &format!("serial {}", held.serial_no),
+                &changes.join(", "),
+            )
+            .await?;
+    }
+    let answer = LicenseUpdate {
+        license: Activation {
+            license_id: held.id.clone(),
+            license_name: new_type.name.clone(),
+            bandwidth_mbps: new_type.bandwidth_mbps,
+            ssl_tps: new_type.ssl_tps,
+            status: held.status,
+            activated_at: held.activated_at,
+            kind: terms.kind,
+            expires_at: terms.expires_at,
+            subscriptions: terms.subscriptions,
+        },
+        message: if changes.is_empty() {
+            "The license is up to date; nothing changed.".to_string()
+        } else {
+            UPDATE_APPLIED.to_string()
+        },
+        changes,
+    };
+    idempotency::answer(&mut tx, &connector.id, &key, &to_json(&answer)?).await?;
+    tx.commit().await?;
+    Ok(answer)
+}
+
+/// Kill License on a LoadMaster to move its permanent license (the licensing guide's
+/// transfer), in the caller's transaction: the prerequisites checked, the license Killed (its
+/// capacity back, the device out of the inventory), its order's license free for another
+/// LoadMaster. Returns the answer and whether this was a replay (nothing to tell anyone).
+pub async fn release_for_transfer(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::TransferRequest,
+    now: i64,
+) -> Result<(bandpool_domain::lifecycle::Transfer, bool)> {
+    use bandpool_domain::lifecycle::{check_transfer, Transfer, TransferFacts};
+    check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)?;
+    check_text("firmware_version", &request.firmware_version, 64)?;
+    let tenant = connector.tenant_id.as_str();
+    let key = MessageKey::new(MessageKind::Transfer, &request.idempotency_key, request)?;
+    tx.lock_pool(tenant).await?;
+    if let Claim::Replay(answer) = idempotency::claim(tx, &connector.id, &key, now).await? {
+        return Ok((from_json(&answer)?, true));
+    }
+    let held = held_by(tx, connector, &request.license_id, &request.serial_no).await?;
+    if !held.status.holds_capacity() {
+        return Err(AppError::invalid(
+            "license_id",
+            format!(
+                "the license is {}; only an Active or Grace Period license can be transferred",
+                held.status.label()
+            ),
+        ));
+    }
+    let order: Option<(String, i64)> = match &held.order_ref {
+        Some(id) => {
+            crate::db::optional_as(
+                &mut *tx,
+                "SELECT order_id, spla FROM orders WHERE id = $1",
+                args![id.clone()],
+            )
+            .await?
+        }
+        None => None,
+    };
+    let subscriptions = crate::lifecycle::subscriptions_of(&mut *tx, tenant, &held.id).await?;
+    check_transfer(
+        &TransferFacts {
+            kind: held.kind,
+            from_order: order.is_some(),
+            spla: order.as_ref().is_some_and(|(_, spla)| *spla == 1),
+            // The support subscription comes first.
+            support_ends_at: subscriptions.first().map(|s| s.expires_at),
+            firmware_version: &request.firmware_version,
+        },
+        now,
+    )?;
+    let order_id = order.map(|(o, _)| o).unwrap_or_default();
+    set_status(
+        tx,
+        tenant,
+        &held.id,
+        LicenseStatus::Killed,
+        &format!(
+            "Killed for transfer by the LoadMaster through connector {}; order {order_id}'s license is free for another LoadMaster",
+            connector.name
+        ),
+        now,
+        None,
+    )
+    .await?;
+    remove_device(tx, tenant, held.device_id.as_deref()).await?;
+    Change::at(tenant, now, &connector.actor())
+        .record(
+            tx,
+            "license_transferred",
+            &format!("serial {}", held.serial_no),
+            &format!(
+                "{} of order {order_id} killed for transfer; license another LoadMaster from the order",
+                held.license_name
+            ),
+        )
+        .await?;
+    let answer = Transfer {
+        license_id: held.id.clone(),
+        status: LicenseStatus::Killed,
+        message: format!(
+            "The license was killed on this LoadMaster. License the new LoadMaster with Order ID {order_id} and choose the {} license.",
+            held.license_name
+        ),
+        order_id,
+        license_type_id: held.license_type_id.clone(),
+    };
+    idempotency::answer(tx, &connector.id, &key, &to_json(&answer)?).await?;
+    Ok((answer, false))
 }
 
 /// A LoadMaster gives its license back: Killed (recovered), capacity back in the pool, the

@@ -23,6 +23,8 @@ struct OrderRow {
     #[sqlx(try_from = "String")]
     support_tier: SupportTier,
     support_ends_at: i64,
+    #[sqlx(try_from = "bandpool_domain::Flag")]
+    spla: bool,
     created_at: i64,
 }
 
@@ -104,13 +106,14 @@ pub async fn record_order(
                 }
             }
             tx.execute(
-                "UPDATE orders SET support_tier = $2, support_ends_at = $3, updated_at = $4 \
-                 WHERE id = $1",
+                "UPDATE orders SET support_tier = $2, support_ends_at = $3, updated_at = $4, \
+                 spla = $5 WHERE id = $1",
                 args![
                     id.clone(),
                     order.support_tier.key(),
                     order.support_ends_at,
-                    now
+                    now,
+                    i64::from(order.spla)
                 ],
             )
             .await?;
@@ -125,14 +128,15 @@ pub async fn record_order(
             let id = uuid::Uuid::new_v4().to_string();
             tx.execute(
                 "INSERT INTO orders (id, tenant_id, order_id, support_tier, support_ends_at, \
-                 created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                 created_at, updated_at, spla) VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
                 args![
                     id.clone(),
                     tenant_id,
                     order.order_id.clone(),
                     order.support_tier.key(),
                     order.support_ends_at,
-                    now
+                    now,
+                    i64::from(order.spla)
                 ],
             )
             .await?;
@@ -147,13 +151,8 @@ pub async fn record_order(
         )
         .await?;
     }
-    // The support of the order's permanent licenses follows the order.
-    tx.execute(
-        "UPDATE license_subscriptions SET expires_at = $2, warned_days = NULL \
-         WHERE license_id IN (SELECT id FROM licenses WHERE order_ref = $1) AND expires_at <> $2",
-        args![id.clone(), order.support_ends_at],
-    )
-    .await?;
+    // The licenses already taken keep the support they hold until their LoadMaster updates
+    // its license (Update License/Owner), as the Licenses table shows what LoadMasters hold.
     Ok(existing.is_none())
 }
 
@@ -161,7 +160,7 @@ pub async fn record_order(
 pub async fn orders(mut on: impl Read, tenant_id: &str) -> Result<Vec<Order>> {
     let heads: Vec<OrderRow> = rows_as(
         &on.fetch_all(
-            "SELECT id, order_id, support_tier, support_ends_at, created_at FROM orders \
+            "SELECT id, order_id, support_tier, support_ends_at, spla, created_at FROM orders \
              WHERE tenant_id = $1 ORDER BY created_at DESC, order_id",
             args![tenant_id],
         )
@@ -197,6 +196,7 @@ pub async fn orders(mut on: impl Read, tenant_id: &str) -> Result<Vec<Order>> {
             order_id: head.order_id,
             support_tier: head.support_tier,
             support_ends_at: head.support_ends_at,
+            spla: head.spla,
             created_at: head.created_at,
         })
         .collect())
@@ -216,55 +216,86 @@ pub async fn kind_facts(
         .as_deref()
         .map(str::trim)
         .filter(|o| !o.is_empty());
-    let head: Option<OrderRow> = match named {
-        Some(order_id) => {
-            optional_as(
-                &mut *tx,
-                "SELECT id, order_id, support_tier, support_ends_at, created_at FROM orders \
-                 WHERE tenant_id = $1 AND order_id = $2",
-                args![tenant_id, order_id],
-            )
-            .await?
-        }
-        None => {
-            optional_as(
-                &mut *tx,
-                "SELECT o.id, o.order_id, o.support_tier, o.support_ends_at, o.created_at \
-                 FROM licenses l JOIN orders o ON o.id = l.order_ref \
-                 WHERE l.tenant_id = $1 AND l.serial_no = $2 AND l.kind = 'permanent' \
-                 ORDER BY l.activated_at DESC LIMIT 1",
-                args![tenant_id, request.serial_no.clone()],
-            )
-            .await?
-        }
-    };
-    let order = match head {
-        Some(head) => {
-            let line: Option<(i64, i64, Option<i64>)> = optional_as(
-                &mut *tx,
-                &format!(
-                    "SELECT o.quantity, {IN_USE} AS in_use, o.license_ends_at FROM order_lines o \
-                     WHERE o.order_ref = $1 AND o.license_type_id = $2"
-                ),
-                args![head.id.clone(), license_type_id],
-            )
-            .await?;
-            Some(OrderFacts {
-                id: head.id,
-                order_id: head.order_id,
-                support_tier: head.support_tier,
-                support_ends_at: head.support_ends_at,
-                line,
-            })
-        }
-        None => None,
-    };
     Ok(KindFacts {
         held: None,
-        order,
+        order: order_facts(
+            tx,
+            tenant_id,
+            named,
+            &request.serial_no,
+            license_type_id,
+            None,
+        )
+        .await?,
         order_named: named.is_some(),
         payg: request.ask.payg,
     })
+}
+
+/// The order `named` (or else the one the LoadMaster's last permanent license came from)
+/// with its line for `license_type_id`; its licenses in use leave `except` out (a license
+/// being updated does not count against itself).
+pub async fn order_facts(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    named: Option<&str>,
+    serial_no: &str,
+    license_type_id: &str,
+    except: Option<&str>,
+) -> Result<Option<OrderFacts>> {
+    let head: Option<OrderRow> =
+        match named {
+            Some(order_id) => optional_as(
+                &mut *tx,
+                "SELECT id, order_id, support_tier, support_ends_at, spla, created_at FROM orders \
+                 WHERE tenant_id = $1 AND order_id = $2",
+                args![tenant_id, order_id],
+            )
+            .await?,
+            None => optional_as(
+                &mut *tx,
+                "SELECT o.id, o.order_id, o.support_tier, o.support_ends_at, o.spla, o.created_at \
+                 FROM licenses l JOIN orders o ON o.id = l.order_ref \
+                 WHERE l.tenant_id = $1 AND l.serial_no = $2 AND l.kind = 'permanent' \
+                 ORDER BY l.activated_at DESC LIMIT 1",
+                args![tenant_id, serial_no],
+            )
+            .await?,
+        };
+    let Some(head) = head else {
+        return Ok(None);
+    };
+    let line: Option<(i64, i64, Option<i64>)> = optional_as(
+        &mut *tx,
+        "SELECT o.quantity, (SELECT COUNT(*) FROM licenses l WHERE l.order_ref = o.order_ref \
+         AND l.license_type_id = o.license_type_id AND l.kind = 'permanent' \
+         AND l.status IN ('active', 'grace_period') AND l.id <> $3) AS in_use, \
+         o.license_ends_at FROM order_lines o WHERE o.order_ref = $1 AND o.license_type_id = $2",
+        args![head.id.clone(), license_type_id, except.unwrap_or("")],
+    )
+    .await?;
+    Ok(Some(OrderFacts {
+        id: head.id,
+        order_id: head.order_id,
+        support_tier: head.support_tier,
+        support_ends_at: head.support_ends_at,
+        line,
+    }))
+}
+
+/// Replace a license's subscriptions (an update renewed or changed them).
+pub async fn replace_subscriptions(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    license_id: &str,
+    subscriptions: &[Subscription],
+) -> Result<()> {
+    tx.execute(
+        "DELETE FROM license_subscriptions WHERE tenant_id = $1 AND license_id = $2",
+        args![tenant_id, license_id],
+    )
+    .await?;
+    add_subscriptions(tx, tenant_id, license_id, subscriptions).await
 }
 
 /// Record a new license's subscriptions, in the order given.
@@ -568,7 +599,7 @@ pub async fn availability(
         Some(order_id) => {
             let head: OrderRow = optional_as(
                 &mut on,
-                "SELECT id, order_id, support_tier, support_ends_at, created_at FROM orders \
+                "SELECT id, order_id, support_tier, support_ends_at, spla, created_at FROM orders \
                  WHERE tenant_id = $1 AND order_id = $2",
                 args![tenant_id, order_id],
             )

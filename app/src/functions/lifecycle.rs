@@ -50,9 +50,16 @@ pub async fn record_order(
     support_tier: String,
     support_ends_on: String,
     lines: String,
+    #[server(default)] spla: Option<String>,
 ) -> Result<bool, AppError> {
     crate::serve::operator(async |services, principal| {
-        let input = OrderInput::from_form(order_id, &support_tier, support_ends_on, &lines)?;
+        let input = OrderInput::from_form(
+            order_id,
+            &support_tier,
+            support_ends_on,
+            &lines,
+            spla.is_some(),
+        )?;
         let new = lifecycle::record_order(services, &principal.into(), &tenant_id, &input).await?;
         crate::serve::notice(format!(
             "Order {} {}.",

@@ -99,7 +99,7 @@ fn OrdersCard(tenant_id: Memo<String>) -> impl IntoView {
                             view! {
                                 <tr data-order=o.order_id.clone()>
                                     <td>{o.order_id.clone()}</td>
-                                    <td>{o.support_tier.label()}</td>
+                                    <td>{o.support_tier.label()}{o.spla.then_some(" (SPLA)")}</td>
                                     <td>{format_date(o.support_ends_at - 1)}</td>
                                     <td>{lines}</td>
                                 </tr>
@@ -121,6 +121,7 @@ fn OrdersCard(tenant_id: Memo<String>) -> impl IntoView {
                             <label>"Licenses, one license type per line: type=quantity, or type=quantity@last day of their term"
                                 <textarea name="lines" rows="3" required placeholder="vlm-500=3"></textarea>
                             </label>
+                            <label class="checkbox"><input type="checkbox" name="spla" value="yes"/>" Service Provider License Agreement (SPLA): its licenses cannot be transferred"</label>
                             <button type="submit" class="primary">"Record order"</button>
                         </div>
                     </ActionForm>

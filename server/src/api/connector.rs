@@ -246,6 +246,50 @@ pub async fn availability(
     ))
 }
 
+/// Update License/Owner from a LoadMaster: with nothing else, the license is renewed from its
+/// order (renewed support or term); `license_type_id` changes its type (a larger one needs
+/// the difference free in the pool); `kind: permanent` with `order_id` upgrades a trial or
+/// temporary license. One transaction keeps the pool and the order right; the answer says what
+/// changed and carries the licensing guide's message that a reboot is recommended.
+#[utoipa::path(
+    post, path = "/connector/updates", tag = "connector", operation_id = "connectorUpdate",
+    request_body = bandpool_domain::lifecycle::LicenseUpdateRequest,
+    responses(
+        (status = 200, description = "Updated (or already up to date), or a replay", body = bandpool_domain::lifecycle::LicenseUpdate),
+        (status = 400, description = "Refused: invalid_license_type, order_id_required or invalid_parameter", body = ErrorBody),
+        (status = 404, description = "Refused: order_not_found, or not a license of this connector", body = ErrorBody),
+        (status = 409, description = "Refused: pool_capacity_exceeded, temporary_license_in_place or order_license_unavailable", body = ErrorBody),
+    )
+)]
+pub async fn update(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(request): Body<bandpool_domain::lifecycle::LicenseUpdateRequest>,
+) -> Result<Json<bandpool_domain::lifecycle::LicenseUpdate>, AppError> {
+    Ok(Json(relay::update(&state, &connector, &request).await?))
+}
+
+/// Kill License on a LoadMaster to transfer its permanent license to another: only a permanent
+/// license from an order (not SPLA, metered, pooled or Pay As You Go) under active support,
+/// from firmware 7.2.50 on. The license is killed and the order's license is free; the
+/// tenant's Owners are emailed. Then license the other LoadMaster with the Order ID.
+#[utoipa::path(
+    post, path = "/connector/transfers", tag = "connector", operation_id = "connectorTransfer",
+    request_body = bandpool_domain::lifecycle::TransferRequest,
+    responses(
+        (status = 200, description = "Killed for transfer, or a replay", body = bandpool_domain::lifecycle::Transfer),
+        (status = 404, description = "Not a license of this connector", body = ErrorBody),
+        (status = 409, description = "Refused: spla_license_not_transferable, metered_license_not_transferable, pooled_license_not_transferable, payg_license_not_transferable, temporary_license_not_transferable, transfer_support_expired or transfer_firmware_too_old", body = ErrorBody),
+    )
+)]
+pub async fn transfer(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(request): Body<bandpool_domain::lifecycle::TransferRequest>,
+) -> Result<Json<bandpool_domain::lifecycle::Transfer>, AppError> {
+    Ok(Json(relay::transfer(&state, &connector, &request).await?))
+}
+
 /// A LoadMaster gives its license back.
 #[utoipa::path(
     post, path = "/connector/deactivations", tag = "connector", operation_id = "connectorDeactivate",

@@ -61,6 +61,8 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connector::usage))
         .routes(routes!(connector::activate))
         .routes(routes!(connector::availability))
+        .routes(routes!(connector::update))
+        .routes(routes!(connector::transfer))
         .routes(routes!(connector::deactivate))
         .routes(routes!(connector::commands))
         .routes(routes!(connector::ack))

@@ -205,6 +205,8 @@ pub const MATRIX: &[Route] = &[
     post("/api/v1/connector/usage", ConnectorOnly).with(&[("idempotency_key", "matrix-key-2")]),
     post("/api/v1/connector/activations", ConnectorOnly),
     post("/api/v1/connector/availability", ConnectorOnly),
+    post("/api/v1/connector/updates", ConnectorOnly),
+    post("/api/v1/connector/transfers", ConnectorOnly),
     post("/api/v1/connector/deactivations", ConnectorOnly),
     get("/api/v1/connector/commands", ConnectorOnly),
     post("/api/v1/connector/commands/{id}/ack", ConnectorOnly)
