@@ -53,3 +53,14 @@ CREATE TABLE license_subscriptions (
     PRIMARY KEY (license_id, name)
 );
 CREATE INDEX license_subscriptions_expiry ON license_subscriptions (expires_at);
+
+-- A LoadMaster's GEO partners (a LoadMaster may have several). `devices.geo_partner_id` keeps
+-- the first of them, which is what asset counting reads.
+CREATE TABLE device_geo_partners (
+    device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    partner_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+    tenant_id TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+    PRIMARY KEY (device_id, partner_id)
+);
+INSERT INTO device_geo_partners (device_id, partner_id, tenant_id)
+    SELECT id, geo_partner_id, tenant_id FROM devices WHERE geo_partner_id IS NOT NULL;

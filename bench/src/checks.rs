@@ -43,6 +43,7 @@ async fn load(
                     checks: (0..batch)
                         .map(|k| LicenseCheck {
                             checked_at: now,
+                            partners: None,
                             ..licenses[(i * batch + k) % licenses.len()].clone()
                         })
                         .collect(),
@@ -121,6 +122,7 @@ pub async fn measure(served: &Served<'_>, scale: &Scale, rows: &mut [Row]) -> Re
             license_id: activation.license_id,
             serial_no: serial_no(number),
             checked_at: 0,
+            partners: None,
         })
         .collect();
     for run in 0..scale.runs {

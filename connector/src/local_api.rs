@@ -360,6 +360,7 @@ async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckReque
         license_id: asked.license_id.clone(),
         serial_no: asked.serial_no.clone(),
         checked_at: now,
+        partners: asked.partners,
     });
     shared
         .counters

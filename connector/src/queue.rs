@@ -371,6 +371,7 @@ mod tests {
             license_id: format!("lic-{n}"),
             serial_no: format!("{}", 1_000_000 + n),
             checked_at: 1_700_000_000 + n as i64,
+            partners: None,
         }
     }
 

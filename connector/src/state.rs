@@ -403,6 +403,7 @@ mod tests {
             license_id: id.into(),
             serial_no: serial.into(),
             checked_at: 1_700_000_100,
+            partners: None,
         }
     }
 

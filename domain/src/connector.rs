@@ -130,6 +130,73 @@ pub struct LicenseCheck {
     pub serial_no: String,
     /// When the LoadMaster checked (Unix seconds); a queued check arrives later.
     pub checked_at: i64,
+    /// Its HA partner and GEO partners, as the LoadMaster names them (absent: not said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partners: Option<Partners>,
+}
+
+/// A LoadMaster's partners by serial number: the other unit of its HA pair, and the
+/// LoadMasters it shares GEO with. An HA pair counts as one asset; GEO partners count apart.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Partners {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ha_partner_serial: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub geo_partner_serials: Vec<String>,
+}
+
+/// The most GEO partners a LoadMaster may name.
+pub const MAX_GEO_PARTNERS: usize = 16;
+
+impl Partners {
+    /// The partners checked for the LoadMaster with serial `own`: serial numbers of 1 to 64
+    /// characters, not its own, at most `MAX_GEO_PARTNERS` GEO partners (repeats dropped);
+    /// a refusal names the field.
+    pub fn checked(&self, own: &str) -> Result<Partners, crate::AppError> {
+        let serial = |field: &str, s: &str| -> Result<String, crate::AppError> {
+            let s = s.trim();
+            if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+                return Err(crate::AppError::invalid(
+                    field,
+                    "must be a serial number of 1 to 64 characters",
+                ));
+            }
+            if s == own.trim() {
+                return Err(crate::AppError::invalid(
+                    field,
+                    "must be another LoadMaster's serial number, not its own",
+                ));
+            }
+            Ok(s.to_string())
+        };
+        let ha_partner_serial = self
+            .ha_partner_serial
+            .as_deref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| serial("ha_partner_serial", s))
+            .transpose()?;
+        if self.geo_partner_serials.len() > MAX_GEO_PARTNERS {
+            return Err(crate::AppError::invalid(
+                "geo_partner_serials",
+                format!("at most {MAX_GEO_PARTNERS} GEO partners"),
+            ));
+        }
+        let mut geo_partner_serials = Vec::new();
+        for (i, s) in self.geo_partner_serials.iter().enumerate() {
+            if s.trim().is_empty() {
+                continue;
+            }
+            let s = serial(&format!("geo_partner_serials[{i}]"), s)?;
+            if !geo_partner_serials.contains(&s) {
+                geo_partner_serials.push(s);
+            }
+        }
+        Ok(Partners {
+            ha_partner_serial,
+            geo_partner_serials,
+        })
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -422,6 +489,12 @@ pub struct Device {
     /// removed from the inventory before that license is killed.
     #[cfg_attr(feature = "ssr", sqlx(rename = "pooled"))]
     pub pooled_license_id: Option<String>,
+    /// The serial number of its HA partner, if it has one in the inventory.
+    pub ha_partner_serial: Option<String>,
+    /// The serial numbers of its GEO partners in the inventory.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub geo_partner_serials: Vec<String>,
 }
 
 /// One page of the device inventory.
@@ -576,6 +649,9 @@ pub mod appliance {
     pub struct CheckRequest {
         pub license_id: String,
         pub serial_no: String,
+        /// Its HA partner and GEO partners (passed on to the portal).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub partners: Option<super::Partners>,
         /// The LoadMaster's Virtual Services (the connector passes them on when the portal
         /// asks for a sync).
         #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -43,6 +43,7 @@ pub const ACTIONS: &[&str] = &[
     "device_removed",
     "device_blocked",
     "device_unblocked",
+    "device_partners_changed",
     "entitlement_changed",
     "entitlements_sync_started",
     "entitlements_synced",

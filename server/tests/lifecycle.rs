@@ -1032,3 +1032,94 @@ app_test!(
         );
     }
 );
+
+app_test!(
+    ha_and_geo_partners_come_from_the_appliances,
+    Seed::EmptyPool,
+    |app: TestApp| async move {
+        let credential = app.register_connector("dc-east").await;
+        let connector = app.connector(&credential);
+        // A tenant that is not pooled: LoadMasters are assets, an HA pair counts once.
+        let tenant = app.tenant_id.clone().unwrap();
+        let actor = bandpool_services::Actor::system("test");
+        bandpool_services::entitlements::edit(&app.state, &actor, &tenant, |f| f.pooled = false)
+            .await
+            .unwrap();
+        let mut licenses = Vec::new();
+        for i in 1..=4 {
+            let (status, granted) =
+                activate(&app, &connector, &activation(i, "vlm-200", json!({}))).await;
+            assert_eq!(status, 201, "{granted}");
+            licenses.push(granted["license_id"].as_str().unwrap().to_string());
+        }
+        let used = |usage: Value| usage["assets"]["used"].as_i64().unwrap();
+        assert_eq!(used(app.get_json_ok("/api/v1/usage").await), 4);
+
+        // LoadMasters 1 and 2 are an HA pair; 3 names 4 as a GEO partner. Their checks say so.
+        let check = |i: usize, partners: Value| json!({ "license_id": licenses[i - 1], "serial_no": format!("{:07}", 5_000_000 + i), "checked_at": app.clock.now_ts(), "partners": partners });
+        let report = json!({ "idempotency_key": "partners-1", "checks": [
+        check(1, json!({ "ha_partner_serial": "5000002" })),
+        check(2, json!({ "ha_partner_serial": "5000001" })),
+        check(3, json!({ "geo_partner_serials": ["5000004", "5000004", "5009999"] })),
+    ] });
+        let (status, answer) = app
+            .post_json(&connector, "/api/v1/connector/checks", &report)
+            .await;
+        assert_eq!(status, 200, "{answer}");
+        assert_eq!(used(app.get_json_ok("/api/v1/usage").await), 3);
+        let csv = app.get_text_ok("/api/v1/usage/export.csv").await;
+        let values: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+        assert_eq!(values[6], "3", "{csv}");
+        let devices = app.get_json_ok("/api/v1/devices").await;
+        let device = |serial: &str| {
+            devices
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|d| d["serial_no"] == serial)
+                .unwrap()
+                .clone()
+        };
+        assert_eq!(device("5000001")["ha_partner_serial"], "5000002");
+        // A partner not in the inventory is left out; a repeat counts once.
+        assert_eq!(device("5000003")["geo_partner_serials"], json!(["5000004"]));
+        // A check naming itself as its partner is refused whole.
+        let bad = json!({ "idempotency_key": "partners-2", "checks": [check(1, json!({ "ha_partner_serial": "5000001" }))] });
+        assert_refused(
+            &app.post_json(&connector, "/api/v1/connector/checks", &bad)
+                .await,
+            400,
+            "invalid_parameter",
+        );
+
+        // Owners and Admins correct them on the device: 3 and 4 are an HA pair too.
+        let id = device("5000003")["id"].as_str().unwrap().to_string();
+        let path = format!("/api/v1/devices/{id}/partners");
+        let put = |body: Value| {
+            let (app, path) = (&app, path.clone());
+            async move { common::answer(app.client.put(app.url(&path)).json(&body)).await }
+        };
+        let (status, corrected) =
+            put(json!({ "ha_partner_serial": "5000004", "geo_partner_serials": [] })).await;
+        assert_eq!(status, 200, "{corrected}");
+        assert_eq!(corrected["ha_partner_serial"], "5000004");
+        assert_eq!(used(app.get_json_ok("/api/v1/usage").await), 2);
+        assert_refused(
+            &put(json!({ "ha_partner_serial": "5009999" })).await,
+            400,
+            "invalid_parameter",
+        );
+        let reviewer = app.client_as(common::REVIEWER).await;
+        let (status, _) = common::answer(reviewer.put(app.url(&path)).json(&json!({}))).await;
+        assert_eq!(status, 403);
+        let events = app
+            .get_json_ok("/api/v1/events?action=device_partners_changed")
+            .await;
+        assert_eq!(events["total"], 1);
+        let page = app.get_text_ok("/connectors").await;
+        assert!(
+            page.contains("HA / GEO partners") && page.contains("value=\"5000004\""),
+            "the Connectors page shows the partners"
+        );
+    }
+);

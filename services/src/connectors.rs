@@ -98,6 +98,36 @@ pub async fn change_device(
         .await
 }
 
+/// An Owner or Admin corrects a LoadMaster's HA partner and GEO partners (its checks name
+/// them too; a correction stands until a check names others).
+pub async fn correct_partners(
+    services: &Services,
+    caller: &Caller,
+    device_id: &str,
+    partners: &bandpool_domain::connector::Partners,
+) -> Result<Device, AppError> {
+    let device_id = Id::parse("id", "a LoadMaster", device_id)?;
+    let tenant_id = caller.tenant_id();
+    services
+        .change(caller.scope(), async |tx| {
+            let device =
+                bandpool_store::devices::correct_partners(tx, tenant_id, &device_id, partners)
+                    .await?;
+            let detail = format!(
+                "HA partner {}; GEO partners {}",
+                device.ha_partner_serial.as_deref().unwrap_or("none"),
+                if device.geo_partner_serials.is_empty() {
+                    "none".to_string()
+                } else {
+                    device.geo_partner_serials.join(", ")
+                }
+            );
+            let event = Event::new("device_partners_changed", device.name.clone(), detail);
+            Ok((device, Some(event)))
+        })
+        .await
+}
+
 /// The message a connector going Down sends on the tenant's channels.
 pub async fn went_down(services: &Services, went: &bandpool_store::connectors::WentDown) {
     let deadline = chrono::DateTime::from_timestamp(went.grace_period_end, 0)

@@ -332,6 +332,7 @@ async fn check(
             slot.id.number,
             &slot.id.ip_address,
         )),
+        partners: ctx.settings.partners_of(slot.id.number),
     };
     let url = format!("{}/v1/check", record.connector_url.trim_end_matches('/'));
     let answer = {

@@ -42,6 +42,8 @@ pub struct FleetSettings {
     pub sku: String,
     /// The kind of license asked for and the order (default: pooled).
     pub ask: bandpool_domain::connector::LicenseAsk,
+    /// LoadMasters run as HA pairs (1 with 2, 3 with 4, ...) and say so in their checks.
+    pub ha_pairs: bool,
     /// Device names are `<prefix>-0001`, ...
     pub name_prefix: String,
     /// Serial numbers are `serial_base + 1`, ...
@@ -78,6 +80,7 @@ impl FleetSettings {
             license_type_id: "vlm-200".into(),
             sku: "VLM-SPLA".into(),
             ask: Default::default(),
+            ha_pairs: false,
             name_prefix: "sim".into(),
             serial_base: 9_000_000,
             ip_prefix: "10.20".into(),
@@ -89,6 +92,23 @@ impl FleetSettings {
             request_timeout: Duration::from_secs(10),
             usage_interval: None,
         }
+    }
+
+    /// What appliance `number` says about its partners in its checks: its HA partner when the
+    /// fleet runs HA pairs (an odd number pairs with the next; a last odd one is alone).
+    pub fn partners_of(&self, number: usize) -> Option<bandpool_domain::connector::Partners> {
+        if !self.ha_pairs {
+            return None;
+        }
+        let partner = if number % 2 == 1 {
+            number + 1
+        } else {
+            number - 1
+        };
+        (partner >= 1 && partner <= self.count).then(|| bandpool_domain::connector::Partners {
+            ha_partner_serial: Some(naming::serial_no(self.serial_base, partner)),
+            geo_partner_serials: Vec::new(),
+        })
     }
 
     fn validate(&self) -> Result<(), FleetError> {
@@ -381,4 +401,20 @@ pub(crate) fn snapshot(slots: &[Arc<Slot>], ctx: &FleetContext) -> FleetSnapshot
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ha_pairs_are_neighbours_and_a_last_odd_one_is_alone() {
+        let mut fleet = FleetSettings::new("http://127.0.0.1:8470", 3);
+        assert_eq!(fleet.partners_of(1), None);
+        fleet.ha_pairs = true;
+        let ha = |n| fleet.partners_of(n).and_then(|p| p.ha_partner_serial);
+        assert_eq!(ha(1).as_deref(), Some("9000002"));
+        assert_eq!(ha(2).as_deref(), Some("9000001"));
+        assert_eq!(ha(3), None);
+    }
 }

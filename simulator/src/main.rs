@@ -46,6 +46,9 @@ struct Cli {
     /// The vendor's Order ID (a first permanent license needs one).
     #[arg(long)]
     order_id: Option<String>,
+    /// Run the LoadMasters as HA pairs (1 with 2, 3 with 4, ...), named in their checks.
+    #[arg(long)]
+    ha_pairs: bool,
     /// Device names are <prefix>-0001, <prefix>-0002, ...
     #[arg(long, default_value = "sim")]
     name_prefix: String,
@@ -92,6 +95,7 @@ fn main() -> ExitCode {
             order_id: cli.order_id,
             payg: false,
         },
+        ha_pairs: cli.ha_pairs,
         name_prefix: cli.name_prefix,
         serial_base: cli.serial_base,
         ip_prefix: cli.ip_prefix,

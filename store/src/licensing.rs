@@ -882,6 +882,9 @@ pub async fn record_checks(
         if check.checked_at < 0 {
             return Err(AppError::invalid("checked_at", "must be a Unix time"));
         }
+        if let Some(partners) = &check.partners {
+            partners.checked(&check.serial_no)?;
+        }
     }
     let key = MessageKey::new(MessageKind::Checks, &report.idempotency_key, report)?;
     let mut tx = db.begin_write().await?;
@@ -972,6 +975,20 @@ pub async fn record_checks(
                          WHERE tenant_id = $1 AND id IN ({placeholders})"
                     ),
                     values,
+                )
+                .await?;
+            }
+        }
+        // HA and GEO partners, as the LoadMasters whose checks were verified name them.
+        for check in &report.checks {
+            let verified = matches!(known.get(&check.license_id), Some((serial, _, _)) if *serial == check.serial_no);
+            if let (true, Some(partners)) = (verified, &check.partners) {
+                let partners = partners.checked(&check.serial_no)?;
+                crate::devices::set_partners(
+                    &mut tx,
+                    &connector.tenant_id,
+                    &check.serial_no,
+                    &partners,
                 )
                 .await?;
             }

@@ -286,11 +286,13 @@ db_test!(
                     license_id: first.license_id.clone(),
                     serial_no: req.serial_no.clone(),
                     checked_at: NOW,
+                    partners: None,
                 },
                 LicenseCheck {
                     license_id: first.license_id.clone(),
                     serial_no: req.serial_no.clone(),
                     checked_at: NOW + 1,
+                    partners: None,
                 },
             ],
         };
@@ -349,6 +351,7 @@ db_test!(
                 license_id: granted.license_id.clone(),
                 serial_no: req.serial_no.clone(),
                 checked_at: NOW,
+                partners: None,
             }],
         };
         for outsider in [&sibling, &foreign] {
@@ -651,6 +654,7 @@ db_test!(
                 license_id: granted.license_id,
                 serial_no: req.serial_no,
                 checked_at: NOW,
+                partners: None,
             });
         }
         let reports: Vec<CheckReport> = (0..12)

@@ -63,6 +63,31 @@ pub async fn list_devices(page: Option<u32>) -> Result<DevicePage, AppError> {
 
 /// Remove a LoadMaster from the inventory (refused while it holds a pooled license), or
 /// block or unblock it: `change` is remove, block or unblock.
+/// An Owner or Admin corrects a LoadMaster's partners: the HA partner's serial number and the
+/// GEO partners' (separated by commas or spaces); empty fields clear them.
+#[server(prefix = "/_server", endpoint = "set_device_partners")]
+pub async fn set_device_partners(
+    device_id: String,
+    ha_partner_serial: String,
+    geo_partner_serials: String,
+) -> Result<Device, AppError> {
+    crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
+        let partners = bandpool_domain::connector::Partners {
+            ha_partner_serial: Some(ha_partner_serial.trim().to_string()).filter(|s| !s.is_empty()),
+            geo_partner_serials: geo_partner_serials
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect(),
+        };
+        let device = connectors::correct_partners(services, caller, &device_id, &partners).await?;
+        crate::serve::notice(format!("{}'s partners are saved.", device.name));
+        Ok(device)
+    })
+    .await
+}
+
 #[server(prefix = "/_server", endpoint = "change_device")]
 pub async fn change_device(device_id: String, change: String) -> Result<Device, AppError> {
     crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {

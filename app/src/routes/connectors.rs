@@ -8,7 +8,9 @@ use crate::components::islands::LiveUpdates;
 use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
 use crate::components::table::table_or;
-use crate::functions::connectors::{list_connectors, list_devices, ChangeDevice, CreateConnector};
+use crate::functions::connectors::{
+    list_connectors, list_devices, ChangeDevice, CreateConnector, SetDevicePartners,
+};
 use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
 use bandpool_domain::connector::ConnectorStatus;
@@ -22,13 +24,14 @@ pub fn Connectors() -> impl IntoView {
     let connectors = Resource::new(move || create.version().get(), |_| list_connectors());
     let viewer = Resource::new(|| (), |_| get_viewer());
     let change = ServerAction::<ChangeDevice>::new();
+    let partners = ServerAction::<SetDevicePartners>::new();
     let page = use_query_map()
         .with_untracked(|q| q.get("page"))
         .and_then(|p| p.parse::<u32>().ok())
         .filter(|p| (1..=1_000_000).contains(p))
         .unwrap_or(1);
     let devices = Resource::new(
-        move || change.version().get(),
+        move || (change.version().get(), partners.version().get()),
         move |_| list_devices(Some(page)),
     );
     let when = |at: Option<i64>, none: &'static str| {
@@ -112,7 +115,7 @@ pub fn Connectors() -> impl IntoView {
                             let devices = table_or(
                                 view! { <p class="muted">"No LoadMasters yet."</p> },
                                 "data devices",
-                                view! { <th>"Device name"</th><th>"IP address"</th><th>"Serial no."</th><th>"Connector"</th><th>"License"</th><th><span class="sr-only">"Actions"</span></th> },
+                                view! { <th>"Device name"</th><th>"IP address"</th><th>"Serial no."</th><th>"Connector"</th><th>"License"</th><th>"HA / GEO partners"</th><th><span class="sr-only">"Actions"</span></th> },
                                 page.devices.into_iter().map(|d| {
                                     let blocked = d.blocked;
                                     view! {
@@ -126,6 +129,28 @@ pub fn Connectors() -> impl IntoView {
                                                 (true, false) => "Pooled license",
                                                 (false, false) => "None",
                                             }}</td>
+                                            <td data-partners="">
+                                                {if may {
+                                                    let (id, ha, geo) = (d.id.clone(), d.ha_partner_serial.clone().unwrap_or_default(), d.geo_partner_serials.join(", "));
+                                                    let (ha_label, geo_label) = (format!("HA partner of {}", d.name), format!("GEO partners of {}", d.name));
+                                                    view! {
+                                                        <ActionForm action=partners attr:class="inline-form partners-form">
+                                                            <input type="hidden" name="device_id" value=id/>
+                                                            <label>"HA " <input type="text" name="ha_partner_serial" size="9" maxlength="64" value=ha aria-label=ha_label/></label>
+                                                            <label>"GEO " <input type="text" name="geo_partner_serials" size="12" maxlength="1100" value=geo aria-label=geo_label/></label>
+                                                            <button type="submit">"Save"</button>
+                                                        </ActionForm>
+                                                    }.into_any()
+                                                } else {
+                                                    view! {
+                                                        <span>{format!(
+                                                            "HA: {} · GEO: {}",
+                                                            d.ha_partner_serial.clone().unwrap_or_else(|| "—".into()),
+                                                            if d.geo_partner_serials.is_empty() { "—".to_string() } else { d.geo_partner_serials.join(", ") }
+                                                        )}</span>
+                                                    }.into_any()
+                                                }}
+                                            </td>
                                             <td class="actions">
                                                 {may.then(|| view! {
                                                     <RowAction

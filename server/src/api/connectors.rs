@@ -114,6 +114,25 @@ pub async fn unblock_device(ask: Ask, PathId(id): PathId) -> Result<Json<Device>
     Ok(Json(change_device(&ask, &id, DeviceChange::Unblock).await?))
 }
 
+/// Correct a LoadMaster's HA partner and GEO partners (by serial number; each must be in the
+/// inventory). An empty body clears them. Used Assets counts an HA pair once.
+#[utoipa::path(
+    put, path = "/devices/{id}/partners", tag = "devices", operation_id = "setDevicePartners",
+    params(("id" = uuid::Uuid, Path, description = "The LoadMaster")),
+    request_body = bandpool_domain::connector::Partners,
+    responses((status = 200, description = "OK", body = Device))
+)]
+pub async fn set_partners(
+    ask: Ask,
+    PathId(id): PathId,
+    Body(partners): Body<bandpool_domain::connector::Partners>,
+) -> Result<Json<Device>, AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    Ok(Json(
+        connectors::correct_partners(&ask, &caller, &id, &partners).await?,
+    ))
+}
+
 /// The confirmation Kill License asks for.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

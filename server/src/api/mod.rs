@@ -54,6 +54,7 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connectors::remove_device))
         .routes(routes!(connectors::block_device))
         .routes(routes!(connectors::unblock_device))
+        .routes(routes!(connectors::set_partners))
         // The connector protocol (`connector.rs`): its own credential, no session, no token.
         .routes(routes!(connector::register))
         .routes(routes!(connector::heartbeat))

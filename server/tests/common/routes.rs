@@ -196,6 +196,8 @@ pub const MATRIX: &[Route] = &[
         .at("/api/v1/devices/00000000-0000-0000-0000-000000000000/block"),
     post("/api/v1/devices/{id}/unblock", Change)
         .at("/api/v1/devices/00000000-0000-0000-0000-000000000000/unblock"),
+    put("/api/v1/devices/{id}/partners", Change)
+        .at("/api/v1/devices/00000000-0000-0000-0000-000000000000/partners"),
     post("/api/v1/connector/register", Public).with(&[
         ("registration_token", "bpr_guess"),
         ("version", "1"),
@@ -235,6 +237,11 @@ pub const MATRIX: &[Route] = &[
     post("/_server/unblock_activations", Change).with(&[("license_ids[]", BOGUS)]),
     post("/_server/set_block_after", Change).with(&[("seconds", "3600")]),
     post("/_server/change_device", Change).with(&[("device_id", BOGUS), ("change", "block")]),
+    post("/_server/set_device_partners", Change).with(&[
+        ("device_id", BOGUS),
+        ("ha_partner_serial", ""),
+        ("geo_partner_serials", ""),
+    ]),
     post("/_server/get_usage_overview", Read),
     post("/_server/list_applications", Read).with(&[("page", "1"), ("per_page", "10")]),
     post("/_server/list_all_applications", Read),
