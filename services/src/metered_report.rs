@@ -173,6 +173,12 @@ pub fn summary_zip(
     tokio::spawn(async move {
         let zipper = Zipper::new(sender.clone());
         if let Err(error) = write_summary(zipper, &db, &tenant_id, &range).await {
+            // Its reader went away (a client that left, or the monthly email that stopped
+            // reading at its size limit): nothing failed, and nothing is left to tell.
+            if sender.is_closed() {
+                tracing::debug!("the report's summary download ended early: its reader left");
+                return;
+            }
             tracing::error!(%error, "the report's summary download stopped");
             let _ = sender
                 .send(Err(std::io::Error::other("download failed")))
