@@ -47,6 +47,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/licenses", post(available))
         .route("/v1/update", post(update))
         .route("/v1/transfer", post(transfer))
+        .route("/v1/owner", post(change_owner))
         .route("/v1/check", post(check))
         .route("/v1/usage", post(usage))
         .route("/v1/deactivate", post(deactivate))
@@ -337,6 +338,75 @@ async fn transfer(
         }
         Err(e) => {
             tracing::warn!("transfer for serial {}: {e}", request.serial_no);
+            error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "portal_unreachable",
+                "The connector cannot reach the licensing portal right now; try again shortly",
+            )
+        }
+    }
+}
+
+/// What a LoadMaster sends to change its license's owner to this connector's tenant.
+#[derive(serde::Deserialize)]
+struct OwnerAsked {
+    license_id: String,
+    serial_no: String,
+    device_name: String,
+    ip_address: String,
+}
+
+/// Change of owner: passed to the portal; the license, now served by this connector, is kept
+/// in the local state so the LoadMaster's checks are answered here.
+async fn change_owner(
+    State(shared): State<Arc<Shared>>,
+    Asked(asked): Asked<OwnerAsked>,
+) -> Response {
+    let request = bandpool_domain::lifecycle::OwnerChangeRequest {
+        idempotency_key: uuid::Uuid::new_v4().to_string(),
+        license_id: asked.license_id,
+        serial_no: asked.serial_no,
+        device_name: asked.device_name,
+        ip_address: asked.ip_address,
+    };
+    match shared
+        .portal
+        .change_owner(&request, ACTIVATION_TIMEOUT)
+        .await
+    {
+        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        ),
+        Ok(answer) => {
+            if answer.status.is_success() {
+                match serde_json::from_slice::<bandpool_domain::lifecycle::OwnerChange>(
+                    &answer.body,
+                ) {
+                    Ok(moved) => {
+                        shared
+                            .licenses
+                            .record_activation(&request.serial_no, &moved.license);
+                        if let Err(e) = shared.licenses.save().await {
+                            tracing::error!("could not save the local license state: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        "the portal's owner change answer for serial {} is not understood: {e}",
+                        request.serial_no
+                    ),
+                }
+            }
+            (
+                answer.status,
+                [(header::CONTENT_TYPE, "application/json")],
+                answer.body,
+            )
+                .into_response()
+        }
+        Err(e) => {
+            tracing::warn!("owner change for serial {}: {e}", request.serial_no);
             error(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "portal_unreachable",

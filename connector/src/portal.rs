@@ -230,6 +230,24 @@ impl Portal {
         Ok(RawAnswer { status, body })
     }
 
+    /// Change of owner for a LoadMaster; the answer (or refusal) as the portal gave it.
+    pub async fn change_owner(
+        &self,
+        request: &bandpool_domain::lifecycle::OwnerChangeRequest,
+        timeout: Duration,
+    ) -> Result<RawAnswer, PortalError> {
+        let response = self
+            .request(Method::POST, "owner-changes")
+            .timeout(timeout)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?.to_vec();
+        Ok(RawAnswer { status, body })
+    }
+
     /// Long-polls for commands: answers at once when some are pending, else after `wait`
     /// seconds with none. Each command comes as raw JSON so that one of a kind this agent
     /// does not know can still be acknowledged as failed.

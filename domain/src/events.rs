@@ -36,6 +36,7 @@ pub const ACTIONS: &[&str] = &[
     "license_term_ended",
     "license_updated",
     "license_transferred",
+    "license_owner_changed",
     "subscriptions_expiring",
     "order_recorded",
     "licenses_sync_started",

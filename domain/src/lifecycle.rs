@@ -639,6 +639,28 @@ pub fn check_transfer(facts: &TransferFacts<'_>, now: i64) -> Result<(), AppErro
     Ok(())
 }
 
+/// POST /api/v1/connector/owner-changes (the agent's `POST /v1/owner`): Update License/Owner
+/// with another owner's credentials. The LoadMaster, now behind a connector of the new owner's
+/// tenant, names the license it holds (its id and serial number prove it holds it); the
+/// license moves to that tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OwnerChangeRequest {
+    pub idempotency_key: String,
+    pub license_id: String,
+    pub serial_no: String,
+    pub device_name: String,
+    pub ip_address: String,
+}
+
+/// The license under its new owner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct OwnerChange {
+    pub license: crate::connector::Activation,
+    pub message: String,
+}
+
 /// The licensing guide's words when a LoadMaster's license was updated.
 pub const UPDATE_APPLIED: &str = "An updated license has been applied. A system reboot is recommended to ensure all features are licensed appropriately.";
 

@@ -62,6 +62,7 @@ impl Default for Settings {
             mail: MailSettings {
                 smtp_url: None,
                 mail_from: "Bandpool <bandpool@localhost>".into(),
+                vendor_email: None,
             },
             connectors: ConnectorSettings {
                 connector_silence_seconds: 24 * 3600,
@@ -138,6 +139,9 @@ pub struct MailSettings {
     /// `smtp://host:port` (or `smtps://user:pass@host`); unset: emails go to the log.
     pub smtp_url: Option<Secret>,
     pub mail_from: String,
+    /// The vendor's address, told of every change of a license's owner (unset: nobody but the
+    /// two tenants' Owners).
+    pub vendor_email: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -381,6 +385,11 @@ impl Settings {
             outbound: self.outbound()?,
             reporting: self.reporting_service()?,
             report_email_max_bytes: self.metered_reports.metered_report_email_max_bytes,
+            vendor_email: self
+                .mail
+                .vendor_email
+                .clone()
+                .filter(|e| !e.trim().is_empty()),
         })
     }
 

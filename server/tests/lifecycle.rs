@@ -1123,3 +1123,156 @@ app_test!(
         );
     }
 );
+
+/// Change of owner: a LoadMaster behind the other tenant's connector takes its license there;
+/// both pools stay right; the old Owners, the new Owners and the vendor are emailed through a
+/// real SMTP server.
+async fn change_of_owner(db: &bandpool_store::testing::TestDb) {
+    let mail = common::mail::MailServer::start();
+    let smtp = mail.smtp_url.clone();
+    let app = TestApp::spawn_with(db, Seed::EmptyPool, move |s| {
+        s.mail.smtp_url = Some(smtp.into());
+        s.mail.vendor_email = Some("licensing@vendor.test".into());
+    })
+    .await;
+    let old = app.connector(&app.register_connector("dc-east").await);
+    let (_, moving) = activate(
+        &app,
+        &old,
+        &activation(1, "vlm-500", json!({ "kind": "temporary" })),
+    )
+    .await;
+    let (_, staying) = activate(&app, &old, &activation(2, "vlm-2000", json!({}))).await;
+    let license = moving["license_id"].as_str().unwrap().to_string();
+    // Other Corp (1,000 Mb/s, 5 LoadMasters) and its own connector.
+    let other = app.client_as(common::OUTSIDER).await;
+    let token = app.new_connector(&other, "other-dc").await;
+    let body = json!({ "registration_token": token, "version": "test", "address": "http://10.8.0.1:8470" });
+    let (_, registered) = app
+        .post_json(&app.anonymous(), "/api/v1/connector/register", &body)
+        .await;
+    let new = app.connector(registered["credential"].as_str().unwrap());
+    let change = |key: &str, license: &Value, serial: &str| json!({ "idempotency_key": key, "license_id": license, "serial_no": serial, "device_name": "lm-moved", "ip_address": "10.8.0.9" });
+
+    let (status, moved) = app
+        .post_json(
+            &new,
+            "/api/v1/connector/owner-changes",
+            &change("owner-change-1", &moving["license_id"], "5000001"),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    assert_eq!(moved["message"], bandpool_domain::lifecycle::UPDATE_APPLIED);
+    // The temporary license keeps its kind and term under its new owner.
+    assert_eq!(
+        (
+            moved["license"]["kind"].as_str(),
+            moved["license"]["expires_at"].as_i64()
+        ),
+        (Some("temporary"), moving["expires_at"].as_i64())
+    );
+    assert_eq!(
+        app.post_json(
+            &new,
+            "/api/v1/connector/owner-changes",
+            &change("owner-change-1", &moving["license_id"], "5000001")
+        )
+        .await
+        .1,
+        moved
+    );
+    // Both pools are right, and each tenant sees only what is its own.
+    assert_eq!(
+        app.get_json_ok("/api/v1/pool").await["allocated_mbps"],
+        2_000
+    );
+    let (_, theirs) = common::answer(other.get(app.url("/api/v1/pool"))).await;
+    assert_eq!(theirs["allocated_mbps"], 500);
+    let (_, history) =
+        common::answer(other.get(app.url(&format!("/api/v1/licenses/{license}/history")))).await;
+    assert!(
+        history["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["note"].as_str().unwrap().starts_with("Owner changed")),
+        "{history}"
+    );
+    let (status, _) = app
+        .get_json(&format!("/api/v1/licenses/{license}/history"))
+        .await;
+    assert_eq!(status, 404);
+    // The new connector serves it now; the old one no longer does.
+    let report = |key: &str| json!({ "idempotency_key": key, "checks": [{ "license_id": license, "serial_no": "5000001", "checked_at": app.clock.now_ts() }] });
+    assert_eq!(
+        app.post_json(&new, "/api/v1/connector/checks", &report("owner-check-new"))
+            .await
+            .1["results"][0]["status"],
+        "active"
+    );
+    assert_eq!(
+        app.post_json(&old, "/api/v1/connector/checks", &report("owner-check-old"))
+            .await
+            .1["results"][0]["refused"],
+        "unknown_license"
+    );
+    // Three emails: the old Owners, the new Owners, the vendor.
+    mail.wait_for_subject(OWNER, "License moved to another owner: serial 5000001", 1)
+        .await;
+    mail.wait_for_subject(common::OUTSIDER, "License moved to you: serial 5000001", 1)
+        .await;
+    let vendor = mail
+        .wait_for_subject(
+            "licensing@vendor.test",
+            "Change of owner: serial 5000001",
+            1,
+        )
+        .await;
+    let text = vendor
+        .iter()
+        .find(|m| m["subject"] == "Change of owner: serial 5000001")
+        .unwrap()["text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(text.contains("from Empty Corp to Other Corp"), "{text}");
+
+    // Refusals: no room in the new pool (nothing moves), a serial that does not hold it, a
+    // license already this tenant's.
+    assert_refused(
+        &app.post_json(
+            &new,
+            "/api/v1/connector/owner-changes",
+            &change("owner-change-2", &staying["license_id"], "5000002"),
+        )
+        .await,
+        409,
+        "pool_capacity_exceeded",
+    );
+    assert_eq!(
+        app.get_json_ok("/api/v1/pool").await["allocated_mbps"],
+        2_000
+    );
+    assert_refused(
+        &app.post_json(
+            &new,
+            "/api/v1/connector/owner-changes",
+            &change("owner-change-3", &staying["license_id"], "5000001"),
+        )
+        .await,
+        404,
+        "not_found",
+    );
+    assert_refused(
+        &app.post_json(
+            &new,
+            "/api/v1/connector/owner-changes",
+            &change("owner-change-4", &moving["license_id"], "5000001"),
+        )
+        .await,
+        400,
+        "invalid_parameter",
+    );
+}
+
+db_test!(change_of_owner, change_of_owner);

@@ -75,6 +75,8 @@ pub struct Services {
     /// The largest monthly usage report emailed as attachments; a larger one is emailed as
     /// links to the downloads (mail providers silently drop large messages).
     pub report_email_max_bytes: usize,
+    /// The vendor's address, told of every change of a license's owner.
+    pub vendor_email: Option<String>,
 }
 
 impl Services {

@@ -245,6 +245,80 @@ pub async fn transfer(
     Ok(answer)
 }
 
+/// Change of owner: a LoadMaster behind this connector moves the license it holds from
+/// another tenant to this connector's (`bandpool_store::licensing::change_owner`, both pools
+/// in one transaction). The previous owner's Owners, the new owner's Owners and the vendor's
+/// address (`vendor_email`) are emailed in the same transaction.
+pub async fn change_owner(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::OwnerChangeRequest,
+) -> Result<bandpool_domain::lifecycle::OwnerChange, AppError> {
+    seen(services, connector, None, None).await?;
+    let now = services.now();
+    let mut tx = services.db.begin_write().await?;
+    let (answer, moved) =
+        bandpool_store::licensing::change_owner(&mut tx, connector, request, now).await?;
+    if let Some(previous) = &moved {
+        let new = &connector.tenant_id;
+        let (from, to) = (
+            bandpool_store::metered_report::tenant_name(&mut tx, previous).await?,
+            bandpool_store::metered_report::tenant_name(&mut tx, new).await?,
+        );
+        let what = format!(
+            "the {} license (serial {}, {})",
+            answer.license.license_name, request.serial_no, request.device_name
+        );
+        let mut mails: Vec<(Option<&str>, String, String, String)> = Vec::new();
+        for owner in bandpool_store::accounts::owner_emails(&mut tx, previous).await? {
+            mails.push((
+                Some(previous.as_str()),
+                owner,
+                format!(
+                    "License moved to another owner: serial {}",
+                    request.serial_no
+                ),
+                format!(
+                    "The LoadMaster holding {what} changed its license's owner: it now belongs to \
+                     another tenant. Its capacity is back in your pool.\n\n{}\n",
+                    services.portal.link("/license-repository")
+                ),
+            ));
+        }
+        for owner in bandpool_store::accounts::owner_emails(&mut tx, new).await? {
+            mails.push((
+                Some(new.as_str()),
+                owner,
+                format!("License moved to you: serial {}", request.serial_no),
+                format!(
+                    "The LoadMaster holding {what} changed its license's owner through your connector \
+                     {}: the license is now yours and takes its capacity from your pool.\n\n{}\n",
+                    connector.name,
+                    services.portal.link("/licenses")
+                ),
+            ));
+        }
+        if let Some(vendor) = &services.vendor_email {
+            mails.push((
+                None,
+                vendor.clone(),
+                format!("Change of owner: serial {}", request.serial_no),
+                format!("The owner of {what} changed from {from} to {to}.\n"),
+            ));
+        }
+        for (tenant, to, subject, body) in mails {
+            crate::mail::queue(services, &mut tx, tenant, &to, &subject, &body).await?;
+        }
+    }
+    tx.commit().await?;
+    if let Some(previous) = moved {
+        services.outbox.wake();
+        limits_after_change(services, &previous);
+        limits_after_change(services, &connector.tenant_id);
+    }
+    Ok(answer)
+}
+
 /// A LoadMaster gives its license back.
 pub async fn deactivate(
     services: &Services,

@@ -28,6 +28,7 @@ pub enum MessageKind {
     Usage,
     Update,
     Transfer,
+    OwnerChange,
 }
 
 impl MessageKind {
@@ -39,6 +40,7 @@ impl MessageKind {
             MessageKind::Usage => "usage",
             MessageKind::Update => "update",
             MessageKind::Transfer => "transfer",
+            MessageKind::OwnerChange => "owner_change",
         }
     }
 }

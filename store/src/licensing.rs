@@ -792,6 +792,213 @@ pub async fn release_for_transfer(
     Ok((answer, false))
 }
 
+/// Change of owner: the license a LoadMaster holds (named by its id and serial number, the
+/// proof that it holds it) moves to the tenant of the connector relaying the request, in the
+/// caller's transaction with both pools locked: the new pool must have room (capacity and a
+/// LoadMaster slot; metered licenses never move), the old pool gets its capacity back, the
+/// license keeps its id, kind, term, subscriptions and history (now the new tenant's), and both
+/// tenants' event logs say so. Returns the answer and the previous owner's tenant (none for a
+/// replay).
+pub async fn change_owner(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    request: &bandpool_domain::lifecycle::OwnerChangeRequest,
+    now: i64,
+) -> Result<(bandpool_domain::lifecycle::OwnerChange, Option<String>)> {
+    use bandpool_domain::lifecycle::{OwnerChange, UPDATE_APPLIED};
+    check_key(&request.idempotency_key)?;
+    check_text("license_id", &request.license_id, 64)?;
+    check_text("serial_no", &request.serial_no, 64)?;
+    check_text("device_name", &request.device_name, 100)?;
+    if request.ip_address.parse::<std::net::IpAddr>().is_err() {
+        return Err(AppError::invalid(
+            "ip_address",
+            "must be an IPv4 or IPv6 address",
+        ));
+    }
+    let new_tenant = connector.tenant_id.as_str();
+    let owner_of = async |tx: &mut WriteTx| -> Result<Option<String>> {
+        let found: Option<(String,)> = crate::db::optional_as(
+            &mut *tx,
+            "SELECT tenant_id FROM licenses WHERE id = $1 AND serial_no = $2",
+            args![request.license_id.clone(), request.serial_no.clone()],
+        )
+        .await?;
+        Ok(found.map(|(t,)| t))
+    };
+    // Both pools locked in one order (by tenant id), so two changes crossing never deadlock.
+    let before = owner_of(tx).await?;
+    let mut pools = vec![new_tenant.to_string()];
+    pools.extend(before.clone());
+    pools.sort();
+    pools.dedup();
+    for pool in &pools {
+        tx.lock_pool(pool).await?;
+    }
+    let key = MessageKey::new(MessageKind::OwnerChange, &request.idempotency_key, request)?;
+    if let Claim::Replay(answer) = idempotency::claim(tx, &connector.id, &key, now).await? {
+        return Ok((from_json(&answer)?, None));
+    }
+    let not_held = || {
+        AppError::not_found("A license with that id held by a LoadMaster with that serial number")
+    };
+    let old_tenant = match owner_of(tx).await? {
+        Some(t) if Some(&t) == before.as_ref() => t,
+        _ => return Err(not_held()),
+    };
+    if old_tenant == new_tenant {
+        return Err(AppError::invalid(
+            "license_id",
+            "the license already belongs to this tenant; use Update License instead",
+        ));
+    }
+    let held: Held = crate::db::row_as(
+        &tx.fetch_one(
+            &format!("SELECT {HELD_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
+            args![old_tenant.clone(), request.license_id.clone()],
+        )
+        .await?,
+    )?;
+    if !held.status.holds_capacity() {
+        return Err(not_held());
+    }
+    if held.kind == LicenseKind::Metered {
+        return Err(AppError::invalid(
+            "license_id",
+            "a metered license stays with its tenant's metered contract; deactivate it and activate under the new owner",
+        ));
+    }
+    #[derive(sqlx::FromRow)]
+    struct Room {
+        max_capacity_mbps: i64,
+        loadmaster_limit: i64,
+        holding: i64,
+        allocated: i64,
+    }
+    let room: Room = crate::db::optional_as(
+        &mut *tx,
+        "SELECT p.max_capacity_mbps, p.loadmaster_limit,          (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1              AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS holding,          (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l              WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS allocated          FROM pools p WHERE p.tenant_id = $1",
+        args![new_tenant],
+    )
+    .await?
+    .ok_or_else(|| AppError::Refused {
+        refusal: Refusal::TenantUnlicensed,
+        detail: "The new owner's tenant has no license pool; ask your vendor to issue one.".into(),
+    })?;
+    if room.holding >= room.loadmaster_limit {
+        return Err(AppError::Refused {
+            refusal: Refusal::InstanceLimitReached,
+            detail: format!(
+                "The new owner's pool allows {} LoadMasters and all of them hold a license.",
+                room.loadmaster_limit
+            ),
+        });
+    }
+    if room.allocated + held.bandwidth_mbps > room.max_capacity_mbps {
+        return Err(AppError::Refused {
+            refusal: Refusal::PoolCapacityExceeded,
+            detail: format!(
+                "The new owner's pool has {} Mb/s available and this {} license needs {} Mb/s.",
+                (room.max_capacity_mbps - room.allocated).max(0),
+                held.license_name,
+                held.bandwidth_mbps
+            ),
+        });
+    }
+    remove_device(tx, &old_tenant, held.device_id.as_deref()).await?;
+    let device_id = upsert_device(
+        tx,
+        connector,
+        &ActivationRequest {
+            idempotency_key: request.idempotency_key.clone(),
+            serial_no: request.serial_no.clone(),
+            device_name: request.device_name.clone(),
+            ip_address: request.ip_address.clone(),
+            sku: String::new(),
+            license_type_id: held.license_type_id.clone(),
+            appliance: None,
+            ask: Default::default(),
+        },
+        now,
+    )
+    .await?;
+    tx.execute(
+        "UPDATE licenses SET tenant_id = $2, connector_id = $3, device_id = $4, device_name = $5,          ip_address = $6, status = 'active', grace_period_end = NULL, issued_through_portal = 1          WHERE id = $1",
+        args![
+            held.id.clone(),
+            new_tenant,
+            connector.id.clone(),
+            device_id,
+            request.device_name.trim().to_string(),
+            request.ip_address.clone()
+        ],
+    )
+    .await?;
+    for table in ["license_history", "license_subscriptions"] {
+        tx.execute(
+            &format!("UPDATE {table} SET tenant_id = $2 WHERE license_id = $1"),
+            args![held.id.clone(), new_tenant],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note)          VALUES ($1, $2, $3, $4, $5, 'active', $6)",
+        args![
+            uuid::Uuid::new_v4().to_string(),
+            held.id.clone(),
+            new_tenant,
+            now,
+            held.status.key(),
+            format!(
+                "Owner changed: the license moved here from another tenant through connector {}",
+                connector.name
+            )
+        ],
+    )
+    .await?;
+    record_allocation(tx, &old_tenant, now).await?;
+    record_allocation(tx, new_tenant, now).await?;
+    let target = format!("serial {}", held.serial_no);
+    let what = format!(
+        "{} {} license",
+        held.license_name,
+        held.kind.label().to_lowercase()
+    );
+    Change::at(&old_tenant, now, &Actor::system("change of owner"))
+        .record(
+            tx,
+            "license_owner_changed",
+            &target,
+            &format!("{what} moved to another owner; its capacity returned to the pool"),
+        )
+        .await?;
+    Change::at(new_tenant, now, &connector.actor())
+        .record(
+            tx,
+            "license_owner_changed",
+            &target,
+            &format!("{what} moved here from another owner"),
+        )
+        .await?;
+    let subscriptions = crate::lifecycle::subscriptions_of(&mut *tx, new_tenant, &held.id).await?;
+    let answer = OwnerChange {
+        license: Activation {
+            license_id: held.id.clone(),
+            license_name: held.license_name.clone(),
+            bandwidth_mbps: held.bandwidth_mbps,
+            ssl_tps: held.ssl_tps,
+            status: LicenseStatus::Active,
+            activated_at: held.activated_at,
+            kind: held.kind,
+            expires_at: held.expires_at,
+            subscriptions,
+        },
+        message: UPDATE_APPLIED.to_string(),
+    };
+    idempotency::answer(tx, &connector.id, &key, &to_json(&answer)?).await?;
+    Ok((answer, Some(old_tenant)))
+}
+
 /// A LoadMaster gives its license back: Killed (recovered), capacity back in the pool, the
 /// LoadMaster out of the device inventory.
 pub async fn deactivate(

@@ -290,6 +290,31 @@ pub async fn transfer(
     Ok(Json(relay::transfer(&state, &connector, &request).await?))
 }
 
+/// Change of owner (Update License/Owner with the new owner's credentials): a LoadMaster now
+/// behind this connector names the license it holds under another tenant (its id and serial
+/// number); the license moves to this connector's tenant, with its kind, term and
+/// subscriptions, if this tenant's pool has room. Both pools change in one transaction; both
+/// tenants' Owners and the vendor's address are emailed.
+#[utoipa::path(
+    post, path = "/connector/owner-changes", tag = "connector", operation_id = "connectorOwnerChange",
+    request_body = bandpool_domain::lifecycle::OwnerChangeRequest,
+    responses(
+        (status = 200, description = "Moved, or a replay", body = bandpool_domain::lifecycle::OwnerChange),
+        (status = 400, description = "invalid_parameter: already this tenant's, or a metered license", body = ErrorBody),
+        (status = 404, description = "No license with that id held by that serial number", body = ErrorBody),
+        (status = 409, description = "Refused: instance_limit_reached or pool_capacity_exceeded in this tenant's pool", body = ErrorBody),
+    )
+)]
+pub async fn change_owner(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(request): Body<bandpool_domain::lifecycle::OwnerChangeRequest>,
+) -> Result<Json<bandpool_domain::lifecycle::OwnerChange>, AppError> {
+    Ok(Json(
+        relay::change_owner(&state, &connector, &request).await?,
+    ))
+}
+
 /// A LoadMaster gives its license back.
 #[utoipa::path(
     post, path = "/connector/deactivations", tag = "connector", operation_id = "connectorDeactivate",

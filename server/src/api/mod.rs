@@ -64,6 +64,7 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connector::availability))
         .routes(routes!(connector::update))
         .routes(routes!(connector::transfer))
+        .routes(routes!(connector::change_owner))
         .routes(routes!(connector::deactivate))
         .routes(routes!(connector::commands))
         .routes(routes!(connector::ack))

@@ -209,6 +209,7 @@ pub const MATRIX: &[Route] = &[
     post("/api/v1/connector/availability", ConnectorOnly),
     post("/api/v1/connector/updates", ConnectorOnly),
     post("/api/v1/connector/transfers", ConnectorOnly),
+    post("/api/v1/connector/owner-changes", ConnectorOnly),
     post("/api/v1/connector/deactivations", ConnectorOnly),
     get("/api/v1/connector/commands", ConnectorOnly),
     post("/api/v1/connector/commands/{id}/ack", ConnectorOnly)
