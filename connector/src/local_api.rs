@@ -201,33 +201,70 @@ async fn pass_through(
         .into_response()
 }
 
+/// A LoadMaster's request relayed to the portal at `path`, and the portal's answer passed back
+/// as it came. A success is first handed to `keep` (parsed as `T`), which records in the local
+/// state what the LoadMaster now holds; the state is then saved. A refused credential or an
+/// unreachable portal is answered as the agent's own error.
+async fn relay<T: DeserializeOwned>(
+    shared: &Shared,
+    path: &str,
+    request: &impl serde::Serialize,
+    serial_no: &str,
+    keep: impl FnOnce(&crate::state::Licenses, T),
+) -> Response {
+    let answer = match shared.portal.relay(path, request, ACTIVATION_TIMEOUT).await {
+        Ok(answer) => answer,
+        Err(e) => {
+            tracing::warn!("{path} for serial {serial_no}: {e}");
+            return error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "portal_unreachable",
+                "The connector cannot reach the licensing portal right now; try again shortly",
+            );
+        }
+    };
+    if answer.status == StatusCode::UNAUTHORIZED {
+        return error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "connector_not_authorized",
+            "The licensing portal does not accept this connector's credential",
+        );
+    }
+    if answer.status.is_success() {
+        match serde_json::from_slice::<T>(&answer.body) {
+            Ok(parsed) => {
+                keep(&shared.licenses, parsed);
+                if let Err(e) = shared.licenses.save().await {
+                    tracing::error!("could not save the local license state: {e}");
+                }
+            }
+            Err(e) => tracing::warn!(
+                "the portal's {path} answer for serial {serial_no} is not understood: {e}"
+            ),
+        }
+    }
+    (
+        answer.status,
+        [(header::CONTENT_TYPE, "application/json")],
+        answer.body,
+    )
+        .into_response()
+}
+
 /// Which licenses the LoadMaster may take (an order's, or the pool's for its SKU), passed
 /// through from the portal; it then activates the one it picked.
 async fn available(
     State(shared): State<Arc<Shared>>,
     Asked(asked): Asked<bandpool_domain::lifecycle::AvailabilityRequest>,
 ) -> Response {
-    match shared.portal.availability(&asked, ACTIVATION_TIMEOUT).await {
-        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "connector_not_authorized",
-            "The licensing portal does not accept this connector's credential",
-        ),
-        Ok(answer) => (
-            answer.status,
-            [(header::CONTENT_TYPE, "application/json")],
-            answer.body,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!("available licenses for serial {}: {e}", asked.serial_no);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "portal_unreachable",
-                "The connector cannot reach the licensing portal right now; try again shortly",
-            )
-        }
-    }
+    relay(
+        &shared,
+        "availability",
+        &asked,
+        &asked.serial_no,
+        |_, _: serde_json::Value| {},
+    )
+    .await
 }
 
 /// What a LoadMaster sends for Update License/Owner (the agent adds the idempotency key).
@@ -241,8 +278,8 @@ struct UpdateAsked {
     ask: bandpool_domain::connector::LicenseAsk,
 }
 
-/// Update License/Owner: passed to the portal; the updated license is kept in the local state
-/// so the LoadMaster's checks are answered with it.
+/// Update License/Owner: the updated license is kept in the local state so the LoadMaster's
+/// checks are answered with it.
 async fn update(State(shared): State<Arc<Shared>>, Asked(asked): Asked<UpdateAsked>) -> Response {
     let request = bandpool_domain::lifecycle::LicenseUpdateRequest {
         idempotency_key: uuid::Uuid::new_v4().to_string(),
@@ -251,47 +288,17 @@ async fn update(State(shared): State<Arc<Shared>>, Asked(asked): Asked<UpdateAsk
         license_type_id: asked.license_type_id,
         ask: asked.ask,
     };
-    match shared.portal.update(&request, ACTIVATION_TIMEOUT).await {
-        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "connector_not_authorized",
-            "The licensing portal does not accept this connector's credential",
-        ),
-        Ok(answer) => {
-            if answer.status.is_success() {
-                match serde_json::from_slice::<bandpool_domain::lifecycle::LicenseUpdate>(
-                    &answer.body,
-                ) {
-                    Ok(updated) => {
-                        shared
-                            .licenses
-                            .record_activation(&request.serial_no, &updated.license);
-                        if let Err(e) = shared.licenses.save().await {
-                            tracing::error!("could not save the local license state: {e}");
-                        }
-                    }
-                    Err(e) => tracing::warn!(
-                        "the portal's update answer for serial {} is not understood: {e}",
-                        request.serial_no
-                    ),
-                }
-            }
-            (
-                answer.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                answer.body,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::warn!("update for serial {}: {e}", request.serial_no);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "portal_unreachable",
-                "The connector cannot reach the licensing portal right now; try again shortly",
-            )
-        }
-    }
+    let serial = request.serial_no.clone();
+    relay(
+        &shared,
+        "updates",
+        &request,
+        &serial,
+        |licenses, updated: bandpool_domain::lifecycle::LicenseUpdate| {
+            licenses.record_activation(&serial, &updated.license)
+        },
+    )
+    .await
 }
 
 /// What a LoadMaster sends to kill its license for a transfer (the agent adds the key).
@@ -302,8 +309,8 @@ struct TransferAsked {
     firmware_version: String,
 }
 
-/// Kill License for a transfer: passed to the portal; once it is killed there, the local state
-/// says so, so the LoadMaster's next check disables it.
+/// Kill License for a transfer: once it is killed in the portal, the local state says so, so
+/// the LoadMaster's next check disables it.
 async fn transfer(
     State(shared): State<Arc<Shared>>,
     Asked(asked): Asked<TransferAsked>,
@@ -314,37 +321,17 @@ async fn transfer(
         serial_no: asked.serial_no,
         firmware_version: asked.firmware_version,
     };
-    match shared.portal.transfer(&request, ACTIVATION_TIMEOUT).await {
-        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "connector_not_authorized",
-            "The licensing portal does not accept this connector's credential",
-        ),
-        Ok(answer) => {
-            if answer.status.is_success() {
-                shared
-                    .licenses
-                    .kill(&request.license_id, &request.serial_no);
-                if let Err(e) = shared.licenses.save().await {
-                    tracing::error!("could not save the local license state: {e}");
-                }
-            }
-            (
-                answer.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                answer.body,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::warn!("transfer for serial {}: {e}", request.serial_no);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "portal_unreachable",
-                "The connector cannot reach the licensing portal right now; try again shortly",
-            )
-        }
-    }
+    let (license, serial) = (request.license_id.clone(), request.serial_no.clone());
+    relay(
+        &shared,
+        "transfers",
+        &request,
+        &serial,
+        |licenses, _: serde_json::Value| {
+            licenses.kill(&license, &serial);
+        },
+    )
+    .await
 }
 
 /// What a LoadMaster sends to change its license's owner to this connector's tenant.
@@ -356,8 +343,8 @@ struct OwnerAsked {
     ip_address: String,
 }
 
-/// Change of owner: passed to the portal; the license, now served by this connector, is kept
-/// in the local state so the LoadMaster's checks are answered here.
+/// Change of owner: the license, now served by this connector, is kept in the local state so
+/// the LoadMaster's checks are answered here.
 async fn change_owner(
     State(shared): State<Arc<Shared>>,
     Asked(asked): Asked<OwnerAsked>,
@@ -369,51 +356,17 @@ async fn change_owner(
         device_name: asked.device_name,
         ip_address: asked.ip_address,
     };
-    match shared
-        .portal
-        .change_owner(&request, ACTIVATION_TIMEOUT)
-        .await
-    {
-        Ok(answer) if answer.status == StatusCode::UNAUTHORIZED => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "connector_not_authorized",
-            "The licensing portal does not accept this connector's credential",
-        ),
-        Ok(answer) => {
-            if answer.status.is_success() {
-                match serde_json::from_slice::<bandpool_domain::lifecycle::OwnerChange>(
-                    &answer.body,
-                ) {
-                    Ok(moved) => {
-                        shared
-                            .licenses
-                            .record_activation(&request.serial_no, &moved.license);
-                        if let Err(e) = shared.licenses.save().await {
-                            tracing::error!("could not save the local license state: {e}");
-                        }
-                    }
-                    Err(e) => tracing::warn!(
-                        "the portal's owner change answer for serial {} is not understood: {e}",
-                        request.serial_no
-                    ),
-                }
-            }
-            (
-                answer.status,
-                [(header::CONTENT_TYPE, "application/json")],
-                answer.body,
-            )
-                .into_response()
-        }
-        Err(e) => {
-            tracing::warn!("owner change for serial {}: {e}", request.serial_no);
-            error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "portal_unreachable",
-                "The connector cannot reach the licensing portal right now; try again shortly",
-            )
-        }
-    }
+    let serial = request.serial_no.clone();
+    relay(
+        &shared,
+        "owner-changes",
+        &request,
+        &serial,
+        |licenses, moved: bandpool_domain::lifecycle::OwnerChange| {
+            licenses.record_activation(&serial, &moved.license)
+        },
+    )
+    .await
 }
 
 async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckRequest>) -> Response {

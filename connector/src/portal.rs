@@ -156,96 +156,35 @@ impl Portal {
         self.post("deactivations", request).await
     }
 
-    /// An activation, answered as it came (status and body) so the agent can pass the
-    /// portal's answer — grant or refusal — through to the LoadMaster. Only "no answer"
-    /// is an error here.
+    /// A LoadMaster's request relayed (`activations`, `availability`, `updates`,
+    /// `transfers`, `owner-changes`) and answered as it came (status and body), so the agent
+    /// can pass the portal's answer, grant or refusal, through to the LoadMaster. Only "no
+    /// answer" is an error here.
+    pub async fn relay(
+        &self,
+        path: &str,
+        request: &impl Serialize,
+        timeout: Duration,
+    ) -> Result<RawAnswer, PortalError> {
+        let response = self
+            .request(Method::POST, path)
+            .timeout(timeout)
+            .json(request)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        let body = response.bytes().await.map_err(unreachable)?.to_vec();
+        Ok(RawAnswer { status, body })
+    }
+
+    /// An activation, answered as it came.
     pub async fn activate(
         &self,
         request: &ActivationRequest,
         timeout: Duration,
     ) -> Result<RawAnswer, PortalError> {
-        let response = self
-            .request(Method::POST, "activations")
-            .timeout(timeout)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?.to_vec();
-        Ok(RawAnswer { status, body })
-    }
-
-    /// Which licenses a LoadMaster may take; the answer (or refusal) as the portal gave it.
-    pub async fn availability(
-        &self,
-        request: &bandpool_domain::lifecycle::AvailabilityRequest,
-        timeout: Duration,
-    ) -> Result<RawAnswer, PortalError> {
-        let response = self
-            .request(Method::POST, "availability")
-            .timeout(timeout)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?.to_vec();
-        Ok(RawAnswer { status, body })
-    }
-
-    /// Update License/Owner for a LoadMaster; the answer (or refusal) as the portal gave it.
-    pub async fn update(
-        &self,
-        request: &bandpool_domain::lifecycle::LicenseUpdateRequest,
-        timeout: Duration,
-    ) -> Result<RawAnswer, PortalError> {
-        let response = self
-            .request(Method::POST, "updates")
-            .timeout(timeout)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?.to_vec();
-        Ok(RawAnswer { status, body })
-    }
-
-    /// Kill License for a transfer; the answer (or refusal) as the portal gave it.
-    pub async fn transfer(
-        &self,
-        request: &bandpool_domain::lifecycle::TransferRequest,
-        timeout: Duration,
-    ) -> Result<RawAnswer, PortalError> {
-        let response = self
-            .request(Method::POST, "transfers")
-            .timeout(timeout)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?.to_vec();
-        Ok(RawAnswer { status, body })
-    }
-
-    /// Change of owner for a LoadMaster; the answer (or refusal) as the portal gave it.
-    pub async fn change_owner(
-        &self,
-        request: &bandpool_domain::lifecycle::OwnerChangeRequest,
-        timeout: Duration,
-    ) -> Result<RawAnswer, PortalError> {
-        let response = self
-            .request(Method::POST, "owner-changes")
-            .timeout(timeout)
-            .json(request)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(unreachable)?.to_vec();
-        Ok(RawAnswer { status, body })
+        self.relay("activations", request, timeout).await
     }
 
     /// Long-polls for commands: answers at once when some are pending, else after `wait`

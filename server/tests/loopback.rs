@@ -362,6 +362,54 @@ async fn license_kinds_through_the_connector(db: &TestDb) {
     let snapshot = fleet.snapshot();
     assert_eq!(snapshot.expired, 2, "{snapshot:?}");
     fleet.shutdown().await;
+
+    // Through the agent: a temporary license upgraded to a permanent one of the order
+    // (Update License/Owner), then killed there to move it (a transfer); the agent's state
+    // follows each answer.
+    let post = |path: &'static str, body: Value| {
+        local
+            .post(format!("http://{}{path}", agent.local_addr()))
+            .json(&body)
+            .send()
+    };
+    let serial = "9300010";
+    let granted: Value = post(
+        "/v1/activate",
+        json!({ "serial_no": serial, "device_name": "lm-upgrade", "ip_address": "10.30.0.10",
+                "sku": "VLM-SPLA", "license_type_id": "vlm-200", "kind": "temporary" }),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let license = granted["license_id"].as_str().unwrap().to_string();
+    let upgraded = post(
+        "/v1/update",
+        json!({ "license_id": license, "serial_no": serial, "kind": "permanent",
+                "order_id": "ORD-LOOP", "license_type_id": "vlm-500" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(upgraded.status(), 200);
+    let upgraded: Value = upgraded.json().await.unwrap();
+    assert_eq!(upgraded["license"]["kind"], "permanent", "{upgraded}");
+    assert_eq!(agent.license_status(&license), Some(LicenseStatus::Active));
+    let moved = post(
+        "/v1/transfer",
+        json!({ "license_id": license, "serial_no": serial, "firmware_version": "7.2.54.0.20345.RELEASE" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(moved.status(), 200);
+    assert_eq!(agent.license_status(&license), Some(LicenseStatus::Killed));
+    let unknown = post(
+        "/v1/owner",
+        json!({ "license_id": license, "serial_no": "0000000", "device_name": "x", "ip_address": "10.30.0.11" }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(unknown.status(), 404);
     agent.shutdown().await;
 }
 
