@@ -3,7 +3,7 @@
 //! `server create-connector --name N [--tenant-id T]`,
 //! `server set-entitlement [--tenant-id T] [--plan P] [--base-assets N] [--add-on "d; q; status"]...`,
 //! `server set-metered-contract [--tenant-id T] --contract-id C --max-activations N [--trial-days D] --tier "0=Tier 1"...`,
-//! `server record-order [--tenant-id T] --order-id O --support S --support-ends YYYY-MM-DD --line "vlm-500=3[@YYYY-MM-DD]"...`,
+//! `server record-order [--tenant-id T | --tenant-name N] --order-id O --support S --support-ends YYYY-MM-DD --line "vlm-500=3[@YYYY-MM-DD]"...`,
 //! `server seed-metered-history [--tenant-id T] [--months 13]`, `server sweep`.
 
 // Leptos page types (the License Repository) need more than the default 128.
@@ -110,6 +110,8 @@ enum Command {
     RecordOrder {
         #[arg(long)]
         tenant_id: Option<String>,
+        #[arg(long, conflicts_with = "tenant_id")]
+        tenant_name: Option<String>,
         #[arg(long)]
         order_id: String,
         /// standard, enterprise or enterprise_plus.
@@ -327,12 +329,7 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
             tenant_id,
             tenant_name,
         } => {
-            let tenant_id = match tenant_name {
-                Some(named) => tenants::tenant_id_named(&db, &named)
-                    .await?
-                    .ok_or_else(|| format!("no tenant is named {named:?}"))?,
-                None => tenant_or_first(&db, tenant_id).await?,
-            };
+            let tenant_id = tenant_named_or_first(&db, tenant_id, tenant_name).await?;
             let services = settings.services(db.clone(), clock.clone())?;
             let actor = bandpool_services::Actor::system("command line");
             let created =
@@ -357,13 +354,14 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
         }
         Command::RecordOrder {
             tenant_id,
+            tenant_name,
             order_id,
             support,
             support_ends,
             lines,
             spla,
         } => {
-            let tenant_id = tenant_or_first(&db, tenant_id).await?;
+            let tenant_id = tenant_named_or_first(&db, tenant_id, tenant_name).await?;
             let services = settings.services(db.clone(), clock.clone())?;
             let input = bandpool_domain::lifecycle::OrderInput {
                 order_id,
@@ -558,6 +556,20 @@ async fn seed(
         ),
     }
     Ok(())
+}
+
+/// The tenant a command names by name, else by id, else the first one.
+async fn tenant_named_or_first(
+    db: &Db,
+    tenant_id: Option<String>,
+    tenant_name: Option<String>,
+) -> Result<String, Box<dyn std::error::Error>> {
+    match tenant_name {
+        Some(named) => Ok(tenants::tenant_id_named(db, &named)
+            .await?
+            .ok_or_else(|| format!("no tenant is named {named:?}"))?),
+        None => tenant_or_first(db, tenant_id).await,
+    }
 }
 
 /// The tenant a command names, or else the first one (the demo's, on a demo database).

@@ -572,6 +572,24 @@ app_test!(
         ];
         let (status, _) = app.call(&app.client, "record_order", &fields).await;
         assert_eq!(status, 403);
+        // An operator naming a tenant that does not exist is told so (never a 500).
+        let operator = app.client_as(OPERATOR).await;
+        let mut unknown = fields;
+        unknown[0] = ("tenant_id", "00000000-0000-0000-0000-000000000000");
+        let (status, body) = app.call(&operator, "record_order", &unknown).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("not_found")),
+            "{body}"
+        );
+        let (status, orders) = app
+            .call(
+                &operator,
+                "get_tenant_orders",
+                &[("tenant_id", "no-such-tenant")],
+            )
+            .await;
+        assert_eq!((status, orders), (200, json!([])));
         assert_eq!(app.get_json_ok("/api/v1/orders").await, json!([]));
     }
 );
