@@ -370,6 +370,16 @@ async fn change_owner(
 }
 
 async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckRequest>) -> Response {
+    // Partners that cannot be right (its own serial, too many) are refused here, at the
+    // LoadMaster that sent them, before they travel with other LoadMasters' checks.
+    let partners = match asked.partners.as_ref().map(|p| p.checked(&asked.serial_no)) {
+        Some(Err(refused)) => {
+            let body = refused.body();
+            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+        }
+        Some(Ok(partners)) => Some(partners),
+        None => None,
+    };
     let now = crate::unix_now();
     let answer = shared
         .licenses
@@ -383,7 +393,7 @@ async fn check(State(shared): State<Arc<Shared>>, Asked(asked): Asked<CheckReque
         license_id: asked.license_id.clone(),
         serial_no: asked.serial_no.clone(),
         checked_at: now,
-        partners: asked.partners,
+        partners,
     });
     shared
         .counters

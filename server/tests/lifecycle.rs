@@ -1101,14 +1101,26 @@ app_test!(
         assert_eq!(device("5000001")["ha_partner_serial"], "5000002");
         // A partner not in the inventory is left out; a repeat counts once.
         assert_eq!(device("5000003")["geo_partner_serials"], json!(["5000004"]));
-        // A check naming itself as its partner is refused whole.
-        let bad = json!({ "idempotency_key": "partners-2", "checks": [check(1, json!({ "ha_partner_serial": "5000001" }))] });
-        assert_refused(
-            &app.post_json(&connector, "/api/v1/connector/checks", &bad)
-                .await,
-            400,
-            "invalid_parameter",
+        // A check naming itself as its partner keeps its count and its answer; the impossible
+        // partners are left out (one LoadMaster's mistake never costs the others their checks).
+        let bad = json!({ "idempotency_key": "partners-2", "checks": [check(1, json!({ "ha_partner_serial": "5000001" })), check(4, json!({}))] });
+        let (status, answer) = app
+            .post_json(&connector, "/api/v1/connector/checks", &bad)
+            .await;
+        assert_eq!(
+            (status, answer["results"][1]["status"].as_str()),
+            (200, Some("active")),
+            "{answer}"
         );
+        let devices = app.get_json_ok("/api/v1/devices").await;
+        let first = devices
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["serial_no"] == "5000001")
+            .unwrap()
+            .clone();
+        assert_eq!(first["ha_partner_serial"], "5000002");
 
         // Owners and Admins correct them on the device: 3 and 4 are an HA pair too.
         let id = device("5000003")["id"].as_str().unwrap().to_string();

@@ -410,6 +410,17 @@ async fn license_kinds_through_the_connector(db: &TestDb) {
     .await
     .unwrap();
     assert_eq!(unknown.status(), 404);
+    // A LoadMaster naming itself as its HA partner is refused at the agent, before its check
+    // could travel with others'.
+    let own = post(
+        "/v1/check",
+        json!({ "license_id": license, "serial_no": serial, "partners": { "ha_partner_serial": serial } }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(own.status(), 400);
+    let body: Value = own.json().await.unwrap();
+    assert_eq!(body["parameter"], "ha_partner_serial", "{body}");
     agent.shutdown().await;
 }
 

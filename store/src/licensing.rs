@@ -1089,9 +1089,6 @@ pub async fn record_checks(
         if check.checked_at < 0 {
             return Err(AppError::invalid("checked_at", "must be a Unix time"));
         }
-        if let Some(partners) = &check.partners {
-            partners.checked(&check.serial_no)?;
-        }
     }
     let key = MessageKey::new(MessageKind::Checks, &report.idempotency_key, report)?;
     let mut tx = db.begin_write().await?;
@@ -1190,7 +1187,15 @@ pub async fn record_checks(
         for check in &report.checks {
             let verified = matches!(known.get(&check.license_id), Some((serial, _, _)) if *serial == check.serial_no);
             if let (true, Some(partners)) = (verified, &check.partners) {
-                let partners = partners.checked(&check.serial_no)?;
+                // One LoadMaster's impossible partners must not cost the others in the report
+                // their checks (a refused report is rejected whole): they are left out.
+                let partners = match partners.checked(&check.serial_no) {
+                    Ok(partners) => partners,
+                    Err(error) => {
+                        tracing::warn!(serial = %check.serial_no, %error, "partners in a check left out");
+                        continue;
+                    }
+                };
                 crate::devices::set_partners(
                     &mut tx,
                     &connector.tenant_id,
