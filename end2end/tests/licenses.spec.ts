@@ -7,6 +7,8 @@ const agent = `http://127.0.0.1:${process.env.E2E_AGENT_PORT ?? 3101}`;
 test('the Licenses table lists licenses with their subscriptions, sorts, and follows a new LoadMaster live', async ({ page, baseURL }) => {
   await page.goto('/licenses');
   await hydrated(page);
+  // Listening for changes before making any.
+  await expect(page.locator('body')).toHaveAttribute('data-stream', 'open');
   await expect(page.getByRole('heading', { level: 1, name: 'Licenses' })).toBeVisible();
   const table = page.locator('table.licenses-table');
   // The demo's pooled licenses have no subscriptions: each says Classic under its type.
@@ -53,6 +55,8 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
   // Killed in the portal: it leaves the table, again without a reload.
   await page.goto('/licenses');
   await hydrated(page);
+  // Listening for changes before making any.
+  await expect(page.locator('body')).toHaveAttribute('data-stream', 'open');
   await expect(page.locator(`tr[data-license="${license}"]`).first()).toBeVisible();
   const killed = await page.request.post(`/api/v1/licenses/${license}/kill`, { data: { confirm: 'KILL' }, headers: { Origin: baseURL! } });
   expect(killed.status()).toBe(200);

@@ -512,7 +512,18 @@ mod browser {
                     move |_: web_sys::MessageEvent| leptos::task::spawn_local(refresh()),
                 );
             source.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            // The page says when it is listening, so a test (or anything) that changes
+            // something to watch it arrive can wait for that first.
+            let on_open = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(
+                move |_: web_sys::Event| {
+                    if let Some(body) = document().body() {
+                        let _ = body.set_attribute("data-stream", "open");
+                    }
+                },
+            );
+            source.set_onopen(Some(on_open.as_ref().unchecked_ref()));
             // The stream lives as long as the page.
+            on_open.forget();
             on_message.forget();
             std::mem::forget(source);
         }
