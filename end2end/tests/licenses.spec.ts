@@ -16,8 +16,10 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
   // Marks this document: a reload would lose it.
   await page.evaluate(() => ((window as any).__sameDocument = true));
 
-  // A LoadMaster takes a temporary license through a connector: it appears without a reload,
-  // its type first, then Enterprise Plus and the feature subscriptions, indented.
+  // A LoadMaster takes a temporary license through a connector: it appears without a reload
+  // (this page re-renders every licensed LoadMaster, so it is given longer than the two
+  // seconds the License Repository keeps under a loaded CI machine), its type first, then
+  // Enterprise Plus and the feature subscriptions, indented.
   const serial = String(9_900_000 + Math.floor(Math.random() * 90_000));
   const granted = await page.request.post(`${agent}/v1/activate`, {
     data: {
@@ -32,7 +34,7 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
   expect(granted.status(), await granted.text()).toBe(201);
   const license = (await granted.json()).license_id;
   const rows = page.locator(`tr[data-license="${license}"]`);
-  await expect(rows.first()).toBeVisible({ timeout: 2_500 });
+  await expect(rows.first()).toBeVisible({ timeout: 10_000 });
   await expect(rows.locator('td:nth-child(3)')).toHaveText([
     'VLM-200', 'Enterprise Plus', 'ESP Subscription', 'GEO Blacklist IP', 'ModSecurity',
     'WAF Subscription', 'SDN Subscription', 'TCP Multiplexing',
@@ -60,5 +62,5 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
   await expect(page.locator(`tr[data-license="${license}"]`).first()).toBeVisible();
   const killed = await page.request.post(`/api/v1/licenses/${license}/kill`, { data: { confirm: 'KILL' }, headers: { Origin: baseURL! } });
   expect(killed.status()).toBe(200);
-  await expect(page.locator(`tr[data-license="${license}"]`)).toHaveCount(0, { timeout: 2_500 });
+  await expect(page.locator(`tr[data-license="${license}"]`)).toHaveCount(0, { timeout: 10_000 });
 });
