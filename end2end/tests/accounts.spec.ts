@@ -3,6 +3,11 @@ import { demoPassword } from '../playwright.config';
 
 const anonymous = { storageState: { cookies: [], origins: [] } };
 
+// These tests invite members as the demo Owner, whose one session every worker shares; run
+// side by side, two invitations' posts and redirects on /users interleave in that session.
+// In order, in one worker, each sees its own "The invitation is on its way".
+test.describe.configure({ mode: 'default' });
+
 test.describe('signing in', () => {
   test.use(anonymous);
 

@@ -25,7 +25,8 @@ const FLASH_KEY: &str = "flash";
 const FLASH_WAITS: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// A flash in the session, for the page the form's redirect leads to. Another page of the
-/// same session rendered meanwhile (another tab) leaves it there.
+/// same session rendered meanwhile (another tab) leaves it there, and another form's flash
+/// waits beside it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Waiting {
     flash: Flash,
@@ -66,26 +67,54 @@ pub async fn plain_forms(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// The flash waiting for the page at `page`, taken out of the session (one past its time is
-/// dropped; one for another page stays).
+/// The flash waiting for the page at `page`, taken out of the session. Flashes past their
+/// time are dropped; ones for other pages stay, so two tabs that post forms at the same time
+/// each find their own.
 async fn take_for(session: &Session, page: &str) -> Option<Flash> {
-    let waiting = session.get::<Waiting>(FLASH_KEY).await.ok()??;
-    let expired = waiting.until_ms < now_ms();
-    if waiting.page != page && !expired {
-        return None;
+    let waiting = session.get::<Vec<Waiting>>(FLASH_KEY).await.ok()??;
+    let now = now_ms();
+    let before = waiting.len();
+    let mut waiting: Vec<Waiting> = waiting.into_iter().filter(|w| w.until_ms >= now).collect();
+    let taken = waiting
+        .iter()
+        .position(|w| w.page == page)
+        .map(|at| waiting.remove(at).flash);
+    if taken.is_some() || waiting.len() != before {
+        let kept = if waiting.is_empty() {
+            session.remove::<Vec<Waiting>>(FLASH_KEY).await.map(|_| ())
+        } else {
+            session.insert(FLASH_KEY, waiting).await
+        };
+        if let Err(error) = kept {
+            tracing::warn!(%error, "could not update the waiting form messages");
+        }
     }
-    let _ = session.remove::<Waiting>(FLASH_KEY).await;
-    (!expired).then_some(waiting.flash)
+    taken
 }
+
+/// At most this many flashes wait in one session (the oldest goes first); a person has a
+/// few tabs, not dozens.
+const FLASHES_WAITING: usize = 8;
 
 /// Leave `flash` for the page at `to` (a path and query of this portal), where the browser
 /// goes next (the /auth endpoints use it too).
 pub async fn leave(session: &Session, flash: Flash, to: &str) {
-    let waiting = Waiting {
+    let now = now_ms();
+    let mut waiting: Vec<Waiting> = session
+        .get::<Vec<Waiting>>(FLASH_KEY)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    waiting.retain(|w| w.until_ms >= now);
+    if waiting.len() >= FLASHES_WAITING {
+        waiting.remove(0);
+    }
+    waiting.push(Waiting {
         flash,
         page: to.split('#').next().unwrap_or("/").to_string(),
-        until_ms: now_ms() + FLASH_WAITS.as_millis() as i64,
-    };
+        until_ms: now + FLASH_WAITS.as_millis() as i64,
+    });
     if let Err(error) = session.insert(FLASH_KEY, waiting).await {
         tracing::warn!(%error, "could not keep a form's message for its page");
     }
