@@ -9,6 +9,12 @@ const idpPort = 3200;
 const smtpPort = 2525;
 const mailApiPort = 2580;
 export const mailApi = `http://127.0.0.1:${mailApiPort}`;
+// The vendor's usage-report receiver (HTTPS with a private CA) and its test API.
+const reportsPort = 3300;
+const reportsApiPort = 3301;
+export const reportsApi = `http://127.0.0.1:${reportsApiPort}`;
+const reportsDir = `${process.env.TMPDIR ?? '/tmp'}/bandpool-e2e-reports-${reportsPort}`;
+const reportsToken = 'e2e-reporting-token';
 // The demo Owner's password in this test deployment (the product generates one when unset).
 export const demoPassword = 'e2e demo password, not secret';
 
@@ -78,6 +84,20 @@ export default defineConfig({
           stderr: 'pipe',
         },
         {
+          command: 'node support/reports.mjs',
+          url: `${reportsApi}/health`,
+          env: {
+            BANDPOOL_TEST_REPORTS_PORT: String(reportsPort),
+            BANDPOOL_TEST_REPORTS_API_PORT: String(reportsApiPort),
+            BANDPOOL_TEST_REPORTS_DIR: reportsDir,
+            BANDPOOL_TEST_REPORTS_TOKEN: reportsToken,
+          },
+          reuseExistingServer: false,
+          timeout: 30_000,
+          stdout: 'ignore',
+          stderr: 'pipe',
+        },
+        {
           command: 'bash ../scripts/e2e-server',
           url: `${baseURL}/healthz`,
           env: {
@@ -91,6 +111,12 @@ export default defineConfig({
             BANDPOOL_LOCAL_ACCOUNTS: 'true',
             BANDPOOL_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
             BANDPOOL_MAIL_FROM: 'Bandpool <portal@bandpool.test>',
+            // Usage reports go to the receiver above; the deployment makes its signing key and
+            // registers the public half there (scripts/e2e-server).
+            BANDPOOL_METERED_REPORTS_URL: `https://127.0.0.1:${reportsPort}`,
+            BANDPOOL_METERED_REPORTS_TOKEN: reportsToken,
+            BANDPOOL_EXTRA_CA_FILE: `${reportsDir}/ca.pem`,
+            E2E_REPORTS_DIR: reportsDir,
           },
           reuseExistingServer: false,
           timeout: 120_000,

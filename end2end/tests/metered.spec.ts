@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { test, expect, hydrated } from './fixtures';
+import { reportsApi } from '../playwright.config';
 import type { Browser, Page } from '@playwright/test';
 
 // The metered tenant of the e2e deployment ("Metered E2E", scripts/e2e-server): its own
@@ -175,11 +176,9 @@ test('the MELA report shows the range and downloads the summary zip, every sampl
   expect(pdf.suggestedFilename()).toMatch(/\.pdf$/);
   expect(readFileSync(await pdf.path()).subarray(0, 5).toString()).toBe('%PDF-');
 
-  // Automatic Reporting: this deployment has no vendor reporting service; the email setting
-  // is kept.
+  // Automatic Reporting's settings are kept (uploading itself is the next test).
   const reportingCard = page.locator('[data-section="automatic-reporting"]');
-  await expect(reportingCard).toContainText('no vendor reporting service configured');
-  await expect(reportingCard.getByRole('button', { name: 'Upload now' })).toHaveCount(0);
+  await expect(reportingCard).toContainText("Reports go to the vendor's reporting service over HTTPS");
   await reportingCard.getByLabel('Send monthly usage report via email').check();
   await reportingCard.getByLabel('Send bcc to').fill('billing@e2e.test');
   await reportingCard.getByRole('button', { name: 'Apply' }).click();
@@ -187,6 +186,48 @@ test('the MELA report shows the range and downloads the summary zip, every sampl
   await page.reload();
   await expect(page.locator('[data-section="automatic-reporting"]').getByLabel('Send monthly usage report via email')).toBeChecked();
   await expect(page.locator('[data-section="automatic-reporting"]').getByLabel('Send bcc to')).toHaveValue('billing@e2e.test');
+  expect(errors).toEqual([]);
+});
+
+test('Upload now sends the signed report to the vendor, and a failed upload is shown and retried', async ({ browser }) => {
+  const page = await meteredOwner(browser, true);
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await reporting(page);
+  await page.goto('/metered/report');
+  const card = () => page.locator('[data-section="automatic-reporting"]');
+
+  await card().getByRole('button', { name: 'Upload now' }).click();
+  const uploaded = page.getByText(/The usage report for (\d{4}-\d{2}) was uploaded to the vendor\./);
+  await expect(uploaded).toBeVisible();
+  const period = /for (\d{4}-\d{2}) was/.exec((await uploaded.textContent()) ?? '')![1];
+  await expect(card().locator('[data-figure="last-upload"]')).toHaveText(/^Last upload \d{4}-[A-Z][a-z]+-\d{2} - SUCCESS$/);
+  // The receiver checked the bearer token and the Ed25519 signature against the key the
+  // deployment registered, and holds the report once under its tenant and period.
+  const arrivedFor = async () => {
+    const { received } = await (await fetch(`${reportsApi}/received`)).json();
+    return received.filter((r: { period: string; idempotencyKey: string }) => r.period === period && r.idempotencyKey.endsWith(`:${period}`));
+  };
+  const first = await arrivedFor();
+  expect(first).toHaveLength(1);
+  expect(first[0].dailyPeaks).toBeGreaterThan(0);
+
+  // The vendor is down for the next upload: the page says why, and Retry upload sends it.
+  expect((await fetch(`${reportsApi}/fail-next?count=1`, { method: 'POST' })).ok).toBe(true);
+  await card().getByRole('button', { name: 'Upload now' }).click();
+  await expect(page.getByText(`The usage report for ${period} could not be uploaded`)).toBeVisible();
+  await expect(card().locator('[data-figure="upload-failure"]')).toContainText('the reporting service answered 503');
+  await expect(card().locator('[data-figure="upload-failure"]')).toContainText('down for maintenance');
+  await card().getByRole('button', { name: 'Retry upload' }).click();
+  await expect(page.getByText('1 of 1 waiting uploads went through.')).toBeVisible();
+  await expect(card().locator('[data-figure="upload-failure"]')).toHaveCount(0);
+  await expect(card().getByRole('button', { name: 'Retry upload' })).toHaveCount(0);
+  // Delivered twice (the refused try between), held once: both carried the same key, the
+  // tenant and period, so the vendor bills the period once.
+  const after = await arrivedFor();
+  expect(after).toHaveLength(1);
+  expect(after[0].times).toBe(2);
+  expect(after[0].receivedAt >= first[0].receivedAt).toBe(true);
   expect(errors).toEqual([]);
 });
 
