@@ -38,6 +38,7 @@ use routes::metered_report::MeteredReportPage;
 use routes::metered_usage::MeteredUsage;
 use routes::not_found::NotFound;
 use routes::notifications::Notifications;
+use routes::offline_licensing::OfflineLicensing;
 use routes::sign_in::{AcceptInvitation, ForgotPassword, ResetPassword, SignIn};
 use routes::tenant_entitlement::TenantEntitlement;
 use routes::tenants::Tenants;
@@ -158,6 +159,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/notifications") view=Notifications ssr=SsrMode::Async/>
                     <Route path=path!("/connectors") view=Connectors ssr=SsrMode::Async/>
                     <Route path=path!("/licenses") view=Licenses ssr=SsrMode::Async/>
+                    <Route path=path!("/offline-licensing") view=OfflineLicensing ssr=SsrMode::Async/>
                     <Route path=path!("/metered/activations") view=Activations ssr=SsrMode::Async/>
                     <Route path=path!("/metered/usage") view=MeteredUsage ssr=SsrMode::Async/>
                     <Route path=path!("/metered/report") view=MeteredReportPage ssr=SsrMode::Async/>

@@ -141,6 +141,15 @@ pub fn secret_once(text: impl Into<String>, secret: String, hint: impl Into<Stri
     reply(|r| r.flash = Some(flash));
 }
 
+/// `notice`, with a longer text shown that once to copy (a license text).
+pub fn text_once(text: impl Into<String>, body: String) {
+    let flash = crate::functions::session::Flash {
+        secret: Some(body),
+        ..crate::functions::session::Flash::notice(text)
+    };
+    reply(|r| r.flash = Some(flash));
+}
+
 /// After a plain form, go to `path` (a page of this portal) instead of back.
 pub fn go_to(path: String) {
     reply(|r| r.next = Some(path));

@@ -169,10 +169,12 @@ pub enum Refusal {
     TransferSupportExpired,
     /// Transfer: the LoadMaster's firmware is older than 7.2.50.
     TransferFirmwareTooOld,
+    /// Offline licensing: the access code is not the one the LoadMaster's license was bound to.
+    AccessCodeMismatch,
 }
 
 impl Refusal {
-    pub const ALL: [Refusal; 25] = [
+    pub const ALL: [Refusal; 26] = [
         Refusal::InstanceLimitReached,
         Refusal::PoolCapacityExceeded,
         Refusal::InvalidLicenseType,
@@ -198,6 +200,7 @@ impl Refusal {
         Refusal::TransferTemporary,
         Refusal::TransferSupportExpired,
         Refusal::TransferFirmwareTooOld,
+        Refusal::AccessCodeMismatch,
     ];
 
     pub fn code(self) -> &'static str {
@@ -227,6 +230,7 @@ impl Refusal {
             Refusal::TransferTemporary => "temporary_license_not_transferable",
             Refusal::TransferSupportExpired => "transfer_support_expired",
             Refusal::TransferFirmwareTooOld => "transfer_firmware_too_old",
+            Refusal::AccessCodeMismatch => "access_code_mismatch",
         }
     }
 
@@ -282,6 +286,9 @@ impl Refusal {
             Refusal::TransferFirmwareTooOld => {
                 "You can only transfer LoadMaster licenses from firmware version 7.2.50 and above."
             }
+            Refusal::AccessCodeMismatch => {
+                "The access code does not match the LoadMaster this license was issued to."
+            }
         }
     }
 
@@ -300,7 +307,8 @@ impl Refusal {
             | Refusal::TenantExpired
             | Refusal::CheckUnverifiable
             | Refusal::TrialLicensedElsewhere
-            | Refusal::ReportingLapsed => http::StatusCode::FORBIDDEN,
+            | Refusal::ReportingLapsed
+            | Refusal::AccessCodeMismatch => http::StatusCode::FORBIDDEN,
             _ => http::StatusCode::CONFLICT,
         }
     }

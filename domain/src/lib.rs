@@ -40,6 +40,7 @@ pub mod metered;
 pub mod metered_report;
 pub mod metered_reporting;
 pub mod names;
+pub mod offline;
 pub mod pool;
 
 pub use error::AppError;

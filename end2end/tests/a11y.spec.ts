@@ -2,7 +2,7 @@ import { AxeBuilder } from '@axe-core/playwright';
 import { test, expect, hydrated, LicenseRepository } from './fixtures';
 
 // Every page, checked by axe-core against WCAG 2.1 A and AA: no serious or critical finding.
-const PAGES = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/licenses', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
+const PAGES = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/licenses', '/offline-licensing', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
 
 async function findings(page: import('@playwright/test').Page): Promise<string[]> {
   const results = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();

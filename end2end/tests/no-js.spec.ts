@@ -80,6 +80,7 @@ test('every page renders without JavaScript', async ({ page }) => {
     ['/applications', 'Applications'],
     ['/connectors', 'Connectors'],
     ['/licenses', 'Licenses'],
+    ['/offline-licensing', 'Offline Licensing'],
     ['/notifications', 'Notifications'],
     ['/event-log', 'Event log'],
     ['/users', 'Users'],

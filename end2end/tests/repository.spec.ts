@@ -269,7 +269,7 @@ test('a search the server cannot answer says so, and the page still works', asyn
 });
 
 test('every page fits the window at 1440, 1024 and 390 px: nothing overflows sideways', async ({ page }) => {
-  const pages = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/licenses', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
+  const pages = ['/license-repository', '/usage-and-billing', '/applications', '/connectors', '/licenses', '/offline-licensing', '/metered/usage', '/metered/activations', '/notifications', '/event-log', '/users', '/api-tokens', '/tenants'];
   for (const width of [1440, 1024, 390]) {
     await page.setViewportSize({ width, height: 900 });
     for (const path of pages) {

@@ -146,6 +146,18 @@ enum Command {
     /// `metered_reports_signing_key` (a secret) and the public key to register with the
     /// vendor's reporting service. Touches no database.
     ReportingKey,
+    /// Check an offline license text against this deployment's key: prints what it grants
+    /// (JSON), or why it is refused and exits 1.
+    CheckLicense {
+        /// The file holding the text (`-`: standard input).
+        text: String,
+        /// Also check that it was made for this serial number...
+        #[arg(long, requires = "access_code")]
+        serial: Option<String>,
+        /// ...and this access code.
+        #[arg(long, requires = "serial")]
+        access_code: Option<String>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -476,6 +488,23 @@ async fn run(command: Command, settings: Settings) -> Result<(), Box<dyn std::er
                 check.as_secs_f64() * 1000.0
             );
             // Mail it queued (blocked activations) goes out with the serving portal's sender.
+        }
+        Command::CheckLicense {
+            text,
+            serial,
+            access_code,
+        } => {
+            let text = if text == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&text).map_err(|e| format!("cannot read {text}: {e}"))?
+            };
+            let services = settings.services(db.clone(), clock.clone())?;
+            let key = bandpool_services::offline::signing_key(&services).await?;
+            let unit = serial.as_deref().zip(access_code.as_deref());
+            let grant = bandpool_domain::offline::verify(&text, &key.verifying_key(), unit)
+                .map_err(|why| format!("license text refused: {why}"))?;
+            println!("{}", serde_json::to_string_pretty(&grant)?);
         }
         // Answered before the database is opened.
         Command::ReportingKey => {}

@@ -48,6 +48,7 @@ impl Default for Settings {
             portal: PortalSettings {
                 public_url: "http://127.0.0.1:3000".into(),
                 session_idle_minutes: 8 * 60,
+                offline_signing_key: None,
             },
             sign_in: SignInSettings {
                 oidc_issuer: None,
@@ -117,6 +118,10 @@ pub struct PortalSettings {
     pub public_url: String,
     /// Minutes of inactivity after which a session ends.
     pub session_idle_minutes: i64,
+    /// The seed (64 hex digits) of the Ed25519 key that signs offline license texts. Unset:
+    /// the deployment makes one on first use and keeps it in its database, shared by every
+    /// instance; its public half is at `GET /api/v1/licensing-key`.
+    pub offline_signing_key: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -390,6 +395,14 @@ impl Settings {
                 .vendor_email
                 .clone()
                 .filter(|e| !e.trim().is_empty()),
+            offline_signing_key: match &self.portal.offline_signing_key {
+                Some(seed) if !seed.is_blank() => {
+                    bandpool_services::offline::key_from_seed(seed.expose())?;
+                    Some(seed.clone())
+                }
+                _ => None,
+            },
+            licensing_key: Default::default(),
         })
     }
 

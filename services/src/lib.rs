@@ -39,6 +39,7 @@ pub mod metered_report;
 pub mod metered_report_pdf;
 pub mod metered_reporting;
 pub mod notifications;
+pub mod offline;
 pub mod people;
 pub mod reads;
 pub mod relay;
@@ -77,6 +78,12 @@ pub struct Services {
     pub report_email_max_bytes: usize,
     /// The vendor's address, told of every change of a license's owner.
     pub vendor_email: Option<String>,
+    /// The seed of the key that signs offline license texts, when a setting gives one
+    /// (otherwise the deployment makes its own on first use and keeps it in the database).
+    pub offline_signing_key: Option<Secret>,
+    /// That key, once read (`offline::signing_key`).
+    pub licensing_key:
+        std::sync::Arc<tokio::sync::OnceCell<std::sync::Arc<ed25519_dalek::SigningKey>>>,
 }
 
 impl Services {

@@ -15,6 +15,7 @@ use bandpool_domain::metered::{UsageReport, UsageReportResponse};
 use bandpool_domain::AppError;
 pub use bandpool_store::connectors::ConnectorIdentity;
 use bandpool_store::connectors::Seen;
+use bandpool_store::licensing::Channel;
 
 use crate::Services;
 
@@ -255,12 +256,22 @@ pub async fn change_owner(
     request: &bandpool_domain::lifecycle::OwnerChangeRequest,
 ) -> Result<bandpool_domain::lifecycle::OwnerChange, AppError> {
     seen(services, connector, None, None).await?;
+    move_license(services, &Channel::Connector(connector), request).await
+}
+
+/// Change of owner by either channel: through the new owner's connector, or offline with the
+/// serial number and access code (`crate::offline`).
+pub(crate) async fn move_license(
+    services: &Services,
+    channel: &Channel<'_>,
+    request: &bandpool_domain::lifecycle::OwnerChangeRequest,
+) -> Result<bandpool_domain::lifecycle::OwnerChange, AppError> {
     let now = services.now();
     let mut tx = services.db.begin_write().await?;
     let (answer, moved) =
-        bandpool_store::licensing::change_owner(&mut tx, connector, request, now).await?;
+        bandpool_store::licensing::change_owner(&mut tx, channel, request, now).await?;
+    let new = channel.tenant_id();
     if let Some(previous) = &moved {
-        let new = &connector.tenant_id;
         let (from, to) = (
             bandpool_store::metered_report::tenant_name(&mut tx, previous).await?,
             bandpool_store::metered_report::tenant_name(&mut tx, new).await?,
@@ -287,13 +298,18 @@ pub async fn change_owner(
         }
         for owner in bandpool_store::accounts::owner_emails(&mut tx, new).await? {
             mails.push((
-                Some(new.as_str()),
+                Some(new),
                 owner,
                 format!("License moved to you: serial {}", request.serial_no),
                 format!(
-                    "The LoadMaster holding {what} changed its license's owner through your connector \
-                     {}: the license is now yours and takes its capacity from your pool.\n\n{}\n",
-                    connector.name,
+                    "The LoadMaster holding {what} changed its license's owner {}: the license is \
+                     now yours and takes its capacity from your pool.\n\n{}\n",
+                    match channel {
+                        Channel::Connector(c) => format!("through your connector {}", c.name),
+                        Channel::Offline { actor, .. } => {
+                            format!("by offline licensing ({})", actor.label)
+                        }
+                    },
                     services.portal.link("/licenses")
                 ),
             ));
@@ -314,7 +330,7 @@ pub async fn change_owner(
     if let Some(previous) = moved {
         services.outbox.wake();
         limits_after_change(services, &previous);
-        limits_after_change(services, &connector.tenant_id);
+        limits_after_change(services, new);
     }
     Ok(answer)
 }
@@ -335,7 +351,7 @@ pub async fn deactivate(
 
 /// The pool changed: see whether a limit was reached or cleared, after the answer (the
 /// crossing is recorded once, whichever instance sees it first).
-fn limits_after_change(services: &Services, tenant_id: &str) {
+pub(crate) fn limits_after_change(services: &Services, tenant_id: &str) {
     let (services, tenant_id) = (services.clone(), tenant_id.to_string());
     tokio::spawn(async move { crate::notifications::check_limits(&services, &tenant_id).await });
 }

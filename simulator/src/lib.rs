@@ -13,6 +13,7 @@
 
 pub mod appliance;
 pub mod naming;
+pub mod offline;
 mod report;
 pub mod traffic;
 

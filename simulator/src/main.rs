@@ -1,8 +1,14 @@
 //! `loadmaster-sim`: runs a fleet of simulated LoadMasters against a connector until
-//! Ctrl-C (or SIGTERM), logging a summary line every `--report-seconds`.
+//! Ctrl-C (or SIGTERM), logging a summary line every `--report-seconds`. Its `offline`
+//! commands play one LoadMaster with no route to a connector: it shows its serial number,
+//! access code and the link to the portal's Offline Licensing page, then applies the license
+//! text pasted back (checked against the portal's public key; a tampered text is refused).
 //!
 //! ```text
 //! loadmaster-sim --connector http://127.0.0.1:8470 --count 5000 --check-seconds 10
+//! loadmaster-sim offline-link --portal https://portal.example --serial 1234567
+//! loadmaster-sim apply-license --portal https://portal.example --serial 1234567 \
+//!     --access-code ... --text license.txt
 //! ```
 
 use bandpool_simulator::{Fleet, FleetSettings};
@@ -14,9 +20,12 @@ use std::time::Duration;
 #[command(
     name = "loadmaster-sim",
     version,
-    about = "Simulated LoadMasters that license themselves through a Bandpool connector"
+    about = "Simulated LoadMasters that license themselves through a Bandpool connector",
+    args_conflicts_with_subcommands = true
 )]
 struct Cli {
+    #[command(subcommand)]
+    offline: Option<bandpool_simulator::offline::Command>,
     /// The connector's local API.
     #[arg(
         long,
@@ -74,6 +83,9 @@ struct Cli {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(offline) = cli.offline {
+        return bandpool_simulator::offline::run(offline);
+    }
     let filter = match tracing_subscriber::EnvFilter::try_new(&cli.log) {
         Ok(filter) => filter,
         Err(e) => {

@@ -118,6 +118,149 @@ fn from_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T> {
     serde_json::from_str(text).map_err(AppError::internal)
 }
 
+/// How a license request reached the portal: a connector relaying a LoadMaster's message, or
+/// a member generating offline license text for a LoadMaster with no route to a connector.
+/// Both take the same decisions; they differ in who the logs name, in how a repeated message
+/// is recognised (a connector's idempotency keys) and in how the LoadMaster proves it holds a
+/// license (the connector that issued it, or the access code the text was bound to).
+#[derive(Clone)]
+pub enum Channel<'a> {
+    Connector(&'a ConnectorIdentity),
+    Offline {
+        tenant_id: &'a str,
+        actor: Actor,
+        /// The LoadMaster's access code, which the license text binds.
+        access_code: &'a str,
+    },
+}
+
+impl<'a> From<&'a ConnectorIdentity> for Channel<'a> {
+    fn from(connector: &'a ConnectorIdentity) -> Channel<'a> {
+        Channel::Connector(connector)
+    }
+}
+
+impl<'a> From<&Channel<'a>> for Channel<'a> {
+    fn from(channel: &Channel<'a>) -> Channel<'a> {
+        channel.clone()
+    }
+}
+
+impl Channel<'_> {
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Channel::Connector(c) => &c.tenant_id,
+            Channel::Offline { tenant_id, .. } => tenant_id,
+        }
+    }
+
+    fn connector_id(&self) -> Option<String> {
+        match self {
+            Channel::Connector(c) => Some(c.id.clone()),
+            Channel::Offline { .. } => None,
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        match self {
+            Channel::Connector(c) => c.actor(),
+            Channel::Offline { actor, .. } => actor.clone(),
+        }
+    }
+
+    /// How a license's history says it came: "through connector edge-1".
+    fn via(&self) -> String {
+        match self {
+            Channel::Connector(c) => format!("through connector {}", c.name),
+            Channel::Offline { actor, .. } => format!("by offline licensing ({})", actor.label),
+        }
+    }
+
+    /// What makes a license id from a message key unique to its sender.
+    fn scope(&self) -> String {
+        match self {
+            Channel::Connector(c) => c.id.clone(),
+            Channel::Offline { tenant_id, .. } => format!("offline/{tenant_id}"),
+        }
+    }
+
+    /// The stored fingerprint of the access code (offline only).
+    fn access_hash(&self) -> Option<String> {
+        match self {
+            Channel::Offline { access_code, .. } => Some(crate::secret::hash(access_code)),
+            Channel::Connector(_) => None,
+        }
+    }
+
+    /// A connector's message is claimed by its key; an offline request has no connector to
+    /// remember keys for (a form posted twice finds the license it made, by serial number).
+    async fn claim(&self, tx: &mut WriteTx, key: &MessageKey<'_>, now: i64) -> Result<Claim> {
+        match self {
+            Channel::Connector(c) => idempotency::claim(tx, &c.id, key, now).await,
+            Channel::Offline { .. } => Ok(Claim::Fresh),
+        }
+    }
+
+    async fn answer(&self, tx: &mut WriteTx, key: &MessageKey<'_>, answer: &str) -> Result<()> {
+        match self {
+            Channel::Connector(c) => idempotency::answer(tx, &c.id, key, answer).await,
+            Channel::Offline { .. } => Ok(()),
+        }
+    }
+
+    /// The license this sender may act on: one its connector issued (tenant, connector, id and
+    /// serial number all match), or offline, the tenant's license held by that serial number,
+    /// refused when it was bound to another access code.
+    async fn held(&self, tx: &mut WriteTx, license_id: &str, serial_no: &str) -> Result<Held> {
+        let (sql, values) = match self {
+            Channel::Connector(c) => (
+                format!(
+                    "SELECT {HELD_COLUMNS}, access_code_hash FROM licenses WHERE tenant_id = $1 \
+                     AND connector_id = $2 AND id = $3 AND serial_no = $4"
+                ),
+                args![
+                    c.tenant_id.clone(),
+                    c.id.clone(),
+                    license_id.to_string(),
+                    serial_no.to_string()
+                ],
+            ),
+            Channel::Offline { tenant_id, .. } => (
+                format!(
+                    "SELECT {HELD_COLUMNS}, access_code_hash FROM licenses WHERE tenant_id = $1 \
+                     AND serial_no = $2 AND status IN ('active', 'grace_period')"
+                ),
+                args![tenant_id.to_string(), serial_no.to_string()],
+            ),
+        };
+        let row = tx
+            .fetch_optional(&sql, values)
+            .await?
+            .ok_or_else(|| match self {
+                Channel::Connector(_) => AppError::not_found(
+                    "A license this connector issued with that id and serial number",
+                ),
+                Channel::Offline { .. } => AppError::not_found(
+                    "An Active or Grace Period license of this tenant held by that serial number",
+                ),
+            })?;
+        self.check_access_code(&row)?;
+        crate::db::row_as::<Held>(&row)
+    }
+
+    /// Offline, a license bound to an access code answers only that code.
+    fn check_access_code(&self, row: &sqlx::any::AnyRow) -> Result<()> {
+        let stored: Option<String> = row.try_get("access_code_hash")?;
+        match (self.access_hash(), stored) {
+            (Some(given), Some(stored)) if given != stored => Err(AppError::Refused {
+                refusal: Refusal::AccessCodeMismatch,
+                detail: "The access code is not the one this LoadMaster's license was issued for; enter the code its Offline Licensing page shows.".into(),
+            }),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// Everything the activation decision (`bandpool_domain::activation::decide`) looks at, in
 /// one query on the transaction that holds the pool's lock.
 async fn activation_facts(
@@ -218,18 +361,19 @@ struct Checked {
 
 /// A LoadMaster asks, through its connector, for a license of a type from the pool.
 /// Returns the license and whether this was a replay (or the LoadMaster already held one).
-pub async fn activate(
+pub async fn activate<'a>(
     db: &Db,
-    connector: &ConnectorIdentity,
+    channel: impl Into<Channel<'a>>,
     request: &ActivationRequest,
     now: i64,
 ) -> Result<(Activation, bool)> {
     validate_activation(request)?;
-    let tenant = connector.tenant_id.as_str();
+    let channel = &channel.into();
+    let tenant = channel.tenant_id();
     let key = MessageKey::new(MessageKind::Activation, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant).await?;
-    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
+    if let Claim::Replay(answer) = channel.claim(&mut tx, &key, now).await? {
         return Ok((from_json(&answer)?, true));
     }
     let appliance = request
@@ -267,12 +411,13 @@ pub async fn activate(
             let row = tx
                 .fetch_one(
                     &format!(
-                        "SELECT {HELD_COLUMNS}, connector_id FROM licenses WHERE tenant_id = $1 \
+                        "SELECT {HELD_COLUMNS}, connector_id, access_code_hash FROM licenses WHERE tenant_id = $1 \
                          AND serial_no = $2 AND status IN ('active', 'grace_period')"
                     ),
                     args![tenant.to_string(), request.serial_no.clone()],
                 )
                 .await?;
+            channel.check_access_code(&row)?;
             let held = crate::db::row_as::<Held>(&row)?;
             // No temporary license on top of a temporary one.
             let facts = bandpool_domain::lifecycle::KindFacts {
@@ -283,16 +428,16 @@ pub async fn activate(
                 decide_terms(asked, metered, &facts, &held.license_name, now)?;
             }
             let via: Option<String> = row.try_get("connector_id")?;
-            if via.as_deref() != Some(connector.id.as_str()) {
+            if let Some(connector_id) = channel.connector_id().filter(|c| via.as_ref() != Some(c)) {
                 tx.execute(
                     "UPDATE licenses SET connector_id = $3 WHERE tenant_id = $1 AND id = $2",
-                    args![tenant.to_string(), held.id.clone(), connector.id.clone()],
+                    args![tenant.to_string(), held.id.clone(), connector_id],
                 )
                 .await?;
             }
             let subscriptions =
                 crate::lifecycle::subscriptions_of(&mut tx, tenant, &held.id).await?;
-            return answered(tx, connector, &key, held.activation(subscriptions), true).await;
+            return answered(tx, channel, &key, held.activation(subscriptions), true).await;
         }
     };
     let LicenseTypeFacts {
@@ -309,7 +454,7 @@ pub async fn activate(
     // a second license.
     let license_id = uuid::Uuid::new_v5(
         &LICENSE_IDS,
-        format!("{}/{}", connector.id, request.idempotency_key).as_bytes(),
+        format!("{}/{}", channel.scope(), request.idempotency_key).as_bytes(),
     )
     .to_string();
     let taken: Option<(String,)> = crate::db::optional_as(
@@ -324,15 +469,15 @@ pub async fn activate(
             detail: "This activation was granted once already under the same idempotency key; send a new activation with a new key.".into(),
         });
     }
-    let device_id = upsert_device(&mut tx, connector, request, now).await?;
+    let device_id = upsert_device(&mut tx, channel, request, now).await?;
     // Taken while the tenant has a metered contract: the license counts toward metered usage.
     tx.execute(
         "INSERT INTO licenses (id, tenant_id, device_id, device_name, ip_address, serial_no, \
          license_type_id, license_name, status, bandwidth_mbps, ssl_tps, grace_period_end, \
          activated_at, recovered_at, issued_through_portal, connector_id, metered, kind, \
-         expires_at, order_ref) \
+         expires_at, order_ref, access_code_hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'active', $9, $10, NULL, $11, NULL, 1, $12, $13, \
-         $14, $15, $16)",
+         $14, $15, $16, $17)",
         args![
             license_id.clone(),
             tenant.to_string(),
@@ -345,11 +490,12 @@ pub async fn activate(
             bandwidth,
             ssl_tps,
             now,
-            connector.id.clone(),
+            channel.connector_id(),
             i64::from(metered),
             terms.kind.key().to_string(),
             terms.expires_at,
-            terms.order.clone()
+            terms.order.clone(),
+            channel.access_hash()
         ],
     )
     .await?;
@@ -370,9 +516,9 @@ pub async fn activate(
         "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note) \
          VALUES ($1, $2, $3, $4, NULL, 'active', $5)",
         args![uuid::Uuid::new_v4().to_string(), license_id.clone(), tenant.to_string(), now, format!(
-                "{} through connector {}",
+                "{} {}",
                 bandpool_domain::lifecycle::granted_note(&terms, kind_facts.order.as_ref()),
-                connector.name
+                channel.via()
             )],
     )
     .await?;
@@ -394,21 +540,21 @@ pub async fn activate(
         request.serial_no,
         request.ip_address
     );
-    Change::at(tenant, now, &connector.actor())
+    Change::at(tenant, now, &channel.actor())
         .record(&mut tx, "license_activated", &request.device_name, &detail)
         .await?;
-    answered(tx, connector, &key, answer, false).await
+    answered(tx, channel, &key, answer, false).await
 }
 
 /// Remember the activation's key with its answer, and commit: a replay gets this answer.
 async fn answered(
     mut tx: WriteTx,
-    connector: &ConnectorIdentity,
+    channel: &Channel<'_>,
     key: &MessageKey<'_>,
     answer: Activation,
     again: bool,
 ) -> Result<(Activation, bool)> {
-    idempotency::answer(&mut tx, &connector.id, key, &to_json(&answer)?).await?;
+    channel.answer(&mut tx, key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok((answer, again))
 }
@@ -416,14 +562,15 @@ async fn answered(
 /// The LoadMaster in the device inventory, added or brought up to date.
 async fn upsert_device(
     tx: &mut WriteTx,
-    connector: &ConnectorIdentity,
+    channel: &Channel<'_>,
     request: &ActivationRequest,
     now: i64,
 ) -> Result<String> {
+    let tenant = channel.tenant_id().to_string();
     let found: Option<(String,)> = crate::db::optional_as(
         &mut *tx,
         "SELECT id FROM devices WHERE tenant_id = $1 AND serial_no = $2",
-        args![&connector.tenant_id, &request.serial_no],
+        args![&tenant, &request.serial_no],
     )
     .await?;
     if let Some((id,)) = found {
@@ -433,7 +580,7 @@ async fn upsert_device(
                 id.clone(),
                 request.device_name.trim().to_string(),
                 request.ip_address.clone(),
-                connector.id.clone()
+                channel.connector_id()
             ],
         )
         .await?;
@@ -443,52 +590,28 @@ async fn upsert_device(
     tx.execute(
         "INSERT INTO devices (id, tenant_id, name, ip_address, serial_no, connector_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        args![id.clone(), connector.tenant_id.clone(), request.device_name.trim().to_string(), request.ip_address.clone(), request.serial_no.clone(), connector.id.clone(), now],
+        args![id.clone(), tenant, request.device_name.trim().to_string(), request.ip_address.clone(), request.serial_no.clone(), channel.connector_id(), now],
     )
     .await?;
     Ok(id)
-}
-
-/// A license of this connector (tenant, connector and serial number must all match).
-async fn held_by(
-    tx: &mut WriteTx,
-    connector: &ConnectorIdentity,
-    license_id: &str,
-    serial_no: &str,
-) -> Result<Held> {
-    let row = tx
-        .fetch_optional(
-            &format!(
-                "SELECT {HELD_COLUMNS} FROM licenses WHERE tenant_id = $1 AND connector_id = $2 \
-                 AND id = $3 AND serial_no = $4"
-            ),
-            args![
-                connector.tenant_id.clone(),
-                connector.id.clone(),
-                license_id.to_string(),
-                serial_no.to_string()
-            ],
-        )
-        .await?
-        .ok_or_else(|| {
-            AppError::not_found("A license this connector issued with that id and serial number")
-        })?;
-    crate::db::row_as::<Held>(&row)
 }
 
 /// Update License/Owner from the LoadMaster, in one transaction under the pool's lock: the
 /// license is renewed from its order, changes type, or moves to another kind and order (a
 /// trial or temporary license upgraded to permanent), its subscriptions follow, the pool's
 /// allocation and the order's use stay right, and the history and event log record it.
-pub async fn update(
+pub async fn update<'a>(
     db: &Db,
-    connector: &ConnectorIdentity,
+    channel: impl Into<Channel<'a>>,
     request: &bandpool_domain::lifecycle::LicenseUpdateRequest,
     now: i64,
 ) -> Result<bandpool_domain::lifecycle::LicenseUpdate> {
     use bandpool_domain::lifecycle::{update_kind, KindFacts, LicenseUpdate, UPDATE_APPLIED};
+    let channel = &channel.into();
     check_key(&request.idempotency_key)?;
-    check_text("license_id", &request.license_id, 64)?;
+    if let Channel::Connector(_) = channel {
+        check_text("license_id", &request.license_id, 64)?;
+    }
     check_text("serial_no", &request.serial_no, 64)?;
     if let Some(type_id) = &request.license_type_id {
         check_text("license_type_id", type_id, 64)?;
@@ -499,14 +622,16 @@ pub async fn update(
         .as_deref()
         .map(|o| bandpool_domain::lifecycle::check_order_id("order_id", o))
         .transpose()?;
-    let tenant = connector.tenant_id.as_str();
+    let tenant = channel.tenant_id();
     let key = MessageKey::new(MessageKind::Update, &request.idempotency_key, request)?;
     let mut tx = db.begin_write().await?;
     tx.lock_pool(tenant).await?;
-    if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
+    if let Claim::Replay(answer) = channel.claim(&mut tx, &key, now).await? {
         return from_json(&answer);
     }
-    let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
+    let held = channel
+        .held(&mut tx, &request.license_id, &request.serial_no)
+        .await?;
     if !held.status.holds_capacity() {
         return Err(AppError::invalid(
             "license_id",
@@ -652,11 +777,14 @@ pub async fn update(
         .await?;
         crate::lifecycle::replace_subscriptions(&mut tx, tenant, &held.id, &terms.subscriptions)
             .await?;
-        let note = format!(
-            "Updated by the LoadMaster through connector {}: {}",
-            connector.name,
-            changes.join(", ")
-        );
+        let note = match channel {
+            Channel::Connector(c) => format!(
+                "Updated by the LoadMaster through connector {}: {}",
+                c.name,
+                changes.join(", ")
+            ),
+            Channel::Offline { .. } => format!("Updated {}: {}", channel.via(), changes.join(", ")),
+        };
         tx.execute(
             "INSERT INTO license_history (id, license_id, tenant_id, at, from_status, to_status, note)              VALUES ($1, $2, $3, $4, $5, $5, $6)",
             args![uuid::Uuid::new_v4().to_string(), held.id.clone(), tenant, now, held.status.key(), note],
@@ -665,7 +793,7 @@ pub async fn update(
         if more != 0 {
             record_allocation(&mut tx, tenant, now).await?;
         }
-        Change::at(tenant, now, &connector.actor())
+        Change::at(tenant, now, &channel.actor())
             .record(
                 &mut tx,
                 "license_updated",
@@ -693,7 +821,15 @@ pub async fn update(
         },
         changes,
     };
-    idempotency::answer(&mut tx, &connector.id, &key, &to_json(&answer)?).await?;
+    // Offline, the license is bound from now on to the access code its text was made for.
+    if let Some(hash) = channel.access_hash() {
+        tx.execute(
+            "UPDATE licenses SET access_code_hash = $3 WHERE tenant_id = $1 AND id = $2",
+            args![tenant, held.id.clone(), hash],
+        )
+        .await?;
+    }
+    channel.answer(&mut tx, &key, &to_json(&answer)?).await?;
     tx.commit().await?;
     Ok(answer)
 }
@@ -719,7 +855,9 @@ pub async fn release_for_transfer(
     if let Claim::Replay(answer) = idempotency::claim(tx, &connector.id, &key, now).await? {
         return Ok((from_json(&answer)?, true));
     }
-    let held = held_by(tx, connector, &request.license_id, &request.serial_no).await?;
+    let held = Channel::Connector(connector)
+        .held(tx, &request.license_id, &request.serial_no)
+        .await?;
     if !held.status.holds_capacity() {
         return Err(AppError::invalid(
             "license_id",
@@ -799,15 +937,18 @@ pub async fn release_for_transfer(
 /// license keeps its id, kind, term, subscriptions and history (now the new tenant's), and both
 /// tenants' event logs say so. Returns the answer and the previous owner's tenant (none for a
 /// replay).
-pub async fn change_owner(
+pub async fn change_owner<'a>(
     tx: &mut WriteTx,
-    connector: &ConnectorIdentity,
+    channel: impl Into<Channel<'a>>,
     request: &bandpool_domain::lifecycle::OwnerChangeRequest,
     now: i64,
 ) -> Result<(bandpool_domain::lifecycle::OwnerChange, Option<String>)> {
     use bandpool_domain::lifecycle::{OwnerChange, UPDATE_APPLIED};
+    let channel = &channel.into();
     check_key(&request.idempotency_key)?;
-    check_text("license_id", &request.license_id, 64)?;
+    if let Channel::Connector(_) = channel {
+        check_text("license_id", &request.license_id, 64)?;
+    }
     check_text("serial_no", &request.serial_no, 64)?;
     check_text("device_name", &request.device_name, 100)?;
     if request.ip_address.parse::<std::net::IpAddr>().is_err() {
@@ -816,34 +957,53 @@ pub async fn change_owner(
             "must be an IPv4 or IPv6 address",
         ));
     }
-    let new_tenant = connector.tenant_id.as_str();
-    let owner_of = async |tx: &mut WriteTx| -> Result<Option<String>> {
-        let found: Option<(String,)> = crate::db::optional_as(
-            &mut *tx,
-            "SELECT tenant_id FROM licenses WHERE id = $1 AND serial_no = $2",
-            args![request.license_id.clone(), request.serial_no.clone()],
-        )
-        .await?;
-        Ok(found.map(|(t,)| t))
+    let new_tenant = channel.tenant_id();
+    // Online, the LoadMaster proves it holds the license by naming its id; offline, by the
+    // access code the license's text was bound to.
+    let owner_of = async |tx: &mut WriteTx| -> Result<Option<(String, String)>> {
+        match channel.access_hash() {
+            None => {
+                crate::db::optional_as(
+                    &mut *tx,
+                    "SELECT tenant_id, id FROM licenses WHERE id = $1 AND serial_no = $2",
+                    args![request.license_id.clone(), request.serial_no.clone()],
+                )
+                .await
+            }
+            Some(hash) => {
+                crate::db::optional_as(
+                    &mut *tx,
+                    "SELECT tenant_id, id FROM licenses WHERE serial_no = $1 \
+                     AND access_code_hash = $2 AND status IN ('active', 'grace_period')",
+                    args![request.serial_no.clone(), hash],
+                )
+                .await
+            }
+        }
     };
     // Both pools locked in one order (by tenant id), so two changes crossing never deadlock.
     let before = owner_of(tx).await?;
     let mut pools = vec![new_tenant.to_string()];
-    pools.extend(before.clone());
+    pools.extend(before.clone().map(|(t, _)| t));
     pools.sort();
     pools.dedup();
     for pool in &pools {
         tx.lock_pool(pool).await?;
     }
     let key = MessageKey::new(MessageKind::OwnerChange, &request.idempotency_key, request)?;
-    if let Claim::Replay(answer) = idempotency::claim(tx, &connector.id, &key, now).await? {
+    if let Claim::Replay(answer) = channel.claim(tx, &key, now).await? {
         return Ok((from_json(&answer)?, None));
     }
-    let not_held = || {
-        AppError::not_found("A license with that id held by a LoadMaster with that serial number")
+    let not_held = || match channel {
+        Channel::Connector(_) => AppError::not_found(
+            "A license with that id held by a LoadMaster with that serial number",
+        ),
+        Channel::Offline { .. } => AppError::not_found(
+            "An offline license held by a LoadMaster with that serial number and access code",
+        ),
     };
-    let old_tenant = match owner_of(tx).await? {
-        Some(t) if Some(&t) == before.as_ref() => t,
+    let (old_tenant, license_id) = match owner_of(tx).await? {
+        Some(found) if Some(&found) == before.as_ref() => found,
         _ => return Err(not_held()),
     };
     if old_tenant == new_tenant {
@@ -855,7 +1015,7 @@ pub async fn change_owner(
     let held: Held = crate::db::row_as(
         &tx.fetch_one(
             &format!("SELECT {HELD_COLUMNS} FROM licenses WHERE tenant_id = $1 AND id = $2"),
-            args![old_tenant.clone(), request.license_id.clone()],
+            args![old_tenant.clone(), license_id.clone()],
         )
         .await?,
     )?;
@@ -908,7 +1068,7 @@ pub async fn change_owner(
     remove_device(tx, &old_tenant, held.device_id.as_deref()).await?;
     let device_id = upsert_device(
         tx,
-        connector,
+        channel,
         &ActivationRequest {
             idempotency_key: request.idempotency_key.clone(),
             serial_no: request.serial_no.clone(),
@@ -927,7 +1087,7 @@ pub async fn change_owner(
         args![
             held.id.clone(),
             new_tenant,
-            connector.id.clone(),
+            channel.connector_id(),
             device_id,
             request.device_name.trim().to_string(),
             request.ip_address.clone()
@@ -950,8 +1110,8 @@ pub async fn change_owner(
             now,
             held.status.key(),
             format!(
-                "Owner changed: the license moved here from another tenant through connector {}",
-                connector.name
+                "Owner changed: the license moved here from another tenant {}",
+                channel.via()
             )
         ],
     )
@@ -972,7 +1132,7 @@ pub async fn change_owner(
             &format!("{what} moved to another owner; its capacity returned to the pool"),
         )
         .await?;
-    Change::at(new_tenant, now, &connector.actor())
+    Change::at(new_tenant, now, &channel.actor())
         .record(
             tx,
             "license_owner_changed",
@@ -995,7 +1155,7 @@ pub async fn change_owner(
         },
         message: UPDATE_APPLIED.to_string(),
     };
-    idempotency::answer(tx, &connector.id, &key, &to_json(&answer)?).await?;
+    channel.answer(tx, &key, &to_json(&answer)?).await?;
     Ok((answer, Some(old_tenant)))
 }
 
@@ -1014,7 +1174,9 @@ pub async fn deactivate(
     if let Claim::Replay(answer) = idempotency::claim(&mut tx, &connector.id, &key, now).await? {
         return from_json(&answer);
     }
-    let held = held_by(&mut tx, connector, &request.license_id, &request.serial_no).await?;
+    let held = Channel::Connector(connector)
+        .held(&mut tx, &request.license_id, &request.serial_no)
+        .await?;
     let status = if held.status.holds_capacity() {
         set_status(
             &mut tx,

@@ -16,6 +16,30 @@ pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The deployment's own key called `name`: 32 random bytes (hex) made the first time any
+/// instance asks, then the same for every instance sharing the database. Two instances asking
+/// at once both get the one that was stored first.
+pub async fn deployment_key(db: &crate::db::Db, name: &str, now: i64) -> crate::Result<String> {
+    let mut tx = db.begin_write().await?;
+    let mut seed = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut seed);
+    tx.execute(
+        "INSERT INTO deployment_keys (name, secret, created_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO NOTHING",
+        crate::args![name, hex::encode(seed), now],
+    )
+    .await?;
+    let (secret,): (String,) = crate::db::optional_as(
+        &mut tx,
+        "SELECT secret FROM deployment_keys WHERE name = $1",
+        crate::args![name],
+    )
+    .await?
+    .ok_or_else(|| bandpool_domain::AppError::internal("a deployment key vanished"))?;
+    tx.commit().await?;
+    Ok(secret)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -42,6 +42,23 @@ pub async fn ensure_license_types(tx: &mut WriteTx) -> Result<Vec<LicenseType>> 
     Ok(types)
 }
 
+/// A license type of the catalogue as offline licensing offers it: with the SKU it is for.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TypeWithSku {
+    pub id: String,
+    pub name: String,
+    pub sku: String,
+}
+
+/// Every license type, smallest first.
+pub async fn license_types(db: &Db) -> Result<Vec<TypeWithSku>> {
+    db.fetch_all_as(
+        "SELECT id, name, sku FROM license_types ORDER BY bandwidth_mbps, name",
+        vec![],
+    )
+    .await
+}
+
 /// Create a tenant with its pool; returns the tenant id.
 pub async fn create_tenant(
     tx: &mut WriteTx,

@@ -23,7 +23,9 @@ fn FlashView(flash: Flash) -> impl IntoView {
         Some(secret) => view! {
             <div class="flash secret-once" role="status" data-flash="secret">
                 <p>{flash.text}</p>
-                <output class="secret" data-secret="">{secret}</output>
+                <output class="secret" data-secret="" id="flash-secret">{secret}</output>
+                // Shown once the page's script runs (it copies); without it, select and copy.
+                <button type="button" class="copy" data-copy="flash-secret" hidden>"Copy"</button>
                 {flash.hint.map(|hint| view! { <pre class="command">{hint}</pre> })}
             </div>
         }

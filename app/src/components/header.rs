@@ -54,6 +54,11 @@ fn SignedIn(viewer: Viewer) -> impl IntoView {
     ];
     let admin = [
         (Permission::ViewPool, "/licenses", "Licenses"),
+        (
+            Permission::ChangeLicenses,
+            "/offline-licensing",
+            "Offline Licensing",
+        ),
         (Permission::ManageUsage, "/notifications", "Notifications"),
         (Permission::ViewEvents, "/event-log", "Event log"),
         (Permission::ManageUsers, "/users", "Users"),

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 #[island]
 pub fn PageScript() -> impl IntoView {
     Effect::new(move |_| {
+        browser::show_copy_buttons();
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
         }
@@ -24,9 +25,12 @@ pub fn PageScript() -> impl IntoView {
         }
     });
     let _clicks = window_event_listener(leptos::ev::click, move |ev| {
-        let target = ev
+        let target: Option<web_sys::Element> = ev
             .target()
             .and_then(|t| wasm_bindgen::JsCast::dyn_into(t).ok());
+        if let Some(button) = target.as_ref().filter(|t| t.has_attribute("data-copy")) {
+            browser::copy(button);
+        }
         browser::close_menus(target, false);
     });
     // A page-size choice applies at once (without JavaScript its form's button does it).
@@ -473,6 +477,38 @@ mod browser {
             }
         }
         let _ = dialog.show_modal();
+    }
+
+    /// Copy buttons (`data-copy` naming the element whose text they copy) need a script, so
+    /// they are hidden until it runs; without one, the text is there to select.
+    pub fn show_copy_buttons() {
+        if let Ok(buttons) = document().query_selector_all("button[data-copy]") {
+            for i in 0..buttons.length() {
+                if let Some(button) = buttons.item(i).and_then(|n| n.dyn_into::<Element>().ok()) {
+                    let _ = button.remove_attribute("hidden");
+                }
+            }
+        }
+    }
+
+    /// Copy the text a copy button names to the clipboard, and say so on the button.
+    pub fn copy(button: &Element) {
+        let Some(text) = button
+            .get_attribute("data-copy")
+            .and_then(|id| document().get_element_by_id(&id))
+            .and_then(|source| source.text_content())
+        else {
+            return;
+        };
+        let promise = window().navigator().clipboard().write_text(&text);
+        let button = button.clone();
+        leptos::task::spawn_local(async move {
+            let said = match JsFuture::from(promise).await {
+                Ok(_) => "Copied",
+                Err(_) => "Could not copy: select the text and copy it",
+            };
+            button.set_text_content(Some(said));
+        });
     }
 
     /// Close the open menus: all of them (Escape: focus goes back to the one it was in), or

@@ -1,5 +1,5 @@
-//! The license lifecycle's pages: the Licenses table with the tenant's orders, and the
-//! operator's Orders card on a tenant's Entitlement page.
+//! The license lifecycle's pages: the Licenses table with the tenant's orders, Offline
+//! Licensing, and the operator's Orders card on a tenant's Entitlement page.
 
 use bandpool_domain::lifecycle::{LicensesTableRow, Order};
 use bandpool_domain::AppError;
@@ -67,6 +67,58 @@ pub async fn record_order(
             if new { "recorded" } else { "updated" }
         ));
         Ok(new)
+    })
+    .await
+}
+
+/// What the Offline Licensing form offers: the license types, and a fresh key for this
+/// showing of the form (a form posted twice asks once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OfflineForm {
+    /// (id, name) of each license type, smallest first.
+    pub license_types: Vec<(String, String)>,
+    pub idempotency_key: String,
+    /// The public key texts are checked with, hex.
+    pub public_key: String,
+}
+
+#[server(prefix = "/_server", endpoint = "get_offline_form")]
+pub async fn get_offline_form() -> Result<OfflineForm, AppError> {
+    crate::serve::tenant(Permission::ChangeLicenses, async |services, _| {
+        Ok(OfflineForm {
+            license_types: bandpool_services::offline::license_types(services)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect(),
+            idempotency_key: bandpool_services::offline::form_key(),
+            public_key: bandpool_services::offline::public_key(services).await?,
+        })
+    })
+    .await
+}
+
+/// Generate license: the action taken and the license text shown once, to copy into the
+/// LoadMaster (`bandpool_services::offline::generate`). The form names its fields
+/// `request[serial_no]` and so on.
+#[server(prefix = "/_server", endpoint = "generate_offline_license")]
+pub async fn generate_offline_license(
+    request: bandpool_domain::offline::OfflineRequest,
+) -> Result<String, AppError> {
+    crate::serve::tenant(Permission::ChangeLicenses, async |services, caller| {
+        let issued = bandpool_services::offline::generate(services, caller, &request).await?;
+        let license = &issued.grant.license;
+        crate::serve::text_once(
+            format!(
+                "License text for serial {}: {} ({}). {}",
+                issued.grant.serial_no,
+                license.license_name,
+                license.kind.label(),
+                issued.message
+            ),
+            issued.license_text.clone(),
+        );
+        Ok(issued.license_text)
     })
     .await
 }

@@ -11,6 +11,7 @@ pub mod metered_report;
 pub mod metered_usage;
 pub mod not_found;
 pub mod notifications;
+pub mod offline_licensing;
 pub mod sign_in;
 pub mod tenant_entitlement;
 pub mod tenants;

@@ -1,13 +1,17 @@
 //! The license lifecycle through the REST API: the tenant's orders (what each bought and what
-//! is in use) and the Licenses table (every licensed LoadMaster's license and subscriptions
-//! with their expiration dates). The same reads as the pages (`bandpool_services::lifecycle`).
+//! is in use), the Licenses table (every licensed LoadMaster's license and subscriptions with
+//! their expiration dates), and offline licensing with the key its texts are checked by. The
+//! same service functions as the pages (`bandpool_services::lifecycle`, `::offline`).
 
+use super::connector::Body;
 use super::Ask;
 use axum::Json;
 use bandpool_domain::auth::Permission;
+use bandpool_domain::error::ErrorBody;
 use bandpool_domain::lifecycle::{LicensesSort, LicensesTableRow, Order};
+use bandpool_domain::offline::{OfflineLicense, OfflineRequest};
 use bandpool_domain::AppError;
-use bandpool_services::lifecycle;
+use bandpool_services::{lifecycle, offline};
 
 /// The tenant's orders, newest first: Order ID, support tier and its end, and per license
 /// type the quantity bought and the permanent licenses of it in use.
@@ -39,4 +43,52 @@ pub async fn subscriptions(ask: Ask) -> Result<Json<Vec<LicensesTableRow>>, AppE
     Ok(Json(
         lifecycle::licenses_table(&ask, &tenant, sort, order).await?,
     ))
+}
+
+/// The public half of the key this deployment signs offline license texts with.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct LicensingKey {
+    /// `ed25519`.
+    pub algorithm: &'static str,
+    /// The 32-byte public key, hex.
+    pub public_key: String,
+}
+
+/// The public key LoadMasters check offline license texts with (no sign-in: it is public by
+/// design, so an appliance's administrator can fetch it from anywhere).
+#[utoipa::path(
+    get, path = "/licensing-key", tag = "licenses", operation_id = "getLicensingKey",
+    security(()),
+    responses((status = 200, description = "OK", body = LicensingKey))
+)]
+pub async fn licensing_key(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+) -> Result<Json<LicensingKey>, AppError> {
+    Ok(Json(LicensingKey {
+        algorithm: "ed25519",
+        public_key: offline::public_key(&state).await?,
+    }))
+}
+
+/// Offline licensing, for a LoadMaster with no route to a connector: the action (license a
+/// new LoadMaster, update a license, get a trial license, upgrade a trial license, update
+/// the license owner) is taken exactly as through a connector, and the answer is license text
+/// signed with this deployment's key, bound to the LoadMaster's serial number and access
+/// code. Fields the action does not ask for are ignored. Owners and Admins.
+#[utoipa::path(
+    post, path = "/offline-licenses", tag = "licenses", operation_id = "generateOfflineLicense",
+    request_body = OfflineRequest,
+    responses(
+        (status = 200, description = "The license text and what it grants", body = OfflineLicense),
+        (status = 400, description = "A field the action needs is missing or malformed (invalid_parameter names it)", body = ErrorBody),
+        (status = 403, description = "The access code is not the one the license was bound to (access_code_mismatch)", body = ErrorBody),
+        (status = 409, description = "The pool or the order has no room (the connector API's refusal codes)", body = ErrorBody),
+    )
+)]
+pub async fn offline_license(
+    ask: Ask,
+    Body(request): Body<OfflineRequest>,
+) -> Result<Json<OfflineLicense>, AppError> {
+    let caller = ask.authorize(Permission::ChangeLicenses)?;
+    Ok(Json(offline::generate(&ask, &caller, &request).await?))
 }

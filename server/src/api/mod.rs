@@ -45,6 +45,8 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(licenses::history))
         .routes(routes!(lifecycle::orders))
         .routes(routes!(lifecycle::subscriptions))
+        .routes(routes!(lifecycle::offline_license))
+        .routes(routes!(lifecycle::licensing_key))
         .routes(routes!(export::export_csv))
         .routes(routes!(connectors::kill))
         .routes(routes!(connectors::sync))

@@ -109,6 +109,29 @@ const PASSWORD_FORM: &[(&str, &str)] = &[
     ("confirm", "long enough password"),
 ];
 
+/// A trial license for one LoadMaster, offline (asked again, it is refused as a temporary
+/// license on top of a temporary one: a domain refusal, never 401 or 403).
+const OFFLINE_FORM: &[(&str, &str)] = &[
+    ("idempotency_key", "offline-matrix-1"),
+    ("platform", "hardware"),
+    ("action", "trial"),
+    ("serial_no", "7700001"),
+    ("access_code", "LM-MATRIX-00000001"),
+    ("firmware_version", "7.2.60.0"),
+    ("ip_address", "10.77.0.1"),
+];
+
+/// The same, as the page's form names its fields.
+const OFFLINE_PAGE_FORM: &[(&str, &str)] = &[
+    ("request[idempotency_key]", "offline-matrix-2"),
+    ("request[platform]", "hardware"),
+    ("request[action]", "trial"),
+    ("request[serial_no]", "7700002"),
+    ("request[access_code]", "LM-MATRIX-00000002"),
+    ("request[firmware_version]", "7.2.60.0"),
+    ("request[ip_address]", "10.77.0.2"),
+];
+
 use Need::*;
 
 /// The matrix. A new route must be added here, with who may use it.
@@ -123,6 +146,7 @@ pub const MATRIX: &[Route] = &[
     get("/metered/usage", Read),
     get("/metered/report", Read),
     get("/licenses", Read),
+    get("/offline-licensing", Change),
     post("/_server/get_licenses_page", Read).with(&[("sort", ""), ("order", "")]),
     post("/_server/get_metered_view", Read),
     post("/_server/get_loadmaster_peaks", Read).with(&[("month", ""), ("search", ""), ("sort", ""), ("order", ""), ("page", "")]),
@@ -168,6 +192,8 @@ pub const MATRIX: &[Route] = &[
     get("/api/v1/metered/report", Read),
     get("/api/v1/orders", Read),
     get("/api/v1/subscriptions", Read),
+    get("/api/v1/licensing-key", Public),
+    post("/api/v1/offline-licenses", Change).with(OFFLINE_FORM),
     get("/api/v1/metered/report/download", Read),
     get("/api/v1/metered/report/pdf", Read),
     get("/api/v1/metered/reporting", Read),
@@ -255,6 +281,8 @@ pub const MATRIX: &[Route] = &[
     post("/_server/get_tenant_entitlement", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
     post("/_server/set_tenant_entitlement", Operator).with(ENTITLEMENT_FORM),
     post("/_server/get_metered_contract", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
+    post("/_server/get_offline_form", Change),
+    post("/_server/generate_offline_license", Change).with(OFFLINE_PAGE_FORM),
     post("/_server/get_tenant_orders", Operator).with(&[("tenant_id", "OTHER_TENANT")]),
     post("/_server/record_order", Operator).with(&[
         ("tenant_id", "OTHER_TENANT"),
