@@ -1,7 +1,7 @@
 //! Heartbeats: at start and every `heartbeat_seconds` (and at once when the connector's
 //! address changes) the agent tells the portal it is up, its version, and the address its
 //! LoadMasters reach it at. A connector silent for longer than the portal allows shows as
-//! Down on the Connectors page.
+//! Down on the Connectors page. A heartbeat's answer may ask for the agent's diagnostics.
 
 use crate::portal::VERSION;
 use crate::Shared;
@@ -40,6 +40,9 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
                     );
                 }
                 reached = Some(true);
+                if answer.run_diagnostics {
+                    diagnose(&shared);
+                }
                 *shared
                     .connector_id
                     .write()
@@ -75,4 +78,24 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stopped: watch::Receiver<bool>)
             _ = stopped.wait_for(|stop| *stop) => return,
         }
     }
+}
+
+/// The portal asked for diagnostics: run them (once at a time) and send the results.
+fn diagnose(shared: &Arc<Shared>) {
+    if shared.diagnosing.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        let report = crate::diagnostics::run(&shared.settings.portal_url).await;
+        match shared.portal.send_diagnostics(&report).await {
+            Ok(()) => tracing::info!(
+                "diagnostics sent: {} of {} checks answered",
+                report.checks.iter().filter(|c| c.ok).count(),
+                report.checks.len()
+            ),
+            Err(e) => tracing::warn!("diagnostics could not be sent: {e}"),
+        }
+        shared.diagnosing.store(false, Ordering::SeqCst);
+    });
 }

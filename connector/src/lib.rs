@@ -21,6 +21,7 @@ pub mod settings;
 mod backoff;
 mod commands;
 mod delivery;
+pub mod diagnostics;
 mod fsutil;
 mod heartbeat;
 mod identity;
@@ -98,6 +99,8 @@ pub(crate) struct Shared {
     pub flush_now: Notify,
     /// Send a heartbeat now (the address changed).
     pub heartbeat_now: Notify,
+    /// Diagnostics the portal asked for are running (one run at a time).
+    pub diagnosing: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
@@ -183,6 +186,7 @@ pub async fn start(settings: Settings) -> Result<RunningAgent, AgentError> {
         counters: Counters::default(),
         flush_now: Notify::new(),
         heartbeat_now: Notify::new(),
+        diagnosing: Default::default(),
     });
     let (stop, stopped) = watch::channel(false);
     let server = tokio::spawn(local_api::serve(

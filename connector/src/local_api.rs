@@ -13,6 +13,8 @@
 //!   the portal in batches; `202`. `400 invalid_parameter` naming the field for a malformed
 //!   sample, `404 unknown_license` as for a check.
 //! - `POST /v1/deactivate`: queued durably for the portal; `202`.
+//! - `POST /v1/diagnostics`: ping the default gateway, the DNS servers and the portal from
+//!   here, and answer the results (what the portal's "Run diagnostics" asks for).
 //! - `GET /healthz`: the agent is up (and what it has queued).
 
 use crate::backoff::Backoff;
@@ -51,6 +53,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/check", post(check))
         .route("/v1/usage", post(usage))
         .route("/v1/deactivate", post(deactivate))
+        .route("/v1/diagnostics", post(diagnostics))
         .route("/healthz", get(healthz))
         .with_state(shared)
 }
@@ -474,6 +477,10 @@ async fn deactivate(
         asked.license_id
     );
     StatusCode::ACCEPTED.into_response()
+}
+
+async fn diagnostics(State(shared): State<Arc<Shared>>) -> Response {
+    Json(crate::diagnostics::run(&shared.settings.portal_url).await).into_response()
 }
 
 async fn healthz(State(shared): State<Arc<Shared>>) -> Response {

@@ -135,6 +135,25 @@ impl Portal {
         self.post("heartbeat", beat).await
     }
 
+    /// The diagnostics the portal asked for.
+    pub async fn send_diagnostics(
+        &self,
+        report: &bandpool_domain::connector::DiagnosticsReport,
+    ) -> Result<(), PortalError> {
+        let response = self
+            .request(Method::POST, "diagnostics")
+            .json(report)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = response.bytes().await.map_err(unreachable)?;
+        Err(refusal(status, &body))
+    }
+
     pub async fn send_checks(
         &self,
         report: &CheckReport,

@@ -112,6 +112,111 @@ pub struct HeartbeatResponse {
     pub status: ConnectorStatus,
     /// The portal's clock (Unix seconds), so an agent can tell its own clock's drift.
     pub server_time: i64,
+    /// An Owner or Admin asked for the connector's diagnostics: run them and send the results
+    /// (`POST /api/v1/connector/diagnostics`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub run_diagnostics: bool,
+}
+
+/// What a connector's diagnostics try: the licensing guide's troubleshooting checks, run by
+/// the agent from the customer's network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticTarget {
+    DefaultGateway,
+    DnsServer,
+    /// The portal: the licensing server the connector relays to.
+    Portal,
+}
+
+impl DiagnosticTarget {
+    pub fn key(self) -> &'static str {
+        match self {
+            DiagnosticTarget::DefaultGateway => "default_gateway",
+            DiagnosticTarget::DnsServer => "dns_server",
+            DiagnosticTarget::Portal => "portal",
+        }
+    }
+
+    /// The guide's words for the check.
+    pub fn label(self) -> &'static str {
+        match self {
+            DiagnosticTarget::DefaultGateway => "Ping Default Gateway",
+            DiagnosticTarget::DnsServer => "Ping DNS Servers",
+            DiagnosticTarget::Portal => "Ping Licensing Server",
+        }
+    }
+}
+
+/// How one check was tried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum DiagnosticMethod {
+    /// An ICMP echo request (ping).
+    Icmp,
+    /// A TCP connection (DNS on port 53, the portal on its port), where the agent may not
+    /// send ICMP.
+    Tcp,
+    /// Nothing could be tried (no default route, no DNS server configured).
+    None,
+}
+
+/// One check's result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DiagnosticCheck {
+    pub target: DiagnosticTarget,
+    /// The address tried (`10.0.0.1`, or the portal's `host:port`).
+    pub address: String,
+    pub method: DiagnosticMethod,
+    pub ok: bool,
+    /// The round trip, in microseconds, when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round_trip_micros: Option<u64>,
+    /// What happened, for a person.
+    pub message: String,
+}
+
+/// The most checks one report may carry (a gateway, a few DNS servers, the portal).
+pub const MAX_DIAGNOSTIC_CHECKS: usize = 16;
+
+/// POST /api/v1/connector/diagnostics: the agent's results, after the portal asked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DiagnosticsReport {
+    pub checks: Vec<DiagnosticCheck>,
+}
+
+/// A connector's diagnostics as the Connectors page shows them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ConnectorDiagnostics {
+    /// When they were last asked for (Unix seconds UTC); the agent runs them at its next
+    /// heartbeat.
+    pub requested_at: Option<i64>,
+    /// When the last results arrived.
+    pub ran_at: Option<i64>,
+    pub checks: Vec<DiagnosticCheck>,
+}
+
+impl ConnectorDiagnostics {
+    /// Asked for and not answered yet.
+    pub fn waiting(&self) -> bool {
+        match (self.requested_at, self.ran_at) {
+            (Some(asked), Some(ran)) => ran < asked,
+            (Some(_), None) => true,
+            _ => false,
+        }
+    }
+}
+
+impl DiagnosticCheck {
+    /// One line for a person: "Ping DNS Servers 10.0.0.2: answered in 0.4 ms (ICMP)".
+    pub fn line(&self) -> String {
+        format!("{} {}: {}", self.target.label(), self.address, self.message)
+    }
 }
 
 /// POST /api/v1/connector/checks: the periodic license checks of many LoadMasters.
@@ -469,6 +574,10 @@ pub struct ConnectorView {
     /// LoadMasters holding a license (Active or Grace Period) through it.
     #[cfg_attr(feature = "ssr", sqlx(rename = "licensed", try_from = "i64"))]
     pub licensed_loadmasters: u64,
+    /// Its network diagnostics: when last asked for, and the last results.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    #[serde(default)]
+    pub diagnostics: ConnectorDiagnostics,
 }
 
 /// A LoadMaster of the device inventory.

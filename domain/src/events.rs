@@ -29,6 +29,8 @@ pub const ACTIONS: &[&str] = &[
     "connector_down",
     "connector_up",
     "connector_address_changed",
+    "connector_diagnostics_requested",
+    "connector_diagnostics",
     "license_activated",
     "license_deactivated",
     "license_killed",

@@ -159,3 +159,19 @@ test('the License Repository and Connectors follow changes live, without a reloa
   await expect(page.locator(`tr[data-connector="${name}"]`)).toBeVisible({ timeout: 2_500 });
   expect(await page.evaluate(() => (window as any).__sameDocument)).toBe(true);
 });
+
+test('Run diagnostics asks the live connector to ping its gateway, DNS servers and the portal, and shows the results', async ({ page, pageErrors }) => {
+  await page.goto('/connectors');
+  await hydrated(page);
+  const row = page.locator('tr[data-connector="e2e-connector"]');
+  await row.getByRole('button', { name: 'Run diagnostics' }).click();
+  await expect(page.getByText('Connector e2e-connector runs its diagnostics at its next heartbeat')).toBeVisible();
+  // The agent beats every five seconds here; the results replace the waiting line live.
+  const cell = page.locator('tr[data-connector="e2e-connector"] td[data-diagnostics]');
+  await expect(cell.locator('li[data-check="portal"]')).toContainText('Ping Licensing Server 127.0.0.1:3100: answered in', { timeout: 20_000 });
+  await expect(cell.locator('li[data-check="portal"]')).toHaveAttribute('data-ok', 'true');
+  await expect(cell.locator('li[data-check="default_gateway"]')).toContainText('Ping Default Gateway');
+  await expect(cell.locator('li[data-check="dns_server"]').first()).toContainText('Ping DNS Servers');
+  await expect(cell.locator('[data-waiting]')).toHaveCount(0);
+  expect(pageErrors).toEqual([]);
+});

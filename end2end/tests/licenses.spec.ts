@@ -64,3 +64,61 @@ test('the Licenses table lists licenses with their subscriptions, sorts, and fol
   expect(killed.status()).toBe(200);
   await expect(page.locator(`tr[data-license="${license}"]`)).toHaveCount(0, { timeout: 10_000 });
 });
+
+test('an operator records an order on the Entitlement page, and members see it on the Licenses page', async ({ page, pageErrors }) => {
+  await page.goto('/tenants');
+  await hydrated(page);
+  await page.locator('tr[data-tenant="Demo Networks"]').getByRole('link', { name: 'Entitlement' }).click();
+  const orders = page.locator('[data-section="orders"]');
+  const orderId = `ORD-E2E-${Date.now()}`;
+  const supportEnds = new Date(Date.now() + 365 * 86_400_000).toISOString().slice(0, 10);
+  await orders.getByLabel('Order ID').fill(orderId);
+  await orders.locator('select[name="support_tier"]').selectOption({ label: 'Enterprise' });
+  await orders.getByLabel('Support until').fill(supportEnds);
+  await orders.getByLabel(/one license type per line/).fill('vlm-500=2\nvlm-2000=1@2027-12-31');
+  await orders.getByRole('button', { name: 'Record order' }).click();
+  await expect(page.getByText(`Order ${orderId} recorded.`)).toBeVisible();
+  const row = page.locator(`[data-section="orders"] tr[data-order="${orderId}"]`);
+  await expect(row).toContainText('Enterprise');
+  await expect(row).toContainText('2 x VLM-500 (0 in use)');
+  await expect(row).toContainText('1 x VLM-2000 (0 in use, until 2027-12-31)');
+  // A malformed line is refused with the line named, and nothing is recorded.
+  await orders.getByLabel('Order ID').fill(`${orderId}-BAD`);
+  await orders.getByLabel('Support until').fill(supportEnds);
+  await orders.getByLabel(/one license type per line/).fill('vlm-500=lots');
+  await orders.getByRole('button', { name: 'Record order' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+  await expect(page.locator(`tr[data-order="${orderId}-BAD"]`)).toHaveCount(0);
+
+  await page.goto('/licenses');
+  await expect(page.locator(`[data-section="orders"] tr[data-order="${orderId}"]`)).toHaveCount(2);
+  expect(pageErrors).toEqual([]);
+});
+
+test('Owners correct a LoadMaster\'s HA and GEO partners on the Connectors page', async ({ page }) => {
+  await page.goto('/connectors');
+  await hydrated(page);
+  const devices = page.locator('tr[data-device]').filter({ hasText: 'e2e-lm-' });
+  await expect(devices.nth(2)).toBeVisible({ timeout: 30_000 });
+  const serials = await devices.evaluateAll((rows) => rows.slice(0, 3).map((r) => r.getAttribute('data-device')!));
+  const name = (await devices.first().locator('td').first().textContent())!.trim();
+  const first = page.locator(`tr[data-device="${serials[0]}"]`);
+  await first.getByLabel(`HA partner of ${name}`).fill(serials[1]);
+  await first.getByLabel(`GEO partners of ${name}`).fill(serials[2]);
+  await first.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText(`${name}'s partners are saved.`)).toBeVisible();
+  await page.reload();
+  await expect(page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`HA partner of ${name}`)).toHaveValue(serials[1]);
+  await expect(page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`GEO partners of ${name}`)).toHaveValue(serials[2]);
+  // Its own serial as its partner is refused, and the saved partners stay.
+  await page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`HA partner of ${name}`).fill(serials[0]);
+  await page.locator(`tr[data-device="${serials[0]}"]`).getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('alert')).toBeVisible();
+  await page.reload();
+  await expect(page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`HA partner of ${name}`)).toHaveValue(serials[1]);
+  // Put back as it was, for the other specs.
+  await page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`HA partner of ${name}`).fill('');
+  await page.locator(`tr[data-device="${serials[0]}"]`).getByLabel(`GEO partners of ${name}`).fill('');
+  await page.locator(`tr[data-device="${serials[0]}"]`).getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByText(`${name}'s partners are saved.`)).toBeVisible();
+});

@@ -429,6 +429,79 @@ db_test!(
     license_kinds_through_the_connector
 );
 
+/// Run diagnostics: an Owner asks through REST, the agent runs them at its next heartbeat and
+/// sends them; the connector then shows each check (the portal answered; this machine's
+/// gateway and DNS servers are listed, answering or not), and a Reviewer may not ask.
+async fn diagnostics_through_the_connector(db: &TestDb) {
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    let token = app.new_connector(&app.client, "dc-diag").await;
+    let dir = tempfile::tempdir().unwrap();
+    let agent = start_agent(&app.base, token, dir.path()).await;
+    let connector = || async {
+        let (_, list) = app.get_json("/api/v1/connectors").await;
+        list.as_array().unwrap()[0].clone()
+    };
+    eventually("the agent registered", || async {
+        connector().await["status"] == "up"
+    })
+    .await;
+    let id = connector().await["id"].as_str().unwrap().to_string();
+    assert!(connector().await["diagnostics"]["ran_at"].is_null());
+    let path = format!("/api/v1/connectors/{id}/diagnostics");
+    let reviewer = app.client_as(common::REVIEWER).await;
+    let (status, _) = app.post_json(&reviewer, &path, &json!({})).await;
+    assert_eq!(status, 403);
+    let (status, asked) = app.post_json(&app.client, &path, &json!({})).await;
+    assert_eq!(status, 202, "{asked}");
+    assert!(asked["diagnostics"]["requested_at"].is_i64());
+    eventually("the diagnostics arrived", || async {
+        connector().await["diagnostics"]["ran_at"].is_i64()
+    })
+    .await;
+    let shown = connector().await["diagnostics"].clone();
+    let checks = shown["checks"].as_array().unwrap();
+    let portal = checks.iter().find(|c| c["target"] == "portal").unwrap();
+    assert_eq!(portal["ok"], true, "{shown}");
+    assert!(
+        portal["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("answered in"),
+        "{shown}"
+    );
+    assert!(
+        checks.iter().any(|c| c["target"] == "default_gateway"),
+        "{shown}"
+    );
+    assert!(
+        checks.iter().any(|c| c["target"] == "dns_server"),
+        "{shown}"
+    );
+    // The event log says so, and the agent's local API runs them too.
+    let (_, events) = app
+        .get_json("/api/v1/events?action=connector_diagnostics")
+        .await;
+    assert!(
+        events.to_string().contains("connector_diagnostics"),
+        "{events}"
+    );
+    let local: Value = reqwest::Client::new()
+        .post(format!("http://{}/v1/diagnostics", agent.local_addr()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(local["checks"].as_array().unwrap().len() >= 3, "{local}");
+    agent.shutdown().await;
+}
+
+db_test!(
+    diagnostics_through_the_connector,
+    diagnostics_through_the_connector
+);
+
 /// Connector down → grace → back → Active; down again → Expired after 30 days.
 async fn grace_through_the_connector(db: &TestDb) {
     let app = TestApp::spawn_with(db, Seed::EmptyPool, |s| {

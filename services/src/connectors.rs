@@ -1,7 +1,8 @@
 //! Connectors and the LoadMaster inventory: adding a connector, removing or blocking a
-//! LoadMaster, and the messages a connector going Down or coming back sends.
+//! LoadMaster, asking a connector for its diagnostics, and the messages a connector going Down
+//! or coming back sends.
 
-use bandpool_domain::connector::{CreatedConnector, Device};
+use bandpool_domain::connector::{ConnectorView, CreatedConnector, Device};
 use bandpool_domain::ids::Id;
 use bandpool_domain::AppError;
 
@@ -96,6 +97,31 @@ pub async fn change_device(
             Ok((device, Some(event)))
         })
         .await
+}
+
+/// Run diagnostics: an Owner or Admin asks a connector to ping its default gateway, its DNS
+/// servers and the portal; its agent runs them at its next heartbeat and sends the results.
+pub async fn request_diagnostics(
+    services: &Services,
+    caller: &Caller,
+    connector_id: &str,
+) -> Result<ConnectorView, AppError> {
+    let id = Id::parse("id", "a connector", connector_id)?;
+    let tenant_id = caller.tenant_id();
+    let now = services.now();
+    services
+        .change(caller.scope(), async |tx| {
+            let name =
+                bandpool_store::connectors::request_diagnostics(tx, tenant_id, &id, now).await?;
+            let event = Event::new(
+                "connector_diagnostics_requested",
+                name,
+                "Run diagnostics: the connector runs them at its next heartbeat".to_string(),
+            );
+            Ok(((), Some(event)))
+        })
+        .await?;
+    bandpool_store::connectors::get(&services.db, tenant_id, &id).await
 }
 
 /// An Owner or Admin corrects a LoadMaster's HA partner and GEO partners (its checks name

@@ -49,12 +49,7 @@ impl ReportingService {
 
 /// A signing key from its 32-byte seed in hex (the `metered_reports_signing_key` setting).
 pub fn signing_key(seed_hex: &str) -> Result<SigningKey, String> {
-    let bytes = hex::decode(seed_hex.trim())
-        .map_err(|_| "metered_reports_signing_key must be 64 hex digits".to_string())?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "metered_reports_signing_key must be 64 hex digits (32 bytes)".to_string())?;
-    Ok(SigningKey::from_bytes(&seed))
+    crate::secret::ed25519_from_seed("metered_reports_signing_key", seed_hex)
 }
 
 /// What a deployment sends for one tenant and period.

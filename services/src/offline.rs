@@ -44,12 +44,7 @@ pub async fn signing_key(services: &Services) -> Result<Arc<SigningKey>, AppErro
 
 /// A signing key from its 32-byte seed in hex.
 pub fn key_from_seed(seed_hex: &str) -> Result<SigningKey, String> {
-    let bytes = hex::decode(seed_hex.trim())
-        .map_err(|_| "the offline signing key must be 64 hex digits".to_string())?;
-    let seed: [u8; 32] = bytes
-        .try_into()
-        .map_err(|_| "the offline signing key must be 64 hex digits (32 bytes)".to_string())?;
-    Ok(SigningKey::from_bytes(&seed))
+    crate::secret::ed25519_from_seed("offline_signing_key", seed_hex)
 }
 
 /// The public half, hex: what LoadMasters (and the simulator) check license texts with.

@@ -107,7 +107,66 @@ pub async fn heartbeat(
         connector_id: connector.id.clone(),
         status: ConnectorStatus::Up,
         server_time: services.now(),
+        run_diagnostics: connector.diagnostics_due,
     })
+}
+
+/// The connector's diagnostics, run because an Owner or Admin asked: kept for the Connectors
+/// page (replacing the last), with an event in the log (which also refreshes the page where
+/// it is open).
+pub async fn diagnostics(
+    services: &Services,
+    connector: &ConnectorIdentity,
+    report: &bandpool_domain::connector::DiagnosticsReport,
+) -> Result<(), AppError> {
+    check_diagnostics(report)?;
+    seen(services, connector, None, None).await?;
+    let now = services.now();
+    let mut tx = services.db.begin_write().await?;
+    bandpool_store::connectors::record_diagnostics(&mut tx, connector, report, now).await?;
+    let answered = report.checks.iter().filter(|c| c.ok).count();
+    bandpool_store::events::Change::at(&connector.tenant_id, now, &connector.actor())
+        .record(
+            &mut tx,
+            "connector_diagnostics",
+            &connector.name,
+            &format!("{answered} of {} checks answered", report.checks.len()),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+fn check_diagnostics(
+    report: &bandpool_domain::connector::DiagnosticsReport,
+) -> Result<(), AppError> {
+    use bandpool_domain::connector::MAX_DIAGNOSTIC_CHECKS;
+    if report.checks.len() > MAX_DIAGNOSTIC_CHECKS {
+        return Err(AppError::invalid(
+            "checks",
+            format!("at most {MAX_DIAGNOSTIC_CHECKS} checks in one report"),
+        ));
+    }
+    let plain = |value: &str, max: usize| {
+        !value.trim().is_empty()
+            && value.chars().count() <= max
+            && !value.chars().any(char::is_control)
+    };
+    for (i, check) in report.checks.iter().enumerate() {
+        if !plain(&check.address, 255) {
+            return Err(AppError::invalid(
+                format!("checks[{i}].address"),
+                "must be 1 to 255 characters without control characters",
+            ));
+        }
+        if !plain(&check.message, 300) {
+            return Err(AppError::invalid(
+                format!("checks[{i}].message"),
+                "must be 1 to 300 characters without control characters",
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// LoadMasters' license checks, many at once: each counted once, each answered with its

@@ -22,6 +22,16 @@ impl Secret {
     }
 }
 
+/// An Ed25519 signing key from its 32-byte seed in hex, as the setting `name` holds it (the
+/// deployment's keys for usage reports and for offline license texts).
+pub fn ed25519_from_seed(name: &str, seed_hex: &str) -> Result<ed25519_dalek::SigningKey, String> {
+    let seed: [u8; 32] = hex::decode(seed_hex.trim())
+        .ok()
+        .and_then(|bytes| bytes.try_into().ok())
+        .ok_or_else(|| format!("{name} must be 64 hex digits (a 32-byte seed)"))?;
+    Ok(ed25519_dalek::SigningKey::from_bytes(&seed))
+}
+
 impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("[redacted]")

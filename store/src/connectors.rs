@@ -8,10 +8,12 @@ use crate::events::{Actor, Change};
 use crate::licenses::{bulk_set_status, StatusMove};
 use crate::{secret, Result};
 use bandpool_domain::connector::{
-    ConnectorStatus, ConnectorView, CREDENTIAL_PREFIX, REGISTRATION_HOURS, REGISTRATION_PREFIX,
+    ConnectorDiagnostics, ConnectorStatus, ConnectorView, DiagnosticsReport, CREDENTIAL_PREFIX,
+    REGISTRATION_HOURS, REGISTRATION_PREFIX,
 };
 use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::AppError;
+use sqlx::Row;
 
 /// A LoadMaster keeps its license this long after its connector goes silent (the License Repository's grace period).
 pub const GRACE_DAYS: i64 = 30;
@@ -34,6 +36,9 @@ pub struct ConnectorIdentity {
     pub address: Option<String>,
     pub version: Option<String>,
     pub last_seen_at: Option<i64>,
+    /// Its diagnostics were asked for and have not arrived since: the heartbeat says so.
+    #[sqlx(try_from = "i64")]
+    pub diagnostics_due: bool,
 }
 
 impl ConnectorIdentity {
@@ -47,24 +52,82 @@ impl ConnectorIdentity {
 const VIEW_SQL: &str = "SELECT c.id, c.name, \
      CASE WHEN c.registration_hash IS NOT NULL THEN 'pending' ELSE c.status END AS status, c.ip_address, c.version, c.last_seen_at, \
      c.down_since, c.created_at, c.registration_expires_at, c.registration_hash, \
+     c.diagnostics_requested_at, c.diagnostics_at, c.diagnostics, \
      (SELECT COUNT(*) FROM licenses l WHERE l.connector_id = c.id \
       AND l.status IN ('active', 'grace_period')) AS licensed \
      FROM connectors c";
 
 pub async fn list(db: &Db, tenant_id: &str) -> Result<Vec<ConnectorView>> {
-    db.fetch_all(
-        &format!("{VIEW_SQL} WHERE c.tenant_id = $1 ORDER BY c.name, c.id"),
-        args![tenant_id.to_string()],
-    )
-    .await?
-    .iter()
-    .map(crate::db::row_as)
-    .collect()
+    let rows = db
+        .fetch_all(
+            &format!("{VIEW_SQL} WHERE c.tenant_id = $1 ORDER BY c.name, c.id"),
+            args![tenant_id.to_string()],
+        )
+        .await?;
+    rows.iter().map(with_diagnostics).collect()
 }
 
 pub async fn get(db: &Db, tenant_id: &str, id: &str) -> Result<ConnectorView> {
     let sql = format!("{VIEW_SQL} WHERE c.tenant_id = $1 AND c.id = $2");
-    crate::db::find_as(db, "The connector", &sql, args![tenant_id, id]).await
+    let row = db
+        .fetch_optional(&sql, args![tenant_id, id])
+        .await?
+        .ok_or_else(|| AppError::not_found("The connector"))?;
+    with_diagnostics(&row)
+}
+
+/// A connector's row with its diagnostics (kept as the JSON the agent sent, already checked).
+fn with_diagnostics(row: &sqlx::any::AnyRow) -> Result<ConnectorView> {
+    let mut view: ConnectorView = crate::db::row_as(row)?;
+    let checks: Option<String> = row.try_get("diagnostics")?;
+    view.diagnostics = ConnectorDiagnostics {
+        requested_at: row.try_get("diagnostics_requested_at")?,
+        ran_at: row.try_get("diagnostics_at")?,
+        checks: match checks {
+            Some(json) => serde_json::from_str(&json).map_err(AppError::internal)?,
+            None => Vec::new(),
+        },
+    };
+    Ok(view)
+}
+
+/// An Owner or Admin asks for a connector's diagnostics: its agent runs them at its next
+/// heartbeat.
+pub async fn request_diagnostics(
+    tx: &mut WriteTx,
+    tenant_id: &str,
+    id: &str,
+    now: i64,
+) -> Result<String> {
+    let name: Option<(String,)> = optional_as(
+        &mut *tx,
+        "SELECT name FROM connectors WHERE tenant_id = $1 AND id = $2",
+        args![tenant_id, id],
+    )
+    .await?;
+    let (name,) = name.ok_or_else(|| AppError::not_found("The connector"))?;
+    tx.execute(
+        "UPDATE connectors SET diagnostics_requested_at = $3 WHERE tenant_id = $1 AND id = $2",
+        args![tenant_id, id, now],
+    )
+    .await?;
+    Ok(name)
+}
+
+/// The agent's diagnostics arrived: kept, replacing the last.
+pub async fn record_diagnostics(
+    tx: &mut WriteTx,
+    connector: &ConnectorIdentity,
+    report: &DiagnosticsReport,
+    now: i64,
+) -> Result<()> {
+    let json = serde_json::to_string(&report.checks).map_err(AppError::internal)?;
+    tx.execute(
+        "UPDATE connectors SET diagnostics = $2, diagnostics_at = $3 WHERE id = $1",
+        args![connector.id.clone(), json, now],
+    )
+    .await?;
+    Ok(())
 }
 
 /// A new connector waiting for its agent; returns its id and the registration token (shown
@@ -146,7 +209,10 @@ pub async fn register(
 /// A connector as its credential names it; one waiting for its registration reads as Pending.
 const IDENTITY_SQL: &str = "SELECT id, tenant_id, name, \
      CASE WHEN registration_hash IS NOT NULL THEN 'pending' ELSE status END AS status, \
-     ip_address, version, last_seen_at FROM connectors";
+     ip_address, version, last_seen_at, \
+     CASE WHEN diagnostics_requested_at IS NOT NULL AND (diagnostics_at IS NULL \
+     OR diagnostics_at < diagnostics_requested_at) THEN 1 ELSE 0 END AS diagnostics_due \
+     FROM connectors";
 
 /// The connector a credential belongs to, if any.
 pub async fn authenticate(on: impl Read, credential: &str) -> Result<Option<ConnectorIdentity>> {

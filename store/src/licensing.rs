@@ -427,6 +427,15 @@ pub async fn activate<'a>(
             if asked.is_temporary() {
                 decide_terms(asked, metered, &facts, &held.license_name, now)?;
             }
+            // Offline, a license not yet bound to an access code is bound to this one.
+            let bound: Option<String> = row.try_get("access_code_hash")?;
+            if let (None, Some(hash)) = (bound, channel.access_hash()) {
+                tx.execute(
+                    "UPDATE licenses SET access_code_hash = $3 WHERE tenant_id = $1 AND id = $2",
+                    args![tenant.to_string(), held.id.clone(), hash],
+                )
+                .await?;
+            }
             let via: Option<String> = row.try_get("connector_id")?;
             if let Some(connector_id) = channel.connector_id().filter(|c| via.as_ref() != Some(c)) {
                 tx.execute(

@@ -36,6 +36,21 @@ pub async fn create_connector(name: String) -> Result<CreatedConnector, AppError
     .await
 }
 
+/// Run diagnostics: the connector's agent pings its default gateway, its DNS servers and the
+/// portal at its next heartbeat; the Connectors page shows the results when they arrive.
+#[server(prefix = "/_server", endpoint = "request_diagnostics")]
+pub async fn request_diagnostics(connector_id: String) -> Result<(), AppError> {
+    crate::serve::tenant(Permission::ManageConnectors, async |services, caller| {
+        let connector = connectors::request_diagnostics(services, caller, &connector_id).await?;
+        crate::serve::notice(format!(
+            "Connector {} runs its diagnostics at its next heartbeat; the results show here when they arrive.",
+            connector.name
+        ));
+        Ok(())
+    })
+    .await
+}
+
 /// One page (100 by name) of the LoadMaster inventory.
 #[server(prefix = "/_server", endpoint = "list_devices")]
 pub async fn list_devices(page: Option<u32>) -> Result<DevicePage, AppError> {

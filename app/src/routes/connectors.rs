@@ -1,19 +1,20 @@
 //! Connectors: the agents the tenant runs in its networks, through which LoadMasters take
 //! and check their licenses. Owners and Admins add one (its registration token is shown
-//! once, with the command that starts the agent); everyone sees their health.
+//! once, with the command that starts the agent) and ask one for its network diagnostics;
+//! everyone sees their health and the last diagnostics.
 
 use crate::components::card::{Card, PageHead};
 use crate::components::error_note::ErrorNote;
 use crate::components::islands::LiveUpdates;
-use crate::components::loaded::loaded;
 use crate::components::row_action::RowAction;
 use crate::components::table::table_or;
 use crate::functions::connectors::{
-    list_connectors, list_devices, ChangeDevice, CreateConnector, SetDevicePartners,
+    list_connectors, list_devices, ChangeDevice, CreateConnector, RequestDiagnostics,
+    SetDevicePartners,
 };
 use crate::functions::session::get_viewer;
 use bandpool_domain::auth::Permission;
-use bandpool_domain::connector::ConnectorStatus;
+use bandpool_domain::connector::{ConnectorDiagnostics, ConnectorStatus};
 use bandpool_domain::format::format_datetime;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -21,7 +22,11 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn Connectors() -> impl IntoView {
     let create = ServerAction::<CreateConnector>::new();
-    let connectors = Resource::new(move || create.version().get(), |_| list_connectors());
+    let diagnose = ServerAction::<RequestDiagnostics>::new();
+    let connectors = Resource::new(
+        move || (create.version().get(), diagnose.version().get()),
+        |_| list_connectors(),
+    );
     let viewer = Resource::new(|| (), |_| get_viewer());
     let change = ServerAction::<ChangeDevice>::new();
     let partners = ServerAction::<SetDevicePartners>::new();
@@ -58,12 +63,19 @@ pub fn Connectors() -> impl IntoView {
                 })
             })}
         </Suspense>
-        {loaded(connectors, "Loading connectors…", move |list| view! {
+        <Suspense fallback=|| view! { <p class="loading" role="status">"Loading connectors…"</p> }>
+            {move || Suspend::new(async move {
+                let may = matches!(viewer.await, Ok(Some(v)) if v.may(Permission::ManageConnectors));
+                let list = match connectors.await {
+                    Ok(list) => list,
+                    Err(error) => return view! { <ErrorNote error/> }.into_any(),
+                };
+                view! {
             <section class="card" id="live-connectors" data-live="">
                 {table_or(
                     view! { <p class="muted">"No connectors yet. Add one, then start its agent."</p> },
                     "data connectors",
-                    view! { <th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th> },
+                    view! { <th>"Name"</th><th>"Status"</th><th>"Address"</th><th>"LoadMasters"</th><th>"Last seen"</th><th>"Agent"</th><th>"Added"</th><th>"Diagnostics"</th> },
                     list.into_iter().map(|c| {
                         let class = match c.status {
                             ConnectorStatus::Up => "status status-up",
@@ -84,13 +96,21 @@ pub fn Connectors() -> impl IntoView {
                                 <td>{when(c.last_seen_at, "never")}</td>
                                 <td>{c.version.clone().unwrap_or_else(|| "—".into())}</td>
                                 <td>{format_datetime(c.created_at)}</td>
+                                <td data-diagnostics="">
+                                    <Diagnostics diagnostics=c.diagnostics.clone()/>
+                                    {may.then(|| view! {
+                                        <RowAction action=diagnose fields=vec![("connector_id", c.id.clone())] label="Run diagnostics"/>
+                                    })}
+                                </td>
                             </tr>
                         }
                     }).collect(),
                 )}
             </section>
-        }
-        .into_any())}
+                }
+                .into_any()
+            })}
+        </Suspense>
         <section class="card" aria-labelledby="inventory-title" id="live-devices" data-live="">
             <h2 id="inventory-title">"LoadMasters"</h2>
             <p class="muted">"The device inventory. A LoadMaster that holds a license from the pool cannot be removed before its license is killed; a blocked one cannot take a license."</p>
@@ -176,4 +196,38 @@ pub fn Connectors() -> impl IntoView {
         </section>
         <LiveUpdates/>
     }
+}
+
+/// A connector's last diagnostics: each check's line (answered or not), when they ran, and
+/// whether newer ones are on their way.
+#[component]
+fn Diagnostics(diagnostics: ConnectorDiagnostics) -> impl IntoView {
+    let waiting = diagnostics.waiting().then(|| {
+        let asked = diagnostics.requested_at.map(format_datetime).unwrap_or_default();
+        view! { <p class="muted" data-waiting="">{format!("Asked at {asked}; they run at the connector's next heartbeat.")}</p> }
+    });
+    let ran = diagnostics.ran_at.map(|at| {
+        let checks = diagnostics
+            .checks
+            .iter()
+            .map(|check| {
+                let class = if check.ok {
+                    "diagnostic ok"
+                } else {
+                    "diagnostic failed"
+                };
+                view! {
+                    <li class=class data-check=check.target.key() data-ok=check.ok.to_string()>
+                        {check.line()}
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>();
+        view! {
+            <p class="muted">{format!("Run at {}", format_datetime(at))}</p>
+            <ul class="diagnostics">{checks}</ul>
+        }
+    });
+    let never = (diagnostics.ran_at.is_none() && !diagnostics.waiting()).then_some("—");
+    view! { {waiting} {ran} {never} }
 }

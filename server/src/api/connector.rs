@@ -128,6 +128,25 @@ pub async fn heartbeat(
     Ok(Json(relay::heartbeat(&state, &connector, &body).await?))
 }
 
+/// The connector's network diagnostics (pinging its default gateway, its DNS servers and the
+/// portal), sent after a heartbeat answered `run_diagnostics`. They replace the last ones.
+#[utoipa::path(
+    post, path = "/connector/diagnostics", tag = "connector", operation_id = "connectorDiagnostics",
+    request_body = bandpool_domain::connector::DiagnosticsReport,
+    responses(
+        (status = 204, description = "Kept"),
+        (status = 400, description = "invalid_parameter: too many checks, or a field too long", body = ErrorBody),
+    )
+)]
+pub async fn diagnostics(
+    State(state): State<AppState>,
+    Connector(connector): Connector,
+    Body(report): Body<bandpool_domain::connector::DiagnosticsReport>,
+) -> Result<axum::http::StatusCode, AppError> {
+    relay::diagnostics(&state, &connector, &report).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// Periodic license checks of many LoadMasters (at most 1,000).
 ///
 /// A replayed report is answered, not counted again.

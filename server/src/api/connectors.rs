@@ -94,6 +94,28 @@ pub async fn remove_device(ask: Ask, PathId(id): PathId) -> Result<Json<Device>,
     Ok(Json(change_device(&ask, &id, DeviceChange::Remove).await?))
 }
 
+/// Run diagnostics: the connector's agent pings its default gateway, its DNS servers and the
+/// portal at its next heartbeat and sends the results, which the connector's `diagnostics`
+/// then holds (`GET /connectors`).
+#[utoipa::path(
+    post, path = "/connectors/{id}/diagnostics", tag = "connectors", operation_id = "requestConnectorDiagnostics",
+    params(("id" = uuid::Uuid, Path, description = "The connector")),
+    responses(
+        (status = 202, description = "Asked; the results follow the next heartbeat", body = ConnectorView),
+        (status = 404, description = "No such connector in this tenant", body = ErrorBody),
+    )
+)]
+pub async fn request_diagnostics(
+    ask: Ask,
+    PathId(id): PathId,
+) -> Result<(StatusCode, Json<ConnectorView>), AppError> {
+    let caller = ask.authorize(Permission::ManageConnectors)?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(connectors::request_diagnostics(&ask, &caller, &id).await?),
+    ))
+}
+
 /// Block a LoadMaster from taking licenses from the pool.
 #[utoipa::path(
     post, path = "/devices/{id}/block", tag = "devices", operation_id = "blockDevice",

@@ -57,9 +57,11 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(connectors::block_device))
         .routes(routes!(connectors::unblock_device))
         .routes(routes!(connectors::set_partners))
+        .routes(routes!(connectors::request_diagnostics))
         // The connector protocol (`connector.rs`): its own credential, no session, no token.
         .routes(routes!(connector::register))
         .routes(routes!(connector::heartbeat))
+        .routes(routes!(connector::diagnostics))
         .routes(routes!(connector::checks))
         .routes(routes!(connector::usage))
         .routes(routes!(connector::activate))
@@ -288,11 +290,12 @@ async fn path_ids<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Vec<Id
 
 /// What an id in a route's path names, for the refusal ("is not the id of a license").
 fn named(route: &str, parameter: &str) -> &'static str {
-    const NAMES: [(&str, &str); 6] = [
+    const NAMES: [(&str, &str); 7] = [
         ("/licenses/sync/", "a sync run"),
         ("/entitlements/sync/", "a Sync entitlements run"),
         ("/licenses/", "a license"),
         ("/devices/", "a LoadMaster"),
+        ("/connectors/", "a connector"),
         ("/applications/", "an application"),
         ("/commands/", "a command"),
     ];
