@@ -257,8 +257,12 @@ app_test!(
                 "{path} undocumented"
             );
             // Each readable route answers the signed-in Owner (the connector API takes a
-            // connector credential; a sync run's id is not a license's).
-            if method != "get" || path.starts_with("/api/v1/connector/") || path.contains("/sync/")
+            // connector credential; a sync run's id is not a license's; the operator's routes
+            // are the operator's).
+            if method != "get"
+                || path.starts_with("/api/v1/connector/")
+                || path.contains("/sync/")
+                || path.starts_with("/api/v1/tenants/")
             {
                 continue;
             }

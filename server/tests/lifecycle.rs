@@ -589,7 +589,12 @@ app_test!(
                 &[("tenant_id", "no-such-tenant")],
             )
             .await;
-        assert_eq!((status, orders), (200, json!([])));
+        // Reading an unknown tenant's orders says so, as recording them does.
+        assert_eq!(
+            (status, orders["code"].as_str()),
+            (404, Some("not_found")),
+            "{orders}"
+        );
         assert_eq!(app.get_json_ok("/api/v1/orders").await, json!([]));
     }
 );
@@ -1306,3 +1311,54 @@ async fn change_of_owner(db: &bandpool_store::testing::TestDb) {
 }
 
 db_test!(change_of_owner, change_of_owner);
+
+/// An operator records and reads a tenant's orders over REST (signed in; never with a
+/// tenant's API token), with the same checks as the page's form.
+async fn operator_orders_over_rest(db: &bandpool_store::testing::TestDb) {
+    let app = TestApp::spawn(db, Seed::EmptyPool).await;
+    let operator = app.client_as(OPERATOR).await;
+    let tenant = app.tenant_id.clone().unwrap();
+    let path = format!("/api/v1/tenants/{tenant}/orders");
+    let order = json!({
+        "order_id": "ORD-REST-1", "support_tier": "enterprise_plus", "support_ends_on": "2028-06-30",
+        "lines": [{ "license_type_id": "vlm-2000", "quantity": 3 }, { "license_type_id": "vlm-500", "quantity": 1, "license_ends_on": "2027-12-31" }],
+    });
+    let (status, recorded) = app.post_json(&operator, &path, &order).await;
+    assert_eq!(status, 200, "{recorded}");
+    assert_eq!(recorded, json!({ "order_id": "ORD-REST-1", "new": true }));
+    let (status, again) = app.post_json(&operator, &path, &order).await;
+    assert_eq!((status, again["new"].as_bool()), (200, Some(false)));
+    let (status, listed) = common::answer(operator.get(app.url(&path))).await;
+    assert_eq!(status, 200);
+    assert_eq!(listed[0]["order_id"], "ORD-REST-1");
+    assert_eq!(listed[0]["support_tier"], "enterprise_plus");
+    // Members read them as their own.
+    let (_, own) = app.get_json("/api/v1/orders").await;
+    assert_eq!(own, listed);
+    // A bad line is named; an unknown tenant is a 404; a tenant's Owner may not.
+    let mut bad = order.clone();
+    bad["lines"][1]["quantity"] = json!(0);
+    let (status, refused) = app.post_json(&operator, &path, &bad).await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (400, Some("invalid_parameter")),
+        "{refused}"
+    );
+    assert!(
+        refused["parameter"].as_str().unwrap().starts_with("lines"),
+        "{refused}"
+    );
+    let missing = "/api/v1/tenants/00000000-0000-0000-0000-000000000000/orders";
+    assert_eq!(app.post_json(&operator, missing, &order).await.0, 404);
+    assert_eq!(common::answer(operator.get(app.url(missing))).await.0, 404);
+    assert_eq!(app.post_json(&app.client, &path, &order).await.0, 403);
+    let token = app
+        .token_for(OWNER, bandpool_domain::auth::Scope::ReadWrite)
+        .await;
+    assert_eq!(
+        app.post_json(&app.bearer(&token), &path, &order).await.0,
+        403
+    );
+}
+
+db_test!(operator_orders_over_rest, operator_orders_over_rest);

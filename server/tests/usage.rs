@@ -321,6 +321,8 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
     next["progress_id"] = json!("PRG-104233");
     next["max_capacity_mbps"] = json!(allocated / 2);
     next["add_ons"] = json!([{ "description": "Additional assets (20-pack)", "quantity": 20, "status": "active", "activated_at": 1_790_000_000, "bill_at": null }]);
+    // It carries the tenant's orders too: recorded with the entitlement.
+    next["orders"] = json!([{ "order_id": "ORD-UP-1", "support_tier": "enterprise", "support_ends_on": "2028-01-31", "lines": [{ "license_type_id": "vlm-500", "quantity": 2 }] }]);
     *upstream.entitlement.lock().unwrap() = next;
 
     let (status, started) = start_sync(&app).await;
@@ -356,6 +358,13 @@ async fn upstream_sync(db: &bandpool_store::testing::TestDb) {
         .as_str()
         .unwrap()
         .contains("Maximum capacity"));
+    assert!(events["events"][0]["detail"]
+        .as_str()
+        .unwrap()
+        .contains("orders recorded: ORD-UP-1"));
+    let (_, orders) = app.get_json("/api/v1/orders").await;
+    assert_eq!(orders[0]["order_id"], "ORD-UP-1", "{orders}");
+    assert_eq!(orders[0]["lines"][0]["quantity"], 2, "{orders}");
 
     // A failing service: the run fails with a clear reason and nothing changes.
     for (progress_id, says) in [

@@ -131,7 +131,13 @@ async fn run_entitlement_sync(services: Services, actor: Actor, tenant_id: Strin
         tenant_id: Some(&tenant_id),
     };
     let outcome = async {
-        let next = fetch_entitlement(&services, &tenant_id).await?;
+        let (next, orders) = fetch_entitlement(&services, &tenant_id).await?;
+        let not_valid = |error: AppError| match error {
+            AppError::InvalidParameter { parameter, reason } => AppError::EntitlementSourceFailed {
+                reason: format!("its answer is not a valid entitlement ({parameter} {reason})"),
+            },
+            other => other,
+        };
         services
             .change(scope.clone(), async |tx| {
                 let changes = bandpool_store::billing::apply_entitlement(
@@ -141,16 +147,19 @@ async fn run_entitlement_sync(services: Services, actor: Actor, tenant_id: Strin
                     services.now(),
                 )
                 .await
-                .map_err(|error| match error {
-                    AppError::InvalidParameter { parameter, reason } => {
-                        AppError::EntitlementSourceFailed {
-                            reason: format!(
-                                "its answer is not a valid entitlement ({parameter} {reason})"
-                            ),
-                        }
-                    }
-                    other => other,
-                })?;
+                .map_err(not_valid)?;
+                // The orders the licensing service carries are recorded with it, all or none.
+                for order in &orders {
+                    let checked = order.checked().map_err(not_valid)?;
+                    bandpool_store::lifecycle::record_order(
+                        tx,
+                        &tenant_id,
+                        &checked,
+                        services.now(),
+                    )
+                    .await
+                    .map_err(not_valid)?;
+                }
                 bandpool_store::billing::finish_sync(
                     tx,
                     &tenant_id,
@@ -159,7 +168,11 @@ async fn run_entitlement_sync(services: Services, actor: Actor, tenant_id: Strin
                     services.now(),
                 )
                 .await?;
-                let detail = bandpool_domain::billing::describe_changes(&changes);
+                let mut detail = bandpool_domain::billing::describe_changes(&changes);
+                if !orders.is_empty() {
+                    let ids: Vec<&str> = orders.iter().map(|o| o.order_id.trim()).collect();
+                    detail.push_str(&format!("; orders recorded: {}", ids.join(", ")));
+                }
                 Ok((
                     (),
                     Some(Event::new("entitlements_synced", "entitlements", detail)),
@@ -195,8 +208,24 @@ async fn run_entitlement_sync(services: Services, actor: Actor, tenant_id: Strin
     check_limits(&services, &tenant_id).await;
 }
 
-/// The latest entitlement from the configured source.
-async fn fetch_entitlement(services: &Services, tenant_id: &str) -> Result<Entitlement, AppError> {
+/// What the licensing service answers: the entitlement, and the tenant's orders when it
+/// carries them (each recorded as an operator's would be; absent: orders are left as they are).
+#[derive(serde::Deserialize)]
+struct UpstreamAnswer {
+    #[serde(flatten)]
+    entitlement: Entitlement,
+    #[serde(default)]
+    orders: Vec<bandpool_domain::lifecycle::OrderInput>,
+}
+
+/// At most this many orders in one answer.
+const MAX_UPSTREAM_ORDERS: usize = 200;
+
+/// The latest entitlement from the configured source, with the orders it carries.
+async fn fetch_entitlement(
+    services: &Services,
+    tenant_id: &str,
+) -> Result<(Entitlement, Vec<bandpool_domain::lifecycle::OrderInput>), AppError> {
     let current = bandpool_store::billing::entitlement(&services.db, tenant_id).await?;
     let EntitlementSource::Upstream {
         url,
@@ -205,7 +234,7 @@ async fn fetch_entitlement(services: &Services, tenant_id: &str) -> Result<Entit
     } = &services.entitlements
     else {
         // The operator's records are what applies: a sync re-reads them.
-        return Ok(current);
+        return Ok((current, Vec::new()));
     };
     let failed = |reason: String| AppError::EntitlementSourceFailed { reason };
     if current.progress_id.trim().is_empty() {
@@ -264,12 +293,18 @@ async fn fetch_entitlement(services: &Services, tenant_id: &str) -> Result<Entit
     if body.len() > 1_000_000 {
         return Err(failed("the licensing service's answer is too large".into()));
     }
-    serde_json::from_slice::<Entitlement>(&body).map_err(|e| {
+    let answer = serde_json::from_slice::<UpstreamAnswer>(&body).map_err(|e| {
         failed(format!(
             "its answer is not an entitlement ({})",
             e.to_string().chars().take(200).collect::<String>()
         ))
-    })
+    })?;
+    if answer.orders.len() > MAX_UPSTREAM_ORDERS {
+        return Err(failed(format!(
+            "its answer carries more than {MAX_UPSTREAM_ORDERS} orders"
+        )));
+    }
+    Ok((answer.entitlement, answer.orders))
 }
 
 /// An operator sets a tenant's entitlement (the operator source's records). It applies at

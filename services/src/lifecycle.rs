@@ -49,6 +49,15 @@ pub async fn record_order(
         .await
 }
 
+/// An operator reads a tenant's orders: a tenant that does not exist is a 404, not an empty
+/// list.
+pub async fn tenant_orders(services: &Services, tenant_id: &str) -> Result<Vec<Order>, AppError> {
+    bandpool_store::tenants::name_of(&services.db, tenant_id)
+        .await?
+        .ok_or_else(|| AppError::not_found("The tenant"))?;
+    orders(services, tenant_id).await
+}
+
 /// A tenant's orders with what is in use of each.
 pub async fn orders(services: &Services, tenant_id: &str) -> Result<Vec<Order>, AppError> {
     bandpool_store::lifecycle::orders(&services.db, tenant_id).await

@@ -50,6 +50,17 @@ pub struct TypeWithSku {
     pub sku: String,
 }
 
+/// A tenant's name, if it exists.
+pub async fn name_of(db: &Db, tenant_id: &str) -> Result<Option<String>> {
+    let found: Option<(String,)> = crate::db::optional_as(
+        db,
+        "SELECT name FROM tenants WHERE id = $1",
+        args![tenant_id],
+    )
+    .await?;
+    Ok(found.map(|(name,)| name))
+}
+
 /// Every license type, smallest first.
 pub async fn license_types(db: &Db) -> Result<Vec<TypeWithSku>> {
     db.fetch_all_as(

@@ -37,7 +37,8 @@ pub async fn get_licenses_page(sort: String, order: String) -> Result<LicensesPa
 /// An operator reads a tenant's orders.
 #[server(prefix = "/_server", endpoint = "get_tenant_orders")]
 pub async fn get_tenant_orders(tenant_id: String) -> Result<Vec<Order>, AppError> {
-    crate::serve::operator(async |services, _| lifecycle::orders(services, &tenant_id).await).await
+    crate::serve::operator(async |services, _| lifecycle::tenant_orders(services, &tenant_id).await)
+        .await
 }
 
 /// An operator records an order for a tenant (or replaces the one with the same Order ID).

@@ -92,3 +92,56 @@ pub async fn offline_license(
     let caller = ask.authorize(Permission::ChangeLicenses)?;
     Ok(Json(offline::generate(&ask, &caller, &request).await?))
 }
+
+/// An operator reads a tenant's orders (what each bought and what is in use).
+#[utoipa::path(
+    get, path = "/tenants/{id}/orders", tag = "operator", operation_id = "listTenantOrders",
+    params(("id" = uuid::Uuid, Path, description = "The tenant")),
+    responses(
+        (status = 200, description = "OK", body = Vec<Order>),
+        (status = 403, description = "Operators only, signed in (not with an API token)", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    )
+)]
+pub async fn tenant_orders(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    _operator: super::Operator,
+    super::PathId(id): super::PathId,
+) -> Result<Json<Vec<Order>>, AppError> {
+    Ok(Json(lifecycle::tenant_orders(&state, &id).await?))
+}
+
+/// Whether an order was new or replaced one with the same Order ID.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct RecordedOrder {
+    pub order_id: String,
+    pub new: bool,
+}
+
+/// An operator records an order for a tenant: its Order ID, support tier and end, and per
+/// license type the quantity bought (and an optional end of the licenses' term). Given again
+/// with the same Order ID it replaces the order, never below what is in use.
+#[utoipa::path(
+    post, path = "/tenants/{id}/orders", tag = "operator", operation_id = "recordTenantOrder",
+    params(("id" = uuid::Uuid, Path, description = "The tenant")),
+    request_body = bandpool_domain::lifecycle::OrderInput,
+    responses(
+        (status = 200, description = "Recorded", body = RecordedOrder),
+        (status = 400, description = "invalid_parameter names the field (a line as lines[i])", body = ErrorBody),
+        (status = 403, description = "Operators only, signed in (not with an API token)", body = ErrorBody),
+        (status = 404, description = "No such tenant", body = ErrorBody),
+    )
+)]
+pub async fn record_tenant_order(
+    axum::extract::State(state): axum::extract::State<crate::state::AppState>,
+    super::Operator(operator): super::Operator,
+    super::PathId(id): super::PathId,
+    Body(input): Body<bandpool_domain::lifecycle::OrderInput>,
+) -> Result<Json<RecordedOrder>, AppError> {
+    let actor = bandpool_services::Actor::from(&operator);
+    let new = lifecycle::record_order(&state, &actor, &id, &input).await?;
+    Ok(Json(RecordedOrder {
+        order_id: input.order_id.trim().to_string(),
+        new,
+    }))
+}

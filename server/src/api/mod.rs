@@ -47,6 +47,10 @@ pub fn mounted() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::subscriptions))
         .routes(routes!(lifecycle::offline_license))
         .routes(routes!(lifecycle::licensing_key))
+        .routes(routes!(
+            lifecycle::tenant_orders,
+            lifecycle::record_tenant_order
+        ))
         .routes(routes!(export::export_csv))
         .routes(routes!(connectors::kill))
         .routes(routes!(connectors::sync))
@@ -173,6 +177,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// An operator, signed in (operators act above tenants and never with an API token): the
+/// first extractor of an operator's route, so anyone else is refused before the body is read.
+pub struct Operator(pub Principal);
+
+impl<S: Send + Sync> FromRequestParts<S> for Operator {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, AppError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        principal.require_operator()?;
+        Ok(Operator(principal))
+    }
+}
+
 /// What a REST handler about the caller's own tenant starts from: the portal's state, who is
 /// calling, and the query (checked by `reads`; a handler that takes no query never looks).
 pub struct Ask {
@@ -290,12 +308,13 @@ async fn path_ids<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<Vec<Id
 
 /// What an id in a route's path names, for the refusal ("is not the id of a license").
 fn named(route: &str, parameter: &str) -> &'static str {
-    const NAMES: [(&str, &str); 7] = [
+    const NAMES: [(&str, &str); 8] = [
         ("/licenses/sync/", "a sync run"),
         ("/entitlements/sync/", "a Sync entitlements run"),
         ("/licenses/", "a license"),
         ("/devices/", "a LoadMaster"),
         ("/connectors/", "a connector"),
+        ("/tenants/", "a tenant"),
         ("/applications/", "an application"),
         ("/commands/", "a command"),
     ];

@@ -196,6 +196,10 @@ pub const MATRIX: &[Route] = &[
     get("/api/v1/subscriptions", Read),
     get("/api/v1/licensing-key", Public),
     post("/api/v1/offline-licenses", Change).with(OFFLINE_FORM),
+    get("/api/v1/tenants/{id}/orders", Operator).at("/api/v1/tenants/OTHER_TENANT/orders"),
+    post("/api/v1/tenants/{id}/orders", Operator)
+        .at("/api/v1/tenants/OTHER_TENANT/orders")
+        .with(&[("order_id", "ORD-MATRIX")]),
     get("/api/v1/metered/report/download", Read),
     get("/api/v1/metered/report/pdf", Read),
     get("/api/v1/metered/reporting", Read),
