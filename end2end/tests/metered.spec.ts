@@ -121,6 +121,8 @@ test('the Activations table lists the metered LoadMasters, filters them and expo
   const setting = page.locator('[data-section="block-setting"]');
   await setting.getByLabel('Block unconfirmed activations after').selectOption({ label: '1 day' });
   await setting.getByRole('button', { name: 'Apply' }).click();
+  // The form's post and its way back end before the page is asked for again.
+  await expect(page.getByText('Unconfirmed activations are now blocked after 1 day.')).toBeVisible();
   await page.reload();
   await expect(page.locator('[data-section="block-setting"] select option:checked')).toHaveText('1 day');
 });
