@@ -110,6 +110,14 @@ impl Held {
     }
 }
 
+/// The refusal for a tenant without a pool.
+fn no_pool() -> AppError {
+    AppError::Refused {
+        refusal: Refusal::TenantUnlicensed,
+        detail: "The tenant has no license pool; ask your vendor to issue one.".into(),
+    }
+}
+
 fn to_json<T: serde::Serialize>(value: &T) -> Result<String> {
     serde_json::to_string(value).map_err(AppError::internal)
 }
@@ -662,13 +670,13 @@ pub async fn update<'a>(
         bandwidth_mbps: i64,
         ssl_tps: i64,
         current_sku: String,
-        max_capacity_mbps: i64,
-        allocated: i64,
     }
     let found: Option<TypeRow> = crate::db::optional_as(
         &mut tx,
-        "SELECT t.name, t.sku, t.bandwidth_mbps, t.ssl_tps,          (SELECT c.sku FROM license_types c WHERE c.id = $3) AS current_sku,          p.max_capacity_mbps, (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT)              FROM licenses l WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period')              AND l.metered = 0) AS allocated          FROM license_types t JOIN pools p ON p.tenant_id = $1 WHERE t.id = $2",
-        args![tenant, type_id.clone(), held.license_type_id.clone()],
+        "SELECT t.name, t.sku, t.bandwidth_mbps, t.ssl_tps, \
+         (SELECT c.sku FROM license_types c WHERE c.id = $2) AS current_sku \
+         FROM license_types t WHERE t.id = $1",
+        args![type_id.clone(), held.license_type_id.clone()],
     )
     .await?;
     let new_type = match found {
@@ -690,13 +698,16 @@ pub async fn update<'a>(
         }
     };
     // The pool keeps its accounting: a larger type needs the difference free.
+    let room = crate::pool::room(&mut tx, tenant)
+        .await?
+        .ok_or_else(no_pool)?;
     let more = new_type.bandwidth_mbps - held.bandwidth_mbps;
-    if more > 0 && new_type.allocated + more > new_type.max_capacity_mbps {
+    if more > 0 && room.allocated + more > room.max_capacity_mbps {
         return Err(AppError::Refused {
             refusal: Refusal::PoolCapacityExceeded,
             detail: format!(
                 "The pool has {} Mb/s available and changing to {} needs {more} Mb/s more.",
-                (new_type.max_capacity_mbps - new_type.allocated).max(0),
+                room.free_mbps(),
                 new_type.name
             ),
         });
@@ -1037,23 +1048,13 @@ pub async fn change_owner<'a>(
             "a metered license stays with its tenant's metered contract; deactivate it and activate under the new owner",
         ));
     }
-    #[derive(sqlx::FromRow)]
-    struct Room {
-        max_capacity_mbps: i64,
-        loadmaster_limit: i64,
-        holding: i64,
-        allocated: i64,
-    }
-    let room: Room = crate::db::optional_as(
-        &mut *tx,
-        "SELECT p.max_capacity_mbps, p.loadmaster_limit,          (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1              AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS holding,          (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l              WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS allocated          FROM pools p WHERE p.tenant_id = $1",
-        args![new_tenant],
-    )
-    .await?
-    .ok_or_else(|| AppError::Refused {
-        refusal: Refusal::TenantUnlicensed,
-        detail: "The new owner's tenant has no license pool; ask your vendor to issue one.".into(),
-    })?;
+    let room = crate::pool::room(&mut *tx, new_tenant)
+        .await?
+        .ok_or_else(|| AppError::Refused {
+            refusal: Refusal::TenantUnlicensed,
+            detail: "The new owner's tenant has no license pool; ask your vendor to issue one."
+                .into(),
+        })?;
     if room.holding >= room.loadmaster_limit {
         return Err(AppError::Refused {
             refusal: Refusal::InstanceLimitReached,
@@ -1068,7 +1069,7 @@ pub async fn change_owner<'a>(
             refusal: Refusal::PoolCapacityExceeded,
             detail: format!(
                 "The new owner's pool has {} Mb/s available and this {} license needs {} Mb/s.",
-                (room.max_capacity_mbps - room.allocated).max(0),
+                room.free_mbps(),
                 held.license_name,
                 held.bandwidth_mbps
             ),

@@ -543,41 +543,36 @@ pub async fn availability(
 ) -> Result<bandpool_domain::lifecycle::Availability> {
     use bandpool_domain::error::Refusal;
     use bandpool_domain::lifecycle::{pool_room, Availability, AvailableLicense};
+    let room = crate::pool::room(&mut on, tenant_id)
+        .await?
+        .ok_or_else(|| AppError::Refused {
+            refusal: Refusal::TenantUnlicensed,
+            detail: "The tenant has no license pool; ask your vendor to issue one.".into(),
+        })?;
+    // A metered contract limits activations, not capacity.
     #[derive(sqlx::FromRow)]
-    struct Room {
-        max_capacity_mbps: i64,
-        loadmaster_limit: i64,
-        holding: i64,
-        allocated: i64,
-        max_activations: Option<i64>,
+    struct Contract {
+        max_activations: i64,
         trial_ends_at: Option<i64>,
         metered_active: i64,
     }
-    let room: Room = optional_as(
+    let contract: Option<Contract> = optional_as(
         &mut on,
-        "SELECT p.max_capacity_mbps, p.loadmaster_limit, \
-         (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 \
-             AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS holding, \
-         (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
-             WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS allocated, \
-         c.max_activations, c.trial_ends_at, \
+        "SELECT c.max_activations, c.trial_ends_at, \
          (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 AND l.metered = 1 \
              AND l.status IN ('active', 'grace_period')) AS metered_active \
-         FROM pools p LEFT JOIN metered_contracts c ON c.tenant_id = p.tenant_id \
-         WHERE p.tenant_id = $1",
+         FROM metered_contracts c WHERE c.tenant_id = $1",
         args![tenant_id],
     )
-    .await?
-    .ok_or_else(|| AppError::Refused {
-        refusal: Refusal::TenantUnlicensed,
-        detail: "The tenant has no license pool; ask your vendor to issue one.".into(),
-    })?;
-    let metered_left = room.max_activations.map(|max| {
-        let limit = match room.trial_ends_at {
-            Some(_) => max.min(bandpool_domain::activation::TRIAL_ACTIVATIONS),
-            None => max,
+    .await?;
+    let metered_left = contract.map(|c| {
+        let limit = match c.trial_ends_at {
+            Some(_) => c
+                .max_activations
+                .min(bandpool_domain::activation::TRIAL_ACTIVATIONS),
+            None => c.max_activations,
         };
-        limit - room.metered_active
+        limit - c.metered_active
     });
     let fits = |bandwidth: i64| {
         pool_room(

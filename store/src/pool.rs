@@ -8,6 +8,42 @@ use bandpool_domain::license::LicenseStatus;
 use bandpool_domain::pool::{PoolSummary, TypeSection};
 use std::collections::BTreeMap;
 
+/// What a pool has room for now: its limits, and what its pooled licenses (Active or Grace
+/// Period; metered licenses hold no pool capacity) take of them. Read in the transaction that
+/// holds the pool's lock, it stays true until that transaction commits. (Activation reads the
+/// same sums inside its one facts query.)
+#[derive(Debug, Clone, Copy, sqlx::FromRow)]
+pub struct Room {
+    pub max_capacity_mbps: i64,
+    pub loadmaster_limit: i64,
+    /// Pooled licenses in Active or Grace Period: each takes a LoadMaster slot.
+    pub holding: i64,
+    /// Their bandwidth, Mb/s.
+    pub allocated: i64,
+}
+
+impl Room {
+    /// The capacity not yet allocated.
+    pub fn free_mbps(&self) -> i64 {
+        (self.max_capacity_mbps - self.allocated).max(0)
+    }
+}
+
+/// The tenant's pool room (none: the tenant has no pool).
+pub async fn room(on: impl crate::db::Read, tenant_id: &str) -> Result<Option<Room>> {
+    crate::db::optional_as(
+        on,
+        "SELECT p.max_capacity_mbps, p.loadmaster_limit, \
+         (SELECT COUNT(*) FROM licenses l WHERE l.tenant_id = $1 \
+             AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS holding, \
+         (SELECT CAST(COALESCE(SUM(l.bandwidth_mbps), 0) AS BIGINT) FROM licenses l \
+             WHERE l.tenant_id = $1 AND l.status IN ('active', 'grace_period') AND l.metered = 0) AS allocated \
+         FROM pools p WHERE p.tenant_id = $1",
+        args![tenant_id],
+    )
+    .await
+}
+
 /// The pool with its tenant's name.
 #[derive(sqlx::FromRow)]
 struct PoolRow {
