@@ -140,18 +140,7 @@ impl Portal {
         &self,
         report: &bandpool_domain::connector::DiagnosticsReport,
     ) -> Result<(), PortalError> {
-        let response = self
-            .request(Method::POST, "diagnostics")
-            .json(report)
-            .send()
-            .await
-            .map_err(unreachable)?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = response.bytes().await.map_err(unreachable)?;
-        Err(refusal(status, &body))
+        self.post_without_answer("diagnostics", report).await
     }
 
     pub async fn send_checks(
@@ -225,9 +214,19 @@ impl Portal {
     }
 
     pub async fn ack(&self, command_id: &str, ack: &CommandAck) -> Result<(), PortalError> {
+        self.post_without_answer(&format!("commands/{command_id}/ack"), ack)
+            .await
+    }
+
+    /// A POST whose success carries nothing to read.
+    async fn post_without_answer(
+        &self,
+        path: &str,
+        body: &impl Serialize,
+    ) -> Result<(), PortalError> {
         let response = self
-            .request(Method::POST, &format!("commands/{command_id}/ack"))
-            .json(ack)
+            .request(Method::POST, path)
+            .json(body)
             .send()
             .await
             .map_err(unreachable)?;
