@@ -52,9 +52,7 @@ pub async fn record_order(
 /// An operator reads a tenant's orders: a tenant that does not exist is a 404, not an empty
 /// list.
 pub async fn tenant_orders(services: &Services, tenant_id: &str) -> Result<Vec<Order>, AppError> {
-    bandpool_store::tenants::name_of(&services.db, tenant_id)
-        .await?
-        .ok_or_else(|| AppError::not_found("The tenant"))?;
+    bandpool_store::tenants::require(&services.db, tenant_id).await?;
     orders(services, tenant_id).await
 }
 

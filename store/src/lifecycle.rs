@@ -52,15 +52,7 @@ pub async fn record_order(
     order: &CheckedOrder,
     now: i64,
 ) -> Result<bool> {
-    let tenant: Option<(String,)> = optional_as(
-        &mut *tx,
-        "SELECT id FROM tenants WHERE id = $1",
-        args![tenant_id],
-    )
-    .await?;
-    if tenant.is_none() {
-        return Err(AppError::not_found("tenant"));
-    }
+    crate::tenants::require(&mut *tx, tenant_id).await?;
     tx.lock_pool(tenant_id).await?;
     for (i, (type_id, _, _)) in order.lines.iter().enumerate() {
         let known: Option<(String,)> = optional_as(

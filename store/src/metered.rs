@@ -521,15 +521,7 @@ pub async fn set_contract(
         ));
     }
     bandpool_domain::names::count("max_activations", contract.max_activations)?;
-    let tenant: Option<(String,)> = crate::db::optional_as(
-        &mut *tx,
-        "SELECT id FROM tenants WHERE id = $1",
-        args![tenant_id],
-    )
-    .await?;
-    if tenant.is_none() {
-        return Err(AppError::not_found("tenant"));
-    }
+    crate::tenants::require(&mut *tx, tenant_id).await?;
     tx.execute(
         "INSERT INTO metered_contracts (tenant_id, contract_id, max_activations, trial_ends_at, updated_at) \
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id) DO UPDATE SET \

@@ -51,14 +51,22 @@ pub struct TypeWithSku {
 }
 
 /// A tenant's name, if it exists.
-pub async fn name_of(db: &Db, tenant_id: &str) -> Result<Option<String>> {
+pub async fn name_of(on: impl crate::db::Read, tenant_id: &str) -> Result<Option<String>> {
     let found: Option<(String,)> = crate::db::optional_as(
-        db,
+        on,
         "SELECT name FROM tenants WHERE id = $1",
         args![tenant_id],
     )
     .await?;
     Ok(found.map(|(name,)| name))
+}
+
+/// The tenant named by an operator's request must exist (404 otherwise).
+pub async fn require(on: impl crate::db::Read, tenant_id: &str) -> Result<()> {
+    match name_of(on, tenant_id).await? {
+        Some(_) => Ok(()),
+        None => Err(AppError::not_found("The tenant")),
+    }
 }
 
 /// Every license type, smallest first.

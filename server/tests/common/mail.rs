@@ -112,6 +112,18 @@ impl MailServer {
         panic!("no {n} message(s) to {to} with the subject {subject:?}");
     }
 
+    /// The text of the newest message to `to` with `subject`, once one has arrived.
+    pub async fn text_of(&self, to: &str, subject: &str) -> String {
+        self.wait_for_subject(to, subject, 1)
+            .await
+            .iter()
+            .rev()
+            .find(|m| m["subject"] == subject)
+            .and_then(|m| m["text"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The first link in the newest message to `to` that starts with `prefix` (waits up to 5 s).
     pub async fn link(&self, to: &str, prefix: &str) -> String {
         for _ in 0..50 {
