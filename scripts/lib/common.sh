@@ -52,6 +52,11 @@ ensure_browser_tools() {
     say "installing Chromium (Debian package)"
     apt_install chromium
   fi
+  # The vendor's usage-report receiver in the browser tests makes its private CA with it.
+  if ! command -v openssl >/dev/null 2>&1; then
+    say "installing openssl (Debian package)"
+    apt_install openssl
+  fi
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "installing the end-to-end test packages"
     (cd end2end && npm ci --silent --no-audit --no-fund)
